@@ -1,0 +1,68 @@
+//! The eight partner departments: names used on the command line and in
+//! configuration, and their protobuf enum.
+
+use hedui_proto::v1::Department;
+
+/// Every department, in the order records list them.
+pub const ALL: [Department; 8] = [
+    Department::PublicSecurity,
+    Department::NaturalResources,
+    Department::Housing,
+    Department::Tax,
+    Department::MarketSupervision,
+    Department::HousingFund,
+    Department::Pboc,
+    Department::Hrss,
+];
+
+/// The command-line and configuration name of a department, for example
+/// `public-security`.
+pub fn slug(d: Department) -> &'static str {
+    match d {
+        Department::Unspecified => "unspecified",
+        Department::PublicSecurity => "public-security",
+        Department::NaturalResources => "natural-resources",
+        Department::Housing => "housing",
+        Department::Tax => "tax",
+        Department::MarketSupervision => "market-supervision",
+        Department::HousingFund => "housing-fund",
+        Department::Pboc => "pboc",
+        Department::Hrss => "hrss",
+    }
+}
+
+/// The Chinese name of a department, for reports.
+pub fn name_zh(d: Department) -> &'static str {
+    match d {
+        Department::Unspecified => "未指定",
+        Department::PublicSecurity => "公安局",
+        Department::NaturalResources => "自然资源局",
+        Department::Housing => "住建局",
+        Department::Tax => "税务局",
+        Department::MarketSupervision => "市场监督管理局",
+        Department::HousingFund => "住房公积金管理中心",
+        Department::Pboc => "人民银行",
+        Department::Hrss => "人社局",
+    }
+}
+
+/// Parses a department slug. Errors name the accepted values.
+pub fn parse_slug(s: &str) -> Result<Department, String> {
+    ALL.iter().copied().find(|d| slug(*d) == s).ok_or_else(|| {
+        let names: Vec<&str> = ALL.iter().map(|d| slug(*d)).collect();
+        format!("unknown department {s:?}; expected one of {}", names.join(", "))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs_round_trip() {
+        for d in ALL {
+            assert_eq!(parse_slug(slug(d)), Ok(d));
+        }
+        assert!(parse_slug("police").unwrap_err().contains("public-security"));
+    }
+}

@@ -1,0 +1,30 @@
+//! The pure domain of hedui: everything that decides what is true about a
+//! household, and nothing that touches a socket, a file or a clock.
+//!
+//! - [`ids`]: resident ID numbers (GB 11643-1999) and unified social credit
+//!   codes (GB 32100-2015).
+//! - [`money`], [`window`]: money in fen, months and income windows.
+//! - [`household`]: a household that passed validation, built only by
+//!   [`household::ValidatedHousehold::parse`].
+//! - [`reply`]: validation of a department's reply at the hub.
+//! - [`merge`]: replies into the checked record, summary and flags.
+//! - [`policy`]: the policy file and its evaluation into a verdict.
+//! - [`digest`]: the record's integrity digest.
+//!
+//! Functions that need "today" take it as an argument, so every result here
+//! is a function of its inputs.
+
+pub mod department;
+pub mod digest;
+pub mod error;
+pub mod household;
+pub mod ids;
+pub mod merge;
+pub mod money;
+pub mod purpose;
+pub mod policy;
+pub mod request;
+pub mod reply;
+pub mod window;
+
+pub use error::{FieldViolation, ValidationError};
