@@ -5,7 +5,12 @@ use std::path::PathBuf;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../proto");
-    let files = ["hedui/v1/common.proto", "hedui/v1/source.proto", "hedui/v1/verification.proto"];
+    let files = [
+        "hedui/v1/common.proto",
+        "hedui/v1/source.proto",
+        "hedui/v1/trust.proto",
+        "hedui/v1/verification.proto",
+    ];
     let paths: Vec<PathBuf> = files.iter().map(|f| root.join(f)).collect();
     for p in &paths {
         println!("cargo:rerun-if-changed={}", p.display());

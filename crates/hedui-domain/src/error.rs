@@ -15,7 +15,10 @@ pub struct FieldViolation {
 impl FieldViolation {
     /// Builds a violation.
     pub fn new(field: impl Into<String>, description: impl Into<String>) -> Self {
-        Self { field: field.into(), description: description.into() }
+        Self {
+            field: field.into(),
+            description: description.into(),
+        }
     }
 }
 
@@ -29,12 +32,18 @@ pub struct ValidationError {
 impl ValidationError {
     /// A single violation.
     pub fn one(field: impl Into<String>, description: impl Into<String>) -> Self {
-        Self { violations: vec![FieldViolation::new(field, description)] }
+        Self {
+            violations: vec![FieldViolation::new(field, description)],
+        }
     }
 
     /// Turns a list of violations into an error, or `Ok(())` when it is empty.
     pub fn check(violations: Vec<FieldViolation>) -> Result<(), Self> {
-        if violations.is_empty() { Ok(()) } else { Err(Self { violations }) }
+        if violations.is_empty() {
+            Ok(())
+        } else {
+            Err(Self { violations })
+        }
     }
 }
 

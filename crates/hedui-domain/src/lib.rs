@@ -21,10 +21,10 @@ pub mod household;
 pub mod ids;
 pub mod merge;
 pub mod money;
-pub mod purpose;
 pub mod policy;
-pub mod request;
+pub mod purpose;
 pub mod reply;
+pub mod request;
 pub mod window;
 
 pub use error::{FieldViolation, ValidationError};

@@ -1,1 +1,270 @@
-//! Work in progress.
+//! The protobuf enums a caseworker sets (purpose, relation, residence):
+//! checking them at the edge, their command-line names (slugs) and their
+//! Chinese names for reports.
+
+use hedui_proto::v1::{Purpose, Relation, Residence};
+
+use crate::error::FieldViolation;
+
+/// Every valid purpose, in protobuf order.
+pub const PURPOSES: [Purpose; 8] = [
+    Purpose::MinimumLiving,
+    Purpose::ExtremePoverty,
+    Purpose::Medical,
+    Purpose::Education,
+    Purpose::Housing,
+    Purpose::Employment,
+    Purpose::Temporary,
+    Purpose::LowIncome,
+];
+
+/// Every valid relation, in protobuf order.
+pub const RELATIONS: [Relation; 9] = [
+    Relation::Applicant,
+    Relation::Spouse,
+    Relation::Child,
+    Relation::Parent,
+    Relation::Grandparent,
+    Relation::Grandchild,
+    Relation::Sibling,
+    Relation::ChildInLaw,
+    Relation::Other,
+];
+
+/// Every valid residence, in protobuf order.
+pub const RESIDENCES: [Residence; 2] = [Residence::Urban, Residence::Rural];
+
+/// Checks a protobuf enum value against its valid values. The zero value
+/// (`*_UNSPECIFIED`) and values this build does not know are rejected with a
+/// message that lists the accepted names.
+fn parse_enum<E: Copy + TryFrom<i32>>(
+    v: i32,
+    field: &str,
+    valid: &[E],
+    name: impl Fn(E) -> &'static str,
+) -> Result<E, FieldViolation> {
+    let accepted: Vec<&str> = valid.iter().map(|e| name(*e)).collect();
+    let accepted = accepted.join(", ");
+    match E::try_from(v) {
+        Ok(e) if v != 0 => Ok(e),
+        Ok(_) => Err(FieldViolation::new(
+            field,
+            format!("is required; expected one of {accepted}"),
+        )),
+        Err(_) => Err(FieldViolation::new(
+            field,
+            format!("unknown value {v}; expected one of {accepted}"),
+        )),
+    }
+}
+
+/// Checks the purpose of a request.
+pub fn parse_purpose(v: i32, field: &str) -> Result<Purpose, FieldViolation> {
+    parse_enum(v, field, &PURPOSES, |p: Purpose| p.as_str_name())
+}
+
+/// Checks the relation of a member.
+pub fn parse_relation(v: i32, field: &str) -> Result<Relation, FieldViolation> {
+    parse_enum(v, field, &RELATIONS, |r: Relation| r.as_str_name())
+}
+
+/// Checks the residence of a household.
+pub fn parse_residence(v: i32, field: &str) -> Result<Residence, FieldViolation> {
+    parse_enum(v, field, &RESIDENCES, |r: Residence| r.as_str_name())
+}
+
+/// Finds the value whose slug is `s`; the error lists the accepted slugs.
+fn parse_slug<E: Copy>(
+    s: &str,
+    what: &str,
+    valid: &[E],
+    slug: impl Fn(E) -> &'static str,
+) -> Result<E, String> {
+    valid
+        .iter()
+        .copied()
+        .find(|e| slug(*e) == s)
+        .ok_or_else(|| {
+            let names: Vec<&str> = valid.iter().map(|e| slug(*e)).collect();
+            format!("unknown {what} {s:?}; expected one of {}", names.join(", "))
+        })
+}
+
+/// The command-line name of a purpose, for example `minimum-living`.
+pub fn purpose_slug(p: Purpose) -> &'static str {
+    match p {
+        Purpose::Unspecified => "unspecified",
+        Purpose::MinimumLiving => "minimum-living",
+        Purpose::ExtremePoverty => "extreme-poverty",
+        Purpose::Medical => "medical",
+        Purpose::Education => "education",
+        Purpose::Housing => "housing",
+        Purpose::Employment => "employment",
+        Purpose::Temporary => "temporary",
+        Purpose::LowIncome => "low-income",
+    }
+}
+
+/// Parses a purpose slug. `unspecified` is not accepted.
+pub fn parse_purpose_slug(s: &str) -> Result<Purpose, String> {
+    parse_slug(s, "purpose", &PURPOSES, purpose_slug)
+}
+
+/// The Chinese name of a purpose (救助类型), for reports.
+pub fn purpose_zh(p: Purpose) -> &'static str {
+    match p {
+        Purpose::Unspecified => "未指定",
+        Purpose::MinimumLiving => "最低生活保障",
+        Purpose::ExtremePoverty => "特困人员救助供养",
+        Purpose::Medical => "医疗救助",
+        Purpose::Education => "教育救助",
+        Purpose::Housing => "住房救助",
+        Purpose::Employment => "就业救助",
+        Purpose::Temporary => "临时救助",
+        Purpose::LowIncome => "低收入家庭认定",
+    }
+}
+
+/// The command-line name of a relation, for example `child-in-law`.
+pub fn relation_slug(r: Relation) -> &'static str {
+    match r {
+        Relation::Unspecified => "unspecified",
+        Relation::Applicant => "applicant",
+        Relation::Spouse => "spouse",
+        Relation::Child => "child",
+        Relation::Parent => "parent",
+        Relation::Grandparent => "grandparent",
+        Relation::Grandchild => "grandchild",
+        Relation::Sibling => "sibling",
+        Relation::ChildInLaw => "child-in-law",
+        Relation::Other => "other",
+    }
+}
+
+/// Parses a relation slug. `unspecified` is not accepted.
+pub fn parse_relation_slug(s: &str) -> Result<Relation, String> {
+    parse_slug(s, "relation", &RELATIONS, relation_slug)
+}
+
+/// The Chinese name of a relation to the applicant (与申请人关系), for
+/// reports.
+pub fn relation_zh(r: Relation) -> &'static str {
+    match r {
+        Relation::Unspecified => "未指定",
+        Relation::Applicant => "申请人本人",
+        Relation::Spouse => "配偶",
+        Relation::Child => "子女",
+        Relation::Parent => "父母",
+        Relation::Grandparent => "祖父母/外祖父母",
+        Relation::Grandchild => "孙子女/外孙子女",
+        Relation::Sibling => "兄弟姐妹",
+        Relation::ChildInLaw => "儿媳/女婿",
+        Relation::Other => "其他共同生活的家庭成员",
+    }
+}
+
+/// The command-line name of a residence: `urban` or `rural`.
+pub fn residence_slug(r: Residence) -> &'static str {
+    match r {
+        Residence::Unspecified => "unspecified",
+        Residence::Urban => "urban",
+        Residence::Rural => "rural",
+    }
+}
+
+/// Parses a residence slug. `unspecified` is not accepted.
+pub fn parse_residence_slug(s: &str) -> Result<Residence, String> {
+    parse_slug(s, "residence", &RESIDENCES, residence_slug)
+}
+
+/// The Chinese name of a residence, for reports.
+pub fn residence_zh(r: Residence) -> &'static str {
+    match r {
+        Residence::Unspecified => "未指定",
+        Residence::Urban => "城市",
+        Residence::Rural => "农村",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn purposes() {
+        for p in PURPOSES {
+            assert_eq!(parse_purpose_slug(purpose_slug(p)), Ok(p));
+            assert_eq!(parse_purpose(p as i32, "purpose"), Ok(p));
+            assert!(!purpose_zh(p).is_empty());
+        }
+        assert_eq!(purpose_slug(Purpose::LowIncome), "low-income");
+        assert_eq!(purpose_zh(Purpose::MinimumLiving), "最低生活保障");
+        assert_eq!(purpose_zh(Purpose::LowIncome), "低收入家庭认定");
+        let err = parse_purpose(0, "purpose").unwrap_err();
+        assert_eq!(err.field, "purpose");
+        assert!(
+            err.description
+                .starts_with("is required; expected one of PURPOSE_MINIMUM_LIVING, ")
+        );
+        assert!(err.description.ends_with("PURPOSE_LOW_INCOME"));
+        let err = parse_purpose(42, "purpose").unwrap_err();
+        assert!(
+            err.description
+                .starts_with("unknown value 42; expected one of PURPOSE_MINIMUM_LIVING")
+        );
+        assert!(parse_purpose(-1, "purpose").is_err());
+        let err = parse_purpose_slug("dibao").unwrap_err();
+        assert!(
+            err.starts_with("unknown purpose \"dibao\"; expected one of minimum-living, "),
+            "{err}"
+        );
+        assert!(parse_purpose_slug("unspecified").is_err());
+    }
+
+    #[test]
+    fn relations() {
+        for r in RELATIONS {
+            assert_eq!(parse_relation_slug(relation_slug(r)), Ok(r));
+            assert_eq!(parse_relation(r as i32, "m.relation"), Ok(r));
+            assert!(!relation_zh(r).is_empty());
+        }
+        assert_eq!(relation_slug(Relation::ChildInLaw), "child-in-law");
+        assert!(
+            parse_relation(0, "m.relation")
+                .unwrap_err()
+                .description
+                .contains("RELATION_APPLICANT")
+        );
+        assert!(
+            parse_relation(10, "m.relation")
+                .unwrap_err()
+                .description
+                .starts_with("unknown value 10")
+        );
+        assert!(
+            parse_relation_slug("cousin")
+                .unwrap_err()
+                .contains("child-in-law")
+        );
+        assert!(parse_relation_slug("unspecified").is_err());
+    }
+
+    #[test]
+    fn residences() {
+        for r in RESIDENCES {
+            assert_eq!(parse_residence_slug(residence_slug(r)), Ok(r));
+            assert_eq!(parse_residence(r as i32, "residence"), Ok(r));
+        }
+        assert_eq!(
+            parse_residence(0, "household.residence").unwrap_err(),
+            FieldViolation::new(
+                "household.residence",
+                "is required; expected one of RESIDENCE_URBAN, RESIDENCE_RURAL"
+            )
+        );
+        assert_eq!(
+            parse_residence_slug("town").unwrap_err(),
+            "unknown residence \"town\"; expected one of urban, rural"
+        );
+    }
+}

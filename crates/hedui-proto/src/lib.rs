@@ -12,7 +12,8 @@ pub mod v1 {
 }
 
 /// The encoded `FileDescriptorSet` of `hedui.v1`.
-pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/hedui_descriptor.bin"));
+pub const FILE_DESCRIPTOR_SET: &[u8] =
+    include_bytes!(concat!(env!("OUT_DIR"), "/hedui_descriptor.bin"));
 
 /// The descriptor pool of `hedui.v1`, decoded once.
 pub fn descriptor_pool() -> &'static prost_reflect::DescriptorPool {
@@ -38,4 +39,44 @@ pub fn to_json<M: prost::Message>(msg: &M, full_name: &str) -> String {
         .serialize_with_options(&mut ser, &opts)
         .expect("serialising to memory cannot fail");
     String::from_utf8(out).expect("serde_json writes UTF-8")
+}
+
+/// Builders for the rich gRPC errors that hedui returns.
+pub mod status {
+    use tonic_types::{ErrorDetails, StatusExt as _};
+
+    /// `INVALID_ARGUMENT` with a `google.rpc.BadRequest` detail holding one
+    /// field violation per `(field, description)` pair. The message repeats
+    /// the violations so that clients without rich-error support still see
+    /// which field is wrong.
+    pub fn invalid_argument<'a>(
+        violations: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> tonic::Status {
+        let mut details = ErrorDetails::new();
+        let mut message = String::new();
+        for (field, description) in violations {
+            details.add_bad_request_violation(field, description);
+            if !message.is_empty() {
+                message.push_str("; ");
+            }
+            message.push_str(field);
+            message.push_str(": ");
+            message.push_str(description);
+        }
+        tonic::Status::with_error_details(tonic::Code::InvalidArgument, message, details)
+    }
+
+    /// The `(field, description)` pairs of a status's `BadRequest` detail,
+    /// empty when it has none.
+    pub fn field_violations(status: &tonic::Status) -> Vec<(String, String)> {
+        status
+            .get_details_bad_request()
+            .map(|b| {
+                b.field_violations
+                    .into_iter()
+                    .map(|v| (v.field, v.description))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
 }
