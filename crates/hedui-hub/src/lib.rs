@@ -1,1 +1,141 @@
-//! placeholder
+//! The civil-affairs hub.
+//!
+//! [`Application::build`] opens the store, prepares a client per department
+//! and binds the listener (port 0 in tests); [`Application::run_until`]
+//! serves until a shutdown future completes. Tests, the demo and production
+//! all start the hub through these two calls.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use hedui_domain::policy::Policy;
+use hedui_proto::v1::verification_service_server::VerificationServiceServer;
+use hedui_store::{Store, StoreError};
+use tokio::net::TcpListener;
+
+pub mod fanout;
+pub mod service;
+
+pub use fanout::{AdapterEndpoint, DEFAULT_DEADLINE};
+pub use service::{HubState, MAX_REQUEST_BYTES};
+
+/// What the hub needs to start.
+#[derive(Debug, Clone)]
+pub struct HubConfig {
+    /// Address to listen on; port 0 picks a free port.
+    pub listen: SocketAddr,
+    /// Where records are stored, for example `sqlite://hedui.db`.
+    pub database_url: String,
+    /// The policy applied to new records.
+    pub policy: Policy,
+    /// The departments' adapters.
+    pub adapters: Vec<AdapterEndpoint>,
+}
+
+/// Why the hub could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    /// The store could not be opened.
+    #[error("cannot open the database: {0}")]
+    Store(#[from] StoreError),
+    /// An adapter URL is not a valid URI.
+    #[error("adapter url for {department}: {source}")]
+    AdapterUrl {
+        /// The department's slug.
+        department: &'static str,
+        /// The parse error.
+        source: tonic::transport::Error,
+    },
+    /// Two adapters are configured for one department.
+    #[error("two adapters are configured for {0}")]
+    DuplicateAdapter(&'static str),
+    /// The listen address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+}
+
+/// A built hub, bound and ready to serve.
+pub struct Application {
+    listener: TcpListener,
+    local_addr: SocketAddr,
+    state: Arc<HubState>,
+}
+
+impl Application {
+    /// Opens the store, prepares the department clients and binds.
+    pub async fn build(config: HubConfig) -> Result<Self, BuildError> {
+        let mut clients = Vec::with_capacity(config.adapters.len());
+        for a in &config.adapters {
+            let department = hedui_domain::department::slug(a.department);
+            if clients
+                .iter()
+                .any(|c: &fanout::DepartmentClient| c.department() == a.department)
+            {
+                return Err(BuildError::DuplicateAdapter(department));
+            }
+            clients.push(
+                fanout::DepartmentClient::new(a)
+                    .map_err(|source| BuildError::AdapterUrl { department, source })?,
+            );
+        }
+        let store = Store::open(&config.database_url).await?;
+        let listener =
+            TcpListener::bind(config.listen)
+                .await
+                .map_err(|source| BuildError::Bind {
+                    addr: config.listen,
+                    source,
+                })?;
+        let local_addr = listener.local_addr().map_err(|source| BuildError::Bind {
+            addr: config.listen,
+            source,
+        })?;
+        let state = Arc::new(HubState {
+            store,
+            policy: config.policy,
+            clients,
+        });
+        Ok(Self {
+            listener,
+            local_addr,
+            state,
+        })
+    }
+
+    /// The bound address.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// The shared state, for callers that drive the pipeline directly.
+    pub fn state(&self) -> Arc<HubState> {
+        self.state.clone()
+    }
+
+    /// Serves until `shutdown` completes, then closes the store.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), tonic::transport::Error> {
+        let svc = VerificationServiceServer::new(service::Verification::new(self.state.clone()))
+            // Bigger messages are refused by tonic itself; smaller ones that
+            // are still over MAX_REQUEST_BYTES get a field-level error.
+            .max_decoding_message_size(4 * MAX_REQUEST_BYTES)
+            .max_encoding_message_size(16 * 1024 * 1024);
+        tracing::info!(addr = %self.local_addr, departments = self.state.clients.len(), "hub serving");
+        let incoming = tokio_stream::wrappers::TcpListenerStream::new(self.listener);
+        let result = tonic::transport::Server::builder()
+            .add_service(svc)
+            .serve_with_incoming_shutdown(incoming, shutdown)
+            .await;
+        self.state.store.close().await;
+        tracing::info!("hub stopped");
+        result
+    }
+}

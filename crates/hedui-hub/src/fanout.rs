@@ -1,0 +1,211 @@
+//! Parallel fan-out to the departments' adapters.
+//!
+//! Every department is asked at the same time, each under its own deadline,
+//! so a verification takes about as long as the slowest department that
+//! answers, never the sum. Whatever a department does (answer, hang, refuse,
+//! send garbage) ends as exactly one [`SourceAnswer`]; nothing here can fail
+//! the verification as a whole.
+
+use std::time::{Duration, Instant};
+
+use chrono::NaiveDate;
+use hedui_domain::department::slug;
+use hedui_domain::ids::ResidentId;
+use hedui_domain::merge::SourceAnswer;
+use hedui_domain::reply::{self, AskedContext};
+use hedui_domain::request::ValidatedSubmission;
+use hedui_proto::v1::source_service_client::SourceServiceClient;
+use hedui_proto::v1::{Department, Person, QueryRequest, SourceOutcome};
+use tonic::Code;
+use tonic::transport::{Channel, Endpoint};
+
+/// The default deadline for one department.
+pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(10);
+/// Largest reply accepted from a department.
+pub const MAX_REPLY_BYTES: usize = 4 * 1024 * 1024;
+
+/// One configured department adapter.
+#[derive(Debug, Clone)]
+pub struct AdapterEndpoint {
+    /// The department it answers for.
+    pub department: Department,
+    /// Its gRPC address, for example `http://10.1.2.3:7401`.
+    pub url: String,
+    /// How long the hub waits for it.
+    pub deadline: Duration,
+}
+
+/// A lazily connected client for one department.
+#[derive(Clone)]
+pub struct DepartmentClient {
+    department: Department,
+    deadline: Duration,
+    client: SourceServiceClient<Channel>,
+}
+
+impl DepartmentClient {
+    /// Prepares a client; the connection is made on first use and remade
+    /// after failures, so an adapter that starts late or restarts is picked
+    /// up without restarting the hub.
+    pub fn new(endpoint: &AdapterEndpoint) -> Result<Self, tonic::transport::Error> {
+        let channel = Endpoint::from_shared(endpoint.url.clone())?
+            .connect_timeout(endpoint.deadline)
+            .tcp_nodelay(true)
+            .connect_lazy();
+        let client = SourceServiceClient::new(channel)
+            .max_decoding_message_size(MAX_REPLY_BYTES)
+            .max_encoding_message_size(MAX_REPLY_BYTES);
+        Ok(Self {
+            department: endpoint.department,
+            deadline: endpoint.deadline,
+            client,
+        })
+    }
+
+    /// The department.
+    pub fn department(&self) -> Department {
+        self.department
+    }
+
+    /// Asks the department and turns whatever happens into an answer.
+    async fn ask(
+        &self,
+        request: QueryRequest,
+        persons: &[ResidentId],
+        sub: &ValidatedSubmission,
+        today: NaiveDate,
+    ) -> SourceAnswer {
+        let started = Instant::now();
+        let mut req = tonic::Request::new(request);
+        req.set_timeout(self.deadline);
+        let mut client = self.client.clone();
+        let result = tokio::time::timeout(self.deadline, client.query(req)).await;
+        let latency_ms = started.elapsed().as_millis().min(u128::from(u32::MAX)) as u32;
+        let d = self.department;
+        let answer = match result {
+            Err(_) => SourceAnswer::failed(
+                d,
+                SourceOutcome::Timeout,
+                latency_ms,
+                format!("no answer within {} ms", self.deadline.as_millis()),
+            ),
+            Ok(Err(status)) => {
+                let outcome = outcome_for(status.code());
+                SourceAnswer::failed(
+                    d,
+                    outcome,
+                    latency_ms,
+                    format!("{:?}: {}", status.code(), truncate(status.message())),
+                )
+            }
+            Ok(Ok(resp)) => {
+                let ctx = AskedContext {
+                    persons,
+                    window: &sub.window,
+                    today,
+                };
+                match reply::validate(d, ctx, resp.get_ref()) {
+                    Ok(valid) => SourceAnswer::answered(d, latency_ms, valid),
+                    Err(problem) => SourceAnswer::failed(
+                        d,
+                        SourceOutcome::Error,
+                        latency_ms,
+                        format!("malformed reply: {problem}"),
+                    ),
+                }
+            }
+        };
+        tracing::info!(
+            department = slug(d),
+            outcome = answer.outcome.as_str_name(),
+            latency_ms,
+            "department answered"
+        );
+        answer
+    }
+}
+
+/// Maps a gRPC status code from an adapter to a source outcome.
+fn outcome_for(code: Code) -> SourceOutcome {
+    match code {
+        Code::DeadlineExceeded => SourceOutcome::Timeout,
+        Code::Unavailable => SourceOutcome::Unavailable,
+        Code::PermissionDenied | Code::Unauthenticated | Code::FailedPrecondition => {
+            SourceOutcome::Refused
+        }
+        Code::Ok
+        | Code::Cancelled
+        | Code::Unknown
+        | Code::InvalidArgument
+        | Code::NotFound
+        | Code::AlreadyExists
+        | Code::ResourceExhausted
+        | Code::Aborted
+        | Code::OutOfRange
+        | Code::Unimplemented
+        | Code::Internal
+        | Code::DataLoss => SourceOutcome::Error,
+    }
+}
+
+/// Keeps an adapter's error message to a sane length for the record.
+fn truncate(s: &str) -> String {
+    const MAX: usize = 300;
+    if s.chars().count() <= MAX {
+        s.to_owned()
+    } else {
+        s.chars().take(MAX).collect::<String>() + "…"
+    }
+}
+
+/// Asks every client about the household of `sub`, all at once.
+pub async fn query_all(
+    clients: &[DepartmentClient],
+    request_id: &str,
+    sub: &ValidatedSubmission,
+    today: NaiveDate,
+) -> Vec<SourceAnswer> {
+    let persons: Vec<ResidentId> = sub.household.members.iter().map(|m| m.id.clone()).collect();
+    let request = QueryRequest {
+        request_id: request_id.to_owned(),
+        purpose: sub.purpose as i32,
+        persons: sub
+            .household
+            .members
+            .iter()
+            .map(|m| Person {
+                name: m.name.clone(),
+                id_number: m.id.as_str().to_owned(),
+            })
+            .collect(),
+        income_window: Some(sub.window.to_proto()),
+        asset_reference_date: sub.asset_reference_date.to_string(),
+        authorization_ref: sub.authorization_ref.clone(),
+        grant: Vec::new(),
+    };
+    let asks = clients
+        .iter()
+        .map(|c| c.ask(request.clone(), &persons, sub, today));
+    futures::future::join_all(asks).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refusals_and_outages_are_told_apart() {
+        assert_eq!(outcome_for(Code::PermissionDenied), SourceOutcome::Refused);
+        assert_eq!(outcome_for(Code::Unavailable), SourceOutcome::Unavailable);
+        assert_eq!(outcome_for(Code::DeadlineExceeded), SourceOutcome::Timeout);
+        assert_eq!(outcome_for(Code::Internal), SourceOutcome::Error);
+        assert_eq!(outcome_for(Code::InvalidArgument), SourceOutcome::Error);
+    }
+
+    #[test]
+    fn long_messages_are_cut() {
+        let long = "界".repeat(1000);
+        assert_eq!(truncate(&long).chars().count(), 301);
+        assert_eq!(truncate("short"), "short");
+    }
+}

@@ -1,0 +1,329 @@
+//! `VerificationService`: thin handlers over the record pipeline.
+//!
+//! Each handler unpacks the request, calls an inner function returning
+//! `Result<_, HubError>`, and maps the error to a status in one place.
+
+use std::sync::Arc;
+
+use chrono::{NaiveDate, SecondsFormat, Utc};
+use hedui_domain::ValidationError;
+use hedui_domain::ids::ResidentId;
+use hedui_domain::merge::{RecordHeader, build_record};
+use hedui_domain::policy::Policy;
+use hedui_domain::request::ValidatedSubmission;
+use hedui_domain::window::parse_date;
+use hedui_proto::v1::verification_service_server::VerificationService;
+use hedui_proto::v1::{
+    GetRecordRequest, GetRecordResponse, ListRecordsRequest, ListRecordsResponse,
+    SubmitVerificationRequest, SubmitVerificationResponse, Verdict, VerificationRecord,
+};
+use hedui_store::{ListFilter, PutOutcome, Store, StoreError};
+use prost::Message as _;
+use tonic::{Request, Response, Status};
+
+use crate::fanout::{DepartmentClient, query_all};
+
+/// Largest request a caseworker may send. A 30-member household is about
+/// 3 KiB; anything far larger is a mistake or an attack.
+pub const MAX_REQUEST_BYTES: usize = 64 * 1024;
+/// Most records one list call returns.
+pub const MAX_LIST_LIMIT: u32 = 1000;
+
+/// Everything a request needs, shared by all handlers.
+pub struct HubState {
+    /// The record store.
+    pub store: Store,
+    /// The policy applied to new records.
+    pub policy: Policy,
+    /// One client per configured department.
+    pub clients: Vec<DepartmentClient>,
+}
+
+/// The hub's errors. Each maps to exactly one status code.
+#[derive(Debug, thiserror::Error)]
+pub enum HubError {
+    /// The caller sent something invalid.
+    #[error("invalid request: {0}")]
+    Invalid(#[from] ValidationError),
+    /// No such record.
+    #[error("record {0} not found")]
+    NotFound(String),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<HubError> for Status {
+    fn from(e: HubError) -> Status {
+        match e {
+            HubError::Invalid(v) => hedui_proto::status::invalid_argument(
+                v.violations
+                    .iter()
+                    .map(|v| (v.field.as_str(), v.description.as_str())),
+            ),
+            HubError::NotFound(id) => Status::not_found(format!("no record with id {id}")),
+            HubError::Store(StoreError::Corrupt { record_id, .. }) => {
+                tracing::error!(%record_id, "stored record failed its integrity check");
+                Status::data_loss(format!(
+                    "record {record_id} failed its integrity check; tell the administrator"
+                ))
+            }
+            HubError::Store(
+                e
+                @ (StoreError::Database(_) | StoreError::Url(_) | StoreError::SchemaTooNew { .. }),
+            ) => {
+                tracing::error!(error = %e, "store error");
+                Status::internal("the hub could not reach its database")
+            }
+        }
+    }
+}
+
+/// The tonic service.
+pub struct Verification {
+    state: Arc<HubState>,
+}
+
+impl Verification {
+    /// Wraps the shared state.
+    pub fn new(state: Arc<HubState>) -> Self {
+        Self { state }
+    }
+}
+
+fn today() -> NaiveDate {
+    Utc::now().date_naive()
+}
+
+fn size_check(len: usize) -> Result<(), HubError> {
+    if len > MAX_REQUEST_BYTES {
+        return Err(ValidationError::one(
+            "request",
+            format!("message is {len} bytes; the limit is {MAX_REQUEST_BYTES}"),
+        )
+        .into());
+    }
+    Ok(())
+}
+
+impl HubState {
+    /// Verifies a household, or replays the record of an earlier call with
+    /// the same idempotency key.
+    pub async fn submit(
+        &self,
+        req: &SubmitVerificationRequest,
+    ) -> Result<(VerificationRecord, bool), HubError> {
+        let encoded = req.encode_to_vec();
+        size_check(encoded.len())?;
+        let today = today();
+        let sub = ValidatedSubmission::parse(req, today)?;
+        let hash = hedui_store::request_hash(&encoded);
+        if let Some((record, earlier)) = self
+            .store
+            .get_by_idempotency_key(&sub.idempotency_key)
+            .await?
+        {
+            return replay(record, &earlier, &hash);
+        }
+        let request_id = uuid::Uuid::new_v4().to_string();
+        let record_id = uuid::Uuid::now_v7().to_string();
+        tracing::Span::current().record("request_id", request_id.as_str());
+        tracing::Span::current().record("record_id", record_id.as_str());
+        let answers = query_all(&self.clients, &request_id, &sub, today).await;
+        let header = RecordHeader {
+            record_id,
+            request_id,
+            created_at: Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true),
+        };
+        let record = build_record(header, &sub, answers, &self.policy);
+        match self
+            .store
+            .put_record(&record, &sub.idempotency_key, &hash)
+            .await?
+        {
+            PutOutcome::Inserted => {
+                tracing::info!(
+                    verdict = Verdict::try_from(record.verdict)
+                        .unwrap_or_default()
+                        .as_str_name(),
+                    "record stored"
+                );
+                Ok((record, false))
+            }
+            // Another call with the same key finished first; its record wins.
+            PutOutcome::Existing {
+                record,
+                request_hash,
+            } => replay(*record, &request_hash, &hash),
+        }
+    }
+
+    /// One stored record.
+    pub async fn get(&self, req: &GetRecordRequest) -> Result<VerificationRecord, HubError> {
+        let id = uuid::Uuid::parse_str(&req.record_id)
+            .map_err(|_| ValidationError::one("record_id", "must be a UUID"))?
+            .to_string();
+        self.store
+            .get_record(&id)
+            .await?
+            .ok_or(HubError::NotFound(id))
+    }
+
+    /// Record summaries matching the filters.
+    pub async fn list(&self, req: &ListRecordsRequest) -> Result<ListRecordsResponse, HubError> {
+        let filter = list_filter(req, today())?;
+        Ok(ListRecordsResponse {
+            records: self.store.list_records(&filter).await?,
+        })
+    }
+}
+
+fn replay(
+    record: VerificationRecord,
+    earlier_hash: &str,
+    hash: &str,
+) -> Result<(VerificationRecord, bool), HubError> {
+    if earlier_hash != hash {
+        return Err(ValidationError::one(
+            "idempotency_key",
+            "was already used for a different request; use a new key for a new verification",
+        )
+        .into());
+    }
+    Ok((record, true))
+}
+
+fn list_filter(req: &ListRecordsRequest, today: NaiveDate) -> Result<ListFilter, HubError> {
+    let mut v = Vec::new();
+    let verdict = match Verdict::try_from(req.verdict) {
+        Ok(Verdict::Unspecified) => None,
+        Ok(x) => Some(x),
+        Err(_) => {
+            v.push(hedui_domain::FieldViolation::new(
+                "verdict",
+                format!("unknown value {}", req.verdict),
+            ));
+            None
+        }
+    };
+    let mut date = |s: &str, field: &str| -> Option<NaiveDate> {
+        if s.is_empty() {
+            return None;
+        }
+        parse_date(s)
+            .map_err(|e| v.push(hedui_domain::FieldViolation::new(field, e)))
+            .ok()
+    };
+    let created_from = date(&req.created_from, "created_from");
+    let created_to = date(&req.created_to, "created_to");
+    if let (Some(f), Some(t)) = (created_from, created_to)
+        && t < f
+    {
+        v.push(hedui_domain::FieldViolation::new(
+            "created_to",
+            "is before created_from",
+        ));
+    }
+    let id_number = if req.id_number.is_empty() {
+        None
+    } else {
+        match ResidentId::parse(&req.id_number, today) {
+            Ok(id) => Some(id.as_str().to_owned()),
+            Err(e) => {
+                v.push(hedui_domain::FieldViolation::new(
+                    "id_number",
+                    e.to_string(),
+                ));
+                None
+            }
+        }
+    };
+    if req.limit > MAX_LIST_LIMIT {
+        v.push(hedui_domain::FieldViolation::new(
+            "limit",
+            format!("{} is more than {MAX_LIST_LIMIT}", req.limit),
+        ));
+    }
+    ValidationError::check(v)?;
+    Ok(ListFilter {
+        verdict,
+        created_from,
+        created_to,
+        id_number,
+        limit: if req.limit == 0 { 100 } else { req.limit },
+    })
+}
+
+/// Logs a finished call at a level chosen by its status: client errors at
+/// INFO, server errors at ERROR.
+fn log_status<T>(rpc: &'static str, result: &Result<T, Status>) {
+    match result {
+        Ok(_) => tracing::info!(rpc, code = "OK", "call finished"),
+        Err(s) => match s.code() {
+            tonic::Code::Internal
+            | tonic::Code::DataLoss
+            | tonic::Code::Unknown
+            | tonic::Code::Unavailable => {
+                tracing::error!(rpc, code = ?s.code(), "call failed")
+            }
+            _ => tracing::info!(rpc, code = ?s.code(), "call rejected"),
+        },
+    }
+}
+
+#[tonic::async_trait]
+impl VerificationService for Verification {
+    #[tracing::instrument(skip_all, fields(rpc = "SubmitVerification", request_id, record_id))]
+    async fn submit_verification(
+        &self,
+        request: Request<SubmitVerificationRequest>,
+    ) -> Result<Response<SubmitVerificationResponse>, Status> {
+        let result = self
+            .state
+            .submit(request.get_ref())
+            .await
+            .map(|(record, replayed)| {
+                Response::new(SubmitVerificationResponse {
+                    record: Some(record),
+                    replayed,
+                })
+            })
+            .map_err(Status::from);
+        log_status("SubmitVerification", &result);
+        result
+    }
+
+    #[tracing::instrument(skip_all, fields(rpc = "GetRecord"))]
+    async fn get_record(
+        &self,
+        request: Request<GetRecordRequest>,
+    ) -> Result<Response<GetRecordResponse>, Status> {
+        let result = self
+            .state
+            .get(request.get_ref())
+            .await
+            .map(|record| {
+                Response::new(GetRecordResponse {
+                    record: Some(record),
+                })
+            })
+            .map_err(Status::from);
+        log_status("GetRecord", &result);
+        result
+    }
+
+    #[tracing::instrument(skip_all, fields(rpc = "ListRecords"))]
+    async fn list_records(
+        &self,
+        request: Request<ListRecordsRequest>,
+    ) -> Result<Response<ListRecordsResponse>, Status> {
+        let result = self
+            .state
+            .list(request.get_ref())
+            .await
+            .map(Response::new)
+            .map_err(Status::from);
+        log_status("ListRecords", &result);
+        result
+    }
+}
