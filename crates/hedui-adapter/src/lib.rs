@@ -1,1 +1,328 @@
-//! placeholder
+//! The adapter SDK: what a partner department builds on to answer the hub.
+//!
+//! A department implements [`Source`] over its own data and serves it with
+//! [`serve`]. The SDK does the rest:
+//! - it validates every incoming query (request id, purpose, persons, window,
+//!   dates) and rejects a bad one with `INVALID_ARGUMENT` before the source
+//!   sees it;
+//! - it validates the source's own answer with the same checks the hub
+//!   applies, so a mapping mistake shows up at the department as a clear
+//!   error instead of as an `ERROR` outcome in someone else's record;
+//! - it logs each query by request id only, never names or ID numbers.
+//!
+//! [`sandbox`] is a backend with synthetic data for all eight departments,
+//! used by the demo and the tests.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::NaiveDate;
+use hedui_domain::household::validate_name;
+use hedui_domain::ids::ResidentId;
+use hedui_domain::purpose::parse_purpose;
+use hedui_domain::reply::{self, AskedContext};
+use hedui_domain::window::{IncomeWindow, parse_date};
+use hedui_domain::{FieldViolation, ValidationError};
+use hedui_proto::v1::source_service_server::{SourceService, SourceServiceServer};
+use hedui_proto::v1::{
+    Department, DescribeRequest, DescribeResponse, Purpose, QueryRequest, QueryResponse,
+};
+use tokio::net::TcpListener;
+use tonic::{Request, Response, Status};
+
+pub mod sandbox;
+
+/// Largest request or reply the adapter accepts or sends. A 30-person query
+/// is a few kilobytes; a reply with many records stays far below this.
+pub const MAX_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
+/// The most persons one query may name; the same bound as a household.
+pub const MAX_PERSONS: usize = hedui_domain::household::MAX_MEMBERS;
+
+/// A query that passed the SDK's validation. A [`Source`] only ever sees
+/// these.
+#[derive(Debug, Clone)]
+pub struct ValidatedQuery {
+    /// The hub's request id.
+    pub request_id: uuid::Uuid,
+    /// Why the household is being checked.
+    pub purpose: Purpose,
+    /// The persons, in the order asked: the name as given and the ID number.
+    pub persons: Vec<(String, ResidentId)>,
+    /// The income window.
+    pub window: IncomeWindow,
+    /// The date for balances and holdings.
+    pub asset_reference_date: NaiveDate,
+    /// The authorization reference the hub quoted.
+    pub authorization_ref: String,
+    /// The request as received, for sources that want to pass it on.
+    pub raw: QueryRequest,
+}
+
+/// Why a source could not answer.
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    /// The department's own system is down or overloaded; the hub records
+    /// the source as `UNAVAILABLE`.
+    #[error("source unavailable: {0}")]
+    Unavailable(String),
+    /// Anything else; the hub records the source as `ERROR`.
+    #[error("source failed: {0}")]
+    Internal(String),
+}
+
+/// The data of one department, as an adapter serves it.
+pub trait Source: Send + Sync + 'static {
+    /// Which department, what it serves, and how fresh the data is.
+    fn describe(&self) -> DescribeResponse;
+
+    /// Answers one validated query: exactly one result per person, in any
+    /// order, with findings only in this department's message.
+    fn query(
+        &self,
+        query: &ValidatedQuery,
+    ) -> impl Future<Output = Result<QueryResponse, SourceError>> + Send;
+}
+
+/// Validates a raw query. Every violation names its field.
+pub fn validate_query(
+    req: &QueryRequest,
+    today: NaiveDate,
+) -> Result<ValidatedQuery, ValidationError> {
+    let mut v = Vec::new();
+    let request_id = match uuid::Uuid::parse_str(&req.request_id) {
+        Ok(id) => Some(id),
+        Err(_) => {
+            v.push(FieldViolation::new("request_id", "must be a UUID"));
+            None
+        }
+    };
+    let purpose = parse_purpose(req.purpose, "purpose")
+        .map_err(|e| v.push(e))
+        .ok();
+    if req.persons.is_empty() {
+        v.push(FieldViolation::new(
+            "persons",
+            "at least one person is required",
+        ));
+    } else if req.persons.len() > MAX_PERSONS {
+        v.push(FieldViolation::new(
+            "persons",
+            format!(
+                "{} persons; at most {MAX_PERSONS} are allowed",
+                req.persons.len()
+            ),
+        ));
+    }
+    let mut persons = Vec::with_capacity(req.persons.len());
+    for (i, p) in req.persons.iter().enumerate() {
+        if let Err(e) = validate_name(&p.name) {
+            v.push(FieldViolation::new(format!("persons[{i}].name"), e));
+        }
+        match ResidentId::parse(&p.id_number, today) {
+            Ok(id) => {
+                if let Some(j) = persons.iter().position(|(_, other)| other == &id) {
+                    v.push(FieldViolation::new(
+                        format!("persons[{i}].id_number"),
+                        format!("duplicate ID number; same as persons[{j}]"),
+                    ));
+                }
+                persons.push((p.name.clone(), id));
+            }
+            Err(e) => v.push(FieldViolation::new(
+                format!("persons[{i}].id_number"),
+                e.to_string(),
+            )),
+        }
+    }
+    let window = match &req.income_window {
+        Some(w) => IncomeWindow::parse(w, today, "income_window")
+            .map_err(|e| v.extend(e.violations))
+            .ok(),
+        None => {
+            v.push(FieldViolation::new("income_window", "is required"));
+            None
+        }
+    };
+    let asset_reference_date = match parse_date(&req.asset_reference_date) {
+        Ok(d) if d > today => {
+            v.push(FieldViolation::new(
+                "asset_reference_date",
+                format!("{d} is in the future"),
+            ));
+            None
+        }
+        Ok(d) => Some(d),
+        Err(e) => {
+            v.push(FieldViolation::new("asset_reference_date", e));
+            None
+        }
+    };
+    if req.authorization_ref.trim().is_empty() {
+        v.push(FieldViolation::new("authorization_ref", "is required"));
+    }
+    ValidationError::check(v)?;
+    Ok(ValidatedQuery {
+        request_id: request_id.expect("checked above"),
+        purpose: purpose.expect("checked above"),
+        persons,
+        window: window.expect("checked above"),
+        asset_reference_date: asset_reference_date.expect("checked above"),
+        authorization_ref: req.authorization_ref.clone(),
+        raw: req.clone(),
+    })
+}
+
+/// Maps a validation error to `INVALID_ARGUMENT` with `BadRequest` details.
+pub fn invalid_argument(e: &ValidationError) -> Status {
+    hedui_proto::status::invalid_argument(
+        e.violations
+            .iter()
+            .map(|v| (v.field.as_str(), v.description.as_str())),
+    )
+}
+
+/// The tonic service around a [`Source`].
+pub struct AdapterService<S> {
+    source: Arc<S>,
+    department: Department,
+}
+
+impl<S: Source> AdapterService<S> {
+    /// Wraps `source`.
+    pub fn new(source: Arc<S>) -> Self {
+        let department = Department::try_from(source.describe().department).unwrap_or_default();
+        Self { source, department }
+    }
+
+    /// The tonic server with hedui's message size limits applied.
+    pub fn into_server(self) -> SourceServiceServer<Self> {
+        SourceServiceServer::new(self)
+            .max_decoding_message_size(MAX_MESSAGE_BYTES)
+            .max_encoding_message_size(MAX_MESSAGE_BYTES)
+    }
+}
+
+#[tonic::async_trait]
+impl<S: Source> SourceService for AdapterService<S> {
+    async fn describe(
+        &self,
+        _req: Request<DescribeRequest>,
+    ) -> Result<Response<DescribeResponse>, Status> {
+        Ok(Response::new(self.source.describe()))
+    }
+
+    #[tracing::instrument(skip_all, fields(department = hedui_domain::department::slug(self.department), request_id))]
+    async fn query(&self, req: Request<QueryRequest>) -> Result<Response<QueryResponse>, Status> {
+        let today = chrono::Utc::now().date_naive();
+        let raw = req.into_inner();
+        let query = validate_query(&raw, today).map_err(|e| {
+            tracing::info!(violations = e.violations.len(), "rejected an invalid query");
+            invalid_argument(&e)
+        })?;
+        tracing::Span::current().record("request_id", tracing::field::display(query.request_id));
+        let answer = self.source.query(&query).await.map_err(|e| match e {
+            SourceError::Unavailable(m) => {
+                tracing::warn!(reason = %m, "source unavailable");
+                Status::unavailable("the department's data source is unavailable")
+            }
+            SourceError::Internal(m) => {
+                tracing::error!(reason = %m, "source failed");
+                Status::internal("the department's data source failed")
+            }
+        })?;
+        let ids: Vec<ResidentId> = query.persons.iter().map(|(_, id)| id.clone()).collect();
+        let ctx = AskedContext {
+            persons: &ids,
+            window: &query.window,
+            today,
+        };
+        if let Err(e) = reply::validate(self.department, ctx, &answer) {
+            // The message names fields by index only, so it is safe to log.
+            tracing::error!(problem = %e, "the source produced an invalid reply; fix the mapping");
+            return Err(Status::internal(format!(
+                "the adapter produced an invalid reply: {e}"
+            )));
+        }
+        tracing::info!(persons = query.persons.len(), "answered");
+        Ok(Response::new(answer))
+    }
+}
+
+/// Serves `source` on `listener` until `shutdown` completes.
+pub async fn serve<S: Source>(
+    source: Arc<S>,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), tonic::transport::Error> {
+    let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
+    tonic::transport::Server::builder()
+        .timeout(Duration::from_secs(60))
+        .add_service(AdapterService::new(source).into_server())
+        .serve_with_incoming_shutdown(incoming, shutdown)
+        .await
+}
+
+/// Binds `addr` (port 0 picks a free port) and serves `source` in a
+/// background task. Returns the bound address.
+pub async fn spawn<S: Source>(
+    source: Arc<S>,
+    addr: SocketAddr,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
+    let listener = TcpListener::bind(addr).await?;
+    let local = listener.local_addr()?;
+    let handle = tokio::spawn(async move {
+        if let Err(e) = serve(source, listener, shutdown).await {
+            tracing::error!(error = %e, "adapter server stopped with an error");
+        }
+    });
+    Ok((local, handle))
+}
+
+/// A [`Source`] answering from the [`sandbox::Sandbox`] for one department.
+pub struct SandboxSource {
+    sandbox: Arc<sandbox::Sandbox>,
+    department: Department,
+}
+
+impl SandboxSource {
+    /// The sandbox data of `department`.
+    pub fn new(sandbox: Arc<sandbox::Sandbox>, department: Department) -> Self {
+        Self {
+            sandbox,
+            department,
+        }
+    }
+}
+
+impl Source for SandboxSource {
+    fn describe(&self) -> DescribeResponse {
+        DescribeResponse {
+            department: self.department as i32,
+            categories: sandbox::Sandbox::categories(self.department),
+            data_as_of: self.sandbox.as_of().to_string(),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            backend: "sandbox".to_owned(),
+        }
+    }
+
+    async fn query(&self, query: &ValidatedQuery) -> Result<QueryResponse, SourceError> {
+        // The sandbox's `source-offline` households simulate a department
+        // that is down or hangs, so the demo shows INCOMPLETE verdicts.
+        match self.sandbox.fault(self.department, &query.raw) {
+            Some(sandbox::SandboxFault::Unavailable) => Err(SourceError::Unavailable(
+                "sandbox: simulated outage".to_owned(),
+            )),
+            Some(sandbox::SandboxFault::Timeout) => {
+                // Hang until the hub gives up and cancels the call.
+                tokio::time::sleep(Duration::from_secs(3600)).await;
+                Err(SourceError::Unavailable(
+                    "sandbox: simulated hang".to_owned(),
+                ))
+            }
+            None => Ok(self.sandbox.answer(self.department, &query.raw)),
+        }
+    }
+}
