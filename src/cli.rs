@@ -1,0 +1,430 @@
+//! The command line: subcommand definitions and their thin bodies.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context as _, anyhow, bail};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use hedui_adapter::SandboxSource;
+use hedui_adapter::sandbox::Sandbox;
+use hedui_domain::department::parse_slug;
+use hedui_domain::ids::ResidentId;
+use hedui_proto::v1::verification_service_client::VerificationServiceClient;
+use hedui_proto::v1::{
+    GetRecordRequest, ListRecordsRequest, ListRecordsResponse, RecordSummary, Verdict,
+    VerificationRecord,
+};
+use hedui_store::{ListFilter, Store};
+use tonic::transport::Channel;
+
+use crate::{config, demo, household_file, render};
+
+/// hedui (核对): household economic-status verification for social assistance.
+#[derive(Debug, Parser)]
+#[command(name = "hedui", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+impl Cli {
+    /// The default log level: servers report what they do, client commands
+    /// keep quiet unless something is wrong.
+    pub fn log_level(&self) -> &'static str {
+        match self.command {
+            Command::Hub(_) | Command::Adapter(_) => "info",
+            Command::Verify(_) | Command::Record(_) | Command::Demo(_) => "warn",
+        }
+    }
+}
+
+/// Output format of client commands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    /// Readable text (default).
+    Human,
+    /// proto3 JSON, for scripts.
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the hub.
+    Hub(HubArgs),
+    /// Serve one department's adapter.
+    Adapter(AdapterArgs),
+    /// Submit a household file for verification and print the record.
+    Verify(VerifyArgs),
+    /// Read stored records.
+    #[command(subcommand)]
+    Record(RecordCommand),
+    /// Run the whole system on loopback with the sample Dejiang households.
+    Demo(demo::DemoArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct HubArgs {
+    /// The hub configuration file (see deploy/hub.example.toml).
+    #[arg(long, short)]
+    pub config: PathBuf,
+    /// Override the listen address from the file.
+    #[arg(long)]
+    pub listen: Option<SocketAddr>,
+    /// Override the database URL from the file.
+    #[arg(long, env = "HEDUI_DATABASE_URL")]
+    pub database_url: Option<String>,
+}
+
+/// Where an adapter's data comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Backend {
+    /// Synthetic Dejiang data for demos and tests.
+    Sandbox,
+}
+
+#[derive(Debug, Args)]
+pub struct AdapterArgs {
+    /// The department this adapter answers for: public-security, natural-resources, housing, tax,
+    /// market-supervision, housing-fund, pboc or hrss.
+    #[arg(long, value_parser = parse_department)]
+    pub department: hedui_proto::v1::Department,
+    /// Where the data comes from.
+    #[arg(long, value_enum, default_value = "sandbox")]
+    pub backend: Backend,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:7401")]
+    pub listen: SocketAddr,
+}
+
+fn parse_department(s: &str) -> Result<hedui_proto::v1::Department, String> {
+    parse_slug(s)
+}
+
+#[derive(Debug, Args)]
+pub struct ClientArgs {
+    /// The hub's address.
+    #[arg(long, env = "HEDUI_HUB", default_value = "http://127.0.0.1:7300")]
+    pub hub: String,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "human")]
+    pub output: Output,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The household file, .toml or .json (see deploy/examples/).
+    pub file: PathBuf,
+    /// Retry key; reuse the key printed by an earlier attempt to get the
+    /// same record instead of a second verification.
+    #[arg(long)]
+    pub idempotency_key: Option<String>,
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct RecordSource {
+    /// Read from a local database file instead of asking the hub.
+    #[arg(long, conflicts_with = "hub")]
+    pub database: Option<String>,
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RecordCommand {
+    /// Show one record.
+    Show {
+        /// The record id.
+        id: String,
+        #[command(flatten)]
+        source: RecordSource,
+    },
+    /// List records, newest first.
+    List {
+        /// Only this verdict: MEETS_CRITERIA, DOES_NOT_MEET, NEEDS_REVIEW or INCOMPLETE.
+        #[arg(long, value_parser = parse_verdict)]
+        verdict: Option<Verdict>,
+        /// Only records made on or after this day, YYYY-MM-DD.
+        #[arg(long)]
+        from: Option<String>,
+        /// Only records made on or before this day, YYYY-MM-DD.
+        #[arg(long)]
+        to: Option<String>,
+        /// Only records about this person.
+        #[arg(long)]
+        id_number: Option<String>,
+        /// At most this many records.
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+        #[command(flatten)]
+        source: RecordSource,
+    },
+}
+
+fn parse_verdict(s: &str) -> Result<Verdict, String> {
+    let upper = s.to_ascii_uppercase().replace('-', "_");
+    let name = if upper.starts_with("VERDICT_") {
+        upper
+    } else {
+        format!("VERDICT_{upper}")
+    };
+    match Verdict::from_str_name(&name) {
+        Some(Verdict::Unspecified) | None => Err(format!(
+            "unknown verdict {s:?}; expected MEETS_CRITERIA, DOES_NOT_MEET, NEEDS_REVIEW or INCOMPLETE"
+        )),
+        Some(v) => Ok(v),
+    }
+}
+
+/// Runs the parsed command.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Hub(a) => hub(a).await,
+        Command::Adapter(a) => adapter(a).await,
+        Command::Verify(a) => verify(a).await,
+        Command::Record(c) => record(c).await,
+        Command::Demo(a) => demo::run(a).await,
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutdown requested");
+}
+
+async fn hub(a: HubArgs) -> anyhow::Result<()> {
+    let mut cfg = config::load_hub(&a.config)?;
+    if let Some(l) = a.listen {
+        cfg.listen = l;
+    }
+    if let Some(d) = a.database_url {
+        cfg.database_url = d;
+    }
+    if cfg.adapters.is_empty() {
+        bail!(
+            "{}: no [adapters.*] are configured; the hub would have nobody to ask",
+            a.config.display()
+        );
+    }
+    let app = hedui_hub::Application::build(cfg).await?;
+    eprintln!("hedui hub listening on {}", app.local_addr());
+    app.run_until(shutdown_signal()).await?;
+    Ok(())
+}
+
+async fn adapter(a: AdapterArgs) -> anyhow::Result<()> {
+    let source = match a.backend {
+        Backend::Sandbox => {
+            let sandbox = Arc::new(Sandbox::dejiang(chrono::Utc::now().date_naive()));
+            Arc::new(SandboxSource::new(sandbox, a.department))
+        }
+    };
+    let listener = tokio::net::TcpListener::bind(a.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", a.listen))?;
+    eprintln!(
+        "hedui adapter for {} (sandbox) listening on {}",
+        hedui_domain::department::slug(a.department),
+        listener.local_addr()?
+    );
+    hedui_adapter::serve(source, listener, shutdown_signal()).await?;
+    Ok(())
+}
+
+pub async fn connect(hub: &str) -> anyhow::Result<VerificationServiceClient<Channel>> {
+    let channel = tonic::transport::Endpoint::from_shared(hub.to_owned())
+        .map_err(|e| anyhow!("--hub {hub:?}: {e}"))?
+        .connect()
+        .await
+        .map_err(|e| anyhow!("cannot reach the hub at {hub}: {e}; is `hedui hub` running?"))?;
+    Ok(VerificationServiceClient::new(channel).max_decoding_message_size(16 * 1024 * 1024))
+}
+
+/// Turns a gRPC error into a message a caseworker can act on.
+pub fn explain(status: tonic::Status) -> anyhow::Error {
+    let violations = hedui_proto::status::field_violations(&status);
+    if violations.is_empty() {
+        return anyhow!(
+            "the hub refused the request ({:?}): {}",
+            status.code(),
+            status.message()
+        );
+    }
+    let lines: Vec<String> = violations
+        .iter()
+        .map(|(f, d)| format!("  {f}: {d}"))
+        .collect();
+    anyhow!("the request is invalid:\n{}", lines.join("\n"))
+}
+
+async fn verify(a: VerifyArgs) -> anyhow::Result<()> {
+    let today = chrono::Utc::now().date_naive();
+    let mut req = household_file::read(&a.file, today)?;
+    if let Some(k) = a.idempotency_key {
+        req.idempotency_key = k;
+    }
+    // Check locally first, so a bad file is reported without a network trip
+    // and with the same wording the hub would use.
+    if let Err(e) = hedui_domain::request::ValidatedSubmission::parse(&req, today) {
+        let lines: Vec<String> = e
+            .violations
+            .iter()
+            .map(|v| format!("  {}: {}", v.field, v.description))
+            .collect();
+        bail!(
+            "{}: the household is invalid:\n{}",
+            a.file.display(),
+            lines.join("\n")
+        );
+    }
+    let key = req.idempotency_key.clone();
+    let mut client = connect(&a.client.hub).await?;
+    let resp = client
+        .submit_verification(req)
+        .await
+        .map_err(explain)?
+        .into_inner();
+    let record = resp
+        .record
+        .ok_or_else(|| anyhow!("the hub answered without a record"))?;
+    print_record(&record, a.client.output, Some((&key, resp.replayed)));
+    Ok(())
+}
+
+fn print_record(record: &VerificationRecord, output: Output, key: Option<(&str, bool)>) {
+    match output {
+        Output::Json => println!(
+            "{}",
+            hedui_proto::to_json(record, "hedui.v1.VerificationRecord")
+        ),
+        Output::Human => {
+            print!("{}", render::record(record));
+            if let Some((key, replayed)) = key {
+                if replayed {
+                    println!(
+                        "(this record was made earlier for idempotency key {key}; nothing was queried again)"
+                    );
+                } else {
+                    println!(
+                        "idempotency key: {key} (reuse it with --idempotency-key to retry safely)"
+                    );
+                }
+            }
+        }
+    }
+}
+
+async fn record(c: RecordCommand) -> anyhow::Result<()> {
+    match c {
+        RecordCommand::Show { id, source } => {
+            uuid::Uuid::parse_str(&id).map_err(|_| anyhow!("record id {id:?} is not a UUID"))?;
+            let record = match &source.database {
+                Some(db) => open_local(db)
+                    .await?
+                    .get_record(&id)
+                    .await?
+                    .ok_or_else(|| anyhow!("no record with id {id} in {db}"))?,
+                None => {
+                    let mut client = connect(&source.client.hub).await?;
+                    client
+                        .get_record(GetRecordRequest { record_id: id })
+                        .await
+                        .map_err(explain)?
+                        .into_inner()
+                        .record
+                        .ok_or_else(|| anyhow!("the hub answered without a record"))?
+                }
+            };
+            print_record(&record, source.client.output, None);
+        }
+        RecordCommand::List {
+            verdict,
+            from,
+            to,
+            id_number,
+            limit,
+            source,
+        } => {
+            let today = chrono::Utc::now().date_naive();
+            let date =
+                |s: &Option<String>, flag: &str| -> anyhow::Result<Option<chrono::NaiveDate>> {
+                    s.as_deref()
+                        .map(hedui_domain::window::parse_date)
+                        .transpose()
+                        .map_err(|e| anyhow!("--{flag}: {e}"))
+                };
+            let (created_from, created_to) = (date(&from, "from")?, date(&to, "to")?);
+            let id_number = id_number
+                .map(|s| ResidentId::parse(&s, today).map(|id| id.as_str().to_owned()))
+                .transpose()
+                .map_err(|e| anyhow!("--id-number: {e}"))?;
+            let records: Vec<RecordSummary> = match &source.database {
+                Some(db) => {
+                    let filter = ListFilter {
+                        verdict,
+                        created_from,
+                        created_to,
+                        id_number,
+                        limit: limit.clamp(1, 1000),
+                    };
+                    open_local(db).await?.list_records(&filter).await?
+                }
+                None => {
+                    let mut client = connect(&source.client.hub).await?;
+                    let req = ListRecordsRequest {
+                        verdict: verdict.map(|v| v as i32).unwrap_or(0),
+                        created_from: from.unwrap_or_default(),
+                        created_to: to.unwrap_or_default(),
+                        id_number: id_number.unwrap_or_default(),
+                        limit,
+                    };
+                    client
+                        .list_records(req)
+                        .await
+                        .map_err(explain)?
+                        .into_inner()
+                        .records
+                }
+            };
+            match source.client.output {
+                Output::Json => println!(
+                    "{}",
+                    hedui_proto::to_json(
+                        &ListRecordsResponse { records },
+                        "hedui.v1.ListRecordsResponse"
+                    )
+                ),
+                Output::Human => print!("{}", render::summaries(&records)),
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn open_local(db: &str) -> anyhow::Result<Store> {
+    let path = db.strip_prefix("sqlite://").unwrap_or(db);
+    if !path.contains(":memory:") && !std::path::Path::new(path).exists() {
+        bail!("--database {db}: no such file");
+    }
+    Ok(Store::open(db).await?)
+}

@@ -1,0 +1,138 @@
+//! The hub's configuration file (TOML). Unknown keys are rejected by name,
+//! so a typo never silently falls back to a default.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context as _, bail};
+use hedui_domain::policy::Policy;
+use hedui_hub::{AdapterEndpoint, DEFAULT_DEADLINE, HubConfig};
+use serde::Deserialize;
+
+/// The hub's configuration file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HubFile {
+    /// Address to listen on.
+    #[serde(default = "default_listen")]
+    pub listen: SocketAddr,
+    /// Database URL or path.
+    #[serde(default = "default_database")]
+    pub database_url: String,
+    /// Path of the policy file, relative to the configuration file.
+    pub policy: PathBuf,
+    /// Default deadline for every department, in milliseconds.
+    #[serde(default)]
+    pub deadline_ms: Option<u64>,
+    /// One table per department, keyed by its slug.
+    #[serde(default)]
+    pub adapters: BTreeMap<String, AdapterFile>,
+}
+
+/// One department's adapter.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdapterFile {
+    /// gRPC URL of the adapter.
+    pub url: String,
+    /// Deadline for this department, in milliseconds.
+    #[serde(default)]
+    pub deadline_ms: Option<u64>,
+}
+
+fn default_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 7300))
+}
+
+fn default_database() -> String {
+    "sqlite://hedui.db".to_owned()
+}
+
+/// Reads a policy file.
+pub fn load_policy(path: &Path) -> anyhow::Result<Policy> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read policy file {}", path.display()))?;
+    Policy::from_toml(&text).with_context(|| format!("policy file {}", path.display()))
+}
+
+/// Reads the hub configuration file and the policy it names.
+pub fn load_hub(path: &Path) -> anyhow::Result<HubConfig> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read configuration file {}", path.display()))?;
+    parse_hub(&text, path.parent().unwrap_or(Path::new(".")))
+        .with_context(|| format!("configuration file {}", path.display()))
+}
+
+/// Parses a hub configuration; relative paths are taken from `base`.
+pub fn parse_hub(text: &str, base: &Path) -> anyhow::Result<HubConfig> {
+    let file: HubFile = toml::from_str(text)?;
+    let default_deadline = file
+        .deadline_ms
+        .map(Duration::from_millis)
+        .unwrap_or(DEFAULT_DEADLINE);
+    let mut adapters = Vec::new();
+    for (name, a) in &file.adapters {
+        let department = hedui_domain::department::parse_slug(name)
+            .map_err(|e| anyhow::anyhow!("adapters.{name}: {e}"))?;
+        if a.deadline_ms == Some(0) {
+            bail!("adapters.{name}.deadline_ms: must be more than 0");
+        }
+        adapters.push(AdapterEndpoint {
+            department,
+            url: a.url.clone(),
+            deadline: a
+                .deadline_ms
+                .map(Duration::from_millis)
+                .unwrap_or(default_deadline),
+        });
+    }
+    let policy = load_policy(&base.join(&file.policy))?;
+    Ok(HubConfig {
+        listen: file.listen,
+        database_url: file.database_url,
+        policy,
+        adapters,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn base() -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("deploy")
+    }
+
+    #[test]
+    fn the_shipped_example_loads() {
+        let text = std::fs::read_to_string(base().join("hub.example.toml")).unwrap();
+        let cfg = parse_hub(&text, &base()).unwrap();
+        assert_eq!(cfg.adapters.len(), 8);
+        assert!(
+            cfg.adapters
+                .iter()
+                .all(|a| a.deadline == Duration::from_secs(10))
+        );
+    }
+
+    #[test]
+    fn unknown_keys_and_departments_are_named() {
+        let err = parse_hub(
+            "policy = \"policies/example.toml\"\nlisten_addr = \"x\"\n",
+            &base(),
+        )
+        .unwrap_err();
+        assert!(format!("{err:#}").contains("listen_addr"), "{err:#}");
+        let err = parse_hub(
+            "policy = \"policies/example.toml\"\n[adapters.police]\nurl = \"http://127.0.0.1:1\"\n",
+            &base(),
+        )
+        .unwrap_err();
+        assert!(
+            format!("{err:#}").contains("adapters.police: unknown department"),
+            "{err:#}"
+        );
+    }
+}

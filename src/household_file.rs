@@ -1,0 +1,179 @@
+//! The household file that `hedui verify` reads: TOML or JSON, chosen by
+//! the file extension. See `deploy/examples/household.toml` and the README.
+//!
+//! The file uses words (`rural`, `minimum-living`, `spouse`) where the wire
+//! format uses enum numbers. Unknown keys are rejected by name. Everything
+//! else (ID check characters, dates, the window, member counts) is checked by
+//! the same validation the hub applies, before anything is sent.
+
+use std::path::Path;
+
+use anyhow::{Context as _, bail};
+use hedui_domain::purpose::{parse_purpose_slug, parse_relation_slug, parse_residence_slug};
+use hedui_domain::window::IncomeWindow;
+use hedui_proto::v1::{Household, IncomeWindow as WireWindow, Member, SubmitVerificationRequest};
+use serde::Deserialize;
+
+/// Largest household file read, to refuse a wrong file quickly.
+const MAX_FILE_BYTES: u64 = 1024 * 1024;
+
+/// A household file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HouseholdFile {
+    /// The bureau's household or case number.
+    pub household_ref: String,
+    /// `urban` or `rural`.
+    pub residence: String,
+    /// The assistance type, for example `minimum-living`.
+    pub purpose: String,
+    /// The signed authorization's form number.
+    pub authorization_ref: String,
+    /// Retry key; when absent a new one is generated and printed.
+    #[serde(default)]
+    pub idempotency_key: Option<String>,
+    /// The income window; when absent, the last 12 whole months.
+    #[serde(default)]
+    pub income_window: Option<WindowFile>,
+    /// The asset reference date; when absent, today.
+    #[serde(default)]
+    pub asset_reference_date: Option<String>,
+    /// The members.
+    #[serde(default)]
+    pub members: Vec<MemberFile>,
+}
+
+/// An income window in a household file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WindowFile {
+    /// First month, `YYYY-MM`.
+    pub from: String,
+    /// Last month, `YYYY-MM`.
+    pub to: String,
+}
+
+/// A member in a household file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MemberFile {
+    /// Full name.
+    pub name: String,
+    /// 18-character resident ID number.
+    pub id_number: String,
+    /// Relation to the applicant, for example `spouse`.
+    pub relation: String,
+    /// True when a guardian signs for the member.
+    #[serde(default)]
+    pub lacks_capacity: bool,
+}
+
+/// Reads and converts a household file into a request.
+pub fn read(path: &Path, today: chrono::NaiveDate) -> anyhow::Result<SubmitVerificationRequest> {
+    let meta =
+        std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
+    if meta.len() > MAX_FILE_BYTES {
+        bail!(
+            "{}: file is {} bytes; a household file is at most {MAX_FILE_BYTES}",
+            path.display(),
+            meta.len()
+        );
+    }
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let text = String::from_utf8(bytes)
+        .map_err(|e| anyhow::anyhow!("{}: not UTF-8 text ({e})", path.display()))?;
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let file: HouseholdFile = match ext.as_str() {
+        "toml" => toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?,
+        "json" => {
+            serde_json::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
+        }
+        _ => bail!(
+            "{}: expected a .toml or .json household file",
+            path.display()
+        ),
+    };
+    to_request(file, today).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+}
+
+/// Converts a parsed file into a request; words become enum values.
+pub fn to_request(
+    file: HouseholdFile,
+    today: chrono::NaiveDate,
+) -> Result<SubmitVerificationRequest, String> {
+    let residence = parse_residence_slug(&file.residence).map_err(|e| format!("residence: {e}"))?;
+    let purpose = parse_purpose_slug(&file.purpose).map_err(|e| format!("purpose: {e}"))?;
+    let mut members = Vec::with_capacity(file.members.len());
+    for (i, m) in file.members.into_iter().enumerate() {
+        let relation =
+            parse_relation_slug(&m.relation).map_err(|e| format!("members[{i}].relation: {e}"))?;
+        members.push(Member {
+            name: m.name,
+            id_number: m.id_number,
+            relation: relation as i32,
+            lacks_capacity: m.lacks_capacity,
+        });
+    }
+    let income_window = match file.income_window {
+        Some(w) => WireWindow {
+            from_month: w.from,
+            to_month: w.to,
+        },
+        None => IncomeWindow::last_months(today, 12).to_proto(),
+    };
+    Ok(SubmitVerificationRequest {
+        idempotency_key: file
+            .idempotency_key
+            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
+        household: Some(Household {
+            household_ref: file.household_ref,
+            residence: residence as i32,
+            members,
+        }),
+        purpose: purpose as i32,
+        income_window: Some(income_window),
+        asset_reference_date: file.asset_reference_date.unwrap_or_default(),
+        authorization_ref: file.authorization_ref,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn today() -> chrono::NaiveDate {
+        chrono::NaiveDate::from_ymd_opt(2026, 11, 26).unwrap()
+    }
+
+    #[test]
+    fn the_shipped_examples_parse_and_validate() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/examples");
+        for name in ["household.toml", "household.json"] {
+            let req = read(&dir.join(name), today()).unwrap();
+            hedui_domain::request::ValidatedSubmission::parse(&req, today())
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+        }
+    }
+
+    #[test]
+    fn unknown_keys_and_words_are_named() {
+        let base = "household_ref = \"H1\"\nresidence = \"rural\"\npurpose = \"minimum-living\"\nauthorization_ref = \"A1\"\n";
+        let e = toml::from_str::<HouseholdFile>(&format!("{base}colour = \"red\"\n")).unwrap_err();
+        assert!(e.to_string().contains("colour"), "{e}");
+        let f: HouseholdFile = toml::from_str(&base.replace("rural", "suburban")).unwrap();
+        assert!(to_request(f, today()).unwrap_err().starts_with("residence"));
+        let f: HouseholdFile = toml::from_str(&format!(
+            "{base}[[members]]\nname = \"杨\"\nid_number = \"520626194701205831\"\nrelation = \"cousin\"\n"
+        ))
+        .unwrap();
+        assert!(
+            to_request(f, today())
+                .unwrap_err()
+                .starts_with("members[0].relation")
+        );
+    }
+}

@@ -1,0 +1,238 @@
+//! Starts the hub and eight adapters in-process on port 0, over real gRPC.
+//!
+//! Each department is served either by the SDK around the sandbox (the
+//! production path) or by a [`Fake`] that misbehaves on purpose. Fakes
+//! implement `SourceService` directly, bypassing the SDK's own output checks,
+//! because they stand for a partner whose adapter is broken.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use hedui_adapter::SandboxSource;
+use hedui_adapter::sandbox::{Sandbox, SandboxHousehold};
+use hedui_domain::department::ALL;
+use hedui_domain::policy::Policy;
+use hedui_domain::window::IncomeWindow;
+use hedui_hub::{AdapterEndpoint, Application, HubConfig};
+use hedui_proto::v1::source_service_server::{SourceService, SourceServiceServer};
+use hedui_proto::v1::verification_service_client::VerificationServiceClient;
+use hedui_proto::v1::{
+    Department, DescribeRequest, DescribeResponse, Purpose, QueryRequest, QueryResponse,
+    SubmitVerificationRequest,
+};
+use tokio::sync::{Barrier, watch};
+use tonic::transport::Channel;
+use tonic::{Request, Response, Status};
+
+pub const EXAMPLE_POLICY: &str = include_str!("../../deploy/policies/example.toml");
+
+/// The sandbox, built once for the whole test binary.
+pub fn sandbox() -> Arc<Sandbox> {
+    static S: OnceLock<Arc<Sandbox>> = OnceLock::new();
+    S.get_or_init(|| Arc::new(Sandbox::dejiang(chrono::Utc::now().date_naive())))
+        .clone()
+}
+
+/// The first sandbox household built for `scenario`.
+pub fn household(scenario: &str) -> SandboxHousehold {
+    sandbox()
+        .households()
+        .iter()
+        .find(|h| h.scenario == scenario)
+        .unwrap_or_else(|| panic!("the sandbox has no {scenario:?} household"))
+        .clone()
+}
+
+/// A valid request for `h`.
+pub fn request(h: &SandboxHousehold, key: &str) -> SubmitVerificationRequest {
+    SubmitVerificationRequest {
+        idempotency_key: key.to_owned(),
+        household: Some(h.household.clone()),
+        purpose: Purpose::MinimumLiving as i32,
+        income_window: Some(
+            IncomeWindow::last_months(chrono::Utc::now().date_naive(), 12).to_proto(),
+        ),
+        asset_reference_date: String::new(),
+        authorization_ref: "SQ-TEST-0001".to_owned(),
+    }
+}
+
+/// How one department behaves.
+#[derive(Clone)]
+pub enum Behaviour {
+    /// The SDK serving the sandbox: the real thing.
+    Sandbox,
+    /// Answers like the sandbox after a delay.
+    Slow(Duration),
+    /// Answers like the sandbox, then breaks the reply with this function.
+    Corrupt(fn(&mut QueryResponse)),
+    /// Answers like the sandbox once all departments using this barrier are
+    /// inside a call at the same time.
+    Rendezvous(Arc<Barrier>),
+    /// Nothing listens at its address.
+    Down,
+}
+
+/// A misbehaving adapter.
+struct Fake {
+    department: Department,
+    behaviour: Behaviour,
+    calls: Arc<AtomicUsize>,
+}
+
+#[tonic::async_trait]
+impl SourceService for Fake {
+    async fn describe(
+        &self,
+        _r: Request<DescribeRequest>,
+    ) -> Result<Response<DescribeResponse>, Status> {
+        Ok(Response::new(DescribeResponse {
+            department: self.department as i32,
+            ..Default::default()
+        }))
+    }
+
+    async fn query(&self, r: Request<QueryRequest>) -> Result<Response<QueryResponse>, Status> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        let mut answer = sandbox().answer(self.department, r.get_ref());
+        match &self.behaviour {
+            Behaviour::Slow(d) => tokio::time::sleep(*d).await,
+            Behaviour::Corrupt(f) => f(&mut answer),
+            Behaviour::Rendezvous(b) => {
+                b.wait().await;
+            }
+            Behaviour::Sandbox | Behaviour::Down => {}
+        }
+        Ok(Response::new(answer))
+    }
+}
+
+/// A running hub with its adapters.
+pub struct TestSystem {
+    pub hub: VerificationServiceClient<Channel>,
+    pub database_url: String,
+    /// Calls each fake adapter received, by department order.
+    pub calls: Vec<Arc<AtomicUsize>>,
+    stop: watch::Sender<bool>,
+    hub_task: Option<tokio::task::JoinHandle<Result<(), tonic::transport::Error>>>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl TestSystem {
+    /// Starts eight sandbox adapters and the hub.
+    pub async fn start() -> Self {
+        Self::with(|_| Behaviour::Sandbox, Duration::from_secs(10)).await
+    }
+
+    /// Starts adapters behaving as `behaviour` says, and the hub with the
+    /// given per-department deadline, on a new database.
+    pub async fn with(behaviour: impl Fn(Department) -> Behaviour, deadline: Duration) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("hedui.db").display());
+        let mut sys = Self::on_database(behaviour, deadline, &url).await;
+        sys._dir = Some(dir);
+        sys
+    }
+
+    /// Like [`TestSystem::with`], on an existing database.
+    pub async fn on_database(
+        behaviour: impl Fn(Department) -> Behaviour,
+        deadline: Duration,
+        url: &str,
+    ) -> Self {
+        let (stop, rx) = watch::channel(false);
+        let stopped = |mut rx: watch::Receiver<bool>| async move {
+            let _ = rx.wait_for(|s| *s).await;
+        };
+        let any = SocketAddr::from(([127, 0, 0, 1], 0));
+        let mut adapters = Vec::new();
+        let mut calls = Vec::new();
+        for d in ALL {
+            let counter = Arc::new(AtomicUsize::new(0));
+            calls.push(counter.clone());
+            let addr = match behaviour(d) {
+                Behaviour::Sandbox => {
+                    let source = Arc::new(SandboxSource::new(sandbox(), d));
+                    hedui_adapter::spawn(source, any, stopped(rx.clone()))
+                        .await
+                        .unwrap()
+                        .0
+                }
+                Behaviour::Down => {
+                    // Bind and drop, so the port is very likely closed.
+                    let l = std::net::TcpListener::bind(any).unwrap();
+                    l.local_addr().unwrap()
+                }
+                b => {
+                    let listener = tokio::net::TcpListener::bind(any).await.unwrap();
+                    let addr = listener.local_addr().unwrap();
+                    let fake = Fake {
+                        department: d,
+                        behaviour: b,
+                        calls: counter,
+                    };
+                    let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
+                    let shutdown = stopped(rx.clone());
+                    tokio::spawn(async move {
+                        tonic::transport::Server::builder()
+                            .add_service(SourceServiceServer::new(fake))
+                            .serve_with_incoming_shutdown(incoming, shutdown)
+                            .await
+                    });
+                    addr
+                }
+            };
+            adapters.push(AdapterEndpoint {
+                department: d,
+                url: format!("http://{addr}"),
+                deadline,
+            });
+        }
+        let app = Application::build(HubConfig {
+            listen: any,
+            database_url: url.to_owned(),
+            policy: Policy::from_toml(EXAMPLE_POLICY).unwrap(),
+            adapters,
+        })
+        .await
+        .unwrap();
+        let hub_addr = app.local_addr();
+        let hub_task = tokio::spawn(app.run_until(stopped(rx.clone())));
+        let channel = tonic::transport::Endpoint::from_shared(format!("http://{hub_addr}"))
+            .unwrap()
+            .connect()
+            .await
+            .unwrap();
+        let hub = VerificationServiceClient::new(channel);
+        Self {
+            hub,
+            database_url: url.to_owned(),
+            calls,
+            stop,
+            hub_task: Some(hub_task),
+            _dir: None,
+        }
+    }
+
+    /// Stops the hub and the adapters and waits for the hub to close its store.
+    pub async fn stop(mut self) -> Option<tempfile::TempDir> {
+        let _ = self.stop.send(true);
+        if let Some(t) = self.hub_task.take() {
+            t.await.unwrap().unwrap();
+        }
+        self._dir.take()
+    }
+}
+
+impl Drop for TestSystem {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+    }
+}
+
+/// The index of a department in record order.
+pub fn index_of(d: Department) -> usize {
+    ALL.iter().position(|x| *x == d).unwrap()
+}
