@@ -1,0 +1,1166 @@
+//! The export an auditor takes away, and the two offline verifiers.
+//!
+//! [`verify_bundle`] checks a filtered export: each entry in it is in the
+//! signed tree, unchanged and at its position, and each earlier signed
+//! checkpoint is a prefix of the latest one, so the hub did not rewrite
+//! history after signing them. A filtered export cannot show that no other
+//! entry was deleted; [`verify_full_log`] does, given the entire log from
+//! seq 0, by recomputing the root at every signed checkpoint.
+//!
+//! Both take the trusted public key from the auditor, never from the
+//! export: the `public_key` in a bundle is informational, since anyone who
+//! can edit the file can replace the key together with the signatures.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use ed25519_dalek::VerifyingKey;
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::checkpoint::{SignedCheckpoint, VerifyError, format_public_key};
+use crate::entry::AuditEntry;
+use crate::merkle::{self, Frontier, Hash, MerkleTree, ProofError};
+
+/// The value of [`ExportBundle::format`] for this version of the bundle.
+pub const FORMAT: &str = "hedui-audit-export/1";
+
+/// A self-contained export of audit entries with the proofs that tie them
+/// to a signed checkpoint. It is meant to be written as JSON, with hashes
+/// and signatures in hex.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExportBundle {
+    /// Always [`FORMAT`]; a verifier refuses formats it does not know.
+    pub format: String,
+    /// The hub's public key as `ed25519:<hex>`, for information only: the
+    /// auditor supplies the trusted key separately.
+    pub public_key: String,
+    /// The exported entries: all of the log or a filtered subset, each with
+    /// its seq.
+    pub entries: Vec<AuditEntry>,
+    /// The latest signed checkpoint, covering every entry
+    /// (`tree_size > seq`).
+    pub checkpoint: SignedCheckpoint,
+    /// One inclusion proof per entry, against `checkpoint`'s root.
+    pub inclusion: Vec<InclusionProof>,
+    /// Earlier signed checkpoints the auditor may already hold, each shown
+    /// consistent with `checkpoint` by a proof in `consistency`.
+    #[serde(default)]
+    pub earlier_checkpoints: Vec<SignedCheckpoint>,
+    /// One consistency proof per distinct earlier tree size, from that size
+    /// to `checkpoint.tree_size`.
+    #[serde(default)]
+    pub consistency: Vec<ConsistencyProof>,
+}
+
+/// The audit path of the entry with sequence number `seq`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InclusionProof {
+    /// The entry's seq, which is its leaf index.
+    pub seq: u64,
+    /// The sibling hashes from the leaf up, hex in JSON.
+    #[serde(with = "crate::hexser::hashes")]
+    pub proof: Vec<Hash>,
+}
+
+/// A proof that the tree of `from_size` entries is a prefix of the tree of
+/// `to_size` entries.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsistencyProof {
+    /// The size of the earlier tree.
+    pub from_size: u64,
+    /// The size of the later tree.
+    pub to_size: u64,
+    /// The RFC 6962 consistency proof, hex in JSON.
+    #[serde(with = "crate::hexser::hashes")]
+    pub proof: Vec<Hash>,
+}
+
+/// What a successful verification established.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VerifyReport {
+    /// The number of entries proven to be in the signed log unchanged. For
+    /// [`verify_full_log`] this is the size of the largest checkpoint: rows
+    /// after it are not yet covered by any signature.
+    pub entries_verified: usize,
+    /// The size of the latest signed checkpoint.
+    pub tree_size: u64,
+    /// The root of the latest signed checkpoint, in hex.
+    pub root_hex: String,
+    /// The number of checkpoints whose signature and root were checked.
+    pub checkpoints_verified: usize,
+}
+
+/// Why an export or a log failed verification, or could not be built.
+/// Each message names the entry seq or checkpoint size concerned.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum BundleError {
+    /// The bundle's format is not one this verifier knows.
+    #[error("unsupported export format {0:?} (expected \"hedui-audit-export/1\")")]
+    UnsupportedFormat(String),
+    /// A checkpoint's signature or fields did not verify.
+    #[error("checkpoint at tree size {tree_size}: {source}")]
+    Checkpoint {
+        /// The size the checkpoint claims.
+        tree_size: u64,
+        /// What was wrong with it.
+        source: VerifyError,
+    },
+    /// Checkpoints of different logs were mixed.
+    #[error("checkpoint at tree size {tree_size}: origin {origin:?} differs from {expected:?}")]
+    OriginMismatch {
+        /// The size the checkpoint claims.
+        tree_size: u64,
+        /// Its origin.
+        origin: String,
+        /// The origin of the latest checkpoint.
+        expected: String,
+    },
+    /// Verifying a log needs at least one signed checkpoint.
+    #[error("no signed checkpoint to verify against")]
+    NoCheckpoint,
+    /// Two entries claim the same position.
+    #[error("entry {0}: appears more than once")]
+    DuplicateSeq(u64),
+    /// An entry lies outside the tree the checkpoint signs.
+    #[error("entry {seq}: not covered by the checkpoint (tree size {tree_size})")]
+    SeqBeyondCheckpoint {
+        /// The entry's seq.
+        seq: u64,
+        /// The checkpoint's tree size.
+        tree_size: u64,
+    },
+    /// An entry has no inclusion proof.
+    #[error("entry {0}: no inclusion proof")]
+    MissingInclusionProof(u64),
+    /// Two inclusion proofs for one seq.
+    #[error("entry {0}: more than one inclusion proof")]
+    DuplicateInclusionProof(u64),
+    /// An inclusion proof whose entry is not in the bundle: the entry was
+    /// removed from the export after it was made.
+    #[error(
+        "entry {0}: inclusion proof present but the entry is missing (it was removed from the export)"
+    )]
+    OrphanInclusionProof(u64),
+    /// The entry's hash does not lead to the signed root.
+    #[error(
+        "entry {seq}: inclusion proof does not match the signed root (the entry was altered or reordered)"
+    )]
+    EntryNotIncluded {
+        /// The entry's seq.
+        seq: u64,
+    },
+    /// The inclusion proof has the wrong shape for the entry's position.
+    #[error("entry {seq}: malformed inclusion proof: {source}")]
+    InvalidInclusionProof {
+        /// The entry's seq.
+        seq: u64,
+        /// What was wrong with the proof.
+        source: ProofError,
+    },
+    /// An earlier checkpoint is larger than the one it should precede.
+    #[error(
+        "checkpoint at tree size {tree_size}: larger than the latest checkpoint (tree size {latest_size})"
+    )]
+    EarlierCheckpointTooLarge {
+        /// The earlier checkpoint's size.
+        tree_size: u64,
+        /// The latest checkpoint's size.
+        latest_size: u64,
+    },
+    /// An earlier checkpoint has no consistency proof.
+    #[error("checkpoint at tree size {from_size}: no consistency proof to tree size {to_size}")]
+    MissingConsistencyProof {
+        /// The earlier size.
+        from_size: u64,
+        /// The latest size.
+        to_size: u64,
+    },
+    /// A consistency proof that matches no earlier checkpoint.
+    #[error(
+        "consistency proof from tree size {from_size} to {to_size} matches no earlier checkpoint"
+    )]
+    OrphanConsistencyProof {
+        /// The proof's earlier size.
+        from_size: u64,
+        /// The proof's later size.
+        to_size: u64,
+    },
+    /// An earlier signed tree is not a prefix of the latest one.
+    #[error(
+        "checkpoint at tree size {from_size}: not consistent with the checkpoint at tree size {to_size}: {source} (the log was rewritten after the earlier checkpoint was signed, or the proof is corrupt)"
+    )]
+    Inconsistent {
+        /// The earlier size.
+        from_size: u64,
+        /// The latest size.
+        to_size: u64,
+        /// What the proof verifier found.
+        source: ProofError,
+    },
+    /// A row of a full log is not at the position its seq says.
+    #[error(
+        "row {position}: has seq {seq}, expected {position} (an entry was deleted, inserted or reordered)"
+    )]
+    SeqMismatch {
+        /// The 0-based row position in the log given.
+        position: usize,
+        /// The seq the row carries.
+        seq: u64,
+    },
+    /// A checkpoint signs more entries than the log holds.
+    #[error(
+        "checkpoint at tree size {tree_size}: the log holds only {log_size} entries (entries were deleted from the end)"
+    )]
+    CheckpointBeyondLog {
+        /// The checkpoint's size.
+        tree_size: u64,
+        /// The number of entries given.
+        log_size: usize,
+    },
+    /// The entries recompute to a root other than the signed one.
+    #[error(
+        "checkpoint at tree size {tree_size}: the entries recompute to a different root (an entry with seq in {verified_size}..{tree_size} was edited, deleted, inserted or reordered)"
+    )]
+    RootMismatch {
+        /// The checkpoint's size.
+        tree_size: u64,
+        /// The size up to which the log matched an earlier checkpoint; the
+        /// change lies after it.
+        verified_size: u64,
+    },
+    /// Building an export: the leaf hashes given do not match the
+    /// checkpoint's size.
+    #[error(
+        "cannot build export: {leaves} leaf hashes given for a checkpoint of tree size {tree_size}"
+    )]
+    LeafCountMismatch {
+        /// The number of leaf hashes given.
+        leaves: usize,
+        /// The checkpoint's size.
+        tree_size: u64,
+    },
+    /// Building an export: the stored leaf hashes do not give the signed
+    /// root.
+    #[error(
+        "cannot build export: the stored leaf hashes do not give the root of the checkpoint at tree size {tree_size}"
+    )]
+    StoredRootMismatch {
+        /// The checkpoint's size.
+        tree_size: u64,
+    },
+    /// Building an export: an entry's hash differs from the stored leaf at
+    /// its seq.
+    #[error(
+        "cannot build export: entry {seq}: its hash differs from the stored leaf hash (the row was altered after it was logged)"
+    )]
+    EntryLeafMismatch {
+        /// The entry's seq.
+        seq: u64,
+    },
+}
+
+impl ExportBundle {
+    /// Builds an export of `entries` with their inclusion proofs against
+    /// `checkpoint`, and consistency proofs from each of
+    /// `earlier_checkpoints` to it.
+    ///
+    /// `leaves` are the stored leaf hashes of the log's first
+    /// `checkpoint.tree_size` entries, exactly. Building checks them against
+    /// the signed root and each entry against its stored leaf, so that the
+    /// hub never hands out an export that would fail verification without
+    /// saying why. Entries are exported in the order given.
+    pub fn build(
+        entries: Vec<AuditEntry>,
+        leaves: &[Hash],
+        checkpoint: SignedCheckpoint,
+        earlier_checkpoints: Vec<SignedCheckpoint>,
+        public_key: &VerifyingKey,
+    ) -> Result<Self, BundleError> {
+        let tree_size = checkpoint.checkpoint.tree_size;
+        if leaves.len() as u64 != tree_size {
+            return Err(BundleError::LeafCountMismatch {
+                leaves: leaves.len(),
+                tree_size,
+            });
+        }
+        let tree = MerkleTree::new(leaves);
+        if tree.root() != checkpoint.checkpoint.root {
+            return Err(BundleError::StoredRootMismatch { tree_size });
+        }
+        let mut inclusion = Vec::with_capacity(entries.len());
+        let mut seen = BTreeSet::new();
+        for entry in &entries {
+            let seq = entry.seq;
+            if !seen.insert(seq) {
+                return Err(BundleError::DuplicateSeq(seq));
+            }
+            // The seq is below tree_size, which equals leaves.len(), so it
+            // fits in usize.
+            let index = usize::try_from(seq)
+                .ok()
+                .filter(|&i| i < leaves.len())
+                .ok_or(BundleError::SeqBeyondCheckpoint { seq, tree_size })?;
+            if entry.leaf() != leaves[index] {
+                return Err(BundleError::EntryLeafMismatch { seq });
+            }
+            inclusion.push(InclusionProof {
+                seq,
+                proof: tree.inclusion_proof(index),
+            });
+        }
+        let mut consistency: Vec<ConsistencyProof> = Vec::new();
+        for earlier in &earlier_checkpoints {
+            let from_size = earlier.checkpoint.tree_size;
+            if from_size > tree_size {
+                return Err(BundleError::EarlierCheckpointTooLarge {
+                    tree_size: from_size,
+                    latest_size: tree_size,
+                });
+            }
+            if consistency.iter().any(|c| c.from_size == from_size) {
+                continue;
+            }
+            consistency.push(ConsistencyProof {
+                from_size,
+                to_size: tree_size,
+                proof: tree.consistency_proof(from_size as usize),
+            });
+        }
+        Ok(Self {
+            format: FORMAT.to_owned(),
+            public_key: format_public_key(public_key),
+            entries,
+            checkpoint,
+            inclusion,
+            earlier_checkpoints,
+            consistency,
+        })
+    }
+}
+
+/// Verifies a signed checkpoint with the trusted key, naming it by size on
+/// failure.
+fn check_signature(cp: &SignedCheckpoint, key: &VerifyingKey) -> Result<(), BundleError> {
+    cp.verify(key).map_err(|source| BundleError::Checkpoint {
+        tree_size: cp.checkpoint.tree_size,
+        source,
+    })
+}
+
+/// Checks that a checkpoint belongs to the same log as the latest one.
+fn check_origin(cp: &SignedCheckpoint, expected: &str) -> Result<(), BundleError> {
+    if cp.checkpoint.origin != expected {
+        return Err(BundleError::OriginMismatch {
+            tree_size: cp.checkpoint.tree_size,
+            origin: cp.checkpoint.origin.clone(),
+            expected: expected.to_owned(),
+        });
+    }
+    Ok(())
+}
+
+/// Verifies an export offline with the key the auditor trusts.
+///
+/// It checks: the format; every checkpoint's signature with `trusted_key`
+/// (never the key in the bundle); that seqs are unique and below the latest
+/// checkpoint's size; that each entry, hashed as a leaf, is included at its
+/// seq under the latest root; that each earlier checkpoint is of the same
+/// log and consistent with the latest; and that no proof is left over. The
+/// first failure is returned, naming the entry seq or checkpoint size.
+pub fn verify_bundle(
+    bundle: &ExportBundle,
+    trusted_key: &VerifyingKey,
+) -> Result<VerifyReport, BundleError> {
+    if bundle.format != FORMAT {
+        return Err(BundleError::UnsupportedFormat(bundle.format.clone()));
+    }
+    let latest = &bundle.checkpoint;
+    check_signature(latest, trusted_key)?;
+    let tree_size = latest.checkpoint.tree_size;
+    let root = &latest.checkpoint.root;
+
+    let mut proofs: BTreeMap<u64, &[Hash]> = BTreeMap::new();
+    for p in &bundle.inclusion {
+        if proofs.insert(p.seq, &p.proof).is_some() {
+            return Err(BundleError::DuplicateInclusionProof(p.seq));
+        }
+    }
+    let mut seen = BTreeSet::new();
+    for entry in &bundle.entries {
+        let seq = entry.seq;
+        if !seen.insert(seq) {
+            return Err(BundleError::DuplicateSeq(seq));
+        }
+        if seq >= tree_size {
+            return Err(BundleError::SeqBeyondCheckpoint { seq, tree_size });
+        }
+        let proof = proofs
+            .get(&seq)
+            .ok_or(BundleError::MissingInclusionProof(seq))?;
+        merkle::verify_inclusion(&entry.leaf(), seq, tree_size, proof, root).map_err(|source| {
+            match source {
+                ProofError::RootMismatch => BundleError::EntryNotIncluded { seq },
+                source => BundleError::InvalidInclusionProof { seq, source },
+            }
+        })?;
+    }
+    if let Some(&seq) = proofs.keys().find(|seq| !seen.contains(*seq)) {
+        return Err(BundleError::OrphanInclusionProof(seq));
+    }
+
+    for earlier in &bundle.earlier_checkpoints {
+        check_signature(earlier, trusted_key)?;
+        check_origin(earlier, &latest.checkpoint.origin)?;
+        let from_size = earlier.checkpoint.tree_size;
+        if from_size > tree_size {
+            return Err(BundleError::EarlierCheckpointTooLarge {
+                tree_size: from_size,
+                latest_size: tree_size,
+            });
+        }
+        let proof = bundle
+            .consistency
+            .iter()
+            .find(|c| c.from_size == from_size && c.to_size == tree_size)
+            .ok_or(BundleError::MissingConsistencyProof {
+                from_size,
+                to_size: tree_size,
+            })?;
+        merkle::verify_consistency(
+            from_size,
+            tree_size,
+            &earlier.checkpoint.root,
+            root,
+            &proof.proof,
+        )
+        .map_err(|source| BundleError::Inconsistent {
+            from_size,
+            to_size: tree_size,
+            source,
+        })?;
+    }
+    if let Some(orphan) = bundle.consistency.iter().find(|c| {
+        c.to_size != tree_size
+            || !bundle
+                .earlier_checkpoints
+                .iter()
+                .any(|e| e.checkpoint.tree_size == c.from_size)
+    }) {
+        return Err(BundleError::OrphanConsistencyProof {
+            from_size: orphan.from_size,
+            to_size: orphan.to_size,
+        });
+    }
+
+    Ok(VerifyReport {
+        entries_verified: bundle.entries.len(),
+        tree_size,
+        root_hex: hex::encode(root),
+        checkpoints_verified: 1 + bundle.earlier_checkpoints.len(),
+    })
+}
+
+/// Verifies the entire log, from seq 0, against its signed checkpoints.
+///
+/// Every row must carry the seq of its position, which finds a deleted,
+/// inserted or moved row whose seq was left as it was. Then the Merkle root
+/// of the first `tree_size` entries is recomputed for every checkpoint and
+/// compared with the signed one, which finds an edited row, and a deleted
+/// or reordered one whose seqs were renumbered to hide it; the error names
+/// the range of seqs between the last matching checkpoint and the first
+/// failing one. Rows after the largest checkpoint are not covered by any
+/// signature and are not counted in [`VerifyReport::entries_verified`].
+pub fn verify_full_log(
+    entries: &[AuditEntry],
+    checkpoints: &[SignedCheckpoint],
+    trusted_key: &VerifyingKey,
+) -> Result<VerifyReport, BundleError> {
+    let mut sorted: Vec<&SignedCheckpoint> = checkpoints.iter().collect();
+    sorted.sort_by_key(|cp| cp.checkpoint.tree_size);
+    let Some(latest) = sorted.last() else {
+        return Err(BundleError::NoCheckpoint);
+    };
+    for cp in &sorted {
+        check_signature(cp, trusted_key)?;
+        check_origin(cp, &latest.checkpoint.origin)?;
+    }
+    for (position, entry) in entries.iter().enumerate() {
+        if entry.seq != position as u64 {
+            return Err(BundleError::SeqMismatch {
+                position,
+                seq: entry.seq,
+            });
+        }
+    }
+
+    let mut frontier = Frontier::new();
+    let mut verified_size = 0;
+    for cp in &sorted {
+        let tree_size = cp.checkpoint.tree_size;
+        if tree_size > entries.len() as u64 {
+            return Err(BundleError::CheckpointBeyondLog {
+                tree_size,
+                log_size: entries.len(),
+            });
+        }
+        for entry in &entries[frontier.size() as usize..tree_size as usize] {
+            frontier.append(entry.leaf());
+        }
+        if frontier.root() != cp.checkpoint.root {
+            return Err(BundleError::RootMismatch {
+                tree_size,
+                verified_size,
+            });
+        }
+        verified_size = tree_size;
+    }
+
+    Ok(VerifyReport {
+        entries_verified: verified_size as usize,
+        tree_size: verified_size,
+        root_hex: hex::encode(latest.checkpoint.root),
+        checkpoints_verified: sorted.len(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checkpoint::{Checkpoint, sign};
+    use crate::entry::PersonRef;
+    use ed25519_dalek::SigningKey;
+    use proptest::prelude::*;
+    use std::sync::LazyLock;
+
+    const ORIGIN: &str = "hedui.dejiang.gov.cn/audit";
+
+    fn hub_key() -> SigningKey {
+        SigningKey::from_bytes(&[0x42; 32])
+    }
+
+    fn other_key() -> SigningKey {
+        SigningKey::from_bytes(&[0x66; 32])
+    }
+
+    fn entry(seq: u64) -> AuditEntry {
+        let caseworker = seq % 3 != 2;
+        AuditEntry {
+            seq,
+            time: format!(
+                "2026-11-26T15:{:02}:{:02}.{:03}Z",
+                seq / 60,
+                seq % 60,
+                seq * 7 % 1000
+            ),
+            actor: if caseworker {
+                format!("caseworker:worker{}@dejiang", seq % 4)
+            } else {
+                "hub".into()
+            },
+            role: if caseworker { "caseworker" } else { "hub" }.into(),
+            action: if caseworker {
+                "SubmitVerification"
+            } else {
+                "source.query"
+            }
+            .into(),
+            purpose: "minimum-living".into(),
+            request_id: format!("req-{}", seq / 3),
+            persons: vec![PersonRef::new(
+                b"person key",
+                &format!("5206221990010{:05}", seq),
+            )],
+            departments: vec!["tax".into(), "housing".into()],
+            status: if seq.is_multiple_of(7) {
+                "TIMEOUT"
+            } else {
+                "OK"
+            }
+            .into(),
+            record_digest: hex::encode([seq as u8; 32]),
+            detail: String::new(),
+        }
+    }
+
+    fn log(n: u64) -> Vec<AuditEntry> {
+        (0..n).map(entry).collect()
+    }
+
+    fn leaves(entries: &[AuditEntry]) -> Vec<Hash> {
+        entries.iter().map(AuditEntry::leaf).collect()
+    }
+
+    fn checkpoint_at(leaves: &[Hash], size: usize, key: &SigningKey) -> SignedCheckpoint {
+        sign(
+            Checkpoint {
+                origin: ORIGIN.into(),
+                tree_size: size as u64,
+                root: merkle::root(&leaves[..size]),
+                time: format!("2026-11-26T16:00:{size:02}.000Z"),
+            },
+            key,
+        )
+    }
+
+    type Fixture = (Vec<AuditEntry>, Vec<Hash>, Vec<SignedCheckpoint>);
+
+    /// The log of 50 entries with checkpoints at 10, 30 and 50, built once:
+    /// Ed25519 in an unoptimised test build is slow enough to dominate the
+    /// property tests otherwise.
+    fn fixture() -> Fixture {
+        static FIXTURE: LazyLock<Fixture> = LazyLock::new(|| {
+            let entries = log(50);
+            let leaves = leaves(&entries);
+            let cps = [10, 30, 50]
+                .iter()
+                .map(|&s| checkpoint_at(&leaves, s, &hub_key()))
+                .collect();
+            (entries, leaves, cps)
+        });
+        FIXTURE.clone()
+    }
+
+    fn bundle_of(seqs: &[u64]) -> ExportBundle {
+        let (entries, leaves, cps) = fixture();
+        let picked = seqs.iter().map(|&s| entries[s as usize].clone()).collect();
+        ExportBundle::build(
+            picked,
+            &leaves,
+            cps[2].clone(),
+            vec![cps[0].clone(), cps[1].clone()],
+            &hub_key().verifying_key(),
+        )
+        .unwrap()
+    }
+
+    fn trusted() -> VerifyingKey {
+        hub_key().verifying_key()
+    }
+
+    fn verify_err(bundle: &ExportBundle) -> BundleError {
+        verify_bundle(bundle, &trusted()).unwrap_err()
+    }
+
+    #[test]
+    fn a_filtered_export_verifies() {
+        let bundle = bundle_of(&[3, 17, 29, 49]);
+        let report = verify_bundle(&bundle, &trusted()).unwrap();
+        assert_eq!(
+            report,
+            VerifyReport {
+                entries_verified: 4,
+                tree_size: 50,
+                root_hex: hex::encode(bundle.checkpoint.checkpoint.root),
+                checkpoints_verified: 3,
+            }
+        );
+        assert_eq!(bundle.public_key, format_public_key(&trusted()));
+    }
+
+    #[test]
+    fn a_full_export_verifies_after_a_json_round_trip() {
+        let bundle = bundle_of(&(0..50).collect::<Vec<_>>());
+        let json = serde_json::to_string_pretty(&bundle).unwrap();
+        let back: ExportBundle = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, bundle);
+        assert_eq!(
+            verify_bundle(&back, &trusted()).unwrap().entries_verified,
+            50
+        );
+    }
+
+    #[test]
+    fn an_export_without_earlier_checkpoints_verifies() {
+        let (entries, leaves, cps) = fixture();
+        let bundle = ExportBundle::build(
+            entries[..5].to_vec(),
+            &leaves[..10],
+            cps[0].clone(),
+            vec![],
+            &trusted(),
+        )
+        .unwrap();
+        let json = serde_json::to_value(&bundle).unwrap();
+        let mut obj = json.as_object().unwrap().clone();
+        obj.remove("earlier_checkpoints");
+        obj.remove("consistency");
+        let back: ExportBundle = serde_json::from_value(obj.into()).unwrap();
+        assert_eq!(
+            verify_bundle(&back, &trusted())
+                .unwrap()
+                .checkpoints_verified,
+            1
+        );
+    }
+
+    #[test]
+    fn an_edited_entry_is_named() {
+        let mut bundle = bundle_of(&[3, 17, 29]);
+        bundle.entries[1].status = "PERMISSION_DENIED".into();
+        let err = verify_err(&bundle);
+        assert_eq!(err, BundleError::EntryNotIncluded { seq: 17 });
+        assert_eq!(
+            err.to_string(),
+            "entry 17: inclusion proof does not match the signed root (the entry was altered or reordered)"
+        );
+    }
+
+    #[test]
+    fn swapped_positions_are_detected() {
+        let mut bundle = bundle_of(&[3, 17, 29]);
+        bundle.entries[0].seq = 17;
+        bundle.entries[1].seq = 3;
+        assert_eq!(
+            verify_err(&bundle),
+            BundleError::EntryNotIncluded { seq: 17 }
+        );
+        // Swapping the entries' contents but keeping their seqs is an edit of both.
+        let mut bundle = bundle_of(&[3, 17]);
+        let (a, b) = (bundle.entries[0].clone(), bundle.entries[1].clone());
+        bundle.entries[0] = AuditEntry { seq: 3, ..b };
+        bundle.entries[1] = AuditEntry { seq: 17, ..a };
+        assert_eq!(
+            verify_err(&bundle),
+            BundleError::EntryNotIncluded { seq: 3 }
+        );
+    }
+
+    #[test]
+    fn an_entry_removed_from_the_export_leaves_its_proof_behind() {
+        let mut bundle = bundle_of(&[3, 17, 29]);
+        bundle.entries.remove(1);
+        assert_eq!(verify_err(&bundle), BundleError::OrphanInclusionProof(17));
+    }
+
+    #[test]
+    fn a_changed_checkpoint_root_breaks_its_signature() {
+        let mut bundle = bundle_of(&[3]);
+        bundle.checkpoint.checkpoint.root[0] ^= 1;
+        let err = verify_err(&bundle);
+        assert_eq!(
+            err,
+            BundleError::Checkpoint {
+                tree_size: 50,
+                source: VerifyError::BadSignature
+            }
+        );
+        assert!(
+            err.to_string()
+                .starts_with("checkpoint at tree size 50: signature does not verify"),
+            "{err}"
+        );
+
+        let mut bundle = bundle_of(&[3]);
+        bundle.earlier_checkpoints[0].checkpoint.root[0] ^= 1;
+        assert!(matches!(
+            verify_err(&bundle),
+            BundleError::Checkpoint {
+                tree_size: 10,
+                source: VerifyError::BadSignature
+            }
+        ));
+    }
+
+    #[test]
+    fn an_export_re_signed_with_another_key_is_refused() {
+        // The forger edits an entry, recomputes the tree, signs with their own
+        // key and puts that key in the bundle: the trusted key still refuses it.
+        let (mut entries, _, _) = fixture();
+        entries[17].actor = "caseworker:someone.else@dejiang".into();
+        let leaves = leaves(&entries);
+        let forged_cp = checkpoint_at(&leaves, 50, &other_key());
+        let bundle = ExportBundle::build(
+            vec![entries[17].clone()],
+            &leaves,
+            forged_cp,
+            vec![],
+            &other_key().verifying_key(),
+        )
+        .unwrap();
+        verify_bundle(&bundle, &other_key().verifying_key()).unwrap();
+        let err = verify_err(&bundle);
+        assert!(
+            matches!(
+                err,
+                BundleError::Checkpoint {
+                    tree_size: 50,
+                    source: VerifyError::KeyIdMismatch { .. }
+                }
+            ),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn a_dropped_proof_element_is_detected() {
+        let mut bundle = bundle_of(&[3, 17]);
+        bundle.inclusion[1].proof.pop();
+        assert_eq!(
+            verify_err(&bundle),
+            BundleError::InvalidInclusionProof {
+                seq: 17,
+                source: ProofError::ProofTooShort
+            }
+        );
+        let mut bundle = bundle_of(&[3, 17]);
+        bundle.consistency[0].proof.remove(0);
+        assert!(matches!(
+            verify_err(&bundle),
+            BundleError::Inconsistent {
+                from_size: 10,
+                to_size: 50,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn a_history_rewritten_and_re_signed_by_the_hub_is_inconsistent() {
+        // The hub's own key signs a new head over a log whose entry 5 was
+        // changed after the checkpoint at 10 was handed out.
+        let (mut entries, _, cps) = fixture();
+        entries[5].detail = "quietly changed".into();
+        let leaves = leaves(&entries);
+        let rewritten = checkpoint_at(&leaves, 50, &hub_key());
+        let bundle = ExportBundle::build(
+            vec![entries[20].clone()],
+            &leaves,
+            rewritten,
+            vec![cps[0].clone(), cps[1].clone()],
+            &trusted(),
+        )
+        .unwrap();
+        let err = verify_err(&bundle);
+        assert!(
+            matches!(
+                err,
+                BundleError::Inconsistent {
+                    from_size: 10,
+                    to_size: 50,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("the log was rewritten"), "{err}");
+    }
+
+    #[test]
+    fn malformed_bundles_are_refused_with_a_reason() {
+        let mut b = bundle_of(&[3]);
+        b.format = "hedui-audit-export/2".into();
+        assert!(matches!(verify_err(&b), BundleError::UnsupportedFormat(_)));
+
+        let mut b = bundle_of(&[3, 17]);
+        b.entries[1] = b.entries[0].clone();
+        assert_eq!(verify_err(&b), BundleError::DuplicateSeq(3));
+
+        let mut b = bundle_of(&[3, 17]);
+        b.inclusion[1].seq = 3;
+        assert_eq!(verify_err(&b), BundleError::DuplicateInclusionProof(3));
+
+        let mut b = bundle_of(&[3, 17]);
+        b.inclusion.remove(1);
+        assert_eq!(verify_err(&b), BundleError::MissingInclusionProof(17));
+
+        let mut b = bundle_of(&[3]);
+        b.entries.push(entry(50));
+        assert_eq!(
+            verify_err(&b),
+            BundleError::SeqBeyondCheckpoint {
+                seq: 50,
+                tree_size: 50
+            }
+        );
+
+        let mut b = bundle_of(&[3]);
+        b.consistency.remove(1);
+        assert_eq!(
+            verify_err(&b),
+            BundleError::MissingConsistencyProof {
+                from_size: 30,
+                to_size: 50
+            }
+        );
+
+        let mut b = bundle_of(&[3]);
+        b.earlier_checkpoints.remove(1);
+        assert_eq!(
+            verify_err(&b),
+            BundleError::OrphanConsistencyProof {
+                from_size: 30,
+                to_size: 50
+            }
+        );
+
+        let mut json = serde_json::to_value(bundle_of(&[3])).unwrap();
+        json["entries"][0]["extra"] = "smuggled".into();
+        assert!(serde_json::from_value::<ExportBundle>(json).is_err());
+    }
+
+    #[test]
+    fn checkpoints_of_another_log_are_refused() {
+        let (_, _, cps) = fixture();
+        let mut other = cps[0].checkpoint.clone();
+        other.origin = "hedui.other.gov.cn/audit".into();
+        let other = sign(other, &hub_key());
+        let mut b = bundle_of(&[3]);
+        b.earlier_checkpoints[0] = other.clone();
+        assert!(matches!(
+            verify_err(&b),
+            BundleError::OriginMismatch { tree_size: 10, .. }
+        ));
+        let err = verify_full_log(&log(50), &[cps[2].clone(), other], &trusted()).unwrap_err();
+        assert!(
+            matches!(err, BundleError::OriginMismatch { tree_size: 10, .. }),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn building_refuses_inputs_that_would_not_verify() {
+        let (mut entries, leaves, cps) = fixture();
+        let key = trusted();
+        assert_eq!(
+            ExportBundle::build(vec![], &leaves[..49], cps[2].clone(), vec![], &key),
+            Err(BundleError::LeafCountMismatch {
+                leaves: 49,
+                tree_size: 50
+            })
+        );
+        let mut wrong = leaves.clone();
+        wrong[0] = wrong[1];
+        assert_eq!(
+            ExportBundle::build(vec![], &wrong, cps[2].clone(), vec![], &key),
+            Err(BundleError::StoredRootMismatch { tree_size: 50 })
+        );
+        entries[4].detail = "edited in the database".into();
+        assert_eq!(
+            ExportBundle::build(
+                vec![entries[4].clone()],
+                &leaves,
+                cps[2].clone(),
+                vec![],
+                &key
+            ),
+            Err(BundleError::EntryLeafMismatch { seq: 4 })
+        );
+        assert_eq!(
+            ExportBundle::build(
+                vec![entry(1), entry(1)],
+                &leaves,
+                cps[2].clone(),
+                vec![],
+                &key
+            ),
+            Err(BundleError::DuplicateSeq(1))
+        );
+        assert_eq!(
+            ExportBundle::build(vec![entry(60)], &leaves, cps[2].clone(), vec![], &key),
+            Err(BundleError::SeqBeyondCheckpoint {
+                seq: 60,
+                tree_size: 50
+            })
+        );
+        assert_eq!(
+            ExportBundle::build(
+                vec![],
+                &leaves[..10],
+                cps[0].clone(),
+                vec![cps[1].clone()],
+                &key
+            ),
+            Err(BundleError::EarlierCheckpointTooLarge {
+                tree_size: 30,
+                latest_size: 10
+            })
+        );
+    }
+
+    #[test]
+    fn the_full_log_verifies() {
+        let (entries, _, cps) = fixture();
+        let report = verify_full_log(&entries, &cps, &trusted()).unwrap();
+        assert_eq!(
+            report,
+            VerifyReport {
+                entries_verified: 50,
+                tree_size: 50,
+                root_hex: hex::encode(cps[2].checkpoint.root),
+                checkpoints_verified: 3,
+            }
+        );
+        // Checkpoints in any order, and rows not yet signed after the last one.
+        let longer = log(55);
+        let reversed: Vec<_> = cps.iter().rev().cloned().collect();
+        let report = verify_full_log(&longer, &reversed, &trusted()).unwrap();
+        assert_eq!(report.entries_verified, 50);
+        assert_eq!(
+            verify_full_log(&entries, &[], &trusted()),
+            Err(BundleError::NoCheckpoint)
+        );
+    }
+
+    #[test]
+    fn the_full_log_finds_every_kind_of_tampering() {
+        let (entries, _, cps) = fixture();
+        let check = |entries: &[AuditEntry], cps: &[SignedCheckpoint]| {
+            verify_full_log(entries, cps, &trusted()).unwrap_err()
+        };
+
+        let mut edited = entries.clone();
+        edited[17].persons[0].masked = "5206**********0000".into();
+        let err = check(&edited, &cps);
+        assert_eq!(
+            err,
+            BundleError::RootMismatch {
+                tree_size: 30,
+                verified_size: 10
+            }
+        );
+        assert!(err.to_string().contains("seq in 10..30"), "{err}");
+
+        let mut deleted = entries.clone();
+        deleted.remove(17);
+        assert_eq!(
+            check(&deleted, &cps),
+            BundleError::SeqMismatch {
+                position: 17,
+                seq: 18
+            }
+        );
+
+        let mut renumbered = deleted.clone();
+        for (i, e) in renumbered.iter_mut().enumerate() {
+            e.seq = i as u64;
+        }
+        // 49 rows are left, so the checkpoint at 30 is the first to fail.
+        assert_eq!(
+            check(&renumbered, &cps),
+            BundleError::RootMismatch {
+                tree_size: 30,
+                verified_size: 10
+            }
+        );
+
+        let mut swapped = entries.clone();
+        swapped.swap(3, 4);
+        assert_eq!(
+            check(&swapped, &cps),
+            BundleError::SeqMismatch {
+                position: 3,
+                seq: 4
+            }
+        );
+        let (s3, s4) = (swapped[3].seq, swapped[4].seq);
+        swapped[3].seq = s4;
+        swapped[4].seq = s3;
+        assert_eq!(
+            check(&swapped, &cps),
+            BundleError::RootMismatch {
+                tree_size: 10,
+                verified_size: 0
+            }
+        );
+
+        let truncated = &entries[..45];
+        assert_eq!(
+            check(truncated, &cps),
+            BundleError::CheckpointBeyondLog {
+                tree_size: 50,
+                log_size: 45
+            }
+        );
+
+        let mut bad_cp = cps.clone();
+        bad_cp[1].checkpoint.root[31] ^= 0x80;
+        assert_eq!(
+            check(&entries, &bad_cp),
+            BundleError::Checkpoint {
+                tree_size: 30,
+                source: VerifyError::BadSignature
+            }
+        );
+
+        let leaves = leaves(&entries);
+        let foreign = vec![checkpoint_at(&leaves, 50, &other_key())];
+        assert!(matches!(
+            check(&entries, &foreign),
+            BundleError::Checkpoint {
+                tree_size: 50,
+                source: VerifyError::KeyIdMismatch { .. }
+            }
+        ));
+    }
+
+    /// The fields an attacker might edit, applied by index.
+    fn tamper(e: &mut AuditEntry, field: usize) {
+        match field {
+            0 => e.time.push('0'),
+            1 => e.actor = "caseworker:nobody@dejiang".into(),
+            2 => e.action = "GetRecord".into(),
+            3 => e.status = "PERMISSION_DENIED".into(),
+            4 => e.persons.clear(),
+            5 => e.departments.push("pboc".into()),
+            6 => e.record_digest = String::new(),
+            _ => e.detail = "x".into(),
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(32))]
+
+        #[test]
+        fn any_tampered_entry_is_caught(pos in 0usize..50, field in 0usize..8, other in 0usize..50) {
+            let (entries, _, cps) = fixture();
+            let mut tampered = entries.clone();
+            tamper(&mut tampered[pos], field);
+            let sizes = [10usize, 30, 50];
+            let first_bad = *sizes.iter().find(|&&s| pos < s).unwrap() as u64;
+            let verified = sizes.iter().rev().find(|&&s| s <= pos).map_or(0, |&s| s as u64);
+            prop_assert_eq!(
+                verify_full_log(&tampered, &cps, &trusted()),
+                Err(BundleError::RootMismatch { tree_size: first_bad, verified_size: verified })
+            );
+
+            let seqs = if pos == other { vec![pos as u64] } else { vec![pos as u64, other as u64] };
+            let mut bundle = bundle_of(&seqs);
+            tamper(&mut bundle.entries[0], field);
+            prop_assert_eq!(
+                verify_bundle(&bundle, &trusted()).map(|r| r.entries_verified),
+                Err(BundleError::EntryNotIncluded { seq: pos as u64 })
+            );
+        }
+
+    }
+
+    #[test]
+    fn every_removed_row_is_caught() {
+        let (entries, _, cps) = fixture();
+        for pos in 0..entries.len() {
+            let mut rows = entries.clone();
+            rows.remove(pos);
+            let err = verify_full_log(&rows, &cps, &trusted()).unwrap_err();
+            if pos < 49 {
+                assert_eq!(
+                    err,
+                    BundleError::SeqMismatch {
+                        position: pos,
+                        seq: pos as u64 + 1
+                    }
+                );
+            } else {
+                assert_eq!(
+                    err,
+                    BundleError::CheckpointBeyondLog {
+                        tree_size: 50,
+                        log_size: 49
+                    }
+                );
+            }
+        }
+    }
+}
