@@ -34,7 +34,10 @@ impl Cli {
     pub fn log_level(&self) -> &'static str {
         match self.command {
             Command::Hub(_) | Command::Adapter(_) => "info",
-            Command::Verify(_) | Command::Record(_) | Command::Demo(_) => "warn",
+            Command::Verify(_) | Command::Record(_) | Command::Keygen(_) => "warn",
+            // The demo simulates failing departments on purpose; their
+            // warnings would only clutter its table.
+            Command::Demo(_) => "error",
         }
     }
 }
@@ -61,6 +64,16 @@ pub enum Command {
     Record(RecordCommand),
     /// Run the whole system on loopback with the sample Dejiang households.
     Demo(demo::DemoArgs),
+    /// Make the hub's ed25519 key, which signs grants; prints the public key
+    /// that adapters are started with.
+    Keygen(KeygenArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct KeygenArgs {
+    /// Where to write the secret key; an existing file is never overwritten.
+    #[arg(long, short)]
+    pub out: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -95,6 +108,13 @@ pub struct AdapterArgs {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:7401")]
     pub listen: SocketAddr,
+    /// The hub's public key, `ed25519:<hex>` or a file holding it (printed by
+    /// `hedui keygen`). Repeat to trust several during a key rotation.
+    #[arg(long = "hub-key", required = true)]
+    pub hub_keys: Vec<String>,
+    /// The department's own append-only log of the queries received.
+    #[arg(long)]
+    pub query_log: Option<PathBuf>,
 }
 
 fn parse_department(s: &str) -> Result<hedui_proto::v1::Department, String> {
@@ -186,6 +206,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Verify(a) => verify(a).await,
         Command::Record(c) => record(c).await,
         Command::Demo(a) => demo::run(a).await,
+        Command::Keygen(a) => keygen(a),
     }
 }
 
@@ -247,7 +268,23 @@ async fn adapter(a: AdapterArgs) -> anyhow::Result<()> {
         hedui_domain::department::slug(a.department),
         listener.local_addr()?
     );
-    hedui_adapter::serve(source, listener, shutdown_signal()).await?;
+    let trusted_hub_keys = a
+        .hub_keys
+        .iter()
+        .map(|k| config::load_verifying_key(k))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let query_log = a.query_log.unwrap_or_else(|| {
+        PathBuf::from(format!(
+            "hedui-adapter-{}-queries.jsonl",
+            hedui_domain::department::slug(a.department)
+        ))
+    });
+    eprintln!("query log: {}", query_log.display());
+    let options = hedui_adapter::AdapterOptions {
+        trusted_hub_keys,
+        query_log: Some(query_log),
+    };
+    hedui_adapter::serve(source, listener, &options, shutdown_signal()).await?;
     Ok(())
 }
 
@@ -262,6 +299,18 @@ pub async fn connect(hub: &str) -> anyhow::Result<VerificationServiceClient<Chan
 
 /// Turns a gRPC error into a message a caseworker can act on.
 pub fn explain(status: tonic::Status) -> anyhow::Error {
+    let preconditions = hedui_proto::status::precondition_violations(&status);
+    if !preconditions.is_empty() {
+        let lines: Vec<String> = preconditions
+            .iter()
+            .map(|(s, d)| format!("  {s}: {d}"))
+            .collect();
+        return anyhow!(
+            "the hub refused: {}:\n{}",
+            status.message().split(';').next().unwrap_or(""),
+            lines.join("\n")
+        );
+    }
     let violations = hedui_proto::status::field_violations(&status);
     if violations.is_empty() {
         return anyhow!(
@@ -285,17 +334,12 @@ async fn verify(a: VerifyArgs) -> anyhow::Result<()> {
     }
     // Check locally first, so a bad file is reported without a network trip
     // and with the same wording the hub would use.
-    if let Err(e) = hedui_domain::request::ValidatedSubmission::parse(&req, today) {
-        let lines: Vec<String> = e
-            .violations
-            .iter()
-            .map(|v| format!("  {}: {}", v.field, v.description))
-            .collect();
-        bail!(
-            "{}: the household is invalid:\n{}",
-            a.file.display(),
-            lines.join("\n")
-        );
+    let checked = hedui_hub::service::parse_submission(&req, today).and_then(|(sub, auth)| {
+        hedui_trust::authorization::check_covers(&auth, &sub.household, sub.purpose, today)
+            .map_err(hedui_hub::service::HubError::Unauthorized)
+    });
+    if let Err(e) = checked {
+        bail!("{}: {}", a.file.display(), local_problem(e));
     }
     let key = req.idempotency_key.clone();
     let mut client = connect(&a.client.hub).await?;
@@ -427,4 +471,62 @@ async fn open_local(db: &str) -> anyhow::Result<Store> {
         bail!("--database {db}: no such file");
     }
     Ok(Store::open(db).await?)
+}
+
+fn keygen(a: KeygenArgs) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let key = hedui_trust::SigningKey::generate(&mut rand_core::OsRng);
+    if let Some(dir) = a.out.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(&a.out).with_context(|| {
+        format!(
+            "cannot create {} (an existing key is never overwritten)",
+            a.out.display()
+        )
+    })?;
+    writeln!(f, "{}", hedui_audit::checkpoint::format_signing_key(&key))?;
+    f.sync_all()?;
+    println!(
+        "{}",
+        hedui_audit::checkpoint::format_public_key(&key.verifying_key())
+    );
+    eprintln!(
+        "secret key written to {}; give adapters the public key above (--hub-key)",
+        a.out.display()
+    );
+    Ok(())
+}
+
+/// Words for a problem found in a household file before sending it.
+fn local_problem(e: hedui_hub::service::HubError) -> String {
+    use hedui_hub::service::HubError;
+    match e {
+        HubError::Invalid(v) => {
+            let lines: Vec<String> = v
+                .violations
+                .iter()
+                .map(|v| format!("  {}: {}", v.field, v.description))
+                .collect();
+            format!("the household is invalid:\n{}", lines.join("\n"))
+        }
+        HubError::Unauthorized(problems) => {
+            let lines: Vec<String> = problems
+                .iter()
+                .map(|p| format!("  {}: {}", p.field, p.reason))
+                .collect();
+            format!(
+                "the authorization (授权书) does not cover this verification:\n{}",
+                lines.join("\n")
+            )
+        }
+        other => other.to_string(),
+    }
 }

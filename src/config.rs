@@ -23,6 +23,9 @@ pub struct HubFile {
     pub database_url: String,
     /// Path of the policy file, relative to the configuration file.
     pub policy: PathBuf,
+    /// Path of the hub's ed25519 key (made by `hedui keygen`), relative to
+    /// the configuration file. It signs every department's grant.
+    pub hub_key: PathBuf,
     /// Default deadline for every department, in milliseconds.
     #[serde(default)]
     pub deadline_ms: Option<u64>,
@@ -48,6 +51,31 @@ fn default_listen() -> SocketAddr {
 
 fn default_database() -> String {
     "sqlite://hedui.db".to_owned()
+}
+
+/// Reads an ed25519 secret key file (`ed25519-secret:<hex>`).
+pub fn load_signing_key(path: &Path) -> anyhow::Result<hedui_trust::SigningKey> {
+    let text = std::fs::read_to_string(path).with_context(|| {
+        format!(
+            "cannot read the hub key {}; make one with `hedui keygen -o {}`",
+            path.display(),
+            path.display()
+        )
+    })?;
+    hedui_audit::checkpoint::parse_signing_key(text.trim())
+        .map_err(|e| anyhow::anyhow!("hub key {}: {e}", path.display()))
+}
+
+/// Reads a public key given inline (`ed25519:<hex>`) or as a file holding one.
+pub fn load_verifying_key(arg: &str) -> anyhow::Result<hedui_trust::VerifyingKey> {
+    let text = if arg.starts_with("ed25519:") {
+        arg.to_owned()
+    } else {
+        std::fs::read_to_string(arg)
+            .with_context(|| format!("--hub-key {arg}: not a key and not a readable file"))?
+    };
+    hedui_audit::checkpoint::parse_public_key(text.trim())
+        .map_err(|e| anyhow::anyhow!("--hub-key {arg}: {e}"))
 }
 
 /// Reads a policy file.
@@ -89,7 +117,9 @@ pub fn parse_hub(text: &str, base: &Path) -> anyhow::Result<HubConfig> {
         });
     }
     let policy = load_policy(&base.join(&file.policy))?;
+    let grant_key = load_signing_key(&base.join(&file.hub_key))?;
     Ok(HubConfig {
+        grant_key,
         listen: file.listen,
         database_url: file.database_url,
         policy,
@@ -105,10 +135,20 @@ mod tests {
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("deploy")
     }
 
+    /// The shipped example with its key path pointed at a freshly made key,
+    /// since no secret key is committed.
+    fn example_with_key(dir: &tempfile::TempDir) -> String {
+        let key = hedui_trust::SigningKey::from_bytes(&[7; 32]);
+        let key_path = dir.path().join("hub.key");
+        std::fs::write(&key_path, hedui_audit::checkpoint::format_signing_key(&key)).unwrap();
+        let text = std::fs::read_to_string(base().join("hub.example.toml")).unwrap();
+        text.replace("keys/hub.key", &key_path.display().to_string())
+    }
+
     #[test]
     fn the_shipped_example_loads() {
-        let text = std::fs::read_to_string(base().join("hub.example.toml")).unwrap();
-        let cfg = parse_hub(&text, &base()).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = parse_hub(&example_with_key(&dir), &base()).unwrap();
         assert_eq!(cfg.adapters.len(), 8);
         assert!(
             cfg.adapters
@@ -118,18 +158,26 @@ mod tests {
     }
 
     #[test]
+    fn a_missing_hub_key_says_how_to_make_one() {
+        let text = std::fs::read_to_string(base().join("hub.example.toml")).unwrap();
+        let err = parse_hub(&text.replace("keys/hub.key", "no/such.key"), &base()).unwrap_err();
+        assert!(format!("{err:#}").contains("hedui keygen"), "{err:#}");
+    }
+
+    #[test]
     fn unknown_keys_and_departments_are_named() {
         let err = parse_hub(
-            "policy = \"policies/example.toml\"\nlisten_addr = \"x\"\n",
+            "policy = \"p\"\nhub_key = \"k\"\nlisten_addr = \"x\"\n",
             &base(),
         )
         .unwrap_err();
         assert!(format!("{err:#}").contains("listen_addr"), "{err:#}");
-        let err = parse_hub(
-            "policy = \"policies/example.toml\"\n[adapters.police]\nurl = \"http://127.0.0.1:1\"\n",
-            &base(),
-        )
-        .unwrap_err();
+        let dir = tempfile::tempdir().unwrap();
+        let text = format!(
+            "{}\n[adapters.police]\nurl = \"http://127.0.0.1:1\"\n",
+            example_with_key(&dir)
+        );
+        let err = parse_hub(&text, &base()).unwrap_err();
         assert!(
             format!("{err:#}").contains("adapters.police: unknown department"),
             "{err:#}"

@@ -14,12 +14,13 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, anyhow};
 use clap::Args;
 use futures::StreamExt as _;
-use hedui_adapter::SandboxSource;
 use hedui_adapter::sandbox::Sandbox;
+use hedui_adapter::{AdapterOptions, SandboxSource};
 use hedui_domain::department::ALL;
 use hedui_domain::window::IncomeWindow;
 use hedui_hub::{AdapterEndpoint, Application, HubConfig};
 use hedui_proto::v1::{FlagKind, Purpose, SubmitVerificationRequest, Verdict, VerificationRecord};
+use hedui_trust::authorization::complete_for;
 use tokio::sync::watch;
 
 use crate::render::{outcome_name, verdict_name};
@@ -68,6 +69,9 @@ pub async fn run(a: DemoArgs) -> anyhow::Result<()> {
 
     let today = chrono::Utc::now().date_naive();
     let sandbox = Arc::new(Sandbox::dejiang(today));
+    // A throwaway hub key for this run: the hub signs every grant with it and
+    // the adapters trust only its public half.
+    let hub_key = hedui_trust::SigningKey::generate(&mut rand_core::OsRng);
     let (stop_tx, stop_rx) = watch::channel(false);
     let stopped = |mut rx: watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|s| *s).await;
@@ -77,7 +81,20 @@ pub async fn run(a: DemoArgs) -> anyhow::Result<()> {
     let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
     for d in ALL {
         let source = Arc::new(SandboxSource::new(sandbox.clone(), d));
-        let (addr, _) = hedui_adapter::spawn(source, loopback, stopped(stop_rx.clone())).await?;
+        let log = a.data_dir.join(format!(
+            "adapter-{}-queries.jsonl",
+            hedui_domain::department::slug(d)
+        ));
+        if log.exists() {
+            std::fs::remove_file(&log)
+                .with_context(|| format!("cannot remove the old {}", log.display()))?;
+        }
+        let options = AdapterOptions {
+            trusted_hub_keys: vec![hub_key.verifying_key()],
+            query_log: Some(log),
+        };
+        let (addr, _) =
+            hedui_adapter::spawn(source, loopback, options, stopped(stop_rx.clone())).await?;
         adapters.push(AdapterEndpoint {
             department: d,
             url: format!("http://{addr}"),
@@ -89,6 +106,7 @@ pub async fn run(a: DemoArgs) -> anyhow::Result<()> {
         database_url: format!("sqlite://{}", db.display()),
         policy,
         adapters,
+        grant_key: hub_key,
     })
     .await?;
     let hub_addr = app.local_addr();
@@ -111,7 +129,16 @@ pub async fn run(a: DemoArgs) -> anyhow::Result<()> {
         futures::stream::iter(households.iter().enumerate())
             .map(|(i, h)| {
                 let mut client = client.clone();
+                let form = format!("SQ-{}-{:04}", today.format("%Y"), i + 1);
+                let authorization = complete_for(
+                    &h.household,
+                    Purpose::MinimumLiving,
+                    &form,
+                    today,
+                    today + chrono::Days::new(365),
+                );
                 let req = SubmitVerificationRequest {
+                    authorization: Some(authorization),
                     idempotency_key: format!(
                         "demo-{}-{}",
                         h.household.household_ref,
@@ -121,7 +148,7 @@ pub async fn run(a: DemoArgs) -> anyhow::Result<()> {
                     purpose: Purpose::MinimumLiving as i32,
                     income_window: Some(window.clone()),
                     asset_reference_date: String::new(),
-                    authorization_ref: format!("SQ-{}-{:04}", today.format("%Y"), i + 1),
+                    authorization_ref: form,
                 };
                 async move {
                     let resp = client

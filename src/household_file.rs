@@ -11,7 +11,9 @@ use std::path::Path;
 use anyhow::{Context as _, bail};
 use hedui_domain::purpose::{parse_purpose_slug, parse_relation_slug, parse_residence_slug};
 use hedui_domain::window::IncomeWindow;
-use hedui_proto::v1::{Household, IncomeWindow as WireWindow, Member, SubmitVerificationRequest};
+use hedui_proto::v1::{
+    Authorization, Household, IncomeWindow as WireWindow, Member, Signer, SubmitVerificationRequest,
+};
 use serde::Deserialize;
 
 /// Largest household file read, to refuse a wrong file quickly.
@@ -41,6 +43,39 @@ pub struct HouseholdFile {
     /// The members.
     #[serde(default)]
     pub members: Vec<MemberFile>,
+    /// The signed authorization (授权书).
+    pub authorization: Option<AuthorizationFile>,
+}
+
+/// The signed authorization in a household file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthorizationFile {
+    /// Date signed, `YYYY-MM-DD`.
+    pub signed_date: String,
+    /// Last day it is valid, `YYYY-MM-DD`.
+    pub valid_until: String,
+    /// SHA-256 of the scanned form, 64 hex characters.
+    pub scan_sha256: String,
+    /// Who signed.
+    #[serde(default)]
+    pub signers: Vec<SignerFile>,
+}
+
+/// One signer of the authorization.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignerFile {
+    /// Full name.
+    pub name: String,
+    /// Resident ID number.
+    pub id_number: String,
+    /// True when signing as guardian for the members in `on_behalf_of`.
+    #[serde(default)]
+    pub as_guardian: bool,
+    /// ID numbers of the members a guardian signs for.
+    #[serde(default)]
+    pub on_behalf_of: Vec<String>,
 }
 
 /// An income window in a household file.
@@ -125,7 +160,25 @@ pub fn to_request(
         },
         None => IncomeWindow::last_months(today, 12).to_proto(),
     };
+    let authorization = file.authorization.map(|a| Authorization {
+        form_number: file.authorization_ref.clone(),
+        signers: a
+            .signers
+            .into_iter()
+            .map(|s| Signer {
+                name: s.name,
+                id_number: s.id_number,
+                as_guardian: s.as_guardian,
+                on_behalf_of: s.on_behalf_of,
+            })
+            .collect(),
+        signed_date: a.signed_date,
+        scan_sha256: a.scan_sha256,
+        purpose: purpose as i32,
+        valid_until: a.valid_until,
+    });
     Ok(SubmitVerificationRequest {
+        authorization,
         idempotency_key: file
             .idempotency_key
             .unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
@@ -154,6 +207,10 @@ mod tests {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/examples");
         for name in ["household.toml", "household.json"] {
             let req = read(&dir.join(name), today()).unwrap();
+            let (sub, auth) = hedui_hub::service::parse_submission(&req, today())
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+            hedui_trust::authorization::check_covers(&auth, &sub.household, sub.purpose, today())
+                .unwrap_or_else(|e| panic!("{name}: {e:?}"));
             hedui_domain::request::ValidatedSubmission::parse(&req, today())
                 .unwrap_or_else(|e| panic!("{name}: {e}"));
         }

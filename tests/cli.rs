@@ -24,6 +24,14 @@ authorization_ref = "SQ-T-1"
 name = "杨光明"
 id_number = "520626194701205831"
 relation = "applicant"
+
+[authorization]
+signed_date = "2026-11-20"
+valid_until = "2027-11-19"
+scan_sha256 = "9f2d5c1e7a4b3f60d8e1c2b7a9054f3e6d7c8b9a0f1e2d3c4b5a69788796a5b4"
+[[authorization.signers]]
+name = "杨光明"
+id_number = "520626194701205831"
 "#;
 
 #[test]

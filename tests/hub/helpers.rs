@@ -10,9 +10,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use hedui_adapter::SandboxSource;
 use hedui_adapter::sandbox::{Sandbox, SandboxHousehold};
+use hedui_adapter::{AdapterOptions, SandboxSource};
 use hedui_domain::department::ALL;
+use hedui_domain::department::slug;
 use hedui_domain::policy::Policy;
 use hedui_domain::window::IncomeWindow;
 use hedui_hub::{AdapterEndpoint, Application, HubConfig};
@@ -56,7 +57,28 @@ pub fn request(h: &SandboxHousehold, key: &str) -> SubmitVerificationRequest {
         ),
         asset_reference_date: String::new(),
         authorization_ref: "SQ-TEST-0001".to_owned(),
+        authorization: Some(authorization(&h.household, "SQ-TEST-0001")),
     }
+}
+
+/// A complete authorization for `household`, signed today.
+pub fn authorization(
+    household: &hedui_proto::v1::Household,
+    form: &str,
+) -> hedui_proto::v1::Authorization {
+    let today = chrono::Utc::now().date_naive();
+    hedui_trust::authorization::complete_for(
+        household,
+        Purpose::MinimumLiving,
+        form,
+        today,
+        today + chrono::Days::new(365),
+    )
+}
+
+/// The hub's grant key in tests.
+pub fn hub_key() -> hedui_trust::SigningKey {
+    hedui_trust::SigningKey::from_bytes(&[42; 32])
 }
 
 /// How one department behaves.
@@ -73,6 +95,8 @@ pub enum Behaviour {
     Rendezvous(Arc<Barrier>),
     /// Nothing listens at its address.
     Down,
+    /// The SDK serving the sandbox, but trusting another hub's key.
+    ForeignKey,
 }
 
 /// A misbehaving adapter.
@@ -103,7 +127,7 @@ impl SourceService for Fake {
             Behaviour::Rendezvous(b) => {
                 b.wait().await;
             }
-            Behaviour::Sandbox | Behaviour::Down => {}
+            Behaviour::Sandbox | Behaviour::Down | Behaviour::ForeignKey => {}
         }
         Ok(Response::new(answer))
     }
@@ -118,6 +142,7 @@ pub struct TestSystem {
     stop: watch::Sender<bool>,
     hub_task: Option<tokio::task::JoinHandle<Result<(), tonic::transport::Error>>>,
     _dir: Option<tempfile::TempDir>,
+    logs: tempfile::TempDir,
 }
 
 impl TestSystem {
@@ -147,15 +172,25 @@ impl TestSystem {
             let _ = rx.wait_for(|s| *s).await;
         };
         let any = SocketAddr::from(([127, 0, 0, 1], 0));
+        let logs = tempfile::tempdir().unwrap();
         let mut adapters = Vec::new();
         let mut calls = Vec::new();
         for d in ALL {
             let counter = Arc::new(AtomicUsize::new(0));
             calls.push(counter.clone());
             let addr = match behaviour(d) {
-                Behaviour::Sandbox => {
+                b @ (Behaviour::Sandbox | Behaviour::ForeignKey) => {
+                    let key = if matches!(b, Behaviour::Sandbox) {
+                        hub_key()
+                    } else {
+                        hedui_trust::SigningKey::from_bytes(&[9; 32])
+                    };
+                    let options = AdapterOptions {
+                        trusted_hub_keys: vec![key.verifying_key()],
+                        query_log: Some(logs.path().join(format!("{}.jsonl", slug(d)))),
+                    };
                     let source = Arc::new(SandboxSource::new(sandbox(), d));
-                    hedui_adapter::spawn(source, any, stopped(rx.clone()))
+                    hedui_adapter::spawn(source, any, options, stopped(rx.clone()))
                         .await
                         .unwrap()
                         .0
@@ -195,6 +230,7 @@ impl TestSystem {
             database_url: url.to_owned(),
             policy: Policy::from_toml(EXAMPLE_POLICY).unwrap(),
             adapters,
+            grant_key: hub_key(),
         })
         .await
         .unwrap();
@@ -213,7 +249,17 @@ impl TestSystem {
             stop,
             hub_task: Some(hub_task),
             _dir: None,
+            logs,
         }
+    }
+
+    /// The lines of a sandbox adapter's query log (empty if it has none yet).
+    pub fn query_log(&self, d: Department) -> Vec<serde_json::Value> {
+        let text = std::fs::read_to_string(self.logs.path().join(format!("{}.jsonl", slug(d))))
+            .unwrap_or_default();
+        text.lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
     }
 
     /// Stops the hub and the adapters and waits for the hub to close its store.

@@ -2,6 +2,7 @@
 //! on loopback sockets.
 
 mod helpers;
+mod trust;
 
 use std::sync::Arc;
 use std::time::Duration;

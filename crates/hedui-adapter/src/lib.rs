@@ -32,7 +32,10 @@ use hedui_proto::v1::{
 use tokio::net::TcpListener;
 use tonic::{Request, Response, Status};
 
+pub mod guard;
 pub mod sandbox;
+
+pub use guard::AdapterOptions;
 
 /// Largest request or reply the adapter accepts or sends. A 30-person query
 /// is a few kilobytes; a reply with many records stays far below this.
@@ -187,13 +190,19 @@ pub fn invalid_argument(e: &ValidationError) -> Status {
 pub struct AdapterService<S> {
     source: Arc<S>,
     department: Department,
+    guard: guard::Guard,
 }
 
 impl<S: Source> AdapterService<S> {
-    /// Wraps `source`.
-    pub fn new(source: Arc<S>) -> Self {
+    /// Wraps `source`; fails only when the query log cannot be opened.
+    pub fn new(source: Arc<S>, options: &AdapterOptions) -> std::io::Result<Self> {
         let department = Department::try_from(source.describe().department).unwrap_or_default();
-        Self { source, department }
+        let guard = guard::Guard::new(department, options)?;
+        Ok(Self {
+            source,
+            department,
+            guard,
+        })
     }
 
     /// The tonic server with hedui's message size limits applied.
@@ -222,6 +231,20 @@ impl<S: Source> SourceService for AdapterService<S> {
             invalid_argument(&e)
         })?;
         tracing::Span::current().record("request_id", tracing::field::display(query.request_id));
+        let masked: Vec<String> = query.persons.iter().map(|(_, id)| id.masked()).collect();
+        if let Err(e) = self
+            .guard
+            .check(&query, chrono::Utc::now().timestamp_millis())
+        {
+            tracing::warn!(reason = %e, "refused a query");
+            let _ = self.guard.record(&raw, &masked, &format!("refused: {e}"));
+            return Err(Status::permission_denied(format!("grant refused: {e}")));
+        }
+        // The department answers only what it has written down.
+        self.guard.record(&raw, &masked, "received").map_err(|e| {
+            tracing::error!(error = %e, "cannot write the query log");
+            Status::unavailable("the adapter cannot write its query log")
+        })?;
         let answer = self.source.query(&query).await.map_err(|e| match e {
             SourceError::Unavailable(m) => {
                 tracing::warn!(reason = %m, "source unavailable");
@@ -254,14 +277,28 @@ impl<S: Source> SourceService for AdapterService<S> {
 pub async fn serve<S: Source>(
     source: Arc<S>,
     listener: TcpListener,
+    options: &AdapterOptions,
     shutdown: impl Future<Output = ()> + Send + 'static,
-) -> Result<(), tonic::transport::Error> {
+) -> Result<(), ServeError> {
+    let service = AdapterService::new(source, options).map_err(ServeError::QueryLog)?;
     let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
     tonic::transport::Server::builder()
         .timeout(Duration::from_secs(60))
-        .add_service(AdapterService::new(source).into_server())
+        .add_service(service.into_server())
         .serve_with_incoming_shutdown(incoming, shutdown)
         .await
+        .map_err(ServeError::Transport)
+}
+
+/// Why an adapter stopped serving.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The query log could not be opened.
+    #[error("cannot open the query log: {0}")]
+    QueryLog(std::io::Error),
+    /// The gRPC server failed.
+    #[error(transparent)]
+    Transport(tonic::transport::Error),
 }
 
 /// Binds `addr` (port 0 picks a free port) and serves `source` in a
@@ -269,12 +306,13 @@ pub async fn serve<S: Source>(
 pub async fn spawn<S: Source>(
     source: Arc<S>,
     addr: SocketAddr,
+    options: AdapterOptions,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
     let listener = TcpListener::bind(addr).await?;
     let local = listener.local_addr()?;
     let handle = tokio::spawn(async move {
-        if let Err(e) = serve(source, listener, shutdown).await {
+        if let Err(e) = serve(source, listener, &options, shutdown).await {
             tracing::error!(error = %e, "adapter server stopped with an error");
         }
     });

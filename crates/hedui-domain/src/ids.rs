@@ -480,8 +480,8 @@ mod tests {
     use super::testgen::{valid_id, valid_id_born_in, valid_uscc};
     use super::*;
 
-    const RESIDENT_IDS: &str = include_str!("../../../../shared/testdata/resident_ids.tsv");
-    const USCCS: &str = include_str!("../../../../shared/testdata/uscc.tsv");
+    const RESIDENT_IDS: &str = include_str!("../testdata/resident_ids.tsv");
+    const USCCS: &str = include_str!("../testdata/uscc.tsv");
 
     fn today() -> NaiveDate {
         NaiveDate::from_ymd_opt(2026, 11, 26).unwrap()

@@ -9,9 +9,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::NaiveDate;
 use hedui_proto::v1::{
-    Department, EntityStatus, Flag, FlagKind, FundAccountStatus, HouseholdSummary, IdentityStatus,
-    InsuranceState, LifeStatus, MemberFindings, PersonResult, PropertyUse, SourceOutcome,
-    SourceResult, VehicleCount, VehicleStatus, VerificationRecord, person_result::Findings,
+    Authorization, Department, EntityStatus, Flag, FlagKind, FundAccountStatus, HouseholdSummary,
+    IdentityStatus, InsuranceState, LifeStatus, MemberFindings, PersonResult, PropertyUse,
+    SourceOutcome, SourceResult, VehicleCount, VehicleStatus, VerificationRecord,
+    person_result::Findings,
 };
 
 use crate::department::{ALL, slug};
@@ -90,6 +91,7 @@ pub struct RecordHeader {
 pub fn build_record(
     header: RecordHeader,
     submission: &ValidatedSubmission,
+    authorization: Option<Authorization>,
     answers: Vec<SourceAnswer>,
     policy: &Policy,
 ) -> VerificationRecord {
@@ -177,6 +179,7 @@ pub fn build_record(
         reasons: evaluation.reasons,
         policy_version: policy.version().to_owned(),
         digest: String::new(),
+        authorization,
     };
     crate::digest::seal(&mut record);
     record

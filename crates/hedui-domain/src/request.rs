@@ -178,6 +178,7 @@ mod tests {
             }),
             asset_reference_date: "2026-11-20".into(),
             authorization_ref: "SQ-2026-000123".into(),
+            authorization: None,
         }
     }
 

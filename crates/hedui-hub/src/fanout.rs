@@ -21,6 +21,9 @@ use tonic::transport::{Channel, Endpoint};
 
 /// The default deadline for one department.
 pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(10);
+/// How much longer than its deadline a department's grant stays valid, to
+/// absorb clock differences between the hub and the adapter.
+const GRANT_SLACK_MS: i64 = 60_000;
 /// Largest reply accepted from a department.
 pub const MAX_REPLY_BYTES: usize = 4 * 1024 * 1024;
 
@@ -163,6 +166,7 @@ pub async fn query_all(
     clients: &[DepartmentClient],
     request_id: &str,
     sub: &ValidatedSubmission,
+    grant_key: &hedui_trust::SigningKey,
     today: NaiveDate,
 ) -> Vec<SourceAnswer> {
     let persons: Vec<ResidentId> = sub.household.members.iter().map(|m| m.id.clone()).collect();
@@ -183,9 +187,31 @@ pub async fn query_all(
         authorization_ref: sub.authorization_ref.clone(),
         grant: Vec::new(),
     };
-    let asks = clients
-        .iter()
-        .map(|c| c.ask(request.clone(), &persons, sub, today));
+    let id_numbers: Vec<String> = persons.iter().map(|p| p.as_str().to_owned()).collect();
+    let window = sub.window.to_proto();
+    let now_ms = chrono::Utc::now().timestamp_millis();
+    let asks = clients.iter().map(|c| {
+        // Each department gets its own grant, valid a little longer than its
+        // deadline and never more than the ten minutes an adapter accepts.
+        let lifetime_ms = i64::try_from(c.deadline.as_millis())
+            .unwrap_or(i64::MAX)
+            .saturating_add(GRANT_SLACK_MS)
+            .min(hedui_trust::grant::MAX_GRANT_LIFETIME_MS);
+        let grant = hedui_trust::grant::issue(
+            request_id,
+            sub.purpose,
+            &id_numbers,
+            &window,
+            &sub.authorization_ref,
+            c.department,
+            now_ms,
+            lifetime_ms,
+            grant_key,
+        );
+        let mut req = request.clone();
+        req.grant = hedui_trust::grant::encode(&grant);
+        c.ask(req, &persons, sub, today)
+    });
     futures::future::join_all(asks).await
 }
 

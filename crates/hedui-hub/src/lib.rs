@@ -21,7 +21,7 @@ pub use fanout::{AdapterEndpoint, DEFAULT_DEADLINE};
 pub use service::{HubState, MAX_REQUEST_BYTES};
 
 /// What the hub needs to start.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct HubConfig {
     /// Address to listen on; port 0 picks a free port.
     pub listen: SocketAddr,
@@ -31,6 +31,20 @@ pub struct HubConfig {
     pub policy: Policy,
     /// The departments' adapters.
     pub adapters: Vec<AdapterEndpoint>,
+    /// The key that signs the grant sent with every query. Adapters trust
+    /// its public half.
+    pub grant_key: hedui_trust::SigningKey,
+}
+
+impl std::fmt::Debug for HubConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The grant key is a secret and never printed.
+        f.debug_struct("HubConfig")
+            .field("listen", &self.listen)
+            .field("adapters", &self.adapters)
+            .field("policy", &self.policy.version())
+            .finish_non_exhaustive()
+    }
 }
 
 /// Why the hub could not start.
@@ -100,6 +114,7 @@ impl Application {
             store,
             policy: config.policy,
             clients,
+            grant_key: config.grant_key,
         });
         Ok(Self {
             listener,

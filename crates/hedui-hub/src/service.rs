@@ -18,6 +18,9 @@ use hedui_proto::v1::{
     SubmitVerificationRequest, SubmitVerificationResponse, Verdict, VerificationRecord,
 };
 use hedui_store::{ListFilter, PutOutcome, Store, StoreError};
+use hedui_trust::authorization::{
+    self, AuthorizationProblem, ValidatedAuthorization, check_covers,
+};
 use prost::Message as _;
 use tonic::{Request, Response, Status};
 
@@ -37,6 +40,8 @@ pub struct HubState {
     pub policy: Policy,
     /// One client per configured department.
     pub clients: Vec<DepartmentClient>,
+    /// The key that signs every department's grant.
+    pub grant_key: hedui_trust::SigningKey,
 }
 
 /// The hub's errors. Each maps to exactly one status code.
@@ -45,6 +50,9 @@ pub enum HubError {
     /// The caller sent something invalid.
     #[error("invalid request: {0}")]
     Invalid(#[from] ValidationError),
+    /// The authorization does not cover the request; nothing was queried.
+    #[error("the authorization does not cover this verification")]
+    Unauthorized(Vec<AuthorizationProblem>),
     /// No such record.
     #[error("record {0} not found")]
     NotFound(String),
@@ -61,6 +69,23 @@ impl From<HubError> for Status {
                     .iter()
                     .map(|v| (v.field.as_str(), v.description.as_str())),
             ),
+            HubError::Unauthorized(problems) => {
+                let subjects: Vec<String> = problems
+                    .iter()
+                    .map(|p| {
+                        p.member_index
+                            .map(|i| format!("household.members[{i}]"))
+                            .unwrap_or_else(|| p.field.clone())
+                    })
+                    .collect();
+                hedui_proto::status::failed_precondition(
+                    "the authorization (授权书) does not cover this verification; no department was asked",
+                    problems
+                        .iter()
+                        .zip(&subjects)
+                        .map(|(p, s)| ("AUTHORIZATION", s.as_str(), p.reason.as_str())),
+                )
+            }
             HubError::NotFound(id) => Status::not_found(format!("no record with id {id}")),
             HubError::Store(StoreError::Corrupt { record_id, .. }) => {
                 tracing::error!(%record_id, "stored record failed its integrity check");
@@ -116,7 +141,7 @@ impl HubState {
         let encoded = req.encode_to_vec();
         size_check(encoded.len())?;
         let today = today();
-        let sub = ValidatedSubmission::parse(req, today)?;
+        let (sub, auth) = parse_submission(req, today)?;
         let hash = hedui_store::request_hash(&encoded);
         if let Some((record, earlier)) = self
             .store
@@ -125,17 +150,26 @@ impl HubState {
         {
             return replay(record, &earlier, &hash);
         }
+        // No query leaves the hub without an authorization that covers every
+        // member for this purpose today.
+        check_covers(&auth, &sub.household, sub.purpose, today).map_err(HubError::Unauthorized)?;
         let request_id = uuid::Uuid::new_v4().to_string();
         let record_id = uuid::Uuid::now_v7().to_string();
         tracing::Span::current().record("request_id", request_id.as_str());
         tracing::Span::current().record("record_id", record_id.as_str());
-        let answers = query_all(&self.clients, &request_id, &sub, today).await;
+        let answers = query_all(&self.clients, &request_id, &sub, &self.grant_key, today).await;
         let header = RecordHeader {
             record_id,
             request_id,
             created_at: Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true),
         };
-        let record = build_record(header, &sub, answers, &self.policy);
+        let record = build_record(
+            header,
+            &sub,
+            req.authorization.clone(),
+            answers,
+            &self.policy,
+        );
         match self
             .store
             .put_record(&record, &sub.idempotency_key, &hash)
@@ -175,6 +209,44 @@ impl HubState {
         Ok(ListRecordsResponse {
             records: self.store.list_records(&filter).await?,
         })
+    }
+}
+
+/// Validates the request and its authorization together, so that every
+/// violation is reported in one answer.
+pub fn parse_submission(
+    req: &SubmitVerificationRequest,
+    today: NaiveDate,
+) -> Result<(ValidatedSubmission, ValidatedAuthorization), HubError> {
+    let sub = ValidatedSubmission::parse(req, today);
+    let auth = match &req.authorization {
+        Some(a) => authorization::parse(a, today, "authorization"),
+        None => Err(ValidationError::one(
+            "authorization",
+            "is required: the household's signed authorization (授权书)",
+        )),
+    };
+    match (sub, auth) {
+        (Ok(sub), Ok(auth)) => {
+            if auth.form_number != sub.authorization_ref {
+                return Err(ValidationError::one(
+                    "authorization.form_number",
+                    "must equal authorization_ref",
+                )
+                .into());
+            }
+            Ok((sub, auth))
+        }
+        (sub, auth) => {
+            let mut violations = Vec::new();
+            if let Err(e) = sub {
+                violations.extend(e.violations);
+            }
+            if let Err(e) = auth {
+                violations.extend(e.violations);
+            }
+            Err(ValidationError { violations }.into())
+        }
     }
 }
 

@@ -66,6 +66,39 @@ pub mod status {
         tonic::Status::with_error_details(tonic::Code::InvalidArgument, message, details)
     }
 
+    /// `FAILED_PRECONDITION` with a `google.rpc.PreconditionFailure` detail
+    /// holding one violation per `(type, subject, description)` triple. The
+    /// message repeats them for clients without rich-error support.
+    pub fn failed_precondition<'a>(
+        message: &str,
+        violations: impl IntoIterator<Item = (&'a str, &'a str, &'a str)>,
+    ) -> tonic::Status {
+        let mut details = ErrorDetails::new();
+        let mut text = message.to_owned();
+        for (kind, subject, description) in violations {
+            details.add_precondition_failure_violation(kind, subject, description);
+            text.push_str("; ");
+            text.push_str(subject);
+            text.push_str(": ");
+            text.push_str(description);
+        }
+        tonic::Status::with_error_details(tonic::Code::FailedPrecondition, text, details)
+    }
+
+    /// The `(subject, description)` pairs of a status's
+    /// `PreconditionFailure` detail, empty when it has none.
+    pub fn precondition_violations(status: &tonic::Status) -> Vec<(String, String)> {
+        status
+            .get_details_precondition_failure()
+            .map(|p| {
+                p.violations
+                    .into_iter()
+                    .map(|v| (v.subject, v.description))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     /// The `(field, description)` pairs of a status's `BadRequest` detail,
     /// empty when it has none.
     pub fn field_violations(status: &tonic::Status) -> Vec<(String, String)> {

@@ -19,7 +19,7 @@ use hedui_domain::purpose::{parse_purpose, purpose_slug};
 use hedui_domain::request::MAX_AUTHORIZATION_REF_CHARS;
 use hedui_domain::window::parse_date;
 use hedui_domain::{FieldViolation, ValidationError};
-use hedui_proto::v1::{Authorization, Purpose};
+use hedui_proto::v1::{Authorization, Purpose, Signer};
 
 /// The most signers an authorization may list. Every member signs at most
 /// once for themselves, and guardians from outside the household can add as
@@ -516,3 +516,119 @@ fn guardian_unfit(
 
 #[cfg(test)]
 mod tests;
+
+/// The authorization a fully signed form for `household` would carry: every
+/// adult member who has capacity signs for themselves, and the applicant (or,
+/// if the applicant cannot, the first such adult) signs as guardian for every
+/// minor and every member lacking capacity. Members whose ID number does not
+/// parse are left out, so the hub will report them.
+///
+/// This is what the demo, the sandbox batches and the tests submit; a real
+/// submission copies the signers from the scanned form.
+pub fn complete_for(
+    household: &hedui_proto::v1::Household,
+    purpose: Purpose,
+    form_number: &str,
+    signed_date: NaiveDate,
+    valid_until: NaiveDate,
+) -> Authorization {
+    let today = signed_date;
+    let parsed: Vec<(&hedui_proto::v1::Member, Option<ResidentId>)> = household
+        .members
+        .iter()
+        .map(|m| (m, ResidentId::parse(&m.id_number, today).ok()))
+        .collect();
+    let capable_adult = |m: &hedui_proto::v1::Member, id: &Option<ResidentId>| {
+        !m.lacks_capacity && id.as_ref().is_some_and(|id| id.age_on(today) >= ADULT_AGE)
+    };
+    let mut signers: Vec<Signer> = parsed
+        .iter()
+        .filter(|(m, id)| capable_adult(m, id))
+        .map(|(m, id)| Signer {
+            name: m.name.clone(),
+            id_number: id
+                .as_ref()
+                .map(|i| i.as_str().to_owned())
+                .unwrap_or_default(),
+            as_guardian: false,
+            on_behalf_of: Vec::new(),
+        })
+        .collect();
+    let dependants: Vec<String> = parsed
+        .iter()
+        .filter(|(m, id)| id.is_some() && !capable_adult(m, id))
+        .filter_map(|(_, id)| id.as_ref().map(|i| i.as_str().to_owned()))
+        .collect();
+    let applicant = parsed
+        .iter()
+        .find(|(m, id)| {
+            m.relation == hedui_proto::v1::Relation::Applicant as i32 && capable_adult(m, id)
+        })
+        .or_else(|| parsed.iter().find(|(m, id)| capable_adult(m, id)));
+    if let (false, Some((m, Some(id)))) = (dependants.is_empty(), applicant) {
+        signers.push(Signer {
+            name: m.name.clone(),
+            id_number: id.as_str().to_owned(),
+            as_guardian: true,
+            on_behalf_of: dependants,
+        });
+    }
+    // The scan's hash stands for the scanned form; here it is derived from
+    // the form number so the same household always gets the same value.
+    let scan = {
+        use sha2::Digest as _;
+        hex::encode(sha2::Sha256::digest(
+            format!("scan of {form_number}").as_bytes(),
+        ))
+    };
+    Authorization {
+        form_number: form_number.to_owned(),
+        signers,
+        signed_date: signed_date.to_string(),
+        scan_sha256: scan,
+        purpose: purpose as i32,
+        valid_until: valid_until.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod complete_for_tests {
+    use super::*;
+    use hedui_proto::v1::{Household, Member, Relation};
+
+    #[test]
+    fn a_complete_form_covers_adults_minors_and_members_lacking_capacity() {
+        let today = NaiveDate::from_ymd_opt(2026, 11, 26).unwrap();
+        let m = |name: &str, id: &str, rel: Relation, lacks: bool| Member {
+            name: name.into(),
+            id_number: id.into(),
+            relation: rel as i32,
+            lacks_capacity: lacks,
+        };
+        let h = Household {
+            household_ref: "H".into(),
+            residence: 2,
+            members: vec![
+                m("杨光明", "520626194701205831", Relation::Applicant, false),
+                m("田秀英", "520626195711191204", Relation::Spouse, true),
+                m("杨小雨", "520602201502228565", Relation::Grandchild, false),
+            ],
+        };
+        let auth = complete_for(
+            &h,
+            Purpose::MinimumLiving,
+            "SQ-1",
+            today,
+            today + chrono::Days::new(365),
+        );
+        let parsed = parse(&auth, today, "authorization").unwrap();
+        let household =
+            hedui_domain::household::ValidatedHousehold::parse(&h, today, "household").unwrap();
+        assert_eq!(
+            check_covers(&parsed, &household, Purpose::MinimumLiving, today),
+            Ok(())
+        );
+        assert_eq!(auth.signers.len(), 2);
+        assert_eq!(auth.signers[1].on_behalf_of.len(), 2);
+    }
+}

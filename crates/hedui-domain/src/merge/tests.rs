@@ -42,6 +42,7 @@ fn submission() -> ValidatedSubmission {
         }),
         asset_reference_date: "2026-11-26".into(),
         authorization_ref: "SQ-1".into(),
+        authorization: None,
     };
     ValidatedSubmission::parse(&req, today()).unwrap()
 }
@@ -111,6 +112,7 @@ fn build(answers: Vec<SourceAnswer>) -> VerificationRecord {
     build_record(
         header(),
         &submission(),
+        None,
         answers,
         &Policy::from_toml(POLICY).unwrap(),
     )
