@@ -25,9 +25,7 @@ mod tests;
 use std::collections::HashMap;
 
 use chrono::NaiveDate;
-use hedui_proto::v1::{
-    Department, Household, IdentityStatus, PersonResult, QueryRequest, QueryResponse, Verdict,
-};
+use hedui_proto::v1::{Department, Household, IdentityStatus, PersonResult, QueryRequest, QueryResponse, Verdict};
 
 use records::{PersonRecord, Window, fmt_date};
 

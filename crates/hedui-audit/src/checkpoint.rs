@@ -82,9 +82,7 @@ pub enum VerifyError {
     },
     /// The signature is not a valid signature of the body by the trusted
     /// key: the checkpoint was altered or signed by someone else.
-    #[error(
-        "signature does not verify with the trusted key (the checkpoint was altered or forged)"
-    )]
+    #[error("signature does not verify with the trusted key (the checkpoint was altered or forged)")]
     BadSignature,
 }
 
@@ -249,10 +247,7 @@ mod tests {
         let signed = sign(checkpoint(), &key(1));
         signed.verify(&key(1).verifying_key()).unwrap();
         let json = serde_json::to_string(&signed).unwrap();
-        assert!(
-            json.contains(&hex::encode(signed.checkpoint.root)),
-            "{json}"
-        );
+        assert!(json.contains(&hex::encode(signed.checkpoint.root)), "{json}");
         assert!(json.contains(&hex::encode(signed.signature)), "{json}");
         let back: SignedCheckpoint = serde_json::from_str(&json).unwrap();
         assert_eq!(back, signed);
@@ -308,27 +303,18 @@ mod tests {
         let sk = key(7);
         let pk = sk.verifying_key();
         let line = format_public_key(&pk);
-        assert!(
-            line.starts_with("ed25519:") && line.len() == 8 + 64,
-            "{line}"
-        );
+        assert!(line.starts_with("ed25519:") && line.len() == 8 + 64, "{line}");
         assert_eq!(parse_public_key(&format!("  {line}\n")).unwrap(), pk);
         let secret = format_signing_key(&sk);
         assert!(secret.starts_with("ed25519-secret:"));
-        assert_eq!(
-            parse_signing_key(&secret).unwrap().to_bytes(),
-            sk.to_bytes()
-        );
+        assert_eq!(parse_signing_key(&secret).unwrap().to_bytes(), sk.to_bytes());
         assert_eq!(key_id(&pk).len(), 8);
     }
 
     #[test]
     fn bad_key_lines_are_refused_with_a_reason() {
         let secret = format_signing_key(&key(7));
-        assert_eq!(
-            parse_public_key(&secret),
-            Err(KeyError::SecretGivenAsPublic)
-        );
+        assert_eq!(parse_public_key(&secret), Err(KeyError::SecretGivenAsPublic));
         assert_eq!(
             parse_public_key(&"00".repeat(32)),
             Err(KeyError::MissingPrefix {
@@ -343,10 +329,7 @@ mod tests {
             parse_public_key(&format!("ed25519:{}", hex::encode(off_curve))),
             Err(KeyError::InvalidPublicKey)
         );
-        assert!(matches!(
-            parse_public_key("ed25519:abcd"),
-            Err(KeyError::BadHex(_))
-        ));
+        assert!(matches!(parse_public_key("ed25519:abcd"), Err(KeyError::BadHex(_))));
         assert!(matches!(
             parse_signing_key(&format!("ed25519-secret:{}", "zz".repeat(32))),
             Err(KeyError::BadHex(_))

@@ -140,14 +140,10 @@ pub enum BundleError {
     DuplicateInclusionProof(u64),
     /// An inclusion proof whose entry is not in the bundle: the entry was
     /// removed from the export after it was made.
-    #[error(
-        "entry {0}: inclusion proof present but the entry is missing (it was removed from the export)"
-    )]
+    #[error("entry {0}: inclusion proof present but the entry is missing (it was removed from the export)")]
     OrphanInclusionProof(u64),
     /// The entry's hash does not lead to the signed root.
-    #[error(
-        "entry {seq}: inclusion proof does not match the signed root (the entry was altered or reordered)"
-    )]
+    #[error("entry {seq}: inclusion proof does not match the signed root (the entry was altered or reordered)")]
     EntryNotIncluded {
         /// The entry's seq.
         seq: u64,
@@ -161,9 +157,7 @@ pub enum BundleError {
         source: ProofError,
     },
     /// An earlier checkpoint is larger than the one it should precede.
-    #[error(
-        "checkpoint at tree size {tree_size}: larger than the latest checkpoint (tree size {latest_size})"
-    )]
+    #[error("checkpoint at tree size {tree_size}: larger than the latest checkpoint (tree size {latest_size})")]
     EarlierCheckpointTooLarge {
         /// The earlier checkpoint's size.
         tree_size: u64,
@@ -179,9 +173,7 @@ pub enum BundleError {
         to_size: u64,
     },
     /// A consistency proof that matches no earlier checkpoint.
-    #[error(
-        "consistency proof from tree size {from_size} to {to_size} matches no earlier checkpoint"
-    )]
+    #[error("consistency proof from tree size {from_size} to {to_size} matches no earlier checkpoint")]
     OrphanConsistencyProof {
         /// The proof's earlier size.
         from_size: u64,
@@ -201,9 +193,7 @@ pub enum BundleError {
         source: ProofError,
     },
     /// A row of a full log is not at the position its seq says.
-    #[error(
-        "row {position}: has seq {seq}, expected {position} (an entry was deleted, inserted or reordered)"
-    )]
+    #[error("row {position}: has seq {seq}, expected {position} (an entry was deleted, inserted or reordered)")]
     SeqMismatch {
         /// The 0-based row position in the log given.
         position: usize,
@@ -233,9 +223,7 @@ pub enum BundleError {
     },
     /// Building an export: the leaf hashes given do not match the
     /// checkpoint's size.
-    #[error(
-        "cannot build export: {leaves} leaf hashes given for a checkpoint of tree size {tree_size}"
-    )]
+    #[error("cannot build export: {leaves} leaf hashes given for a checkpoint of tree size {tree_size}")]
     LeafCountMismatch {
         /// The number of leaf hashes given.
         leaves: usize,
@@ -370,10 +358,7 @@ fn check_origin(cp: &SignedCheckpoint, expected: &str) -> Result<(), BundleError
 /// seq under the latest root; that each earlier checkpoint is of the same
 /// log and consistent with the latest; and that no proof is left over. The
 /// first failure is returned, naming the entry seq or checkpoint size.
-pub fn verify_bundle(
-    bundle: &ExportBundle,
-    trusted_key: &VerifyingKey,
-) -> Result<VerifyReport, BundleError> {
+pub fn verify_bundle(bundle: &ExportBundle, trusted_key: &VerifyingKey) -> Result<VerifyReport, BundleError> {
     if bundle.format != FORMAT {
         return Err(BundleError::UnsupportedFormat(bundle.format.clone()));
     }
@@ -397,14 +382,10 @@ pub fn verify_bundle(
         if seq >= tree_size {
             return Err(BundleError::SeqBeyondCheckpoint { seq, tree_size });
         }
-        let proof = proofs
-            .get(&seq)
-            .ok_or(BundleError::MissingInclusionProof(seq))?;
-        merkle::verify_inclusion(&entry.leaf(), seq, tree_size, proof, root).map_err(|source| {
-            match source {
-                ProofError::RootMismatch => BundleError::EntryNotIncluded { seq },
-                source => BundleError::InvalidInclusionProof { seq, source },
-            }
+        let proof = proofs.get(&seq).ok_or(BundleError::MissingInclusionProof(seq))?;
+        merkle::verify_inclusion(&entry.leaf(), seq, tree_size, proof, root).map_err(|source| match source {
+            ProofError::RootMismatch => BundleError::EntryNotIncluded { seq },
+            source => BundleError::InvalidInclusionProof { seq, source },
         })?;
     }
     if let Some(&seq) = proofs.keys().find(|seq| !seen.contains(*seq)) {
@@ -429,18 +410,13 @@ pub fn verify_bundle(
                 from_size,
                 to_size: tree_size,
             })?;
-        merkle::verify_consistency(
-            from_size,
-            tree_size,
-            &earlier.checkpoint.root,
-            root,
-            &proof.proof,
-        )
-        .map_err(|source| BundleError::Inconsistent {
-            from_size,
-            to_size: tree_size,
-            source,
-        })?;
+        merkle::verify_consistency(from_size, tree_size, &earlier.checkpoint.root, root, &proof.proof).map_err(
+            |source| BundleError::Inconsistent {
+                from_size,
+                to_size: tree_size,
+                source,
+            },
+        )?;
     }
     if let Some(orphan) = bundle.consistency.iter().find(|c| {
         c.to_size != tree_size
@@ -549,12 +525,7 @@ mod tests {
         let caseworker = seq % 3 != 2;
         AuditEntry {
             seq,
-            time: format!(
-                "2026-11-26T15:{:02}:{:02}.{:03}Z",
-                seq / 60,
-                seq % 60,
-                seq * 7 % 1000
-            ),
+            time: format!("2026-11-26T15:{:02}:{:02}.{:03}Z", seq / 60, seq % 60, seq * 7 % 1000),
             actor: if caseworker {
                 format!("caseworker:worker{}@dejiang", seq % 4)
             } else {
@@ -569,17 +540,9 @@ mod tests {
             .into(),
             purpose: "minimum-living".into(),
             request_id: format!("req-{}", seq / 3),
-            persons: vec![PersonRef::new(
-                b"person key",
-                &format!("5206221990010{:05}", seq),
-            )],
+            persons: vec![PersonRef::new(b"person key", &format!("5206221990010{:05}", seq))],
             departments: vec!["tax".into(), "housing".into()],
-            status: if seq.is_multiple_of(7) {
-                "TIMEOUT"
-            } else {
-                "OK"
-            }
-            .into(),
+            status: if seq.is_multiple_of(7) { "TIMEOUT" } else { "OK" }.into(),
             record_digest: hex::encode([seq as u8; 32]),
             detail: String::new(),
         }
@@ -666,34 +629,20 @@ mod tests {
         let json = serde_json::to_string_pretty(&bundle).unwrap();
         let back: ExportBundle = serde_json::from_str(&json).unwrap();
         assert_eq!(back, bundle);
-        assert_eq!(
-            verify_bundle(&back, &trusted()).unwrap().entries_verified,
-            50
-        );
+        assert_eq!(verify_bundle(&back, &trusted()).unwrap().entries_verified, 50);
     }
 
     #[test]
     fn an_export_without_earlier_checkpoints_verifies() {
         let (entries, leaves, cps) = fixture();
-        let bundle = ExportBundle::build(
-            entries[..5].to_vec(),
-            &leaves[..10],
-            cps[0].clone(),
-            vec![],
-            &trusted(),
-        )
-        .unwrap();
+        let bundle =
+            ExportBundle::build(entries[..5].to_vec(), &leaves[..10], cps[0].clone(), vec![], &trusted()).unwrap();
         let json = serde_json::to_value(&bundle).unwrap();
         let mut obj = json.as_object().unwrap().clone();
         obj.remove("earlier_checkpoints");
         obj.remove("consistency");
         let back: ExportBundle = serde_json::from_value(obj.into()).unwrap();
-        assert_eq!(
-            verify_bundle(&back, &trusted())
-                .unwrap()
-                .checkpoints_verified,
-            1
-        );
+        assert_eq!(verify_bundle(&back, &trusted()).unwrap().checkpoints_verified, 1);
     }
 
     #[test]
@@ -713,19 +662,13 @@ mod tests {
         let mut bundle = bundle_of(&[3, 17, 29]);
         bundle.entries[0].seq = 17;
         bundle.entries[1].seq = 3;
-        assert_eq!(
-            verify_err(&bundle),
-            BundleError::EntryNotIncluded { seq: 17 }
-        );
+        assert_eq!(verify_err(&bundle), BundleError::EntryNotIncluded { seq: 17 });
         // Swapping the entries' contents but keeping their seqs is an edit of both.
         let mut bundle = bundle_of(&[3, 17]);
         let (a, b) = (bundle.entries[0].clone(), bundle.entries[1].clone());
         bundle.entries[0] = AuditEntry { seq: 3, ..b };
         bundle.entries[1] = AuditEntry { seq: 17, ..a };
-        assert_eq!(
-            verify_err(&bundle),
-            BundleError::EntryNotIncluded { seq: 3 }
-        );
+        assert_eq!(verify_err(&bundle), BundleError::EntryNotIncluded { seq: 3 });
     }
 
     #[test]
@@ -870,10 +813,7 @@ mod tests {
         b.entries.push(entry(50));
         assert_eq!(
             verify_err(&b),
-            BundleError::SeqBeyondCheckpoint {
-                seq: 50,
-                tree_size: 50
-            }
+            BundleError::SeqBeyondCheckpoint { seq: 50, tree_size: 50 }
         );
 
         let mut b = bundle_of(&[3]);
@@ -939,40 +879,19 @@ mod tests {
         );
         entries[4].detail = "edited in the database".into();
         assert_eq!(
-            ExportBundle::build(
-                vec![entries[4].clone()],
-                &leaves,
-                cps[2].clone(),
-                vec![],
-                &key
-            ),
+            ExportBundle::build(vec![entries[4].clone()], &leaves, cps[2].clone(), vec![], &key),
             Err(BundleError::EntryLeafMismatch { seq: 4 })
         );
         assert_eq!(
-            ExportBundle::build(
-                vec![entry(1), entry(1)],
-                &leaves,
-                cps[2].clone(),
-                vec![],
-                &key
-            ),
+            ExportBundle::build(vec![entry(1), entry(1)], &leaves, cps[2].clone(), vec![], &key),
             Err(BundleError::DuplicateSeq(1))
         );
         assert_eq!(
             ExportBundle::build(vec![entry(60)], &leaves, cps[2].clone(), vec![], &key),
-            Err(BundleError::SeqBeyondCheckpoint {
-                seq: 60,
-                tree_size: 50
-            })
+            Err(BundleError::SeqBeyondCheckpoint { seq: 60, tree_size: 50 })
         );
         assert_eq!(
-            ExportBundle::build(
-                vec![],
-                &leaves[..10],
-                cps[0].clone(),
-                vec![cps[1].clone()],
-                &key
-            ),
+            ExportBundle::build(vec![], &leaves[..10], cps[0].clone(), vec![cps[1].clone()], &key),
             Err(BundleError::EarlierCheckpointTooLarge {
                 tree_size: 30,
                 latest_size: 10
@@ -1007,9 +926,8 @@ mod tests {
     #[test]
     fn the_full_log_finds_every_kind_of_tampering() {
         let (entries, _, cps) = fixture();
-        let check = |entries: &[AuditEntry], cps: &[SignedCheckpoint]| {
-            verify_full_log(entries, cps, &trusted()).unwrap_err()
-        };
+        let check =
+            |entries: &[AuditEntry], cps: &[SignedCheckpoint]| verify_full_log(entries, cps, &trusted()).unwrap_err();
 
         let mut edited = entries.clone();
         edited[17].persons[0].masked = "5206**********0000".into();
@@ -1027,10 +945,7 @@ mod tests {
         deleted.remove(17);
         assert_eq!(
             check(&deleted, &cps),
-            BundleError::SeqMismatch {
-                position: 17,
-                seq: 18
-            }
+            BundleError::SeqMismatch { position: 17, seq: 18 }
         );
 
         let mut renumbered = deleted.clone();
@@ -1048,13 +963,7 @@ mod tests {
 
         let mut swapped = entries.clone();
         swapped.swap(3, 4);
-        assert_eq!(
-            check(&swapped, &cps),
-            BundleError::SeqMismatch {
-                position: 3,
-                seq: 4
-            }
-        );
+        assert_eq!(check(&swapped, &cps), BundleError::SeqMismatch { position: 3, seq: 4 });
         let (s3, s4) = (swapped[3].seq, swapped[4].seq);
         swapped[3].seq = s4;
         swapped[4].seq = s3;

@@ -10,17 +10,12 @@ pub mod array {
     use super::*;
 
     /// Writes the array as lowercase hex.
-    pub fn serialize<S: Serializer, const N: usize>(
-        bytes: &[u8; N],
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    pub fn serialize<S: Serializer, const N: usize>(bytes: &[u8; N], serializer: S) -> Result<S::Ok, S::Error> {
         serializer.serialize_str(&hex::encode(bytes))
     }
 
     /// Reads a hex string of exactly `2 * N` digits.
-    pub fn deserialize<'de, D: Deserializer<'de>, const N: usize>(
-        deserializer: D,
-    ) -> Result<[u8; N], D::Error> {
+    pub fn deserialize<'de, D: Deserializer<'de>, const N: usize>(deserializer: D) -> Result<[u8; N], D::Error> {
         let s = String::deserialize(deserializer)?;
         decode(&s).map_err(D::Error::custom)
     }
@@ -44,10 +39,7 @@ pub mod hashes {
     /// Reads a list of 64-digit hex strings.
     pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<Hash>, D::Error> {
         let strings = Vec::<String>::deserialize(deserializer)?;
-        strings
-            .iter()
-            .map(|s| decode(s).map_err(D::Error::custom))
-            .collect()
+        strings.iter().map(|s| decode(s).map_err(D::Error::custom)).collect()
     }
 }
 

@@ -22,7 +22,6 @@ pub mod merkle;
 pub use checkpoint::{Checkpoint, SignedCheckpoint, VerifyError};
 pub use entry::{AuditEntry, PersonRef};
 pub use export::{
-    BundleError, ConsistencyProof, ExportBundle, InclusionProof, VerifyReport, verify_bundle,
-    verify_full_log,
+    BundleError, ConsistencyProof, ExportBundle, InclusionProof, VerifyReport, verify_bundle, verify_full_log,
 };
 pub use merkle::{Frontier, Hash, MerkleTree, ProofError};

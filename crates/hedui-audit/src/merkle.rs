@@ -24,8 +24,8 @@ pub type Hash = [u8; 32];
 /// The root of the empty tree: SHA-256 of the empty string, as RFC 6962
 /// §2.1 defines it.
 pub const EMPTY_ROOT: Hash = [
-    0xe3, 0xb0, 0xc4, 0x42, 0x98, 0xfc, 0x1c, 0x14, 0x9a, 0xfb, 0xf4, 0xc8, 0x99, 0x6f, 0xb9, 0x24,
-    0x27, 0xae, 0x41, 0xe4, 0x64, 0x9b, 0x93, 0x4c, 0xa4, 0x95, 0x99, 0x1b, 0x78, 0x52, 0xb8, 0x55,
+    0xe3, 0xb0, 0xc4, 0x42, 0x98, 0xfc, 0x1c, 0x14, 0x9a, 0xfb, 0xf4, 0xc8, 0x99, 0x6f, 0xb9, 0x24, 0x27, 0xae, 0x41,
+    0xe4, 0x64, 0x9b, 0x93, 0x4c, 0xa4, 0x95, 0x99, 0x1b, 0x78, 0x52, 0xb8, 0x55,
 ];
 
 /// Why a Merkle proof was rejected.
@@ -118,12 +118,7 @@ pub fn inclusion_proof(leaves: &[Hash], index: usize) -> Vec<Hash> {
         leaves.len()
     );
     let mut proof = Vec::with_capacity(usize::BITS as usize);
-    path(
-        &|r: Range<usize>| root(&leaves[r]),
-        0..leaves.len(),
-        index,
-        &mut proof,
-    );
+    path(&|r: Range<usize>| root(&leaves[r]), 0..leaves.len(), index, &mut proof);
     proof
 }
 
@@ -220,13 +215,7 @@ pub fn consistency_proof(leaves: &[Hash], old_size: usize) -> Vec<Hash> {
 /// SUBPROOF(m, D[range], b) of RFC 6962 §2.1.2, pushing onto `out`, with
 /// `m` relative to the start of the range. `complete` is true while the old
 /// tree's root is itself a node the verifier knows, so it need not be sent.
-fn subproof(
-    mth: &impl Fn(Range<usize>) -> Hash,
-    range: Range<usize>,
-    m: usize,
-    complete: bool,
-    out: &mut Vec<Hash>,
-) {
+fn subproof(mth: &impl Fn(Range<usize>) -> Hash, range: Range<usize>, m: usize, complete: bool, out: &mut Vec<Hash>) {
     let n = range.len();
     if m == n {
         if !complete {
@@ -371,10 +360,7 @@ impl MerkleTree {
             return self.levels[n.trailing_zeros() as usize][range.start / n];
         }
         let mid = range.start + split(n);
-        node_hash(
-            &self.range_root(range.start..mid),
-            &self.range_root(mid..range.end),
-        )
+        node_hash(&self.range_root(range.start..mid), &self.range_root(mid..range.end))
     }
 
     /// The audit path for the leaf at `index`, the same as
@@ -385,10 +371,7 @@ impl MerkleTree {
     /// Panics when `index >= self.size()`.
     pub fn inclusion_proof(&self, index: usize) -> Vec<Hash> {
         let n = self.size();
-        assert!(
-            index < n,
-            "leaf index {index} is outside a tree of size {n}"
-        );
+        assert!(index < n, "leaf index {index} is outside a tree of size {n}");
         let mut proof = Vec::with_capacity(usize::BITS as usize);
         path(&|r| self.range_root(r), 0..n, index, &mut proof);
         proof
@@ -651,8 +634,7 @@ mod tests {
         for (m, n, want) in cases {
             let want: Vec<Hash> = want.iter().map(|s| h(s)).collect();
             assert_eq!(consistency_proof(&leaves[..n], m), want, "{m} -> {n}");
-            verify_consistency(m as u64, n as u64, &h(CT_ROOTS[m]), &h(CT_ROOTS[n]), &want)
-                .unwrap();
+            verify_consistency(m as u64, n as u64, &h(CT_ROOTS[m]), &h(CT_ROOTS[n]), &want).unwrap();
         }
     }
 
@@ -674,14 +656,8 @@ mod tests {
                 new_size: 4
             })
         );
-        assert_eq!(
-            verify_consistency(8, 8, &r8, &r4, &[]),
-            Err(ProofError::RootMismatch)
-        );
-        assert_eq!(
-            verify_consistency(8, 8, &r8, &r8, &[r4]),
-            Err(ProofError::ProofTooLong)
-        );
+        assert_eq!(verify_consistency(8, 8, &r8, &r4, &[]), Err(ProofError::RootMismatch));
+        assert_eq!(verify_consistency(8, 8, &r8, &r8, &[r4]), Err(ProofError::ProofTooLong));
         assert_eq!(
             verify_consistency(3, 8, &h(CT_ROOTS[3]), &r8, &[]),
             Err(ProofError::ProofTooShort)
@@ -693,10 +669,7 @@ mod tests {
         let leaves = ct_leaves();
         assert_eq!(
             verify_inclusion(&leaves[0], 8, 8, &[], &h(CT_ROOTS[8])),
-            Err(ProofError::IndexOutOfRange {
-                index: 8,
-                tree_size: 8
-            })
+            Err(ProofError::IndexOutOfRange { index: 8, tree_size: 8 })
         );
         // A single-leaf tree's root is the leaf itself and its proof is empty.
         assert_eq!(inclusion_proof(&leaves[..1], 0), Vec::<Hash>::new());

@@ -50,10 +50,7 @@ pub fn name_zh(d: Department) -> &'static str {
 pub fn parse_slug(s: &str) -> Result<Department, String> {
     ALL.iter().copied().find(|d| slug(*d) == s).ok_or_else(|| {
         let names: Vec<&str> = ALL.iter().map(|d| slug(*d)).collect();
-        format!(
-            "unknown department {s:?}; expected one of {}",
-            names.join(", ")
-        )
+        format!("unknown department {s:?}; expected one of {}", names.join(", "))
     })
 }
 
@@ -66,10 +63,6 @@ mod tests {
         for d in ALL {
             assert_eq!(parse_slug(slug(d)), Ok(d));
         }
-        assert!(
-            parse_slug("police")
-                .unwrap_err()
-                .contains("public-security")
-        );
+        assert!(parse_slug("police").unwrap_err().contains("public-security"));
     }
 }

@@ -83,9 +83,7 @@ pub fn validate_name(name: &str) -> Result<(), String> {
         return Err("must not be empty".to_owned());
     }
     if n > MAX_NAME_CHARS {
-        return Err(format!(
-            "has {n} characters; at most {MAX_NAME_CHARS} are allowed"
-        ));
+        return Err(format!("has {n} characters; at most {MAX_NAME_CHARS} are allowed"));
     }
     if let Some(e) = forbidden_char(name) {
         return Err(e);
@@ -107,9 +105,7 @@ pub fn validate_label(s: &str, max_chars: usize) -> Result<(), String> {
         return Err("is required".to_owned());
     }
     if n > max_chars {
-        return Err(format!(
-            "has {n} characters; at most {max_chars} are allowed"
-        ));
+        return Err(format!("has {n} characters; at most {max_chars} are allowed"));
     }
     if let Some(e) = forbidden_char(s) {
         return Err(e);
@@ -169,10 +165,7 @@ impl ValidatedHousehold {
         let members_field = format!("{field}.members");
         let n = h.members.len();
         if n == 0 {
-            violations.push(FieldViolation::new(
-                &members_field,
-                "household has no members",
-            ));
+            violations.push(FieldViolation::new(&members_field, "household has no members"));
         } else if n > MAX_MEMBERS {
             violations.push(FieldViolation::new(
                 &members_field,
@@ -208,9 +201,7 @@ impl ValidatedHousehold {
                 match applicant {
                     Some(first) => violations.push(FieldViolation::new(
                         at("relation"),
-                        format!(
-                            "only one member may be the applicant; members[{first}] already is"
-                        ),
+                        format!("only one member may be the applicant; members[{first}] already is"),
                     )),
                     None => applicant = Some(i),
                 }
@@ -225,10 +216,7 @@ impl ValidatedHousehold {
             }
         }
         if n > 0 && applicant.is_none() {
-            violations.push(FieldViolation::new(
-                &members_field,
-                "no member has relation applicant",
-            ));
+            violations.push(FieldViolation::new(&members_field, "no member has relation applicant"));
         }
 
         ValidationError::check(violations)?;
@@ -278,7 +266,9 @@ fn parse_member_id(s: &str, today: NaiveDate) -> Result<ResidentId, String> {
         return Err("is required".to_owned());
     }
     if s.len() == 15 && s.bytes().all(|b| b.is_ascii_digit()) {
-        return Err("use the 18-character ID number; the 15-digit first-generation form is not accepted here".to_owned());
+        return Err(
+            "use the 18-character ID number; the 15-digit first-generation form is not accepted here".to_owned(),
+        );
     }
     ResidentId::parse(s, today).map_err(|e| e.to_string())
 }
@@ -334,11 +324,7 @@ mod tests {
                     member(
                         "张三",
                         &id(i),
-                        if i == 0 {
-                            Relation::Applicant
-                        } else {
-                            Relation::Child
-                        },
+                        if i == 0 { Relation::Applicant } else { Relation::Child },
                     )
                 })
                 .collect(),
@@ -397,14 +383,9 @@ mod tests {
             "contains invisible formatting character U+200B at position 2"
         );
         for c in [
-            '\u{200C}', '\u{200D}', '\u{200E}', '\u{200F}', '\u{202A}', '\u{202E}', '\u{2066}',
-            '\u{2069}', '\u{FEFF}',
+            '\u{200C}', '\u{200D}', '\u{200E}', '\u{200F}', '\u{202A}', '\u{202E}', '\u{2066}', '\u{2069}', '\u{FEFF}',
         ] {
-            assert!(
-                validate_name(&format!("王{c}英")).is_err(),
-                "U+{:04X}",
-                c as u32
-            );
+            assert!(validate_name(&format!("王{c}英")).is_err(), "U+{:04X}", c as u32);
         }
         assert!(validate_name("王\u{FFFD}英").is_err());
         assert_eq!(
@@ -445,10 +426,7 @@ mod tests {
         );
         assert_eq!(
             violations(&sized(31)),
-            one(
-                "household.members",
-                "household has 31 members; at most 30 are allowed"
-            )
+            one("household.members", "household has 31 members; at most 30 are allowed")
         );
     }
 
@@ -468,10 +446,7 @@ mod tests {
         assert_eq!(
             violations(&h),
             vec![
-                (
-                    "household.household_ref".to_owned(),
-                    "is required".to_owned()
-                ),
+                ("household.household_ref".to_owned(), "is required".to_owned()),
                 (
                     "household.residence".to_owned(),
                     "is required; expected one of RESIDENCE_URBAN, RESIDENCE_RURAL".to_owned()
@@ -493,10 +468,7 @@ mod tests {
         h.residence = Residence::Urban as i32;
         assert_eq!(
             violations(&h),
-            one(
-                "household.household_ref",
-                "has 65 characters; at most 64 are allowed"
-            )
+            one("household.household_ref", "has 65 characters; at most 64 are allowed")
         );
     }
 
@@ -535,10 +507,7 @@ mod tests {
         let v = violations(&h);
         assert_eq!(v.len(), 2);
         assert_eq!(v[0].0, "household.members[1].relation");
-        assert!(
-            v[0].1
-                .starts_with("is required; expected one of RELATION_APPLICANT")
-        );
+        assert!(v[0].1.starts_with("is required; expected one of RELATION_APPLICANT"));
         assert_eq!(v[1].0, "household.members[2].relation");
         assert!(v[1].1.starts_with("unknown value 99"));
     }
@@ -552,7 +521,10 @@ mod tests {
         assert_eq!(
             violations(&h),
             vec![
-                ("household.members[0].id_number".to_owned(), "check character should be '1', found '0'".to_owned()),
+                (
+                    "household.members[0].id_number".to_owned(),
+                    "check character should be '1', found '0'".to_owned()
+                ),
                 (
                     "household.members[1].id_number".to_owned(),
                     "use the 18-character ID number; the 15-digit first-generation form is not accepted here"
@@ -565,20 +537,15 @@ mod tests {
         h.members[1].id_number = "520626197802301228".into();
         assert_eq!(
             violations(&h),
-            one(
-                "household.members[1].id_number",
-                "birth date 1978-02-30 does not exist"
-            )
+            one("household.members[1].id_number", "birth date 1978-02-30 does not exist")
         );
     }
 
     #[test]
     fn duplicate_ids_are_caught_after_normalising() {
         let mut h = family();
-        h.members
-            .push(member("王小红", "52222619930616389X", Relation::Child));
-        h.members
-            .push(member("王秀英", "520626194701205831", Relation::Other));
+        h.members.push(member("王小红", "52222619930616389X", Relation::Child));
+        h.members.push(member("王秀英", "520626194701205831", Relation::Other));
         assert_eq!(
             violations(&h),
             vec![
@@ -633,32 +600,27 @@ mod tests {
                 let applicant = applicant.index(n);
                 (
                     Just((household_ref, residence, ids, applicant)),
-                    proptest::collection::vec(
-                        "[\u{4e00}-\u{9fa5}]{1,4}(·[\u{4e00}-\u{9fa5}]{1,6})?",
-                        n,
-                    ),
+                    proptest::collection::vec("[\u{4e00}-\u{9fa5}]{1,4}(·[\u{4e00}-\u{9fa5}]{1,6})?", n),
                     proptest::collection::vec(proptest::sample::select(non_applicant.clone()), n),
                     proptest::collection::vec(any::<bool>(), n),
                 )
             })
             .prop_map(
-                |((household_ref, residence, ids, applicant), names, relations, capacity)| {
-                    Household {
-                        household_ref,
-                        residence: residence as i32,
-                        members: (0..ids.len())
-                            .map(|i| Member {
-                                name: names[i].clone(),
-                                id_number: ids[i].clone(),
-                                relation: if i == applicant {
-                                    Relation::Applicant
-                                } else {
-                                    relations[i]
-                                } as i32,
-                                lacks_capacity: capacity[i],
-                            })
-                            .collect(),
-                    }
+                |((household_ref, residence, ids, applicant), names, relations, capacity)| Household {
+                    household_ref,
+                    residence: residence as i32,
+                    members: (0..ids.len())
+                        .map(|i| Member {
+                            name: names[i].clone(),
+                            id_number: ids[i].clone(),
+                            relation: if i == applicant {
+                                Relation::Applicant
+                            } else {
+                                relations[i]
+                            } as i32,
+                            lacks_capacity: capacity[i],
+                        })
+                        .collect(),
                 },
             )
     }

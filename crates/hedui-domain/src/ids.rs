@@ -17,9 +17,8 @@ const RESIDENT_CHECK: &[u8; 11] = b"10X98765432";
 /// codes start with: 31 provinces, autonomous regions and municipalities,
 /// Taiwan (71), Hong Kong (81) and Macao (82).
 pub const PROVINCE_CODES: [&str; 34] = [
-    "11", "12", "13", "14", "15", "21", "22", "23", "31", "32", "33", "34", "35", "36", "37", "41",
-    "42", "43", "44", "45", "46", "50", "51", "52", "53", "54", "61", "62", "63", "64", "65", "71",
-    "81", "82",
+    "11", "12", "13", "14", "15", "21", "22", "23", "31", "32", "33", "34", "35", "36", "37", "41", "42", "43", "44",
+    "45", "46", "50", "51", "52", "53", "54", "61", "62", "63", "64", "65", "71", "81", "82",
 ];
 
 /// The earliest birth date accepted. Older dates are typing errors, not
@@ -133,10 +132,7 @@ impl ResidentId {
         // Count before collecting, so that a huge input costs no allocation.
         let found = s.chars().count();
         if found != 18 {
-            return Err(IdError::WrongLength {
-                expected: 18,
-                found,
-            });
+            return Err(IdError::WrongLength { expected: 18, found });
         }
         let chars: Vec<char> = s.chars().collect();
         for (i, &c) in chars[..17].iter().enumerate() {
@@ -151,10 +147,7 @@ impl ResidentId {
             'x' => 'X',
             c if c.is_ascii_digit() || c == 'X' => c,
             c => {
-                return Err(IdError::NonDigit {
-                    position: 18,
-                    found: c,
-                });
+                return Err(IdError::NonDigit { position: 18, found: c });
             }
         };
         // Every character is ASCII from here on, so byte slicing is safe.
@@ -163,10 +156,7 @@ impl ResidentId {
         birth_date_of(&first17, today)?;
         let expected = resident_check_char(&first17).expect("17 ASCII digits were checked above");
         if expected != last {
-            return Err(IdError::WrongCheckChar {
-                expected,
-                found: last,
-            });
+            return Err(IdError::WrongCheckChar { expected, found: last });
         }
         let mut id = first17;
         id.push(last);
@@ -181,10 +171,7 @@ impl ResidentId {
         // Count before collecting, so that a huge input costs no allocation.
         let found = s.chars().count();
         if found != 15 {
-            return Err(IdError::WrongLength {
-                expected: 15,
-                found,
-            });
+            return Err(IdError::WrongLength { expected: 15, found });
         }
         let chars: Vec<char> = s.chars().collect();
         for (i, &c) in chars.iter().enumerate() {
@@ -210,10 +197,7 @@ impl ResidentId {
         match s.chars().count() {
             18 => Self::parse(s, today),
             15 => Self::from_legacy15(s, today),
-            n => Err(IdError::WrongLength {
-                expected: 18,
-                found: n,
-            }),
+            n => Err(IdError::WrongLength { expected: 18, found: n }),
         }
     }
 
@@ -279,19 +263,14 @@ fn check_province(first17: &str) -> Result<(), IdError> {
     if PROVINCE_CODES.contains(&code) {
         Ok(())
     } else {
-        Err(IdError::UnknownProvince {
-            code: code.to_owned(),
-        })
+        Err(IdError::UnknownProvince { code: code.to_owned() })
     }
 }
 
 /// Year, month and day from characters 7 to 14 of an all-ASCII-digit ID.
 fn date_parts(id: &str) -> (i32, u32, u32) {
-    let num = |r: std::ops::Range<usize>| -> u32 {
-        id.as_bytes()[r]
-            .iter()
-            .fold(0, |acc, b| acc * 10 + u32::from(b - b'0'))
-    };
+    let num =
+        |r: std::ops::Range<usize>| -> u32 { id.as_bytes()[r].iter().fold(0, |acc, b| acc * 10 + u32::from(b - b'0')) };
     (num(6..10) as i32, num(10..12), num(12..14))
 }
 
@@ -313,15 +292,10 @@ fn birth_date_of(first17: &str, today: NaiveDate) -> Result<NaiveDate, IdError> 
 /// The 31 characters of a unified social credit code; a character's value is
 /// its index. I, O, Z, S and V are left out because they look like digits.
 const USCC_ALPHABET: &[u8; 31] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
-const USCC_WEIGHTS: [u32; 17] = [
-    1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28,
-];
+const USCC_WEIGHTS: [u32; 17] = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
 
 fn uscc_value(c: char) -> Option<u32> {
-    USCC_ALPHABET
-        .iter()
-        .position(|&a| char::from(a) == c)
-        .map(|i| i as u32)
+    USCC_ALPHABET.iter().position(|&a| char::from(a) == c).map(|i| i as u32)
 }
 
 /// The check character of a unified social credit code (GB 32100-2015),
@@ -395,19 +369,14 @@ impl Uscc {
             return Err(UsccError::WrongLength { found });
         }
         let upper: Vec<char> = s.chars().map(|c| c.to_ascii_uppercase()).collect();
-        if let Some((i, &c)) = upper
-            .iter()
-            .enumerate()
-            .find(|(_, c)| uscc_value(**c).is_none())
-        {
+        if let Some((i, &c)) = upper.iter().enumerate().find(|(_, c)| uscc_value(**c).is_none()) {
             return Err(UsccError::InvalidCharacter {
                 position: i + 1,
                 found: c,
             });
         }
         let first17: String = upper[..17].iter().collect();
-        let expected =
-            uscc_check_char(&first17).expect("17 alphabet characters were checked above");
+        let expected = uscc_check_char(&first17).expect("17 alphabet characters were checked above");
         if expected != upper[17] {
             return Err(UsccError::WrongCheckChar {
                 expected,
@@ -449,18 +418,12 @@ pub(crate) mod testgen {
         let start = NaiveDate::from_ymd_opt(first, 1, 1).unwrap();
         let end = NaiveDate::from_ymd_opt(last, 12, 31).unwrap();
         let span = (end - start).num_days() as u64;
-        (0..PROVINCE_CODES.len(), 0u32..10_000, 0..=span, 0u32..1000).prop_map(
-            move |(p, area, day, seq)| {
-                let birth = start + Days::new(day);
-                let first17 = format!(
-                    "{}{area:04}{}{seq:03}",
-                    PROVINCE_CODES[p],
-                    birth.format("%Y%m%d")
-                );
-                let check = resident_check_char(&first17).unwrap();
-                format!("{first17}{check}")
-            },
-        )
+        (0..PROVINCE_CODES.len(), 0u32..10_000, 0..=span, 0u32..1000).prop_map(move |(p, area, day, seq)| {
+            let birth = start + Days::new(day);
+            let first17 = format!("{}{area:04}{}{seq:03}", PROVINCE_CODES[p], birth.format("%Y%m%d"));
+            let check = resident_check_char(&first17).unwrap();
+            format!("{first17}{check}")
+        })
     }
 
     /// Any valid unified social credit code.
@@ -501,9 +464,7 @@ mod tests {
                 let l = l.trim_end_matches('\r');
                 let mut parts = l.splitn(3, '\t');
                 let value = parts.next().unwrap();
-                let expect = parts
-                    .next()
-                    .unwrap_or_else(|| panic!("no expect column in {l:?}"));
+                let expect = parts.next().unwrap_or_else(|| panic!("no expect column in {l:?}"));
                 (value, expect, parts.next().unwrap_or(""))
             })
             .collect()
@@ -516,20 +477,13 @@ mod tests {
         for (value, expect, note) in rows {
             match expect {
                 "valid" => {
-                    let id = ResidentId::parse(value, today())
-                        .unwrap_or_else(|e| panic!("{value:?} ({note}): {e}"));
+                    let id = ResidentId::parse(value, today()).unwrap_or_else(|e| panic!("{value:?} ({note}): {e}"));
                     assert_eq!(id.as_str(), value.to_ascii_uppercase(), "{note}");
                     assert_eq!(ResidentId::parse_any(value, today()), Ok(id));
                 }
                 "invalid" => {
-                    assert!(
-                        ResidentId::parse(value, today()).is_err(),
-                        "{value:?} ({note})"
-                    );
-                    assert!(
-                        ResidentId::parse_any(value, today()).is_err(),
-                        "{value:?} ({note})"
-                    );
+                    assert!(ResidentId::parse(value, today()).is_err(), "{value:?} ({note})");
+                    assert!(ResidentId::parse_any(value, today()).is_err(), "{value:?} ({note})");
                 }
                 "legacy15" => {
                     let equivalent = note
@@ -537,10 +491,7 @@ mod tests {
                         .find(|w| w.len() == 18)
                         .unwrap_or_else(|| panic!("no 18-digit form in note {note:?}"));
                     let want = ResidentId::parse(equivalent, today()).unwrap();
-                    assert_eq!(
-                        ResidentId::from_legacy15(value, today()).as_ref(),
-                        Ok(&want)
-                    );
+                    assert_eq!(ResidentId::from_legacy15(value, today()).as_ref(), Ok(&want));
                     assert_eq!(ResidentId::parse_any(value, today()).as_ref(), Ok(&want));
                     assert!(ResidentId::parse(value, today()).is_err());
                 }
@@ -556,8 +507,7 @@ mod tests {
         for (value, expect, note) in rows {
             match expect {
                 "valid" => {
-                    let code =
-                        Uscc::parse(value).unwrap_or_else(|e| panic!("{value:?} ({note}): {e}"));
+                    let code = Uscc::parse(value).unwrap_or_else(|e| panic!("{value:?} ({note}): {e}"));
                     assert_eq!(code.as_str(), value);
                 }
                 "invalid" => assert!(Uscc::parse(value).is_err(), "{value:?} ({note})"),
@@ -575,9 +525,7 @@ mod tests {
     fn resident_id_error_messages() {
         let t = today();
         assert_eq!(
-            ResidentId::parse("520626197803141220", t)
-                .unwrap_err()
-                .to_string(),
+            ResidentId::parse("520626197803141220", t).unwrap_err().to_string(),
             "check character should be 'X', found '0'"
         );
         assert_eq!(
@@ -587,15 +535,11 @@ mod tests {
             })
         );
         assert_eq!(
-            ResidentId::parse("520626197802301228", t)
-                .unwrap_err()
-                .to_string(),
+            ResidentId::parse("520626197802301228", t).unwrap_err().to_string(),
             "birth date 1978-02-30 does not exist"
         );
         assert_eq!(
-            ResidentId::parse("520626209912311238", t)
-                .unwrap_err()
-                .to_string(),
+            ResidentId::parse("520626209912311238", t).unwrap_err().to_string(),
             "birth date 2099-12-31 is in the future (today is 2026-11-26)"
         );
         assert_eq!(
@@ -603,15 +547,11 @@ mod tests {
             Err(IdError::UnknownProvince { code: "00".into() })
         );
         assert_eq!(
-            ResidentId::parse("5206261978O314122X", t)
-                .unwrap_err()
-                .to_string(),
+            ResidentId::parse("5206261978O314122X", t).unwrap_err().to_string(),
             "character 11 should be a digit, found 'O'"
         );
         assert_eq!(
-            ResidentId::parse("52062619780314122Y", t)
-                .unwrap_err()
-                .to_string(),
+            ResidentId::parse("52062619780314122Y", t).unwrap_err().to_string(),
             "check character should be a digit or 'X', found 'Y'"
         );
         assert_eq!(
@@ -643,10 +583,7 @@ mod tests {
         );
         assert_eq!(
             ResidentId::parse_any("1234", t),
-            Err(IdError::WrongLength {
-                expected: 18,
-                found: 4
-            })
+            Err(IdError::WrongLength { expected: 18, found: 4 })
         );
         assert_eq!(
             ResidentId::from_legacy15("52062678031412X", t),
@@ -685,11 +622,7 @@ mod tests {
     #[test]
     fn age_counts_whole_years() {
         let first17 = "52062620080229123";
-        let leap = ResidentId::parse(
-            &format!("{first17}{}", resident_check_char(first17).unwrap()),
-            today(),
-        )
-        .unwrap();
+        let leap = ResidentId::parse(&format!("{first17}{}", resident_check_char(first17).unwrap()), today()).unwrap();
         assert_eq!(leap.age_on(date(2026, 2, 28)), 17);
         assert_eq!(leap.age_on(date(2026, 3, 1)), 18);
         assert!(leap.is_minor_on(date(2026, 2, 28)));
@@ -730,10 +663,7 @@ mod tests {
             Uscc::parse("91350100M000100Y44").unwrap_err().to_string(),
             "check character should be '3', found '4'"
         );
-        assert_eq!(
-            Uscc::parse("9111").unwrap_err(),
-            UsccError::WrongLength { found: 4 }
-        );
+        assert_eq!(Uscc::parse("9111").unwrap_err(), UsccError::WrongLength { found: 4 });
         assert_eq!(
             Uscc::parse("91110000600037341é").unwrap_err(),
             UsccError::InvalidCharacter {

@@ -9,10 +9,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::NaiveDate;
 use hedui_proto::v1::{
-    Authorization, Department, EntityStatus, Flag, FlagKind, FundAccountStatus, HouseholdSummary,
-    IdentityStatus, InsuranceState, LifeStatus, MemberFindings, PersonResult, PropertyUse,
-    SourceOutcome, SourceResult, VehicleCount, VehicleStatus, VerificationRecord,
-    person_result::Findings,
+    Authorization, Department, EntityStatus, Flag, FlagKind, FundAccountStatus, HouseholdSummary, IdentityStatus,
+    InsuranceState, LifeStatus, MemberFindings, PersonResult, PropertyUse, SourceOutcome, SourceResult, VehicleCount,
+    VehicleStatus, VerificationRecord, person_result::Findings,
 };
 
 use crate::department::{ALL, slug};
@@ -55,16 +54,8 @@ impl SourceAnswer {
     }
 
     /// A department that gave no usable answer.
-    pub fn failed(
-        department: Department,
-        outcome: SourceOutcome,
-        latency_ms: u32,
-        detail: impl Into<String>,
-    ) -> Self {
-        debug_assert!(!matches!(
-            outcome,
-            SourceOutcome::Ok | SourceOutcome::NoRecord
-        ));
+    pub fn failed(department: Department, outcome: SourceOutcome, latency_ms: u32, detail: impl Into<String>) -> Self {
+        debug_assert!(!matches!(outcome, SourceOutcome::Ok | SourceOutcome::NoRecord));
         Self {
             department,
             outcome,
@@ -95,10 +86,7 @@ pub fn build_record(
     answers: Vec<SourceAnswer>,
     policy: &Policy,
 ) -> VerificationRecord {
-    let mut by_dept: BTreeMap<i32, SourceAnswer> = answers
-        .into_iter()
-        .map(|a| (a.department as i32, a))
-        .collect();
+    let mut by_dept: BTreeMap<i32, SourceAnswer> = answers.into_iter().map(|a| (a.department as i32, a)).collect();
     let answers: Vec<SourceAnswer> = ALL
         .iter()
         .map(|d| {
@@ -119,11 +107,7 @@ pub fn build_record(
             department: a.department as i32,
             outcome: a.outcome as i32,
             latency_ms: a.latency_ms,
-            data_as_of: a
-                .reply
-                .as_ref()
-                .map(|r| r.data_as_of.to_string())
-                .unwrap_or_default(),
+            data_as_of: a.reply.as_ref().map(|r| r.data_as_of.to_string()).unwrap_or_default(),
             detail: a.detail.clone(),
         })
         .collect();
@@ -187,12 +171,10 @@ pub fn build_record(
 
 /// The findings of one member, paired with the department that gave each.
 fn findings_of(m: &MemberFindings) -> impl Iterator<Item = (Department, &PersonResult)> {
-    m.result_departments.iter().zip(&m.results).map(|(d, r)| {
-        (
-            Department::try_from(*d).unwrap_or(Department::Unspecified),
-            r,
-        )
-    })
+    m.result_departments
+        .iter()
+        .zip(&m.results)
+        .map(|(d, r)| (Department::try_from(*d).unwrap_or(Department::Unspecified), r))
 }
 
 fn summarize(submission: &ValidatedSubmission, members: &[MemberFindings]) -> HouseholdSummary {
@@ -236,26 +218,19 @@ fn summarize(submission: &ValidatedSubmission, members: &[MemberFindings]) -> Ho
                 }
                 Findings::Housing(h) => s.housing_purchases += h.purchases.len() as u32,
                 Findings::Tax(t) => {
-                    s.window_income_fen = s.window_income_fen.saturating_add(
-                        t.records.iter().map(|r| r.taxable_income_fen).sum::<i64>(),
-                    );
+                    s.window_income_fen = s
+                        .window_income_fen
+                        .saturating_add(t.records.iter().map(|r| r.taxable_income_fen).sum::<i64>());
                 }
                 Findings::MarketSupervision(ms) => {
-                    for role in ms
-                        .roles
-                        .iter()
-                        .filter(|r| r.status == EntityStatus::Active as i32)
-                    {
+                    for role in ms.roles.iter().filter(|r| r.status == EntityStatus::Active as i32) {
                         s.active_business_roles += 1;
-                        s.subscribed_capital_fen = s
-                            .subscribed_capital_fen
-                            .saturating_add(role.subscribed_capital_fen);
+                        s.subscribed_capital_fen = s.subscribed_capital_fen.saturating_add(role.subscribed_capital_fen);
                     }
                 }
                 Findings::HousingFund(hf) => {
                     for a in &hf.accounts {
-                        s.housing_fund_balance_fen =
-                            s.housing_fund_balance_fen.saturating_add(a.balance_fen);
+                        s.housing_fund_balance_fen = s.housing_fund_balance_fen.saturating_add(a.balance_fen);
                         if a.status == FundAccountStatus::Contributing as i32 {
                             s.housing_fund_monthly_contribution_fen = s
                                 .housing_fund_monthly_contribution_fen
@@ -277,8 +252,7 @@ fn summarize(submission: &ValidatedSubmission, members: &[MemberFindings]) -> Ho
                     for i in &h.insurance {
                         if i.state == InsuranceState::Receiving as i32 {
                             receiving = true;
-                            s.monthly_benefits_fen =
-                                s.monthly_benefits_fen.saturating_add(i.monthly_benefit_fen);
+                            s.monthly_benefits_fen = s.monthly_benefits_fen.saturating_add(i.monthly_benefit_fen);
                         } else if i.state == InsuranceState::Contributing as i32 {
                             contributing = true;
                         }
@@ -296,17 +270,13 @@ fn summarize(submission: &ValidatedSubmission, members: &[MemberFindings]) -> Ho
         .saturating_add(s.monthly_benefits_fen.saturating_mul(months));
     s.vehicles = vehicles
         .into_iter()
-        .map(|(t, count)| VehicleCount {
-            vehicle_type: t,
-            count,
-        })
+        .map(|(t, count)| VehicleCount { vehicle_type: t, count })
         .collect();
     s.residential_properties = residential.len() as u32;
     s.commercial_properties = commercial.len() as u32;
     if member_count > 0 && months > 0 {
         s.monthly_income_per_capita_fen = s.window_income_fen / months / member_count;
-        s.yearly_income_per_capita_fen =
-            s.window_income_fen.saturating_mul(12) / months / member_count;
+        s.yearly_income_per_capita_fen = s.window_income_fen.saturating_mul(12) / months / member_count;
         s.financial_assets_per_capita_fen = s.financial_assets_fen / member_count;
     }
     s
@@ -320,15 +290,9 @@ fn parse(s: &str) -> Option<NaiveDate> {
     crate::window::parse_date(s).ok()
 }
 
-fn flag(
-    submission: &ValidatedSubmission,
-    members: &[MemberFindings],
-    window_start: NaiveDate,
-) -> Vec<Flag> {
+fn flag(submission: &ValidatedSubmission, members: &[MemberFindings], window_start: NaiveDate) -> Vec<Flag> {
     let mut flags = Vec::new();
-    let recent = |d: &str| {
-        parse(d).is_some_and(|d| d >= window_start && d <= submission.asset_reference_date)
-    };
+    let recent = |d: &str| parse(d).is_some_and(|d| d >= window_start && d <= submission.asset_reference_date);
     for (i, m) in members.iter().enumerate() {
         let idx = Some(i as u32);
         let n = i + 1;
@@ -339,14 +303,12 @@ fn flag(
             match IdentityStatus::try_from(r.identity_status) {
                 Ok(IdentityStatus::NameMismatch) => mismatch.push(d as i32),
                 Ok(IdentityStatus::Found) => found_by.push(d as i32),
-                Ok(IdentityStatus::NotFound) if d == Department::PublicSecurity => {
-                    flags.push(Flag {
-                        kind: FlagKind::IdentityNotFound as i32,
-                        member_index: idx,
-                        departments: vec![d as i32],
-                        detail: format!("public security has no record of member {n}'s ID number"),
-                    })
-                }
+                Ok(IdentityStatus::NotFound) if d == Department::PublicSecurity => flags.push(Flag {
+                    kind: FlagKind::IdentityNotFound as i32,
+                    member_index: idx,
+                    departments: vec![d as i32],
+                    detail: format!("public security has no record of member {n}'s ID number"),
+                }),
                 _ => {}
             }
             if let Some(Findings::PublicSecurity(ps)) = &r.findings
@@ -357,10 +319,7 @@ fn flag(
                     kind: FlagKind::DeceasedMember as i32,
                     member_index: idx,
                     departments: vec![d as i32],
-                    detail: format!(
-                        "public security records member {n} as deceased on {}",
-                        ps.death_date
-                    ),
+                    detail: format!("public security records member {n} as deceased on {}", ps.death_date),
                 });
             }
         }
@@ -385,9 +344,7 @@ fn flag(
                     kind: FlagKind::DepartmentsDisagree as i32,
                     member_index: idx,
                     departments: both,
-                    detail: format!(
-                        "departments disagree on whether member {n}'s name matches the ID number"
-                    ),
+                    detail: format!("departments disagree on whether member {n}'s name matches the ID number"),
                 });
             }
         }
@@ -452,14 +409,14 @@ fn activity_after_death(m: &MemberFindings, death: NaiveDate) -> Vec<Department>
     let mut out = Vec::new();
     for (d, r) in findings_of(m) {
         let active = match &r.findings {
-            Some(Findings::Hrss(h)) => h.insurance.iter().any(|i| {
-                i.state == InsuranceState::Contributing as i32
-                    || i.state == InsuranceState::Receiving as i32
-            }),
-            Some(Findings::Tax(t)) => t.records.iter().any(|r| {
-                YearMonth::parse(&r.period).is_ok_and(|p| p > death_month)
-                    && r.taxable_income_fen > 0
-            }),
+            Some(Findings::Hrss(h)) => h
+                .insurance
+                .iter()
+                .any(|i| i.state == InsuranceState::Contributing as i32 || i.state == InsuranceState::Receiving as i32),
+            Some(Findings::Tax(t)) => t
+                .records
+                .iter()
+                .any(|r| YearMonth::parse(&r.period).is_ok_and(|p| p > death_month) && r.taxable_income_fen > 0),
             Some(Findings::HousingFund(h)) => h
                 .accounts
                 .iter()

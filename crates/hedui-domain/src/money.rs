@@ -75,16 +75,10 @@ mod tests {
     fn checks_fen() {
         assert_eq!(check_fen("balance_fen", 0), Ok(0));
         assert_eq!(check_fen("balance_fen", 12_345), Ok(12_345));
-        assert_eq!(
-            check_fen("balance_fen", MAX_PLAUSIBLE_FEN),
-            Ok(MAX_PLAUSIBLE_FEN)
-        );
+        assert_eq!(check_fen("balance_fen", MAX_PLAUSIBLE_FEN), Ok(MAX_PLAUSIBLE_FEN));
         assert_eq!(
             check_fen("balance_fen", -5),
-            Err(FieldViolation::new(
-                "balance_fen",
-                "must not be negative, got -5 fen"
-            ))
+            Err(FieldViolation::new("balance_fen", "must not be negative, got -5 fen"))
         );
         let big = check_fen("accounts[0].balance_fen", MAX_PLAUSIBLE_FEN + 1).unwrap_err();
         assert_eq!(big.field, "accounts[0].balance_fen");

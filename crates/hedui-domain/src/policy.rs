@@ -26,9 +26,8 @@ use std::fmt;
 use chrono::{Months, NaiveDate};
 use hedui_proto::v1::person_result::Findings;
 use hedui_proto::v1::{
-    BusinessRole, Department, EntityStatus, EntityType, Flag, FlagKind, HouseholdSummary,
-    MemberFindings, PropertyUse, Reason, Residence, SourceOutcome, SourceResult, VehicleStatus,
-    VehicleType, Verdict,
+    BusinessRole, Department, EntityStatus, EntityType, Flag, FlagKind, HouseholdSummary, MemberFindings, PropertyUse,
+    Reason, Residence, SourceOutcome, SourceResult, VehicleStatus, VehicleType, Verdict,
 };
 use toml::{Table, Value};
 
@@ -246,17 +245,12 @@ impl Policy {
     /// alone shows what is applied), money must not be negative, month counts
     /// must be 1 to 120, and every slug must be known.
     pub fn from_toml(text: &str) -> Result<Policy, PolicyError> {
-        let table: Table = text
-            .parse()
-            .map_err(|e: toml::de::Error| syntax_error(text, &e))?;
+        let table: Table = text.parse().map_err(|e: toml::de::Error| syntax_error(text, &e))?;
         let root = Reader::new(String::new(), &table, ROOT_KEYS)?;
 
         let version = root.string("version")?;
         validate_version(&root.path("version"), version)?;
-        let description = root
-            .optional_string("description")?
-            .unwrap_or_default()
-            .to_owned();
+        let description = root.optional_string("description")?.unwrap_or_default().to_owned();
 
         let required_departments = root.slug_list(
             "required_departments",
@@ -384,10 +378,7 @@ impl Policy {
         match residence {
             Residence::Urban => self.standard.urban_monthly_fen,
             Residence::Rural => self.standard.rural_monthly_fen,
-            Residence::Unspecified => self
-                .standard
-                .urban_monthly_fen
-                .min(self.standard.rural_monthly_fen),
+            Residence::Unspecified => self.standard.urban_monthly_fen.min(self.standard.rural_monthly_fen),
         }
     }
 
@@ -419,11 +410,7 @@ impl Policy {
             let slug = department::slug(dept);
             // A department may appear more than once in a malformed record;
             // every entry must be an answer, so one failure is enough.
-            let results: Vec<&SourceResult> = input
-                .sources
-                .iter()
-                .filter(|s| s.department == dept as i32)
-                .collect();
+            let results: Vec<&SourceResult> = input.sources.iter().filter(|s| s.department == dept as i32).collect();
             if results.is_empty() {
                 reasons.push(reason(
                     "sources.required",
@@ -433,8 +420,7 @@ impl Policy {
                 continue;
             }
             for result in results {
-                let outcome =
-                    SourceOutcome::try_from(result.outcome).unwrap_or(SourceOutcome::Unspecified);
+                let outcome = SourceOutcome::try_from(result.outcome).unwrap_or(SourceOutcome::Unspecified);
                 if matches!(outcome, SourceOutcome::Ok | SourceOutcome::NoRecord) {
                     answered.push(format!("{slug} {}", source_outcome_slug(outcome)));
                 } else {
@@ -485,10 +471,7 @@ impl Policy {
         let (leads_to, detail) = if income < standard {
             (
                 Verdict::MeetsCriteria,
-                format!(
-                    "{figures} is below the {which} standard of {} yuan",
-                    yuan(standard)
-                ),
+                format!("{figures} is below the {which} standard of {} yuan", yuan(standard)),
             )
         } else if income == standard && self.income.meets_when_equal {
             (
@@ -509,10 +492,7 @@ impl Policy {
         } else {
             (
                 self.income.outcome.verdict(),
-                format!(
-                    "{figures} is above the {which} standard of {} yuan",
-                    yuan(standard)
-                ),
+                format!("{figures} is above the {which} standard of {} yuan", yuan(standard)),
             )
         };
         reasons.push(reason("income.per_capita", leads_to, detail));
@@ -525,20 +505,11 @@ impl Policy {
         let limit = standard.saturating_mul(i64::from(months));
         let which = residence_word(input.residence);
         let figures = format!("financial assets per person {} yuan", yuan(assets));
-        let limit_text = format!(
-            "{months} months of the {which} standard ({} yuan)",
-            yuan(limit)
-        );
+        let limit_text = format!("{months} months of the {which} standard ({} yuan)", yuan(limit));
         let (leads_to, detail) = if assets <= limit {
-            (
-                Verdict::MeetsCriteria,
-                format!("{figures} are at most {limit_text}"),
-            )
+            (Verdict::MeetsCriteria, format!("{figures} are at most {limit_text}"))
         } else {
-            (
-                self.assets.outcome.verdict(),
-                format!("{figures} exceed {limit_text}"),
-            )
+            (self.assets.outcome.verdict(), format!("{figures} exceed {limit_text}"))
         };
         reasons.push(reason("assets.per_capita", leads_to, detail));
     }
@@ -555,13 +526,11 @@ impl Policy {
                 continue;
             };
             for v in &ps.vehicles {
-                let status =
-                    VehicleStatus::try_from(v.status).unwrap_or(VehicleStatus::Unspecified);
+                let status = VehicleStatus::try_from(v.status).unwrap_or(VehicleStatus::Unspecified);
                 if !matches!(status, VehicleStatus::Active | VehicleStatus::Restricted) {
                     continue;
                 }
-                let kind =
-                    VehicleType::try_from(v.vehicle_type).unwrap_or(VehicleType::Unspecified);
+                let kind = VehicleType::try_from(v.vehicle_type).unwrap_or(VehicleType::Unspecified);
                 if kind != VehicleType::Unspecified && self.vehicles.exempt_types.contains(&kind) {
                     exempt += 1;
                 } else {
@@ -586,10 +555,7 @@ impl Policy {
         if !by_type.is_empty() {
             detail.push_str(&format!(" ({})", by_type.join(", ")));
         }
-        detail.push_str(&format!(
-            "; the policy allows at most {}",
-            self.vehicles.max_non_exempt
-        ));
+        detail.push_str(&format!("; the policy allows at most {}", self.vehicles.max_non_exempt));
         if exempt > 0 {
             detail.push_str(&format!(
                 "; {exempt} active {} of an exempt type not counted",
@@ -673,17 +639,11 @@ impl Policy {
                     .properties
                     .iter()
                     .filter_map(|p| {
-                        let use_ =
-                            PropertyUse::try_from(p.r#use).unwrap_or(PropertyUse::Unspecified);
+                        let use_ = PropertyUse::try_from(p.r#use).unwrap_or(PropertyUse::Unspecified);
                         // An unknown use is counted: the rule must not miss a
                         // purchase because the registration is incomplete.
                         (use_ == PropertyUse::Unspecified || rule.property_uses.contains(&use_))
-                            .then(|| {
-                                (
-                                    p.acquired_date.as_str(),
-                                    property_acquired_words(use_).to_owned(),
-                                )
-                            })
+                            .then(|| (p.acquired_date.as_str(), property_acquired_words(use_).to_owned()))
                     })
                     .collect(),
                 _ => continue,
@@ -704,8 +664,7 @@ impl Policy {
             }
         }
         if fired == 0 {
-            let mut detail =
-                format!("no purchase contract or counted property acquisition is dated {window}");
+            let mut detail = format!("no purchase contract or counted property acquisition is dated {window}");
             if undated > 0 {
                 detail.push_str(&format!(
                     "; {undated} {} without a readable date could not be placed",
@@ -765,10 +724,7 @@ impl Policy {
         }
 
         let capital = input.summary.subscribed_capital_fen;
-        let figures = format!(
-            "subscribed capital in active entities {} yuan",
-            yuan(capital)
-        );
+        let figures = format!("subscribed capital in active entities {} yuan", yuan(capital));
         let limit = yuan(rule.max_subscribed_capital_fen);
         let (leads_to, detail) = if capital > rule.max_subscribed_capital_fen {
             (
@@ -800,19 +756,11 @@ impl Policy {
             }
         }
         if fired == 0 {
-            let kinds: Vec<&str> = self
-                .flags
-                .needs_review
-                .iter()
-                .map(|k| flag_kind_slug(*k))
-                .collect();
+            let kinds: Vec<&str> = self.flags.needs_review.iter().map(|k| flag_kind_slug(*k)).collect();
             let detail = if kinds.is_empty() {
                 "the policy sends no flag kind to review".to_owned()
             } else {
-                format!(
-                    "no flag of a kind that needs review ({}) was raised",
-                    kinds.join(", ")
-                )
+                format!("no flag of a kind that needs review ({}) was raised", kinds.join(", "))
             };
             reasons.push(reason("flags", Verdict::MeetsCriteria, detail));
         }
@@ -897,10 +845,7 @@ fn vehicle_type_slug(t: VehicleType) -> &'static str {
 }
 
 fn parse_vehicle_type(s: &str) -> Option<VehicleType> {
-    VEHICLE_TYPES
-        .iter()
-        .copied()
-        .find(|t| vehicle_type_slug(*t) == s)
+    VEHICLE_TYPES.iter().copied().find(|t| vehicle_type_slug(*t) == s)
 }
 
 const PROPERTY_USES: &[PropertyUse] = &[
@@ -932,10 +877,7 @@ fn property_acquired_words(u: PropertyUse) -> &'static str {
 }
 
 fn parse_property_use(s: &str) -> Option<PropertyUse> {
-    PROPERTY_USES
-        .iter()
-        .copied()
-        .find(|u| property_use_slug(*u) == s)
+    PROPERTY_USES.iter().copied().find(|u| property_use_slug(*u) == s)
 }
 
 const BUSINESS_ROLES: &[BusinessRole] = &[
@@ -960,10 +902,7 @@ fn business_role_slug(r: BusinessRole) -> &'static str {
 }
 
 fn parse_business_role(s: &str) -> Option<BusinessRole> {
-    BUSINESS_ROLES
-        .iter()
-        .copied()
-        .find(|r| business_role_slug(*r) == s)
+    BUSINESS_ROLES.iter().copied().find(|r| business_role_slug(*r) == s)
 }
 
 fn entity_type_words(t: EntityType) -> &'static str {
@@ -1092,10 +1031,7 @@ fn validate_version(key: &str, v: &str) -> Result<(), PolicyError> {
     // The version is stored in records, logs and file names, so it is kept
     // to printable ASCII without spaces.
     if !v.chars().all(|c| c.is_ascii_graphic()) {
-        return Err(invalid(
-            key.to_owned(),
-            "must be printable ascii without spaces",
-        ));
+        return Err(invalid(key.to_owned(), "must be printable ascii without spaces"));
     }
     Ok(())
 }
@@ -1129,9 +1065,9 @@ impl<'a> Reader<'a> {
     }
 
     fn value(&self, key: &str) -> Result<&'a Value, PolicyError> {
-        self.table.get(key).ok_or_else(|| PolicyError::MissingKey {
-            key: self.path(key),
-        })
+        self.table
+            .get(key)
+            .ok_or_else(|| PolicyError::MissingKey { key: self.path(key) })
     }
 
     fn wrong_type(&self, key: &str, expected: &'static str, found: &Value) -> PolicyError {
@@ -1201,12 +1137,7 @@ impl<'a> Reader<'a> {
     /// A count of things, zero or more.
     fn count(&self, key: &str) -> Result<u32, PolicyError> {
         let v = self.integer(key)?;
-        u32::try_from(v).map_err(|_| {
-            invalid(
-                self.path(key),
-                format!("must be 0 to {}, got {v}", u32::MAX),
-            )
-        })
+        u32::try_from(v).map_err(|_| invalid(self.path(key), format!("must be 0 to {}, got {v}", u32::MAX)))
     }
 
     /// A number of months, 1 to 120.
@@ -1272,9 +1203,8 @@ impl<'a> Reader<'a> {
 mod tests {
     use super::*;
     use hedui_proto::v1::{
-        BusinessRoleRecord, HousingFindings, MarketSupervisionFindings, Member,
-        NaturalResourcesFindings, PersonResult, Property, PublicSecurityFindings, PurchaseContract,
-        Relation, Vehicle,
+        BusinessRoleRecord, HousingFindings, MarketSupervisionFindings, Member, NaturalResourcesFindings, PersonResult,
+        Property, PublicSecurityFindings, PurchaseContract, Relation, Vehicle,
     };
     use proptest::prelude::*;
 
@@ -1397,11 +1327,7 @@ needs_review = ["identity-mismatch", "identity-not-found", "deceased-member", "d
         )
     }
 
-    fn role(
-        role: BusinessRole,
-        entity: EntityType,
-        status: EntityStatus,
-    ) -> (Department, Findings) {
+    fn role(role: BusinessRole, entity: EntityType, status: EntityStatus) -> (Department, Findings) {
         (
             Department::MarketSupervision,
             Findings::MarketSupervision(MarketSupervisionFindings {
@@ -1511,16 +1437,8 @@ needs_review = ["identity-mismatch", "identity-not-found", "deceased-member", "d
     /// The single reason of a rule, with its verdict.
     fn only(e: &Evaluation, rule: &str) -> (Verdict, String) {
         let rs = reasons_for(e, rule);
-        assert_eq!(
-            rs.len(),
-            1,
-            "exactly one reason for {rule}: {:#?}",
-            e.reasons
-        );
-        (
-            Verdict::try_from(rs[0].leads_to).unwrap(),
-            rs[0].detail.clone(),
-        )
+        assert_eq!(rs.len(), 1, "exactly one reason for {rule}: {:#?}", e.reasons);
+        (Verdict::try_from(rs[0].leads_to).unwrap(), rs[0].detail.clone())
     }
 
     // --- The example file and parsing -----------------------------------
@@ -1560,8 +1478,7 @@ needs_review = ["identity-mismatch", "identity-not-found", "deceased-member", "d
         );
         assert_eq!(err.key(), Some("income.outcom"));
         assert!(
-            err.to_string()
-                .contains("expected one of meets_when_equal, outcome"),
+            err.to_string().contains("expected one of meets_when_equal, outcome"),
             "{err}"
         );
     }
@@ -1617,21 +1534,12 @@ needs_review = ["identity-mismatch", "identity-not-found", "deceased-member", "d
             "\"public-security\", \"police\"",
         );
         assert_eq!(err.key(), Some("required_departments[1]"));
-        assert!(
-            err.to_string().contains("unknown department \"police\""),
-            "{err}"
-        );
+        assert!(err.to_string().contains("unknown department \"police\""), "{err}");
         let err = error_with("roles = [\"legal-representative\"", "roles = [\"boss\"");
         assert_eq!(err.key(), Some("business.roles[0]"));
-        let err = error_with(
-            "needs_review = [\"identity-mismatch\"",
-            "needs_review = [\"ghost\"",
-        );
+        let err = error_with("needs_review = [\"identity-mismatch\"", "needs_review = [\"ghost\"");
         assert_eq!(err.key(), Some("flags.needs_review[0]"));
-        let err = error_with(
-            "property_uses = [\"residential\"",
-            "property_uses = [\"castle\"",
-        );
+        let err = error_with("property_uses = [\"residential\"", "property_uses = [\"castle\"");
         assert_eq!(err.key(), Some("recent_purchase.property_uses[0]"));
     }
 
@@ -1639,10 +1547,7 @@ needs_review = ["identity-mismatch", "identity-not-found", "deceased-member", "d
     fn duplicate_slugs_are_rejected() {
         let err = error_with("\"hrss\"]", "\"hrss\", \"tax\"]");
         assert_eq!(err.key(), Some("required_departments[8]"));
-        assert!(
-            err.to_string().contains("duplicate department \"tax\""),
-            "{err}"
-        );
+        assert!(err.to_string().contains("duplicate department \"tax\""), "{err}");
     }
 
     #[test]
@@ -1706,18 +1611,13 @@ needs_review = ["identity-mismatch", "identity-not-found", "deceased-member", "d
         assert_eq!(err.key(), Some("income.meets_when_equal"));
         let err = error_with("max_residential = 1\n", "");
         assert_eq!(err.to_string(), "real_estate.max_residential: missing key");
-        let err =
-            Policy::from_toml("version = \"v\"\nrequired_departments = [\"tax\"]\nstandard = 5\n")
-                .unwrap_err();
+        let err = Policy::from_toml("version = \"v\"\nrequired_departments = [\"tax\"]\nstandard = 5\n").unwrap_err();
         assert_eq!(err.to_string(), "standard: expected table, found integer");
         let err = error_with(
             "roles = [\"legal-representative\"",
             "roles = [1, \"legal-representative\"",
         );
-        assert_eq!(
-            err.to_string(),
-            "business.roles[0]: expected string, found integer"
-        );
+        assert_eq!(err.to_string(), "business.roles[0]: expected string, found integer");
     }
 
     // --- Sources ---------------------------------------------------------
@@ -1736,8 +1636,7 @@ needs_review = ["identity-mismatch", "identity-not-found", "deceased-member", "d
     #[test]
     fn missing_required_source_is_incomplete() {
         let mut c = Case::new();
-        c.sources
-            .retain(|s| s.department != Department::Pboc as i32);
+        c.sources.retain(|s| s.department != Department::Pboc as i32);
         let e = c.eval(&policy());
         assert_eq!(e.verdict, Verdict::Incomplete);
         assert_eq!(
@@ -1828,8 +1727,7 @@ needs_review = ["identity-mismatch", "identity-not-found", "deceased-member", "d
             only(&e, "income.per_capita"),
             (
                 Verdict::MeetsCriteria,
-                "per-capita monthly income 300.00 yuan is below the rural standard of 580.00 yuan"
-                    .into()
+                "per-capita monthly income 300.00 yuan is below the rural standard of 580.00 yuan".into()
             )
         );
     }
@@ -1840,10 +1738,7 @@ needs_review = ["identity-mismatch", "identity-not-found", "deceased-member", "d
         c.summary.monthly_income_per_capita_fen = 58_000;
         let (v, d) = only(&c.eval(&policy()), "income.per_capita");
         assert_eq!(v, Verdict::MeetsCriteria);
-        assert!(
-            d.contains("is equal to the rural standard of 580.00 yuan"),
-            "{d}"
-        );
+        assert!(d.contains("is equal to the rural standard of 580.00 yuan"), "{d}");
         let strict = policy_with("meets_when_equal = true", "meets_when_equal = false");
         let e = c.eval(&strict);
         assert_eq!(only(&e, "income.per_capita").0, Verdict::DoesNotMeet);
@@ -1861,8 +1756,7 @@ needs_review = ["identity-mismatch", "identity-not-found", "deceased-member", "d
             only(&e, "income.per_capita"),
             (
                 Verdict::DoesNotMeet,
-                "per-capita monthly income 760.01 yuan is above the urban standard of 760.00 yuan"
-                    .into()
+                "per-capita monthly income 760.01 yuan is above the urban standard of 760.00 yuan".into()
             )
         );
     }
@@ -1877,11 +1771,7 @@ needs_review = ["identity-mismatch", "identity-not-found", "deceased-member", "d
         c.summary.monthly_income_per_capita_fen = 81_250;
         let e = c.eval(&p);
         assert_eq!(e.verdict, Verdict::NeedsReview);
-        assert!(
-            only(&e, "income.per_capita")
-                .1
-                .contains("812.50 yuan is above")
-        );
+        assert!(only(&e, "income.per_capita").1.contains("812.50 yuan is above"));
     }
 
     #[test]
@@ -1909,11 +1799,7 @@ needs_review = ["identity-mismatch", "identity-not-found", "deceased-member", "d
         c.summary.financial_assets_per_capita_fen += 1;
         let e = c.eval(&policy());
         assert_eq!(e.verdict, Verdict::DoesNotMeet);
-        assert!(
-            only(&e, "assets.per_capita")
-                .1
-                .contains("13,920.01 yuan exceed")
-        );
+        assert!(only(&e, "assets.per_capita").1.contains("13,920.01 yuan exceed"));
     }
 
     #[test]
@@ -1934,15 +1820,9 @@ needs_review = ["identity-mismatch", "identity-not-found", "deceased-member", "d
         let mut c = Case::new();
         c.residence = Residence::Urban;
         c.summary.financial_assets_per_capita_fen = 24 * 76_000;
-        assert_eq!(
-            only(&c.eval(&policy()), "assets.per_capita").0,
-            Verdict::MeetsCriteria
-        );
+        assert_eq!(only(&c.eval(&policy()), "assets.per_capita").0, Verdict::MeetsCriteria);
         c.residence = Residence::Rural;
-        assert_eq!(
-            only(&c.eval(&policy()), "assets.per_capita").0,
-            Verdict::DoesNotMeet
-        );
+        assert_eq!(only(&c.eval(&policy()), "assets.per_capita").0, Verdict::DoesNotMeet);
     }
 
     // --- Vehicles ------------------------------------------------------------
@@ -1953,10 +1833,7 @@ needs_review = ["identity-mismatch", "identity-not-found", "deceased-member", "d
         c.members[0] = member(
             "张三",
             "522226198001010018",
-            vec![vehicles(&[(
-                VehicleType::Motorcycle,
-                VehicleStatus::Active,
-            )])],
+            vec![vehicles(&[(VehicleType::Motorcycle, VehicleStatus::Active)])],
         );
         let e = c.eval(&policy());
         assert_eq!(e.verdict, Verdict::MeetsCriteria);
@@ -1994,19 +1871,13 @@ needs_review = ["identity-mismatch", "identity-not-found", "deceased-member", "d
             "522226198001010018",
             vec![vehicles(&[(VehicleType::Car, VehicleStatus::Deregistered)])],
         );
-        assert_eq!(
-            only(&c.eval(&policy()), "vehicles.count").0,
-            Verdict::MeetsCriteria
-        );
+        assert_eq!(only(&c.eval(&policy()), "vehicles.count").0, Verdict::MeetsCriteria);
         c.members[0] = member(
             "张三",
             "522226198001010018",
             vec![vehicles(&[(VehicleType::Truck, VehicleStatus::Restricted)])],
         );
-        assert_eq!(
-            only(&c.eval(&policy()), "vehicles.count").0,
-            Verdict::DoesNotMeet
-        );
+        assert_eq!(only(&c.eval(&policy()), "vehicles.count").0, Verdict::DoesNotMeet);
     }
 
     #[test]
@@ -2018,10 +1889,7 @@ needs_review = ["identity-mismatch", "identity-not-found", "deceased-member", "d
             "522226198001010018",
             vec![vehicles(&[(VehicleType::Car, VehicleStatus::Active)])],
         );
-        assert_eq!(
-            only(&c.eval(&p), "vehicles.count").0,
-            Verdict::MeetsCriteria
-        );
+        assert_eq!(only(&c.eval(&p), "vehicles.count").0, Verdict::MeetsCriteria);
         c.members[0] = member(
             "张三",
             "522226198001010018",
@@ -2064,10 +1932,7 @@ needs_review = ["identity-mismatch", "identity-not-found", "deceased-member", "d
         c.summary.residential_properties = 2;
         let e = c.eval(&policy());
         assert_eq!(e.verdict, Verdict::NeedsReview);
-        assert_eq!(
-            only(&e, "real_estate.residential_count").0,
-            Verdict::NeedsReview
-        );
+        assert_eq!(only(&e, "real_estate.residential_count").0, Verdict::NeedsReview);
         let p = policy_with(
             "residential_outcome = \"needs-review\"",
             "residential_outcome = \"does-not-meet\"",
@@ -2087,7 +1952,10 @@ needs_review = ["identity-mismatch", "identity-not-found", "deceased-member", "d
         assert_eq!(e.verdict, Verdict::DoesNotMeet);
         assert_eq!(
             only(&e, "real_estate.commercial"),
-            (Verdict::DoesNotMeet, "the household holds 1 commercial or industrial property; the policy allows at most 0".into())
+            (
+                Verdict::DoesNotMeet,
+                "the household holds 1 commercial or industrial property; the policy allows at most 0".into()
+            )
         );
         let p = policy_with(
             "commercial_outcome = \"does-not-meet\"",
@@ -2101,11 +1969,8 @@ needs_review = ["identity-mismatch", "identity-not-found", "deceased-member", "d
     #[test]
     fn recent_contract_needs_review() {
         let mut c = Case::new();
-        c.members.push(member(
-            "李四",
-            "522226198202020026",
-            vec![contract("2025-11-03")],
-        ));
+        c.members
+            .push(member("李四", "522226198202020026", vec![contract("2025-11-03")]));
         let e = c.eval(&policy());
         assert_eq!(e.verdict, Verdict::NeedsReview);
         assert_eq!(
@@ -2121,20 +1986,14 @@ needs_review = ["identity-mismatch", "identity-not-found", "deceased-member", "d
     fn recent_purchase_boundaries() {
         let mut c = Case::new();
         c.members[0] = member("张三", "522226198001010018", vec![contract("2025-03-31")]);
-        assert_eq!(
-            only(&c.eval(&policy()), "recent_purchase").0,
-            Verdict::NeedsReview
-        );
+        assert_eq!(only(&c.eval(&policy()), "recent_purchase").0, Verdict::NeedsReview);
         c.members[0] = member("张三", "522226198001010018", vec![contract("2025-03-30")]);
         let (v, d) = only(&c.eval(&policy()), "recent_purchase");
         assert_eq!(v, Verdict::MeetsCriteria);
         assert!(d.starts_with("no purchase contract"), "{d}");
         // After the reference date is even more recent.
         c.members[0] = member("张三", "522226198001010018", vec![contract("2026-04-02")]);
-        assert_eq!(
-            only(&c.eval(&policy()), "recent_purchase").0,
-            Verdict::NeedsReview
-        );
+        assert_eq!(only(&c.eval(&policy()), "recent_purchase").0, Verdict::NeedsReview);
     }
 
     #[test]
@@ -2145,10 +2004,7 @@ needs_review = ["identity-mismatch", "identity-not-found", "deceased-member", "d
             "522226198001010018",
             vec![property(PropertyUse::Homestead, "2026-01-01")],
         );
-        assert_eq!(
-            only(&c.eval(&policy()), "recent_purchase").0,
-            Verdict::MeetsCriteria
-        );
+        assert_eq!(only(&c.eval(&policy()), "recent_purchase").0, Verdict::MeetsCriteria);
         c.members[0] = member(
             "张三",
             "522226198001010018",
@@ -2173,10 +2029,7 @@ needs_review = ["identity-mismatch", "identity-not-found", "deceased-member", "d
         c.members[0] = member(
             "张三",
             "522226198001010018",
-            vec![
-                contract(""),
-                property(PropertyUse::Residential, "2026/01/01"),
-            ],
+            vec![contract(""), property(PropertyUse::Residential, "2026/01/01")],
         );
         let (v, d) = only(&c.eval(&policy()), "recent_purchase");
         assert_eq!(v, Verdict::MeetsCriteria);
@@ -2222,11 +2075,7 @@ needs_review = ["identity-mismatch", "identity-not-found", "deceased-member", "d
             c.members[0] = member(
                 "张三",
                 "522226198001010018",
-                vec![role(
-                    BusinessRole::LegalRepresentative,
-                    EntityType::Company,
-                    status,
-                )],
+                vec![role(BusinessRole::LegalRepresentative, EntityType::Company, status)],
             );
             let e = c.eval(&policy());
             assert_eq!(e.verdict, Verdict::MeetsCriteria, "{status:?}");
@@ -2294,10 +2143,7 @@ needs_review = ["identity-mismatch", "identity-not-found", "deceased-member", "d
         c.summary.subscribed_capital_fen += 1;
         let e = c.eval(&policy());
         assert_eq!(e.verdict, Verdict::DoesNotMeet);
-        assert_eq!(
-            only(&e, "business.subscribed_capital").0,
-            Verdict::DoesNotMeet
-        );
+        assert_eq!(only(&e, "business.subscribed_capital").0, Verdict::DoesNotMeet);
         let p = policy_with(
             "subscribed_capital_outcome = \"does-not-meet\"",
             "subscribed_capital_outcome = \"needs-review\"",
@@ -2325,10 +2171,7 @@ needs_review = ["identity-mismatch", "identity-not-found", "deceased-member", "d
 
     #[test]
     fn unlisted_flag_is_ignored_and_unknown_flag_is_reviewed() {
-        let p = policy_with(
-            "needs_review = [\"identity-mismatch\", ",
-            "needs_review = [",
-        );
+        let p = policy_with("needs_review = [\"identity-mismatch\", ", "needs_review = [");
         let mut c = Case::new();
         c.flags.push(flag(FlagKind::IdentityMismatch, "x"));
         let e = c.eval(&p);
@@ -2366,20 +2209,14 @@ needs_review = ["identity-mismatch", "identity-not-found", "deceased-member", "d
                 "flags"
             ]
         );
-        assert!(
-            e.reasons
-                .iter()
-                .all(|r| r.leads_to == Verdict::MeetsCriteria as i32)
-        );
+        assert!(e.reasons.iter().all(|r| r.leads_to == Verdict::MeetsCriteria as i32));
     }
 
     #[test]
     fn does_not_meet_wins_over_needs_review() {
         let mut c = Case::new();
-        c.flags.push(flag(
-            FlagKind::DeceasedMember,
-            "member 1 is recorded as deceased",
-        ));
+        c.flags
+            .push(flag(FlagKind::DeceasedMember, "member 1 is recorded as deceased"));
         c.summary.commercial_properties = 3;
         assert_eq!(c.eval(&policy()).verdict, Verdict::DoesNotMeet);
     }
@@ -2394,29 +2231,13 @@ needs_review = ["identity-mismatch", "identity-not-found", "deceased-member", "d
                 vehicles(&[(VehicleType::Car, VehicleStatus::Active)]),
                 contract("2026-01-01"),
                 property(PropertyUse::Commercial, "2026-02-01"),
-                role(
-                    BusinessRole::Investor,
-                    EntityType::Company,
-                    EntityStatus::Active,
-                ),
+                role(BusinessRole::Investor, EntityType::Company, EntityStatus::Active),
             ],
         );
         let e = c.eval(&policy());
         for r in &e.reasons {
-            for secret in [
-                "张三",
-                "522226198001010018",
-                "贵D12345",
-                "WQ2025",
-                "德江县",
-                "91522626",
-            ] {
-                assert!(
-                    !r.detail.contains(secret),
-                    "{} leaks {secret}: {}",
-                    r.rule,
-                    r.detail
-                );
+            for secret in ["张三", "522226198001010018", "贵D12345", "WQ2025", "德江县", "91522626"] {
+                assert!(!r.detail.contains(secret), "{} leaks {secret}: {}", r.rule, r.detail);
             }
         }
     }
@@ -2429,11 +2250,7 @@ needs_review = ["identity-mismatch", "identity-not-found", "deceased-member", "d
             "522226198001010018",
             vec![
                 contract("2026-01-01"),
-                role(
-                    BusinessRole::Investor,
-                    EntityType::Company,
-                    EntityStatus::Active,
-                ),
+                role(BusinessRole::Investor, EntityType::Company, EntityStatus::Active),
             ],
         );
         c.flags.push(flag(FlagKind::DepartmentsDisagree, "a"));

@@ -74,20 +74,11 @@ pub fn parse_residence(v: i32, field: &str) -> Result<Residence, FieldViolation>
 }
 
 /// Finds the value whose slug is `s`; the error lists the accepted slugs.
-fn parse_slug<E: Copy>(
-    s: &str,
-    what: &str,
-    valid: &[E],
-    slug: impl Fn(E) -> &'static str,
-) -> Result<E, String> {
-    valid
-        .iter()
-        .copied()
-        .find(|e| slug(*e) == s)
-        .ok_or_else(|| {
-            let names: Vec<&str> = valid.iter().map(|e| slug(*e)).collect();
-            format!("unknown {what} {s:?}; expected one of {}", names.join(", "))
-        })
+fn parse_slug<E: Copy>(s: &str, what: &str, valid: &[E], slug: impl Fn(E) -> &'static str) -> Result<E, String> {
+    valid.iter().copied().find(|e| slug(*e) == s).ok_or_else(|| {
+        let names: Vec<&str> = valid.iter().map(|e| slug(*e)).collect();
+        format!("unknown {what} {s:?}; expected one of {}", names.join(", "))
+    })
 }
 
 /// The command-line name of a purpose, for example `minimum-living`.
@@ -241,11 +232,7 @@ mod tests {
                 .description
                 .starts_with("unknown value 10")
         );
-        assert!(
-            parse_relation_slug("cousin")
-                .unwrap_err()
-                .contains("child-in-law")
-        );
+        assert!(parse_relation_slug("cousin").unwrap_err().contains("child-in-law"));
         assert!(parse_relation_slug("unspecified").is_err());
     }
 

@@ -12,9 +12,9 @@ use std::collections::HashMap;
 
 use chrono::NaiveDate;
 use hedui_proto::v1::{
-    AccountType, BusinessRole, Department, EntityStatus, EntityType, FundAccountStatus, HukouType,
-    IdentityStatus, IncomeCategory, InsuranceState, InsuranceType, LifeStatus, PersonResult,
-    PropertyUse, QueryResponse, VehicleStatus, VehicleType, person_result::Findings,
+    AccountType, BusinessRole, Department, EntityStatus, EntityType, FundAccountStatus, HukouType, IdentityStatus,
+    IncomeCategory, InsuranceState, InsuranceType, LifeStatus, PersonResult, PropertyUse, QueryResponse, VehicleStatus,
+    VehicleType, person_result::Findings,
 };
 
 use crate::ids::{ResidentId, Uscc};
@@ -69,29 +69,18 @@ pub fn validate(
     if data_as_of > asked.today {
         return Err(format!("data_as_of: {data_as_of} is in the future"));
     }
-    let index: HashMap<&str, usize> = asked
-        .persons
-        .iter()
-        .enumerate()
-        .map(|(i, p)| (p.as_str(), i))
-        .collect();
+    let index: HashMap<&str, usize> = asked.persons.iter().enumerate().map(|(i, p)| (p.as_str(), i)).collect();
     let mut slots: Vec<Option<PersonResult>> = vec![None; asked.persons.len()];
     for (ri, result) in reply.results.iter().enumerate() {
         let at = format!("results[{ri}]");
         // Partner databases may still hold the 15-digit form; it matches the
         // 18-digit number it expands to.
-        let id = ResidentId::parse_any(&result.id_number, asked.today)
-            .map_err(|e| format!("{at}.id_number: {e}"))?;
+        let id = ResidentId::parse_any(&result.id_number, asked.today).map_err(|e| format!("{at}.id_number: {e}"))?;
         let Some(&slot) = index.get(id.as_str()) else {
-            return Err(format!(
-                "{at}.id_number: names a person who was not asked about"
-            ));
+            return Err(format!("{at}.id_number: names a person who was not asked about"));
         };
         if slots[slot].is_some() {
-            return Err(format!(
-                "{at}.id_number: person {} answered twice",
-                slot + 1
-            ));
+            return Err(format!("{at}.id_number: person {} answered twice", slot + 1));
         }
         let mut normalised = result.clone();
         normalised.id_number = id.as_str().to_owned();
@@ -102,32 +91,20 @@ pub fn validate(
     for (i, slot) in slots.into_iter().enumerate() {
         results.push(slot.ok_or_else(|| format!("results: no result for person {}", i + 1))?);
     }
-    Ok(ValidatedReply {
-        data_as_of,
-        results,
-    })
+    Ok(ValidatedReply { data_as_of, results })
 }
 
-fn check_result(
-    department: Department,
-    asked: AskedContext<'_>,
-    r: &PersonResult,
-    at: &str,
-) -> Result<(), String> {
+fn check_result(department: Department, asked: AskedContext<'_>, r: &PersonResult, at: &str) -> Result<(), String> {
     let status = enum_value::<IdentityStatus>(r.identity_status, &format!("{at}.identity_status"))?;
     let Some(findings) = &r.findings else {
         return if status == IdentityStatus::Found {
-            Err(format!(
-                "{at}.findings: missing for a person with status FOUND"
-            ))
+            Err(format!("{at}.findings: missing for a person with status FOUND"))
         } else {
             Ok(())
         };
     };
     if status != IdentityStatus::Found {
-        return Err(format!(
-            "{at}.findings: present for a person who was not found"
-        ));
+        return Err(format!("{at}.findings: present for a person who was not found"));
     }
     let from = findings_department(findings);
     if from != department {
@@ -222,18 +199,12 @@ impl Checker<'_> {
         Ok(())
     }
 
-    fn public_security(
-        &self,
-        f: &hedui_proto::v1::PublicSecurityFindings,
-        at: &str,
-    ) -> Result<(), String> {
+    fn public_security(&self, f: &hedui_proto::v1::PublicSecurityFindings, at: &str) -> Result<(), String> {
         let life = enum_value::<LifeStatus>(f.life_status, &format!("{at}.life_status"))?;
         let death = self.date(&f.death_date, &format!("{at}.death_date"), false)?;
         match (life, death) {
             (LifeStatus::Deceased, None) => {
-                return Err(format!(
-                    "{at}.death_date: is required for a deceased person"
-                ));
+                return Err(format!("{at}.death_date: is required for a deceased person"));
             }
             (LifeStatus::Alive, Some(_)) => {
                 return Err(format!("{at}.death_date: set for a living person"));
@@ -251,20 +222,12 @@ impl Checker<'_> {
             self.text(&v.plate, &format!("{vat}.plate"))?;
             enum_value::<VehicleType>(v.vehicle_type, &format!("{vat}.vehicle_type"))?;
             enum_value::<VehicleStatus>(v.status, &format!("{vat}.status"))?;
-            self.date(
-                &v.registration_date,
-                &format!("{vat}.registration_date"),
-                true,
-            )?;
+            self.date(&v.registration_date, &format!("{vat}.registration_date"), true)?;
         }
         Ok(())
     }
 
-    fn natural_resources(
-        &self,
-        f: &hedui_proto::v1::NaturalResourcesFindings,
-        at: &str,
-    ) -> Result<(), String> {
+    fn natural_resources(&self, f: &hedui_proto::v1::NaturalResourcesFindings, at: &str) -> Result<(), String> {
         self.count(&f.properties, &format!("{at}.properties"))?;
         for (i, p) in f.properties.iter().enumerate() {
             let pat = format!("{at}.properties[{i}]");
@@ -332,9 +295,7 @@ impl Checker<'_> {
             let rat = format!("{at}.records[{i}]");
             let period = YearMonth::parse(&r.period).map_err(|e| format!("{rat}.period: {e}"))?;
             if !self.window.contains_month(period) {
-                return Err(format!(
-                    "{rat}.period: {period} is outside the income window"
-                ));
+                return Err(format!("{rat}.period: {period} is outside the income window"));
             }
             enum_value::<IncomeCategory>(r.category, &format!("{rat}.category"))?;
             self.fen(r.taxable_income_fen, &format!("{rat}.taxable_income_fen"))?;
@@ -343,11 +304,7 @@ impl Checker<'_> {
         Ok(())
     }
 
-    fn market(
-        &self,
-        f: &hedui_proto::v1::MarketSupervisionFindings,
-        at: &str,
-    ) -> Result<(), String> {
+    fn market(&self, f: &hedui_proto::v1::MarketSupervisionFindings, at: &str) -> Result<(), String> {
         self.count(&f.roles, &format!("{at}.roles"))?;
         for (i, r) in f.roles.iter().enumerate() {
             let rat = format!("{at}.roles[{i}]");
@@ -356,37 +313,20 @@ impl Checker<'_> {
             enum_value::<EntityType>(r.entity_type, &format!("{rat}.entity_type"))?;
             enum_value::<BusinessRole>(r.role, &format!("{rat}.role"))?;
             enum_value::<EntityStatus>(r.status, &format!("{rat}.status"))?;
-            self.fen(
-                r.subscribed_capital_fen,
-                &format!("{rat}.subscribed_capital_fen"),
-            )?;
-            self.date(
-                &r.established_date,
-                &format!("{rat}.established_date"),
-                true,
-            )?;
+            self.fen(r.subscribed_capital_fen, &format!("{rat}.subscribed_capital_fen"))?;
+            self.date(&r.established_date, &format!("{rat}.established_date"), true)?;
         }
         Ok(())
     }
 
-    fn housing_fund(
-        &self,
-        f: &hedui_proto::v1::HousingFundFindings,
-        at: &str,
-    ) -> Result<(), String> {
+    fn housing_fund(&self, f: &hedui_proto::v1::HousingFundFindings, at: &str) -> Result<(), String> {
         self.count(&f.accounts, &format!("{at}.accounts"))?;
         for (i, a) in f.accounts.iter().enumerate() {
             let aat = format!("{at}.accounts[{i}]");
             enum_value::<FundAccountStatus>(a.status, &format!("{aat}.status"))?;
             self.fen(a.balance_fen, &format!("{aat}.balance_fen"))?;
-            self.fen(
-                a.monthly_contribution_fen,
-                &format!("{aat}.monthly_contribution_fen"),
-            )?;
-            self.fen(
-                a.withdrawals_in_window_fen,
-                &format!("{aat}.withdrawals_in_window_fen"),
-            )?;
+            self.fen(a.monthly_contribution_fen, &format!("{aat}.monthly_contribution_fen"))?;
+            self.fen(a.withdrawals_in_window_fen, &format!("{aat}.withdrawals_in_window_fen"))?;
             self.text(&a.employer, &format!("{aat}.employer"))?;
         }
         Ok(())
@@ -397,10 +337,7 @@ impl Checker<'_> {
         for (i, a) in f.accounts.iter().enumerate() {
             let aat = format!("{at}.accounts[{i}]");
             self.text(&a.bank, &format!("{aat}.bank"))?;
-            self.text(
-                &a.masked_account_number,
-                &format!("{aat}.masked_account_number"),
-            )?;
+            self.text(&a.masked_account_number, &format!("{aat}.masked_account_number"))?;
             enum_value::<AccountType>(a.account_type, &format!("{aat}.account_type"))?;
             self.fen(a.balance_fen, &format!("{aat}.balance_fen"))?;
         }
@@ -432,8 +369,7 @@ impl Checker<'_> {
 mod tests {
     use super::*;
     use hedui_proto::v1::{
-        BankAccount, BusinessRoleRecord, MarketSupervisionFindings, PbocFindings, TaxFindings,
-        TaxRecord,
+        BankAccount, BusinessRoleRecord, MarketSupervisionFindings, PbocFindings, TaxFindings, TaxRecord,
     };
 
     fn today() -> NaiveDate {
@@ -504,10 +440,7 @@ mod tests {
     fn a_good_reply_is_reordered_to_the_asked_order() {
         let r = run(
             Department::Pboc,
-            vec![
-                not_found("52222619930616389x"),
-                found("520626194701205831", pboc(100)),
-            ],
+            vec![not_found("52222619930616389x"), found("520626194701205831", pboc(100))],
         )
         .unwrap();
         assert_eq!(r.results[0].id_number, "520626194701205831");
@@ -536,10 +469,7 @@ mod tests {
         assert!(e.contains("no result for person 2"), "{e}");
         let e = run(
             Department::Pboc,
-            vec![
-                not_found("520626194701205831"),
-                not_found("520626194701205831"),
-            ],
+            vec![not_found("520626194701205831"), not_found("520626194701205831")],
         )
         .unwrap_err();
         assert!(e.contains("answered twice"), "{e}");
@@ -550,10 +480,7 @@ mod tests {
         // 520626470120583 expands to 520626194701205831.
         let r = run(
             Department::Pboc,
-            vec![
-                not_found("520626470120583"),
-                not_found("52222619930616389X"),
-            ],
+            vec![not_found("520626470120583"), not_found("52222619930616389X")],
         );
         assert!(r.is_ok(), "{r:?}");
     }
@@ -562,10 +489,7 @@ mod tests {
     fn negative_money_is_rejected() {
         let e = run(
             Department::Pboc,
-            vec![
-                found("520626194701205831", pboc(-5)),
-                not_found("52222619930616389X"),
-            ],
+            vec![found("520626194701205831", pboc(-5)), not_found("52222619930616389X")],
         )
         .unwrap_err();
         assert!(e.contains("results[0].pboc.accounts[0].balance_fen"), "{e}");
@@ -575,16 +499,10 @@ mod tests {
     fn findings_of_another_department_are_rejected() {
         let e = run(
             Department::Tax,
-            vec![
-                found("520626194701205831", pboc(5)),
-                not_found("52222619930616389X"),
-            ],
+            vec![found("520626194701205831", pboc(5)), not_found("52222619930616389X")],
         )
         .unwrap_err();
-        assert!(
-            e.contains("carries pboc findings in a reply from tax"),
-            "{e}"
-        );
+        assert!(e.contains("carries pboc findings in a reply from tax"), "{e}");
     }
 
     #[test]
@@ -639,10 +557,7 @@ mod tests {
         assert!(
             run(
                 Department::MarketSupervision,
-                vec![
-                    found("520626194701205831", ok),
-                    not_found("52222619930616389X")
-                ]
+                vec![found("520626194701205831", ok), not_found("52222619930616389X")]
             )
             .is_ok()
         );

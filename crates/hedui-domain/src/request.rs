@@ -56,9 +56,7 @@ impl ValidatedSubmission {
                 .ok(),
         };
 
-        let purpose = parse_purpose(r.purpose, "purpose")
-            .map_err(|e| violations.push(e))
-            .ok();
+        let purpose = parse_purpose(r.purpose, "purpose").map_err(|e| violations.push(e)).ok();
 
         let window = match &r.income_window {
             None => {
@@ -96,16 +94,14 @@ impl ValidatedSubmission {
         ValidationError::check(violations)?;
         // No violations means every part above parsed.
         match (household, purpose, window, asset_reference_date) {
-            (Some(household), Some(purpose), Some(window), Some(asset_reference_date)) => {
-                Ok(ValidatedSubmission {
-                    idempotency_key: r.idempotency_key.clone(),
-                    household,
-                    purpose,
-                    window,
-                    asset_reference_date,
-                    authorization_ref: r.authorization_ref.clone(),
-                })
-            }
+            (Some(household), Some(purpose), Some(window), Some(asset_reference_date)) => Ok(ValidatedSubmission {
+                idempotency_key: r.idempotency_key.clone(),
+                household,
+                purpose,
+                window,
+                asset_reference_date,
+                authorization_ref: r.authorization_ref.clone(),
+            }),
             _ => unreachable!("a part failed to parse without a violation"),
         }
     }
@@ -204,18 +200,9 @@ mod tests {
         let s = ValidatedSubmission::parse(&request(), today()).unwrap();
         assert_eq!(s.idempotency_key, "caseworker-7/2026-11-26/001");
         assert_eq!(s.purpose, Purpose::MinimumLiving);
-        assert_eq!(
-            s.window.from,
-            YearMonth {
-                year: 2025,
-                month: 11
-            }
-        );
+        assert_eq!(s.window.from, YearMonth { year: 2025, month: 11 });
         assert_eq!(s.window.months(), 12);
-        assert_eq!(
-            s.asset_reference_date,
-            NaiveDate::from_ymd_opt(2026, 11, 20).unwrap()
-        );
+        assert_eq!(s.asset_reference_date, NaiveDate::from_ymd_opt(2026, 11, 20).unwrap());
         assert_eq!(s.authorization_ref, "SQ-2026-000123");
         assert_eq!(s.household.members.len(), 3);
     }
@@ -225,16 +212,12 @@ mod tests {
         let mut r = request();
         r.asset_reference_date = String::new();
         assert_eq!(
-            ValidatedSubmission::parse(&r, today())
-                .unwrap()
-                .asset_reference_date,
+            ValidatedSubmission::parse(&r, today()).unwrap().asset_reference_date,
             today()
         );
         r.asset_reference_date = "2026-11-26".into();
         assert_eq!(
-            ValidatedSubmission::parse(&r, today())
-                .unwrap()
-                .asset_reference_date,
+            ValidatedSubmission::parse(&r, today()).unwrap().asset_reference_date,
             today()
         );
     }
@@ -243,10 +226,7 @@ mod tests {
     fn bad_asset_reference_date() {
         let mut r = request();
         r.asset_reference_date = "2026-02-30".into();
-        assert_eq!(
-            violations(&r),
-            one("asset_reference_date", "no such date: 2026-02-30")
-        );
+        assert_eq!(violations(&r), one("asset_reference_date", "no such date: 2026-02-30"));
         r.asset_reference_date = "2026-11-27".into();
         assert_eq!(
             violations(&r),
@@ -273,10 +253,7 @@ mod tests {
         r.idempotency_key = "a".repeat(129);
         assert_eq!(
             violations(&r),
-            one(
-                "idempotency_key",
-                "has 129 characters; at most 128 are allowed"
-            )
+            one("idempotency_key", "has 129 characters; at most 128 are allowed")
         );
         r.idempotency_key = "a".repeat(128);
         assert!(ValidatedSubmission::parse(&r, today()).is_ok());
@@ -338,25 +315,16 @@ mod tests {
     fn authorization_ref() {
         let mut r = request();
         r.authorization_ref = "   ".into();
-        assert_eq!(
-            violations(&r),
-            one("authorization_ref", "must not be blank")
-        );
+        assert_eq!(violations(&r), one("authorization_ref", "must not be blank"));
         r.authorization_ref = "SQ\u{0}1".into();
         assert_eq!(
             violations(&r),
-            one(
-                "authorization_ref",
-                "contains control character U+0000 at position 3"
-            )
+            one("authorization_ref", "contains control character U+0000 at position 3")
         );
         r.authorization_ref = "Q".repeat(65);
         assert_eq!(
             violations(&r),
-            one(
-                "authorization_ref",
-                "has 65 characters; at most 64 are allowed"
-            )
+            one("authorization_ref", "has 65 characters; at most 64 are allowed")
         );
     }
 
@@ -379,10 +347,7 @@ mod tests {
         hh(&mut r).members[2].id_number = "520626197802301228".into();
         assert_eq!(
             violations(&r),
-            one(
-                "household.members[2].id_number",
-                "birth date 1978-02-30 does not exist"
-            )
+            one("household.members[2].id_number", "birth date 1978-02-30 does not exist")
         );
     }
 
@@ -403,10 +368,7 @@ mod tests {
     fn empty_household() {
         let mut r = request();
         hh(&mut r).members.clear();
-        assert_eq!(
-            violations(&r),
-            one("household.members", "household has no members")
-        );
+        assert_eq!(violations(&r), one("household.members", "household has no members"));
     }
 
     #[test]
@@ -421,24 +383,15 @@ mod tests {
         assert!(ValidatedSubmission::parse(&r, today()).is_err());
         hh(&mut r).members.pop();
         assert_eq!(
-            ValidatedSubmission::parse(&r, today())
-                .unwrap()
-                .household
-                .members
-                .len(),
+            ValidatedSubmission::parse(&r, today()).unwrap().household.members.len(),
             30
         );
         let first17 = "52062619900101999";
         let id = format!("{first17}{}", resident_check_char(first17).unwrap());
-        hh(&mut r)
-            .members
-            .push(member("张三", &id, Relation::Other));
+        hh(&mut r).members.push(member("张三", &id, Relation::Other));
         assert_eq!(
             violations(&r),
-            one(
-                "household.members",
-                "household has 31 members; at most 30 are allowed"
-            )
+            one("household.members", "household has 31 members; at most 30 are allowed")
         );
     }
 

@@ -35,13 +35,9 @@ fn digits(b: &[u8]) -> u32 {
 /// and every other byte stands for itself.
 fn matches_shape(s: &str, shape: &str) -> bool {
     s.len() == shape.len()
-        && s.bytes().zip(shape.bytes()).all(|(c, p)| {
-            if p == b'9' {
-                c.is_ascii_digit()
-            } else {
-                c == p
-            }
-        })
+        && s.bytes()
+            .zip(shape.bytes())
+            .all(|(c, p)| if p == b'9' { c.is_ascii_digit() } else { c == p })
 }
 
 /// A calendar month, for example 2026-11.
@@ -59,9 +55,7 @@ pub struct YearMonth {
 impl YearMonth {
     /// A month, or `None` unless `month` is 1 to 12.
     pub fn new(year: i32, month: u32) -> Option<YearMonth> {
-        (1..=12)
-            .contains(&month)
-            .then_some(YearMonth { year, month })
+        (1..=12).contains(&month).then_some(YearMonth { year, month })
     }
 
     /// Parses exactly `YYYY-MM`: seven characters, a year from 1900 to 9999
@@ -74,9 +68,7 @@ impl YearMonth {
         let year = digits(&b[..4]) as i32;
         let month = digits(&b[5..]);
         if !(1900..=9999).contains(&year) {
-            return Err(format!(
-                "year {year} is out of range; expected 1900 to 9999"
-            ));
+            return Err(format!("year {year} is out of range; expected 1900 to 9999"));
         }
         if !(1..=12).contains(&month) {
             return Err(format!("no such month: {s}"));
@@ -106,8 +98,7 @@ impl YearMonth {
     /// When `month` is not 1 to 12, which [`YearMonth::parse`] and
     /// [`YearMonth::new`] never produce.
     pub fn first_day(&self) -> NaiveDate {
-        NaiveDate::from_ymd_opt(self.year, self.month, 1)
-            .expect("a YearMonth has a month from 1 to 12")
+        NaiveDate::from_ymd_opt(self.year, self.month, 1).expect("a YearMonth has a month from 1 to 12")
     }
 
     /// The last day of the month (28 February, 29 February in leap years,
@@ -159,20 +150,14 @@ impl fmt::Display for YearMonth {
 /// `2026-02-30` is an error.
 pub fn parse_date(s: &str) -> Result<NaiveDate, String> {
     if !matches_shape(s, "9999-99-99") {
-        return Err(format!(
-            "expected a date as YYYY-MM-DD, found {}",
-            quoted(s)
-        ));
+        return Err(format!("expected a date as YYYY-MM-DD, found {}", quoted(s)));
     }
     let b = s.as_bytes();
     let year = digits(&b[..4]) as i32;
     if !(1880..=9999).contains(&year) {
-        return Err(format!(
-            "year {year} is out of range; expected 1880 to 9999"
-        ));
+        return Err(format!("year {year} is out of range; expected 1880 to 9999"));
     }
-    NaiveDate::from_ymd_opt(year, digits(&b[5..7]), digits(&b[8..]))
-        .ok_or_else(|| format!("no such date: {s}"))
+    NaiveDate::from_ymd_opt(year, digits(&b[5..7]), digits(&b[8..])).ok_or_else(|| format!("no such date: {s}"))
 }
 
 /// An inclusive range of whole months over which income is summed.
@@ -204,8 +189,7 @@ impl IncomeWindow {
             } else {
                 YearMonth::parse(s)
             };
-            r.map_err(|e| violations.push(FieldViolation::new(f, e)))
-                .ok()
+            r.map_err(|e| violations.push(FieldViolation::new(f, e))).ok()
         };
         let from = month(&w.from_month, &from_field);
         let to = month(&w.to_month, &to_field);
@@ -312,13 +296,7 @@ mod tests {
 
     #[test]
     fn parses_months_strictly() {
-        assert_eq!(
-            ym("2026-11"),
-            YearMonth {
-                year: 2026,
-                month: 11
-            }
-        );
+        assert_eq!(ym("2026-11"), YearMonth { year: 2026, month: 11 });
         assert_eq!(ym("1900-01").to_string(), "1900-01");
         assert_eq!(ym("9999-12").to_string(), "9999-12");
         for bad in [
@@ -338,14 +316,8 @@ mod tests {
                 "{bad:?}"
             );
         }
-        assert_eq!(
-            YearMonth::parse("2026-13").unwrap_err(),
-            "no such month: 2026-13"
-        );
-        assert_eq!(
-            YearMonth::parse("2026-00").unwrap_err(),
-            "no such month: 2026-00"
-        );
+        assert_eq!(YearMonth::parse("2026-13").unwrap_err(), "no such month: 2026-13");
+        assert_eq!(YearMonth::parse("2026-00").unwrap_err(), "no such month: 2026-00");
         assert_eq!(
             YearMonth::parse("1899-12").unwrap_err(),
             "year 1899 is out of range; expected 1900 to 9999"
@@ -359,34 +331,13 @@ mod tests {
         assert_eq!(ym("2026-12").succ(), ym("2027-01"));
         assert_eq!(ym("2026-01").pred(), ym("2025-12"));
         assert_eq!(ym("2026-11").plus_months(-23), ym("2024-12"));
-        assert_eq!(
-            YearMonth::months_between_inclusive(ym("2025-11"), ym("2026-10")),
-            12
-        );
-        assert_eq!(
-            YearMonth::months_between_inclusive(ym("2026-10"), ym("2026-10")),
-            1
-        );
-        assert_eq!(
-            YearMonth::months_between_inclusive(ym("2026-10"), ym("2026-09")),
-            0
-        );
-        assert_eq!(
-            ym("2024-02").last_day(),
-            NaiveDate::from_ymd_opt(2024, 2, 29).unwrap()
-        );
-        assert_eq!(
-            ym("2026-02").last_day(),
-            NaiveDate::from_ymd_opt(2026, 2, 28).unwrap()
-        );
-        assert_eq!(
-            ym("2026-12").last_day(),
-            NaiveDate::from_ymd_opt(2026, 12, 31).unwrap()
-        );
-        assert_eq!(
-            ym("2026-04").first_day(),
-            NaiveDate::from_ymd_opt(2026, 4, 1).unwrap()
-        );
+        assert_eq!(YearMonth::months_between_inclusive(ym("2025-11"), ym("2026-10")), 12);
+        assert_eq!(YearMonth::months_between_inclusive(ym("2026-10"), ym("2026-10")), 1);
+        assert_eq!(YearMonth::months_between_inclusive(ym("2026-10"), ym("2026-09")), 0);
+        assert_eq!(ym("2024-02").last_day(), NaiveDate::from_ymd_opt(2024, 2, 29).unwrap());
+        assert_eq!(ym("2026-02").last_day(), NaiveDate::from_ymd_opt(2026, 2, 28).unwrap());
+        assert_eq!(ym("2026-12").last_day(), NaiveDate::from_ymd_opt(2026, 12, 31).unwrap());
+        assert_eq!(ym("2026-04").first_day(), NaiveDate::from_ymd_opt(2026, 4, 1).unwrap());
         assert_eq!(YearMonth::from_date(today()), ym("2026-11"));
     }
 
@@ -397,18 +348,9 @@ mod tests {
             parse_date("2024-02-29"),
             Ok(NaiveDate::from_ymd_opt(2024, 2, 29).unwrap())
         );
-        assert_eq!(
-            parse_date("2026-02-30").unwrap_err(),
-            "no such date: 2026-02-30"
-        );
-        assert_eq!(
-            parse_date("2026-02-29").unwrap_err(),
-            "no such date: 2026-02-29"
-        );
-        assert_eq!(
-            parse_date("2026-13-01").unwrap_err(),
-            "no such date: 2026-13-01"
-        );
+        assert_eq!(parse_date("2026-02-30").unwrap_err(), "no such date: 2026-02-30");
+        assert_eq!(parse_date("2026-02-29").unwrap_err(), "no such date: 2026-02-29");
+        assert_eq!(parse_date("2026-13-01").unwrap_err(), "no such date: 2026-13-01");
         assert_eq!(
             parse_date("1879-12-31").unwrap_err(),
             "year 1879 is out of range; expected 1880 to 9999"

@@ -12,8 +12,7 @@ pub mod v1 {
 }
 
 /// The encoded `FileDescriptorSet` of `hedui.v1`.
-pub const FILE_DESCRIPTOR_SET: &[u8] =
-    include_bytes!(concat!(env!("OUT_DIR"), "/hedui_descriptor.bin"));
+pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/hedui_descriptor.bin"));
 
 /// The descriptor pool of `hedui.v1`, decoded once.
 pub fn descriptor_pool() -> &'static prost_reflect::DescriptorPool {
@@ -49,9 +48,7 @@ pub mod status {
     /// field violation per `(field, description)` pair. The message repeats
     /// the violations so that clients without rich-error support still see
     /// which field is wrong.
-    pub fn invalid_argument<'a>(
-        violations: impl IntoIterator<Item = (&'a str, &'a str)>,
-    ) -> tonic::Status {
+    pub fn invalid_argument<'a>(violations: impl IntoIterator<Item = (&'a str, &'a str)>) -> tonic::Status {
         let mut details = ErrorDetails::new();
         let mut message = String::new();
         for (field, description) in violations {
@@ -90,12 +87,7 @@ pub mod status {
     pub fn precondition_violations(status: &tonic::Status) -> Vec<(String, String)> {
         status
             .get_details_precondition_failure()
-            .map(|p| {
-                p.violations
-                    .into_iter()
-                    .map(|v| (v.subject, v.description))
-                    .collect()
-            })
+            .map(|p| p.violations.into_iter().map(|v| (v.subject, v.description)).collect())
             .unwrap_or_default()
     }
 

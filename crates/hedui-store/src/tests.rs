@@ -44,10 +44,7 @@ async fn a_record_round_trips_and_survives_reopening() {
         Verdict::MeetsCriteria,
         &["520626194701205831"],
     );
-    assert_eq!(
-        store.put_record(&r, "key-a", "h1").await.unwrap(),
-        PutOutcome::Inserted
-    );
+    assert_eq!(store.put_record(&r, "key-a", "h1").await.unwrap(), PutOutcome::Inserted);
     assert_eq!(store.get_record("a").await.unwrap(), Some(r.clone()));
     store.close().await;
     let reopened = Store::open(&path).await.unwrap();
@@ -72,10 +69,7 @@ async fn a_reused_idempotency_key_returns_the_first_record_and_writes_nothing() 
     );
     store.put_record(&first, "same", "h1").await.unwrap();
     match store.put_record(&second, "same", "h2").await.unwrap() {
-        PutOutcome::Existing {
-            record,
-            request_hash,
-        } => {
+        PutOutcome::Existing { record, request_hash } => {
             assert_eq!(*record, first);
             assert_eq!(request_hash, "h1");
         }
@@ -99,12 +93,7 @@ async fn list_filters_by_verdict_date_and_person() {
     let p2 = "52222619930616389X";
     store
         .put_record(
-            &record(
-                "a",
-                "2026-10-31T23:59:59.000Z",
-                Verdict::MeetsCriteria,
-                &[p1],
-            ),
+            &record("a", "2026-10-31T23:59:59.000Z", Verdict::MeetsCriteria, &[p1]),
             "k1",
             "h",
         )
@@ -112,12 +101,7 @@ async fn list_filters_by_verdict_date_and_person() {
         .unwrap();
     store
         .put_record(
-            &record(
-                "b",
-                "2026-11-01T00:00:00.000Z",
-                Verdict::Incomplete,
-                &[p1, p2],
-            ),
+            &record("b", "2026-11-01T00:00:00.000Z", Verdict::Incomplete, &[p1, p2]),
             "k2",
             "h",
         )
@@ -137,18 +121,12 @@ async fn list_filters_by_verdict_date_and_person() {
         limit: 100,
         ..Default::default()
     };
-    assert_eq!(
-        ids(store.list_records(&all).await.unwrap()),
-        ["c", "b", "a"]
-    );
+    assert_eq!(ids(store.list_records(&all).await.unwrap()), ["c", "b", "a"]);
     let incomplete = ListFilter {
         verdict: Some(Verdict::Incomplete),
         ..all.clone()
     };
-    assert_eq!(
-        ids(store.list_records(&incomplete).await.unwrap()),
-        ["c", "b"]
-    );
+    assert_eq!(ids(store.list_records(&incomplete).await.unwrap()), ["c", "b"]);
     let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 1).unwrap();
     let nov1 = ListFilter {
         created_from: Some(day),
@@ -190,17 +168,12 @@ async fn a_record_altered_on_disk_is_reported_as_corrupt() {
 #[tokio::test]
 async fn a_schema_newer_than_the_binary_is_refused() {
     let (_dir, store, path) = temp_store().await;
-    sqlx::query(
-        "INSERT INTO schema_migrations (version, name, applied_at) VALUES (99, 'future', 'now')",
-    )
-    .execute(&store.pool)
-    .await
-    .unwrap();
+    sqlx::query("INSERT INTO schema_migrations (version, name, applied_at) VALUES (99, 'future', 'now')")
+        .execute(&store.pool)
+        .await
+        .unwrap();
     store.close().await;
     let err = Store::open(&path).await.unwrap_err();
-    assert!(
-        matches!(err, StoreError::SchemaTooNew { found: 99, .. }),
-        "{err}"
-    );
+    assert!(matches!(err, StoreError::SchemaTooNew { found: 99, .. }), "{err}");
     assert!(err.to_string().contains("upgrade hedui"));
 }

@@ -101,11 +101,7 @@ pub struct ValidatedAuthorization {
 ///
 /// An authorization that has expired still parses: that is not a typing
 /// error, and [`check_covers`] reports it.
-pub fn parse(
-    a: &Authorization,
-    today: NaiveDate,
-    field: &str,
-) -> Result<ValidatedAuthorization, ValidationError> {
+pub fn parse(a: &Authorization, today: NaiveDate, field: &str) -> Result<ValidatedAuthorization, ValidationError> {
     let mut violations = Vec::new();
 
     if let Err(e) = validate_label(&a.form_number, MAX_AUTHORIZATION_REF_CHARS) {
@@ -115,10 +111,7 @@ pub fn parse(
     let signers_field = format!("{field}.signers");
     let n = a.signers.len();
     if n == 0 {
-        violations.push(FieldViolation::new(
-            &signers_field,
-            "at least one signer is required",
-        ));
+        violations.push(FieldViolation::new(&signers_field, "at least one signer is required"));
     } else if n > MAX_SIGNERS {
         violations.push(FieldViolation::new(
             &signers_field,
@@ -267,8 +260,7 @@ fn parse_id(s: &str, today: NaiveDate) -> Result<ResidentId, String> {
     }
     if s.len() == 15 && s.bytes().all(|b| b.is_ascii_digit()) {
         return Err(
-            "use the 18-character ID number; the 15-digit first-generation form is not accepted here"
-                .to_owned(),
+            "use the 18-character ID number; the 15-digit first-generation form is not accepted here".to_owned(),
         );
     }
     ResidentId::parse(s, today).map_err(|e| e.to_string())
@@ -294,20 +286,13 @@ fn check_sha256_hex(s: &str) -> Result<(), String> {
     }
     let n = s.chars().count();
     if n != SHA256_HEX_CHARS {
-        return Err(format!(
-            "must have {SHA256_HEX_CHARS} characters, found {n}"
-        ));
+        return Err(format!("must have {SHA256_HEX_CHARS} characters, found {n}"));
     }
-    match s
-        .chars()
-        .enumerate()
-        .find(|(_, c)| !matches!(c, '0'..='9' | 'a'..='f'))
-    {
+    match s.chars().enumerate().find(|(_, c)| !matches!(c, '0'..='9' | 'a'..='f')) {
         None => Ok(()),
-        Some((i, c)) if c.is_ascii_hexdigit() => Err(format!(
-            "character {} is upper case; use lower-case hexadecimal",
-            i + 1
-        )),
+        Some((i, c)) if c.is_ascii_hexdigit() => {
+            Err(format!("character {} is upper case; use lower-case hexadecimal", i + 1))
+        }
         Some((i, c)) => Err(format!(
             "character {} should be a hexadecimal digit, found {c:?}",
             i + 1
@@ -334,11 +319,7 @@ pub struct AuthorizationProblem {
 }
 
 impl AuthorizationProblem {
-    fn new(
-        member_index: Option<usize>,
-        field: impl Into<String>,
-        reason: impl Into<String>,
-    ) -> Self {
+    fn new(member_index: Option<usize>, field: impl Into<String>, reason: impl Into<String>) -> Self {
         Self {
             member_index,
             field: field.into(),
@@ -402,29 +383,18 @@ pub fn check_covers(
         problems.push(AuthorizationProblem::new(
             None,
             format!("{AUTH_FIELD}.valid_until"),
-            format!(
-                "the authorization was valid until {} and has expired",
-                auth.valid_until
-            ),
+            format!("the authorization was valid until {} and has expired", auth.valid_until),
         ));
     }
 
-    let member_by_id: HashMap<&ResidentId, usize> = household
-        .members
-        .iter()
-        .enumerate()
-        .map(|(i, m)| (&m.id, i))
-        .collect();
+    let member_by_id: HashMap<&ResidentId, usize> =
+        household.members.iter().enumerate().map(|(i, m)| (&m.id, i)).collect();
     let signers_field = format!("{AUTH_FIELD}.signers");
 
     for (i, m) in household.members.iter().enumerate() {
         let minor = m.id.age_on(today) < ADULT_AGE;
         if minor || m.lacks_capacity {
-            let why = if minor {
-                "is a minor"
-            } else {
-                "lacks legal capacity"
-            };
+            let why = if minor { "is a minor" } else { "lacks legal capacity" };
             let guardians: Vec<(usize, &ValidatedSigner)> = auth
                 .signers
                 .iter()
@@ -444,9 +414,7 @@ pub fn check_covers(
             // reason the member is not covered.
             let unfit: Vec<(usize, String)> = guardians
                 .iter()
-                .filter_map(|&(k, g)| {
-                    guardian_unfit(g, household, &member_by_id, today).map(|why_not| (k, why_not))
-                })
+                .filter_map(|&(k, g)| guardian_unfit(g, household, &member_by_id, today).map(|why_not| (k, why_not)))
                 .collect();
             if unfit.len() == guardians.len() {
                 for (k, why_not) in unfit {
@@ -472,20 +440,14 @@ pub fn check_covers(
                 Some((k, s)) if s.name != m.name => problems.push(AuthorizationProblem::new(
                     Some(i),
                     format!("{signers_field}[{k}].name"),
-                    format!(
-                        "member {i} signed under a name that differs from the name in the household"
-                    ),
+                    format!("member {i} signed under a name that differs from the name in the household"),
                 )),
                 Some(_) => {}
             }
         }
     }
 
-    if problems.is_empty() {
-        Ok(())
-    } else {
-        Err(problems)
-    }
+    if problems.is_empty() { Ok(()) } else { Err(problems) }
 }
 
 /// Why a guardian's signature does not count, as the end of a sentence that
@@ -546,10 +508,7 @@ pub fn complete_for(
         .filter(|(m, id)| capable_adult(m, id))
         .map(|(m, id)| Signer {
             name: m.name.clone(),
-            id_number: id
-                .as_ref()
-                .map(|i| i.as_str().to_owned())
-                .unwrap_or_default(),
+            id_number: id.as_ref().map(|i| i.as_str().to_owned()).unwrap_or_default(),
             as_guardian: false,
             on_behalf_of: Vec::new(),
         })
@@ -561,9 +520,7 @@ pub fn complete_for(
         .collect();
     let applicant = parsed
         .iter()
-        .find(|(m, id)| {
-            m.relation == hedui_proto::v1::Relation::Applicant as i32 && capable_adult(m, id)
-        })
+        .find(|(m, id)| m.relation == hedui_proto::v1::Relation::Applicant as i32 && capable_adult(m, id))
         .or_else(|| parsed.iter().find(|(m, id)| capable_adult(m, id)));
     if let (false, Some((m, Some(id)))) = (dependants.is_empty(), applicant) {
         signers.push(Signer {
@@ -577,9 +534,7 @@ pub fn complete_for(
     // the form number so the same household always gets the same value.
     let scan = {
         use sha2::Digest as _;
-        hex::encode(sha2::Sha256::digest(
-            format!("scan of {form_number}").as_bytes(),
-        ))
+        hex::encode(sha2::Sha256::digest(format!("scan of {form_number}").as_bytes()))
     };
     Authorization {
         form_number: form_number.to_owned(),
@@ -622,12 +577,8 @@ mod complete_for_tests {
             today + chrono::Days::new(365),
         );
         let parsed = parse(&auth, today, "authorization").unwrap();
-        let household =
-            hedui_domain::household::ValidatedHousehold::parse(&h, today, "household").unwrap();
-        assert_eq!(
-            check_covers(&parsed, &household, Purpose::MinimumLiving, today),
-            Ok(())
-        );
+        let household = hedui_domain::household::ValidatedHousehold::parse(&h, today, "household").unwrap();
+        assert_eq!(check_covers(&parsed, &household, Purpose::MinimumLiving, today), Ok(()));
         assert_eq!(auth.signers.len(), 2);
         assert_eq!(auth.signers[1].on_behalf_of.len(), 2);
     }

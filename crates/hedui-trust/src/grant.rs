@@ -203,24 +203,21 @@ pub fn verify(
     if bytes.is_empty() {
         return Err(GrantError::Missing);
     }
-    let signed = SignedGrant::decode(bytes)
-        .map_err(|_| GrantError::Malformed("the signed grant does not decode"))?;
+    let signed = SignedGrant::decode(bytes).map_err(|_| GrantError::Malformed("the signed grant does not decode"))?;
     let signature: [u8; 64] = signed
         .signature
         .as_slice()
         .try_into()
         .map_err(|_| GrantError::Malformed("the signature must be 64 bytes"))?;
     let signature = Signature::from_bytes(&signature);
-    let grant = Grant::decode(signed.grant.as_slice())
-        .map_err(|_| GrantError::Malformed("the grant does not decode"))?;
+    let grant =
+        Grant::decode(signed.grant.as_slice()).map_err(|_| GrantError::Malformed("the grant does not decode"))?;
     check_signature(&signed.grant, &signature, &grant.key_id, trusted)?;
 
     // Widened to i128 so that no pair of i64 timestamps can overflow.
     let lifetime = i128::from(grant.expires_at_unix_ms) - i128::from(grant.issued_at_unix_ms);
     if lifetime < 0 {
-        return Err(GrantError::Malformed(
-            "the grant expires before it is issued",
-        ));
+        return Err(GrantError::Malformed("the grant expires before it is issued"));
     }
     if lifetime > i128::from(MAX_GRANT_LIFETIME_MS) {
         return Err(GrantError::TooLong);
@@ -236,28 +233,20 @@ pub fn verify(
         return Err(GrantError::WrongDepartment);
     }
     if grant.request_id != expected.request_id {
-        return Err(GrantError::Mismatch {
-            field: "request_id",
-        });
+        return Err(GrantError::Mismatch { field: "request_id" });
     }
     if grant.purpose != expected.purpose as i32 {
         return Err(GrantError::Mismatch { field: "purpose" });
     }
     if grant.income_window.as_ref() != Some(expected.income_window) {
-        return Err(GrantError::Mismatch {
-            field: "income_window",
-        });
+        return Err(GrantError::Mismatch { field: "income_window" });
     }
     if grant.authorization_ref != expected.authorization_ref {
         return Err(GrantError::Mismatch {
             field: "authorization_ref",
         });
     }
-    if let Some(index) = expected
-        .id_numbers
-        .iter()
-        .position(|id| !grant.id_numbers.contains(id))
-    {
+    if let Some(index) = expected.id_numbers.iter().position(|id| !grant.id_numbers.contains(id)) {
         return Err(GrantError::PersonNotGranted { index });
     }
     Ok(grant)
@@ -275,10 +264,7 @@ fn check_signature(
         return Err(GrantError::UnknownKey);
     }
     let message = signed_message(grant_bytes);
-    let named: Vec<&VerifyingKey> = trusted
-        .iter()
-        .filter(|k| key_id(k) == claimed_key_id)
-        .collect();
+    let named: Vec<&VerifyingKey> = trusted.iter().filter(|k| key_id(k) == claimed_key_id).collect();
     let verifies = |k: &&VerifyingKey| k.verify_strict(&message, signature).is_ok();
     if !named.is_empty() {
         // The named key decides: trying the others as well would only let a
@@ -342,8 +328,7 @@ impl ReplayGuard {
         if self.live.contains_key(&key) {
             return Err(GrantError::Replayed);
         }
-        self.by_expiry
-            .insert((expires_at_unix_ms, key.0.clone(), department));
+        self.by_expiry.insert((expires_at_unix_ms, key.0.clone(), department));
         self.live.insert(key, expires_at_unix_ms);
         Ok(())
     }
@@ -365,10 +350,7 @@ impl ReplayGuard {
         while let Some((expires_at, _, _)) = self.by_expiry.first()
             && *expires_at < now_unix_ms
         {
-            let (_, request_id, department) = self
-                .by_expiry
-                .pop_first()
-                .expect("first() just returned an entry");
+            let (_, request_id, department) = self.by_expiry.pop_first().expect("first() just returned an entry");
             self.live.remove(&(request_id, department));
         }
     }

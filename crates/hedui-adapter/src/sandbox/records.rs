@@ -4,10 +4,9 @@
 use chrono::{Datelike, NaiveDate};
 use hedui_proto::v1::person_result::Findings;
 use hedui_proto::v1::{
-    BusinessRoleRecord, Department, FundAccount, HousingFindings, HousingFundFindings,
-    HrssFindings, IncomeCategory, IncomeWindow, InsuranceRecord, MarketSupervisionFindings,
-    NaturalResourcesFindings, PbocFindings, Property, PublicSecurityFindings, TaxFindings,
-    TaxRecord,
+    BusinessRoleRecord, Department, FundAccount, HousingFindings, HousingFundFindings, HrssFindings, IncomeCategory,
+    IncomeWindow, InsuranceRecord, MarketSupervisionFindings, NaturalResourcesFindings, PbocFindings, Property,
+    PublicSecurityFindings, TaxFindings, TaxRecord,
 };
 
 /// The longest window the tax department answers for, in months. The hub
@@ -84,8 +83,7 @@ impl Window {
     /// sandbox only needs to stay well-behaved.
     pub(crate) fn of(window: Option<&IncomeWindow>, as_of: NaiveDate) -> Window {
         let last = month_number(as_of);
-        let parsed =
-            window.and_then(|w| Some((parse_month(&w.from_month)?, parse_month(&w.to_month)?)));
+        let parsed = window.and_then(|w| Some((parse_month(&w.from_month)?, parse_month(&w.to_month)?)));
         let (from, to) = parsed.unwrap_or((last - 11, last));
         let to = to.min(last);
         Window {
@@ -106,9 +104,7 @@ impl PersonRecord {
     pub(crate) fn findings(&self, department: Department, window: Window) -> Option<Findings> {
         match department {
             Department::Unspecified => None,
-            Department::PublicSecurity => {
-                self.public_security.clone().map(Findings::PublicSecurity)
-            }
+            Department::PublicSecurity => self.public_security.clone().map(Findings::PublicSecurity),
             Department::NaturalResources => (!self.properties.is_empty()).then(|| {
                 Findings::NaturalResources(NaturalResourcesFindings {
                     properties: self.properties.clone(),
@@ -122,9 +118,7 @@ impl PersonRecord {
                     && h.self_built.is_empty());
                 known.then(|| Findings::Housing(h.clone()))
             }
-            Department::Tax => {
-                (!self.tax.is_empty()).then(|| Findings::Tax(self.tax_findings(window)))
-            }
+            Department::Tax => (!self.tax.is_empty()).then(|| Findings::Tax(self.tax_findings(window))),
             Department::MarketSupervision => (!self.roles.is_empty()).then(|| {
                 Findings::MarketSupervision(MarketSupervisionFindings {
                     roles: self.roles.clone(),

@@ -13,11 +13,10 @@ use std::collections::HashSet;
 
 use chrono::{Datelike, Days, NaiveDate};
 use hedui_proto::v1::{
-    AccountType, BankAccount, BusinessRole, BusinessRoleRecord, Department, EntityStatus,
-    EntityType, FinancialProduct, FundAccount, FundAccountStatus, Household, HukouType,
-    IncomeCategory, InsuranceRecord, InsuranceState, InsuranceType, Lease, LifeStatus, Member,
-    Property, PropertyUse, PublicRental, PublicSecurityFindings, PurchaseContract, Relation,
-    Residence, SelfBuilt, Vehicle, VehicleStatus, VehicleType, Verdict,
+    AccountType, BankAccount, BusinessRole, BusinessRoleRecord, Department, EntityStatus, EntityType, FinancialProduct,
+    FundAccount, FundAccountStatus, Household, HukouType, IncomeCategory, InsuranceRecord, InsuranceState,
+    InsuranceType, Lease, LifeStatus, Member, Property, PropertyUse, PublicRental, PublicSecurityFindings,
+    PurchaseContract, Relation, Residence, SelfBuilt, Vehicle, VehicleStatus, VehicleType, Verdict,
 };
 
 use super::names;
@@ -276,13 +275,7 @@ impl Ctx {
 
     /// A date between `lo` and `hi` days before `as_of`, but not before the
     /// person was `min_age` years old when their birth date is given.
-    fn past_date(
-        &self,
-        rng: &mut Rng,
-        lo: i64,
-        hi: i64,
-        birth: Option<(NaiveDate, i64)>,
-    ) -> NaiveDate {
+    fn past_date(&self, rng: &mut Rng, lo: i64, hi: i64, birth: Option<(NaiveDate, i64)>) -> NaiveDate {
         let mut hi = hi;
         if let Some((b, min_age)) = birth {
             let allowed = (self.as_of - b).num_days() - min_age * 366;
@@ -303,11 +296,7 @@ impl Ctx {
     /// People born in 2011 or later carry the Dejiang code 520626; older
     /// people keep 522226, the code of the former Tongren prefecture.
     fn new_id(&mut self, rng: &mut Rng, birth: NaiveDate, male: bool) -> String {
-        let area = if birth.year() >= 2011 {
-            "520626"
-        } else {
-            "522226"
-        };
+        let area = if birth.year() >= 2011 { "520626" } else { "522226" };
         loop {
             // The sequence number is odd for men and even for women.
             let mut seq = rng.range(1, 999);
@@ -392,9 +381,7 @@ impl Ctx {
 
 /// The characters of a unified social credit code, in value order.
 pub(crate) const USCC_ALPHABET: [u8; 31] = *b"0123456789ABCDEFGHJKLMNPQRTUWXY";
-const USCC_WEIGHTS: [u32; 17] = [
-    1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28,
-];
+const USCC_WEIGHTS: [u32; 17] = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
 
 /// The GB 32100-2015 check character of the first 17 characters of a USCC.
 pub(crate) fn uscc_check_char(first17: &str) -> Option<char> {
@@ -554,10 +541,7 @@ impl Fam {
     /// The applicant and the spouse, when they hold something jointly.
     fn couple(&self) -> Vec<usize> {
         let mut v = vec![0];
-        if let Some(s) = self
-            .index_of(Relation::Spouse)
-            .filter(|&s| self.members[s].adult())
-        {
+        if let Some(s) = self.index_of(Relation::Spouse).filter(|&s| self.members[s].adult()) {
             v.push(s);
         }
         v
@@ -574,13 +558,7 @@ impl Fam {
     }
 }
 
-fn build_household(
-    ctx: &mut Ctx,
-    rng: &mut Rng,
-    index: usize,
-    scenario: Scenario,
-    ordinal: usize,
-) -> SandboxHousehold {
+fn build_household(ctx: &mut Ctx, rng: &mut Rng, index: usize, scenario: Scenario, ordinal: usize) -> SandboxHousehold {
     let (residence, composition, housing, zh) = shape(rng, scenario, ordinal);
     let slots = compose(rng, composition);
     let mut fam = new_family(ctx, rng, residence, &slots, zh);
@@ -627,11 +605,7 @@ fn applicant_ages(size: usize) -> (i64, i64) {
 }
 
 /// Residence, composition, housing and Chinese description of a scenario.
-fn shape(
-    rng: &mut Rng,
-    scenario: Scenario,
-    ordinal: usize,
-) -> (Residence, Composition, Housing, &'static str) {
+fn shape(rng: &mut Rng, scenario: Scenario, ordinal: usize) -> (Residence, Composition, Housing, &'static str) {
     use Residence::{Rural, Urban};
     let general = |rng: &mut Rng| {
         let size = general_size(rng);
@@ -654,12 +628,7 @@ fn shape(
             0..=44 => (Rural, general(rng), Housing::Homestead, ZH_RURAL),
             45..=64 => (Urban, general(rng), Housing::OwnFlat, ZH_URBAN_FLAT),
             65..=79 => (Urban, general(rng), Housing::Lease, ZH_URBAN_LEASE),
-            80..=86 => (
-                Rural,
-                Composition::Grandparents,
-                Housing::Homestead,
-                ZH_GRANDPARENTS,
-            ),
+            80..=86 => (Rural, Composition::Grandparents, Housing::Homestead, ZH_GRANDPARENTS),
             87..=93 => {
                 let residence = if rng.chance(50) { Urban } else { Rural };
                 let housing = if residence == Urban {
@@ -701,25 +670,11 @@ fn shape(
                 zh,
             )
         }
-        Scenario::HighIncome => (
-            Urban,
-            with_spouse(rng, 2, 4, (28, 48)),
-            Housing::OwnFlat,
-            zh,
-        ),
-        Scenario::RecentHomePurchase => (
-            Urban,
-            with_spouse(rng, 2, 4, (26, 45)),
-            Housing::Nothing,
-            zh,
-        ),
+        Scenario::HighIncome => (Urban, with_spouse(rng, 2, 4, (28, 48)), Housing::OwnFlat, zh),
+        Scenario::RecentHomePurchase => (Urban, with_spouse(rng, 2, 4, (26, 45)), Housing::Nothing, zh),
         Scenario::DeceasedMember => {
             let size = rng.range(3, 6) as usize;
-            let residence = if ordinal.is_multiple_of(2) {
-                Rural
-            } else {
-                Urban
-            };
+            let residence = if ordinal.is_multiple_of(2) { Rural } else { Urban };
             let housing = if residence == Urban {
                 Housing::OwnFlat
             } else {
@@ -737,12 +692,7 @@ fn shape(
                 zh,
             )
         }
-        Scenario::DepartmentsDisagree => (
-            Rural,
-            with_spouse(rng, 3, 5, (32, 50)),
-            Housing::Homestead,
-            zh,
-        ),
+        Scenario::DepartmentsDisagree => (Rural, with_spouse(rng, 3, 5, (32, 50)), Housing::Homestead, zh),
         Scenario::NameMismatch | Scenario::IdNotFound => {
             let residence = if rng.chance(50) { Urban } else { Rural };
             let housing = if residence == Urban {
@@ -807,11 +757,7 @@ fn compose(rng: &mut Rng, composition: Composition) -> Vec<Slot> {
             parents,
         } => compose_general(rng, size, age, spouse, parents),
         Composition::Grandparents => {
-            let mut v = vec![Slot::new(
-                Relation::Applicant,
-                rng.range(18, 24),
-                rng.chance(50),
-            )];
+            let mut v = vec![Slot::new(Relation::Applicant, rng.range(18, 24), rng.chance(50))];
             let grandfather = rng.chance(70);
             if grandfather {
                 v.push(Slot::new(Relation::Grandparent, rng.range(68, 84), true));
@@ -820,11 +766,7 @@ fn compose(rng: &mut Rng, composition: Composition) -> Vec<Slot> {
                 v.push(Slot::new(Relation::Grandparent, rng.range(66, 84), false));
             }
             if rng.chance(50) {
-                v.push(Slot::new(
-                    Relation::Sibling,
-                    rng.range(9, 17),
-                    rng.chance(50),
-                ));
+                v.push(Slot::new(Relation::Sibling, rng.range(9, 17), rng.chance(50)));
             }
             v
         }
@@ -838,11 +780,7 @@ fn compose(rng: &mut Rng, composition: Composition) -> Vec<Slot> {
                 youngest = youngest.min(s);
                 v.push(Slot::new(Relation::Spouse, s, !male));
             }
-            let mut child = Slot::new(
-                Relation::Child,
-                rng.range(20, (youngest - 20).min(40)),
-                rng.chance(50),
-            );
+            let mut child = Slot::new(Relation::Child, rng.range(20, (youngest - 20).min(40)), rng.chance(50));
             child.lacks_capacity = true;
             v.push(child);
             v
@@ -852,18 +790,10 @@ fn compose(rng: &mut Rng, composition: Composition) -> Vec<Slot> {
             let male = rng.chance(50);
             let mut v = vec![Slot::new(Relation::Applicant, a, male)];
             if size >= 2 {
-                v.push(Slot::new(
-                    Relation::Spouse,
-                    (a + rng.range(-4, 4)).max(60),
-                    !male,
-                ));
+                v.push(Slot::new(Relation::Spouse, (a + rng.range(-4, 4)).max(60), !male));
             }
             if size >= 3 {
-                v.push(Slot::new(
-                    Relation::Grandchild,
-                    rng.range(6, 15),
-                    rng.chance(50),
-                ));
+                v.push(Slot::new(Relation::Grandchild, rng.range(6, 15), rng.chance(50)));
             }
             v
         }
@@ -875,13 +805,7 @@ fn compose(rng: &mut Rng, composition: Composition) -> Vec<Slot> {
 /// perhaps parents, children, then a married child's spouse and children,
 /// and siblings or other relatives for whatever is left. Ages keep every
 /// parent at least 20 years older than their children.
-fn compose_general(
-    rng: &mut Rng,
-    size: usize,
-    age: (i64, i64),
-    spouse: Option<bool>,
-    parents: bool,
-) -> Vec<Slot> {
+fn compose_general(rng: &mut Rng, size: usize, age: (i64, i64), spouse: Option<bool>, parents: bool) -> Vec<Slot> {
     let a_age = rng.range(age.0, age.1);
     let a_male = rng.chance(55);
     let mut v = vec![Slot::new(Relation::Applicant, a_age, a_male)];
@@ -905,14 +829,8 @@ fn compose_general(
     let youngest_child = (youngest_parent - 45).max(1);
     if oldest_child >= youngest_child && size > v.len() {
         let free = size - v.len();
-        let n = if free <= 3 {
-            free
-        } else {
-            rng.range(2, 4) as usize
-        };
-        let mut ages: Vec<i64> = (0..n)
-            .map(|_| rng.range(youngest_child, oldest_child))
-            .collect();
+        let n = if free <= 3 { free } else { rng.range(2, 4) as usize };
+        let mut ages: Vec<i64> = (0..n).map(|_| rng.range(youngest_child, oldest_child)).collect();
         ages.sort_unstable_by(|a, b| b.cmp(a));
         for child_age in ages {
             let male = rng.chance(52);
@@ -938,11 +856,7 @@ fn compose_general(
     while size > v.len() {
         if siblings < 2 {
             let male = rng.chance(50);
-            v.push(Slot::new(
-                Relation::Sibling,
-                (a_age + rng.range(-8, 8)).max(1),
-                male,
-            ));
+            v.push(Slot::new(Relation::Sibling, (a_age + rng.range(-8, 8)).max(1), male));
             siblings += 1;
         } else {
             let male = rng.chance(50);
@@ -989,11 +903,7 @@ fn compose_large(rng: &mut Rng) -> Vec<Slot> {
 
 /// A given name of one or (mostly) two characters.
 fn given_name(rng: &mut Rng, male: bool) -> String {
-    let chars = if male {
-        names::MALE_CHARS
-    } else {
-        names::FEMALE_CHARS
-    };
+    let chars = if male { names::MALE_CHARS } else { names::FEMALE_CHARS };
     let first = *rng.pick(chars);
     if rng.chance(20) {
         first.to_owned()
@@ -1015,13 +925,7 @@ fn other_surname(rng: &mut Rng, other: &str) -> &'static str {
 /// Names, birth dates, ID numbers and an address for the slots. Children
 /// take the husband's surname, the applicant's father and siblings share the
 /// applicant's, and everyone else who married in brings their own.
-fn new_family(
-    ctx: &mut Ctx,
-    rng: &mut Rng,
-    residence: Residence,
-    slots: &[Slot],
-    zh: &'static str,
-) -> Fam {
+fn new_family(ctx: &mut Ctx, rng: &mut Rng, residence: Residence, slots: &[Slot], zh: &'static str) -> Fam {
     let applicant_surname = *rng.pick(names::SURNAMES);
     let spouse_surname = other_surname(rng, applicant_surname);
     let applicant_male = slots[0].male;
@@ -1165,15 +1069,11 @@ fn baseline(ctx: &mut Ctx, rng: &mut Rng, fam: &mut Fam, housing: Housing, scena
             );
             if rng.chance(30) {
                 let date = ctx.past_date(rng, OLD_DAYS + 200, 20 * 365, owner_birth);
-                fam.members[owners[0]]
-                    .rec
-                    .housing
-                    .self_built
-                    .push(SelfBuilt {
-                        location,
-                        danger_house_renovation: false,
-                        record_date: fmt_date(date),
-                    });
+                fam.members[owners[0]].rec.housing.self_built.push(SelfBuilt {
+                    location,
+                    danger_house_renovation: false,
+                    record_date: fmt_date(date),
+                });
             }
         }
         Housing::OwnFlat => {
@@ -1201,19 +1101,15 @@ fn baseline(ctx: &mut Ctx, rng: &mut Rng, fam: &mut Fam, housing: Housing, scena
         }
         Housing::PublicRental => {
             let allocated = ctx.past_date(rng, OLD_DAYS, 8 * 365, Some((fam.members[0].birth, 18)));
-            fam.members[0]
-                .rec
-                .housing
-                .public_rentals
-                .push(PublicRental {
-                    location: format!(
-                        "德江县{}公租房小区{}栋{}",
-                        fam.place,
-                        rng.range(1, 9),
-                        rng.range(1, 6) * 100 + rng.range(1, 8)
-                    ),
-                    allocated_date: fmt_date(allocated),
-                });
+            fam.members[0].rec.housing.public_rentals.push(PublicRental {
+                location: format!(
+                    "德江县{}公租房小区{}栋{}",
+                    fam.place,
+                    rng.range(1, 9),
+                    rng.range(1, 6) * 100 + rng.range(1, 8)
+                ),
+                allocated_date: fmt_date(allocated),
+            });
         }
         Housing::Nothing => {}
     }
@@ -1293,12 +1189,7 @@ fn small_accounts(rng: &mut Rng, age: i64) -> Vec<BankAccount> {
     let mut v = Vec::new();
     if age >= 60 {
         let balance = rng.range(50, 2_500) * 100;
-        v.push(account(
-            rng,
-            names::PENSION_BANK,
-            AccountType::Demand,
-            balance,
-        ));
+        v.push(account(rng, names::PENSION_BANK, AccountType::Demand, balance));
     }
     if age >= 18 && rng.chance(90) {
         for _ in 0..rng.range(1, if age >= 60 { 1 } else { 3 }) {
@@ -1351,21 +1242,18 @@ fn pensions(rng: &mut Rng, fam: &mut Fam) {
 /// household's income per person (wages plus pensions) stays between a fifth
 /// and two thirds of the standard in every month.
 fn small_incomes(rng: &mut Rng, fam: &mut Fam) {
-    let budget = fam.members.len() as i64 * fam.standard_fen() * rng.range(20, 65) / 100
-        - fam.benefits_fen();
+    let budget = fam.members.len() as i64 * fam.standard_fen() * rng.range(20, 65) / 100 - fam.benefits_fen();
     let mut workers: Vec<usize> = (0..fam.members.len())
         .filter(|&i| fam.members[i].working_age())
         .collect();
     if budget < 30_000 || workers.is_empty() || !rng.chance(65) {
         return;
     }
-    workers.truncate(
-        if workers.len() >= 2 && budget >= 200_000 && rng.chance(50) {
-            2
-        } else {
-            1
-        },
-    );
+    workers.truncate(if workers.len() >= 2 && budget >= 200_000 && rng.chance(50) {
+        2
+    } else {
+        1
+    });
     let each = budget / workers.len() as i64 / 100 * 100;
     for &w in &workers {
         let category = if rng.chance(70) {
@@ -1395,12 +1283,7 @@ fn small_incomes(rng: &mut Rng, fam: &mut Fam) {
 
 /// Replaces resident insurance with the employee schemes an employer pays:
 /// pension, medical and work injury, and unemployment for full employees.
-fn employee_insurance(
-    hrss: &mut Vec<InsuranceRecord>,
-    wage_fen: i64,
-    employer: &str,
-    unemployment: bool,
-) {
+fn employee_insurance(hrss: &mut Vec<InsuranceRecord>, wage_fen: i64, employer: &str, unemployment: bool) {
     hrss.retain(|r| r.state == InsuranceState::Receiving as i32);
     let mut kinds = vec![
         InsuranceType::Pension,
@@ -1462,12 +1345,7 @@ struct Entity {
 fn add_entity(ctx: &mut Ctx, rng: &mut Rng, fam: &mut Fam, person: usize, e: Entity) {
     let name = entity_name(rng, e.entity_type);
     let uscc = ctx.new_uscc(rng, e.entity_type);
-    let established = ctx.past_date(
-        rng,
-        e.age_days.0,
-        e.age_days.1,
-        Some((fam.members[person].birth, 20)),
-    );
+    let established = ctx.past_date(rng, e.age_days.0, e.age_days.1, Some((fam.members[person].birth, 20)));
     for (role, capital_fen) in e.roles {
         fam.members[person].rec.roles.push(BusinessRoleRecord {
             entity_name: name.clone(),
@@ -1540,10 +1418,7 @@ fn apply(ctx: &mut Ctx, rng: &mut Rng, fam: &mut Fam, scenario: Scenario, ordina
                 .unwrap_or_else(|| format!("德江县{}", fam.place));
             let date = ctx.past_date(rng, OLD_DAYS + 100, 8 * 365, None);
             let d = &mut fam.members[0];
-            d.rec
-                .housing
-                .self_built
-                .retain(|s| !s.danger_house_renovation);
+            d.rec.housing.self_built.retain(|s| !s.danger_house_renovation);
             d.rec.housing.self_built.push(SelfBuilt {
                 location,
                 danger_house_renovation: true,
@@ -1577,15 +1452,7 @@ fn apply(ctx: &mut Ctx, rng: &mut Rng, fam: &mut Fam, scenario: Scenario, ordina
         }
         Scenario::CarOwner => {
             let date = ctx.past_date(rng, OLD_DAYS + 100, 8 * 365, owner_birth);
-            add_vehicle(
-                ctx,
-                rng,
-                fam,
-                owner,
-                VehicleType::Car,
-                VehicleStatus::Active,
-                date,
-            );
+            add_vehicle(ctx, rng, fam, owner, VehicleType::Car, VehicleStatus::Active, date);
             if rng.chance(40) {
                 let date = ctx.past_date(rng, OLD_DAYS + 100, 10 * 365, owner_birth);
                 add_vehicle(
@@ -1601,27 +1468,11 @@ fn apply(ctx: &mut Ctx, rng: &mut Rng, fam: &mut Fam, scenario: Scenario, ordina
         }
         Scenario::TruckOwner => {
             let date = ctx.past_date(rng, OLD_DAYS + 100, 6 * 365, owner_birth);
-            add_vehicle(
-                ctx,
-                rng,
-                fam,
-                owner,
-                VehicleType::Truck,
-                VehicleStatus::Active,
-                date,
-            );
+            add_vehicle(ctx, rng, fam, owner, VehicleType::Truck, VehicleStatus::Active, date);
         }
         Scenario::RecentCarPurchase => {
             let date = ctx.days_ago(rng.range(45, 150));
-            add_vehicle(
-                ctx,
-                rng,
-                fam,
-                owner,
-                VehicleType::Car,
-                VehicleStatus::Active,
-                date,
-            );
+            add_vehicle(ctx, rng, fam, owner, VehicleType::Car, VehicleStatus::Active, date);
         }
         Scenario::BusinessOwner => {
             // Every third owner is the general manager of someone else's
@@ -1731,12 +1582,10 @@ fn apply(ctx: &mut Ctx, rng: &mut Rng, fam: &mut Fam, scenario: Scenario, ordina
                 value_fen: total / 10_000 * 2_500,
             });
             let securities = total / 10_000 * 1_500;
-            d.rec.pboc.accounts.push(account(
-                rng,
-                "华安证券德江营业部",
-                AccountType::Securities,
-                securities,
-            ));
+            d.rec
+                .pboc
+                .accounts
+                .push(account(rng, "华安证券德江营业部", AccountType::Securities, securities));
         }
         Scenario::HighIncome => {
             for i in fam.couple() {
@@ -1765,11 +1614,7 @@ fn apply(ctx: &mut Ctx, rng: &mut Rng, fam: &mut Fam, scenario: Scenario, ordina
         }
         Scenario::CommercialProperty => {
             let acquired = ctx.past_date(rng, OLD_DAYS + 400, 12 * 365, owner_birth);
-            let location = format!(
-                "德江县青龙街道{}{}号门面",
-                rng.pick(names::ROADS),
-                rng.range(1, 300)
-            );
+            let location = format!("德江县青龙街道{}{}号门面", rng.pick(names::ROADS), rng.range(1, 300));
             add_property(
                 ctx,
                 fam,
@@ -1816,17 +1661,10 @@ fn apply(ctx: &mut Ctx, rng: &mut Rng, fam: &mut Fam, scenario: Scenario, ordina
         Scenario::DeceasedMember => {
             // The elderly parent died a few months ago; the register shows it
             // but the pension office has not stopped the pension.
-            let i = fam
-                .index_of(Relation::Parent)
-                .expect("the composition forces a parent");
+            let i = fam.index_of(Relation::Parent).expect("the composition forces a parent");
             fam.members[i].deceased = Some(ctx.days_ago(rng.range(60, 200)));
             let d = &mut fam.members[i];
-            if !d
-                .rec
-                .hrss
-                .iter()
-                .any(|r| r.state == InsuranceState::Receiving as i32)
-            {
+            if !d.rec.hrss.iter().any(|r| r.state == InsuranceState::Receiving as i32) {
                 d.rec.hrss.insert(
                     0,
                     InsuranceRecord {
@@ -1842,9 +1680,7 @@ fn apply(ctx: &mut Ctx, rng: &mut Rng, fam: &mut Fam, scenario: Scenario, ordina
         Scenario::DepartmentsDisagree => {
             // The spouse died a few months ago, yet an employer still files
             // wages for them every month.
-            let i = fam
-                .index_of(Relation::Spouse)
-                .expect("the composition forces a spouse");
+            let i = fam.index_of(Relation::Spouse).expect("the composition forces a spouse");
             fam.members[i].deceased = Some(ctx.days_ago(rng.range(100, 160)));
             let cap = fam.members.len() as i64 * fam.standard_fen() * 45 / 100;
             let wage = (rng.range(150, 220) * 1_000).min(cap) / 100 * 100;
@@ -1878,9 +1714,7 @@ fn apply(ctx: &mut Ctx, rng: &mut Rng, fam: &mut Fam, scenario: Scenario, ordina
             (Department::Hrss, SandboxFault::Unavailable)
         };
         for d in &fam.members {
-            ctx.roster
-                .faults
-                .push((d.rec.id_number.clone(), fault.0, fault.1));
+            ctx.roster.faults.push((d.rec.id_number.clone(), fault.0, fault.1));
         }
     }
 }
@@ -1888,11 +1722,7 @@ fn apply(ctx: &mut Ctx, rng: &mut Rng, fam: &mut Fam, scenario: Scenario, ordina
 /// The register name with the last character of the given name replaced, the
 /// way a homophone or a typing slip changes a name on a form.
 fn misspelled(rng: &mut Rng, name: &str, male: bool) -> String {
-    let chars = if male {
-        names::MALE_CHARS
-    } else {
-        names::FEMALE_CHARS
-    };
+    let chars = if male { names::MALE_CHARS } else { names::FEMALE_CHARS };
     let mut kept: Vec<char> = name.chars().collect();
     let last = kept.pop().expect("names have at least two characters");
     loop {
@@ -1931,15 +1761,7 @@ fn recent_home_purchase(ctx: &mut Ctx, rng: &mut Rng, fam: &mut Fam) {
             signed_date: fmt_date(signed),
         });
     }
-    add_property(
-        ctx,
-        fam,
-        &buyers,
-        PropertyUse::Residential,
-        area,
-        registered,
-        location,
-    );
+    add_property(ctx, fam, &buyers, PropertyUse::Residential, area, registered, location);
     let lease_start = ctx.past_date(rng, 2 * 365, 5 * 365, Some((fam.members[0].birth, 18)));
     fam.members[0].rec.housing.leases.push(Lease {
         location: flat_location(rng),
@@ -2029,11 +1851,7 @@ fn finish(ctx: &mut Ctx, index: usize, fam: Fam, scenario: Scenario) -> SandboxH
     let only_nuclear = fam.members.iter().all(|d| {
         matches!(
             d.relation,
-            Relation::Applicant
-                | Relation::Spouse
-                | Relation::Child
-                | Relation::ChildInLaw
-                | Relation::Grandchild
+            Relation::Applicant | Relation::Spouse | Relation::Child | Relation::ChildInLaw | Relation::Grandchild
         )
     });
     let head_is_spouse = only_nuclear
@@ -2044,10 +1862,7 @@ fn finish(ctx: &mut Ctx, index: usize, fam: Fam, scenario: Scenario) -> SandboxH
         && !index.is_multiple_of(2);
     let mut members = Vec::with_capacity(fam.members.len());
     for d in fam.members {
-        let name = d
-            .claimed
-            .clone()
-            .unwrap_or_else(|| d.rec.register_name.clone());
+        let name = d.claimed.clone().unwrap_or_else(|| d.rec.register_name.clone());
         members.push(Member {
             name,
             id_number: d.rec.id_number.clone(),
@@ -2072,8 +1887,7 @@ fn finish(ctx: &mut Ctx, index: usize, fam: Fam, scenario: Scenario) -> SandboxH
                 hukou: Some(hedui_proto::v1::Hukou {
                     address: fam.address.clone(),
                     hukou_type: fam.hukou_type as i32,
-                    relation_to_head: relation_to_head(&d, applicant_age, head_is_spouse)
-                        .to_owned(),
+                    relation_to_head: relation_to_head(&d, applicant_age, head_is_spouse).to_owned(),
                 }),
                 vehicles: d.vehicles.clone(),
             });

@@ -7,9 +7,8 @@ use std::collections::{HashMap, HashSet};
 use chrono::{Datelike, NaiveDate};
 use hedui_proto::v1::person_result::Findings;
 use hedui_proto::v1::{
-    BusinessRole, Department, EntityStatus, IdentityStatus, IncomeWindow, InsuranceState,
-    LifeStatus, Person, PropertyUse, Purpose, QueryRequest, QueryResponse, Relation, Residence,
-    VehicleStatus, VehicleType, Verdict,
+    BusinessRole, Department, EntityStatus, IdentityStatus, IncomeWindow, InsuranceState, LifeStatus, Person,
+    PropertyUse, Purpose, QueryRequest, QueryResponse, Relation, Residence, VehicleStatus, VehicleType, Verdict,
 };
 
 use super::records::{fmt_month, month_number, parse_month};
@@ -71,10 +70,7 @@ fn request_on(h: &SandboxHousehold, window: IncomeWindow, on: NaiveDate) -> Quer
 }
 
 fn by_scenario<'a>(sb: &'a Sandbox, slug: &str) -> Vec<&'a SandboxHousehold> {
-    sb.households()
-        .iter()
-        .filter(|h| h.scenario == slug)
-        .collect()
+    sb.households().iter().filter(|h| h.scenario == slug).collect()
 }
 
 fn birth_of(id: &str) -> NaiveDate {
@@ -103,13 +99,7 @@ fn same_as_of_gives_identical_data() {
     assert_eq!(a.households().len(), c.households().len());
     for (x, y) in a.households().iter().zip(c.households()) {
         assert_eq!(x.scenario, y.scenario);
-        let names = |h: &SandboxHousehold| {
-            h.household
-                .members
-                .iter()
-                .map(|m| m.name.clone())
-                .collect::<Vec<_>>()
-        };
+        let names = |h: &SandboxHousehold| h.household.members.iter().map(|m| m.name.clone()).collect::<Vec<_>>();
         assert_eq!(names(x), names(y));
     }
 }
@@ -124,11 +114,7 @@ fn roster_has_at_least_200_households_with_plausible_members() {
     let mut sizes = HashSet::new();
     for h in sb.households() {
         let hh = &h.household;
-        assert!(
-            refs.insert(hh.household_ref.clone()),
-            "duplicate {}",
-            hh.household_ref
-        );
+        assert!(refs.insert(hh.household_ref.clone()), "duplicate {}", hh.household_ref);
         assert!(hh.household_ref.starts_with("DJ-") && hh.household_ref.len() == 7);
         assert!(
             (1..=30).contains(&hh.members.len()),
@@ -168,19 +154,12 @@ fn roster_has_at_least_200_households_with_plausible_members() {
                 }
                 _ => {}
             }
-            assert!(
-                !m.name.is_empty() && m.name.chars().count() <= 4,
-                "{}",
-                m.name
-            );
+            assert!(!m.name.is_empty() && m.name.chars().count() <= 4, "{}", m.name);
         }
         let residence = Residence::try_from(hh.residence).unwrap();
         assert!(matches!(residence, Residence::Urban | Residence::Rural));
     }
-    assert!(
-        minors > 50 && elderly > 50,
-        "minors {minors}, elderly {elderly}"
-    );
+    assert!(minors > 50 && elderly > 50, "minors {minors}, elderly {elderly}");
     for n in 1..=8 {
         assert!(sizes.contains(&n), "no household of {n}");
     }
@@ -190,10 +169,7 @@ fn roster_has_at_least_200_households_with_plausible_members() {
         .iter()
         .filter(|h| h.household.residence == Residence::Urban as i32)
         .count();
-    assert!(
-        urban > 40 && urban < sb.households().len() - 40,
-        "urban {urban}"
-    );
+    assert!(urban > 40 && urban < sb.households().len() - 40, "urban {urban}");
 }
 
 #[test]
@@ -214,11 +190,7 @@ fn check_ids(sb: &Sandbox) {
             let birth = birth_of(id);
             assert!(birth < sb.as_of());
             let area = &id[..6];
-            let expected = if birth.year() >= 2011 {
-                "520626"
-            } else {
-                "522226"
-            };
+            let expected = if birth.year() >= 2011 { "520626" } else { "522226" };
             assert_eq!(area, expected, "{id}");
             *areas.entry(area.to_owned()).or_insert(0) += 1;
         }
@@ -300,10 +272,7 @@ fn every_scenario_is_present() {
         Verdict::NeedsReview,
         Verdict::Incomplete,
     ] {
-        assert!(
-            sb.households().iter().any(|h| h.expected_verdict == v),
-            "{v:?}"
-        );
+        assert!(sb.households().iter().any(|h| h.expected_verdict == v), "{v:?}");
     }
     for h in sb.households() {
         assert!(!h.scenario_zh.is_empty());
@@ -352,10 +321,7 @@ fn findings_only_when_found_and_of_the_answering_department() {
                                 | (Department::NaturalResources, Findings::NaturalResources(_))
                                 | (Department::Housing, Findings::Housing(_))
                                 | (Department::Tax, Findings::Tax(_))
-                                | (
-                                    Department::MarketSupervision,
-                                    Findings::MarketSupervision(_)
-                                )
+                                | (Department::MarketSupervision, Findings::MarketSupervision(_))
                                 | (Department::HousingFund, Findings::HousingFund(_))
                                 | (Department::Pboc, Findings::Pboc(_))
                                 | (Department::Hrss, Findings::Hrss(_))
@@ -380,13 +346,7 @@ fn public_security_knows_almost_everyone_and_children_are_unknown_elsewhere() {
         let req = request(h, window_12(as_of()));
         let ps = sb.answer(Department::PublicSecurity, &req);
         let tax = sb.answer(Department::Tax, &req);
-        for ((m, p), t) in h
-            .household
-            .members
-            .iter()
-            .zip(&ps.results)
-            .zip(&tax.results)
-        {
+        for ((m, p), t) in h.household.members.iter().zip(&ps.results).zip(&tax.results) {
             asked += 1;
             ps_found += usize::from(p.identity_status == IdentityStatus::Found as i32);
             if as_of().year() - birth_of(&m.id_number).year() < 16 {
@@ -419,10 +379,7 @@ fn name_mismatch_is_reported_by_every_department_that_knows_the_person() {
         // With the register's name instead, the person is found.
         let mut fixed = req.clone();
         let hrss = sb.answer(Department::Hrss, &req);
-        assert_ne!(
-            hrss.results[i].identity_status,
-            IdentityStatus::Found as i32
-        );
+        assert_ne!(hrss.results[i].identity_status, IdentityStatus::Found as i32);
         let real = &sb.persons[sb.index[&req.persons[i].id_number]].register_name;
         assert_ne!(real, &req.persons[i].name);
         fixed.persons[i].name = real.clone();
@@ -443,13 +400,8 @@ fn deceased_members_are_registered_as_deceased_while_others_still_pay() {
                 .iter()
                 .enumerate()
                 .filter_map(|(i, r)| match &r.findings {
-                    Some(Findings::PublicSecurity(f))
-                        if f.life_status == LifeStatus::Deceased as i32 =>
-                    {
-                        Some((
-                            i,
-                            NaiveDate::parse_from_str(&f.death_date, "%Y-%m-%d").unwrap(),
-                        ))
+                    Some(Findings::PublicSecurity(f)) if f.life_status == LifeStatus::Deceased as i32 => {
+                        Some((i, NaiveDate::parse_from_str(&f.death_date, "%Y-%m-%d").unwrap()))
                     }
                     _ => None,
                 })
@@ -460,10 +412,7 @@ fn deceased_members_are_registered_as_deceased_while_others_still_pay() {
             assert_ne!(h.household.members[i].relation, Relation::Applicant as i32);
             let still_active = if slug == "deceased-member" {
                 match &sb.answer(Department::Hrss, &req).results[i].findings {
-                    Some(Findings::Hrss(f)) => f
-                        .insurance
-                        .iter()
-                        .any(|r| r.state == InsuranceState::Receiving as i32),
+                    Some(Findings::Hrss(f)) => f.insurance.iter().any(|r| r.state == InsuranceState::Receiving as i32),
                     _ => false,
                 }
             } else {
@@ -475,11 +424,7 @@ fn deceased_members_are_registered_as_deceased_while_others_still_pay() {
                     _ => false,
                 }
             };
-            assert!(
-                still_active,
-                "{}: no activity after death",
-                h.household.household_ref
-            );
+            assert!(still_active, "{}: no activity after death", h.household.household_ref);
         }
     }
 }
@@ -504,10 +449,7 @@ fn tax_records_lie_inside_the_asked_window() {
     ];
     let mut records = 0;
     for w in windows {
-        let (from, to) = (
-            parse_month(&w.from_month).unwrap(),
-            parse_month(&w.to_month).unwrap(),
-        );
+        let (from, to) = (parse_month(&w.from_month).unwrap(), parse_month(&w.to_month).unwrap());
         for h in by_scenario(sb, "high-income")
             .into_iter()
             .chain(by_scenario(sb, "qualifies"))
@@ -517,11 +459,7 @@ fn tax_records_lie_inside_the_asked_window() {
                 if let Some(Findings::Tax(f)) = p.findings {
                     for rec in f.records {
                         let m = parse_month(&rec.period).unwrap();
-                        assert!(
-                            m >= from && m <= to && m <= month_number(as_of()),
-                            "{}",
-                            rec.period
-                        );
+                        assert!(m >= from && m <= to && m <= month_number(as_of()), "{}", rec.period);
                         assert!(rec.tax_paid_fen <= rec.taxable_income_fen);
                         records += 1;
                     }
@@ -552,10 +490,7 @@ fn unknown_ids_are_not_found_everywhere() {
     for d in ALL.into_iter().chain([Department::Unspecified]) {
         let r = sb.answer(d, &req);
         assert_eq!(r.results.len(), 1);
-        assert_eq!(
-            r.results[0].identity_status,
-            IdentityStatus::NotFound as i32
-        );
+        assert_eq!(r.results[0].identity_status, IdentityStatus::NotFound as i32);
         assert!(r.results[0].findings.is_none());
     }
     // The id-not-found households hold one member public security does not
@@ -588,9 +523,7 @@ fn no_tax_record_households_are_unknown_to_tax() {
 fn no_negative_money_no_future_dates_and_valid_codes() {
     let sb = sandbox();
     let today = super::fmt_date(as_of());
-    let date_ok = |d: &str| {
-        d.len() == 10 && d <= today.as_str() && NaiveDate::parse_from_str(d, "%Y-%m-%d").is_ok()
-    };
+    let date_ok = |d: &str| d.len() == 10 && d <= today.as_str() && NaiveDate::parse_from_str(d, "%Y-%m-%d").is_ok();
     for h in sb.households() {
         let req = request(h, window_12(as_of()));
         for d in ALL {
@@ -606,9 +539,7 @@ fn no_negative_money_no_future_dates_and_valid_codes() {
                     }
                     Findings::NaturalResources(f) => {
                         for p in f.properties {
-                            assert!(
-                                p.floor_area_centi_m2 > 0 && (1..=100).contains(&p.share_percent)
-                            );
+                            assert!(p.floor_area_centi_m2 > 0 && (1..=100).contains(&p.share_percent));
                             assert!(
                                 p.floor_area_centi_m2 < 100_000,
                                 "{} m² is not a home",
@@ -619,11 +550,7 @@ fn no_negative_money_no_future_dates_and_valid_codes() {
                     }
                     Findings::Housing(f) => {
                         for p in f.purchases {
-                            assert!(
-                                p.price_fen > 0
-                                    && p.floor_area_centi_m2 > 0
-                                    && date_ok(&p.signed_date)
-                            );
+                            assert!(p.price_fen > 0 && p.floor_area_centi_m2 > 0 && date_ok(&p.signed_date));
                         }
                         for l in f.leases {
                             assert!(l.monthly_rent_fen >= 0 && date_ok(&l.start_date));
@@ -646,12 +573,7 @@ fn no_negative_money_no_future_dates_and_valid_codes() {
                         for r in f.roles {
                             assert!(r.subscribed_capital_fen >= 0 && date_ok(&r.established_date));
                             assert_eq!(r.uscc.len(), 18);
-                            assert_eq!(
-                                uscc_check_char(&r.uscc[..17]),
-                                r.uscc.chars().last(),
-                                "{}",
-                                r.uscc
-                            );
+                            assert_eq!(uscc_check_char(&r.uscc[..17]), r.uscc.chars().last(), "{}", r.uscc);
                         }
                     }
                     Findings::HousingFund(f) => {
@@ -694,19 +616,12 @@ fn faults_mark_the_source_offline_households_only() {
     let mut seen = HashSet::new();
     for h in &offline {
         let req = request(h, window_12(as_of()));
-        let faults: Vec<_> = ALL
-            .iter()
-            .filter_map(|&d| sb.fault(d, &req).map(|f| (d, f)))
-            .collect();
+        let faults: Vec<_> = ALL.iter().filter_map(|&d| sb.fault(d, &req).map(|f| (d, f))).collect();
         assert_eq!(faults.len(), 1, "{}", h.household.household_ref);
         seen.insert(faults[0].1);
     }
     assert!(seen.contains(&SandboxFault::Timeout) && seen.contains(&SandboxFault::Unavailable));
-    for h in sb
-        .households()
-        .iter()
-        .filter(|h| h.scenario != "source-offline")
-    {
+    for h in sb.households().iter().filter(|h| h.scenario != "source-offline") {
         let req = request(h, window_12(as_of()));
         assert!(ALL.iter().all(|&d| sb.fault(d, &req).is_none()));
     }
@@ -768,26 +683,20 @@ struct Seen {
 fn look(sb: &Sandbox, h: &SandboxHousehold) -> Seen {
     let on = sb.as_of();
     let w = window_12(on);
-    let (from, to) = (
-        parse_month(&w.from_month).unwrap(),
-        parse_month(&w.to_month).unwrap(),
-    );
+    let (from, to) = (parse_month(&w.from_month).unwrap(), parse_month(&w.to_month).unwrap());
     let in_window = |d: &str| {
         let date = NaiveDate::parse_from_str(d, "%Y-%m-%d").unwrap();
         (from..=to).contains(&month_number(date))
     };
     let req = request_on(h, w.clone(), on);
     let mut s = Seen::default();
-    let answers: Vec<(Department, QueryResponse)> =
-        ALL.iter().map(|&d| (d, sb.answer(d, &req))).collect();
+    let answers: Vec<(Department, QueryResponse)> = ALL.iter().map(|&d| (d, sb.answer(d, &req))).collect();
     for (d, a) in &answers {
         for r in &a.results {
             if r.identity_status == IdentityStatus::NameMismatch as i32 {
                 s.mismatch = true;
             }
-            if *d == Department::PublicSecurity
-                && r.identity_status == IdentityStatus::NotFound as i32
-            {
+            if *d == Department::PublicSecurity && r.identity_status == IdentityStatus::NotFound as i32 {
                 s.ps_not_found = true;
             }
             let Some(f) = &r.findings else { continue };
@@ -817,25 +726,18 @@ fn look(sb: &Sandbox, h: &SandboxHousehold) -> Seen {
                 }
                 Findings::Housing(f) => {
                     let cutoff = on - chrono::Months::new(12);
-                    s.recent_purchase |= f.purchases.iter().any(|p| {
-                        NaiveDate::parse_from_str(&p.signed_date, "%Y-%m-%d").unwrap() >= cutoff
-                    });
-                }
-                Findings::Tax(f) => {
-                    s.income_fen += f.records.iter().map(|r| r.taxable_income_fen).sum::<i64>()
-                }
-                Findings::MarketSupervision(f) => {
-                    for r in f
-                        .roles
+                    s.recent_purchase |= f
+                        .purchases
                         .iter()
-                        .filter(|r| r.status == EntityStatus::Active as i32)
-                    {
+                        .any(|p| NaiveDate::parse_from_str(&p.signed_date, "%Y-%m-%d").unwrap() >= cutoff);
+                }
+                Findings::Tax(f) => s.income_fen += f.records.iter().map(|r| r.taxable_income_fen).sum::<i64>(),
+                Findings::MarketSupervision(f) => {
+                    for r in f.roles.iter().filter(|r| r.status == EntityStatus::Active as i32) {
                         let role = BusinessRole::try_from(r.role).unwrap();
                         let counted = matches!(
                             role,
-                            BusinessRole::LegalRepresentative
-                                | BusinessRole::SeniorManager
-                                | BusinessRole::Investor
+                            BusinessRole::LegalRepresentative | BusinessRole::SeniorManager | BusinessRole::Investor
                         );
                         s.capital_fen += r.subscribed_capital_fen;
                         if counted {

@@ -1,9 +1,8 @@
 use super::*;
 use hedui_proto::v1::{
-    BankAccount, Household, HrssFindings, IdentityStatus, IncomeCategory, InsuranceRecord,
-    InsuranceType, Member, NaturalResourcesFindings, PbocFindings, Property,
-    PublicSecurityFindings, Purpose, Relation, Residence, SubmitVerificationRequest, TaxFindings,
-    TaxRecord, Vehicle, VehicleType, Verdict,
+    BankAccount, Household, HrssFindings, IdentityStatus, IncomeCategory, InsuranceRecord, InsuranceType, Member,
+    NaturalResourcesFindings, PbocFindings, Property, PublicSecurityFindings, Purpose, Relation, Residence,
+    SubmitVerificationRequest, TaxFindings, TaxRecord, Vehicle, VehicleType, Verdict,
 };
 
 const POLICY: &str = include_str!("../../../../deploy/policies/example.toml");
@@ -97,10 +96,7 @@ fn answers(overrides: Vec<(Department, Vec<PersonResult>)>) -> Vec<SourceAnswer>
                     if *d == Department::PublicSecurity {
                         vec![found(A, alive()), found(B, alive())]
                     } else {
-                        vec![
-                            status(A, IdentityStatus::NotFound),
-                            status(B, IdentityStatus::NotFound),
-                        ]
+                        vec![status(A, IdentityStatus::NotFound), status(B, IdentityStatus::NotFound)]
                     }
                 });
             SourceAnswer::answered(*d, 5, reply(results))
@@ -194,11 +190,7 @@ fn co_owned_property_counts_once_and_only_active_vehicles_count() {
         share_percent: 50,
         acquired_date: "2015-03-01".into(),
     };
-    let nr = |p: Property| {
-        Findings::NaturalResources(NaturalResourcesFindings {
-            properties: vec![p],
-        })
-    };
+    let nr = |p: Property| Findings::NaturalResources(NaturalResourcesFindings { properties: vec![p] });
     let ps = Findings::PublicSecurity(PublicSecurityFindings {
         life_status: LifeStatus::Alive as i32,
         vehicles: vec![
@@ -222,10 +214,7 @@ fn co_owned_property_counts_once_and_only_active_vehicles_count() {
             Department::NaturalResources,
             vec![found(A, nr(home())), found(B, nr(home()))],
         ),
-        (
-            Department::PublicSecurity,
-            vec![found(A, ps), found(B, alive())],
-        ),
+        (Department::PublicSecurity, vec![found(A, ps), found(B, alive())]),
     ]));
     let s = r.summary.unwrap();
     assert_eq!(s.residential_properties, 1);
@@ -282,11 +271,7 @@ fn a_name_mismatch_is_flagged_and_disagreement_when_another_department_matches()
     assert_ne!(r.verdict, Verdict::MeetsCriteria as i32);
     // Flags name members by position, never by name or number.
     for f in &r.flags {
-        assert!(
-            !f.detail.contains(A) && !f.detail.contains("杨光明"),
-            "{}",
-            f.detail
-        );
+        assert!(!f.detail.contains(A) && !f.detail.contains("杨光明"), "{}", f.detail);
     }
 }
 
@@ -315,10 +300,7 @@ fn a_deceased_member_drawing_a_pension_is_two_flags() {
         }],
     });
     let r = build(answers(vec![
-        (
-            Department::PublicSecurity,
-            vec![found(A, alive()), found(B, dead)],
-        ),
+        (Department::PublicSecurity, vec![found(A, alive()), found(B, dead)]),
         (
             Department::Hrss,
             vec![status(A, IdentityStatus::NotFound), found(B, pension)],

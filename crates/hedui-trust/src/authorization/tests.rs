@@ -83,11 +83,7 @@ fn auth_proto() -> Authorization {
         signers: vec![
             own(&m[0].name, &m[0].id_number),
             own(&m[1].name, &m[1].id_number),
-            guardian(
-                &m[0].name,
-                &m[0].id_number,
-                &[&m[2].id_number, &m[3].id_number],
-            ),
+            guardian(&m[0].name, &m[0].id_number, &[&m[2].id_number, &m[3].id_number]),
         ],
         signed_date: "2026-11-20".into(),
         scan_sha256: SCAN.into(),
@@ -187,10 +183,7 @@ fn parse_uses_the_given_field_prefix() {
     let mut p = auth_proto();
     p.signers[1].id_number = "1".into();
     assert_eq!(
-        parse(&p, today(), "request.authorization")
-            .unwrap_err()
-            .violations[0]
-            .field,
+        parse(&p, today(), "request.authorization").unwrap_err().violations[0].field,
         "request.authorization.signers[1].id_number"
     );
 }
@@ -201,18 +194,12 @@ fn form_number_rules() {
     p.form_number = "   ".into();
     assert_eq!(
         violations(&p),
-        [(
-            "authorization.form_number".into(),
-            "must not be blank".into()
-        )]
+        [("authorization.form_number".into(), "must not be blank".into())]
     );
     p.form_number = "SQ\u{7}1".into();
     assert!(violations(&p)[0].1.contains("control character U+0007"));
     p.form_number = "Q".repeat(65);
-    assert_eq!(
-        violations(&p)[0].1,
-        "has 65 characters; at most 64 are allowed"
-    );
+    assert_eq!(violations(&p)[0].1, "has 65 characters; at most 64 are allowed");
     p.form_number = "Q".repeat(64);
     assert!(parse(&p, today(), "authorization").is_ok());
 }
@@ -223,10 +210,7 @@ fn at_least_one_signer() {
     p.signers.clear();
     assert_eq!(
         violations(&p),
-        [(
-            "authorization.signers".into(),
-            "at least one signer is required".into()
-        )]
+        [("authorization.signers".into(), "at least one signer is required".into())]
     );
 }
 
@@ -240,10 +224,7 @@ fn too_many_signers() {
         violations(&p),
         [(
             "authorization.signers".into(),
-            format!(
-                "has {} signers; at most {MAX_SIGNERS} are allowed",
-                MAX_SIGNERS + 1
-            )
+            format!("has {} signers; at most {MAX_SIGNERS} are allowed", MAX_SIGNERS + 1)
         )]
     );
 }
@@ -259,23 +240,12 @@ fn signer_ids_are_checked() {
     let v = violations(&p);
     assert_eq!(
         v[0],
-        (
-            "authorization.signers[0].id_number".into(),
-            "is required".into()
-        )
+        ("authorization.signers[0].id_number".into(), "is required".into())
     );
     assert_eq!(v[1].0, "authorization.signers[1].id_number");
-    assert!(
-        v[1].1.starts_with("use the 18-character ID number"),
-        "{}",
-        v[1].1
-    );
+    assert!(v[1].1.starts_with("use the 18-character ID number"), "{}", v[1].1);
     assert_eq!(v[2].0, "authorization.signers[2].id_number");
-    assert!(
-        v[2].1.starts_with("check character should be"),
-        "{}",
-        v[2].1
-    );
+    assert!(v[2].1.starts_with("check character should be"), "{}", v[2].1);
 }
 
 #[test]
@@ -343,18 +313,13 @@ fn on_behalf_of_entries_are_checked() {
     );
     assert_eq!(v[0].1, "must have 18 characters, found 1");
     assert_eq!(v[1].1, "duplicate ID number; same as on_behalf_of[0]");
-    assert!(
-        v[2].1
-            .starts_with("a guardian cannot sign on behalf of themselves")
-    );
+    assert!(v[2].1.starts_with("a guardian cannot sign on behalf of themselves"));
 }
 
 #[test]
 fn on_behalf_of_is_bounded() {
     let mut p = auth_proto();
-    p.signers[2].on_behalf_of = (0..=MAX_MEMBERS as u32)
-        .map(|i| id("20150601", 100 + i))
-        .collect();
+    p.signers[2].on_behalf_of = (0..=MAX_MEMBERS as u32).map(|i| id("20150601", 100 + i)).collect();
     assert_eq!(
         violations(&p),
         [(
@@ -395,14 +360,8 @@ fn dates() {
     assert_eq!(
         violations(&p),
         [
-            (
-                "authorization.signed_date".into(),
-                "is required, as YYYY-MM-DD".into()
-            ),
-            (
-                "authorization.valid_until".into(),
-                "no such date: 2027-02-30".into()
-            ),
+            ("authorization.signed_date".into(), "is required, as YYYY-MM-DD".into()),
+            ("authorization.valid_until".into(), "no such date: 2027-02-30".into()),
         ]
     );
 
@@ -444,29 +403,17 @@ fn scan_sha256_is_64_lower_case_hex() {
     let mut p = auth_proto();
     let check = |p: &Authorization| violations(p)[0].1.clone();
     p.scan_sha256 = String::new();
-    assert_eq!(
-        check(&p),
-        "is required, as 64 lower-case hexadecimal characters"
-    );
+    assert_eq!(check(&p), "is required, as 64 lower-case hexadecimal characters");
     p.scan_sha256 = SCAN[..63].into();
     assert_eq!(check(&p), "must have 64 characters, found 63");
     p.scan_sha256 = format!("{SCAN}0");
     assert_eq!(check(&p), "must have 64 characters, found 65");
     p.scan_sha256 = SCAN.to_uppercase();
-    assert_eq!(
-        check(&p),
-        "character 2 is upper case; use lower-case hexadecimal"
-    );
+    assert_eq!(check(&p), "character 2 is upper case; use lower-case hexadecimal");
     p.scan_sha256 = format!("g{}", &SCAN[1..]);
-    assert_eq!(
-        check(&p),
-        "character 1 should be a hexadecimal digit, found 'g'"
-    );
+    assert_eq!(check(&p), "character 1 should be a hexadecimal digit, found 'g'");
     p.scan_sha256 = format!("{}é", &SCAN[..63]);
-    assert_eq!(
-        check(&p),
-        "character 64 should be a hexadecimal digit, found 'é'"
-    );
+    assert_eq!(check(&p), "character 64 should be a hexadecimal digit, found 'é'");
     assert_eq!(violations(&p)[0].0, "authorization.scan_sha256");
 }
 
@@ -563,11 +510,8 @@ fn a_minor_guardian_does_not_count() {
     let mut p = auth_proto();
     // The 16-year-old sibling signs for the 11-year-old.
     p.signers[2].on_behalf_of = vec![id("19450303", 4)];
-    p.signers.push(guardian(
-        "王小华",
-        &id("20100808", 6),
-        &[&id("20150601", 3)],
-    ));
+    p.signers
+        .push(guardian("王小华", &id("20100808", 6), &[&id("20150601", 3)]));
     assert_eq!(
         problems(&p, &h),
         [
@@ -613,11 +557,8 @@ fn one_fit_guardian_is_enough() {
 fn an_adult_guardian_from_outside_the_household_counts() {
     let mut p = auth_proto();
     p.signers[2].on_behalf_of = vec![id("19450303", 4)];
-    p.signers.push(guardian(
-        "张桂兰",
-        &id("19700707", 8),
-        &[&id("20150601", 3)],
-    ));
+    p.signers
+        .push(guardian("张桂兰", &id("19700707", 8), &[&id("20150601", 3)]));
     assert_eq!(covers(&p, &family()), Ok(()));
 }
 
@@ -641,18 +582,14 @@ fn a_member_who_lacks_capacity_needs_a_guardian() {
 fn a_guardian_who_lacks_capacity_does_not_count() {
     let mut p = auth_proto();
     p.signers[2].on_behalf_of = vec![id("19450303", 4)];
-    p.signers.push(guardian(
-        NAMES[3],
-        &id("19450303", 4),
-        &[&id("20150601", 3)],
-    ));
+    p.signers
+        .push(guardian(NAMES[3], &id("19450303", 4), &[&id("20150601", 3)]));
     assert_eq!(
         problems(&p, &family()),
         [(
             Some(2),
             "authorization.signers[3]".into(),
-            "member 2 is a minor and the guardian who signed for them is member 3, who lacks legal capacity"
-                .into()
+            "member 2 is a minor and the guardian who signed for them is member 3, who lacks legal capacity".into()
         )]
     );
 }
@@ -702,10 +639,7 @@ fn coming_of_age_is_decided_on_today() {
     // signature covered them.
     let yesterday = date(2026, 11, 25);
     p.signers.pop();
-    assert_eq!(
-        check_covers(&auth(&p), &h, Purpose::MinimumLiving, yesterday),
-        Ok(())
-    );
+    assert_eq!(check_covers(&auth(&p), &h, Purpose::MinimumLiving, yesterday), Ok(()));
 }
 
 #[test]
@@ -780,20 +714,12 @@ fn every_problem_is_reported() {
 
 /// Asserts that no reason or field contains a name or any six consecutive
 /// characters of an ID number of the household or the signers.
-fn assert_personal_data_free(
-    problems: &[AuthorizationProblem],
-    h: &ValidatedHousehold,
-    a: &ValidatedAuthorization,
-) {
+fn assert_personal_data_free(problems: &[AuthorizationProblem], h: &ValidatedHousehold, a: &ValidatedAuthorization) {
     let mut names: Vec<&str> = h.members.iter().map(|m| m.name.as_str()).collect();
     names.extend(a.signers.iter().map(|s| s.name.as_str()));
     let mut ids: Vec<&str> = h.members.iter().map(|m| m.id.as_str()).collect();
     ids.extend(a.signers.iter().map(|s| s.id.as_str()));
-    ids.extend(
-        a.signers
-            .iter()
-            .flat_map(|s| s.on_behalf_of.iter().map(|w| w.as_str())),
-    );
+    ids.extend(a.signers.iter().flat_map(|s| s.on_behalf_of.iter().map(|w| w.as_str())));
     for p in problems {
         for text in [&p.reason, &p.field] {
             for n in &names {
@@ -827,12 +753,7 @@ fn member_spec() -> impl Strategy<Value = MemberSpec> {
 /// adult signs for themselves when `signs` is set, under their own name
 /// when `name_ok` is set.
 fn scenario(specs: &[MemberSpec]) -> (ValidatedHousehold, Authorization, bool) {
-    let mut members = vec![member(
-        NAMES[0],
-        &id("19800101", 0),
-        Relation::Applicant,
-        false,
-    )];
+    let mut members = vec![member(NAMES[0], &id("19800101", 0), Relation::Applicant, false)];
     let mut signers = vec![own(NAMES[0], &id("19800101", 0))];
     let mut wards = Vec::new();
     let mut all_covered = true;
@@ -840,11 +761,7 @@ fn scenario(specs: &[MemberSpec]) -> (ValidatedHousehold, Authorization, bool) {
         let seq = i as u32 + 1;
         let birth = format!("{year}0315");
         let idn = id(&birth, seq);
-        let name = format!(
-            "{}{}",
-            NAMES[1 + i % 5],
-            ["甲", "乙", "丙", "丁", "戊", "己"][i % 6]
-        );
+        let name = format!("{}{}", NAMES[1 + i % 5], ["甲", "乙", "丙", "丁", "戊", "己"][i % 6]);
         members.push(member(&name, &idn, Relation::Other, lacks));
         // Born on 15 March, so 18 by today exactly when born in 2008 or before.
         let minor = year > 2008;
@@ -855,11 +772,7 @@ fn scenario(specs: &[MemberSpec]) -> (ValidatedHousehold, Authorization, bool) {
                 all_covered = false;
             }
         } else if signs {
-            let signed_name = if name_ok {
-                name.clone()
-            } else {
-                format!("{name}伪")
-            };
+            let signed_name = if name_ok { name.clone() } else { format!("{name}伪") };
             signers.push(own(&signed_name, &idn));
             all_covered &= name_ok;
         } else {

@@ -123,10 +123,7 @@ fn issue_clamps_the_lifetime() {
         &key_a(),
     );
     let g = Grant::decode(long.grant.as_slice()).unwrap();
-    assert_eq!(
-        g.expires_at_unix_ms - g.issued_at_unix_ms,
-        MAX_GRANT_LIFETIME_MS
-    );
+    assert_eq!(g.expires_at_unix_ms - g.issued_at_unix_ms, MAX_GRANT_LIFETIME_MS);
     assert!(check(&encode(&long), &trusted_a(), NOW).is_ok());
     let negative = issue(
         REQUEST_ID,
@@ -149,20 +146,10 @@ fn the_signature_covers_the_context_and_the_bytes() {
     let sig = Signature::from_slice(&s.signature).unwrap();
     let mut message = GRANT_CONTEXT.to_vec();
     message.extend_from_slice(&s.grant);
-    assert!(
-        key_a()
-            .verifying_key()
-            .verify_strict(&message, &sig)
-            .is_ok()
-    );
+    assert!(key_a().verifying_key().verify_strict(&message, &sig).is_ok());
     // Without the context the signature is not valid: it cannot be passed
     // off as a signature over anything but a grant.
-    assert!(
-        key_a()
-            .verifying_key()
-            .verify_strict(&s.grant, &sig)
-            .is_err()
-    );
+    assert!(key_a().verifying_key().verify_strict(&s.grant, &sig).is_err());
 }
 
 #[test]
@@ -209,10 +196,7 @@ fn a_bit_flip_in_the_grant_is_caught() {
         .position(|w| w == REQUEST_ID.as_bytes())
         .unwrap();
     s.grant[at] ^= 0x01;
-    assert_eq!(
-        check(&encode(&s), &trusted_a(), NOW),
-        Err(GrantError::BadSignature)
-    );
+    assert_eq!(check(&encode(&s), &trusted_a(), NOW), Err(GrantError::BadSignature));
 }
 
 #[test]
@@ -237,17 +221,11 @@ fn a_grant_signed_by_another_key() {
     assert_eq!(check(&by_b, &trusted_a(), NOW), Err(GrantError::UnknownKey));
     // Signed by B but claiming to be A's.
     let forged = encode(&sign(&grant(), &key_b()));
-    assert_eq!(
-        check(&forged, &trusted_a(), NOW),
-        Err(GrantError::BadSignature)
-    );
+    assert_eq!(check(&forged, &trusted_a(), NOW), Err(GrantError::BadSignature));
     // Signed by B, naming no key.
     g.key_id.clear();
     let anonymous = encode(&sign(&g, &key_b()));
-    assert_eq!(
-        check(&anonymous, &trusted_a(), NOW),
-        Err(GrantError::BadSignature)
-    );
+    assert_eq!(check(&anonymous, &trusted_a(), NOW), Err(GrantError::BadSignature));
     // Nothing is trusted at all.
     assert_eq!(check(&issued(), &[], NOW), Err(GrantError::UnknownKey));
 }
@@ -266,10 +244,7 @@ fn key_rotation() {
     // The named key decides: a grant signed by A that names B is refused
     // even though A is trusted too.
     g.key_id = key_id(&key_b().verifying_key());
-    assert_eq!(
-        check(&signed(&g), &both, NOW),
-        Err(GrantError::BadSignature)
-    );
+    assert_eq!(check(&signed(&g), &both, NOW), Err(GrantError::BadSignature));
 }
 
 #[test]
@@ -277,10 +252,7 @@ fn expiry() {
     let bytes = issued();
     let expires = NOW + 120_000;
     assert!(check(&bytes, &trusted_a(), expires).is_ok());
-    assert_eq!(
-        check(&bytes, &trusted_a(), expires + 1),
-        Err(GrantError::Expired)
-    );
+    assert_eq!(check(&bytes, &trusted_a(), expires + 1), Err(GrantError::Expired));
 }
 
 #[test]
@@ -299,23 +271,15 @@ fn lifetime() {
     g.expires_at_unix_ms = NOW + MAX_GRANT_LIFETIME_MS;
     assert!(check(&signed(&g), &trusted_a(), NOW).is_ok());
     g.expires_at_unix_ms += 1;
-    assert_eq!(
-        check(&signed(&g), &trusted_a(), NOW),
-        Err(GrantError::TooLong)
-    );
+    assert_eq!(check(&signed(&g), &trusted_a(), NOW), Err(GrantError::TooLong));
     g.issued_at_unix_ms = i64::MIN;
     g.expires_at_unix_ms = i64::MAX;
-    assert_eq!(
-        check(&signed(&g), &trusted_a(), NOW),
-        Err(GrantError::TooLong)
-    );
+    assert_eq!(check(&signed(&g), &trusted_a(), NOW), Err(GrantError::TooLong));
     g.issued_at_unix_ms = NOW;
     g.expires_at_unix_ms = NOW - 1;
     assert_eq!(
         check(&signed(&g), &trusted_a(), NOW),
-        Err(GrantError::Malformed(
-            "the grant expires before it is issued"
-        ))
+        Err(GrantError::Malformed("the grant expires before it is issued"))
     );
 }
 
@@ -323,15 +287,9 @@ fn lifetime() {
 fn wrong_department() {
     let mut g = grant();
     g.department = Department::Pboc as i32;
-    assert_eq!(
-        check(&signed(&g), &trusted_a(), NOW),
-        Err(GrantError::WrongDepartment)
-    );
+    assert_eq!(check(&signed(&g), &trusted_a(), NOW), Err(GrantError::WrongDepartment));
     g.department = Department::Unspecified as i32;
-    assert_eq!(
-        check(&signed(&g), &trusted_a(), NOW),
-        Err(GrantError::WrongDepartment)
-    );
+    assert_eq!(check(&signed(&g), &trusted_a(), NOW), Err(GrantError::WrongDepartment));
 }
 
 #[test]
@@ -347,9 +305,7 @@ fn mismatches() {
             g.income_window.as_mut().unwrap().from_month = "2025-10".into();
         }),
         ("income_window", |g| g.income_window = None),
-        ("authorization_ref", |g| {
-            g.authorization_ref = "SQ-2026-000124".into()
-        }),
+        ("authorization_ref", |g| g.authorization_ref = "SQ-2026-000124".into()),
         ("authorization_ref", |g| g.authorization_ref.clear()),
     ];
     for (field, change) in cases {
@@ -421,10 +377,7 @@ fn error_messages_are_lower_case_sentences_without_a_period() {
         assert!(!m.is_empty());
     }
     assert_eq!(
-        GrantError::Mismatch {
-            field: "income_window"
-        }
-        .to_string(),
+        GrantError::Mismatch { field: "income_window" }.to_string(),
         "grant income_window does not match the query"
     );
 }
@@ -487,11 +440,7 @@ fn replay_guard_memory_is_bounded_by_live_grants() {
         guard
             .check_and_remember(&format!("req-{s}"), Department::Hrss, now + lifetime, now)
             .unwrap();
-        assert!(
-            guard.len() as i64 <= lifetime / 1_000 + 1,
-            "{}",
-            guard.len()
-        );
+        assert!(guard.len() as i64 <= lifetime / 1_000 + 1, "{}", guard.len());
     }
     assert_eq!(guard.live.len(), guard.by_expiry.len());
 }
