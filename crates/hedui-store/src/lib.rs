@@ -19,10 +19,13 @@ use sqlx::{Row as _, SqlitePool};
 
 /// The migrations this binary knows, in order. The version is the position
 /// (1-based); the SQL is compiled in.
-const MIGRATIONS: &[(&str, &str)] = &[(
-    "0001_records",
-    include_str!("../../../migrations/sqlite/0001_records.sql"),
-)];
+const MIGRATIONS: &[(&str, &str)] = &[
+    (
+        "0001_records",
+        include_str!("../../../migrations/sqlite/0001_records.sql"),
+    ),
+    ("0002_audit", include_str!("../../../migrations/sqlite/0002_audit.sql")),
+];
 
 /// What can go wrong in the store.
 #[derive(Debug, thiserror::Error)]
@@ -89,7 +92,7 @@ pub struct ListFilter {
 /// The record store.
 #[derive(Clone)]
 pub struct Store {
-    pool: SqlitePool,
+    pub(crate) pool: SqlitePool,
 }
 
 impl std::fmt::Debug for Store {
@@ -109,9 +112,7 @@ impl Store {
             format!("sqlite://{url}")
         };
         if url.starts_with("postgres") {
-            return Err(StoreError::Url(
-                "PostgreSQL is not supported by this build yet".into(),
-            ));
+            return Err(StoreError::Url("PostgreSQL is not supported by this build yet".into()));
         }
         let opts = SqliteConnectOptions::from_str(&url)
             .map_err(|e| StoreError::Url(format!("{e}")))?
@@ -159,23 +160,18 @@ impl Store {
         let current = self.schema_version().await?;
         let known = Self::known_schema_version();
         if current > known {
-            return Err(StoreError::SchemaTooNew {
-                found: current,
-                known,
-            });
+            return Err(StoreError::SchemaTooNew { found: current, known });
         }
         for (i, (name, sql)) in MIGRATIONS.iter().enumerate().skip(current as usize) {
             let version = i as i64 + 1;
             let mut tx = self.pool.begin().await?;
             sqlx::raw_sql(sql).execute(&mut *tx).await?;
-            sqlx::query(
-                "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
-            )
-            .bind(version)
-            .bind(*name)
-            .bind(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
-            .execute(&mut *tx)
-            .await?;
+            sqlx::query("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)")
+                .bind(version)
+                .bind(*name)
+                .bind(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+                .execute(&mut *tx)
+                .await?;
             tx.commit().await?;
             tracing::info!(version, name, "applied migration");
         }
@@ -215,26 +211,24 @@ impl Store {
             == 1;
         if !inserted {
             tx.rollback().await?;
-            let (record, request_hash) = self
-                .get_by_idempotency_key(idempotency_key)
-                .await?
-                .ok_or_else(|| StoreError::Corrupt {
-                    record_id: String::new(),
-                    problem: "idempotency key conflicts but no record holds it".into(),
-                })?;
+            let (record, request_hash) =
+                self.get_by_idempotency_key(idempotency_key)
+                    .await?
+                    .ok_or_else(|| StoreError::Corrupt {
+                        record_id: String::new(),
+                        problem: "idempotency key conflicts but no record holds it".into(),
+                    })?;
             return Ok(PutOutcome::Existing {
                 record: Box::new(record),
                 request_hash,
             });
         }
         for m in &household.members {
-            sqlx::query(
-                "INSERT OR IGNORE INTO record_persons (record_id, id_number) VALUES (?, ?)",
-            )
-            .bind(&record.record_id)
-            .bind(&m.id_number)
-            .execute(&mut *tx)
-            .await?;
+            sqlx::query("INSERT OR IGNORE INTO record_persons (record_id, id_number) VALUES (?, ?)")
+                .bind(&record.record_id)
+                .bind(&m.id_number)
+                .execute(&mut *tx)
+                .await?;
         }
         tx.commit().await?;
         Ok(PutOutcome::Inserted)
@@ -246,28 +240,17 @@ impl Store {
             .bind(record_id)
             .fetch_optional(&self.pool)
             .await?;
-        row.map(|r| decode(r.get("record_id"), r.get("body")))
-            .transpose()
+        row.map(|r| decode(r.get("record_id"), r.get("body"))).transpose()
     }
 
     /// The record stored under `key`, with the hash of the request that made it.
-    pub async fn get_by_idempotency_key(
-        &self,
-        key: &str,
-    ) -> Result<Option<(VerificationRecord, String)>> {
-        let row = sqlx::query(
-            "SELECT record_id, body, request_hash FROM records WHERE idempotency_key = ?",
-        )
-        .bind(key)
-        .fetch_optional(&self.pool)
-        .await?;
-        row.map(|r| {
-            Ok((
-                decode(r.get("record_id"), r.get("body"))?,
-                r.get("request_hash"),
-            ))
-        })
-        .transpose()
+    pub async fn get_by_idempotency_key(&self, key: &str) -> Result<Option<(VerificationRecord, String)>> {
+        let row = sqlx::query("SELECT record_id, body, request_hash FROM records WHERE idempotency_key = ?")
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| Ok((decode(r.get("record_id"), r.get("body"))?, r.get("request_hash"))))
+            .transpose()
     }
 
     /// Summaries of the records matching `filter`, newest first.
@@ -286,9 +269,7 @@ impl Store {
             sql.push_str(" AND r.created_at < ?");
         }
         if filter.id_number.is_some() {
-            sql.push_str(
-                " AND r.record_id IN (SELECT record_id FROM record_persons WHERE id_number = ?)",
-            );
+            sql.push_str(" AND r.record_id IN (SELECT record_id FROM record_persons WHERE id_number = ?)");
         }
         sql.push_str(" ORDER BY r.created_at DESC, r.record_id DESC LIMIT ?");
         let mut q = sqlx::query(&sql);
@@ -354,6 +335,8 @@ pub fn request_hash(encoded_request: &[u8]) -> String {
     use sha2::Digest as _;
     hex::encode(sha2::Sha256::digest(encoded_request))
 }
+
+pub mod audit;
 
 #[cfg(test)]
 mod tests;
