@@ -12,8 +12,7 @@ use hedui_domain::department::parse_slug;
 use hedui_domain::ids::ResidentId;
 use hedui_proto::v1::verification_service_client::VerificationServiceClient;
 use hedui_proto::v1::{
-    GetRecordRequest, ListRecordsRequest, ListRecordsResponse, RecordSummary, Verdict,
-    VerificationRecord,
+    GetRecordRequest, ListRecordsRequest, ListRecordsResponse, RecordSummary, Verdict, VerificationRecord,
 };
 use hedui_store::{ListFilter, Store};
 use tonic::transport::Channel;
@@ -34,7 +33,7 @@ impl Cli {
     pub fn log_level(&self) -> &'static str {
         match self.command {
             Command::Hub(_) | Command::Adapter(_) => "info",
-            Command::Verify(_) | Command::Record(_) | Command::Keygen(_) => "warn",
+            Command::Verify(_) | Command::Record(_) | Command::Keygen(_) | Command::Pki(_) => "warn",
             // The demo simulates failing departments on purpose; their
             // warnings would only clutter its table.
             Command::Demo(_) => "error",
@@ -67,6 +66,46 @@ pub enum Command {
     /// Make the hub's ed25519 key, which signs grants; prints the public key
     /// that adapters are started with.
     Keygen(KeygenArgs),
+    /// The county's certificate authority and its certificates.
+    #[command(subcommand)]
+    Pki(PkiCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PkiCommand {
+    /// Create the county CA (ca.crt and ca.key) in --dir.
+    Init {
+        /// Directory for the CA; created if needed. An existing CA is never overwritten.
+        #[arg(long, default_value = "pki")]
+        dir: PathBuf,
+        /// The county, written into the CA's name (ASCII letters, digits, . _ -), e.g. dejiang.
+        #[arg(long)]
+        county: String,
+        /// How long the CA is valid, in days.
+        #[arg(long, default_value_t = 3650)]
+        days: u32,
+    },
+    /// Issue a certificate for a role: caseworker, auditor, admin, hub or adapter:<department>.
+    Issue {
+        /// Directory holding the CA.
+        #[arg(long, default_value = "pki")]
+        dir: PathBuf,
+        /// The role, e.g. caseworker or adapter:tax.
+        #[arg(long)]
+        role: String,
+        /// The holder's name: 1 to 64 of A-Z a-z 0-9 . _ @ -, e.g. zhang.san or dejiang-tax-01.
+        #[arg(long)]
+        name: String,
+        /// How long the certificate is valid, in days.
+        #[arg(long, default_value_t = 365)]
+        days: u32,
+        /// Extra DNS names or IP addresses for a hub or adapter (localhost and 127.0.0.1 are always included).
+        #[arg(long = "host")]
+        hosts: Vec<String>,
+        /// Where to write <name>.crt and <name>.key; defaults to --dir.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -87,6 +126,39 @@ pub struct HubArgs {
     /// Override the database URL from the file.
     #[arg(long, env = "HEDUI_DATABASE_URL")]
     pub database_url: Option<String>,
+    /// Serve plaintext and identify nobody, ignoring [tls]. For development
+    /// on one machine only; never in production.
+    #[arg(long)]
+    pub insecure_dev: bool,
+}
+
+/// A certificate, its key and the county CA, for mutual TLS.
+#[derive(Debug, Args)]
+pub struct TlsArgs {
+    /// The county CA certificate (made by `hedui pki init`).
+    #[arg(long, env = "HEDUI_CA")]
+    pub ca: Option<PathBuf>,
+    /// This party's certificate (made by `hedui pki issue`).
+    #[arg(long, env = "HEDUI_CERT")]
+    pub cert: Option<PathBuf>,
+    /// This party's private key.
+    #[arg(long, env = "HEDUI_KEY")]
+    pub key: Option<PathBuf>,
+}
+
+impl TlsArgs {
+    /// The three files, or an error naming the missing flag.
+    pub fn files(&self) -> anyhow::Result<hedui_tls::TlsFiles> {
+        let need = |p: &Option<PathBuf>, flag: &str, env: &str| {
+            p.clone()
+                .ok_or_else(|| anyhow!("--{flag} (or {env}) is required for mutual TLS"))
+        };
+        Ok(hedui_tls::TlsFiles {
+            ca: need(&self.ca, "ca", "HEDUI_CA")?,
+            cert: need(&self.cert, "cert", "HEDUI_CERT")?,
+            key: need(&self.key, "key", "HEDUI_KEY")?,
+        })
+    }
 }
 
 /// Where an adapter's data comes from.
@@ -115,6 +187,12 @@ pub struct AdapterArgs {
     /// The department's own append-only log of the queries received.
     #[arg(long)]
     pub query_log: Option<PathBuf>,
+    #[command(flatten)]
+    pub tls: TlsArgs,
+    /// Serve plaintext and accept any caller (grants are still checked).
+    /// For development on one machine only.
+    #[arg(long)]
+    pub insecure_dev: bool,
 }
 
 fn parse_department(s: &str) -> Result<hedui_proto::v1::Department, String> {
@@ -123,9 +201,12 @@ fn parse_department(s: &str) -> Result<hedui_proto::v1::Department, String> {
 
 #[derive(Debug, Args)]
 pub struct ClientArgs {
-    /// The hub's address.
-    #[arg(long, env = "HEDUI_HUB", default_value = "http://127.0.0.1:7300")]
+    /// The hub's address. `https://` uses mutual TLS with --ca/--cert/--key;
+    /// `http://` only reaches a hub started with --insecure-dev.
+    #[arg(long, env = "HEDUI_HUB", default_value = "https://127.0.0.1:7300")]
     pub hub: String,
+    #[command(flatten)]
+    pub tls: TlsArgs,
     /// Output format.
     #[arg(long, value_enum, default_value = "human")]
     pub output: Output,
@@ -207,6 +288,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Record(c) => record(c).await,
         Command::Demo(a) => demo::run(a).await,
         Command::Keygen(a) => keygen(a),
+        Command::Pki(c) => pki(c),
     }
 }
 
@@ -235,6 +317,17 @@ pub async fn shutdown_signal() {
 
 async fn hub(a: HubArgs) -> anyhow::Result<()> {
     let mut cfg = config::load_hub(&a.config)?;
+    if a.insecure_dev {
+        eprintln!(
+            "WARNING: --insecure-dev: the hub serves PLAINTEXT, identifies nobody and lets everyone call everything. Never use this outside a developer's machine."
+        );
+        cfg.tls = None;
+    } else if cfg.tls.is_none() {
+        bail!(
+            "{}: [tls] is required (ca, cert, key); run `hedui pki init` and `hedui pki issue --role hub`, or pass --insecure-dev for local development",
+            a.config.display()
+        );
+    }
     if let Some(l) = a.listen {
         cfg.listen = l;
     }
@@ -280,7 +373,23 @@ async fn adapter(a: AdapterArgs) -> anyhow::Result<()> {
         ))
     });
     eprintln!("query log: {}", query_log.display());
+    let tls = if a.insecure_dev {
+        eprintln!("WARNING: --insecure-dev: the adapter serves PLAINTEXT and cannot tell the hub from anyone else.");
+        None
+    } else {
+        let tls = hedui_tls::ServerTls::load(a.tls.files()?)?;
+        let expected = hedui_tls::Role::Adapter(a.department);
+        if tls.identity().role != expected {
+            bail!(
+                "--cert: the certificate is for {}, but this adapter serves {}",
+                tls.identity().role,
+                expected
+            );
+        }
+        Some(tls)
+    };
     let options = hedui_adapter::AdapterOptions {
+        tls,
         trusted_hub_keys,
         query_log: Some(query_log),
     };
@@ -288,23 +397,36 @@ async fn adapter(a: AdapterArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub async fn connect(hub: &str) -> anyhow::Result<VerificationServiceClient<Channel>> {
-    let channel = tonic::transport::Endpoint::from_shared(hub.to_owned())
-        .map_err(|e| anyhow!("--hub {hub:?}: {e}"))?
-        .connect()
-        .await
-        .map_err(|e| anyhow!("cannot reach the hub at {hub}: {e}; is `hedui hub` running?"))?;
+pub async fn connect(client: &ClientArgs) -> anyhow::Result<VerificationServiceClient<Channel>> {
+    let channel = channel_to_hub(&client.hub, &client.tls).await?;
     Ok(VerificationServiceClient::new(channel).max_decoding_message_size(16 * 1024 * 1024))
+}
+
+/// A connected channel to the hub, over mutual TLS for `https://` addresses.
+pub async fn channel_to_hub(hub: &str, tls: &TlsArgs) -> anyhow::Result<Channel> {
+    let unreachable =
+        |e: &dyn std::fmt::Display| anyhow!("cannot reach the hub at {hub}: {e}; is `hedui hub` running?");
+    if hub.starts_with("https://") {
+        let tls = hedui_tls::ClientTls::load(tls.files()?)?;
+        let channel = hedui_tls::channel(hub, tls, Some(hedui_tls::Role::Hub), std::time::Duration::from_secs(10))?;
+        // Connect now, so an unreachable hub is reported as such.
+        let mut probe = tonic::client::Grpc::new(channel.clone());
+        probe.ready().await.map_err(|e| unreachable(&e))?;
+        Ok(channel)
+    } else {
+        tonic::transport::Endpoint::from_shared(hub.to_owned())
+            .map_err(|e| anyhow!("--hub {hub:?}: {e}"))?
+            .connect()
+            .await
+            .map_err(|e| unreachable(&e))
+    }
 }
 
 /// Turns a gRPC error into a message a caseworker can act on.
 pub fn explain(status: tonic::Status) -> anyhow::Error {
     let preconditions = hedui_proto::status::precondition_violations(&status);
     if !preconditions.is_empty() {
-        let lines: Vec<String> = preconditions
-            .iter()
-            .map(|(s, d)| format!("  {s}: {d}"))
-            .collect();
+        let lines: Vec<String> = preconditions.iter().map(|(s, d)| format!("  {s}: {d}")).collect();
         return anyhow!(
             "the hub refused: {}:\n{}",
             status.message().split(';').next().unwrap_or(""),
@@ -319,10 +441,7 @@ pub fn explain(status: tonic::Status) -> anyhow::Error {
             status.message()
         );
     }
-    let lines: Vec<String> = violations
-        .iter()
-        .map(|(f, d)| format!("  {f}: {d}"))
-        .collect();
+    let lines: Vec<String> = violations.iter().map(|(f, d)| format!("  {f}: {d}")).collect();
     anyhow!("the request is invalid:\n{}", lines.join("\n"))
 }
 
@@ -342,12 +461,8 @@ async fn verify(a: VerifyArgs) -> anyhow::Result<()> {
         bail!("{}: {}", a.file.display(), local_problem(e));
     }
     let key = req.idempotency_key.clone();
-    let mut client = connect(&a.client.hub).await?;
-    let resp = client
-        .submit_verification(req)
-        .await
-        .map_err(explain)?
-        .into_inner();
+    let mut client = connect(&a.client).await?;
+    let resp = client.submit_verification(req).await.map_err(explain)?.into_inner();
     let record = resp
         .record
         .ok_or_else(|| anyhow!("the hub answered without a record"))?;
@@ -357,21 +472,14 @@ async fn verify(a: VerifyArgs) -> anyhow::Result<()> {
 
 fn print_record(record: &VerificationRecord, output: Output, key: Option<(&str, bool)>) {
     match output {
-        Output::Json => println!(
-            "{}",
-            hedui_proto::to_json(record, "hedui.v1.VerificationRecord")
-        ),
+        Output::Json => println!("{}", hedui_proto::to_json(record, "hedui.v1.VerificationRecord")),
         Output::Human => {
             print!("{}", render::record(record));
             if let Some((key, replayed)) = key {
                 if replayed {
-                    println!(
-                        "(this record was made earlier for idempotency key {key}; nothing was queried again)"
-                    );
+                    println!("(this record was made earlier for idempotency key {key}; nothing was queried again)");
                 } else {
-                    println!(
-                        "idempotency key: {key} (reuse it with --idempotency-key to retry safely)"
-                    );
+                    println!("idempotency key: {key} (reuse it with --idempotency-key to retry safely)");
                 }
             }
         }
@@ -389,7 +497,7 @@ async fn record(c: RecordCommand) -> anyhow::Result<()> {
                     .await?
                     .ok_or_else(|| anyhow!("no record with id {id} in {db}"))?,
                 None => {
-                    let mut client = connect(&source.client.hub).await?;
+                    let mut client = connect(&source.client).await?;
                     client
                         .get_record(GetRecordRequest { record_id: id })
                         .await
@@ -410,13 +518,12 @@ async fn record(c: RecordCommand) -> anyhow::Result<()> {
             source,
         } => {
             let today = chrono::Utc::now().date_naive();
-            let date =
-                |s: &Option<String>, flag: &str| -> anyhow::Result<Option<chrono::NaiveDate>> {
-                    s.as_deref()
-                        .map(hedui_domain::window::parse_date)
-                        .transpose()
-                        .map_err(|e| anyhow!("--{flag}: {e}"))
-                };
+            let date = |s: &Option<String>, flag: &str| -> anyhow::Result<Option<chrono::NaiveDate>> {
+                s.as_deref()
+                    .map(hedui_domain::window::parse_date)
+                    .transpose()
+                    .map_err(|e| anyhow!("--{flag}: {e}"))
+            };
             let (created_from, created_to) = (date(&from, "from")?, date(&to, "to")?);
             let id_number = id_number
                 .map(|s| ResidentId::parse(&s, today).map(|id| id.as_str().to_owned()))
@@ -434,7 +541,7 @@ async fn record(c: RecordCommand) -> anyhow::Result<()> {
                     open_local(db).await?.list_records(&filter).await?
                 }
                 None => {
-                    let mut client = connect(&source.client.hub).await?;
+                    let mut client = connect(&source.client).await?;
                     let req = ListRecordsRequest {
                         verdict: verdict.map(|v| v as i32).unwrap_or(0),
                         created_from: from.unwrap_or_default(),
@@ -442,21 +549,13 @@ async fn record(c: RecordCommand) -> anyhow::Result<()> {
                         id_number: id_number.unwrap_or_default(),
                         limit,
                     };
-                    client
-                        .list_records(req)
-                        .await
-                        .map_err(explain)?
-                        .into_inner()
-                        .records
+                    client.list_records(req).await.map_err(explain)?.into_inner().records
                 }
             };
             match source.client.output {
                 Output::Json => println!(
                     "{}",
-                    hedui_proto::to_json(
-                        &ListRecordsResponse { records },
-                        "hedui.v1.ListRecordsResponse"
-                    )
+                    hedui_proto::to_json(&ListRecordsResponse { records }, "hedui.v1.ListRecordsResponse")
                 ),
                 Output::Human => print!("{}", render::summaries(&records)),
             }
@@ -494,10 +593,7 @@ fn keygen(a: KeygenArgs) -> anyhow::Result<()> {
     })?;
     writeln!(f, "{}", hedui_audit::checkpoint::format_signing_key(&key))?;
     f.sync_all()?;
-    println!(
-        "{}",
-        hedui_audit::checkpoint::format_public_key(&key.verifying_key())
-    );
+    println!("{}", hedui_audit::checkpoint::format_public_key(&key.verifying_key()));
     eprintln!(
         "secret key written to {}; give adapters the public key above (--hub-key)",
         a.out.display()
@@ -529,4 +625,37 @@ fn local_problem(e: hedui_hub::service::HubError) -> String {
         }
         other => other.to_string(),
     }
+}
+
+fn pki(c: PkiCommand) -> anyhow::Result<()> {
+    match c {
+        PkiCommand::Init { dir, county, days } => {
+            let files = hedui_tls::pki::init_ca(&dir, &county, days)?;
+            println!(
+                "CA for {county} created: {} (keep {} secret and offline)",
+                files.cert.display(),
+                files.key.display()
+            );
+        }
+        PkiCommand::Issue {
+            dir,
+            role,
+            name,
+            days,
+            hosts,
+            out,
+        } => {
+            let role = hedui_tls::Role::parse(&role).map_err(|e| anyhow!("--role: {e}"))?;
+            let out = out.unwrap_or_else(|| dir.clone());
+            let f = hedui_tls::pki::issue(&dir, &role, &name, days, &hosts, &out)?;
+            println!(
+                "issued {role} certificate for {name}: {} and {} (serial {}, valid until {})",
+                f.cert.display(),
+                f.key.display(),
+                f.serial,
+                f.not_after
+            );
+        }
+    }
+    Ok(())
 }

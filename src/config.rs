@@ -29,9 +29,24 @@ pub struct HubFile {
     /// Default deadline for every department, in milliseconds.
     #[serde(default)]
     pub deadline_ms: Option<u64>,
+    /// The hub's certificate, key and the county CA, relative to this file.
+    #[serde(default)]
+    pub tls: Option<TlsFile>,
     /// One table per department, keyed by its slug.
     #[serde(default)]
     pub adapters: BTreeMap<String, AdapterFile>,
+}
+
+/// The `[tls]` table.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsFile {
+    /// The county CA certificate.
+    pub ca: PathBuf,
+    /// The hub's certificate (role hub).
+    pub cert: PathBuf,
+    /// The hub's private key.
+    pub key: PathBuf,
 }
 
 /// One department's adapter.
@@ -71,24 +86,21 @@ pub fn load_verifying_key(arg: &str) -> anyhow::Result<hedui_trust::VerifyingKey
     let text = if arg.starts_with("ed25519:") {
         arg.to_owned()
     } else {
-        std::fs::read_to_string(arg)
-            .with_context(|| format!("--hub-key {arg}: not a key and not a readable file"))?
+        std::fs::read_to_string(arg).with_context(|| format!("--hub-key {arg}: not a key and not a readable file"))?
     };
-    hedui_audit::checkpoint::parse_public_key(text.trim())
-        .map_err(|e| anyhow::anyhow!("--hub-key {arg}: {e}"))
+    hedui_audit::checkpoint::parse_public_key(text.trim()).map_err(|e| anyhow::anyhow!("--hub-key {arg}: {e}"))
 }
 
 /// Reads a policy file.
 pub fn load_policy(path: &Path) -> anyhow::Result<Policy> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read policy file {}", path.display()))?;
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read policy file {}", path.display()))?;
     Policy::from_toml(&text).with_context(|| format!("policy file {}", path.display()))
 }
 
 /// Reads the hub configuration file and the policy it names.
 pub fn load_hub(path: &Path) -> anyhow::Result<HubConfig> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read configuration file {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read configuration file {}", path.display()))?;
     parse_hub(&text, path.parent().unwrap_or(Path::new(".")))
         .with_context(|| format!("configuration file {}", path.display()))
 }
@@ -96,29 +108,29 @@ pub fn load_hub(path: &Path) -> anyhow::Result<HubConfig> {
 /// Parses a hub configuration; relative paths are taken from `base`.
 pub fn parse_hub(text: &str, base: &Path) -> anyhow::Result<HubConfig> {
     let file: HubFile = toml::from_str(text)?;
-    let default_deadline = file
-        .deadline_ms
-        .map(Duration::from_millis)
-        .unwrap_or(DEFAULT_DEADLINE);
+    let default_deadline = file.deadline_ms.map(Duration::from_millis).unwrap_or(DEFAULT_DEADLINE);
     let mut adapters = Vec::new();
     for (name, a) in &file.adapters {
-        let department = hedui_domain::department::parse_slug(name)
-            .map_err(|e| anyhow::anyhow!("adapters.{name}: {e}"))?;
+        let department =
+            hedui_domain::department::parse_slug(name).map_err(|e| anyhow::anyhow!("adapters.{name}: {e}"))?;
         if a.deadline_ms == Some(0) {
             bail!("adapters.{name}.deadline_ms: must be more than 0");
         }
         adapters.push(AdapterEndpoint {
             department,
             url: a.url.clone(),
-            deadline: a
-                .deadline_ms
-                .map(Duration::from_millis)
-                .unwrap_or(default_deadline),
+            deadline: a.deadline_ms.map(Duration::from_millis).unwrap_or(default_deadline),
         });
     }
     let policy = load_policy(&base.join(&file.policy))?;
     let grant_key = load_signing_key(&base.join(&file.hub_key))?;
+    let tls = file.tls.as_ref().map(|t| hedui_tls::TlsFiles {
+        ca: base.join(&t.ca),
+        cert: base.join(&t.cert),
+        key: base.join(&t.key),
+    });
     Ok(HubConfig {
+        tls,
         grant_key,
         listen: file.listen,
         database_url: file.database_url,
@@ -150,11 +162,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let cfg = parse_hub(&example_with_key(&dir), &base()).unwrap();
         assert_eq!(cfg.adapters.len(), 8);
-        assert!(
-            cfg.adapters
-                .iter()
-                .all(|a| a.deadline == Duration::from_secs(10))
-        );
+        assert!(cfg.adapters.iter().all(|a| a.deadline == Duration::from_secs(10)));
     }
 
     #[test]
@@ -166,11 +174,7 @@ mod tests {
 
     #[test]
     fn unknown_keys_and_departments_are_named() {
-        let err = parse_hub(
-            "policy = \"p\"\nhub_key = \"k\"\nlisten_addr = \"x\"\n",
-            &base(),
-        )
-        .unwrap_err();
+        let err = parse_hub("policy = \"p\"\nhub_key = \"k\"\nlisten_addr = \"x\"\n", &base()).unwrap_err();
         assert!(format!("{err:#}").contains("listen_addr"), "{err:#}");
         let dir = tempfile::tempdir().unwrap();
         let text = format!(

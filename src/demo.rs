@@ -20,6 +20,8 @@ use hedui_domain::department::ALL;
 use hedui_domain::window::IncomeWindow;
 use hedui_hub::{AdapterEndpoint, Application, HubConfig};
 use hedui_proto::v1::{FlagKind, Purpose, SubmitVerificationRequest, Verdict, VerificationRecord};
+use hedui_tls::pki::Ca;
+use hedui_tls::{Role, ServerTls, TlsFiles};
 use hedui_trust::authorization::complete_for;
 use tokio::sync::watch;
 
@@ -53,17 +55,14 @@ pub async fn run(a: DemoArgs) -> anyhow::Result<()> {
     let started = Instant::now();
     let policy = match &a.policy {
         Some(p) => crate::config::load_policy(p)?,
-        None => hedui_domain::policy::Policy::from_toml(EXAMPLE_POLICY)
-            .context("the built-in example policy")?,
+        None => hedui_domain::policy::Policy::from_toml(EXAMPLE_POLICY).context("the built-in example policy")?,
     };
-    std::fs::create_dir_all(&a.data_dir)
-        .with_context(|| format!("cannot create {}", a.data_dir.display()))?;
+    std::fs::create_dir_all(&a.data_dir).with_context(|| format!("cannot create {}", a.data_dir.display()))?;
     let db = a.data_dir.join("hedui.db");
     for suffix in ["", "-wal", "-shm"] {
         let p = PathBuf::from(format!("{}{suffix}", db.display()));
         if p.exists() {
-            std::fs::remove_file(&p)
-                .with_context(|| format!("cannot remove the old demo database {}", p.display()))?;
+            std::fs::remove_file(&p).with_context(|| format!("cannot remove the old demo database {}", p.display()))?;
         }
     }
 
@@ -72,6 +71,21 @@ pub async fn run(a: DemoArgs) -> anyhow::Result<()> {
     // A throwaway hub key for this run: the hub signs every grant with it and
     // the adapters trust only its public half.
     let hub_key = hedui_trust::SigningKey::generate(&mut rand_core::OsRng);
+    // A county CA for this run: every connection below is mutual TLS.
+    let pki_dir = a.data_dir.join("pki");
+    if pki_dir.exists() {
+        std::fs::remove_dir_all(&pki_dir).with_context(|| format!("cannot remove the old {}", pki_dir.display()))?;
+    }
+    let ca = Ca::new("dejiang-demo", 30)?;
+    ca.save(&pki_dir)?;
+    let issue = |role: Role, name: &str| -> anyhow::Result<TlsFiles> {
+        let f = ca.issue(&role, name, 30, &[])?.save(&pki_dir)?;
+        Ok(TlsFiles {
+            ca: pki_dir.join(hedui_tls::pki::CA_CERT_FILE),
+            cert: f.cert,
+            key: f.key,
+        })
+    };
     let (stop_tx, stop_rx) = watch::channel(false);
     let stopped = |mut rx: watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|s| *s).await;
@@ -81,23 +95,25 @@ pub async fn run(a: DemoArgs) -> anyhow::Result<()> {
     let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
     for d in ALL {
         let source = Arc::new(SandboxSource::new(sandbox.clone(), d));
-        let log = a.data_dir.join(format!(
-            "adapter-{}-queries.jsonl",
-            hedui_domain::department::slug(d)
-        ));
+        let log = a
+            .data_dir
+            .join(format!("adapter-{}-queries.jsonl", hedui_domain::department::slug(d)));
         if log.exists() {
-            std::fs::remove_file(&log)
-                .with_context(|| format!("cannot remove the old {}", log.display()))?;
+            std::fs::remove_file(&log).with_context(|| format!("cannot remove the old {}", log.display()))?;
         }
+        let tls = ServerTls::load(issue(
+            Role::Adapter(d),
+            &format!("{}-01", hedui_domain::department::slug(d)),
+        )?)?;
         let options = AdapterOptions {
+            tls: Some(tls),
             trusted_hub_keys: vec![hub_key.verifying_key()],
             query_log: Some(log),
         };
-        let (addr, _) =
-            hedui_adapter::spawn(source, loopback, options, stopped(stop_rx.clone())).await?;
+        let (addr, _) = hedui_adapter::spawn(source, loopback, options, stopped(stop_rx.clone())).await?;
         adapters.push(AdapterEndpoint {
             department: d,
-            url: format!("http://{addr}"),
+            url: format!("https://{addr}"),
             deadline: Duration::from_millis(a.deadline_ms),
         });
     }
@@ -107,15 +123,25 @@ pub async fn run(a: DemoArgs) -> anyhow::Result<()> {
         policy,
         adapters,
         grant_key: hub_key,
+        tls: Some(issue(Role::Hub, "hub-01")?),
     })
     .await?;
     let hub_addr = app.local_addr();
     let hub = tokio::spawn(app.run_until(stopped(stop_rx.clone())));
-    println!(
-        "hedui demo: 8 sandbox adapters and the hub are running on 127.0.0.1 (hub at {hub_addr})"
-    );
+    println!("hedui demo: 8 sandbox adapters and the hub are running on 127.0.0.1 (hub at {hub_addr})");
 
-    let client = crate::cli::connect(&format!("http://{hub_addr}")).await?;
+    let caseworker = issue(Role::Caseworker, "demo.caseworker")?;
+    let client_tls = crate::cli::TlsArgs {
+        ca: Some(caseworker.ca),
+        cert: Some(caseworker.cert),
+        key: Some(caseworker.key),
+    };
+    let channel = crate::cli::channel_to_hub(&format!("https://{hub_addr}"), &client_tls).await?;
+    let client = hedui_proto::v1::verification_service_client::VerificationServiceClient::new(channel);
+    println!(
+        "every connection is mutual TLS under a county CA made for this run ({}); every query carries a grant signed by the hub",
+        pki_dir.display()
+    );
     let window = IncomeWindow::last_months(today, 12).to_proto();
     let households = sandbox.households();
     println!(
@@ -125,48 +151,40 @@ pub async fn run(a: DemoArgs) -> anyhow::Result<()> {
         window.to_month
     );
     let verify_started = Instant::now();
-    let mut results: Vec<(usize, VerificationRecord)> =
-        futures::stream::iter(households.iter().enumerate())
-            .map(|(i, h)| {
-                let mut client = client.clone();
-                let form = format!("SQ-{}-{:04}", today.format("%Y"), i + 1);
-                let authorization = complete_for(
-                    &h.household,
-                    Purpose::MinimumLiving,
-                    &form,
-                    today,
-                    today + chrono::Days::new(365),
-                );
-                let req = SubmitVerificationRequest {
-                    authorization: Some(authorization),
-                    idempotency_key: format!(
-                        "demo-{}-{}",
-                        h.household.household_ref,
-                        uuid::Uuid::new_v4()
-                    ),
-                    household: Some(h.household.clone()),
-                    purpose: Purpose::MinimumLiving as i32,
-                    income_window: Some(window.clone()),
-                    asset_reference_date: String::new(),
-                    authorization_ref: form,
-                };
-                async move {
-                    let resp = client
-                        .submit_verification(req)
-                        .await
-                        .map_err(crate::cli::explain)?;
-                    let record = resp
-                        .into_inner()
-                        .record
-                        .ok_or_else(|| anyhow!("the hub answered without a record"))?;
-                    anyhow::Ok((i, record))
-                }
-            })
-            .buffer_unordered(a.concurrency.max(1))
-            .collect::<Vec<_>>()
-            .await
-            .into_iter()
-            .collect::<anyhow::Result<_>>()?;
+    let mut results: Vec<(usize, VerificationRecord)> = futures::stream::iter(households.iter().enumerate())
+        .map(|(i, h)| {
+            let mut client = client.clone();
+            let form = format!("SQ-{}-{:04}", today.format("%Y"), i + 1);
+            let authorization = complete_for(
+                &h.household,
+                Purpose::MinimumLiving,
+                &form,
+                today,
+                today + chrono::Days::new(365),
+            );
+            let req = SubmitVerificationRequest {
+                authorization: Some(authorization),
+                idempotency_key: format!("demo-{}-{}", h.household.household_ref, uuid::Uuid::new_v4()),
+                household: Some(h.household.clone()),
+                purpose: Purpose::MinimumLiving as i32,
+                income_window: Some(window.clone()),
+                asset_reference_date: String::new(),
+                authorization_ref: form,
+            };
+            async move {
+                let resp = client.submit_verification(req).await.map_err(crate::cli::explain)?;
+                let record = resp
+                    .into_inner()
+                    .record
+                    .ok_or_else(|| anyhow!("the hub answered without a record"))?;
+                anyhow::Ok((i, record))
+            }
+        })
+        .buffer_unordered(a.concurrency.max(1))
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .collect::<anyhow::Result<_>>()?;
     let verify_elapsed = verify_started.elapsed();
     results.sort_by_key(|(i, _)| *i);
 
@@ -183,21 +201,11 @@ pub async fn run(a: DemoArgs) -> anyhow::Result<()> {
         .iter()
         .find(|(_, r)| r.verdict == Verdict::NeedsReview as i32)
         .or(results.first());
-    println!(
-        "Records are stored in {} (SQLite). To read one:",
-        db.display()
-    );
+    println!("Records are stored in {} (SQLite). To read one:", db.display());
     if let Some((_, r)) = shown {
-        println!(
-            "  hedui record show {} --database {}",
-            r.record_id,
-            db.display()
-        );
+        println!("  hedui record show {} --database {}", r.record_id, db.display());
     }
-    println!(
-        "  hedui record list --verdict NEEDS_REVIEW --database {}",
-        db.display()
-    );
+    println!("  hedui record list --verdict NEEDS_REVIEW --database {}", db.display());
 
     let _ = stop_tx.send(true);
     hub.await.context("the demo hub task failed")??;
@@ -274,10 +282,7 @@ fn print_table(
             short(&main_reason(r), 58)
         );
         for s in &r.sources {
-            print!(
-                " {:<12}",
-                format!("{} {}ms", outcome_code(s.outcome), s.latency_ms)
-            );
+            print!(" {:<12}", format!("{} {}ms", outcome_code(s.outcome), s.latency_ms));
         }
         println!();
     }

@@ -105,8 +105,7 @@ pub struct MemberFile {
 
 /// Reads and converts a household file into a request.
 pub fn read(path: &Path, today: chrono::NaiveDate) -> anyhow::Result<SubmitVerificationRequest> {
-    let meta =
-        std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let meta = std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
     if meta.len() > MAX_FILE_BYTES {
         bail!(
             "{}: file is {} bytes; a household file is at most {MAX_FILE_BYTES}",
@@ -115,8 +114,7 @@ pub fn read(path: &Path, today: chrono::NaiveDate) -> anyhow::Result<SubmitVerif
         );
     }
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let text = String::from_utf8(bytes)
-        .map_err(|e| anyhow::anyhow!("{}: not UTF-8 text ({e})", path.display()))?;
+    let text = String::from_utf8(bytes).map_err(|e| anyhow::anyhow!("{}: not UTF-8 text ({e})", path.display()))?;
     let ext = path
         .extension()
         .and_then(|e| e.to_str())
@@ -124,28 +122,19 @@ pub fn read(path: &Path, today: chrono::NaiveDate) -> anyhow::Result<SubmitVerif
         .to_ascii_lowercase();
     let file: HouseholdFile = match ext.as_str() {
         "toml" => toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?,
-        "json" => {
-            serde_json::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
-        }
-        _ => bail!(
-            "{}: expected a .toml or .json household file",
-            path.display()
-        ),
+        "json" => serde_json::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?,
+        _ => bail!("{}: expected a .toml or .json household file", path.display()),
     };
     to_request(file, today).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
 }
 
 /// Converts a parsed file into a request; words become enum values.
-pub fn to_request(
-    file: HouseholdFile,
-    today: chrono::NaiveDate,
-) -> Result<SubmitVerificationRequest, String> {
+pub fn to_request(file: HouseholdFile, today: chrono::NaiveDate) -> Result<SubmitVerificationRequest, String> {
     let residence = parse_residence_slug(&file.residence).map_err(|e| format!("residence: {e}"))?;
     let purpose = parse_purpose_slug(&file.purpose).map_err(|e| format!("purpose: {e}"))?;
     let mut members = Vec::with_capacity(file.members.len());
     for (i, m) in file.members.into_iter().enumerate() {
-        let relation =
-            parse_relation_slug(&m.relation).map_err(|e| format!("members[{i}].relation: {e}"))?;
+        let relation = parse_relation_slug(&m.relation).map_err(|e| format!("members[{i}].relation: {e}"))?;
         members.push(Member {
             name: m.name,
             id_number: m.id_number,
@@ -179,9 +168,7 @@ pub fn to_request(
     });
     Ok(SubmitVerificationRequest {
         authorization,
-        idempotency_key: file
-            .idempotency_key
-            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
+        idempotency_key: file.idempotency_key.unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
         household: Some(Household {
             household_ref: file.household_ref,
             residence: residence as i32,
@@ -207,18 +194,18 @@ mod tests {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/examples");
         for name in ["household.toml", "household.json"] {
             let req = read(&dir.join(name), today()).unwrap();
-            let (sub, auth) = hedui_hub::service::parse_submission(&req, today())
-                .unwrap_or_else(|e| panic!("{name}: {e}"));
+            let (sub, auth) =
+                hedui_hub::service::parse_submission(&req, today()).unwrap_or_else(|e| panic!("{name}: {e}"));
             hedui_trust::authorization::check_covers(&auth, &sub.household, sub.purpose, today())
                 .unwrap_or_else(|e| panic!("{name}: {e:?}"));
-            hedui_domain::request::ValidatedSubmission::parse(&req, today())
-                .unwrap_or_else(|e| panic!("{name}: {e}"));
+            hedui_domain::request::ValidatedSubmission::parse(&req, today()).unwrap_or_else(|e| panic!("{name}: {e}"));
         }
     }
 
     #[test]
     fn unknown_keys_and_words_are_named() {
-        let base = "household_ref = \"H1\"\nresidence = \"rural\"\npurpose = \"minimum-living\"\nauthorization_ref = \"A1\"\n";
+        let base =
+            "household_ref = \"H1\"\nresidence = \"rural\"\npurpose = \"minimum-living\"\nauthorization_ref = \"A1\"\n";
         let e = toml::from_str::<HouseholdFile>(&format!("{base}colour = \"red\"\n")).unwrap_err();
         assert!(e.to_string().contains("colour"), "{e}");
         let f: HouseholdFile = toml::from_str(&base.replace("rural", "suburban")).unwrap();
@@ -227,10 +214,6 @@ mod tests {
             "{base}[[members]]\nname = \"杨\"\nid_number = \"520626194701205831\"\nrelation = \"cousin\"\n"
         ))
         .unwrap();
-        assert!(
-            to_request(f, today())
-                .unwrap_err()
-                .starts_with("members[0].relation")
-        );
+        assert!(to_request(f, today()).unwrap_err().starts_with("members[0].relation"));
     }
 }

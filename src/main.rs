@@ -16,10 +16,7 @@ mod telemetry;
 fn main() -> ExitCode {
     let args = cli::Cli::parse();
     telemetry::init(args.log_level());
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");

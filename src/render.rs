@@ -6,8 +6,8 @@ use hedui_domain::department::slug;
 use hedui_domain::money::yuan;
 use hedui_domain::purpose::{purpose_slug, relation_slug, residence_slug};
 use hedui_proto::v1::{
-    Department, FlagKind, IdentityStatus, Purpose, RecordSummary, Relation, Residence,
-    SourceOutcome, VehicleType, Verdict, VerificationRecord, person_result::Findings,
+    Department, FlagKind, IdentityStatus, Purpose, RecordSummary, Relation, Residence, SourceOutcome, VehicleType,
+    Verdict, VerificationRecord, person_result::Findings,
 };
 
 /// The short name of a verdict, e.g. `MEETS_CRITERIA`.
@@ -65,20 +65,12 @@ pub fn describe_findings(f: &Findings) -> String {
         ),
         Findings::Tax(t) => {
             let total: i64 = t.records.iter().map(|r| r.taxable_income_fen).sum();
-            format!(
-                "{} record(s), taxable income {} yuan",
-                t.records.len(),
-                yuan(total)
-            )
+            format!("{} record(s), taxable income {} yuan", t.records.len(), yuan(total))
         }
         Findings::MarketSupervision(m) => format!("{} business role(s)", m.roles.len()),
         Findings::HousingFund(h) => {
             let bal: i64 = h.accounts.iter().map(|a| a.balance_fen).sum();
-            format!(
-                "{} account(s), balance {} yuan",
-                h.accounts.len(),
-                yuan(bal)
-            )
+            format!("{} account(s), balance {} yuan", h.accounts.len(), yuan(bal))
         }
         Findings::Pboc(p) => {
             let bal: i64 = p.accounts.iter().map(|a| a.balance_fen).sum::<i64>()
@@ -219,9 +211,7 @@ pub fn record(r: &VerificationRecord) -> String {
             let status = IdentityStatus::try_from(res.identity_status).unwrap_or_default();
             let text = match (&res.findings, status) {
                 (Some(f), _) => describe_findings(f),
-                (None, IdentityStatus::NameMismatch) => {
-                    "NAME DOES NOT MATCH the ID number".to_owned()
-                }
+                (None, IdentityStatus::NameMismatch) => "NAME DOES NOT MATCH the ID number".to_owned(),
                 (None, _) => "no record".to_owned(),
             };
             let _ = writeln!(o, "       {:<19} {}", dept(*d), text);

@@ -57,19 +57,13 @@ fn a_bad_household_file_exits_non_zero_and_names_the_field() {
             .unwrap();
         assert!(!out.status.success(), "case {i} should fail");
         let err = String::from_utf8_lossy(&out.stderr);
-        assert!(
-            err.contains(expected),
-            "case {i}: expected {expected:?} in {err}"
-        );
+        assert!(err.contains(expected), "case {i}: expected {expected:?} in {err}");
     }
 }
 
 #[test]
 fn an_unknown_department_is_rejected_with_the_accepted_names() {
-    let out = hedui()
-        .args(["adapter", "--department", "police"])
-        .output()
-        .unwrap();
+    let out = hedui().args(["adapter", "--department", "police"]).output().unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -103,16 +97,8 @@ fn the_demo_runs_end_to_end_and_shows_every_verdict() {
         "demo failed: {}\n{stdout}",
         String::from_utf8_lossy(&out.stderr)
     );
-    for verdict in [
-        "MEETS_CRITERIA",
-        "DOES_NOT_MEET",
-        "NEEDS_REVIEW",
-        "INCOMPLETE",
-    ] {
-        assert!(
-            stdout.contains(verdict),
-            "the demo shows no {verdict}:\n{stdout}"
-        );
+    for verdict in ["MEETS_CRITERIA", "DOES_NOT_MEET", "NEEDS_REVIEW", "INCOMPLETE"] {
+        assert!(stdout.contains(verdict), "the demo shows no {verdict}:\n{stdout}");
     }
     for flag in [
         "IDENTITY_MISMATCH",
@@ -142,11 +128,7 @@ fn the_demo_runs_end_to_end_and_shows_every_verdict() {
         .arg(&db)
         .output()
         .unwrap();
-    assert!(
-        list.status.success(),
-        "{}",
-        String::from_utf8_lossy(&list.stderr)
-    );
+    assert!(list.status.success(), "{}", String::from_utf8_lossy(&list.stderr));
     let json: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
     let id = json["records"][0]["recordId"].as_str().unwrap().to_owned();
     let show = hedui()

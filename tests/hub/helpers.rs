@@ -20,9 +20,10 @@ use hedui_hub::{AdapterEndpoint, Application, HubConfig};
 use hedui_proto::v1::source_service_server::{SourceService, SourceServiceServer};
 use hedui_proto::v1::verification_service_client::VerificationServiceClient;
 use hedui_proto::v1::{
-    Department, DescribeRequest, DescribeResponse, Purpose, QueryRequest, QueryResponse,
-    SubmitVerificationRequest,
+    Department, DescribeRequest, DescribeResponse, Purpose, QueryRequest, QueryResponse, SubmitVerificationRequest,
 };
+use hedui_tls::pki::Ca;
+use hedui_tls::{ClientTls, Role, ServerTls, TlsFiles};
 use tokio::sync::{Barrier, watch};
 use tonic::transport::Channel;
 use tonic::{Request, Response, Status};
@@ -52,9 +53,7 @@ pub fn request(h: &SandboxHousehold, key: &str) -> SubmitVerificationRequest {
         idempotency_key: key.to_owned(),
         household: Some(h.household.clone()),
         purpose: Purpose::MinimumLiving as i32,
-        income_window: Some(
-            IncomeWindow::last_months(chrono::Utc::now().date_naive(), 12).to_proto(),
-        ),
+        income_window: Some(IncomeWindow::last_months(chrono::Utc::now().date_naive(), 12).to_proto()),
         asset_reference_date: String::new(),
         authorization_ref: "SQ-TEST-0001".to_owned(),
         authorization: Some(authorization(&h.household, "SQ-TEST-0001")),
@@ -62,10 +61,7 @@ pub fn request(h: &SandboxHousehold, key: &str) -> SubmitVerificationRequest {
 }
 
 /// A complete authorization for `household`, signed today.
-pub fn authorization(
-    household: &hedui_proto::v1::Household,
-    form: &str,
-) -> hedui_proto::v1::Authorization {
+pub fn authorization(household: &hedui_proto::v1::Household, form: &str) -> hedui_proto::v1::Authorization {
     let today = chrono::Utc::now().date_naive();
     hedui_trust::authorization::complete_for(
         household,
@@ -108,10 +104,7 @@ struct Fake {
 
 #[tonic::async_trait]
 impl SourceService for Fake {
-    async fn describe(
-        &self,
-        _r: Request<DescribeRequest>,
-    ) -> Result<Response<DescribeResponse>, Status> {
+    async fn describe(&self, _r: Request<DescribeRequest>) -> Result<Response<DescribeResponse>, Status> {
         Ok(Response::new(DescribeResponse {
             department: self.department as i32,
             ..Default::default()
@@ -143,6 +136,49 @@ pub struct TestSystem {
     hub_task: Option<tokio::task::JoinHandle<Result<(), tonic::transport::Error>>>,
     _dir: Option<tempfile::TempDir>,
     logs: tempfile::TempDir,
+    /// The hub's address.
+    pub hub_addr: SocketAddr,
+    /// The county PKI of this system.
+    pub pki: Pki,
+}
+
+/// A throwaway county PKI, with files on disk as production has them.
+pub struct Pki {
+    ca: Ca,
+    dir: tempfile::TempDir,
+}
+
+impl Pki {
+    /// A new CA.
+    pub fn new() -> Self {
+        Self {
+            ca: Ca::new("dejiang-test", 30).unwrap(),
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    /// Issues a certificate for `role`/`name` and returns its files.
+    pub fn files(&self, role: &Role, name: &str) -> TlsFiles {
+        let issued = self.ca.issue(role, name, 30, &[]).unwrap();
+        let f = issued.save(self.dir.path()).unwrap();
+        let ca = self.dir.path().join("ca.crt");
+        if !ca.exists() {
+            std::fs::write(&ca, self.ca.cert_pem()).unwrap();
+        }
+        TlsFiles {
+            ca,
+            cert: f.cert,
+            key: f.key,
+        }
+    }
+
+    /// A client of the hub at `addr` holding a `role` certificate.
+    pub fn client(&self, addr: SocketAddr, role: &Role, name: &str) -> VerificationServiceClient<Channel> {
+        let tls = ClientTls::load(self.files(role, name)).unwrap();
+        let channel =
+            hedui_tls::channel(&format!("https://{addr}"), tls, Some(Role::Hub), Duration::from_secs(5)).unwrap();
+        VerificationServiceClient::new(channel)
+    }
 }
 
 impl TestSystem {
@@ -162,16 +198,13 @@ impl TestSystem {
     }
 
     /// Like [`TestSystem::with`], on an existing database.
-    pub async fn on_database(
-        behaviour: impl Fn(Department) -> Behaviour,
-        deadline: Duration,
-        url: &str,
-    ) -> Self {
+    pub async fn on_database(behaviour: impl Fn(Department) -> Behaviour, deadline: Duration, url: &str) -> Self {
         let (stop, rx) = watch::channel(false);
         let stopped = |mut rx: watch::Receiver<bool>| async move {
             let _ = rx.wait_for(|s| *s).await;
         };
         let any = SocketAddr::from(([127, 0, 0, 1], 0));
+        let pki = Pki::new();
         let logs = tempfile::tempdir().unwrap();
         let mut adapters = Vec::new();
         let mut calls = Vec::new();
@@ -188,6 +221,7 @@ impl TestSystem {
                     let options = AdapterOptions {
                         trusted_hub_keys: vec![key.verifying_key()],
                         query_log: Some(logs.path().join(format!("{}.jsonl", slug(d)))),
+                        tls: Some(ServerTls::load(pki.files(&Role::Adapter(d), &format!("{}-01", slug(d)))).unwrap()),
                     };
                     let source = Arc::new(SandboxSource::new(sandbox(), d));
                     hedui_adapter::spawn(source, any, options, stopped(rx.clone()))
@@ -208,7 +242,8 @@ impl TestSystem {
                         behaviour: b,
                         calls: counter,
                     };
-                    let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
+                    let tls = ServerTls::load(pki.files(&Role::Adapter(d), &format!("{}-fake", slug(d)))).unwrap();
+                    let incoming = hedui_tls::incoming(listener, tls);
                     let shutdown = stopped(rx.clone());
                     tokio::spawn(async move {
                         tonic::transport::Server::builder()
@@ -221,7 +256,7 @@ impl TestSystem {
             };
             adapters.push(AdapterEndpoint {
                 department: d,
-                url: format!("http://{addr}"),
+                url: format!("https://{addr}"),
                 deadline,
             });
         }
@@ -231,19 +266,17 @@ impl TestSystem {
             policy: Policy::from_toml(EXAMPLE_POLICY).unwrap(),
             adapters,
             grant_key: hub_key(),
+            tls: Some(pki.files(&Role::Hub, "hub-01")),
         })
         .await
         .unwrap();
         let hub_addr = app.local_addr();
         let hub_task = tokio::spawn(app.run_until(stopped(rx.clone())));
-        let channel = tonic::transport::Endpoint::from_shared(format!("http://{hub_addr}"))
-            .unwrap()
-            .connect()
-            .await
-            .unwrap();
-        let hub = VerificationServiceClient::new(channel);
+        let hub = pki.client(hub_addr, &Role::Caseworker, "zhang.san");
         Self {
             hub,
+            hub_addr,
+            pki,
             database_url: url.to_owned(),
             calls,
             stop,
@@ -255,11 +288,8 @@ impl TestSystem {
 
     /// The lines of a sandbox adapter's query log (empty if it has none yet).
     pub fn query_log(&self, d: Department) -> Vec<serde_json::Value> {
-        let text = std::fs::read_to_string(self.logs.path().join(format!("{}.jsonl", slug(d))))
-            .unwrap_or_default();
-        text.lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect()
+        let text = std::fs::read_to_string(self.logs.path().join(format!("{}.jsonl", slug(d)))).unwrap_or_default();
+        text.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
     }
 
     /// Stops the hub and the adapters and waits for the hub to close its store.

@@ -1,6 +1,7 @@
 //! Integration tests: the hub and eight adapters in-process, over real gRPC
 //! on loopback sockets.
 
+mod access;
 mod helpers;
 mod trust;
 
@@ -9,8 +10,7 @@ use std::time::Duration;
 
 use hedui_proto::status::field_violations;
 use hedui_proto::v1::{
-    Department, GetRecordRequest, ListRecordsRequest, Relation, SourceOutcome,
-    SubmitVerificationRequest, Verdict,
+    Department, GetRecordRequest, ListRecordsRequest, Relation, SourceOutcome, SubmitVerificationRequest, Verdict,
 };
 use helpers::{Behaviour, TestSystem, household, index_of, request};
 use tonic::Code;
@@ -34,18 +34,10 @@ async fn a_household_goes_end_to_end_and_is_read_back() {
     assert_eq!(record.sources.len(), 8);
     for s in &record.sources {
         let o = SourceOutcome::try_from(s.outcome).unwrap();
-        assert!(
-            matches!(o, SourceOutcome::Ok | SourceOutcome::NoRecord),
-            "{s:?}"
-        );
+        assert!(matches!(o, SourceOutcome::Ok | SourceOutcome::NoRecord), "{s:?}");
         assert!(!s.data_as_of.is_empty());
     }
-    assert_eq!(
-        record.verdict,
-        Verdict::MeetsCriteria as i32,
-        "{:#?}",
-        record.reasons
-    );
+    assert_eq!(record.verdict, Verdict::MeetsCriteria as i32, "{:#?}", record.reasons);
     assert!(!record.reasons.is_empty());
     assert!(hedui_domain::digest::verify(&record));
     assert_eq!(record.members.len(), h.household.members.len());
@@ -105,11 +97,7 @@ async fn all_departments_are_asked_at_the_same_time() {
     // Every department waits until all eight are inside a call. Asked one
     // after another, the first would wait past its deadline and time out.
     let barrier = Arc::new(tokio::sync::Barrier::new(8));
-    let sys = TestSystem::with(
-        |_| Behaviour::Rendezvous(barrier.clone()),
-        Duration::from_secs(20),
-    )
-    .await;
+    let sys = TestSystem::with(|_| Behaviour::Rendezvous(barrier.clone()), Duration::from_secs(20)).await;
     let mut hub = sys.hub.clone();
     let record = hub
         .submit_verification(request(&household("qualifies"), "parallel-1"))
@@ -156,10 +144,7 @@ async fn a_slow_department_times_out_while_the_others_answer() {
         .filter(|d| *d != Department::Tax)
     {
         assert!(
-            matches!(
-                outcome(&record, d),
-                SourceOutcome::Ok | SourceOutcome::NoRecord
-            ),
+            matches!(outcome(&record, d), SourceOutcome::Ok | SourceOutcome::NoRecord),
             "{d:?}"
         );
     }
@@ -227,16 +212,15 @@ async fn malformed_replies_end_as_error_and_leave_the_rest_intact() {
         let detail = &record.sources[index_of(Department::Pboc)].detail;
         assert!(detail.contains(expected), "{detail}");
         assert_eq!(record.verdict, Verdict::Incomplete as i32);
-        assert!(record.members.iter().all(|m| {
-            m.result_departments
+        assert!(
+            record
+                .members
                 .iter()
-                .all(|d| *d != Department::Pboc as i32)
-        }));
+                .all(|m| { m.result_departments.iter().all(|d| *d != Department::Pboc as i32) })
+        );
         assert!(hedui_domain::digest::verify(&record));
         // The hub goes on serving.
-        let again = hub
-            .submit_verification(request(&household("qualifies"), "bad-2"))
-            .await;
+        let again = hub.submit_verification(request(&household("qualifies"), "bad-2")).await;
         assert!(again.is_ok());
     }
 }
@@ -262,10 +246,7 @@ async fn a_department_that_is_down_is_unavailable() {
         .into_inner()
         .record
         .unwrap();
-    assert_eq!(
-        outcome(&record, Department::HousingFund),
-        SourceOutcome::Unavailable
-    );
+    assert_eq!(outcome(&record, Department::HousingFund), SourceOutcome::Unavailable);
     assert_eq!(record.verdict, Verdict::Incomplete as i32);
 }
 
@@ -274,16 +255,8 @@ async fn a_retried_submit_returns_the_same_record() {
     let sys = TestSystem::start().await;
     let mut hub = sys.hub.clone();
     let req = request(&household("car-owner"), "retry-1");
-    let first = hub
-        .submit_verification(req.clone())
-        .await
-        .unwrap()
-        .into_inner();
-    let second = hub
-        .submit_verification(req.clone())
-        .await
-        .unwrap()
-        .into_inner();
+    let first = hub.submit_verification(req.clone()).await.unwrap().into_inner();
+    let second = hub.submit_verification(req.clone()).await.unwrap().into_inner();
     assert!(!first.replayed);
     assert!(second.replayed);
     assert_eq!(first.record, second.record);
@@ -395,18 +368,8 @@ async fn every_bad_input_is_named_and_nothing_is_stored() {
     .await;
     // No purpose, no authorization, no key.
     rejected(&sys, with(&|r| r.purpose = 0), "purpose").await;
-    rejected(
-        &sys,
-        with(&|r| r.authorization_ref.clear()),
-        "authorization_ref",
-    )
-    .await;
-    rejected(
-        &sys,
-        with(&|r| r.idempotency_key.clear()),
-        "idempotency_key",
-    )
-    .await;
+    rejected(&sys, with(&|r| r.authorization_ref.clear()), "authorization_ref").await;
+    rejected(&sys, with(&|r| r.idempotency_key.clear()), "idempotency_key").await;
     // A message over the size limit.
     rejected(
         &sys,
@@ -453,10 +416,7 @@ async fn every_bad_input_is_named_and_nothing_is_stored() {
 async fn list_filters_by_verdict() {
     let sys = TestSystem::start().await;
     let mut hub = sys.hub.clone();
-    for (i, s) in ["qualifies", "car-owner", "deceased-member"]
-        .iter()
-        .enumerate()
-    {
+    for (i, s) in ["qualifies", "car-owner", "deceased-member"].iter().enumerate() {
         hub.submit_verification(request(&household(s), &format!("list-{i}")))
             .await
             .unwrap();

@@ -8,12 +8,12 @@ use hedui_adapter::{AdapterOptions, SandboxSource};
 use hedui_domain::department::ALL;
 use hedui_proto::status::{field_violations, precondition_violations};
 use hedui_proto::v1::source_service_client::SourceServiceClient;
-use hedui_proto::v1::{
-    Department, ListRecordsRequest, Person, Purpose, QueryRequest, SourceOutcome, Verdict,
-};
+use hedui_proto::v1::{Department, ListRecordsRequest, Person, Purpose, QueryRequest, SourceOutcome, Verdict};
 use tonic::Code;
 
-use crate::helpers::{Behaviour, TestSystem, household, hub_key, index_of, request};
+use hedui_tls::{ClientTls, Role, ServerTls};
+
+use crate::helpers::{Behaviour, Pki, TestSystem, household, hub_key, index_of, request};
 
 /// Asserts that no sandbox adapter received anything and nothing was stored.
 async fn nothing_left_the_hub(sys: &TestSystem) {
@@ -43,8 +43,7 @@ async fn a_minor_without_a_guardian_stops_the_query_at_the_hub() {
     let v = precondition_violations(&err);
     assert!(!v.is_empty());
     assert!(
-        v.iter()
-            .all(|(subject, _)| subject.starts_with("household.members[")),
+        v.iter().all(|(subject, _)| subject.starts_with("household.members[")),
         "{v:?}"
     );
     assert!(v.iter().any(|(_, d)| d.contains("guardian")), "{v:?}");
@@ -58,12 +57,7 @@ async fn a_missing_expired_or_mismatched_authorization_is_refused() {
 
     let mut missing = request(&h, "auth-1");
     missing.authorization = None;
-    let err = sys
-        .hub
-        .clone()
-        .submit_verification(missing)
-        .await
-        .unwrap_err();
+    let err = sys.hub.clone().submit_verification(missing).await.unwrap_err();
     assert_eq!(err.code(), Code::InvalidArgument);
     assert_eq!(field_violations(&err)[0].0, "authorization");
 
@@ -73,12 +67,7 @@ async fn a_missing_expired_or_mismatched_authorization_is_refused() {
         a.signed_date = "2024-01-01".into();
         a.valid_until = "2025-01-01".into();
     }
-    let err = sys
-        .hub
-        .clone()
-        .submit_verification(expired)
-        .await
-        .unwrap_err();
+    let err = sys.hub.clone().submit_verification(expired).await.unwrap_err();
     assert_eq!(err.code(), Code::FailedPrecondition, "{err:?}");
     assert!(
         precondition_violations(&err)
@@ -88,12 +77,7 @@ async fn a_missing_expired_or_mismatched_authorization_is_refused() {
 
     let mut other_purpose = request(&h, "auth-3");
     other_purpose.authorization.as_mut().unwrap().purpose = Purpose::Medical as i32;
-    let err = sys
-        .hub
-        .clone()
-        .submit_verification(other_purpose)
-        .await
-        .unwrap_err();
+    let err = sys.hub.clone().submit_verification(other_purpose).await.unwrap_err();
     assert_eq!(err.code(), Code::FailedPrecondition);
     assert!(
         precondition_violations(&err)
@@ -103,12 +87,7 @@ async fn a_missing_expired_or_mismatched_authorization_is_refused() {
 
     let mut other_form = request(&h, "auth-4");
     other_form.authorization.as_mut().unwrap().form_number = "SQ-OTHER".into();
-    let err = sys
-        .hub
-        .clone()
-        .submit_verification(other_form)
-        .await
-        .unwrap_err();
+    let err = sys.hub.clone().submit_verification(other_form).await.unwrap_err();
     assert_eq!(field_violations(&err)[0].0, "authorization.form_number");
 
     nothing_left_the_hub(&sys).await;
@@ -142,10 +121,7 @@ async fn an_adapter_that_does_not_trust_the_hub_refuses_and_logs_it() {
     assert_eq!(record.verdict, Verdict::Incomplete as i32);
     let log = sys.query_log(Department::Pboc);
     assert_eq!(log.len(), 1);
-    assert!(
-        log[0]["outcome"].as_str().unwrap().starts_with("refused"),
-        "{log:?}"
-    );
+    assert!(log[0]["outcome"].as_str().unwrap().starts_with("refused"), "{log:?}");
     assert_eq!(log[0]["request_id"], record.request_id);
 }
 
@@ -169,38 +145,32 @@ async fn each_adapter_logs_the_queries_it_answered_without_full_id_numbers() {
         assert_eq!(log[0]["outcome"], "received");
         let text = log[0].to_string();
         for m in &h.household.members {
-            assert!(
-                !text.contains(&m.id_number),
-                "a full ID number is in the {d:?} log"
-            );
+            assert!(!text.contains(&m.id_number), "a full ID number is in the {d:?} log");
             assert!(!text.contains(&m.name), "a name is in the {d:?} log");
         }
     }
 }
 
-/// An SDK adapter for the tax department trusting the test hub key.
-async fn tax_adapter() -> SourceServiceClient<tonic::transport::Channel> {
+/// An SDK adapter for the tax department trusting the test hub key, over
+/// mutual TLS, and a client of it holding a certificate with `role`.
+async fn tax_adapter(pki: &Pki, role: Role) -> SourceServiceClient<tonic::transport::Channel> {
     let options = AdapterOptions {
         trusted_hub_keys: vec![hub_key().verifying_key()],
         query_log: None,
+        tls: Some(ServerTls::load(pki.files(&Role::Adapter(Department::Tax), "tax-direct")).unwrap()),
     };
-    let source = Arc::new(SandboxSource::new(
-        crate::helpers::sandbox(),
-        Department::Tax,
-    ));
-    let (addr, _) = hedui_adapter::spawn(
-        source,
-        "127.0.0.1:0".parse().unwrap(),
-        options,
-        std::future::pending(),
-    )
-    .await
-    .unwrap();
-    let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
-        .unwrap()
-        .connect()
+    let source = Arc::new(SandboxSource::new(crate::helpers::sandbox(), Department::Tax));
+    let (addr, _) = hedui_adapter::spawn(source, "127.0.0.1:0".parse().unwrap(), options, std::future::pending())
         .await
         .unwrap();
+    let tls = ClientTls::load(pki.files(&role, "direct-caller")).unwrap();
+    let channel = hedui_tls::channel(
+        &format!("https://{addr}"),
+        tls,
+        Some(Role::Adapter(Department::Tax)),
+        Duration::from_secs(5),
+    )
+    .unwrap();
     SourceServiceClient::new(channel)
 }
 
@@ -215,8 +185,7 @@ fn query(grant: Vec<u8>) -> QueryRequest {
             id_number: m.id_number.clone(),
         }],
         income_window: Some(
-            hedui_domain::window::IncomeWindow::last_months(chrono::Utc::now().date_naive(), 12)
-                .to_proto(),
+            hedui_domain::window::IncomeWindow::last_months(chrono::Utc::now().date_naive(), 12).to_proto(),
         ),
         asset_reference_date: chrono::Utc::now().date_naive().to_string(),
         authorization_ref: "SQ-1".into(),
@@ -224,12 +193,7 @@ fn query(grant: Vec<u8>) -> QueryRequest {
     }
 }
 
-fn grant_for(
-    q: &QueryRequest,
-    issued_ms: i64,
-    lifetime_ms: i64,
-    key: &hedui_trust::SigningKey,
-) -> Vec<u8> {
+fn grant_for(q: &QueryRequest, issued_ms: i64, lifetime_ms: i64, key: &hedui_trust::SigningKey) -> Vec<u8> {
     let ids: Vec<String> = q.persons.iter().map(|p| p.id_number.clone()).collect();
     let g = hedui_trust::grant::issue(
         &q.request_id,
@@ -247,7 +211,9 @@ fn grant_for(
 
 #[tokio::test]
 async fn forged_expired_replayed_or_missing_grants_are_refused_by_the_adapter() {
-    let mut tax = tax_adapter().await;
+    // The caller even holds a hub certificate: the grant is what is tested.
+    let pki = Pki::new();
+    let mut tax = tax_adapter(&pki, Role::Hub).await;
     let now = chrono::Utc::now().timestamp_millis();
 
     // No grant at all.
@@ -256,26 +222,15 @@ async fn forged_expired_replayed_or_missing_grants_are_refused_by_the_adapter() 
 
     // Signed by another key.
     let mut q = query(Vec::new());
-    q.grant = grant_for(
-        &q,
-        now,
-        60_000,
-        &hedui_trust::SigningKey::from_bytes(&[1; 32]),
-    );
-    assert_eq!(
-        tax.query(q).await.unwrap_err().code(),
-        Code::PermissionDenied
-    );
+    q.grant = grant_for(&q, now, 60_000, &hedui_trust::SigningKey::from_bytes(&[1; 32]));
+    assert_eq!(tax.query(q).await.unwrap_err().code(), Code::PermissionDenied);
 
     // A flipped bit.
     let mut q = query(Vec::new());
     q.grant = grant_for(&q, now, 60_000, &hub_key());
     let last = q.grant.len() - 1;
     q.grant[last] ^= 1;
-    assert_eq!(
-        tax.query(q).await.unwrap_err().code(),
-        Code::PermissionDenied
-    );
+    assert_eq!(tax.query(q).await.unwrap_err().code(), Code::PermissionDenied);
 
     // Expired.
     let mut q = query(Vec::new());
@@ -291,10 +246,7 @@ async fn forged_expired_replayed_or_missing_grants_are_refused_by_the_adapter() 
         name: "冉某".into(),
         id_number: "520626194701205831".into(),
     };
-    assert_eq!(
-        tax.query(q).await.unwrap_err().code(),
-        Code::PermissionDenied
-    );
+    assert_eq!(tax.query(q).await.unwrap_err().code(), Code::PermissionDenied);
 
     // A good grant works once, and a replay is refused.
     let mut q = query(Vec::new());
@@ -303,4 +255,22 @@ async fn forged_expired_replayed_or_missing_grants_are_refused_by_the_adapter() 
     let err = tax.query(q).await.unwrap_err();
     assert_eq!(err.code(), Code::PermissionDenied);
     assert!(err.message().contains("already been used"), "{err:?}");
+}
+
+#[tokio::test]
+async fn only_the_hub_may_query_an_adapter() {
+    let pki = Pki::new();
+    let now = chrono::Utc::now().timestamp_millis();
+    for role in [
+        Role::Caseworker,
+        Role::Auditor,
+        Role::Admin,
+        Role::Adapter(Department::Pboc),
+    ] {
+        let mut adapter = tax_adapter(&pki, role).await;
+        let mut q = query(Vec::new());
+        q.grant = grant_for(&q, now, 60_000, &hub_key());
+        let err = adapter.query(q).await.unwrap_err();
+        assert_eq!(err.code(), Code::PermissionDenied, "{role}: {err:?}");
+    }
 }

@@ -28,6 +28,9 @@ pub struct AdapterOptions {
     pub trusted_hub_keys: Vec<VerifyingKey>,
     /// Where the department's query log is appended; `None` keeps no log.
     pub query_log: Option<PathBuf>,
+    /// The adapter's certificate, key and the county CA. `None` only with
+    /// `--insecure-dev`: plaintext, and callers are not identified.
+    pub tls: Option<hedui_tls::ServerTls>,
 }
 
 impl std::fmt::Debug for AdapterOptions {
@@ -35,6 +38,7 @@ impl std::fmt::Debug for AdapterOptions {
         f.debug_struct("AdapterOptions")
             .field("trusted_hub_keys", &self.trusted_hub_keys.len())
             .field("query_log", &self.query_log)
+            .field("tls", &self.tls.is_some())
             .finish()
     }
 }
@@ -65,11 +69,7 @@ impl Guard {
     /// Checks the grant carried by `query`. The error text names no person.
     pub fn check(&self, query: &ValidatedQuery, now_unix_ms: i64) -> Result<(), GrantError> {
         let raw = &query.raw;
-        let ids: Vec<String> = query
-            .persons
-            .iter()
-            .map(|(_, id)| id.as_str().to_owned())
-            .collect();
+        let ids: Vec<String> = query.persons.iter().map(|(_, id)| id.as_str().to_owned()).collect();
         let window = query.window.to_proto();
         let expected = GrantExpectation {
             department: self.department,
@@ -96,12 +96,7 @@ impl Guard {
 
     /// Appends one line to the query log. A failure to write is returned so
     /// the adapter can refuse to answer unlogged.
-    pub fn record(
-        &self,
-        raw: &QueryRequest,
-        masked_persons: &[String],
-        outcome: &str,
-    ) -> std::io::Result<()> {
+    pub fn record(&self, raw: &QueryRequest, masked_persons: &[String], outcome: &str) -> std::io::Result<()> {
         let Some(log) = &self.log else { return Ok(()) };
         let line = serde_json::json!({
             "time": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
@@ -112,9 +107,7 @@ impl Guard {
             "persons": masked_persons,
             "outcome": outcome,
         });
-        let mut f = log
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut f = log.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         writeln!(f, "{line}")?;
         f.sync_data()
     }
@@ -124,8 +117,5 @@ fn open_log(p: &Path) -> std::io::Result<std::fs::File> {
     if let Some(dir) = p.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)?;
     }
-    std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(p)
+    std::fs::OpenOptions::new().create(true).append(true).open(p)
 }

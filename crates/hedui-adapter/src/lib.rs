@@ -26,9 +26,7 @@ use hedui_domain::reply::{self, AskedContext};
 use hedui_domain::window::{IncomeWindow, parse_date};
 use hedui_domain::{FieldViolation, ValidationError};
 use hedui_proto::v1::source_service_server::{SourceService, SourceServiceServer};
-use hedui_proto::v1::{
-    Department, DescribeRequest, DescribeResponse, Purpose, QueryRequest, QueryResponse,
-};
+use hedui_proto::v1::{Department, DescribeRequest, DescribeResponse, Purpose, QueryRequest, QueryResponse};
 use tokio::net::TcpListener;
 use tonic::{Request, Response, Status};
 
@@ -82,17 +80,11 @@ pub trait Source: Send + Sync + 'static {
 
     /// Answers one validated query: exactly one result per person, in any
     /// order, with findings only in this department's message.
-    fn query(
-        &self,
-        query: &ValidatedQuery,
-    ) -> impl Future<Output = Result<QueryResponse, SourceError>> + Send;
+    fn query(&self, query: &ValidatedQuery) -> impl Future<Output = Result<QueryResponse, SourceError>> + Send;
 }
 
 /// Validates a raw query. Every violation names its field.
-pub fn validate_query(
-    req: &QueryRequest,
-    today: NaiveDate,
-) -> Result<ValidatedQuery, ValidationError> {
+pub fn validate_query(req: &QueryRequest, today: NaiveDate) -> Result<ValidatedQuery, ValidationError> {
     let mut v = Vec::new();
     let request_id = match uuid::Uuid::parse_str(&req.request_id) {
         Ok(id) => Some(id),
@@ -101,21 +93,13 @@ pub fn validate_query(
             None
         }
     };
-    let purpose = parse_purpose(req.purpose, "purpose")
-        .map_err(|e| v.push(e))
-        .ok();
+    let purpose = parse_purpose(req.purpose, "purpose").map_err(|e| v.push(e)).ok();
     if req.persons.is_empty() {
-        v.push(FieldViolation::new(
-            "persons",
-            "at least one person is required",
-        ));
+        v.push(FieldViolation::new("persons", "at least one person is required"));
     } else if req.persons.len() > MAX_PERSONS {
         v.push(FieldViolation::new(
             "persons",
-            format!(
-                "{} persons; at most {MAX_PERSONS} are allowed",
-                req.persons.len()
-            ),
+            format!("{} persons; at most {MAX_PERSONS} are allowed", req.persons.len()),
         ));
     }
     let mut persons = Vec::with_capacity(req.persons.len());
@@ -133,10 +117,7 @@ pub fn validate_query(
                 }
                 persons.push((p.name.clone(), id));
             }
-            Err(e) => v.push(FieldViolation::new(
-                format!("persons[{i}].id_number"),
-                e.to_string(),
-            )),
+            Err(e) => v.push(FieldViolation::new(format!("persons[{i}].id_number"), e.to_string())),
         }
     }
     let window = match &req.income_window {
@@ -179,11 +160,7 @@ pub fn validate_query(
 
 /// Maps a validation error to `INVALID_ARGUMENT` with `BadRequest` details.
 pub fn invalid_argument(e: &ValidationError) -> Status {
-    hedui_proto::status::invalid_argument(
-        e.violations
-            .iter()
-            .map(|v| (v.field.as_str(), v.description.as_str())),
-    )
+    hedui_proto::status::invalid_argument(e.violations.iter().map(|v| (v.field.as_str(), v.description.as_str())))
 }
 
 /// The tonic service around a [`Source`].
@@ -191,6 +168,8 @@ pub struct AdapterService<S> {
     source: Arc<S>,
     department: Department,
     guard: guard::Guard,
+    /// When true, callers must present a hub certificate.
+    require_hub: bool,
 }
 
 impl<S: Source> AdapterService<S> {
@@ -199,6 +178,7 @@ impl<S: Source> AdapterService<S> {
         let department = Department::try_from(source.describe().department).unwrap_or_default();
         let guard = guard::Guard::new(department, options)?;
         Ok(Self {
+            require_hub: options.tls.is_some(),
             source,
             department,
             guard,
@@ -215,15 +195,14 @@ impl<S: Source> AdapterService<S> {
 
 #[tonic::async_trait]
 impl<S: Source> SourceService for AdapterService<S> {
-    async fn describe(
-        &self,
-        _req: Request<DescribeRequest>,
-    ) -> Result<Response<DescribeResponse>, Status> {
+    async fn describe(&self, req: Request<DescribeRequest>) -> Result<Response<DescribeResponse>, Status> {
+        self.check_caller(&req)?;
         Ok(Response::new(self.source.describe()))
     }
 
     #[tracing::instrument(skip_all, fields(department = hedui_domain::department::slug(self.department), request_id))]
     async fn query(&self, req: Request<QueryRequest>) -> Result<Response<QueryResponse>, Status> {
+        self.check_caller(&req)?;
         let today = chrono::Utc::now().date_naive();
         let raw = req.into_inner();
         let query = validate_query(&raw, today).map_err(|e| {
@@ -232,10 +211,7 @@ impl<S: Source> SourceService for AdapterService<S> {
         })?;
         tracing::Span::current().record("request_id", tracing::field::display(query.request_id));
         let masked: Vec<String> = query.persons.iter().map(|(_, id)| id.masked()).collect();
-        if let Err(e) = self
-            .guard
-            .check(&query, chrono::Utc::now().timestamp_millis())
-        {
+        if let Err(e) = self.guard.check(&query, chrono::Utc::now().timestamp_millis()) {
             tracing::warn!(reason = %e, "refused a query");
             let _ = self.guard.record(&raw, &masked, &format!("refused: {e}"));
             return Err(Status::permission_denied(format!("grant refused: {e}")));
@@ -264,12 +240,31 @@ impl<S: Source> SourceService for AdapterService<S> {
         if let Err(e) = reply::validate(self.department, ctx, &answer) {
             // The message names fields by index only, so it is safe to log.
             tracing::error!(problem = %e, "the source produced an invalid reply; fix the mapping");
-            return Err(Status::internal(format!(
-                "the adapter produced an invalid reply: {e}"
-            )));
+            return Err(Status::internal(format!("the adapter produced an invalid reply: {e}")));
         }
         tracing::info!(persons = query.persons.len(), "answered");
         Ok(Response::new(answer))
+    }
+}
+
+impl<S> AdapterService<S> {
+    /// Only the hub may ask an adapter anything; its role comes from the
+    /// verified client certificate.
+    fn check_caller<T>(&self, req: &Request<T>) -> Result<(), Status> {
+        if !self.require_hub {
+            return Ok(());
+        }
+        match hedui_tls::peer(req).and_then(|p| p.identity.as_ref()) {
+            Some(id) if id.role == hedui_tls::Role::Hub => Ok(()),
+            Some(id) => {
+                tracing::warn!(role = %id.role, "refused a caller that is not the hub");
+                Err(Status::permission_denied(format!(
+                    "role {} may not query an adapter",
+                    id.role
+                )))
+            }
+            None => Err(Status::unauthenticated("no hedui identity in the client certificate")),
+        }
     }
 }
 
@@ -281,13 +276,24 @@ pub async fn serve<S: Source>(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
     let service = AdapterService::new(source, options).map_err(ServeError::QueryLog)?;
-    let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
-    tonic::transport::Server::builder()
+    let router = tonic::transport::Server::builder()
         .timeout(Duration::from_secs(60))
-        .add_service(service.into_server())
-        .serve_with_incoming_shutdown(incoming, shutdown)
-        .await
-        .map_err(ServeError::Transport)
+        .add_service(service.into_server());
+    match options.tls.clone() {
+        Some(tls) => {
+            router
+                .serve_with_incoming_shutdown(hedui_tls::incoming(listener, tls), shutdown)
+                .await
+        }
+        None => {
+            tracing::warn!(
+                "the adapter is serving PLAINTEXT and cannot tell the hub from anyone else (--insecure-dev)"
+            );
+            let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
+            router.serve_with_incoming_shutdown(incoming, shutdown).await
+        }
+    }
+    .map_err(ServeError::Transport)
 }
 
 /// Why an adapter stopped serving.
@@ -328,10 +334,7 @@ pub struct SandboxSource {
 impl SandboxSource {
     /// The sandbox data of `department`.
     pub fn new(sandbox: Arc<sandbox::Sandbox>, department: Department) -> Self {
-        Self {
-            sandbox,
-            department,
-        }
+        Self { sandbox, department }
     }
 }
 
@@ -350,15 +353,13 @@ impl Source for SandboxSource {
         // The sandbox's `source-offline` households simulate a department
         // that is down or hangs, so the demo shows INCOMPLETE verdicts.
         match self.sandbox.fault(self.department, &query.raw) {
-            Some(sandbox::SandboxFault::Unavailable) => Err(SourceError::Unavailable(
-                "sandbox: simulated outage".to_owned(),
-            )),
+            Some(sandbox::SandboxFault::Unavailable) => {
+                Err(SourceError::Unavailable("sandbox: simulated outage".to_owned()))
+            }
             Some(sandbox::SandboxFault::Timeout) => {
                 // Hang until the hub gives up and cancels the call.
                 tokio::time::sleep(Duration::from_secs(3600)).await;
-                Err(SourceError::Unavailable(
-                    "sandbox: simulated hang".to_owned(),
-                ))
+                Err(SourceError::Unavailable("sandbox: simulated hang".to_owned()))
             }
             None => Ok(self.sandbox.answer(self.department, &query.raw)),
         }

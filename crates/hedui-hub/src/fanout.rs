@@ -16,6 +16,7 @@ use hedui_domain::reply::{self, AskedContext};
 use hedui_domain::request::ValidatedSubmission;
 use hedui_proto::v1::source_service_client::SourceServiceClient;
 use hedui_proto::v1::{Department, Person, QueryRequest, SourceOutcome};
+use hedui_tls::{ClientTls, Role};
 use tonic::Code;
 use tonic::transport::{Channel, Endpoint};
 
@@ -50,11 +51,20 @@ impl DepartmentClient {
     /// Prepares a client; the connection is made on first use and remade
     /// after failures, so an adapter that starts late or restarts is picked
     /// up without restarting the hub.
-    pub fn new(endpoint: &AdapterEndpoint) -> Result<Self, tonic::transport::Error> {
-        let channel = Endpoint::from_shared(endpoint.url.clone())?
+    ///
+    /// With `tls`, the connection is mutual TLS and the adapter's certificate
+    /// must carry the role of the department configured for this endpoint,
+    /// so one department cannot answer as another.
+    pub fn new(endpoint: &AdapterEndpoint, tls: Option<&ClientTls>) -> Result<Self, String> {
+        let ep = Endpoint::from_shared(endpoint.url.clone())
+            .map_err(|e| e.to_string())?
             .connect_timeout(endpoint.deadline)
-            .tcp_nodelay(true)
-            .connect_lazy();
+            .tcp_nodelay(true);
+        let channel = match tls {
+            Some(tls) => hedui_tls::channel_from_endpoint(ep, tls.clone(), Some(Role::Adapter(endpoint.department)))
+                .map_err(|e| e.to_string())?,
+            None => ep.connect_lazy(),
+        };
         let client = SourceServiceClient::new(channel)
             .max_decoding_message_size(MAX_REPLY_BYTES)
             .max_encoding_message_size(MAX_REPLY_BYTES);
@@ -133,9 +143,7 @@ fn outcome_for(code: Code) -> SourceOutcome {
     match code {
         Code::DeadlineExceeded => SourceOutcome::Timeout,
         Code::Unavailable => SourceOutcome::Unavailable,
-        Code::PermissionDenied | Code::Unauthenticated | Code::FailedPrecondition => {
-            SourceOutcome::Refused
-        }
+        Code::PermissionDenied | Code::Unauthenticated | Code::FailedPrecondition => SourceOutcome::Refused,
         Code::Ok
         | Code::Cancelled
         | Code::Unknown

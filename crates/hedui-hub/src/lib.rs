@@ -12,8 +12,10 @@ use std::sync::Arc;
 use hedui_domain::policy::Policy;
 use hedui_proto::v1::verification_service_server::VerificationServiceServer;
 use hedui_store::{Store, StoreError};
+use hedui_tls::{ClientTls, ServerTls, TlsFiles};
 use tokio::net::TcpListener;
 
+pub mod access;
 pub mod fanout;
 pub mod service;
 
@@ -34,6 +36,10 @@ pub struct HubConfig {
     /// The key that signs the grant sent with every query. Adapters trust
     /// its public half.
     pub grant_key: hedui_trust::SigningKey,
+    /// The hub's certificate, key and the county CA. `None` only with
+    /// `--insecure-dev`: then the hub listens and connects in plaintext and
+    /// identifies nobody.
+    pub tls: Option<TlsFiles>,
 }
 
 impl std::fmt::Debug for HubConfig {
@@ -54,13 +60,16 @@ pub enum BuildError {
     #[error("cannot open the database: {0}")]
     Store(#[from] StoreError),
     /// An adapter URL is not a valid URI.
-    #[error("adapter url for {department}: {source}")]
+    #[error("adapter url for {department}: {problem}")]
     AdapterUrl {
         /// The department's slug.
         department: &'static str,
-        /// The parse error.
-        source: tonic::transport::Error,
+        /// What is wrong with it.
+        problem: String,
     },
+    /// The hub's certificate, key or CA could not be loaded.
+    #[error("tls: {0}")]
+    Tls(#[from] hedui_tls::TlsError),
     /// Two adapters are configured for one department.
     #[error("two adapters are configured for {0}")]
     DuplicateAdapter(&'static str),
@@ -76,6 +85,7 @@ pub enum BuildError {
 
 /// A built hub, bound and ready to serve.
 pub struct Application {
+    server_tls: Option<ServerTls>,
     listener: TcpListener,
     local_addr: SocketAddr,
     state: Arc<HubState>,
@@ -84,6 +94,15 @@ pub struct Application {
 impl Application {
     /// Opens the store, prepares the department clients and binds.
     pub async fn build(config: HubConfig) -> Result<Self, BuildError> {
+        // The hub's one certificate serves caseworkers and is presented to
+        // adapters: it is good for both server and client authentication.
+        let (server_tls, client_tls) = match &config.tls {
+            Some(files) => (
+                Some(ServerTls::load(files.clone())?),
+                Some(ClientTls::load(files.clone())?),
+            ),
+            None => (None, None),
+        };
         let mut clients = Vec::with_capacity(config.adapters.len());
         for a in &config.adapters {
             let department = hedui_domain::department::slug(a.department);
@@ -94,18 +113,17 @@ impl Application {
                 return Err(BuildError::DuplicateAdapter(department));
             }
             clients.push(
-                fanout::DepartmentClient::new(a)
-                    .map_err(|source| BuildError::AdapterUrl { department, source })?,
+                fanout::DepartmentClient::new(a, client_tls.as_ref())
+                    .map_err(|problem| BuildError::AdapterUrl { department, problem })?,
             );
         }
         let store = Store::open(&config.database_url).await?;
-        let listener =
-            TcpListener::bind(config.listen)
-                .await
-                .map_err(|source| BuildError::Bind {
-                    addr: config.listen,
-                    source,
-                })?;
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .map_err(|source| BuildError::Bind {
+                addr: config.listen,
+                source,
+            })?;
         let local_addr = listener.local_addr().map_err(|source| BuildError::Bind {
             addr: config.listen,
             source,
@@ -115,11 +133,13 @@ impl Application {
             policy: config.policy,
             clients,
             grant_key: config.grant_key,
+            insecure: server_tls.is_none(),
         });
         Ok(Self {
             listener,
             local_addr,
             state,
+            server_tls,
         })
     }
 
@@ -144,11 +164,19 @@ impl Application {
             .max_decoding_message_size(4 * MAX_REQUEST_BYTES)
             .max_encoding_message_size(16 * 1024 * 1024);
         tracing::info!(addr = %self.local_addr, departments = self.state.clients.len(), "hub serving");
-        let incoming = tokio_stream::wrappers::TcpListenerStream::new(self.listener);
-        let result = tonic::transport::Server::builder()
-            .add_service(svc)
-            .serve_with_incoming_shutdown(incoming, shutdown)
-            .await;
+        let router = tonic::transport::Server::builder().add_service(svc);
+        let result = match self.server_tls {
+            Some(tls) => {
+                router
+                    .serve_with_incoming_shutdown(hedui_tls::incoming(self.listener, tls), shutdown)
+                    .await
+            }
+            None => {
+                tracing::warn!("the hub is serving PLAINTEXT with nobody identified (--insecure-dev)");
+                let incoming = tokio_stream::wrappers::TcpListenerStream::new(self.listener);
+                router.serve_with_incoming_shutdown(incoming, shutdown).await
+            }
+        };
         self.state.store.close().await;
         tracing::info!("hub stopped");
         result

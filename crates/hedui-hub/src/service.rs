@@ -14,16 +14,15 @@ use hedui_domain::request::ValidatedSubmission;
 use hedui_domain::window::parse_date;
 use hedui_proto::v1::verification_service_server::VerificationService;
 use hedui_proto::v1::{
-    GetRecordRequest, GetRecordResponse, ListRecordsRequest, ListRecordsResponse,
-    SubmitVerificationRequest, SubmitVerificationResponse, Verdict, VerificationRecord,
+    GetRecordRequest, GetRecordResponse, ListRecordsRequest, ListRecordsResponse, SubmitVerificationRequest,
+    SubmitVerificationResponse, Verdict, VerificationRecord,
 };
 use hedui_store::{ListFilter, PutOutcome, Store, StoreError};
-use hedui_trust::authorization::{
-    self, AuthorizationProblem, ValidatedAuthorization, check_covers,
-};
+use hedui_trust::authorization::{self, AuthorizationProblem, ValidatedAuthorization, check_covers};
 use prost::Message as _;
 use tonic::{Request, Response, Status};
 
+use crate::access::{self, Caller};
 use crate::fanout::{DepartmentClient, query_all};
 
 /// Largest request a caseworker may send. A 30-member household is about
@@ -42,6 +41,9 @@ pub struct HubState {
     pub clients: Vec<DepartmentClient>,
     /// The key that signs every department's grant.
     pub grant_key: hedui_trust::SigningKey,
+    /// True when the hub runs with `--insecure-dev`: plaintext, nobody
+    /// identified, every call allowed.
+    pub insecure: bool,
 }
 
 /// The hub's errors. Each maps to exactly one status code.
@@ -65,9 +67,7 @@ impl From<HubError> for Status {
     fn from(e: HubError) -> Status {
         match e {
             HubError::Invalid(v) => hedui_proto::status::invalid_argument(
-                v.violations
-                    .iter()
-                    .map(|v| (v.field.as_str(), v.description.as_str())),
+                v.violations.iter().map(|v| (v.field.as_str(), v.description.as_str())),
             ),
             HubError::Unauthorized(problems) => {
                 let subjects: Vec<String> = problems
@@ -93,10 +93,7 @@ impl From<HubError> for Status {
                     "record {record_id} failed its integrity check; tell the administrator"
                 ))
             }
-            HubError::Store(
-                e
-                @ (StoreError::Database(_) | StoreError::Url(_) | StoreError::SchemaTooNew { .. }),
-            ) => {
+            HubError::Store(e @ (StoreError::Database(_) | StoreError::Url(_) | StoreError::SchemaTooNew { .. })) => {
                 tracing::error!(error = %e, "store error");
                 Status::internal("the hub could not reach its database")
             }
@@ -113,6 +110,15 @@ impl Verification {
     /// Wraps the shared state.
     pub fn new(state: Arc<HubState>) -> Self {
         Self { state }
+    }
+
+    /// Identifies the caller from their certificate and applies the
+    /// method's allow-list.
+    fn authorize<T>(&self, req: &Request<T>, method: &str) -> Result<Caller, Status> {
+        access::authorize(req, method, self.state.insecure).map_err(|(caller, status)| {
+            tracing::info!(role = caller.role(), method, code = ?status.code(), "call denied");
+            status
+        })
     }
 }
 
@@ -134,20 +140,13 @@ fn size_check(len: usize) -> Result<(), HubError> {
 impl HubState {
     /// Verifies a household, or replays the record of an earlier call with
     /// the same idempotency key.
-    pub async fn submit(
-        &self,
-        req: &SubmitVerificationRequest,
-    ) -> Result<(VerificationRecord, bool), HubError> {
+    pub async fn submit(&self, req: &SubmitVerificationRequest) -> Result<(VerificationRecord, bool), HubError> {
         let encoded = req.encode_to_vec();
         size_check(encoded.len())?;
         let today = today();
         let (sub, auth) = parse_submission(req, today)?;
         let hash = hedui_store::request_hash(&encoded);
-        if let Some((record, earlier)) = self
-            .store
-            .get_by_idempotency_key(&sub.idempotency_key)
-            .await?
-        {
+        if let Some((record, earlier)) = self.store.get_by_idempotency_key(&sub.idempotency_key).await? {
             return replay(record, &earlier, &hash);
         }
         // No query leaves the hub without an authorization that covers every
@@ -163,32 +162,17 @@ impl HubState {
             request_id,
             created_at: Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true),
         };
-        let record = build_record(
-            header,
-            &sub,
-            req.authorization.clone(),
-            answers,
-            &self.policy,
-        );
-        match self
-            .store
-            .put_record(&record, &sub.idempotency_key, &hash)
-            .await?
-        {
+        let record = build_record(header, &sub, req.authorization.clone(), answers, &self.policy);
+        match self.store.put_record(&record, &sub.idempotency_key, &hash).await? {
             PutOutcome::Inserted => {
                 tracing::info!(
-                    verdict = Verdict::try_from(record.verdict)
-                        .unwrap_or_default()
-                        .as_str_name(),
+                    verdict = Verdict::try_from(record.verdict).unwrap_or_default().as_str_name(),
                     "record stored"
                 );
                 Ok((record, false))
             }
             // Another call with the same key finished first; its record wins.
-            PutOutcome::Existing {
-                record,
-                request_hash,
-            } => replay(*record, &request_hash, &hash),
+            PutOutcome::Existing { record, request_hash } => replay(*record, &request_hash, &hash),
         }
     }
 
@@ -197,10 +181,7 @@ impl HubState {
         let id = uuid::Uuid::parse_str(&req.record_id)
             .map_err(|_| ValidationError::one("record_id", "must be a UUID"))?
             .to_string();
-        self.store
-            .get_record(&id)
-            .await?
-            .ok_or(HubError::NotFound(id))
+        self.store.get_record(&id).await?.ok_or(HubError::NotFound(id))
     }
 
     /// Record summaries matching the filters.
@@ -229,11 +210,7 @@ pub fn parse_submission(
     match (sub, auth) {
         (Ok(sub), Ok(auth)) => {
             if auth.form_number != sub.authorization_ref {
-                return Err(ValidationError::one(
-                    "authorization.form_number",
-                    "must equal authorization_ref",
-                )
-                .into());
+                return Err(ValidationError::one("authorization.form_number", "must equal authorization_ref").into());
             }
             Ok((sub, auth))
         }
@@ -250,11 +227,7 @@ pub fn parse_submission(
     }
 }
 
-fn replay(
-    record: VerificationRecord,
-    earlier_hash: &str,
-    hash: &str,
-) -> Result<(VerificationRecord, bool), HubError> {
+fn replay(record: VerificationRecord, earlier_hash: &str, hash: &str) -> Result<(VerificationRecord, bool), HubError> {
     if earlier_hash != hash {
         return Err(ValidationError::one(
             "idempotency_key",
@@ -302,10 +275,7 @@ fn list_filter(req: &ListRecordsRequest, today: NaiveDate) -> Result<ListFilter,
         match ResidentId::parse(&req.id_number, today) {
             Ok(id) => Some(id.as_str().to_owned()),
             Err(e) => {
-                v.push(hedui_domain::FieldViolation::new(
-                    "id_number",
-                    e.to_string(),
-                ));
+                v.push(hedui_domain::FieldViolation::new("id_number", e.to_string()));
                 None
             }
         }
@@ -332,10 +302,7 @@ fn log_status<T>(rpc: &'static str, result: &Result<T, Status>) {
     match result {
         Ok(_) => tracing::info!(rpc, code = "OK", "call finished"),
         Err(s) => match s.code() {
-            tonic::Code::Internal
-            | tonic::Code::DataLoss
-            | tonic::Code::Unknown
-            | tonic::Code::Unavailable => {
+            tonic::Code::Internal | tonic::Code::DataLoss | tonic::Code::Unknown | tonic::Code::Unavailable => {
                 tracing::error!(rpc, code = ?s.code(), "call failed")
             }
             _ => tracing::info!(rpc, code = ?s.code(), "call rejected"),
@@ -350,6 +317,7 @@ impl VerificationService for Verification {
         &self,
         request: Request<SubmitVerificationRequest>,
     ) -> Result<Response<SubmitVerificationResponse>, Status> {
+        let _caller = self.authorize(&request, "/hedui.v1.VerificationService/SubmitVerification")?;
         let result = self
             .state
             .submit(request.get_ref())
@@ -366,19 +334,13 @@ impl VerificationService for Verification {
     }
 
     #[tracing::instrument(skip_all, fields(rpc = "GetRecord"))]
-    async fn get_record(
-        &self,
-        request: Request<GetRecordRequest>,
-    ) -> Result<Response<GetRecordResponse>, Status> {
+    async fn get_record(&self, request: Request<GetRecordRequest>) -> Result<Response<GetRecordResponse>, Status> {
+        let _caller = self.authorize(&request, "/hedui.v1.VerificationService/GetRecord")?;
         let result = self
             .state
             .get(request.get_ref())
             .await
-            .map(|record| {
-                Response::new(GetRecordResponse {
-                    record: Some(record),
-                })
-            })
+            .map(|record| Response::new(GetRecordResponse { record: Some(record) }))
             .map_err(Status::from);
         log_status("GetRecord", &result);
         result
@@ -389,6 +351,7 @@ impl VerificationService for Verification {
         &self,
         request: Request<ListRecordsRequest>,
     ) -> Result<Response<ListRecordsResponse>, Status> {
+        let _caller = self.authorize(&request, "/hedui.v1.VerificationService/ListRecords")?;
         let result = self
             .state
             .list(request.get_ref())

@@ -1,0 +1,145 @@
+//! Who may call what on the hub.
+//!
+//! The caller's role and name come from their client certificate (see
+//! `hedui-tls`), never from a request field. Every RPC has an explicit
+//! allow-list in [`RULES`]; an RPC without a rule is denied to everyone, and
+//! a test enumerates the RPCs from the service descriptors so that a new RPC
+//! cannot ship without one. Hub and adapter certificates may call nothing on
+//! the hub.
+
+use hedui_tls::{PeerIdentity, Role};
+use tonic::{Request, Status};
+
+/// The roles a person can hold on the hub.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PersonRole {
+    /// A civil-affairs caseworker.
+    Caseworker,
+    /// An auditor (discipline commission, audit bureau, internal supervision).
+    Auditor,
+    /// An operator or administrator.
+    Admin,
+}
+
+/// The allow-list: full gRPC method path and the roles allowed to call it.
+pub const RULES: &[(&str, &[PersonRole])] = &[
+    (
+        "/hedui.v1.VerificationService/SubmitVerification",
+        &[PersonRole::Caseworker],
+    ),
+    (
+        "/hedui.v1.VerificationService/GetRecord",
+        &[PersonRole::Caseworker, PersonRole::Auditor, PersonRole::Admin],
+    ),
+    (
+        "/hedui.v1.VerificationService/ListRecords",
+        &[PersonRole::Caseworker, PersonRole::Auditor, PersonRole::Admin],
+    ),
+];
+
+/// Who is calling.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Caller {
+    /// A caller identified by a verified client certificate.
+    Certified(PeerIdentity),
+    /// The hub runs with `--insecure-dev`: nobody is identified.
+    InsecureDev,
+}
+
+impl Caller {
+    /// The actor as written to the audit log: `<role>:<name>`.
+    pub fn actor(&self) -> String {
+        match self {
+            Caller::Certified(id) => format!("{}:{}", id.role.as_string(), id.name),
+            Caller::InsecureDev => "insecure-dev:unidentified".to_owned(),
+        }
+    }
+
+    /// The role as written to the audit log.
+    pub fn role(&self) -> String {
+        match self {
+            Caller::Certified(id) => id.role.as_string(),
+            Caller::InsecureDev => "insecure-dev".to_owned(),
+        }
+    }
+}
+
+fn person_role(role: &Role) -> Option<PersonRole> {
+    match role {
+        Role::Caseworker => Some(PersonRole::Caseworker),
+        Role::Auditor => Some(PersonRole::Auditor),
+        Role::Admin => Some(PersonRole::Admin),
+        Role::Hub | Role::Adapter(_) => None,
+    }
+}
+
+/// The roles allowed to call `method`, if it has a rule.
+pub fn allowed(method: &str) -> Option<&'static [PersonRole]> {
+    RULES.iter().find(|(m, _)| *m == method).map(|(_, r)| *r)
+}
+
+/// Identifies the caller of `req` and checks that they may call `method`.
+/// With `insecure` (the `--insecure-dev` flag) every call is allowed and the
+/// caller is unidentified.
+pub fn authorize<T>(req: &Request<T>, method: &str, insecure: bool) -> Result<Caller, (Caller, Status)> {
+    if insecure {
+        return Ok(Caller::InsecureDev);
+    }
+    let Some(identity) = hedui_tls::peer(req).and_then(|p| p.identity.clone()) else {
+        return Err((
+            Caller::InsecureDev,
+            Status::unauthenticated("no hedui identity in the client certificate"),
+        ));
+    };
+    let caller = Caller::Certified(identity.clone());
+    let permitted = match (allowed(method), person_role(&identity.role)) {
+        (Some(roles), Some(role)) => roles.contains(&role),
+        _ => false,
+    };
+    if permitted {
+        Ok(caller)
+    } else {
+        let status = Status::permission_denied(format!(
+            "role {} may not call {}",
+            identity.role.as_string(),
+            method.rsplit('/').next().unwrap_or(method)
+        ));
+        Err((caller, status))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_rpc_of_every_hub_service_has_a_rule() {
+        let pool = hedui_proto::descriptor_pool();
+        let mut methods = Vec::new();
+        for service in pool.services() {
+            // SourceService is served by adapters, not by the hub.
+            if service.name() == "SourceService" {
+                continue;
+            }
+            for m in service.methods() {
+                methods.push(format!("/{}/{}", service.full_name(), m.name()));
+            }
+        }
+        assert!(!methods.is_empty());
+        for m in &methods {
+            assert!(allowed(m).is_some(), "{m} has no access rule");
+        }
+        for (m, _) in RULES {
+            assert!(methods.contains(&(*m).to_owned()), "rule for unknown method {m}");
+        }
+    }
+
+    #[test]
+    fn an_auditor_cannot_submit_and_nobody_else_can_either() {
+        assert_eq!(
+            allowed("/hedui.v1.VerificationService/SubmitVerification"),
+            Some(&[PersonRole::Caseworker][..])
+        );
+        assert_eq!(allowed("/hedui.v1.Unknown/Method"), None);
+    }
+}

@@ -1,0 +1,687 @@
+//! The county PKI: one self-signed CA per county and the leaf certificates
+//! it issues to caseworkers, auditors, admins, the hub and the adapters.
+//!
+//! This backs `hedui pki init` and `hedui pki issue`, and `hedui demo`,
+//! which makes a throwaway PKI in a temporary directory. Keys are ECDSA
+//! P-256, made with ring, the one crypto provider of the workspace.
+
+use std::fs;
+use std::io::{self, Write};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use rcgen::{
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
+    KeyUsagePurpose, PKCS_ECDSA_P256_SHA256, PublicKeyData, SanType,
+};
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, DnsName};
+use time::OffsetDateTime;
+use x509_parser::prelude::{FromDer, X509Certificate};
+
+use crate::identity::{IdentityError, PeerIdentity, Role, check_name, identity_from_cert, identity_uri};
+
+/// The CA certificate's file name inside a CA directory.
+pub const CA_CERT_FILE: &str = "ca.crt";
+/// The CA private key's file name inside a CA directory.
+pub const CA_KEY_FILE: &str = "ca.key";
+
+/// The longest county name accepted for a CA, in characters.
+const MAX_COUNTY_LEN: usize = 64;
+
+/// How far `not_before` is set in the past, so that a certificate issued on
+/// one machine is already valid on a partner's machine whose clock is a
+/// little behind.
+const CLOCK_SKEW: Duration = Duration::from_secs(5 * 60);
+
+/// What went wrong making, loading or saving certificates.
+#[derive(Debug, thiserror::Error)]
+pub enum PkiError {
+    /// A file that would be overwritten already exists.
+    #[error("{}: already exists; refusing to overwrite it", path.display())]
+    Exists {
+        /// The file that exists.
+        path: PathBuf,
+    },
+    /// A file could not be read or written.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file or directory concerned.
+        path: PathBuf,
+        /// The underlying error.
+        source: io::Error,
+    },
+    /// An argument is invalid; the message starts with the field's name.
+    #[error("{0}")]
+    Invalid(String),
+    /// A CA file on disk is not a usable CA certificate or key.
+    #[error("{}: {reason}", path.display())]
+    BadCa {
+        /// The file concerned.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// rcgen could not make a key or a certificate.
+    #[error("{what}: {source}")]
+    Generate {
+        /// What was being made.
+        what: &'static str,
+        /// The underlying error.
+        source: rcgen::Error,
+    },
+    /// A certificate just issued does not read back as the identity it was
+    /// issued for, which would be a bug in this crate.
+    #[error("issued certificate: {0}")]
+    Identity(#[from] IdentityError),
+}
+
+/// The files written by [`init_ca`] or [`Ca::save`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaFiles {
+    /// The CA certificate, PEM. Every hub, adapter and client trusts it.
+    pub cert: PathBuf,
+    /// The CA private key, PEM, mode 0600. It stays with the civil-affairs
+    /// bureau's operator and is needed only to issue certificates.
+    pub key: PathBuf,
+}
+
+/// The files written by [`issue`] or [`Issued::save`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssuedFiles {
+    /// The leaf certificate alone, PEM (`<name>.crt`).
+    pub cert: PathBuf,
+    /// Its private key, PEM, mode 0600 (`<name>.key`).
+    pub key: PathBuf,
+    /// The certificate's serial number in lower-case hex.
+    pub serial: String,
+    /// When the certificate expires, RFC 3339 in UTC.
+    pub not_after: String,
+}
+
+/// A leaf certificate and key, in memory.
+#[derive(Clone)]
+pub struct Issued {
+    /// The leaf certificate, PEM.
+    pub cert_pem: String,
+    /// Its private key (PKCS#8), PEM.
+    pub key_pem: String,
+    /// The identity the certificate carries, read back from it.
+    pub identity: PeerIdentity,
+}
+
+impl std::fmt::Debug for Issued {
+    // The private key is left out so it can never reach a log.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Issued")
+            .field("identity", &self.identity)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Issued {
+    /// Writes `<name>.crt` and `<name>.key` (mode 0600) into `out_dir`,
+    /// creating the directory if needed.
+    ///
+    /// Existing files are replaced, each by an atomic rename, because this is
+    /// how a certificate is renewed: a running hub or adapter picks the new
+    /// pair up without a restart.
+    pub fn save(&self, out_dir: &Path) -> Result<IssuedFiles, PkiError> {
+        fs::create_dir_all(out_dir).map_err(|source| PkiError::Io {
+            path: out_dir.to_owned(),
+            source,
+        })?;
+        let name = &self.identity.name;
+        let cert = out_dir.join(format!("{name}.crt"));
+        let key = out_dir.join(format!("{name}.key"));
+        // Each file is replaced atomically, but the pair is not: a reloader
+        // that sees the new key with the old certificate fails rustls's
+        // key/certificate consistency check and keeps the previous pair until
+        // both files are in place.
+        replace_file(&key, self.key_pem.as_bytes(), true)?;
+        replace_file(&cert, self.cert_pem.as_bytes(), false)?;
+        Ok(IssuedFiles {
+            cert,
+            key,
+            serial: self.identity.serial.clone(),
+            not_after: self.identity.not_after.clone(),
+        })
+    }
+}
+
+/// A county's certificate authority, able to issue leaf certificates.
+pub struct Ca {
+    issuer: Issuer<'static, KeyPair>,
+    cert_pem: String,
+    key_pem: String,
+    county: String,
+    not_after: SystemTime,
+}
+
+impl std::fmt::Debug for Ca {
+    // The private key is left out so it can never reach a log.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ca")
+            .field("county", &self.county)
+            .field("not_after", &self.not_after)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Ca {
+    /// Makes a new self-signed CA for one county, valid from now (backdated
+    /// five minutes for clock skew) for `valid_days` days. It can sign leaf
+    /// certificates only (path length 0).
+    pub fn new(county: &str, valid_days: u32) -> Result<Ca, PkiError> {
+        check_county(county)?;
+        let now = SystemTime::now();
+        let not_after = now + days(valid_days)?;
+        let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)
+            .map_err(|source| PkiError::Generate { what: "ca key", source })?;
+        let mut params = CertificateParams::default();
+        let mut dn = DistinguishedName::new();
+        dn.push(DnType::CommonName, format!("hedui CA {county}"));
+        dn.push(DnType::OrganizationName, county);
+        dn.push(DnType::OrganizationalUnitName, "hedui");
+        params.distinguished_name = dn;
+        params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+        params.key_usages = vec![
+            KeyUsagePurpose::KeyCertSign,
+            KeyUsagePurpose::CrlSign,
+            KeyUsagePurpose::DigitalSignature,
+        ];
+        params.not_before = to_offset(now - CLOCK_SKEW, "valid_days")?;
+        params.not_after = to_offset(not_after, "valid_days")?;
+        let cert = params.self_signed(&key).map_err(|source| PkiError::Generate {
+            what: "ca certificate",
+            source,
+        })?;
+        let key_pem = key.serialize_pem();
+        Ok(Ca {
+            cert_pem: cert.pem(),
+            key_pem,
+            county: county.to_owned(),
+            not_after: truncate_to_seconds(not_after),
+            issuer: Issuer::new(params, key),
+        })
+    }
+
+    /// Loads the CA saved in `dir` (`ca.crt` and `ca.key`), checking that
+    /// the certificate is a CA and that the key belongs to it.
+    pub fn load(dir: &Path) -> Result<Ca, PkiError> {
+        let cert_path = dir.join(CA_CERT_FILE);
+        let key_path = dir.join(CA_KEY_FILE);
+        let cert_pem = read_to_string(&cert_path)?;
+        let key_pem = read_to_string(&key_path)?;
+        let bad_cert = |reason: String| PkiError::BadCa {
+            path: cert_path.clone(),
+            reason,
+        };
+        let der = CertificateDer::from_pem_slice(cert_pem.as_bytes())
+            .map_err(|e| bad_cert(format!("no PEM certificate: {e}")))?;
+        let (_, x509) =
+            X509Certificate::from_der(&der).map_err(|e| bad_cert(format!("not an X.509 certificate: {e}")))?;
+        if !x509.is_ca() {
+            return Err(bad_cert("not a CA certificate".to_owned()));
+        }
+        let key = KeyPair::from_pem(&key_pem).map_err(|e| PkiError::BadCa {
+            path: key_path.clone(),
+            reason: format!("not a PEM private key: {e}"),
+        })?;
+        if key.subject_public_key_info() != x509.public_key().raw {
+            return Err(PkiError::BadCa {
+                path: key_path,
+                reason: format!("does not belong to {}", cert_path.display()),
+            });
+        }
+        let county = x509
+            .subject()
+            .iter_organization()
+            .next()
+            .and_then(|o| o.as_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let expires = x509.validity().not_after.timestamp();
+        let not_after = UNIX_EPOCH
+            + Duration::from_secs(u64::try_from(expires).map_err(|_| bad_cert("expiry before 1970".to_owned()))?);
+        let issuer =
+            Issuer::from_ca_cert_der(&der, key).map_err(|e| bad_cert(format!("unusable as an issuer: {e}")))?;
+        Ok(Ca {
+            issuer,
+            cert_pem,
+            key_pem,
+            county,
+            not_after,
+        })
+    }
+
+    /// Writes `ca.crt` and `ca.key` (mode 0600) into `dir`, creating it if
+    /// needed. Refuses to overwrite an existing CA: replacing it would
+    /// silently invalidate every certificate in the county.
+    pub fn save(&self, dir: &Path) -> Result<CaFiles, PkiError> {
+        let cert = dir.join(CA_CERT_FILE);
+        let key = dir.join(CA_KEY_FILE);
+        for path in [&cert, &key] {
+            if path.exists() {
+                return Err(PkiError::Exists { path: path.clone() });
+            }
+        }
+        fs::create_dir_all(dir).map_err(|source| PkiError::Io {
+            path: dir.to_owned(),
+            source,
+        })?;
+        write_new(&key, self.key_pem.as_bytes(), true)?;
+        write_new(&cert, self.cert_pem.as_bytes(), false)?;
+        Ok(CaFiles { cert, key })
+    }
+
+    /// The CA certificate, PEM: what every party trusts.
+    pub fn cert_pem(&self) -> &str {
+        &self.cert_pem
+    }
+
+    /// The county this CA serves, from its subject's organization.
+    pub fn county(&self) -> &str {
+        &self.county
+    }
+
+    /// Issues a leaf certificate valid from now (backdated five minutes for
+    /// clock skew between machines) for `valid_days` days, or until the CA
+    /// expires if that is sooner.
+    ///
+    /// The certificate carries the identity URI, `CN = name`, `OU = role`,
+    /// EKU serverAuth and clientAuth, and DNS or IP names from `hosts`. Server
+    /// roles (hub, adapter) always also get `localhost`, `127.0.0.1` and `::1`
+    /// so that a single-machine setup works without extra flags.
+    pub fn issue(&self, role: &Role, name: &str, valid_days: u32, hosts: &[String]) -> Result<Issued, PkiError> {
+        let now = SystemTime::now();
+        self.issue_with_validity(role, name, now - CLOCK_SKEW, now + days(valid_days)?, hosts)
+    }
+
+    /// Like [`Ca::issue`] with an explicit validity period, so that tests can
+    /// make a certificate that is already expired or not yet valid.
+    pub fn issue_with_validity(
+        &self,
+        role: &Role,
+        name: &str,
+        not_before: SystemTime,
+        not_after: SystemTime,
+        hosts: &[String],
+    ) -> Result<Issued, PkiError> {
+        role.check_issuable().map_err(PkiError::Invalid)?;
+        check_name(name).map_err(PkiError::Invalid)?;
+        if not_after <= not_before {
+            return Err(PkiError::Invalid("not_after: must be later than not_before".to_owned()));
+        }
+        // A certificate that outlived its CA would stop verifying with it
+        // anyway, so its expiry is capped at the CA's, and the returned
+        // identity shows the real date.
+        let not_after = not_after.min(self.not_after);
+        if not_after <= not_before {
+            return Err(PkiError::Invalid("not_before: the CA has expired by then".to_owned()));
+        }
+
+        let mut params = CertificateParams::default();
+        let mut dn = DistinguishedName::new();
+        dn.push(DnType::CommonName, name);
+        dn.push(DnType::OrganizationalUnitName, role.as_string());
+        params.distinguished_name = dn;
+        params.is_ca = IsCa::ExplicitNoCa;
+        params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth, ExtendedKeyUsagePurpose::ClientAuth];
+        params.use_authority_key_identifier_extension = true;
+        params.not_before = to_offset(not_before, "not_before")?;
+        params.not_after = to_offset(not_after, "not_after")?;
+        params.subject_alt_names = subject_alt_names(role, name, hosts)?;
+
+        let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)
+            .map_err(|source| PkiError::Generate { what: "key", source })?;
+        let cert = params
+            .signed_by(&key, &self.issuer)
+            .map_err(|source| PkiError::Generate {
+                what: "certificate",
+                source,
+            })?;
+        let identity = identity_from_cert(cert.der())?;
+        Ok(Issued {
+            cert_pem: cert.pem(),
+            key_pem: key.serialize_pem(),
+            identity,
+        })
+    }
+}
+
+/// Makes a new CA for `county` and saves it as `dir/ca.crt` and `dir/ca.key`
+/// (mode 0600). Refuses to overwrite an existing CA.
+pub fn init_ca(dir: &Path, county: &str, valid_days: u32) -> Result<CaFiles, PkiError> {
+    // Checked before the key is generated so the error is about the files.
+    for file in [CA_CERT_FILE, CA_KEY_FILE] {
+        let path = dir.join(file);
+        if path.exists() {
+            return Err(PkiError::Exists { path });
+        }
+    }
+    Ca::new(county, valid_days)?.save(dir)
+}
+
+/// Issues a leaf certificate with the CA in `ca_dir`, valid from now for
+/// `valid_days` days, and writes `out_dir/<name>.crt` and `out_dir/<name>.key`
+/// (mode 0600). See [`Ca::issue`] for what the certificate contains.
+pub fn issue(
+    ca_dir: &Path,
+    role: &Role,
+    name: &str,
+    valid_days: u32,
+    hosts: &[String],
+    out_dir: &Path,
+) -> Result<IssuedFiles, PkiError> {
+    check_not_the_ca(ca_dir, name, out_dir)?;
+    Ca::load(ca_dir)?.issue(role, name, valid_days, hosts)?.save(out_dir)
+}
+
+/// Like [`issue`] with an explicit validity period, for tests that need an
+/// expired or not-yet-valid certificate on disk.
+pub fn issue_with_validity(
+    ca_dir: &Path,
+    role: &Role,
+    name: &str,
+    not_before: SystemTime,
+    not_after: SystemTime,
+    hosts: &[String],
+    out_dir: &Path,
+) -> Result<IssuedFiles, PkiError> {
+    check_not_the_ca(ca_dir, name, out_dir)?;
+    Ca::load(ca_dir)?
+        .issue_with_validity(role, name, not_before, not_after, hosts)?
+        .save(out_dir)
+}
+
+/// Refuses a leaf named `ca` in the CA's own directory, whose files would
+/// replace `ca.crt` and `ca.key` and so destroy the county's CA.
+fn check_not_the_ca(ca_dir: &Path, name: &str, out_dir: &Path) -> Result<(), PkiError> {
+    let same_dir = match (fs::canonicalize(ca_dir), fs::canonicalize(out_dir)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    };
+    if same_dir && format!("{name}.crt") == CA_CERT_FILE {
+        return Err(PkiError::Invalid(format!(
+            "name: {name:?} would overwrite the CA in {}",
+            ca_dir.display()
+        )));
+    }
+    Ok(())
+}
+
+fn check_county(county: &str) -> Result<(), PkiError> {
+    if county.trim().is_empty() {
+        return Err(PkiError::Invalid("county: must not be empty".to_owned()));
+    }
+    if county.chars().count() > MAX_COUNTY_LEN {
+        return Err(PkiError::Invalid(format!(
+            "county: longer than {MAX_COUNTY_LEN} characters"
+        )));
+    }
+    if county.chars().any(char::is_control) {
+        return Err(PkiError::Invalid(
+            "county: control characters are not allowed".to_owned(),
+        ));
+    }
+    Ok(())
+}
+
+/// The identity URI first, then the hosts, then the loopback names for
+/// server roles, without duplicates.
+fn subject_alt_names(role: &Role, name: &str, hosts: &[String]) -> Result<Vec<SanType>, PkiError> {
+    let uri = identity_uri(role, name)
+        .try_into()
+        .map_err(|e| PkiError::Invalid(format!("name: {e}")))?;
+    let mut sans = vec![SanType::URI(uri)];
+    let mut all: Vec<String> = hosts.iter().map(|h| h.trim().to_owned()).collect();
+    if role.is_server() {
+        all.extend([
+            "localhost".to_owned(),
+            Ipv4Addr::LOCALHOST.to_string(),
+            Ipv6Addr::LOCALHOST.to_string(),
+        ]);
+    }
+    for host in all {
+        let san = match host.parse::<IpAddr>() {
+            Ok(ip) => SanType::IpAddress(ip),
+            Err(_) => {
+                DnsName::try_from(host.as_str()).map_err(|_| {
+                    PkiError::Invalid(format!("hosts: {host:?} is neither an IP address nor a DNS name"))
+                })?;
+                SanType::DnsName(
+                    host.to_ascii_lowercase()
+                        .try_into()
+                        .map_err(|e| PkiError::Invalid(format!("hosts: {host:?}: {e}")))?,
+                )
+            }
+        };
+        if !sans.contains(&san) {
+            sans.push(san);
+        }
+    }
+    Ok(sans)
+}
+
+fn days(n: u32) -> Result<Duration, PkiError> {
+    if n == 0 {
+        return Err(PkiError::Invalid("valid_days: must be at least 1".to_owned()));
+    }
+    Ok(Duration::from_secs(u64::from(n) * 24 * 60 * 60))
+}
+
+fn unix_seconds(t: SystemTime) -> i64 {
+    match t.duration_since(UNIX_EPOCH) {
+        Ok(d) => i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+        Err(e) => -i64::try_from(e.duration().as_secs()).unwrap_or(i64::MAX),
+    }
+}
+
+/// Certificates store whole seconds, so comparisons with a certificate's
+/// dates are made at that precision.
+fn truncate_to_seconds(t: SystemTime) -> SystemTime {
+    match t.duration_since(UNIX_EPOCH) {
+        Ok(d) => UNIX_EPOCH + Duration::from_secs(d.as_secs()),
+        Err(_) => t,
+    }
+}
+
+fn to_offset(t: SystemTime, field: &str) -> Result<OffsetDateTime, PkiError> {
+    OffsetDateTime::from_unix_timestamp(unix_seconds(t))
+        .map_err(|_| PkiError::Invalid(format!("{field}: date out of range")))
+}
+
+fn read_to_string(path: &Path) -> Result<String, PkiError> {
+    fs::read_to_string(path).map_err(|source| PkiError::Io {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+fn open_options(private: bool) -> fs::OpenOptions {
+    let mut opts = fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(if private { 0o600 } else { 0o644 });
+    }
+    #[cfg(not(unix))]
+    let _ = private;
+    opts
+}
+
+/// Creates `path`, failing if it exists. A private file is created with mode
+/// 0600 from the start, so the key is never readable by others, not even
+/// for a moment.
+fn write_new(path: &Path, contents: &[u8], private: bool) -> Result<(), PkiError> {
+    let io_err = |source| PkiError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let mut file = open_options(private).open(path).map_err(|e| {
+        if e.kind() == io::ErrorKind::AlreadyExists {
+            PkiError::Exists { path: path.to_owned() }
+        } else {
+            io_err(e)
+        }
+    })?;
+    file.write_all(contents).map_err(io_err)?;
+    file.sync_all().map_err(io_err)
+}
+
+/// Replaces `path` atomically: writes a temporary file beside it and renames
+/// it over, so that a process reloading the file never reads half of it.
+fn replace_file(path: &Path, contents: &[u8], private: bool) -> Result<(), PkiError> {
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = path.with_file_name(format!(".{file_name}.tmp-{}", std::process::id()));
+    // A temporary file left by a crash may have other permissions; removing
+    // it lets `create_new` apply the right mode.
+    let _ = fs::remove_file(&tmp);
+    write_new(&tmp, contents, private)?;
+    fs::rename(&tmp, path).map_err(|source| {
+        let _ = fs::remove_file(&tmp);
+        PkiError::Io {
+            path: path.to_owned(),
+            source,
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hedui_proto::v1::Department;
+
+    #[test]
+    fn issued_certificates_carry_the_identity() {
+        let ca = Ca::new("德江县", 30).unwrap();
+        let tax = Role::Adapter(Department::Tax);
+        let issued = ca
+            .issue(&tax, "dejiang-tax-01", 10, &["tax.dejiang.example".to_owned()])
+            .unwrap();
+        assert_eq!(issued.identity.role, tax);
+        assert_eq!(issued.identity.name, "dejiang-tax-01");
+        assert!(!issued.identity.serial.is_empty());
+        assert!(issued.identity.not_after.ends_with('Z'));
+
+        let der = CertificateDer::from_pem_slice(issued.cert_pem.as_bytes()).unwrap();
+        let (_, x509) = X509Certificate::from_der(&der).unwrap();
+        let cn = x509.subject().iter_common_name().next().unwrap();
+        assert_eq!(cn.as_str().unwrap(), "dejiang-tax-01");
+        let ou = x509.subject().iter_organizational_unit().next().unwrap();
+        assert_eq!(ou.as_str().unwrap(), "adapter:tax");
+        let san = x509.subject_alternative_name().unwrap().unwrap();
+        let names: Vec<String> = san.value.general_names.iter().map(|n| n.to_string()).collect();
+        assert!(names.iter().any(|n| n.contains("tax.dejiang.example")), "{names:?}");
+        assert!(names.iter().any(|n| n.contains("localhost")), "{names:?}");
+        assert!(names.iter().any(|n| n == "IPAddress(7f:00:00:01)"), "{names:?}");
+    }
+
+    #[test]
+    fn client_roles_get_no_loopback_names() {
+        let ca = Ca::new("dejiang", 30).unwrap();
+        let issued = ca.issue(&Role::Caseworker, "zhang.san", 10, &[]).unwrap();
+        let der = CertificateDer::from_pem_slice(issued.cert_pem.as_bytes()).unwrap();
+        let (_, x509) = X509Certificate::from_der(&der).unwrap();
+        let san = x509.subject_alternative_name().unwrap().unwrap();
+        assert_eq!(san.value.general_names.len(), 1);
+    }
+
+    #[test]
+    fn bad_arguments_name_the_field() {
+        let ca = Ca::new("dejiang", 30).unwrap();
+        let err = |r: Result<Issued, PkiError>| r.unwrap_err().to_string();
+        assert!(err(ca.issue(&Role::Hub, "a b", 1, &[])).starts_with("name:"));
+        assert!(err(ca.issue(&Role::Hub, "hub", 0, &[])).starts_with("valid_days:"));
+        let capped = ca.issue(&Role::Hub, "hub", 31, &[]).unwrap();
+        let inside = ca.issue(&Role::Hub, "hub", 29, &[]).unwrap();
+        assert!(capped.identity.not_after > inside.identity.not_after);
+        assert!(capped.identity.not_after <= rfc3339_days_from_now(30));
+        assert!(err(ca.issue(&Role::Hub, "hub", 1, &["bad host!".to_owned()])).starts_with("hosts:"));
+        assert!(err(ca.issue(&Role::Adapter(Department::Unspecified), "x", 1, &[])).starts_with("role:"));
+        assert!(Ca::new("  ", 1).unwrap_err().to_string().starts_with("county:"));
+    }
+
+    fn rfc3339_days_from_now(days: u64) -> String {
+        let t = SystemTime::now() + Duration::from_secs(days * 86_400 + 1);
+        crate::identity::rfc3339(unix_seconds(t)).unwrap()
+    }
+
+    #[test]
+    fn a_saved_ca_loads_and_keeps_issuing() {
+        let dir = tempfile::tempdir().unwrap();
+        let files = init_ca(dir.path(), "德江县", 30).unwrap();
+        assert_eq!(files.cert, dir.path().join("ca.crt"));
+        let err = init_ca(dir.path(), "德江县", 30).unwrap_err();
+        assert!(matches!(err, PkiError::Exists { .. }), "{err}");
+        assert!(err.to_string().contains("already exists"));
+
+        let ca = Ca::load(dir.path()).unwrap();
+        assert_eq!(ca.county(), "德江县");
+        let out = dir.path().join("certs");
+        let issued = issue(dir.path(), &Role::Hub, "hub-01", 10, &[], &out).unwrap();
+        assert_eq!(issued.cert, out.join("hub-01.crt"));
+        assert_eq!(issued.key, out.join("hub-01.key"));
+        let pem = fs::read_to_string(&issued.cert).unwrap();
+        assert_eq!(pem.matches("BEGIN CERTIFICATE").count(), 1);
+        let id = identity_from_cert(&CertificateDer::from_pem_slice(pem.as_bytes()).unwrap()).unwrap();
+        assert_eq!(id.serial, issued.serial);
+        assert_eq!(id.not_after, issued.not_after);
+
+        let err = issue(dir.path(), &Role::Hub, "ca", 10, &[], dir.path()).unwrap_err();
+        assert!(err.to_string().contains("would overwrite the CA"), "{err}");
+
+        // Issuing again for the same name replaces the pair in place.
+        let again = issue(dir.path(), &Role::Hub, "hub-01", 10, &[], &out).unwrap();
+        assert_ne!(again.serial, issued.serial);
+    }
+
+    #[test]
+    fn a_key_from_another_ca_is_refused() {
+        let a = tempfile::tempdir().unwrap();
+        let b = tempfile::tempdir().unwrap();
+        init_ca(a.path(), "a", 30).unwrap();
+        init_ca(b.path(), "b", 30).unwrap();
+        fs::copy(b.path().join("ca.key"), a.path().join("ca.key")).unwrap();
+        let err = Ca::load(a.path()).unwrap_err().to_string();
+        assert!(err.contains("ca.key: does not belong to"), "{err}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn key_files_are_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let files = init_ca(dir.path(), "dejiang", 30).unwrap();
+        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&files.key), 0o600);
+        let issued = issue(
+            dir.path(),
+            &Role::Caseworker,
+            "zhang.san",
+            10,
+            &[],
+            &dir.path().join("out"),
+        )
+        .unwrap();
+        assert_eq!(mode(&issued.key), 0o600);
+        // A renewal over an existing key keeps it private.
+        let renewed = issue(
+            dir.path(),
+            &Role::Caseworker,
+            "zhang.san",
+            10,
+            &[],
+            &dir.path().join("out"),
+        )
+        .unwrap();
+        assert_eq!(mode(&renewed.key), 0o600);
+    }
+}

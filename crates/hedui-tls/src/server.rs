@@ -1,0 +1,203 @@
+//! Serving tonic over mutual TLS: a stream of verified connections for
+//! `Server::serve_with_incoming`, each carrying the peer's identity.
+
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Semaphore, mpsc};
+use tokio_rustls::TlsAcceptor;
+use tokio_rustls::server::TlsStream;
+use tokio_stream::Stream;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::transport::server::Connected;
+
+use crate::config::ServerTls;
+use crate::identity::{PeerIdentity, identity_from_cert};
+
+/// How long a client has to complete the TLS handshake. A slow or bogus
+/// client only holds its own task, never the accept loop.
+pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How many handshakes may run at once. Beyond that, new connections wait
+/// in the kernel's backlog, which bounds the memory a flood can take.
+const MAX_HANDSHAKES: usize = 256;
+
+/// How long to pause after a failed `accept`, which is usually "too many
+/// open files": retrying at once would spin.
+const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(100);
+
+/// What a service knows about the caller of a request: tonic's connect info
+/// for [`TlsConn`], read with [`peer`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeerInfo {
+    /// The client's address, if the socket could tell.
+    pub remote_addr: Option<SocketAddr>,
+    /// The identity in the client's verified certificate; `None` if the
+    /// certificate carries no valid hedui identity, in which case every
+    /// service must deny the request.
+    pub identity: Option<PeerIdentity>,
+}
+
+/// The connect info of the request's connection, or `None` if the request
+/// did not arrive through [`incoming`] (for example in a unit test that
+/// calls the service directly).
+///
+/// tonic puts a custom `Connected::ConnectInfo` into the request's
+/// extensions as is, so it is found by its own type.
+pub fn peer<T>(req: &tonic::Request<T>) -> Option<&PeerInfo> {
+    req.extensions().get::<PeerInfo>()
+}
+
+/// One accepted connection whose mutual-TLS handshake has completed: the
+/// client presented a certificate that chains to the county CA.
+#[derive(Debug)]
+pub struct TlsConn {
+    stream: TlsStream<TcpStream>,
+    info: PeerInfo,
+}
+
+impl TlsConn {
+    fn new(stream: TlsStream<TcpStream>, remote_addr: Option<SocketAddr>) -> TlsConn {
+        let identity = match stream.get_ref().1.peer_certificates().and_then(|c| c.first()) {
+            Some(cert) => match identity_from_cert(cert) {
+                Ok(id) => Some(id),
+                Err(error) => {
+                    tracing::info!(
+                        remote = ?remote_addr,
+                        %error,
+                        "client certificate is verified but has no hedui identity"
+                    );
+                    None
+                }
+            },
+            // Unreachable while client certificates are required, but a
+            // missing certificate must still mean no identity.
+            None => None,
+        };
+        TlsConn {
+            stream,
+            info: PeerInfo { remote_addr, identity },
+        }
+    }
+
+    /// Who is at the other end.
+    pub fn peer_info(&self) -> &PeerInfo {
+        &self.info
+    }
+
+    /// The underlying TLS stream.
+    pub fn get_ref(&self) -> &TlsStream<TcpStream> {
+        &self.stream
+    }
+}
+
+impl Connected for TlsConn {
+    type ConnectInfo = PeerInfo;
+
+    fn connect_info(&self) -> PeerInfo {
+        self.info.clone()
+    }
+}
+
+impl AsyncRead for TlsConn {
+    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.stream).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for TlsConn {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.stream).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.stream).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.stream.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.stream).poll_shutdown(cx)
+    }
+}
+
+/// Accepts TCP connections on `listener` and yields those whose mutual-TLS
+/// handshake succeeds, for `tonic::transport::Server::serve_with_incoming`.
+///
+/// Each handshake runs in its own task under [`HANDSHAKE_TIMEOUT`]; a
+/// failed or timed-out handshake is logged and skipped, so the stream never
+/// yields an error that would stop the server. The TLS files are checked for
+/// changes on each accept (at most once a second). When the stream is
+/// dropped, the listener is closed.
+///
+/// Must be called within a tokio runtime, since it spawns the accept loop.
+pub fn incoming(
+    listener: TcpListener,
+    tls: ServerTls,
+) -> impl Stream<Item = Result<TlsConn, io::Error>> + Send + 'static {
+    let (tx, rx) = mpsc::channel(16);
+    tokio::spawn(accept_loop(listener, tls, tx));
+    ReceiverStream::new(rx)
+}
+
+async fn accept_loop(listener: TcpListener, tls: ServerTls, tx: mpsc::Sender<Result<TlsConn, io::Error>>) {
+    let handshakes = Arc::new(Semaphore::new(MAX_HANDSHAKES));
+    loop {
+        let permit = tokio::select! {
+            _ = tx.closed() => return,
+            permit = handshakes.clone().acquire_owned() => match permit {
+                Ok(permit) => permit,
+                // The semaphore is never closed.
+                Err(_) => return,
+            },
+        };
+        let accepted = tokio::select! {
+            _ = tx.closed() => return,
+            accepted = listener.accept() => accepted,
+        };
+        let (tcp, remote) = match accepted {
+            Ok(pair) => pair,
+            Err(error) => {
+                tracing::warn!(%error, "accept failed");
+                tokio::time::sleep(ACCEPT_ERROR_PAUSE).await;
+                continue;
+            }
+        };
+        let acceptor = TlsAcceptor::from(tls.current());
+        let tx = tx.clone();
+        tokio::spawn(async move {
+            let _permit = permit;
+            // gRPC sends small frames that should not wait for Nagle.
+            let _ = tcp.set_nodelay(true);
+            match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
+                Err(_) => tracing::info!(%remote, "tls handshake timed out"),
+                Ok(Err(error)) => tracing::info!(%remote, %error, "tls handshake failed"),
+                Ok(Ok(stream)) => {
+                    let conn = TlsConn::new(stream, Some(remote));
+                    if let Some(id) = &conn.info.identity {
+                        tracing::debug!(%remote, role = %id.role, serial = %id.serial, "tls connection accepted");
+                    }
+                    // An error means the server has stopped; the connection
+                    // is then dropped, which closes it.
+                    let _ = tx.send(Ok(conn)).await;
+                }
+            }
+        });
+    }
+}
