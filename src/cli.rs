@@ -33,7 +33,9 @@ impl Cli {
     pub fn log_level(&self) -> &'static str {
         match self.command {
             Command::Hub(_) | Command::Adapter(_) => "info",
-            Command::Verify(_) | Command::Record(_) | Command::Keygen(_) | Command::Pki(_) => "warn",
+            Command::Verify(_) | Command::Record(_) | Command::Keygen(_) | Command::Pki(_) | Command::Audit(_) => {
+                "warn"
+            }
             // The demo simulates failing departments on purpose; their
             // warnings would only clutter its table.
             Command::Demo(_) => "error",
@@ -69,6 +71,9 @@ pub enum Command {
     /// The county's certificate authority and its certificates.
     #[command(subcommand)]
     Pki(PkiCommand),
+    /// Read, export and verify the hub's audit log (auditors and admins).
+    #[command(subcommand)]
+    Audit(crate::audit_cmd::AuditCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -289,6 +294,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Demo(a) => demo::run(a).await,
         Command::Keygen(a) => keygen(a),
         Command::Pki(c) => pki(c),
+        Command::Audit(c) => crate::audit_cmd::run(c).await,
     }
 }
 

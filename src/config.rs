@@ -26,6 +26,12 @@ pub struct HubFile {
     /// Path of the hub's ed25519 key (made by `hedui keygen`), relative to
     /// the configuration file. It signs every department's grant.
     pub hub_key: PathBuf,
+    /// The name of this hub's audit log, written into every checkpoint.
+    #[serde(default = "default_origin")]
+    pub audit_origin: String,
+    /// Seconds between checkpoints when the log has grown.
+    #[serde(default = "default_checkpoint_s")]
+    pub checkpoint_interval_s: u64,
     /// Default deadline for every department, in milliseconds.
     #[serde(default)]
     pub deadline_ms: Option<u64>,
@@ -62,6 +68,14 @@ pub struct AdapterFile {
 
 fn default_listen() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], 7300))
+}
+
+fn default_origin() -> String {
+    "hedui/audit".to_owned()
+}
+
+fn default_checkpoint_s() -> u64 {
+    60
 }
 
 fn default_database() -> String {
@@ -129,7 +143,12 @@ pub fn parse_hub(text: &str, base: &Path) -> anyhow::Result<HubConfig> {
         cert: base.join(&t.cert),
         key: base.join(&t.key),
     });
+    if file.checkpoint_interval_s == 0 {
+        bail!("checkpoint_interval_s: must be at least 1");
+    }
     Ok(HubConfig {
+        audit_origin: file.audit_origin.clone(),
+        checkpoint_interval: Duration::from_secs(file.checkpoint_interval_s),
         tls,
         grant_key,
         listen: file.listen,

@@ -124,6 +124,8 @@ pub async fn run(a: DemoArgs) -> anyhow::Result<()> {
         adapters,
         grant_key: hub_key,
         tls: Some(issue(Role::Hub, "hub-01")?),
+        audit_origin: "hedui.demo/audit".to_owned(),
+        checkpoint_interval: Duration::from_secs(60),
     })
     .await?;
     let hub_addr = app.local_addr();

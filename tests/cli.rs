@@ -139,3 +139,26 @@ fn the_demo_runs_end_to_end_and_shows_every_verdict() {
     assert!(show.status.success());
     assert!(String::from_utf8_lossy(&show.stdout).contains("VERDICT: NEEDS_REVIEW"));
 }
+
+#[test]
+fn a_full_run_logs_no_names_or_id_numbers() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = hedui()
+        .args(["demo", "--data-dir", dir.path().to_str().unwrap()])
+        .env("HEDUI_LOG", "debug")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let logs = String::from_utf8_lossy(&out.stderr);
+    assert!(logs.lines().count() > 100, "debug logging was not on:\n{logs}");
+    let sandbox = hedui_adapter::sandbox::Sandbox::dejiang(chrono::Utc::now().date_naive());
+    let mut checked = 0;
+    for h in sandbox.households() {
+        for m in &h.household.members {
+            assert!(!logs.contains(&m.id_number), "an ID number is in the tracing output");
+            assert!(!logs.contains(&m.name), "a name is in the tracing output");
+            checked += 1;
+        }
+    }
+    assert!(checked > 500, "{checked}");
+}

@@ -172,12 +172,15 @@ impl Pki {
         }
     }
 
-    /// A client of the hub at `addr` holding a `role` certificate.
-    pub fn client(&self, addr: SocketAddr, role: &Role, name: &str) -> VerificationServiceClient<Channel> {
+    /// A mutual-TLS channel to the hub at `addr` holding a `role` certificate.
+    pub fn channel(&self, addr: SocketAddr, role: &Role, name: &str) -> Channel {
         let tls = ClientTls::load(self.files(role, name)).unwrap();
-        let channel =
-            hedui_tls::channel(&format!("https://{addr}"), tls, Some(Role::Hub), Duration::from_secs(5)).unwrap();
-        VerificationServiceClient::new(channel)
+        hedui_tls::channel(&format!("https://{addr}"), tls, Some(Role::Hub), Duration::from_secs(5)).unwrap()
+    }
+
+    /// A caseworker-service client of the hub at `addr` holding a `role` certificate.
+    pub fn client(&self, addr: SocketAddr, role: &Role, name: &str) -> VerificationServiceClient<Channel> {
+        VerificationServiceClient::new(self.channel(addr, role, name))
     }
 }
 
@@ -267,6 +270,8 @@ impl TestSystem {
             adapters,
             grant_key: hub_key(),
             tls: Some(pki.files(&Role::Hub, "hub-01")),
+            audit_origin: "hedui.test/audit".to_owned(),
+            checkpoint_interval: Duration::from_secs(3600),
         })
         .await
         .unwrap();

@@ -2,6 +2,7 @@
 //! on loopback sockets.
 
 mod access;
+mod audit;
 mod helpers;
 mod trust;
 

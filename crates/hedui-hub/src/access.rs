@@ -35,6 +35,22 @@ pub const RULES: &[(&str, &[PersonRole])] = &[
         "/hedui.v1.VerificationService/ListRecords",
         &[PersonRole::Caseworker, PersonRole::Auditor, PersonRole::Admin],
     ),
+    (
+        "/hedui.v1.AuditService/ListAuditEntries",
+        &[PersonRole::Auditor, PersonRole::Admin],
+    ),
+    (
+        "/hedui.v1.AuditService/WhoAccessed",
+        &[PersonRole::Auditor, PersonRole::Admin],
+    ),
+    (
+        "/hedui.v1.AuditService/GetCheckpoint",
+        &[PersonRole::Auditor, PersonRole::Admin],
+    ),
+    (
+        "/hedui.v1.AuditService/ExportAudit",
+        &[PersonRole::Auditor, PersonRole::Admin],
+    ),
 ];
 
 /// Who is calling.

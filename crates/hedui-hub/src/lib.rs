@@ -10,12 +10,15 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use hedui_domain::policy::Policy;
+use hedui_proto::v1::audit_service_server::AuditServiceServer;
 use hedui_proto::v1::verification_service_server::VerificationServiceServer;
 use hedui_store::{Store, StoreError};
 use hedui_tls::{ClientTls, ServerTls, TlsFiles};
 use tokio::net::TcpListener;
 
 pub mod access;
+pub mod audit;
+pub mod audit_service;
 pub mod fanout;
 pub mod service;
 
@@ -40,6 +43,11 @@ pub struct HubConfig {
     /// `--insecure-dev`: then the hub listens and connects in plaintext and
     /// identifies nobody.
     pub tls: Option<TlsFiles>,
+    /// The name of this hub's audit log, written into every checkpoint,
+    /// e.g. `hedui.dejiang/audit`.
+    pub audit_origin: String,
+    /// How often a checkpoint is signed when the log has grown.
+    pub checkpoint_interval: std::time::Duration,
 }
 
 impl std::fmt::Debug for HubConfig {
@@ -67,6 +75,9 @@ pub enum BuildError {
         /// What is wrong with it.
         problem: String,
     },
+    /// The audit log could not be opened or does not match its checkpoint.
+    #[error(transparent)]
+    Audit(#[from] audit::AuditError),
     /// The hub's certificate, key or CA could not be loaded.
     #[error("tls: {0}")]
     Tls(#[from] hedui_tls::TlsError),
@@ -128,7 +139,15 @@ impl Application {
             addr: config.listen,
             source,
         })?;
+        let audit = audit::AuditLog::open(
+            store.clone(),
+            config.grant_key.clone(),
+            config.audit_origin.clone(),
+            config.checkpoint_interval,
+        )
+        .await?;
         let state = Arc::new(HubState {
+            audit,
             store,
             policy: config.policy,
             clients,
@@ -164,7 +183,12 @@ impl Application {
             .max_decoding_message_size(4 * MAX_REQUEST_BYTES)
             .max_encoding_message_size(16 * 1024 * 1024);
         tracing::info!(addr = %self.local_addr, departments = self.state.clients.len(), "hub serving");
-        let router = tonic::transport::Server::builder().add_service(svc);
+        let audit_svc = AuditServiceServer::new(audit_service::Audit::new(self.state.clone()))
+            .max_decoding_message_size(MAX_REQUEST_BYTES)
+            .max_encoding_message_size(64 * 1024 * 1024);
+        let router = tonic::transport::Server::builder()
+            .add_service(svc)
+            .add_service(audit_svc);
         let result = match self.server_tls {
             Some(tls) => {
                 router

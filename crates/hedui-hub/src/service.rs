@@ -23,7 +23,11 @@ use prost::Message as _;
 use tonic::{Request, Response, Status};
 
 use crate::access::{self, Caller};
+use crate::audit::{AuditError, AuditLog};
 use crate::fanout::{DepartmentClient, query_all};
+use hedui_audit::entry::{AuditEntry, PersonRef};
+use hedui_domain::department::slug;
+use hedui_proto::v1::Purpose;
 
 /// Largest request a caseworker may send. A 30-member household is about
 /// 3 KiB; anything far larger is a mistake or an attack.
@@ -41,6 +45,8 @@ pub struct HubState {
     pub clients: Vec<DepartmentClient>,
     /// The key that signs every department's grant.
     pub grant_key: hedui_trust::SigningKey,
+    /// The tamper-evident log of every call and every department query.
+    pub audit: AuditLog,
     /// True when the hub runs with `--insecure-dev`: plaintext, nobody
     /// identified, every call allowed.
     pub insecure: bool,
@@ -55,6 +61,13 @@ pub enum HubError {
     /// The authorization does not cover the request; nothing was queried.
     #[error("the authorization does not cover this verification")]
     Unauthorized(Vec<AuthorizationProblem>),
+    /// The audit log cannot be written; the hub refuses to answer unlogged.
+    #[error(transparent)]
+    Audit(#[from] AuditError),
+    /// The call was refused with this status (access denied, or a problem
+    /// found while serving it).
+    #[error("{}", .0.message())]
+    Denied(Status),
     /// No such record.
     #[error("record {0} not found")]
     NotFound(String),
@@ -86,6 +99,11 @@ impl From<HubError> for Status {
                         .map(|(p, s)| ("AUTHORIZATION", s.as_str(), p.reason.as_str())),
                 )
             }
+            HubError::Denied(s) => s,
+            HubError::Audit(e) => {
+                tracing::error!(error = %e, "refusing a call that cannot be logged");
+                Status::unavailable("the audit log cannot be written; the hub does not answer unlogged")
+            }
             HubError::NotFound(id) => Status::not_found(format!("no record with id {id}")),
             HubError::Store(StoreError::Corrupt { record_id, .. }) => {
                 tracing::error!(%record_id, "stored record failed its integrity check");
@@ -111,14 +129,46 @@ impl Verification {
     pub fn new(state: Arc<HubState>) -> Self {
         Self { state }
     }
+}
 
-    /// Identifies the caller from their certificate and applies the
-    /// method's allow-list.
-    fn authorize<T>(&self, req: &Request<T>, method: &str) -> Result<Caller, Status> {
-        access::authorize(req, method, self.state.insecure).map_err(|(caller, status)| {
-            tracing::info!(role = caller.role(), method, code = ?status.code(), "call denied");
-            status
-        })
+/// A new audit entry for `caller`; the caller fills in the rest.
+pub fn audit_entry(caller: &Caller, action: &str, status: &str) -> AuditEntry {
+    AuditEntry {
+        seq: 0,
+        time: Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true),
+        actor: caller.actor(),
+        role: caller.role(),
+        action: action.to_owned(),
+        purpose: String::new(),
+        request_id: String::new(),
+        persons: Vec::new(),
+        departments: Vec::new(),
+        status: status.to_owned(),
+        record_digest: String::new(),
+        detail: String::new(),
+    }
+}
+
+/// The gRPC name of a status code, as the audit log writes it.
+pub fn code_name(code: tonic::Code) -> &'static str {
+    match code {
+        tonic::Code::Ok => "OK",
+        tonic::Code::Cancelled => "CANCELLED",
+        tonic::Code::Unknown => "UNKNOWN",
+        tonic::Code::InvalidArgument => "INVALID_ARGUMENT",
+        tonic::Code::DeadlineExceeded => "DEADLINE_EXCEEDED",
+        tonic::Code::NotFound => "NOT_FOUND",
+        tonic::Code::AlreadyExists => "ALREADY_EXISTS",
+        tonic::Code::PermissionDenied => "PERMISSION_DENIED",
+        tonic::Code::ResourceExhausted => "RESOURCE_EXHAUSTED",
+        tonic::Code::FailedPrecondition => "FAILED_PRECONDITION",
+        tonic::Code::Aborted => "ABORTED",
+        tonic::Code::OutOfRange => "OUT_OF_RANGE",
+        tonic::Code::Unimplemented => "UNIMPLEMENTED",
+        tonic::Code::Internal => "INTERNAL",
+        tonic::Code::Unavailable => "UNAVAILABLE",
+        tonic::Code::DataLoss => "DATA_LOSS",
+        tonic::Code::Unauthenticated => "UNAUTHENTICATED",
     }
 }
 
@@ -140,7 +190,11 @@ fn size_check(len: usize) -> Result<(), HubError> {
 impl HubState {
     /// Verifies a household, or replays the record of an earlier call with
     /// the same idempotency key.
-    pub async fn submit(&self, req: &SubmitVerificationRequest) -> Result<(VerificationRecord, bool), HubError> {
+    pub async fn submit(
+        &self,
+        caller: &Caller,
+        req: &SubmitVerificationRequest,
+    ) -> Result<(VerificationRecord, bool), HubError> {
         let encoded = req.encode_to_vec();
         size_check(encoded.len())?;
         let today = today();
@@ -156,13 +210,61 @@ impl HubState {
         let record_id = uuid::Uuid::now_v7().to_string();
         tracing::Span::current().record("request_id", request_id.as_str());
         tracing::Span::current().record("record_id", record_id.as_str());
+        let persons: Vec<_> = sub
+            .household
+            .members
+            .iter()
+            .map(|m| self.audit.person(m.id.as_str()))
+            .collect();
+        let purpose = hedui_domain::purpose::purpose_slug(sub.purpose).to_owned();
+        let slugs: Vec<String> = self.clients.iter().map(|c| slug(c.department()).to_owned()).collect();
+        // Fail closed: nothing is asked of any department unless the intent
+        // to ask is on disk first.
+        let mut begin = audit_entry(caller, "verification.begin", "STARTED");
+        begin.purpose = purpose.clone();
+        begin.request_id = request_id.clone();
+        begin.persons = persons.clone();
+        begin.departments = slugs.clone();
+        begin.detail = format!("authorization {}", sub.authorization_ref);
+        self.audit.append(vec![begin]).await?;
         let answers = query_all(&self.clients, &request_id, &sub, &self.grant_key, today).await;
+        let mut entries: Vec<AuditEntry> = answers
+            .iter()
+            .map(|a| {
+                let mut e = audit_entry(
+                    caller,
+                    "source.query",
+                    a.outcome.as_str_name().trim_start_matches("SOURCE_OUTCOME_"),
+                );
+                e.purpose = purpose.clone();
+                e.request_id = request_id.clone();
+                e.persons = persons.clone();
+                e.departments = vec![slug(a.department).to_owned()];
+                e.detail = format!("{} ms", a.latency_ms);
+                e
+            })
+            .collect();
         let header = RecordHeader {
             record_id,
             request_id,
             created_at: Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true),
         };
         let record = build_record(header, &sub, req.authorization.clone(), answers, &self.policy);
+        let mut done = audit_entry(caller, "SubmitVerification", "OK");
+        done.purpose = purpose;
+        done.request_id = record.request_id.clone();
+        done.persons = persons;
+        done.departments = slugs;
+        done.record_digest = record.digest.clone();
+        done.detail = format!(
+            "record {} verdict {}",
+            record.record_id,
+            Verdict::try_from(record.verdict).unwrap_or_default().as_str_name()
+        );
+        entries.push(done);
+        // The answer is given only once the log holds what was asked and
+        // what came back.
+        self.audit.append(entries).await?;
         match self.store.put_record(&record, &sub.idempotency_key, &hash).await? {
             PutOutcome::Inserted => {
                 tracing::info!(
@@ -177,19 +279,53 @@ impl HubState {
     }
 
     /// One stored record.
-    pub async fn get(&self, req: &GetRecordRequest) -> Result<VerificationRecord, HubError> {
+    pub async fn get(&self, caller: &Caller, req: &GetRecordRequest) -> Result<VerificationRecord, HubError> {
         let id = uuid::Uuid::parse_str(&req.record_id)
             .map_err(|_| ValidationError::one("record_id", "must be a UUID"))?
             .to_string();
-        self.store.get_record(&id).await?.ok_or(HubError::NotFound(id))
+        let record = self.store.get_record(&id).await?.ok_or(HubError::NotFound(id))?;
+        let mut e = audit_entry(caller, "GetRecord", "OK");
+        e.persons = record
+            .household
+            .iter()
+            .flat_map(|h| &h.members)
+            .map(|m| self.audit.person(&m.id_number))
+            .collect();
+        e.purpose =
+            hedui_domain::purpose::purpose_slug(Purpose::try_from(record.purpose).unwrap_or_default()).to_owned();
+        e.request_id = record.request_id.clone();
+        e.record_digest = record.digest.clone();
+        e.detail = format!("record {}", record.record_id);
+        self.audit.append(vec![e]).await?;
+        Ok(record)
     }
 
     /// Record summaries matching the filters.
-    pub async fn list(&self, req: &ListRecordsRequest) -> Result<ListRecordsResponse, HubError> {
+    pub async fn list(&self, caller: &Caller, req: &ListRecordsRequest) -> Result<ListRecordsResponse, HubError> {
         let filter = list_filter(req, today())?;
-        Ok(ListRecordsResponse {
-            records: self.store.list_records(&filter).await?,
-        })
+        let records = self.store.list_records(&filter).await?;
+        let mut e = audit_entry(caller, "ListRecords", "OK");
+        e.persons = filter.id_number.iter().map(|id| self.audit.person(id)).collect();
+        e.detail = format!("{} record(s)", records.len());
+        self.audit.append(vec![e]).await?;
+        Ok(ListRecordsResponse { records })
+    }
+
+    /// Logs a call that ended in an error. When even that cannot be written
+    /// the caller gets UNAVAILABLE instead of the original error.
+    pub async fn log_failure(
+        &self,
+        caller: &Caller,
+        action: &str,
+        persons: Vec<PersonRef>,
+        status: &Status,
+    ) -> Option<Status> {
+        let mut e = audit_entry(caller, action, code_name(status.code()));
+        e.persons = persons;
+        match self.audit.append(vec![e]).await {
+            Ok(_) => None,
+            Err(err) => Some(HubError::Audit(err).into()),
+        }
     }
 }
 
@@ -310,6 +446,43 @@ fn log_status<T>(rpc: &'static str, result: &Result<T, Status>) {
     }
 }
 
+/// The audit references of the persons in a submission, as far as they can
+/// be read from the raw request (used when the request is refused).
+fn submitted_persons(state: &HubState, req: &SubmitVerificationRequest) -> Vec<PersonRef> {
+    req.household
+        .iter()
+        .flat_map(|h| &h.members)
+        .map(|m| state.audit.person(&m.id_number))
+        .collect()
+}
+
+impl Verification {
+    /// Logs a refused call in the audit log and returns the status to send.
+    async fn refuse(&self, caller: &Caller, action: &str, persons: Vec<PersonRef>, status: Status) -> Status {
+        self.state
+            .log_failure(caller, action, persons, &status)
+            .await
+            .unwrap_or(status)
+    }
+
+    /// Authorizes, and logs a denial.
+    async fn admit<T>(
+        &self,
+        req: &Request<T>,
+        method: &str,
+        persons: impl FnOnce() -> Vec<PersonRef>,
+    ) -> Result<Caller, Status> {
+        match access::authorize(req, method, self.state.insecure) {
+            Ok(c) => Ok(c),
+            Err((caller, status)) => {
+                tracing::info!(role = caller.role(), method, code = ?status.code(), "call denied");
+                let action = method.rsplit('/').next().unwrap_or(method).to_owned();
+                Err(self.refuse(&caller, &action, persons(), status).await)
+            }
+        }
+    }
+}
+
 #[tonic::async_trait]
 impl VerificationService for Verification {
     #[tracing::instrument(skip_all, fields(rpc = "SubmitVerification", request_id, record_id))]
@@ -317,31 +490,49 @@ impl VerificationService for Verification {
         &self,
         request: Request<SubmitVerificationRequest>,
     ) -> Result<Response<SubmitVerificationResponse>, Status> {
-        let _caller = self.authorize(&request, "/hedui.v1.VerificationService/SubmitVerification")?;
-        let result = self
-            .state
-            .submit(request.get_ref())
-            .await
-            .map(|(record, replayed)| {
-                Response::new(SubmitVerificationResponse {
-                    record: Some(record),
-                    replayed,
-                })
-            })
-            .map_err(Status::from);
+        let persons = || submitted_persons(&self.state, request.get_ref());
+        let caller = self
+            .admit(&request, "/hedui.v1.VerificationService/SubmitVerification", persons)
+            .await?;
+        let result = match self.state.submit(&caller, request.get_ref()).await {
+            Ok((record, true)) => {
+                // A replay queries nobody, but reading the record is logged.
+                let mut e = audit_entry(&caller, "SubmitVerification", "OK");
+                e.persons = persons();
+                e.request_id = record.request_id.clone();
+                e.record_digest = record.digest.clone();
+                e.detail = format!("replayed record {}", record.record_id);
+                match self.state.audit.append(vec![e]).await {
+                    Ok(_) => Ok(Response::new(SubmitVerificationResponse {
+                        record: Some(record),
+                        replayed: true,
+                    })),
+                    Err(err) => Err(Status::from(HubError::Audit(err))),
+                }
+            }
+            Ok((record, false)) => Ok(Response::new(SubmitVerificationResponse {
+                record: Some(record),
+                replayed: false,
+            })),
+            Err(e @ HubError::Audit(_)) => Err(Status::from(e)),
+            Err(e) => Err(self
+                .refuse(&caller, "SubmitVerification", persons(), Status::from(e))
+                .await),
+        };
         log_status("SubmitVerification", &result);
         result
     }
 
     #[tracing::instrument(skip_all, fields(rpc = "GetRecord"))]
     async fn get_record(&self, request: Request<GetRecordRequest>) -> Result<Response<GetRecordResponse>, Status> {
-        let _caller = self.authorize(&request, "/hedui.v1.VerificationService/GetRecord")?;
-        let result = self
-            .state
-            .get(request.get_ref())
-            .await
-            .map(|record| Response::new(GetRecordResponse { record: Some(record) }))
-            .map_err(Status::from);
+        let caller = self
+            .admit(&request, "/hedui.v1.VerificationService/GetRecord", Vec::new)
+            .await?;
+        let result = match self.state.get(&caller, request.get_ref()).await {
+            Ok(record) => Ok(Response::new(GetRecordResponse { record: Some(record) })),
+            Err(e @ HubError::Audit(_)) => Err(Status::from(e)),
+            Err(e) => Err(self.refuse(&caller, "GetRecord", Vec::new(), Status::from(e)).await),
+        };
         log_status("GetRecord", &result);
         result
     }
@@ -351,13 +542,22 @@ impl VerificationService for Verification {
         &self,
         request: Request<ListRecordsRequest>,
     ) -> Result<Response<ListRecordsResponse>, Status> {
-        let _caller = self.authorize(&request, "/hedui.v1.VerificationService/ListRecords")?;
-        let result = self
-            .state
-            .list(request.get_ref())
-            .await
-            .map(Response::new)
-            .map_err(Status::from);
+        let persons = || {
+            let id = &request.get_ref().id_number;
+            if id.is_empty() {
+                Vec::new()
+            } else {
+                vec![self.state.audit.person(id)]
+            }
+        };
+        let caller = self
+            .admit(&request, "/hedui.v1.VerificationService/ListRecords", persons)
+            .await?;
+        let result = match self.state.list(&caller, request.get_ref()).await {
+            Ok(r) => Ok(Response::new(r)),
+            Err(e @ HubError::Audit(_)) => Err(Status::from(e)),
+            Err(e) => Err(self.refuse(&caller, "ListRecords", persons(), Status::from(e)).await),
+        };
         log_status("ListRecords", &result);
         result
     }

@@ -1,0 +1,280 @@
+//! The hub's tamper-evident audit log.
+//!
+//! One appender task owns the Merkle frontier and the next sequence number,
+//! so appends are serialised explicitly and the log is one sequence with no
+//! gaps and no forks. Callers send batches; the task drains whatever is
+//! waiting into one transaction (group commit) and acknowledges each caller
+//! only after that transaction is on disk, so an acknowledged entry is never
+//! lost. Checkpoints (tree size, root, time) are signed with the hub key by
+//! the same task, on an interval and whenever an auditor asks.
+//!
+//! Fail closed: when an append fails, the caller gets an error and must not
+//! answer; [`AuditLog::healthy`] reports the last outcome for health checks.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use hedui_audit::checkpoint::{Checkpoint, SignedCheckpoint, sign};
+use hedui_audit::entry::{AuditEntry, PersonRef};
+use hedui_audit::merkle::{self, Frontier};
+use hedui_store::{Store, StoreError};
+use sha2::Digest as _;
+use tokio::sync::{mpsc, oneshot};
+
+/// Most entries written in one transaction.
+const MAX_BATCH: usize = 512;
+
+/// Why the audit log cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum AuditError {
+    /// The database refused or failed the write.
+    #[error("the audit log cannot be written: {0}")]
+    Write(String),
+    /// The appender task has stopped.
+    #[error("the audit log is closed")]
+    Closed,
+    /// The stored log does not match its own last signed checkpoint.
+    #[error(
+        "the stored audit log does not match its hashes or its last signed checkpoint (first problem at entry {0}): rows were edited, deleted or reordered; run `hedui audit verify --database` and investigate before starting the hub"
+    )]
+    Tampered(u64),
+    /// The store failed while loading the log.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Where an append's outcome goes: the seq of its last entry, or why not.
+type Ack = oneshot::Sender<Result<u64, String>>;
+
+enum Command {
+    Append(Vec<AuditEntry>, Ack),
+    Checkpoint(oneshot::Sender<Result<SignedCheckpoint, String>>),
+}
+
+/// A handle to the audit log; cheap to clone.
+#[derive(Clone)]
+pub struct AuditLog {
+    tx: mpsc::Sender<Command>,
+    person_key: Arc<[u8; 32]>,
+    healthy: Arc<AtomicBool>,
+    public_key: hedui_trust::VerifyingKey,
+}
+
+impl AuditLog {
+    /// Loads the log from `store`, checks it against its last signed
+    /// checkpoint, and starts the appender. `origin` names this log in every
+    /// checkpoint; `interval` is how often a checkpoint is signed when the
+    /// log has grown.
+    pub async fn open(
+        store: Store,
+        key: hedui_trust::SigningKey,
+        origin: String,
+        interval: Duration,
+    ) -> Result<AuditLog, AuditError> {
+        let size = store.audit_size().await?;
+        let leaves = store.audit_leaves(size).await?;
+        if let Some(cp) = store.latest_checkpoint().await? {
+            let n = cp.checkpoint.tree_size;
+            let intact = leaves.len() as u64 >= n && merkle::root(&leaves[..n as usize]) == cp.checkpoint.root;
+            if !intact {
+                return Err(AuditError::Tampered(n));
+            }
+        }
+        if leaves.len() as u64 != size {
+            return Err(AuditError::Tampered(size));
+        }
+        // Every stored entry must still hash to its stored leaf: an entry
+        // edited in place (leaf column untouched) is caught here, one whose
+        // leaf was rewritten too is caught by the checkpoint above.
+        for (i, e) in store.audit_all().await?.iter().enumerate() {
+            if e.seq != i as u64 || leaves.get(i) != Some(&e.leaf()) {
+                return Err(AuditError::Tampered(i as u64));
+            }
+        }
+        let frontier = Frontier::from_leaves(&leaves);
+        let last_signed = store
+            .latest_checkpoint()
+            .await?
+            .map(|c| c.checkpoint.tree_size)
+            .unwrap_or(0);
+        // The keyed hash that lets auditors search by ID number without the
+        // log holding the number. It is derived from the hub key, so it is
+        // stable across restarts and secret to the hub.
+        let person_key: [u8; 32] =
+            sha2::Sha256::digest([b"hedui-person-key-v1".as_slice(), key.to_bytes().as_slice()].concat()).into();
+        let (tx, rx) = mpsc::channel(4096);
+        let healthy = Arc::new(AtomicBool::new(true));
+        let public_key = key.verifying_key();
+        let appender = Appender {
+            store,
+            key,
+            origin,
+            frontier,
+            healthy: healthy.clone(),
+            last_signed,
+        };
+        tokio::spawn(appender.run(rx));
+        let log = AuditLog {
+            tx,
+            person_key: Arc::new(person_key),
+            healthy,
+            public_key,
+        };
+        let ticker = log.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(interval);
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                if ticker.checkpoint_if_grown().await.is_err() {
+                    // The log has closed (the hub is stopping).
+                    break;
+                }
+            }
+        });
+        Ok(log)
+    }
+
+    /// Appends entries (their `seq` is assigned here) and waits until they
+    /// are durable. Returns the seq of the last one.
+    pub async fn append(&self, entries: Vec<AuditEntry>) -> Result<u64, AuditError> {
+        let (done, wait) = oneshot::channel();
+        self.tx
+            .send(Command::Append(entries, done))
+            .await
+            .map_err(|_| AuditError::Closed)?;
+        wait.await.map_err(|_| AuditError::Closed)?.map_err(AuditError::Write)
+    }
+
+    /// Signs and stores a checkpoint over the whole log now.
+    pub async fn checkpoint(&self) -> Result<SignedCheckpoint, AuditError> {
+        let (done, wait) = oneshot::channel();
+        self.tx
+            .send(Command::Checkpoint(done))
+            .await
+            .map_err(|_| AuditError::Closed)?;
+        wait.await.map_err(|_| AuditError::Closed)?.map_err(AuditError::Write)
+    }
+
+    async fn checkpoint_if_grown(&self) -> Result<(), AuditError> {
+        // The appender skips signing when nothing changed.
+        self.checkpoint().await.map(|_| ())
+    }
+
+    /// The searchable, non-reversible reference to a person.
+    pub fn person(&self, id_number: &str) -> PersonRef {
+        PersonRef::new(self.person_key.as_slice(), id_number)
+    }
+
+    /// The keyed hash of an ID number, for searching.
+    pub fn person_key_hash(&self, id_number: &str) -> String {
+        hedui_audit::entry::person_key_hash(self.person_key.as_slice(), id_number)
+    }
+
+    /// False after the last append failed, until one succeeds.
+    pub fn healthy(&self) -> bool {
+        self.healthy.load(Ordering::Relaxed)
+    }
+
+    /// The hub's public key, which verifies checkpoints and grants.
+    pub fn public_key(&self) -> hedui_trust::VerifyingKey {
+        self.public_key
+    }
+}
+
+struct Appender {
+    store: Store,
+    key: hedui_trust::SigningKey,
+    origin: String,
+    frontier: Frontier,
+    healthy: Arc<AtomicBool>,
+    last_signed: u64,
+}
+
+impl Appender {
+    async fn run(mut self, mut rx: mpsc::Receiver<Command>) {
+        while let Some(first) = rx.recv().await {
+            let mut appends = Vec::new();
+            let mut checkpoints = Vec::new();
+            let mut pending = Some(first);
+            let mut entries = 0;
+            // Group commit: take whatever is already waiting, up to a bound.
+            while let Some(cmd) = pending
+                .take()
+                .or_else(|| (entries < MAX_BATCH).then(|| rx.try_recv().ok()).flatten())
+            {
+                match cmd {
+                    Command::Append(batch, done) => {
+                        entries += batch.len();
+                        appends.push((batch, done));
+                    }
+                    Command::Checkpoint(done) => checkpoints.push(done),
+                }
+            }
+            if !appends.is_empty() {
+                self.write(appends).await;
+            }
+            for done in checkpoints {
+                let _ = done.send(self.sign().await);
+            }
+        }
+    }
+
+    async fn write(&mut self, appends: Vec<(Vec<AuditEntry>, Ack)>) {
+        let mut rows = Vec::new();
+        let mut next = self.frontier.size();
+        let mut ends = Vec::with_capacity(appends.len());
+        for (batch, _) in &appends {
+            for e in batch {
+                let mut e = e.clone();
+                e.seq = next;
+                next += 1;
+                let leaf = e.leaf();
+                rows.push((e, leaf));
+            }
+            ends.push(next.saturating_sub(1));
+        }
+        match self.store.append_audit(&rows).await {
+            Ok(()) => {
+                for (_, leaf) in &rows {
+                    self.frontier.append(*leaf);
+                }
+                self.healthy.store(true, Ordering::Relaxed);
+                for ((_, done), end) in appends.into_iter().zip(ends) {
+                    let _ = done.send(Ok(end));
+                }
+            }
+            Err(e) => {
+                self.healthy.store(false, Ordering::Relaxed);
+                tracing::error!(error = %e, entries = rows.len(), "audit append failed; refusing the calls it belonged to");
+                for (_, done) in appends {
+                    let _ = done.send(Err(e.to_string()));
+                }
+            }
+        }
+    }
+
+    async fn sign(&mut self) -> Result<SignedCheckpoint, String> {
+        let size = self.frontier.size();
+        if size == self.last_signed && size > 0 {
+            // Nothing new: hand back the stored one.
+            if let Ok(Some(cp)) = self.store.latest_checkpoint().await
+                && cp.checkpoint.tree_size == size
+            {
+                return Ok(cp);
+            }
+        }
+        let cp = Checkpoint {
+            origin: self.origin.clone(),
+            tree_size: size,
+            root: self.frontier.root(),
+            time: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        };
+        cp.check_fields().map_err(|e| e.to_string())?;
+        let signed = sign(cp, &self.key);
+        self.store.put_checkpoint(&signed).await.map_err(|e| e.to_string())?;
+        self.last_signed = size;
+        Ok(signed)
+    }
+}

@@ -1,0 +1,310 @@
+//! `AuditService`: auditors read, search, checkpoint and export the log.
+//! Every call to it is itself logged.
+
+use std::sync::Arc;
+
+use hedui_audit::entry::AuditEntry;
+use hedui_audit::export::ExportBundle;
+use hedui_domain::ValidationError;
+use hedui_domain::ids::ResidentId;
+use hedui_proto::v1::audit_service_server::AuditService;
+use hedui_proto::v1::{
+    AuditEntryView, ExportAuditRequest, ExportAuditResponse, GetCheckpointRequest, GetCheckpointResponse,
+    ListAuditEntriesRequest, ListAuditEntriesResponse, WhoAccessedRequest, WhoAccessedResponse,
+};
+use hedui_store::audit::AuditFilter;
+use tonic::{Request, Response, Status};
+
+use crate::access::{self, Caller};
+use crate::service::{HubError, HubState, audit_entry, code_name};
+
+/// Most entries one list or export returns.
+pub const MAX_AUDIT_LIMIT: u32 = 10_000;
+/// Earlier checkpoints included in an export, newest first.
+const EARLIER_CHECKPOINTS: usize = 16;
+
+/// The tonic service.
+pub struct Audit {
+    state: Arc<HubState>,
+}
+
+impl Audit {
+    /// Wraps the shared state.
+    pub fn new(state: Arc<HubState>) -> Self {
+        Self { state }
+    }
+
+    /// Authorizes the call; a denial is logged and returned.
+    async fn admit<T>(&self, req: &Request<T>, method: &str, id_number: &str) -> Result<Caller, Status> {
+        match access::authorize(req, method, self.state.insecure) {
+            Ok(caller) => Ok(caller),
+            Err((caller, status)) => {
+                tracing::info!(role = caller.role(), method, code = ?status.code(), "call denied");
+                Err(self
+                    .finish::<()>(&caller, method, id_number, Err(HubError::Denied(status)))
+                    .await
+                    .unwrap_err())
+            }
+        }
+    }
+
+    /// Logs the call with its outcome; the answer is sent only when the log
+    /// entry is on disk.
+    async fn finish<R>(
+        &self,
+        caller: &Caller,
+        method: &str,
+        id_number: &str,
+        outcome: Result<(R, String), HubError>,
+    ) -> Result<Response<R>, Status> {
+        let action = format!("audit.{}", method.rsplit('/').next().unwrap_or(method));
+        let (status_name, detail) = match &outcome {
+            Ok((_, detail)) => ("OK", detail.clone()),
+            Err(HubError::Audit(_)) => ("UNAVAILABLE", String::new()),
+            Err(e) => (code_name(Status::from(clone_status(e)).code()), String::new()),
+        };
+        if let Err(HubError::Audit(_)) = &outcome {
+            return outcome.map(|(r, _)| Response::new(r)).map_err(Status::from);
+        }
+        let mut e = audit_entry(caller, &action, status_name);
+        e.persons = if id_number.is_empty() {
+            Vec::new()
+        } else {
+            vec![self.state.audit.person(id_number)]
+        };
+        e.detail = detail;
+        if let Err(err) = self.state.audit.append(vec![e]).await {
+            return Err(HubError::Audit(err).into());
+        }
+        outcome.map(|(r, _)| Response::new(r)).map_err(Status::from)
+    }
+}
+
+/// A status for an error without consuming it (for the log line).
+fn clone_status(e: &HubError) -> HubError {
+    match e {
+        HubError::Denied(s) => HubError::Denied(s.clone()),
+        HubError::Invalid(v) => HubError::Invalid(v.clone()),
+        other => HubError::Denied(Status::internal(other.to_string())),
+    }
+}
+
+fn view(e: &AuditEntry) -> AuditEntryView {
+    AuditEntryView {
+        seq: e.seq,
+        canonical_json: String::from_utf8(e.canonical_bytes()).expect("serde_json writes UTF-8"),
+    }
+}
+
+fn time_bound(s: &str, field: &str) -> Result<Option<String>, ValidationError> {
+    if s.is_empty() {
+        return Ok(None);
+    }
+    if hedui_domain::window::parse_date(s).is_ok() || chrono::DateTime::parse_from_rfc3339(s).is_ok() {
+        Ok(Some(s.to_owned()))
+    } else {
+        Err(ValidationError::one(field, "must be YYYY-MM-DD or an RFC 3339 time"))
+    }
+}
+
+fn to_filter(
+    state: &HubState,
+    f: Option<&hedui_proto::v1::AuditFilter>,
+) -> Result<(AuditFilter, String), ValidationError> {
+    let f = f.cloned().unwrap_or_default();
+    let today = chrono::Utc::now().date_naive();
+    let mut v = Vec::new();
+    let from = time_bound(&f.from, "filter.from")
+        .map_err(|e| v.extend(e.violations))
+        .ok()
+        .flatten();
+    let to = time_bound(&f.to, "filter.to")
+        .map_err(|e| v.extend(e.violations))
+        .ok()
+        .flatten();
+    let id = if f.id_number.is_empty() {
+        None
+    } else {
+        match ResidentId::parse(&f.id_number, today) {
+            Ok(id) => Some(id.as_str().to_owned()),
+            Err(e) => {
+                v.push(hedui_domain::FieldViolation::new("filter.id_number", e.to_string()));
+                None
+            }
+        }
+    };
+    if !f.department.is_empty()
+        && let Err(e) = hedui_domain::department::parse_slug(&f.department)
+    {
+        v.push(hedui_domain::FieldViolation::new("filter.department", e));
+    }
+    if f.limit > MAX_AUDIT_LIMIT {
+        v.push(hedui_domain::FieldViolation::new(
+            "filter.limit",
+            format!("{} is more than {MAX_AUDIT_LIMIT}", f.limit),
+        ));
+    }
+    ValidationError::check(v)?;
+    let nonempty = |s: String| (!s.is_empty()).then_some(s);
+    Ok((
+        AuditFilter {
+            from,
+            to,
+            actor: nonempty(f.actor),
+            action: nonempty(f.action),
+            department: nonempty(f.department),
+            person_key_hash: id.as_deref().map(|i| state.audit.person_key_hash(i)),
+            after_seq: (f.after_seq > 0).then_some(f.after_seq),
+            limit: if f.limit == 0 { 1000 } else { f.limit },
+        },
+        id.unwrap_or_default(),
+    ))
+}
+
+#[tonic::async_trait]
+impl AuditService for Audit {
+    #[tracing::instrument(skip_all, fields(rpc = "ListAuditEntries"))]
+    async fn list_audit_entries(
+        &self,
+        request: Request<ListAuditEntriesRequest>,
+    ) -> Result<Response<ListAuditEntriesResponse>, Status> {
+        let state = self.state.clone();
+        let id = request
+            .get_ref()
+            .filter
+            .as_ref()
+            .map(|f| f.id_number.clone())
+            .unwrap_or_default();
+        let caller = self
+            .admit(&request, "/hedui.v1.AuditService/ListAuditEntries", &id)
+            .await?;
+        let outcome: Result<_, HubError> = async {
+            let (filter, _) = to_filter(&state, request.get_ref().filter.as_ref())?;
+            let entries = state.store.audit_entries(&filter).await?;
+            let tree_size = state.store.audit_size().await?;
+            let n = entries.len();
+            Ok((
+                ListAuditEntriesResponse {
+                    entries: entries.iter().map(view).collect(),
+                    tree_size,
+                },
+                format!("{n} entries"),
+            ))
+        }
+        .await;
+        self.finish(&caller, "/hedui.v1.AuditService/ListAuditEntries", &id, outcome)
+            .await
+    }
+
+    #[tracing::instrument(skip_all, fields(rpc = "WhoAccessed"))]
+    async fn who_accessed(
+        &self,
+        request: Request<WhoAccessedRequest>,
+    ) -> Result<Response<WhoAccessedResponse>, Status> {
+        let state = self.state.clone();
+        let id = request.get_ref().id_number.clone();
+        let caller = self.admit(&request, "/hedui.v1.AuditService/WhoAccessed", &id).await?;
+        let outcome: Result<_, HubError> = async {
+            let today = chrono::Utc::now().date_naive();
+            let id = ResidentId::parse(&request.get_ref().id_number, today)
+                .map_err(|e| ValidationError::one("id_number", e.to_string()))?;
+            let filter = AuditFilter {
+                person_key_hash: Some(state.audit.person_key_hash(id.as_str())),
+                limit: MAX_AUDIT_LIMIT,
+                ..Default::default()
+            };
+            let entries = state.store.audit_entries(&filter).await?;
+            let n = entries.len();
+            Ok((
+                WhoAccessedResponse {
+                    entries: entries.iter().map(view).collect(),
+                },
+                format!("{n} entries"),
+            ))
+        }
+        .await;
+        self.finish(&caller, "/hedui.v1.AuditService/WhoAccessed", &id, outcome)
+            .await
+    }
+
+    #[tracing::instrument(skip_all, fields(rpc = "GetCheckpoint"))]
+    async fn get_checkpoint(
+        &self,
+        request: Request<GetCheckpointRequest>,
+    ) -> Result<Response<GetCheckpointResponse>, Status> {
+        let state = self.state.clone();
+        let fresh = request.get_ref().fresh;
+        let caller = self.admit(&request, "/hedui.v1.AuditService/GetCheckpoint", "").await?;
+        let outcome: Result<_, HubError> = async {
+            let cp = match (fresh, state.store.latest_checkpoint().await?) {
+                (false, Some(cp)) => cp,
+                _ => state.audit.checkpoint().await?,
+            };
+            let size = cp.checkpoint.tree_size;
+            Ok((
+                GetCheckpointResponse {
+                    checkpoint_json: serde_json::to_string_pretty(&cp).expect("a checkpoint serialises"),
+                    public_key: hedui_audit::checkpoint::format_public_key(&state.audit.public_key()),
+                },
+                format!("checkpoint at tree size {size}"),
+            ))
+        }
+        .await;
+        self.finish(&caller, "/hedui.v1.AuditService/GetCheckpoint", "", outcome)
+            .await
+    }
+
+    #[tracing::instrument(skip_all, fields(rpc = "ExportAudit"))]
+    async fn export_audit(
+        &self,
+        request: Request<ExportAuditRequest>,
+    ) -> Result<Response<ExportAuditResponse>, Status> {
+        let state = self.state.clone();
+        let id = request
+            .get_ref()
+            .filter
+            .as_ref()
+            .map(|f| f.id_number.clone())
+            .unwrap_or_default();
+        let caller = self.admit(&request, "/hedui.v1.AuditService/ExportAudit", &id).await?;
+        let outcome: Result<_, HubError> = async {
+            let (filter, _) = to_filter(&state, request.get_ref().filter.as_ref())?;
+            let checkpoint = state.audit.checkpoint().await?;
+            let size = checkpoint.checkpoint.tree_size;
+            let entries: Vec<AuditEntry> = state
+                .store
+                .audit_entries(&filter)
+                .await?
+                .into_iter()
+                .filter(|e| e.seq < size)
+                .collect();
+            let leaves = state.store.audit_leaves(size).await?;
+            let mut earlier: Vec<_> = state
+                .store
+                .checkpoints()
+                .await?
+                .into_iter()
+                .filter(|c| c.checkpoint.tree_size < size && c.checkpoint.tree_size > 0)
+                .collect();
+            let keep = earlier.len().saturating_sub(EARLIER_CHECKPOINTS);
+            earlier.drain(..keep);
+            let n = entries.len();
+            let bundle = ExportBundle::build(entries, &leaves, checkpoint, earlier, &state.audit.public_key())
+                .map_err(|e| {
+                    HubError::Denied(Status::data_loss(format!(
+                        "the stored audit log does not match its signed checkpoint: {e}"
+                    )))
+                })?;
+            Ok((
+                ExportAuditResponse {
+                    bundle_json: serde_json::to_vec_pretty(&bundle).expect("a bundle serialises"),
+                    entry_count: n as u32,
+                },
+                format!("{n} entries exported against tree size {size}"),
+            ))
+        }
+        .await;
+        self.finish(&caller, "/hedui.v1.AuditService/ExportAudit", &id, outcome)
+            .await
+    }
+}

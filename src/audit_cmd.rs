@@ -1,0 +1,242 @@
+//! `hedui audit`: what auditors run. Listing and "who looked at me" ask the
+//! hub; `verify` works offline with only the hub's public key.
+
+use std::path::PathBuf;
+
+use anyhow::{Context as _, anyhow, bail};
+use clap::{Args, Subcommand};
+use hedui_audit::entry::AuditEntry;
+use hedui_audit::export::{ExportBundle, verify_bundle, verify_full_log};
+use hedui_proto::v1::audit_service_client::AuditServiceClient;
+use hedui_proto::v1::{
+    AuditEntryView, AuditFilter, ExportAuditRequest, GetCheckpointRequest, ListAuditEntriesRequest, WhoAccessedRequest,
+};
+
+use crate::cli::{ClientArgs, Output, channel_to_hub, explain};
+use crate::config::load_verifying_key;
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// List audit entries, oldest first.
+    List {
+        #[command(flatten)]
+        filter: FilterArgs,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Every access to one person's data: the answer to "who looked at me".
+    Who {
+        /// The person's resident ID number.
+        #[arg(long)]
+        id_number: String,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Show the latest signed checkpoint, or have the hub sign one now.
+    Checkpoint {
+        /// Sign a new checkpoint over the whole log now.
+        #[arg(long)]
+        fresh: bool,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Export entries with inclusion proofs and a signed checkpoint, for
+    /// offline verification.
+    Export {
+        #[command(flatten)]
+        filter: FilterArgs,
+        /// Where to write the bundle (JSON).
+        #[arg(long, short)]
+        out: PathBuf,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Verify an export bundle, or a whole database, against the signed
+    /// checkpoints, with only the hub's public key. Exits non-zero on any
+    /// mismatch.
+    Verify {
+        /// The export bundle to verify.
+        #[arg(required_unless_present = "database")]
+        file: Option<PathBuf>,
+        /// Verify every entry of this hub database instead (detects edited,
+        /// deleted or reordered rows).
+        #[arg(long, conflicts_with = "file")]
+        database: Option<String>,
+        /// The hub's public key, `ed25519:<hex>` or a file holding it, as
+        /// received from the bureau (never the one inside the bundle).
+        #[arg(long)]
+        key: String,
+    },
+}
+
+/// Filters for listing and export.
+#[derive(Debug, Args)]
+pub struct FilterArgs {
+    /// From this time: YYYY-MM-DD or RFC 3339 (UTC).
+    #[arg(long)]
+    pub from: Option<String>,
+    /// Before this time: YYYY-MM-DD or RFC 3339 (UTC, exclusive).
+    #[arg(long)]
+    pub to: Option<String>,
+    /// Only this actor, e.g. caseworker:zhang.san.
+    #[arg(long)]
+    pub actor: Option<String>,
+    /// Only entries about this person.
+    #[arg(long)]
+    pub id_number: Option<String>,
+    /// Only entries naming this department, e.g. tax.
+    #[arg(long)]
+    pub department: Option<String>,
+    /// Only this action, e.g. SubmitVerification or source.query.
+    #[arg(long)]
+    pub action: Option<String>,
+    /// At most this many entries.
+    #[arg(long, default_value_t = 1000)]
+    pub limit: u32,
+}
+
+impl FilterArgs {
+    fn to_proto(&self) -> AuditFilter {
+        let s = |o: &Option<String>| o.clone().unwrap_or_default();
+        AuditFilter {
+            from: s(&self.from),
+            to: s(&self.to),
+            actor: s(&self.actor),
+            id_number: s(&self.id_number),
+            department: s(&self.department),
+            action: s(&self.action),
+            after_seq: 0,
+            limit: self.limit,
+        }
+    }
+}
+
+async fn client(c: &ClientArgs) -> anyhow::Result<AuditServiceClient<tonic::transport::Channel>> {
+    Ok(AuditServiceClient::new(channel_to_hub(&c.hub, &c.tls).await?).max_decoding_message_size(64 * 1024 * 1024))
+}
+
+fn parse(v: &AuditEntryView) -> anyhow::Result<AuditEntry> {
+    serde_json::from_str(&v.canonical_json).with_context(|| format!("entry {} from the hub does not parse", v.seq))
+}
+
+fn print_entries(views: &[AuditEntryView], output: Output) -> anyhow::Result<()> {
+    if output == Output::Json {
+        for v in views {
+            println!("{}", v.canonical_json);
+        }
+        return Ok(());
+    }
+    if views.is_empty() {
+        println!("no entries match");
+        return Ok(());
+    }
+    println!(
+        "{:>7}  {:<24}  {:<32}  {:<22}  {:<15}  {:<18}  PERSONS",
+        "SEQ", "TIME", "ACTOR", "ACTION", "PURPOSE", "STATUS"
+    );
+    for v in views {
+        let e = parse(v)?;
+        let persons: Vec<&str> = e.persons.iter().map(|p| p.masked.as_str()).collect();
+        let action = if e.departments.len() == 1 {
+            format!("{} {}", e.action, e.departments[0])
+        } else {
+            e.action.clone()
+        };
+        println!(
+            "{:>7}  {:<24}  {:<32}  {:<22}  {:<15}  {:<18}  {}",
+            e.seq,
+            e.time,
+            e.actor,
+            action,
+            e.purpose,
+            e.status,
+            persons.join(" ")
+        );
+    }
+    println!("{} entries", views.len());
+    Ok(())
+}
+
+pub async fn run(c: AuditCommand) -> anyhow::Result<()> {
+    match c {
+        AuditCommand::List { filter, client: c } => {
+            let resp = client(&c)
+                .await?
+                .list_audit_entries(ListAuditEntriesRequest {
+                    filter: Some(filter.to_proto()),
+                })
+                .await
+                .map_err(explain)?
+                .into_inner();
+            print_entries(&resp.entries, c.output)?;
+            if c.output == Output::Human {
+                println!("(the log holds {} entries in all)", resp.tree_size);
+            }
+        }
+        AuditCommand::Who { id_number, client: c } => {
+            let resp = client(&c)
+                .await?
+                .who_accessed(WhoAccessedRequest { id_number })
+                .await
+                .map_err(explain)?
+                .into_inner();
+            print_entries(&resp.entries, c.output)?;
+        }
+        AuditCommand::Checkpoint { fresh, client: c } => {
+            let resp = client(&c)
+                .await?
+                .get_checkpoint(GetCheckpointRequest { fresh })
+                .await
+                .map_err(explain)?
+                .into_inner();
+            println!("{}", resp.checkpoint_json);
+            if c.output == Output::Human {
+                println!("signed by {}", resp.public_key);
+            }
+        }
+        AuditCommand::Export { filter, out, client: c } => {
+            let resp = client(&c)
+                .await?
+                .export_audit(ExportAuditRequest {
+                    filter: Some(filter.to_proto()),
+                })
+                .await
+                .map_err(explain)?
+                .into_inner();
+            std::fs::write(&out, &resp.bundle_json).with_context(|| format!("cannot write {}", out.display()))?;
+            println!("{} entries with proofs written to {}", resp.entry_count, out.display());
+            println!(
+                "verify offline with: hedui audit verify {} --key <the hub's public key>",
+                out.display()
+            );
+        }
+        AuditCommand::Verify { file, database, key } => {
+            let key = load_verifying_key(&key)?;
+            let report = match (file, database) {
+                (Some(file), _) => {
+                    let text = std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+                    let bundle: ExportBundle = serde_json::from_slice(&text)
+                        .map_err(|e| anyhow!("{}: not an audit export: {e}", file.display()))?;
+                    verify_bundle(&bundle, &key).map_err(|e| anyhow!("VERIFICATION FAILED: {e}"))?
+                }
+                (None, Some(db)) => {
+                    let store = hedui_store::Store::open(&db)
+                        .await
+                        .with_context(|| format!("cannot open {db}"))?;
+                    let entries = store.audit_all().await?;
+                    let checkpoints = store.checkpoints().await?;
+                    if checkpoints.is_empty() {
+                        bail!("{db}: the log has no signed checkpoint yet; nothing can be verified");
+                    }
+                    verify_full_log(&entries, &checkpoints, &key).map_err(|e| anyhow!("VERIFICATION FAILED: {e}"))?
+                }
+                (None, None) => bail!("give an export file or --database"),
+            };
+            println!(
+                "OK: {} entries verified against {} signed checkpoint(s); tree size {}, root {}",
+                report.entries_verified, report.checkpoints_verified, report.tree_size, report.root_hex
+            );
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,266 @@
+//! The audit log: what is logged, who may read it, offline verification, and
+//! tampering with the database directly.
+
+use std::time::Duration;
+
+use hedui_audit::entry::AuditEntry;
+use hedui_audit::export::{ExportBundle, verify_bundle};
+use hedui_proto::v1::audit_service_client::AuditServiceClient;
+use hedui_proto::v1::{
+    AuditFilter, ExportAuditRequest, GetCheckpointRequest, ListAuditEntriesRequest, ListRecordsRequest,
+    WhoAccessedRequest,
+};
+use hedui_tls::Role;
+use tonic::Code;
+use tonic::transport::Channel;
+
+use crate::helpers::{Behaviour, TestSystem, household, hub_key, request};
+
+fn auditor(sys: &TestSystem, role: Role) -> AuditServiceClient<Channel> {
+    AuditServiceClient::new(sys.pki.channel(sys.hub_addr, &role, "li.si"))
+}
+
+async fn all_entries(sys: &TestSystem) -> Vec<AuditEntry> {
+    let resp = auditor(sys, Role::Auditor)
+        .list_audit_entries(ListAuditEntriesRequest {
+            filter: Some(AuditFilter {
+                limit: 10_000,
+                ..Default::default()
+            }),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    resp.entries
+        .iter()
+        .map(|v| serde_json::from_str(&v.canonical_json).unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_verification_is_logged_per_department_and_the_export_verifies_offline() {
+    let sys = TestSystem::start().await;
+    let h = household("qualifies");
+    let record = sys
+        .hub
+        .clone()
+        .submit_verification(request(&h, "audit-1"))
+        .await
+        .unwrap()
+        .into_inner()
+        .record
+        .unwrap();
+
+    let entries = all_entries(&sys).await;
+    let begin = entries
+        .iter()
+        .find(|e| e.action == "verification.begin")
+        .expect("a begin entry");
+    assert_eq!(begin.actor, "caseworker:zhang.san");
+    assert_eq!(begin.request_id, record.request_id);
+    let queries: Vec<&AuditEntry> = entries.iter().filter(|e| e.action == "source.query").collect();
+    assert_eq!(queries.len(), 8);
+    assert!(
+        queries
+            .iter()
+            .all(|e| e.request_id == record.request_id && e.departments.len() == 1)
+    );
+    let done = entries.iter().find(|e| e.action == "SubmitVerification").unwrap();
+    assert_eq!(done.status, "OK");
+    assert_eq!(done.record_digest, record.digest);
+    assert_eq!(done.persons.len(), h.household.members.len());
+    // Seqs are one sequence with no gaps.
+    for (i, e) in entries.iter().enumerate() {
+        assert_eq!(e.seq, i as u64);
+    }
+    // Persons are searchable but never stored in the clear.
+    for e in &entries {
+        let text = serde_json::to_string(e).unwrap();
+        for m in &h.household.members {
+            assert!(
+                !text.contains(&m.id_number) && !text.contains(&m.name),
+                "personal data in {text}"
+            );
+        }
+    }
+
+    // "Who looked at me" for one member.
+    let who = auditor(&sys, Role::Auditor)
+        .who_accessed(WhoAccessedRequest {
+            id_number: h.household.members[0].id_number.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(who.entries.len() >= 10, "{}", who.entries.len());
+
+    // The export verifies with only the hub's public key, and not with another.
+    let bundle = auditor(&sys, Role::Auditor)
+        .export_audit(ExportAuditRequest {
+            filter: Some(AuditFilter::default()),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let bundle: ExportBundle = serde_json::from_slice(&bundle.bundle_json).unwrap();
+    let report = verify_bundle(&bundle, &hub_key().verifying_key()).unwrap();
+    assert!(report.entries_verified >= 10);
+    let stranger = hedui_trust::SigningKey::from_bytes(&[3; 32]).verifying_key();
+    assert!(verify_bundle(&bundle, &stranger).is_err());
+}
+
+#[tokio::test]
+async fn denied_calls_and_audit_reads_are_logged_too() {
+    let sys = TestSystem::start().await;
+    // A caseworker may not read the audit log.
+    let err = auditor(&sys, Role::Caseworker)
+        .list_audit_entries(ListAuditEntriesRequest::default())
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied);
+    // An auditor may not submit.
+    let err = sys
+        .pki
+        .client(sys.hub_addr, &Role::Auditor, "li.si")
+        .submit_verification(request(&household("qualifies"), "nope"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied);
+
+    let entries = all_entries(&sys).await;
+    assert!(entries.iter().any(|e| e.action == "audit.ListAuditEntries"
+        && e.status == "PERMISSION_DENIED"
+        && e.actor.starts_with("caseworker:")));
+    assert!(
+        entries
+            .iter()
+            .any(|e| e.action == "SubmitVerification" && e.status == "PERMISSION_DENIED" && e.actor == "auditor:li.si")
+    );
+    // The auditor's own read was logged before it was answered... and shows
+    // up in the next read.
+    let again = all_entries(&sys).await;
+    assert!(
+        again
+            .iter()
+            .any(|e| e.action == "audit.ListAuditEntries" && e.status == "OK")
+    );
+}
+
+/// Runs `hedui audit verify --database` and returns (success, output).
+fn verify_database(url: &str) -> (bool, String) {
+    let key = hedui_audit::checkpoint::format_public_key(&hub_key().verifying_key());
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_hedui"))
+        .args(["audit", "verify", "--database", url, "--key", &key])
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+/// A system with some history and a signed checkpoint, stopped; returns its
+/// database URL and the directory that holds it.
+async fn history() -> (String, tempfile::TempDir) {
+    let sys = TestSystem::start().await;
+    for (i, s) in ["qualifies", "car-owner"].iter().enumerate() {
+        sys.hub
+            .clone()
+            .submit_verification(request(&household(s), &format!("h-{i}")))
+            .await
+            .unwrap();
+    }
+    auditor(&sys, Role::Auditor)
+        .get_checkpoint(GetCheckpointRequest { fresh: true })
+        .await
+        .unwrap();
+    let url = sys.database_url.clone();
+    let dir = sys.stop().await.unwrap();
+    (url, dir)
+}
+
+async fn tamper(url: &str, sql: &str) {
+    use sqlx::Connection as _;
+    let mut c = sqlx::SqliteConnection::connect(url).await.unwrap();
+    // The triggers and foreign keys stop the hub's own connection; someone
+    // with the file can switch them off, which is what verification catches.
+    sqlx::query("PRAGMA foreign_keys = OFF").execute(&mut c).await.unwrap();
+    for t in ["audit_entries_append_only_update", "audit_entries_append_only_delete"] {
+        sqlx::query(&format!("DROP TRIGGER IF EXISTS {t}"))
+            .execute(&mut c)
+            .await
+            .unwrap();
+    }
+    sqlx::raw_sql(sql).execute(&mut c).await.unwrap();
+    c.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn editing_deleting_or_reordering_rows_is_detected() {
+    let (url, _dir) = history().await;
+    let (ok, text) = verify_database(&url);
+    assert!(ok, "an untouched log verifies: {text}");
+
+    let cases = [
+        (
+            "edit",
+            "UPDATE audit_entries SET entry = replace(entry, 'zhang.san', 'wang.wu') WHERE seq = 3",
+        ),
+        ("delete", "DELETE FROM audit_entries WHERE seq = 5"),
+        (
+            "reorder",
+            "UPDATE audit_entries SET seq = -1 WHERE seq = 1; UPDATE audit_entries SET seq = 1 WHERE seq = 2; \
+             UPDATE audit_entries SET seq = 2 WHERE seq = -1;",
+        ),
+    ];
+    for (name, sql) in cases {
+        let (fresh_url, dir) = history().await;
+        tamper(&fresh_url, sql).await;
+        let (ok, text) = verify_database(&fresh_url);
+        assert!(!ok, "{name} was not detected: {text}");
+        assert!(text.contains("VERIFICATION FAILED"), "{name}: {text}");
+        // The hub itself refuses to start on a log that no longer matches
+        // its signed checkpoint.
+        let store = hedui_store::Store::open(&fresh_url).await.unwrap();
+        let opened = hedui_hub::audit::AuditLog::open(store, hub_key(), "t".into(), Duration::from_secs(60)).await;
+        assert!(opened.is_err(), "{name}: the hub would start on a tampered log");
+        drop(dir);
+    }
+}
+
+#[tokio::test]
+async fn the_hub_refuses_to_answer_when_the_audit_log_cannot_be_written() {
+    let sys = TestSystem::with(|_| Behaviour::Sandbox, Duration::from_secs(10)).await;
+    {
+        use sqlx::Connection as _;
+        let mut c = sqlx::SqliteConnection::connect(&sys.database_url).await.unwrap();
+        sqlx::query(
+            "CREATE TRIGGER break_audit BEFORE INSERT ON audit_entries BEGIN SELECT RAISE(ABORT, 'disk full'); END",
+        )
+        .execute(&mut c)
+        .await
+        .unwrap();
+        c.close().await.unwrap();
+    }
+    let err = sys
+        .hub
+        .clone()
+        .submit_verification(request(&household("qualifies"), "unlogged"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::Unavailable, "{err:?}");
+    assert!(err.message().contains("audit log"));
+    // No department was asked, and nothing was stored.
+    for d in hedui_domain::department::ALL {
+        assert!(sys.query_log(d).is_empty(), "{d:?} was asked without a log entry");
+    }
+    let err = sys
+        .hub
+        .clone()
+        .list_records(ListRecordsRequest::default())
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::Unavailable);
+}
