@@ -263,4 +263,47 @@ async fn the_hub_refuses_to_answer_when_the_audit_log_cannot_be_written() {
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::Unavailable);
+    // The health check reports it, so a load balancer stops sending work.
+    let mut health =
+        tonic_health::pb::health_client::HealthClient::new(sys.pki.channel(sys.hub_addr, &Role::Admin, "ops"));
+    let mut status = None;
+    for _ in 0..50 {
+        let r = health
+            .check(tonic_health::pb::HealthCheckRequest {
+                service: "hedui.v1.VerificationService".into(),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        status = Some(r.status);
+        if r.status == tonic_health::pb::health_check_response::ServingStatus::NotServing as i32 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(
+        status,
+        Some(tonic_health::pb::health_check_response::ServingStatus::NotServing as i32)
+    );
+}
+
+#[tokio::test]
+async fn a_healthy_hub_reports_serving() {
+    let sys = TestSystem::start().await;
+    let mut health =
+        tonic_health::pb::health_client::HealthClient::new(sys.pki.channel(sys.hub_addr, &Role::Admin, "ops"));
+    let mut serving = false;
+    for _ in 0..50 {
+        let r = health
+            .check(tonic_health::pb::HealthCheckRequest { service: String::new() })
+            .await;
+        if r.is_ok_and(|r| {
+            r.into_inner().status == tonic_health::pb::health_check_response::ServingStatus::Serving as i32
+        }) {
+            serving = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(serving);
 }

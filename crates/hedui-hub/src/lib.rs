@@ -20,6 +20,7 @@ pub mod access;
 pub mod audit;
 pub mod audit_service;
 pub mod fanout;
+pub mod health;
 pub mod service;
 
 pub use fanout::{AdapterEndpoint, DEFAULT_DEADLINE};
@@ -183,12 +184,23 @@ impl Application {
             .max_decoding_message_size(4 * MAX_REQUEST_BYTES)
             .max_encoding_message_size(16 * 1024 * 1024);
         tracing::info!(addr = %self.local_addr, departments = self.state.clients.len(), "hub serving");
+        let (reporter, health_svc) = tonic_health::server::health_reporter();
+        let watch = tokio::spawn(health::watch(self.state.clone(), reporter.clone()));
         let audit_svc = AuditServiceServer::new(audit_service::Audit::new(self.state.clone()))
             .max_decoding_message_size(MAX_REQUEST_BYTES)
             .max_encoding_message_size(64 * 1024 * 1024);
         let router = tonic::transport::Server::builder()
+            .add_service(health_svc)
             .add_service(svc)
             .add_service(audit_svc);
+        // Shutdown begins: tell load balancers first, then stop accepting.
+        let shutdown = {
+            let reporter = reporter.clone();
+            async move {
+                shutdown.await;
+                health::set_all(&reporter, false).await;
+            }
+        };
         let result = match self.server_tls {
             Some(tls) => {
                 router
@@ -201,6 +213,7 @@ impl Application {
                 router.serve_with_incoming_shutdown(incoming, shutdown).await
             }
         };
+        watch.abort();
         self.state.store.close().await;
         tracing::info!("hub stopped");
         result

@@ -1,0 +1,49 @@
+//! `grpc.health.v1` for the hub: SERVING only while the database answers and
+//! the audit log can be written, and NOT_SERVING as soon as shutdown begins,
+//! so a load balancer stops sending work to a hub that would refuse it.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tonic_health::ServingStatus;
+use tonic_health::server::HealthReporter;
+
+use crate::HubState;
+
+/// The services whose status is reported, besides the whole server ("").
+pub const SERVICES: [&str; 2] = ["hedui.v1.VerificationService", "hedui.v1.AuditService"];
+/// How often the database and the audit log are checked.
+const INTERVAL: Duration = Duration::from_secs(2);
+
+/// Sets the status of the whole server and of every hub service.
+pub async fn set_all(reporter: &HealthReporter, serving: bool) {
+    let status = if serving {
+        ServingStatus::Serving
+    } else {
+        ServingStatus::NotServing
+    };
+    reporter.set_service_status("", status).await;
+    for s in SERVICES {
+        reporter.set_service_status(s, status).await;
+    }
+}
+
+/// Checks the database and the audit log forever, reporting changes.
+pub async fn watch(state: Arc<HubState>, reporter: HealthReporter) {
+    let mut last = None;
+    loop {
+        let db = state.store.ping().await.is_ok();
+        let audit = state.audit.healthy();
+        let serving = db && audit;
+        if last != Some(serving) {
+            if serving {
+                tracing::info!("health: serving");
+            } else {
+                tracing::error!(database = db, audit_log = audit, "health: NOT serving");
+            }
+            set_all(&reporter, serving).await;
+            last = Some(serving);
+        }
+        tokio::time::sleep(INTERVAL).await;
+    }
+}
