@@ -90,3 +90,35 @@ async fn a_plaintext_client_cannot_talk_to_the_hub() {
     let mut client = VerificationServiceClient::new(channel);
     assert!(client.list_records(ListRecordsRequest::default()).await.is_err());
 }
+
+#[tokio::test]
+async fn reflection_lists_the_public_services() {
+    use tonic_reflection::pb::v1::ServerReflectionRequest;
+    use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
+    use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
+    use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
+
+    let sys = TestSystem::start().await;
+    let mut client = ServerReflectionClient::new(sys.pki.channel(sys.hub_addr, &Role::Admin, "ops"));
+    let req = ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(MessageRequest::ListServices(String::new())),
+    };
+    let mut stream = client
+        .server_reflection_info(tokio_stream::iter(vec![req]))
+        .await
+        .unwrap()
+        .into_inner();
+    let resp = stream.message().await.unwrap().unwrap();
+    let Some(MessageResponse::ListServicesResponse(list)) = resp.message_response else {
+        panic!("{resp:?}")
+    };
+    let names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
+    for want in [
+        "hedui.v1.VerificationService",
+        "hedui.v1.AuditService",
+        "grpc.health.v1.Health",
+    ] {
+        assert!(names.iter().any(|n| n == want), "{want} missing from {names:?}");
+    }
+}

@@ -189,8 +189,16 @@ impl Application {
         let audit_svc = AuditServiceServer::new(audit_service::Audit::new(self.state.clone()))
             .max_decoding_message_size(MAX_REQUEST_BYTES)
             .max_encoding_message_size(64 * 1024 * 1024);
+        // Reflection lets grpcurl and buf curl discover the public services;
+        // it sits behind the same mutual TLS as everything else.
+        let reflection = tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(hedui_proto::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            .build_v1()
+            .expect("our own descriptor sets are valid");
         let router = tonic::transport::Server::builder()
             .add_service(health_svc)
+            .add_service(reflection)
             .add_service(svc)
             .add_service(audit_svc);
         // Shutdown begins: tell load balancers first, then stop accepting.
