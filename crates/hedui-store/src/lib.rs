@@ -1,36 +1,40 @@
 //! Durable storage of checked records.
 //!
-//! SQLite is the embedded default: the database file is created on first
-//! run and migrated on open. A record is stored as its protobuf encoding
-//! plus a few columns to filter on, and its digest is checked again on every
-//! read, so a record altered on disk is reported instead of served.
+//! Two backends sit behind one API, chosen by the database URL in
+//! [`Store::open`]:
 //!
-//! Migrations are SQL files under `migrations/sqlite/`, compiled into the
-//! binary and applied in order inside a transaction each. A database whose
-//! schema is newer than this binary knows is refused.
-
-use std::str::FromStr;
-use std::time::Duration;
+//! - **SQLite** (`sqlite://PATH`, `sqlite::memory:`, or a plain file path) is
+//!   the embedded default: the database file is created on first run.
+//! - **PostgreSQL** (`postgres://…` or `postgresql://…`) for a bureau that
+//!   runs several hubs on one database. The connection is made *without TLS*:
+//!   this build has no TLS support for PostgreSQL, because the bureau's
+//!   PostgreSQL is reached over a private network or a unix socket
+//!   (`postgres:///hedui?host=/var/run/postgresql`).
+//!
+//! A record is stored as its protobuf encoding plus a few columns to filter
+//! on, and its digest is checked again on every read, so a record altered on
+//! disk is reported instead of served.
+//!
+//! Each backend has its own SQL (`sqlite.rs`, `postgres.rs`) and its own
+//! migrations (`migrations/sqlite/`, `migrations/postgres/`), compiled into
+//! the binary and applied in order inside a transaction each; both lists have
+//! the same length, so a schema version means the same on both. A database
+//! whose schema is newer than this binary knows is refused. One test suite
+//! (`tests/store/`) runs every case on both backends.
 
 use hedui_proto::v1::{Purpose, RecordSummary, Verdict, VerificationRecord};
 use prost::Message as _;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Row as _, SqlitePool};
 
-/// The migrations this binary knows, in order. The version is the position
-/// (1-based); the SQL is compiled in.
-const MIGRATIONS: &[(&str, &str)] = &[
-    (
-        "0001_records",
-        include_str!("../../../migrations/sqlite/0001_records.sql"),
-    ),
-    ("0002_audit", include_str!("../../../migrations/sqlite/0002_audit.sql")),
-];
+mod postgres;
+mod sqlite;
+
+// A schema version means the same on both backends.
+const _: () = assert!(sqlite::MIGRATIONS.len() == postgres::MIGRATIONS.len());
 
 /// What can go wrong in the store.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// The database could not be opened, read or written.
+    /// The database could not be opened, reached, read or written.
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
     /// The database URL is not one this build understands.
@@ -89,93 +93,99 @@ pub struct ListFilter {
     pub limit: u32,
 }
 
+/// Which database a [`Store`] is backed by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BackendKind {
+    /// An SQLite file (or in-memory database).
+    Sqlite,
+    /// A PostgreSQL database.
+    Postgres,
+}
+
 /// The record store.
 #[derive(Clone)]
 pub struct Store {
-    pub(crate) pool: SqlitePool,
+    backend: Backend,
+}
+
+#[derive(Clone)]
+enum Backend {
+    Sqlite(sqlx::SqlitePool),
+    Postgres(sqlx::PgPool),
 }
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store").finish_non_exhaustive()
+        f.debug_struct("Store")
+            .field("backend", &self.backend_kind())
+            .finish_non_exhaustive()
     }
 }
 
-impl Store {
-    /// Opens (creating if needed) the database at `url` and applies any
-    /// pending migrations. `url` is `sqlite://PATH`, `sqlite::memory:`, or a
-    /// plain file path.
-    pub async fn open(url: &str) -> Result<Store> {
-        let url = if url.starts_with("sqlite:") {
-            url.to_owned()
-        } else {
-            format!("sqlite://{url}")
-        };
-        if url.starts_with("postgres") {
-            return Err(StoreError::Url("PostgreSQL is not supported by this build yet".into()));
+/// Calls the function of the same name in the backend's module with the pool
+/// and the given arguments. (Defined before `mod audit`, which uses it.)
+macro_rules! dispatch {
+    ($self:ident . $f:ident ( $($arg:expr),* $(,)? )) => {
+        match &$self.backend {
+            $crate::Backend::Sqlite(pool) => $crate::sqlite::$f(pool $(, $arg)*).await,
+            $crate::Backend::Postgres(pool) => $crate::postgres::$f(pool $(, $arg)*).await,
         }
-        let opts = SqliteConnectOptions::from_str(&url)
-            .map_err(|e| StoreError::Url(format!("{e}")))?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            // Records are the bureau's evidence: an acknowledged record must
-            // survive a power cut, so every commit is synced.
-            .synchronous(SqliteSynchronous::Full)
-            .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10));
-        let in_memory = url.contains(":memory:");
-        let pool = SqlitePoolOptions::new()
-            // An in-memory database exists once per connection.
-            .max_connections(if in_memory { 1 } else { 8 })
-            .connect_with(opts)
-            .await?;
-        let store = Store { pool };
+    };
+}
+
+impl Store {
+    /// Opens the database at `url` and applies any pending migrations.
+    ///
+    /// - `postgres://…` or `postgresql://…`: PostgreSQL (no TLS; see the
+    ///   crate documentation). The database must exist. A server that cannot
+    ///   be reached is reported as [`StoreError::Database`] naming the
+    ///   address; retrying is up to the caller.
+    /// - `sqlite://PATH`, `sqlite::memory:`, or a plain file path: SQLite,
+    ///   creating the file if needed.
+    ///
+    /// Any other `scheme://` is refused with [`StoreError::Url`].
+    pub async fn open(url: &str) -> Result<Store> {
+        // Decided before any await, so that the future holds no borrow of
+        // `url`'s parts and stays `Send` wherever it is spawned.
+        let kind = match scheme(url) {
+            Some("postgres" | "postgresql") => BackendKind::Postgres,
+            Some("sqlite") | None => BackendKind::Sqlite,
+            Some(s) => {
+                return Err(StoreError::Url(format!(
+                    "unsupported scheme {s:?}; use postgres://, postgresql://, sqlite:// or a file path"
+                )));
+            }
+        };
+        let backend = match kind {
+            BackendKind::Postgres => Backend::Postgres(postgres::connect(url).await?),
+            BackendKind::Sqlite => Backend::Sqlite(sqlite::connect(url).await?),
+        };
+        let store = Store { backend };
         store.migrate().await?;
+        tracing::info!(backend = ?store.backend_kind(), "store opened");
         Ok(store)
+    }
+
+    /// Which database this store is backed by.
+    pub fn backend_kind(&self) -> BackendKind {
+        match self.backend {
+            Backend::Sqlite(_) => BackendKind::Sqlite,
+            Backend::Postgres(_) => BackendKind::Postgres,
+        }
     }
 
     /// The highest schema version this binary knows.
     pub fn known_schema_version() -> i64 {
-        MIGRATIONS.len() as i64
+        sqlite::MIGRATIONS.len() as i64
     }
 
     /// The schema version of the open database.
     pub async fn schema_version(&self) -> Result<i64> {
-        let v: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM schema_migrations")
-            .fetch_one(&self.pool)
-            .await?;
-        Ok(v.unwrap_or(0))
+        dispatch!(self.schema_version())
     }
 
     async fn migrate(&self) -> Result<()> {
-        sqlx::query(
-            "CREATE TABLE IF NOT EXISTS schema_migrations (
-                version INTEGER PRIMARY KEY NOT NULL,
-                name TEXT NOT NULL,
-                applied_at TEXT NOT NULL
-            ) STRICT",
-        )
-        .execute(&self.pool)
-        .await?;
-        let current = self.schema_version().await?;
-        let known = Self::known_schema_version();
-        if current > known {
-            return Err(StoreError::SchemaTooNew { found: current, known });
-        }
-        for (i, (name, sql)) in MIGRATIONS.iter().enumerate().skip(current as usize) {
-            let version = i as i64 + 1;
-            let mut tx = self.pool.begin().await?;
-            sqlx::raw_sql(sql).execute(&mut *tx).await?;
-            sqlx::query("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)")
-                .bind(version)
-                .bind(*name)
-                .bind(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
-                .execute(&mut *tx)
-                .await?;
-            tx.commit().await?;
-            tracing::info!(version, name, "applied migration");
-        }
-        Ok(())
+        dispatch!(self.migrate(Self::known_schema_version()))
     }
 
     /// Stores `record` under `idempotency_key`, unless the key was used
@@ -187,135 +197,159 @@ impl Store {
         idempotency_key: &str,
         request_hash: &str,
     ) -> Result<PutOutcome> {
-        let mut tx = self.pool.begin().await?;
-        let household = record.household.clone().unwrap_or_default();
-        let inserted = sqlx::query(
-            "INSERT INTO records (record_id, created_at, household_ref, verdict, purpose, member_count,
-                                  digest, idempotency_key, request_hash, body)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-             ON CONFLICT (idempotency_key) DO NOTHING",
-        )
-        .bind(&record.record_id)
-        .bind(&record.created_at)
-        .bind(&household.household_ref)
-        .bind(Verdict::try_from(record.verdict).unwrap_or_default().as_str_name())
-        .bind(Purpose::try_from(record.purpose).unwrap_or_default().as_str_name())
-        .bind(household.members.len() as i64)
-        .bind(&record.digest)
-        .bind(idempotency_key)
-        .bind(request_hash)
-        .bind(record.encode_to_vec())
-        .execute(&mut *tx)
-        .await?
-        .rows_affected()
-            == 1;
-        if !inserted {
-            tx.rollback().await?;
-            let (record, request_hash) =
-                self.get_by_idempotency_key(idempotency_key)
-                    .await?
-                    .ok_or_else(|| StoreError::Corrupt {
-                        record_id: String::new(),
-                        problem: "idempotency key conflicts but no record holds it".into(),
-                    })?;
-            return Ok(PutOutcome::Existing {
-                record: Box::new(record),
-                request_hash,
-            });
-        }
-        for m in &household.members {
-            sqlx::query("INSERT OR IGNORE INTO record_persons (record_id, id_number) VALUES (?, ?)")
-                .bind(&record.record_id)
-                .bind(&m.id_number)
-                .execute(&mut *tx)
-                .await?;
-        }
-        tx.commit().await?;
-        Ok(PutOutcome::Inserted)
+        let row = RecordRow::new(record);
+        dispatch!(self.put_record(&row, idempotency_key, request_hash))
     }
 
     /// The record with `record_id`, checked against its digest.
     pub async fn get_record(&self, record_id: &str) -> Result<Option<VerificationRecord>> {
-        let row = sqlx::query("SELECT record_id, body FROM records WHERE record_id = ?")
-            .bind(record_id)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.map(|r| decode(r.get("record_id"), r.get("body"))).transpose()
+        dispatch!(self.get_record(record_id))
     }
 
     /// The record stored under `key`, with the hash of the request that made it.
     pub async fn get_by_idempotency_key(&self, key: &str) -> Result<Option<(VerificationRecord, String)>> {
-        let row = sqlx::query("SELECT record_id, body, request_hash FROM records WHERE idempotency_key = ?")
-            .bind(key)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.map(|r| Ok((decode(r.get("record_id"), r.get("body"))?, r.get("request_hash"))))
-            .transpose()
+        dispatch!(self.get_by_idempotency_key(key))
     }
 
     /// Summaries of the records matching `filter`, newest first.
     pub async fn list_records(&self, filter: &ListFilter) -> Result<Vec<RecordSummary>> {
-        let mut sql = String::from(
-            "SELECT r.record_id, r.household_ref, r.created_at, r.verdict, r.purpose, r.member_count, r.digest
-             FROM records r WHERE 1 = 1",
-        );
-        if filter.verdict.is_some() {
-            sql.push_str(" AND r.verdict = ?");
-        }
-        if filter.created_from.is_some() {
-            sql.push_str(" AND r.created_at >= ?");
-        }
-        if filter.created_to.is_some() {
-            sql.push_str(" AND r.created_at < ?");
-        }
-        if filter.id_number.is_some() {
-            sql.push_str(" AND r.record_id IN (SELECT record_id FROM record_persons WHERE id_number = ?)");
-        }
-        sql.push_str(" ORDER BY r.created_at DESC, r.record_id DESC LIMIT ?");
-        let mut q = sqlx::query(&sql);
-        if let Some(v) = filter.verdict {
-            q = q.bind(v.as_str_name());
-        }
-        if let Some(d) = filter.created_from {
-            q = q.bind(d.to_string());
-        }
-        if let Some(d) = filter.created_to {
-            // Records are stamped with full timestamps; "on or before a day"
-            // means before the start of the next day.
-            q = q.bind(d.succ_opt().unwrap_or(d).to_string());
-        }
-        if let Some(id) = &filter.id_number {
-            q = q.bind(id);
-        }
-        q = q.bind(i64::from(filter.limit.max(1)));
-        let rows = q.fetch_all(&self.pool).await?;
-        Ok(rows
-            .into_iter()
-            .map(|r| RecordSummary {
-                record_id: r.get("record_id"),
-                household_ref: r.get("household_ref"),
-                created_at: r.get("created_at"),
-                verdict: Verdict::from_str_name(r.get("verdict")).unwrap_or_default() as i32,
-                purpose: Purpose::from_str_name(r.get("purpose")).unwrap_or_default() as i32,
-                member_count: r.get::<i64, _>("member_count") as u32,
-                digest: r.get("digest"),
-            })
-            .collect())
+        let bounds = ListBounds::new(filter);
+        dispatch!(self.list_records(&bounds))
     }
 
     /// Checks that the database answers; used by health checks.
     pub async fn ping(&self) -> Result<()> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
-        Ok(())
+        dispatch!(self.ping())
     }
 
     /// Closes the pool, waiting for connections to finish.
     pub async fn close(&self) {
-        self.pool.close().await;
+        match &self.backend {
+            Backend::Sqlite(pool) => pool.close().await,
+            Backend::Postgres(pool) => pool.close().await,
+        }
+    }
+
+    /// Runs `sql` (one or more statements, no parameters) as it is and
+    /// returns the number of rows it changed. Only for tests that must reach
+    /// past the store's API, such as forging a row to check that the store
+    /// notices; never used by hedui itself.
+    #[doc(hidden)]
+    pub async fn execute_raw_for_tests(&self, sql: &str) -> Result<u64> {
+        dispatch!(self.execute_raw(sql))
     }
 }
 
-fn decode(record_id: String, body: Vec<u8>) -> Result<VerificationRecord> {
+/// The scheme of `url` if it has one (`sqlite::memory:` counts as `sqlite`);
+/// `None` for a plain path. Schemes are matched in lower case, as sqlx does.
+fn scheme(url: &str) -> Option<&str> {
+    if url.starts_with("sqlite:") {
+        return Some("sqlite");
+    }
+    let (scheme, _) = url.split_once("://")?;
+    let is_scheme = scheme.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+        && scheme.chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c));
+    is_scheme.then_some(scheme)
+}
+
+/// A record as the columns both backends store.
+pub(crate) struct RecordRow<'a> {
+    pub record_id: &'a str,
+    pub created_at: &'a str,
+    pub household_ref: &'a str,
+    pub verdict: &'static str,
+    pub purpose: &'static str,
+    pub member_count: i64,
+    pub digest: &'a str,
+    pub body: Vec<u8>,
+    pub id_numbers: Vec<&'a str>,
+}
+
+impl<'a> RecordRow<'a> {
+    fn new(record: &'a VerificationRecord) -> Self {
+        let members = record
+            .household
+            .as_ref()
+            .map(|h| h.members.as_slice())
+            .unwrap_or_default();
+        RecordRow {
+            record_id: &record.record_id,
+            created_at: &record.created_at,
+            household_ref: record.household.as_ref().map_or("", |h| h.household_ref.as_str()),
+            verdict: Verdict::try_from(record.verdict).unwrap_or_default().as_str_name(),
+            purpose: Purpose::try_from(record.purpose).unwrap_or_default().as_str_name(),
+            member_count: members.len() as i64,
+            digest: &record.digest,
+            body: record.encode_to_vec(),
+            id_numbers: members.iter().map(|m| m.id_number.as_str()).collect(),
+        }
+    }
+}
+
+/// A [`ListFilter`] as the values both backends bind.
+pub(crate) struct ListBounds<'a> {
+    pub verdict: Option<&'static str>,
+    /// `created_at >= this`
+    pub created_from: Option<String>,
+    /// `created_at < this`
+    pub created_before: Option<String>,
+    pub id_number: Option<&'a str>,
+    pub limit: i64,
+}
+
+impl<'a> ListBounds<'a> {
+    fn new(filter: &'a ListFilter) -> Self {
+        ListBounds {
+            verdict: filter.verdict.map(|v| v.as_str_name()),
+            created_from: filter.created_from.map(|d| d.to_string()),
+            // Records are stamped with full timestamps; "on or before a day"
+            // means before the start of the next day.
+            created_before: filter.created_to.map(|d| d.succ_opt().unwrap_or(d).to_string()),
+            id_number: filter.id_number.as_deref(),
+            limit: i64::from(filter.limit.max(1)),
+        }
+    }
+}
+
+/// A listed row, as read by either backend.
+pub(crate) struct SummaryRow {
+    pub record_id: String,
+    pub household_ref: String,
+    pub created_at: String,
+    pub verdict: String,
+    pub purpose: String,
+    pub member_count: i64,
+    pub digest: String,
+}
+
+impl From<SummaryRow> for RecordSummary {
+    fn from(r: SummaryRow) -> Self {
+        RecordSummary {
+            record_id: r.record_id,
+            household_ref: r.household_ref,
+            created_at: r.created_at,
+            verdict: Verdict::from_str_name(&r.verdict).unwrap_or_default() as i32,
+            purpose: Purpose::from_str_name(&r.purpose).unwrap_or_default() as i32,
+            member_count: r.member_count as u32,
+            digest: r.digest,
+        }
+    }
+}
+
+/// The idempotency key is taken, yet no record holds it.
+pub(crate) fn missing_existing() -> StoreError {
+    StoreError::Corrupt {
+        record_id: String::new(),
+        problem: "idempotency key conflicts but no record holds it".into(),
+    }
+}
+
+/// The time a migration was applied, as stored in `schema_migrations`.
+pub(crate) fn now_rfc3339() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+pub(crate) fn decode(record_id: String, body: Vec<u8>) -> Result<VerificationRecord> {
     let record = VerificationRecord::decode(body.as_slice()).map_err(|e| StoreError::Corrupt {
         record_id: record_id.clone(),
         problem: format!("does not decode: {e}"),
@@ -339,4 +373,19 @@ pub fn request_hash(encoded_request: &[u8]) -> String {
 pub mod audit;
 
 #[cfg(test)]
-mod tests;
+mod tests {
+    use super::scheme;
+
+    #[test]
+    fn the_scheme_picks_the_backend() {
+        assert_eq!(scheme("postgres://u@h/db"), Some("postgres"));
+        assert_eq!(scheme("postgresql:///db?host=/run/postgresql"), Some("postgresql"));
+        assert_eq!(scheme("sqlite://hedui.db"), Some("sqlite"));
+        assert_eq!(scheme("sqlite::memory:"), Some("sqlite"));
+        assert_eq!(scheme("SQLITE://x.db"), Some("SQLITE"));
+        assert_eq!(scheme("mysql://h/db"), Some("mysql"));
+        assert_eq!(scheme("hedui.db"), None);
+        assert_eq!(scheme("/var/lib/hedui/hedui.db"), None);
+        assert_eq!(scheme("./odd://name.db"), None);
+    }
+}

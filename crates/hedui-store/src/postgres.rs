@@ -1,0 +1,501 @@
+//! The PostgreSQL backend. Placeholders are `$1`, `$2`, …
+//!
+//! Connections are made **without TLS**: this build enables no `tls-*`
+//! feature of sqlx, because the bureau's PostgreSQL is reached over a
+//! private network or a unix socket. A URL that demands TLS
+//! (`sslmode=require`, `verify-ca`, `verify-full`) is refused with
+//! [`StoreError::Url`] rather than failing later.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use hedui_audit::checkpoint::SignedCheckpoint;
+use hedui_audit::entry::AuditEntry;
+use hedui_audit::merkle::Hash;
+use hedui_proto::v1::{RecordSummary, VerificationRecord};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgSslMode};
+use sqlx::{Connection as _, Executor as _, PgConnection, PgPool, Row as _};
+
+use crate::audit::{AuditFilter, CheckpointRow, EntryRow, leaf_from_bytes, parse_checkpoint, parse_entry};
+use crate::{ListBounds, PutOutcome, RecordRow, Result, StoreError, SummaryRow};
+
+/// The migrations this backend knows, in order; the same versions as the
+/// SQLite list, written for PostgreSQL.
+pub(crate) const MIGRATIONS: &[(&str, &str)] = &[
+    (
+        "0001_records",
+        include_str!("../../../migrations/postgres/0001_records.sql"),
+    ),
+    (
+        "0002_audit",
+        include_str!("../../../migrations/postgres/0002_audit.sql"),
+    ),
+];
+
+/// At most this many connections per hub.
+const MAX_CONNECTIONS: u32 = 16;
+/// How long `Store::open` waits for the server to answer at all.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a query waits for a free connection from the pool.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(15);
+/// Session settings applied to every connection unless the URL's `options`
+/// already set them. Every statement hedui runs is small, except reading the
+/// whole audit log at start, which the statement timeout leaves room for; a
+/// lock held by another hub is waited on for at most `lock_timeout`; and a
+/// transaction abandoned half-way does not hold its locks forever.
+const SESSION_DEFAULTS: &[(&str, &str)] = &[
+    ("statement_timeout", "120s"),
+    ("lock_timeout", "30s"),
+    ("idle_in_transaction_session_timeout", "60s"),
+];
+/// The `pg_advisory_xact_lock` key taken by the migration transaction, so
+/// that two hubs starting at once on one database migrate it once.
+/// ("hedui-mg" in ASCII.)
+const MIGRATION_LOCK_KEY: i64 = 0x6865_6475_692d_6d67;
+
+/// Connects to the PostgreSQL database at `url`. The database must exist.
+pub(crate) async fn connect(url: &str) -> Result<PgPool> {
+    let mut opts = PgConnectOptions::from_str(url).map_err(|e| StoreError::Url(format!("{e}")))?;
+    if matches!(
+        opts.get_ssl_mode(),
+        PgSslMode::Require | PgSslMode::VerifyCa | PgSslMode::VerifyFull
+    ) {
+        return Err(StoreError::Url(
+            "this hedui connects to PostgreSQL without TLS and cannot honour sslmode=require/verify-ca/verify-full; \
+             reach the database over a private network or a unix socket and drop the sslmode parameter"
+                .into(),
+        ));
+    }
+    if opts.get_application_name().is_none() {
+        opts = opts.application_name("hedui");
+    }
+    // `options` is a command line such as `-c statement_timeout=5s` or
+    // `--statement_timeout=5s`; a setting named there is left alone.
+    let given: Vec<String> = opts
+        .get_options()
+        .unwrap_or_default()
+        .split_whitespace()
+        .filter_map(|word| word.trim_start_matches('-').split_once('=').map(|(k, _)| k.to_owned()))
+        .collect();
+    let defaults: Vec<_> = SESSION_DEFAULTS
+        .iter()
+        .filter(|(name, _)| !given.iter().any(|g| g == name))
+        .collect();
+    let opts = opts.options(defaults.into_iter().map(|(k, v)| (*k, *v)));
+    let place = describe(&opts);
+
+    // One direct attempt first: the pool retries a refused connection until
+    // its acquire timeout and then reports only "pool timed out", which does
+    // not tell the operator which server was meant.
+    match tokio::time::timeout(CONNECT_TIMEOUT, PgConnection::connect_with(&opts)).await {
+        Ok(Ok(conn)) => {
+            // Only a probe; failing to say goodbye politely changes nothing.
+            let _ = conn.close().await;
+        }
+        Ok(Err(e)) => return Err(cannot_connect(&place, e)),
+        Err(_) => {
+            return Err(cannot_connect(
+                &place,
+                sqlx::Error::Io(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    format!("no answer within {} s", CONNECT_TIMEOUT.as_secs()),
+                )),
+            ));
+        }
+    }
+    PgPoolOptions::new()
+        .max_connections(MAX_CONNECTIONS)
+        .acquire_timeout(ACQUIRE_TIMEOUT)
+        .connect_with(opts)
+        .await
+        .map_err(|e| cannot_connect(&place, e))
+}
+
+/// Where `opts` points, for error messages: never the password.
+fn describe(opts: &PgConnectOptions) -> String {
+    let at = match opts.get_socket() {
+        Some(dir) => format!("unix socket {}/.s.PGSQL.{}", dir.display(), opts.get_port()),
+        None if opts.get_host().starts_with('/') => {
+            format!("unix socket {}/.s.PGSQL.{}", opts.get_host(), opts.get_port())
+        }
+        None => format!("{}:{}", opts.get_host(), opts.get_port()),
+    };
+    format!(
+        "PostgreSQL at {at} (database {}, user {})",
+        opts.get_database().unwrap_or(opts.get_username()),
+        opts.get_username()
+    )
+}
+
+/// A connection failure as a [`StoreError::Database`] whose text names the
+/// server; an I/O failure keeps its kind (refused, timed out, …) so that a
+/// caller deciding whether to retry can still tell.
+fn cannot_connect(place: &str, e: sqlx::Error) -> StoreError {
+    let (kind, why) = match &e {
+        sqlx::Error::Io(io) => (io.kind(), io.to_string()),
+        sqlx::Error::PoolTimedOut => (std::io::ErrorKind::TimedOut, e.to_string()),
+        _ => (std::io::ErrorKind::Other, e.to_string()),
+    };
+    tracing::warn!(%place, error = %e, "cannot connect to PostgreSQL");
+    StoreError::Database(sqlx::Error::Io(std::io::Error::new(
+        kind,
+        format!("cannot connect to {place}: {why}"),
+    )))
+}
+
+pub(crate) async fn schema_version(pool: &PgPool) -> Result<i64> {
+    let v: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM schema_migrations")
+        .fetch_one(pool)
+        .await?;
+    Ok(v.unwrap_or(0))
+}
+
+/// Applies the pending migrations, one transaction each. Each transaction
+/// first takes an advisory lock, then (re)reads the version, so hubs that
+/// start at once on one database take turns and each migration runs once.
+pub(crate) async fn migrate(pool: &PgPool, known: i64) -> Result<()> {
+    loop {
+        let mut tx = pool.begin().await?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(MIGRATION_LOCK_KEY)
+            .execute(&mut *tx)
+            .await?;
+        (&mut *tx)
+            .execute(
+                // No "relation already exists, skipping" notice on every start.
+                "SET LOCAL client_min_messages = warning;
+             CREATE TABLE IF NOT EXISTS schema_migrations (
+                 version BIGINT PRIMARY KEY NOT NULL,
+                 name TEXT NOT NULL,
+                 applied_at TEXT NOT NULL
+             );",
+            )
+            .await?;
+        let current: i64 = sqlx::query_scalar::<_, Option<i64>>("SELECT MAX(version) FROM schema_migrations")
+            .fetch_one(&mut *tx)
+            .await?
+            .unwrap_or(0);
+        if current > known {
+            return Err(StoreError::SchemaTooNew { found: current, known });
+        }
+        let Some((name, sql)) = MIGRATIONS.get(current as usize) else {
+            tx.commit().await?;
+            return Ok(());
+        };
+        let version = current + 1;
+        // `Executor::execute` with a plain string runs every statement in it
+        // (as `raw_sql` does) and returns a boxed `Send` future.
+        (&mut *tx).execute(*sql).await?;
+        sqlx::query("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)")
+            .bind(version)
+            .bind(*name)
+            .bind(crate::now_rfc3339())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        tracing::info!(version, name, backend = "postgres", "applied migration");
+    }
+}
+
+pub(crate) async fn put_record(
+    pool: &PgPool,
+    row: &RecordRow<'_>,
+    idempotency_key: &str,
+    request_hash: &str,
+) -> Result<PutOutcome> {
+    let mut tx = pool.begin().await?;
+    // A concurrent insert under the same key waits here for the other
+    // transaction and then does nothing; the read below sees its record.
+    let inserted = sqlx::query(
+        "INSERT INTO records (record_id, created_at, household_ref, verdict, purpose, member_count,
+                              digest, idempotency_key, request_hash, body)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+         ON CONFLICT (idempotency_key) DO NOTHING",
+    )
+    .bind(row.record_id)
+    .bind(row.created_at)
+    .bind(row.household_ref)
+    .bind(row.verdict)
+    .bind(row.purpose)
+    .bind(row.member_count)
+    .bind(row.digest)
+    .bind(idempotency_key)
+    .bind(request_hash)
+    .bind(row.body.as_slice())
+    .execute(&mut *tx)
+    .await?
+    .rows_affected()
+        == 1;
+    if !inserted {
+        tx.rollback().await?;
+        let (record, request_hash) = get_by_idempotency_key(pool, idempotency_key)
+            .await?
+            .ok_or_else(crate::missing_existing)?;
+        return Ok(PutOutcome::Existing {
+            record: Box::new(record),
+            request_hash,
+        });
+    }
+    for id_number in &row.id_numbers {
+        sqlx::query("INSERT INTO record_persons (record_id, id_number) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+            .bind(row.record_id)
+            .bind(id_number)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(PutOutcome::Inserted)
+}
+
+pub(crate) async fn get_record(pool: &PgPool, record_id: &str) -> Result<Option<VerificationRecord>> {
+    if record_id.contains('\0') {
+        return Ok(None); // no stored text has NUL: see `before_nul`
+    }
+    let row = sqlx::query("SELECT record_id, body FROM records WHERE record_id = $1")
+        .bind(record_id)
+        .fetch_optional(pool)
+        .await?;
+    row.map(|r| crate::decode(r.get("record_id"), r.get("body")))
+        .transpose()
+}
+
+pub(crate) async fn get_by_idempotency_key(pool: &PgPool, key: &str) -> Result<Option<(VerificationRecord, String)>> {
+    if key.contains('\0') {
+        return Ok(None); // no stored text has NUL: see `before_nul`
+    }
+    let row = sqlx::query("SELECT record_id, body, request_hash FROM records WHERE idempotency_key = $1")
+        .bind(key)
+        .fetch_optional(pool)
+        .await?;
+    row.map(|r| Ok((crate::decode(r.get("record_id"), r.get("body"))?, r.get("request_hash"))))
+        .transpose()
+}
+
+/// PostgreSQL text cannot hold NUL (`\0`), so a value given with one would
+/// make the query fail where SQLite just finds nothing. Nothing stored can
+/// contain NUL, so an equality lookup with one finds nothing, and a range
+/// bound with one is its part before the NUL compared strictly (`>=` becomes
+/// `>`) or inclusively (`<` becomes `<=`): byte-wise, the same rows. This
+/// returns `bound` cut at its first NUL with the operator to use.
+fn before_nul<'a>(bound: &'a str, op: &'static str, op_if_cut: &'static str) -> (&'a str, &'static str) {
+    match bound.split_once('\0') {
+        Some((head, _)) => (head, op_if_cut),
+        None => (bound, op),
+    }
+}
+
+/// Numbers placeholders as a query is built.
+#[derive(Default)]
+struct Params(usize);
+
+impl Params {
+    fn next(&mut self) -> String {
+        self.0 += 1;
+        format!("${}", self.0)
+    }
+}
+
+pub(crate) async fn list_records(pool: &PgPool, f: &ListBounds<'_>) -> Result<Vec<RecordSummary>> {
+    if f.id_number.is_some_and(|id| id.contains('\0')) {
+        return Ok(Vec::new()); // no stored text has NUL: see `before_nul`
+    }
+    let mut p = Params::default();
+    let mut sql = String::from(
+        "SELECT r.record_id, r.household_ref, r.created_at, r.verdict, r.purpose, r.member_count, r.digest
+         FROM records r WHERE 1 = 1",
+    );
+    if f.verdict.is_some() {
+        sql.push_str(&format!(" AND r.verdict = {}", p.next()));
+    }
+    if f.created_from.is_some() {
+        sql.push_str(&format!(" AND r.created_at >= {}", p.next()));
+    }
+    if f.created_before.is_some() {
+        sql.push_str(&format!(" AND r.created_at < {}", p.next()));
+    }
+    if f.id_number.is_some() {
+        sql.push_str(&format!(
+            " AND r.record_id IN (SELECT record_id FROM record_persons WHERE id_number = {})",
+            p.next()
+        ));
+    }
+    sql.push_str(&format!(
+        " ORDER BY r.created_at DESC, r.record_id DESC LIMIT {}",
+        p.next()
+    ));
+    let mut q = sqlx::query(&sql);
+    if let Some(v) = f.verdict {
+        q = q.bind(v);
+    }
+    if let Some(d) = &f.created_from {
+        q = q.bind(d);
+    }
+    if let Some(d) = &f.created_before {
+        q = q.bind(d);
+    }
+    if let Some(id) = f.id_number {
+        q = q.bind(id);
+    }
+    q = q.bind(f.limit);
+    let rows = q.fetch_all(pool).await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            SummaryRow {
+                record_id: r.get("record_id"),
+                household_ref: r.get("household_ref"),
+                created_at: r.get("created_at"),
+                verdict: r.get("verdict"),
+                purpose: r.get("purpose"),
+                member_count: r.get("member_count"),
+                digest: r.get("digest"),
+            }
+            .into()
+        })
+        .collect())
+}
+
+pub(crate) async fn ping(pool: &PgPool) -> Result<()> {
+    sqlx::query("SELECT 1").execute(pool).await?;
+    Ok(())
+}
+
+pub(crate) async fn execute_raw(pool: &PgPool, sql: &str) -> Result<u64> {
+    Ok(sqlx::raw_sql(sql).execute(pool).await?.rows_affected())
+}
+
+pub(crate) async fn append_audit(pool: &PgPool, entries: &[EntryRow<'_>]) -> Result<()> {
+    let mut tx = pool.begin().await?;
+    for e in entries {
+        sqlx::query(
+            "INSERT INTO audit_entries (seq, time, actor, role, action, departments, status, entry, leaf)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(e.seq)
+        .bind(e.time)
+        .bind(e.actor)
+        .bind(e.role)
+        .bind(e.action)
+        .bind(&e.departments)
+        .bind(e.status)
+        .bind(&e.entry)
+        .bind(e.leaf)
+        .execute(&mut *tx)
+        .await?;
+        for key_hash in &e.person_key_hashes {
+            sqlx::query("INSERT INTO audit_persons (key_hash, seq) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+                .bind(key_hash)
+                .bind(e.seq)
+                .execute(&mut *tx)
+                .await?;
+        }
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+pub(crate) async fn audit_leaves(pool: &PgPool, upto: i64) -> Result<Vec<Hash>> {
+    let rows = sqlx::query("SELECT leaf FROM audit_entries WHERE seq < $1 ORDER BY seq")
+        .bind(upto)
+        .fetch_all(pool)
+        .await?;
+    rows.into_iter()
+        .map(|r| leaf_from_bytes(&r.get::<Vec<u8>, _>("leaf")))
+        .collect()
+}
+
+pub(crate) async fn audit_size(pool: &PgPool) -> Result<i64> {
+    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM audit_entries")
+        .fetch_one(pool)
+        .await?)
+}
+
+pub(crate) async fn audit_entries(pool: &PgPool, filter: &AuditFilter) -> Result<Vec<AuditEntry>> {
+    let exact = [
+        &filter.actor,
+        &filter.action,
+        &filter.department,
+        &filter.person_key_hash,
+    ];
+    if exact.iter().copied().flatten().any(|v| v.contains('\0')) {
+        return Ok(Vec::new()); // no stored text has NUL: see `before_nul`
+    }
+    let from = filter.from.as_deref().map(|b| before_nul(b, ">=", ">"));
+    let to = filter.to.as_deref().map(|b| before_nul(b, "<", "<="));
+    let mut p = Params::default();
+    let mut sql = String::from("SELECT e.seq, e.entry FROM audit_entries e WHERE 1 = 1");
+    if let Some((_, op)) = from {
+        sql.push_str(&format!(" AND e.time {op} {}", p.next()));
+    }
+    if let Some((_, op)) = to {
+        sql.push_str(&format!(" AND e.time {op} {}", p.next()));
+    }
+    if filter.actor.is_some() {
+        sql.push_str(&format!(" AND e.actor = {}", p.next()));
+    }
+    if filter.action.is_some() {
+        sql.push_str(&format!(" AND e.action = {}", p.next()));
+    }
+    if filter.department.is_some() {
+        // As SQLite's LIKE does: ASCII case ignored, no escape character.
+        sql.push_str(&format!(
+            " AND (',' || e.departments || ',') ILIKE ('%,' || {} || ',%') ESCAPE ''",
+            p.next()
+        ));
+    }
+    if filter.person_key_hash.is_some() {
+        sql.push_str(&format!(
+            " AND e.seq IN (SELECT seq FROM audit_persons WHERE key_hash = {})",
+            p.next()
+        ));
+    }
+    if filter.after_seq.is_some() {
+        sql.push_str(&format!(" AND e.seq >= {}", p.next()));
+    }
+    sql.push_str(&format!(" ORDER BY e.seq LIMIT {}", p.next()));
+    let mut q = sqlx::query(&sql);
+    for (bound, _) in [from, to].into_iter().flatten() {
+        q = q.bind(bound);
+    }
+    for v in exact.into_iter().flatten() {
+        q = q.bind(v);
+    }
+    if let Some(s) = filter.after_seq {
+        q = q.bind(i64::try_from(s).unwrap_or(i64::MAX));
+    }
+    q = q.bind(i64::from(filter.limit.max(1)));
+    let rows = q.fetch_all(pool).await?;
+    rows.into_iter()
+        .map(|r| parse_entry(r.get("seq"), &r.get::<String, _>("entry")))
+        .collect()
+}
+
+pub(crate) async fn audit_all(pool: &PgPool) -> Result<Vec<AuditEntry>> {
+    let rows = sqlx::query("SELECT seq, entry FROM audit_entries ORDER BY seq")
+        .fetch_all(pool)
+        .await?;
+    rows.into_iter()
+        .map(|r| parse_entry(r.get("seq"), &r.get::<String, _>("entry")))
+        .collect()
+}
+
+pub(crate) async fn put_checkpoint(pool: &PgPool, cp: &CheckpointRow<'_>) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO audit_checkpoints (tree_size, time, checkpoint) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+    )
+    .bind(cp.tree_size)
+    .bind(cp.time)
+    .bind(&cp.json)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+pub(crate) async fn checkpoints(pool: &PgPool) -> Result<Vec<SignedCheckpoint>> {
+    let rows = sqlx::query("SELECT tree_size, checkpoint FROM audit_checkpoints ORDER BY tree_size")
+        .fetch_all(pool)
+        .await?;
+    rows.into_iter()
+        .map(|r| parse_checkpoint(r.get("tree_size"), &r.get::<String, _>("checkpoint")))
+        .collect()
+}

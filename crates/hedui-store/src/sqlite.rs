@@ -1,0 +1,391 @@
+//! The SQLite backend: the embedded default. Placeholders are `?`.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use hedui_audit::checkpoint::SignedCheckpoint;
+use hedui_audit::entry::AuditEntry;
+use hedui_audit::merkle::Hash;
+use hedui_proto::v1::{RecordSummary, VerificationRecord};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Executor as _, Row as _, SqlitePool};
+
+use crate::audit::{AuditFilter, CheckpointRow, EntryRow, leaf_from_bytes, parse_checkpoint, parse_entry};
+use crate::{ListBounds, PutOutcome, RecordRow, Result, StoreError, SummaryRow};
+
+/// The migrations this backend knows, in order. The version is the position
+/// (1-based); the SQL is compiled in.
+pub(crate) const MIGRATIONS: &[(&str, &str)] = &[
+    (
+        "0001_records",
+        include_str!("../../../migrations/sqlite/0001_records.sql"),
+    ),
+    ("0002_audit", include_str!("../../../migrations/sqlite/0002_audit.sql")),
+];
+
+/// How long a connection waits for another one's lock.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Opens (creating if needed) the SQLite database at `url`: `sqlite://PATH`,
+/// `sqlite::memory:`, or a plain file path.
+pub(crate) async fn connect(url: &str) -> Result<SqlitePool> {
+    let url = if url.starts_with("sqlite:") {
+        url.to_owned()
+    } else {
+        format!("sqlite://{url}")
+    };
+    let opts = SqliteConnectOptions::from_str(&url)
+        .map_err(|e| StoreError::Url(format!("{e}")))?
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        // Records are the bureau's evidence: an acknowledged record must
+        // survive a power cut, so every commit is synced.
+        .synchronous(SqliteSynchronous::Full)
+        .foreign_keys(true)
+        .busy_timeout(BUSY_TIMEOUT);
+    let in_memory = url.contains(":memory:");
+    let pool_options = SqlitePoolOptions::new()
+        // An in-memory database exists once per connection.
+        .max_connections(if in_memory { 1 } else { 8 });
+    // Turning a new file to WAL needs an exclusive lock, and SQLite answers
+    // "database is locked" at once, without the busy handler, when another
+    // process is opening the same new file; so that is retried for as long
+    // as the busy timeout.
+    let started = std::time::Instant::now();
+    let mut pause = Duration::from_millis(20);
+    loop {
+        match pool_options.clone().connect_with(opts.clone()).await {
+            Ok(pool) => return Ok(pool),
+            Err(e) if is_busy(&e) && started.elapsed() < BUSY_TIMEOUT => {
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_millis(500));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// SQLITE_BUSY, or one of its extended codes.
+fn is_busy(e: &sqlx::Error) -> bool {
+    let sqlx::Error::Database(db) = e else {
+        return false;
+    };
+    db.code()
+        .and_then(|c| c.parse::<i32>().ok())
+        .is_some_and(|c| c & 0xff == 5)
+}
+
+pub(crate) async fn schema_version(pool: &SqlitePool) -> Result<i64> {
+    let v: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM schema_migrations")
+        .fetch_one(pool)
+        .await?;
+    Ok(v.unwrap_or(0))
+}
+
+/// Applies the pending migrations, one transaction each. Each transaction
+/// is `BEGIN IMMEDIATE`, so it holds the write lock (waiting for it under
+/// the busy timeout) before it creates the bookkeeping table or reads the
+/// version: two processes opening one new file at once take turns and apply
+/// each migration once.
+pub(crate) async fn migrate(pool: &SqlitePool, known: i64) -> Result<()> {
+    // Usually there is nothing to do, and that is found out by reading only.
+    let has_table: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'")
+            .fetch_one(pool)
+            .await?;
+    if has_table == 1 {
+        let current = schema_version(pool).await?;
+        if current > known {
+            return Err(StoreError::SchemaTooNew { found: current, known });
+        }
+        if current == known {
+            return Ok(());
+        }
+    }
+    loop {
+        let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+        (&mut *tx)
+            .execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (
+                    version INTEGER PRIMARY KEY NOT NULL,
+                    name TEXT NOT NULL,
+                    applied_at TEXT NOT NULL
+                ) STRICT",
+            )
+            .await?;
+        let current: i64 = sqlx::query_scalar::<_, Option<i64>>("SELECT MAX(version) FROM schema_migrations")
+            .fetch_one(&mut *tx)
+            .await?
+            .unwrap_or(0);
+        if current > known {
+            return Err(StoreError::SchemaTooNew { found: current, known });
+        }
+        let Some((name, sql)) = MIGRATIONS.get(current as usize) else {
+            tx.rollback().await?;
+            return Ok(());
+        };
+        let version = current + 1;
+        // `Executor::execute` with a plain string runs every statement in it
+        // (as `raw_sql` does) and returns a boxed `Send` future.
+        (&mut *tx).execute(*sql).await?;
+        sqlx::query("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)")
+            .bind(version)
+            .bind(*name)
+            .bind(crate::now_rfc3339())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        tracing::info!(version, name, backend = "sqlite", "applied migration");
+    }
+}
+
+pub(crate) async fn put_record(
+    pool: &SqlitePool,
+    row: &RecordRow<'_>,
+    idempotency_key: &str,
+    request_hash: &str,
+) -> Result<PutOutcome> {
+    let mut tx = pool.begin().await?;
+    let inserted = sqlx::query(
+        "INSERT INTO records (record_id, created_at, household_ref, verdict, purpose, member_count,
+                              digest, idempotency_key, request_hash, body)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (idempotency_key) DO NOTHING",
+    )
+    .bind(row.record_id)
+    .bind(row.created_at)
+    .bind(row.household_ref)
+    .bind(row.verdict)
+    .bind(row.purpose)
+    .bind(row.member_count)
+    .bind(row.digest)
+    .bind(idempotency_key)
+    .bind(request_hash)
+    .bind(row.body.as_slice())
+    .execute(&mut *tx)
+    .await?
+    .rows_affected()
+        == 1;
+    if !inserted {
+        tx.rollback().await?;
+        let (record, request_hash) = get_by_idempotency_key(pool, idempotency_key)
+            .await?
+            .ok_or_else(crate::missing_existing)?;
+        return Ok(PutOutcome::Existing {
+            record: Box::new(record),
+            request_hash,
+        });
+    }
+    for id_number in &row.id_numbers {
+        sqlx::query("INSERT OR IGNORE INTO record_persons (record_id, id_number) VALUES (?, ?)")
+            .bind(row.record_id)
+            .bind(id_number)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(PutOutcome::Inserted)
+}
+
+pub(crate) async fn get_record(pool: &SqlitePool, record_id: &str) -> Result<Option<VerificationRecord>> {
+    let row = sqlx::query("SELECT record_id, body FROM records WHERE record_id = ?")
+        .bind(record_id)
+        .fetch_optional(pool)
+        .await?;
+    row.map(|r| crate::decode(r.get("record_id"), r.get("body")))
+        .transpose()
+}
+
+pub(crate) async fn get_by_idempotency_key(
+    pool: &SqlitePool,
+    key: &str,
+) -> Result<Option<(VerificationRecord, String)>> {
+    let row = sqlx::query("SELECT record_id, body, request_hash FROM records WHERE idempotency_key = ?")
+        .bind(key)
+        .fetch_optional(pool)
+        .await?;
+    row.map(|r| Ok((crate::decode(r.get("record_id"), r.get("body"))?, r.get("request_hash"))))
+        .transpose()
+}
+
+pub(crate) async fn list_records(pool: &SqlitePool, f: &ListBounds<'_>) -> Result<Vec<RecordSummary>> {
+    let mut sql = String::from(
+        "SELECT r.record_id, r.household_ref, r.created_at, r.verdict, r.purpose, r.member_count, r.digest
+         FROM records r WHERE 1 = 1",
+    );
+    if f.verdict.is_some() {
+        sql.push_str(" AND r.verdict = ?");
+    }
+    if f.created_from.is_some() {
+        sql.push_str(" AND r.created_at >= ?");
+    }
+    if f.created_before.is_some() {
+        sql.push_str(" AND r.created_at < ?");
+    }
+    if f.id_number.is_some() {
+        sql.push_str(" AND r.record_id IN (SELECT record_id FROM record_persons WHERE id_number = ?)");
+    }
+    sql.push_str(" ORDER BY r.created_at DESC, r.record_id DESC LIMIT ?");
+    let mut q = sqlx::query(&sql);
+    if let Some(v) = f.verdict {
+        q = q.bind(v);
+    }
+    if let Some(d) = &f.created_from {
+        q = q.bind(d);
+    }
+    if let Some(d) = &f.created_before {
+        q = q.bind(d);
+    }
+    if let Some(id) = f.id_number {
+        q = q.bind(id);
+    }
+    q = q.bind(f.limit);
+    let rows = q.fetch_all(pool).await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            SummaryRow {
+                record_id: r.get("record_id"),
+                household_ref: r.get("household_ref"),
+                created_at: r.get("created_at"),
+                verdict: r.get("verdict"),
+                purpose: r.get("purpose"),
+                member_count: r.get("member_count"),
+                digest: r.get("digest"),
+            }
+            .into()
+        })
+        .collect())
+}
+
+pub(crate) async fn ping(pool: &SqlitePool) -> Result<()> {
+    sqlx::query("SELECT 1").execute(pool).await?;
+    Ok(())
+}
+
+pub(crate) async fn execute_raw(pool: &SqlitePool, sql: &str) -> Result<u64> {
+    Ok(sqlx::raw_sql(sql).execute(pool).await?.rows_affected())
+}
+
+pub(crate) async fn append_audit(pool: &SqlitePool, entries: &[EntryRow<'_>]) -> Result<()> {
+    let mut tx = pool.begin().await?;
+    for e in entries {
+        sqlx::query(
+            "INSERT INTO audit_entries (seq, time, actor, role, action, departments, status, entry, leaf)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(e.seq)
+        .bind(e.time)
+        .bind(e.actor)
+        .bind(e.role)
+        .bind(e.action)
+        .bind(&e.departments)
+        .bind(e.status)
+        .bind(&e.entry)
+        .bind(e.leaf)
+        .execute(&mut *tx)
+        .await?;
+        for key_hash in &e.person_key_hashes {
+            sqlx::query("INSERT OR IGNORE INTO audit_persons (key_hash, seq) VALUES (?, ?)")
+                .bind(key_hash)
+                .bind(e.seq)
+                .execute(&mut *tx)
+                .await?;
+        }
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+pub(crate) async fn audit_leaves(pool: &SqlitePool, upto: i64) -> Result<Vec<Hash>> {
+    let rows = sqlx::query("SELECT leaf FROM audit_entries WHERE seq < ? ORDER BY seq")
+        .bind(upto)
+        .fetch_all(pool)
+        .await?;
+    rows.into_iter()
+        .map(|r| leaf_from_bytes(&r.get::<Vec<u8>, _>("leaf")))
+        .collect()
+}
+
+pub(crate) async fn audit_size(pool: &SqlitePool) -> Result<i64> {
+    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM audit_entries")
+        .fetch_one(pool)
+        .await?)
+}
+
+pub(crate) async fn audit_entries(pool: &SqlitePool, filter: &AuditFilter) -> Result<Vec<AuditEntry>> {
+    let mut sql = String::from("SELECT e.seq, e.entry FROM audit_entries e WHERE 1 = 1");
+    if filter.from.is_some() {
+        sql.push_str(" AND e.time >= ?");
+    }
+    if filter.to.is_some() {
+        sql.push_str(" AND e.time < ?");
+    }
+    if filter.actor.is_some() {
+        sql.push_str(" AND e.actor = ?");
+    }
+    if filter.action.is_some() {
+        sql.push_str(" AND e.action = ?");
+    }
+    if filter.department.is_some() {
+        // SQLite's LIKE ignores ASCII case; the PostgreSQL backend matches it.
+        sql.push_str(" AND (',' || e.departments || ',') LIKE ('%,' || ? || ',%')");
+    }
+    if filter.person_key_hash.is_some() {
+        sql.push_str(" AND e.seq IN (SELECT seq FROM audit_persons WHERE key_hash = ?)");
+    }
+    if filter.after_seq.is_some() {
+        sql.push_str(" AND e.seq >= ?");
+    }
+    sql.push_str(" ORDER BY e.seq LIMIT ?");
+    let mut q = sqlx::query(&sql);
+    for v in [
+        &filter.from,
+        &filter.to,
+        &filter.actor,
+        &filter.action,
+        &filter.department,
+        &filter.person_key_hash,
+    ]
+    .into_iter()
+    .flatten()
+    {
+        q = q.bind(v);
+    }
+    if let Some(s) = filter.after_seq {
+        q = q.bind(i64::try_from(s).unwrap_or(i64::MAX));
+    }
+    q = q.bind(i64::from(filter.limit.max(1)));
+    let rows = q.fetch_all(pool).await?;
+    rows.into_iter()
+        .map(|r| parse_entry(r.get("seq"), &r.get::<String, _>("entry")))
+        .collect()
+}
+
+pub(crate) async fn audit_all(pool: &SqlitePool) -> Result<Vec<AuditEntry>> {
+    let rows = sqlx::query("SELECT seq, entry FROM audit_entries ORDER BY seq")
+        .fetch_all(pool)
+        .await?;
+    rows.into_iter()
+        .map(|r| parse_entry(r.get("seq"), &r.get::<String, _>("entry")))
+        .collect()
+}
+
+pub(crate) async fn put_checkpoint(pool: &SqlitePool, cp: &CheckpointRow<'_>) -> Result<()> {
+    sqlx::query("INSERT OR IGNORE INTO audit_checkpoints (tree_size, time, checkpoint) VALUES (?, ?, ?)")
+        .bind(cp.tree_size)
+        .bind(cp.time)
+        .bind(&cp.json)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+pub(crate) async fn checkpoints(pool: &SqlitePool) -> Result<Vec<SignedCheckpoint>> {
+    let rows = sqlx::query("SELECT tree_size, checkpoint FROM audit_checkpoints ORDER BY tree_size")
+        .fetch_all(pool)
+        .await?;
+    rows.into_iter()
+        .map(|r| parse_checkpoint(r.get("tree_size"), &r.get::<String, _>("checkpoint")))
+        .collect()
+}

@@ -1,0 +1,275 @@
+//! The audit tables: appends, filters, checkpoints, and the database's own
+//! refusal to change them.
+
+use hedui_audit::checkpoint::{Checkpoint, SignedCheckpoint};
+use hedui_audit::entry::{AuditEntry, PersonRef};
+use hedui_audit::merkle::Hash;
+use hedui_store::BackendKind;
+use hedui_store::audit::AuditFilter;
+
+use crate::backends::TestDb;
+
+fn entry(seq: u64, actor: &str, person: &str) -> (AuditEntry, Hash) {
+    let e = AuditEntry {
+        seq,
+        time: format!("2026-11-26T10:00:{seq:02}.000Z"),
+        actor: actor.into(),
+        role: "caseworker".into(),
+        action: "SubmitVerification".into(),
+        purpose: "minimum-living".into(),
+        request_id: String::new(),
+        persons: vec![PersonRef::new(b"k", person)],
+        departments: vec!["tax".into(), "pboc".into()],
+        status: "OK".into(),
+        record_digest: String::new(),
+        detail: String::new(),
+    };
+    let leaf = e.leaf();
+    (e, leaf)
+}
+
+fn all() -> AuditFilter {
+    AuditFilter {
+        limit: 100,
+        ..Default::default()
+    }
+}
+
+fn seqs(entries: Vec<AuditEntry>) -> Vec<u64> {
+    entries.iter().map(|e| e.seq).collect()
+}
+
+/// Runs `sql` and checks that the database refuses it as append-only.
+async fn refused(db: &TestDb, sql: &str) {
+    let err = db
+        .store
+        .execute_raw_for_tests(sql)
+        .await
+        .expect_err(&format!("{sql} was allowed"));
+    assert!(err.to_string().contains("append-only"), "{sql}: {err}");
+}
+
+pub async fn entries_append_filter_and_refuse_updates_and_deletes(db: &TestDb) {
+    let store = &db.store;
+    assert_eq!(store.audit_size().await.unwrap(), 0);
+    assert!(store.audit_all().await.unwrap().is_empty());
+    let batch = vec![
+        entry(0, "a", "520626194701205831"),
+        entry(1, "b", "52222619930616389X"),
+        entry(2, "a", "52222619930616389X"),
+    ];
+    store.append_audit(&batch).await.unwrap();
+    assert_eq!(store.audit_size().await.unwrap(), 3);
+    assert_eq!(
+        store.audit_leaves(3).await.unwrap(),
+        batch.iter().map(|(_, l)| *l).collect::<Vec<_>>()
+    );
+    assert_eq!(store.audit_leaves(2).await.unwrap().len(), 2);
+    assert_eq!(store.audit_leaves(u64::MAX).await.unwrap().len(), 3);
+    assert_eq!(
+        store.audit_all().await.unwrap(),
+        batch.iter().map(|(e, _)| e.clone()).collect::<Vec<_>>()
+    );
+    let by_actor = AuditFilter {
+        actor: Some("a".into()),
+        ..all()
+    };
+    assert_eq!(store.audit_entries(&by_actor).await.unwrap().len(), 2);
+    let by_person = AuditFilter {
+        person_key_hash: Some(hedui_audit::entry::person_key_hash(b"k", "52222619930616389X")),
+        ..all()
+    };
+    assert_eq!(seqs(store.audit_entries(&by_person).await.unwrap()), [1, 2]);
+    let by_dept = AuditFilter {
+        department: Some("pboc".into()),
+        ..all()
+    };
+    assert_eq!(store.audit_entries(&by_dept).await.unwrap().len(), 3);
+    let none = AuditFilter {
+        department: Some("bo".into()),
+        ..all()
+    };
+    assert!(store.audit_entries(&none).await.unwrap().is_empty());
+
+    // The database itself refuses to change or remove an entry.
+    refused(db, "UPDATE audit_entries SET actor = 'x' WHERE seq = 0").await;
+    refused(db, "DELETE FROM audit_entries WHERE seq = 2").await;
+    refused(db, "DELETE FROM audit_persons").await;
+    refused(db, "UPDATE audit_persons SET key_hash = 'x'").await;
+    if db.kind == BackendKind::Postgres {
+        // TRUNCATE fires no row triggers; statement triggers refuse it.
+        refused(db, "TRUNCATE audit_entries CASCADE").await;
+        refused(db, "TRUNCATE audit_persons").await;
+    }
+    // A gap or a duplicate seq is refused too.
+    assert!(
+        store
+            .append_audit(&[entry(1, "c", "520626194701205831")])
+            .await
+            .is_err()
+    );
+    assert_eq!(store.audit_size().await.unwrap(), 3);
+    assert_eq!(
+        store.audit_all().await.unwrap(),
+        batch.iter().map(|(e, _)| e.clone()).collect::<Vec<_>>()
+    );
+}
+
+pub async fn entries_filter_by_time_action_department_and_seq(db: &TestDb) {
+    let store = &db.store;
+    let mut batch = Vec::new();
+    for (seq, time, action, departments) in [
+        (0, "2026-11-25T23:59:59.999Z", "SubmitVerification", vec!["tax", "pboc"]),
+        (1, "2026-11-26T00:00:00.000Z", "GetRecord", vec![]),
+        (
+            2,
+            "2026-11-26T12:00:00.000Z",
+            "SubmitVerification",
+            vec!["housing-fund"],
+        ),
+        (
+            3,
+            "2026-11-27T00:00:00.000Z",
+            "ListAudit",
+            vec!["public-security", "tax"],
+        ),
+    ] {
+        let (mut e, _) = entry(seq, "a", "520626194701205831");
+        e.time = time.into();
+        e.action = action.into();
+        e.departments = departments.into_iter().map(String::from).collect();
+        let leaf = e.leaf();
+        batch.push((e, leaf));
+    }
+    store.append_audit(&batch).await.unwrap();
+    let q = |f: AuditFilter| async move { seqs(store.audit_entries(&f).await.unwrap()) };
+
+    // Day bounds compare as text against full timestamps.
+    let nov26 = AuditFilter {
+        from: Some("2026-11-26".into()),
+        to: Some("2026-11-27".into()),
+        ..all()
+    };
+    assert_eq!(q(nov26).await, [1, 2]);
+    let from_noon = AuditFilter {
+        from: Some("2026-11-26T12:00:00.000Z".into()),
+        ..all()
+    };
+    assert_eq!(q(from_noon).await, [2, 3]);
+    let submits = AuditFilter {
+        action: Some("SubmitVerification".into()),
+        ..all()
+    };
+    assert_eq!(q(submits).await, [0, 2]);
+    let after = AuditFilter {
+        after_seq: Some(2),
+        ..all()
+    };
+    assert_eq!(q(after).await, [2, 3]);
+    let far_after = AuditFilter {
+        after_seq: Some(u64::MAX),
+        ..all()
+    };
+    assert!(q(far_after).await.is_empty());
+    let two = AuditFilter { limit: 2, ..all() };
+    assert_eq!(q(two).await, [0, 1]);
+    let zero = AuditFilter { limit: 0, ..all() };
+    assert_eq!(q(zero).await, [0]);
+    let dept = |d: &str| AuditFilter {
+        department: Some(d.into()),
+        ..all()
+    };
+    // Whole slugs in the comma-separated list, first, middle or last.
+    assert_eq!(q(dept("tax")).await, [0, 3]);
+    assert_eq!(q(dept("public-security")).await, [3]);
+    assert_eq!(q(dept("housing-fund")).await, [2]);
+    assert!(q(dept("housing")).await.is_empty());
+    assert!(q(dept("fund")).await.is_empty());
+    // Both backends ignore ASCII case here (SQLite's LIKE does).
+    assert_eq!(q(dept("PBOC")).await, [0]);
+    // A NUL finds nothing and is no error (PostgreSQL text cannot hold it).
+    let nul_actor = AuditFilter {
+        actor: Some("a\0".into()),
+        ..all()
+    };
+    assert!(q(nul_actor).await.is_empty());
+    let nul_from = AuditFilter {
+        from: Some("2026-11-26T00:00:00.000Z\0x".into()),
+        ..all()
+    };
+    assert_eq!(q(nul_from).await, [2, 3]);
+    let nul_to = AuditFilter {
+        to: Some("2026-11-26T00:00:00.000Z\0".into()),
+        ..all()
+    };
+    assert_eq!(q(nul_to).await, [0, 1]);
+    let everything = AuditFilter {
+        from: Some("2026-11-26".into()),
+        to: Some("2026-11-28".into()),
+        actor: Some("a".into()),
+        action: Some("ListAudit".into()),
+        department: Some("tax".into()),
+        person_key_hash: Some(hedui_audit::entry::person_key_hash(b"k", "520626194701205831")),
+        after_seq: Some(1),
+        limit: 10,
+    };
+    assert_eq!(q(everything).await, [3]);
+}
+
+pub async fn a_batch_that_fails_part_way_writes_nothing(db: &TestDb) {
+    let store = &db.store;
+    store
+        .append_audit(&[entry(0, "a", "520626194701205831"), entry(1, "a", "520626194701205831")])
+        .await
+        .unwrap();
+    // Entry 2 is fine, the duplicate 1 after it is not: neither is kept.
+    let err = store
+        .append_audit(&[entry(2, "a", "520626194701205831"), entry(1, "b", "520626194701205831")])
+        .await;
+    assert!(err.is_err());
+    assert_eq!(store.audit_size().await.unwrap(), 2);
+    assert_eq!(seqs(store.audit_all().await.unwrap()), [0, 1]);
+    let by_b = AuditFilter {
+        actor: Some("b".into()),
+        ..all()
+    };
+    assert!(store.audit_entries(&by_b).await.unwrap().is_empty());
+    store
+        .append_audit(&[entry(2, "a", "520626194701205831")])
+        .await
+        .unwrap();
+    assert_eq!(store.audit_size().await.unwrap(), 3);
+}
+
+fn checkpoint(tree_size: u64, fill: u8) -> SignedCheckpoint {
+    SignedCheckpoint {
+        checkpoint: Checkpoint {
+            origin: "hedui.test/audit".into(),
+            tree_size,
+            root: [fill; 32],
+            time: format!("2026-11-26T10:00:{tree_size:02}.000Z"),
+        },
+        key_id: "test".into(),
+        signature: [fill; 64],
+    }
+}
+
+pub async fn checkpoints_are_kept_in_tree_order_and_never_changed(db: &TestDb) {
+    let store = &db.store;
+    assert_eq!(store.latest_checkpoint().await.unwrap(), None);
+    let three = checkpoint(3, 3);
+    let one = checkpoint(1, 1);
+    store.put_checkpoint(&three).await.unwrap();
+    store.put_checkpoint(&one).await.unwrap();
+    // A second checkpoint of the same size is ignored: the first one stays.
+    store.put_checkpoint(&checkpoint(3, 9)).await.unwrap();
+    assert_eq!(store.checkpoints().await.unwrap(), [one, three.clone()]);
+    assert_eq!(store.latest_checkpoint().await.unwrap(), Some(three));
+
+    refused(db, "UPDATE audit_checkpoints SET time = 'x'").await;
+    refused(db, "DELETE FROM audit_checkpoints WHERE tree_size = 1").await;
+    if db.kind == BackendKind::Postgres {
+        refused(db, "TRUNCATE audit_checkpoints").await;
+    }
+    assert_eq!(store.checkpoints().await.unwrap().len(), 2);
+}

@@ -1,0 +1,100 @@
+//! The store suite. Every case in `records` and `audit` is written once, as
+//! `async fn case(db: &TestDb)`, and runs twice: as `sqlite::case` on a
+//! fresh SQLite file and as `postgres::case` on a fresh PostgreSQL database.
+//!
+//! PostgreSQL is reached through `HEDUI_TEST_POSTGRES_URL` (default
+//! `postgres://postgres@127.0.0.1:5432/test`, then the same as `root`). If
+//! it cannot be reached the PostgreSQL half is skipped with a notice on
+//! stderr, unless `HEDUI_REQUIRE_POSTGRES=1`, which makes that a failure.
+
+mod audit;
+mod backends;
+mod records;
+
+use hedui_store::{Store, StoreError};
+
+/// Declares one test per backend for each `module::case`.
+macro_rules! on_both_backends {
+    ($($module:ident :: $case:ident),+ $(,)?) => {
+        /// Every case on a fresh SQLite file.
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    crate::backends::run(hedui_store::BackendKind::Sqlite, |db| {
+                        tokio::spawn(async move { crate::$module::$case(&db).await })
+                    })
+                    .await;
+                }
+            )+
+        }
+        /// Every case on a fresh PostgreSQL database.
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    crate::backends::run(hedui_store::BackendKind::Postgres, |db| {
+                        tokio::spawn(async move { crate::$module::$case(&db).await })
+                    })
+                    .await;
+                }
+            )+
+        }
+    };
+}
+
+on_both_backends!(
+    records::a_record_round_trips_and_survives_reopening,
+    records::a_reused_idempotency_key_returns_the_first_record_and_writes_nothing,
+    records::concurrent_puts_under_one_key_store_exactly_one_record,
+    records::list_filters_by_verdict_date_and_person,
+    records::the_newest_record_comes_first_and_ties_sort_by_id_bytewise,
+    records::a_household_naming_a_person_twice_is_indexed_once,
+    records::a_record_altered_on_disk_is_reported_as_corrupt,
+    records::a_schema_newer_than_the_binary_is_refused,
+    records::two_stores_opening_one_new_database_at_once_migrate_it_once,
+    audit::entries_append_filter_and_refuse_updates_and_deletes,
+    audit::entries_filter_by_time_action_department_and_seq,
+    audit::a_batch_that_fails_part_way_writes_nothing,
+    audit::checkpoints_are_kept_in_tree_order_and_never_changed,
+);
+
+#[tokio::test]
+async fn an_unreachable_postgres_server_is_a_clear_error() {
+    let started = std::time::Instant::now();
+    let err = Store::open("postgres://postgres@127.0.0.1:1/hedui").await.unwrap_err();
+    let text = err.to_string();
+    assert!(matches!(err, StoreError::Database(_)), "{text}");
+    assert!(text.contains("cannot connect to PostgreSQL at 127.0.0.1:1"), "{text}");
+    assert!(text.contains("database hedui, user postgres"), "{text}");
+    // Refused at once, not after the pool's retries.
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn a_postgres_url_demanding_tls_is_refused() {
+    let err = Store::open("postgres://postgres@127.0.0.1:1/hedui?sslmode=require")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Url(_)), "{err}");
+    assert!(err.to_string().contains("without TLS"), "{err}");
+}
+
+#[tokio::test]
+async fn an_unknown_scheme_is_refused() {
+    let err = Store::open("mysql://h/hedui").await.unwrap_err();
+    assert!(matches!(err, StoreError::Url(_)), "{err}");
+    assert!(err.to_string().contains("unsupported scheme"), "{err}");
+}
+
+#[tokio::test]
+async fn an_sqlite_file_that_cannot_be_created_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("no-such-dir").join("hedui.db");
+    let err = Store::open(&path.display().to_string()).await.unwrap_err();
+    assert!(matches!(err, StoreError::Database(_)), "{err}");
+}
