@@ -247,6 +247,29 @@ pub enum RecordCommand {
         #[command(flatten)]
         source: RecordSource,
     },
+    /// Write the printable verification report (核对报告) of one record.
+    Report {
+        /// The record id.
+        id: String,
+        /// html (for printing on A4) or json.
+        #[arg(long, value_enum, default_value = "html")]
+        format: ReportFormat,
+        /// Write to this file instead of standard output.
+        #[arg(long, short)]
+        out: Option<PathBuf>,
+        /// The bureau printed at the top.
+        #[arg(long, env = "HEDUI_BUREAU", default_value = "德江县民政局")]
+        bureau: String,
+        /// The county printed at the top.
+        #[arg(long, env = "HEDUI_COUNTY", default_value = "德江县")]
+        county: String,
+        /// The policy file, to show the thresholds beside the figures; its
+        /// version must be the one the record names.
+        #[arg(long)]
+        policy: Option<PathBuf>,
+        #[command(flatten)]
+        source: RecordSource,
+    },
     /// List records, newest first.
     List {
         /// Only this verdict: MEETS_CRITERIA, DOES_NOT_MEET, NEEDS_REVIEW or INCOMPLETE.
@@ -494,25 +517,38 @@ fn print_record(record: &VerificationRecord, output: Output, key: Option<(&str, 
 
 async fn record(c: RecordCommand) -> anyhow::Result<()> {
     match c {
-        RecordCommand::Show { id, source } => {
-            uuid::Uuid::parse_str(&id).map_err(|_| anyhow!("record id {id:?} is not a UUID"))?;
-            let record = match &source.database {
-                Some(db) => open_local(db)
-                    .await?
-                    .get_record(&id)
-                    .await?
-                    .ok_or_else(|| anyhow!("no record with id {id} in {db}"))?,
-                None => {
-                    let mut client = connect(&source.client).await?;
-                    client
-                        .get_record(GetRecordRequest { record_id: id })
-                        .await
-                        .map_err(explain)?
-                        .into_inner()
-                        .record
-                        .ok_or_else(|| anyhow!("the hub answered without a record"))?
-                }
+        RecordCommand::Report {
+            id,
+            format,
+            out,
+            bureau,
+            county,
+            policy,
+            source,
+        } => {
+            let record = fetch_record(&id, &source).await?;
+            let policy = policy.as_deref().map(config::load_policy).transpose()?;
+            let printed_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+            let ctx = hedui_report::ReportContext {
+                bureau: &bureau,
+                county: &county,
+                policy: policy.as_ref(),
+                printed_at: &printed_at,
             };
+            let text = match format {
+                ReportFormat::Html => hedui_report::render_html(&record, &ctx),
+                ReportFormat::Json => hedui_report::render_json(&record, &ctx),
+            };
+            match out {
+                Some(path) => {
+                    std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
+                    eprintln!("report written to {} (print on A4 from a browser)", path.display());
+                }
+                None => print!("{text}"),
+            }
+        }
+        RecordCommand::Show { id, source } => {
+            let record = fetch_record(&id, &source).await?;
             print_record(&record, source.client.output, None);
         }
         RecordCommand::List {
@@ -664,4 +700,35 @@ fn pki(c: PkiCommand) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Output format of `hedui record report`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    /// HTML for printing on A4.
+    Html,
+    /// JSON with the same content.
+    Json,
+}
+
+/// One record, from the hub or from a local database file.
+async fn fetch_record(id: &str, source: &RecordSource) -> anyhow::Result<VerificationRecord> {
+    uuid::Uuid::parse_str(id).map_err(|_| anyhow!("record id {id:?} is not a UUID"))?;
+    match &source.database {
+        Some(db) => open_local(db)
+            .await?
+            .get_record(id)
+            .await?
+            .ok_or_else(|| anyhow!("no record with id {id} in {db}")),
+        None => connect(&source.client)
+            .await?
+            .get_record(GetRecordRequest {
+                record_id: id.to_owned(),
+            })
+            .await
+            .map_err(explain)?
+            .into_inner()
+            .record
+            .ok_or_else(|| anyhow!("the hub answered without a record")),
+    }
 }

@@ -138,6 +138,23 @@ fn the_demo_runs_end_to_end_and_shows_every_verdict() {
         .unwrap();
     assert!(show.status.success());
     assert!(String::from_utf8_lossy(&show.stdout).contains("VERDICT: NEEDS_REVIEW"));
+
+    // The printable report of the same record.
+    let html = dir.path().join("report.html");
+    let report = hedui()
+        .args(["record", "report", &id, "-o"])
+        .arg(&html)
+        .arg("--database")
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(report.status.success(), "{}", String::from_utf8_lossy(&report.stderr));
+    let text = std::fs::read_to_string(&html).unwrap();
+    assert!(
+        text.contains("居民家庭经济状况核对报告") && text.contains("需入户核查"),
+        "{text}"
+    );
+    assert!(text.contains("复核人"));
 }
 
 #[test]
