@@ -1,8 +1,11 @@
 //! The hub's tamper-evident audit log.
 //!
-//! One appender task owns the Merkle frontier and the next sequence number,
-//! so appends are serialised explicitly and the log is one sequence with no
-//! gaps and no forks. Callers send batches; the task drains whatever is
+//! One appender task per hub owns the Merkle frontier and the next sequence
+//! number. Several hubs may share one PostgreSQL log: the store serialises
+//! appends under a database lock and refuses an append numbered on a stale
+//! view ([`StoreError::AuditBehind`]); the appender then reads the leaves
+//! the other hubs wrote, extends its frontier and renumbers. So the log is
+//! one sequence with no gaps and no forks. Callers send batches; the task drains whatever is
 //! waiting into one transaction (group commit) and acknowledges each caller
 //! only after that transaction is on disk, so an acknowledged entry is never
 //! lost. Checkpoints (tree size, root, time) are signed with the hub key by
@@ -24,6 +27,9 @@ use tokio::sync::{mpsc, oneshot};
 
 /// Most entries written in one transaction.
 const MAX_BATCH: usize = 512;
+/// How many times one group commit catches up with other hubs before it
+/// gives up and fails its callers.
+const MAX_CATCH_UPS: usize = 64;
 
 /// Why the audit log cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -72,9 +78,13 @@ impl AuditLog {
         origin: String,
         interval: Duration,
     ) -> Result<AuditLog, AuditError> {
+        // Read in this order so that another hub appending meanwhile cannot
+        // make an intact log look cut short: the checkpoint first, then the
+        // size, then exactly that many leaves and entries.
+        let latest = store.latest_checkpoint().await?;
         let size = store.audit_size().await?;
         let leaves = store.audit_leaves(size).await?;
-        if let Some(cp) = store.latest_checkpoint().await? {
+        if let Some(cp) = &latest {
             let n = cp.checkpoint.tree_size;
             let intact = leaves.len() as u64 >= n && merkle::root(&leaves[..n as usize]) == cp.checkpoint.root;
             if !intact {
@@ -87,17 +97,13 @@ impl AuditLog {
         // Every stored entry must still hash to its stored leaf: an entry
         // edited in place (leaf column untouched) is caught here, one whose
         // leaf was rewritten too is caught by the checkpoint above.
-        for (i, e) in store.audit_all().await?.iter().enumerate() {
+        for (i, e) in store.audit_all().await?.iter().take(leaves.len()).enumerate() {
             if e.seq != i as u64 || leaves.get(i) != Some(&e.leaf()) {
                 return Err(AuditError::Tampered(i as u64));
             }
         }
         let frontier = Frontier::from_leaves(&leaves);
-        let last_signed = store
-            .latest_checkpoint()
-            .await?
-            .map(|c| c.checkpoint.tree_size)
-            .unwrap_or(0);
+        let last_signed = latest.map(|c| c.checkpoint.tree_size).unwrap_or(0);
         // The keyed hash that lets auditors search by ID number without the
         // log holding the number. It is derived from the hub key, so it is
         // stable across restarts and secret to the hub.
@@ -222,10 +228,56 @@ impl Appender {
     }
 
     async fn write(&mut self, appends: Vec<(Vec<AuditEntry>, Ack)>) {
+        let mut outcome = Err(String::new());
+        // Another hub on the same database may append between our tries;
+        // each miss catches up with what it wrote and renumbers ours after it.
+        for _ in 0..MAX_CATCH_UPS {
+            match self.try_write(&appends).await {
+                Ok(ends) => {
+                    outcome = Ok(ends);
+                    break;
+                }
+                Err(StoreError::AuditBehind { found, .. }) => {
+                    if let Err(e) = self.catch_up(found).await {
+                        outcome = Err(e.to_string());
+                        break;
+                    }
+                }
+                Err(e) => {
+                    outcome = Err(e.to_string());
+                    break;
+                }
+            }
+        }
+        match outcome {
+            Ok(ends) => {
+                self.healthy.store(true, Ordering::Relaxed);
+                for ((_, done), end) in appends.into_iter().zip(ends) {
+                    let _ = done.send(Ok(end));
+                }
+            }
+            Err(e) => {
+                let e = if e.is_empty() {
+                    format!("other hubs kept appending; gave up after {MAX_CATCH_UPS} tries")
+                } else {
+                    e
+                };
+                self.healthy.store(false, Ordering::Relaxed);
+                tracing::error!(error = %e, "audit append failed; refusing the calls it belonged to");
+                for (_, done) in appends {
+                    let _ = done.send(Err(e.clone()));
+                }
+            }
+        }
+    }
+
+    /// Numbers the entries after the log as this appender knows it and
+    /// writes them in one transaction. Returns the last seq of each append.
+    async fn try_write(&mut self, appends: &[(Vec<AuditEntry>, Ack)]) -> Result<Vec<u64>, StoreError> {
         let mut rows = Vec::new();
         let mut next = self.frontier.size();
         let mut ends = Vec::with_capacity(appends.len());
-        for (batch, _) in &appends {
+        for (batch, _) in appends {
             for e in batch {
                 let mut e = e.clone();
                 e.seq = next;
@@ -235,27 +287,36 @@ impl Appender {
             }
             ends.push(next.saturating_sub(1));
         }
-        match self.store.append_audit(&rows).await {
-            Ok(()) => {
-                for (_, leaf) in &rows {
-                    self.frontier.append(*leaf);
-                }
-                self.healthy.store(true, Ordering::Relaxed);
-                for ((_, done), end) in appends.into_iter().zip(ends) {
-                    let _ = done.send(Ok(end));
-                }
-            }
-            Err(e) => {
-                self.healthy.store(false, Ordering::Relaxed);
-                tracing::error!(error = %e, entries = rows.len(), "audit append failed; refusing the calls it belonged to");
-                for (_, done) in appends {
-                    let _ = done.send(Err(e.to_string()));
-                }
-            }
+        self.store.append_audit(&rows).await?;
+        for (_, leaf) in &rows {
+            self.frontier.append(*leaf);
         }
+        Ok(ends)
+    }
+
+    /// Extends the frontier with the leaves other hubs stored, up to `size`
+    /// (or to the end of the log when `size` is `u64::MAX`).
+    async fn catch_up(&mut self, size: u64) -> Result<(), StoreError> {
+        let from = self.frontier.size();
+        if size <= from {
+            return Ok(());
+        }
+        let leaves = self.store.audit_leaves_range(from, size).await?;
+        if size != u64::MAX && leaves.len() as u64 != size - from {
+            return Err(StoreError::Corrupt {
+                record_id: "audit log".into(),
+                problem: format!("entries {from}..{size} are not all there"),
+            });
+        }
+        for leaf in leaves {
+            self.frontier.append(leaf);
+        }
+        Ok(())
     }
 
     async fn sign(&mut self) -> Result<SignedCheckpoint, String> {
+        // A checkpoint covers the whole log, including what other hubs wrote.
+        self.catch_up(u64::MAX).await.map_err(|e| e.to_string())?;
         let size = self.frontier.size();
         if size == self.last_signed && size > 0 {
             // Nothing new: hand back the stored one.

@@ -111,7 +111,12 @@ impl From<HubError> for Status {
                     "record {record_id} failed its integrity check; tell the administrator"
                 ))
             }
-            HubError::Store(e @ (StoreError::Database(_) | StoreError::Url(_) | StoreError::SchemaTooNew { .. })) => {
+            HubError::Store(
+                e @ (StoreError::Database(_)
+                | StoreError::Url(_)
+                | StoreError::SchemaTooNew { .. }
+                | StoreError::AuditBehind { .. }),
+            ) => {
                 tracing::error!(error = %e, "store error");
                 Status::internal("the hub could not reach its database")
             }

@@ -35,9 +35,34 @@ pub struct AuditFilter {
 impl Store {
     /// Appends `entries` (whose seqs continue the log without a gap) with
     /// their leaf hashes, in one transaction.
+    ///
+    /// Appends are serialised in the database itself, so that several hubs
+    /// can share one log: on PostgreSQL the transaction takes an advisory
+    /// lock, on SQLite the database's single writer does the same. Under that
+    /// lock the log's current size is read; if it is not the first entry's
+    /// seq, nothing is written and [`StoreError::AuditBehind`] says how big
+    /// the log is, so the caller can catch up and renumber. The sequence
+    /// therefore never forks or gaps, whatever SERIALIZABLE would have done.
     pub async fn append_audit(&self, entries: &[(AuditEntry, Hash)]) -> Result<()> {
+        let Some((first, _)) = entries.first() else {
+            return Ok(());
+        };
+        let expected = first.seq;
         let rows: Vec<EntryRow<'_>> = entries.iter().map(|(e, leaf)| EntryRow::new(e, leaf)).collect();
-        dispatch!(self.append_audit(&rows))
+        let found: i64 = dispatch!(self.append_audit(&rows))?;
+        match u64::try_from(found) {
+            Ok(found) if found == expected => Ok(()),
+            Ok(found) => Err(StoreError::AuditBehind { expected, found }),
+            Err(_) => Err(StoreError::AuditBehind { expected, found: 0 }),
+        }
+    }
+
+    /// The leaf hashes of entries `from..to`, in order (fewer if the log is
+    /// shorter). Used by a hub to catch up with entries another hub wrote.
+    pub async fn audit_leaves_range(&self, from: u64, to: u64) -> Result<Vec<Hash>> {
+        let from = i64::try_from(from).unwrap_or(i64::MAX);
+        let to = i64::try_from(to).unwrap_or(i64::MAX);
+        dispatch!(self.audit_leaves_range(from, to))
     }
 
     /// The leaf hashes of the first `upto` entries, in order. Fewer come back

@@ -50,6 +50,16 @@ pub enum StoreError {
         /// Highest version this binary knows.
         known: i64,
     },
+    /// An audit append was built on a log of `expected` entries, but the
+    /// stored log already holds `found`: another hub appended meanwhile. The
+    /// appender catches up and tries again; nothing was written.
+    #[error("the audit log holds {found} entries, not the {expected} this append was built on")]
+    AuditBehind {
+        /// The size the append assumed.
+        expected: u64,
+        /// The size found under the lock.
+        found: u64,
+    },
     /// A stored record does not decode or fails its integrity check.
     #[error("record {record_id} is corrupt: {problem}")]
     Corrupt {

@@ -52,6 +52,8 @@ const SESSION_DEFAULTS: &[(&str, &str)] = &[
 /// that two hubs starting at once on one database migrate it once.
 /// ("hedui-mg" in ASCII.)
 const MIGRATION_LOCK_KEY: i64 = 0x6865_6475_692d_6d67;
+/// The advisory lock that serialises audit appends across hubs ("hedui-au").
+const AUDIT_LOCK_KEY: i64 = 0x6865_6475_692d_6175;
 
 /// Connects to the PostgreSQL database at `url`. The database must exist.
 pub(crate) async fn connect(url: &str) -> Result<PgPool> {
@@ -364,8 +366,23 @@ pub(crate) async fn execute_raw(pool: &PgPool, sql: &str) -> Result<u64> {
     Ok(sqlx::raw_sql(sql).execute(pool).await?.rows_affected())
 }
 
-pub(crate) async fn append_audit(pool: &PgPool, entries: &[EntryRow<'_>]) -> Result<()> {
+/// Appends `entries` unless the log's size under the lock is not the first
+/// entry's seq; returns that size either way (equal means written).
+pub(crate) async fn append_audit(pool: &PgPool, entries: &[EntryRow<'_>]) -> Result<i64> {
     let mut tx = pool.begin().await?;
+    // One appender at a time across every hub on this database; released
+    // at commit or rollback.
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(AUDIT_LOCK_KEY)
+        .execute(&mut *tx)
+        .await?;
+    let size: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(seq) + 1, 0) FROM audit_entries")
+        .fetch_one(&mut *tx)
+        .await?;
+    if entries.first().is_some_and(|e| e.seq != size) {
+        tx.rollback().await?;
+        return Ok(size);
+    }
     for e in entries {
         sqlx::query(
             "INSERT INTO audit_entries (seq, time, actor, role, action, departments, status, entry, leaf)
@@ -391,7 +408,18 @@ pub(crate) async fn append_audit(pool: &PgPool, entries: &[EntryRow<'_>]) -> Res
         }
     }
     tx.commit().await?;
-    Ok(())
+    Ok(size)
+}
+
+pub(crate) async fn audit_leaves_range(pool: &PgPool, from: i64, to: i64) -> Result<Vec<Hash>> {
+    let rows = sqlx::query("SELECT leaf FROM audit_entries WHERE seq >= $1 AND seq < $2 ORDER BY seq")
+        .bind(from)
+        .bind(to)
+        .fetch_all(pool)
+        .await?;
+    rows.into_iter()
+        .map(|r| leaf_from_bytes(&r.get::<Vec<u8>, _>("leaf")))
+        .collect()
 }
 
 pub(crate) async fn audit_leaves(pool: &PgPool, upto: i64) -> Result<Vec<Hash>> {

@@ -267,8 +267,19 @@ pub(crate) async fn execute_raw(pool: &SqlitePool, sql: &str) -> Result<u64> {
     Ok(sqlx::raw_sql(sql).execute(pool).await?.rows_affected())
 }
 
-pub(crate) async fn append_audit(pool: &SqlitePool, entries: &[EntryRow<'_>]) -> Result<()> {
-    let mut tx = pool.begin().await?;
+/// Appends `entries` unless the log's size under the lock is not the first
+/// entry's seq; returns that size either way (equal means written).
+pub(crate) async fn append_audit(pool: &SqlitePool, entries: &[EntryRow<'_>]) -> Result<i64> {
+    // BEGIN IMMEDIATE takes SQLite's write lock before the size is read, so
+    // the read and the inserts are one serialised step.
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let size: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(seq) + 1, 0) FROM audit_entries")
+        .fetch_one(&mut *tx)
+        .await?;
+    if entries.first().is_some_and(|e| e.seq != size) {
+        tx.rollback().await?;
+        return Ok(size);
+    }
     for e in entries {
         sqlx::query(
             "INSERT INTO audit_entries (seq, time, actor, role, action, departments, status, entry, leaf)
@@ -294,7 +305,18 @@ pub(crate) async fn append_audit(pool: &SqlitePool, entries: &[EntryRow<'_>]) ->
         }
     }
     tx.commit().await?;
-    Ok(())
+    Ok(size)
+}
+
+pub(crate) async fn audit_leaves_range(pool: &SqlitePool, from: i64, to: i64) -> Result<Vec<Hash>> {
+    let rows = sqlx::query("SELECT leaf FROM audit_entries WHERE seq >= ? AND seq < ? ORDER BY seq")
+        .bind(from)
+        .bind(to)
+        .fetch_all(pool)
+        .await?;
+    rows.into_iter()
+        .map(|r| leaf_from_bytes(&r.get::<Vec<u8>, _>("leaf")))
+        .collect()
 }
 
 pub(crate) async fn audit_leaves(pool: &SqlitePool, upto: i64) -> Result<Vec<Hash>> {
