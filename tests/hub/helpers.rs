@@ -28,6 +28,8 @@ use tokio::sync::{Barrier, watch};
 use tonic::transport::Channel;
 use tonic::{Request, Response, Status};
 
+use crate::proxy::FaultProxy;
+
 pub const EXAMPLE_POLICY: &str = include_str!("../../deploy/policies/example.toml");
 
 /// The sandbox, built once for the whole test binary.
@@ -93,6 +95,9 @@ pub enum Behaviour {
     Down,
     /// The SDK serving the sandbox, but trusting another hub's key.
     ForeignKey,
+    /// The SDK serving the sandbox behind a [`FaultProxy`], whose fault the
+    /// test sets (`TestSystem::proxies`).
+    Faulty,
 }
 
 /// A misbehaving adapter.
@@ -120,10 +125,39 @@ impl SourceService for Fake {
             Behaviour::Rendezvous(b) => {
                 b.wait().await;
             }
-            Behaviour::Sandbox | Behaviour::Down | Behaviour::ForeignKey => {}
+            Behaviour::Sandbox | Behaviour::Down | Behaviour::ForeignKey | Behaviour::Faulty => {}
         }
         Ok(Response::new(answer))
     }
+}
+
+/// Serves a misbehaving adapter for `d` with a valid adapter certificate
+/// until `shutdown`; returns its address.
+pub async fn spawn_fake(
+    pki: &Pki,
+    d: Department,
+    behaviour: Behaviour,
+    calls: Arc<AtomicUsize>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
+        .await
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    let fake = Fake {
+        department: d,
+        behaviour,
+        calls,
+    };
+    let tls = ServerTls::load(pki.files(&Role::Adapter(d), &format!("{}-fake", slug(d)))).unwrap();
+    let incoming = hedui_tls::incoming(listener, tls);
+    tokio::spawn(async move {
+        tonic::transport::Server::builder()
+            .add_service(SourceServiceServer::new(fake))
+            .serve_with_incoming_shutdown(incoming, shutdown)
+            .await
+    });
+    addr
 }
 
 /// A running hub with its adapters.
@@ -132,6 +166,9 @@ pub struct TestSystem {
     pub database_url: String,
     /// Calls each fake adapter received, by department order.
     pub calls: Vec<Arc<AtomicUsize>>,
+    /// The fault proxy of each `Behaviour::Faulty` department, by
+    /// department order.
+    pub proxies: Vec<Option<FaultProxy>>,
     stop: watch::Sender<bool>,
     hub_task: Option<tokio::task::JoinHandle<Result<(), tonic::transport::Error>>>,
     _dir: Option<tempfile::TempDir>,
@@ -211,12 +248,14 @@ impl TestSystem {
         let logs = tempfile::tempdir().unwrap();
         let mut adapters = Vec::new();
         let mut calls = Vec::new();
+        let mut proxies = Vec::new();
         for d in ALL {
+            proxies.push(None);
             let counter = Arc::new(AtomicUsize::new(0));
             calls.push(counter.clone());
             let addr = match behaviour(d) {
-                b @ (Behaviour::Sandbox | Behaviour::ForeignKey) => {
-                    let key = if matches!(b, Behaviour::Sandbox) {
+                b @ (Behaviour::Sandbox | Behaviour::ForeignKey | Behaviour::Faulty) => {
+                    let key = if !matches!(b, Behaviour::ForeignKey) {
                         hub_key()
                     } else {
                         hedui_trust::SigningKey::from_bytes(&[9; 32])
@@ -227,35 +266,27 @@ impl TestSystem {
                         tls: Some(ServerTls::load(pki.files(&Role::Adapter(d), &format!("{}-01", slug(d)))).unwrap()),
                     };
                     let source = Arc::new(SandboxSource::new(sandbox(), d));
-                    hedui_adapter::spawn(source, any, options, stopped(rx.clone()))
+                    let addr = hedui_adapter::spawn(source, any, options, stopped(rx.clone()))
                         .await
                         .unwrap()
-                        .0
+                        .0;
+                    if matches!(b, Behaviour::Faulty) {
+                        let tls = ServerTls::load(pki.files(&Role::Adapter(d), &format!("{}-junk", slug(d)))).unwrap();
+                        let junk = crate::proxy::not_grpc_server(tls).await;
+                        let proxy = FaultProxy::start(addr, junk).await;
+                        let front = proxy.addr();
+                        *proxies.last_mut().unwrap() = Some(proxy);
+                        front
+                    } else {
+                        addr
+                    }
                 }
                 Behaviour::Down => {
                     // Bind and drop, so the port is very likely closed.
                     let l = std::net::TcpListener::bind(any).unwrap();
                     l.local_addr().unwrap()
                 }
-                b => {
-                    let listener = tokio::net::TcpListener::bind(any).await.unwrap();
-                    let addr = listener.local_addr().unwrap();
-                    let fake = Fake {
-                        department: d,
-                        behaviour: b,
-                        calls: counter,
-                    };
-                    let tls = ServerTls::load(pki.files(&Role::Adapter(d), &format!("{}-fake", slug(d)))).unwrap();
-                    let incoming = hedui_tls::incoming(listener, tls);
-                    let shutdown = stopped(rx.clone());
-                    tokio::spawn(async move {
-                        tonic::transport::Server::builder()
-                            .add_service(SourceServiceServer::new(fake))
-                            .serve_with_incoming_shutdown(incoming, shutdown)
-                            .await
-                    });
-                    addr
-                }
+                b => spawn_fake(&pki, d, b, counter, stopped(rx.clone())).await,
             };
             adapters.push(AdapterEndpoint {
                 department: d,
@@ -284,6 +315,7 @@ impl TestSystem {
             pki,
             database_url: url.to_owned(),
             calls,
+            proxies,
             stop,
             hub_task: Some(hub_task),
             _dir: None,

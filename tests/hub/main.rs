@@ -3,7 +3,9 @@
 
 mod access;
 mod audit;
+mod faults;
 mod helpers;
+mod proxy;
 mod trust;
 
 use std::sync::Arc;

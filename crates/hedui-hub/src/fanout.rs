@@ -20,6 +20,19 @@ use hedui_tls::{ClientTls, Role};
 use tonic::Code;
 use tonic::transport::{Channel, Endpoint};
 
+/// True when `status` is tonic's report of a broken connection rather than
+/// an answer from the department.
+fn is_transport_failure(status: &tonic::Status) -> bool {
+    let mut source = std::error::Error::source(status);
+    while let Some(e) = source {
+        if e.is::<tonic::transport::Error>() || e.is::<std::io::Error>() {
+            return true;
+        }
+        source = e.source();
+    }
+    false
+}
+
 /// The default deadline for one department.
 pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(10);
 /// How much longer than its deadline a department's grant stays valid, to
@@ -101,6 +114,25 @@ impl DepartmentClient {
                 SourceOutcome::Timeout,
                 latency_ms,
                 format!("no answer within {} ms", self.deadline.as_millis()),
+            ),
+            // tonic enforces the grpc-timeout it sends as well, racing the
+            // timer above, and reports its expiry as CANCELLED: that is a
+            // department that did not answer in time, not an error.
+            Ok(Err(status)) if status.code() == Code::Cancelled && started.elapsed() >= self.deadline => {
+                SourceAnswer::failed(
+                    d,
+                    SourceOutcome::Timeout,
+                    latency_ms,
+                    format!("no answer within {} ms", self.deadline.as_millis()),
+                )
+            }
+            // The connection broke (reset, closed, not HTTP/2): nobody
+            // answered, which is UNAVAILABLE, not a malformed answer.
+            Ok(Err(status)) if is_transport_failure(&status) => SourceAnswer::failed(
+                d,
+                SourceOutcome::Unavailable,
+                latency_ms,
+                format!("the connection failed: {}", truncate(status.message())),
             ),
             Ok(Err(status)) => {
                 let outcome = outcome_for(status.code());
