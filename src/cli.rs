@@ -38,7 +38,7 @@ impl Cli {
             }
             // The demo simulates failing departments on purpose; their
             // warnings would only clutter its table.
-            Command::Demo(_) => "error",
+            Command::Demo(_) | Command::Bench(_) => "error",
         }
     }
 }
@@ -74,6 +74,9 @@ pub enum Command {
     /// Read, export and verify the hub's audit log (auditors and admins).
     #[command(subcommand)]
     Audit(crate::audit_cmd::AuditCommand),
+    /// Measure what the hub adds to a verification (see docs/PERFORMANCE.md);
+    /// run it with `cargo run --release -- bench`.
+    Bench(crate::bench::BenchArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -318,6 +321,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Keygen(a) => keygen(a),
         Command::Pki(c) => pki(c),
         Command::Audit(c) => crate::audit_cmd::run(c).await,
+        Command::Bench(a) => crate::bench::run(a).await,
     }
 }
 

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use clap::Parser as _;
 
 mod audit_cmd;
+mod bench;
 mod cli;
 mod config;
 mod demo;
