@@ -1,0 +1,356 @@
+//! Crash and restart: the real `hedui hub` process is killed with SIGKILL
+//! at random points while caseworkers' submits are in flight, and started
+//! again on the same database, five times.
+//!
+//! After every restart each caseworker retries with the same idempotency
+//! key, as the CLI tells them to, and this checks that:
+//! - every household ends with exactly one record: a submit that was
+//!   acknowledged before the kill is replayed with the same record, and one
+//!   that was not is verified once, now;
+//! - every acknowledged submit is in the audit log (its record digest is on
+//!   a `SubmitVerification OK` entry);
+//! - the hub accepts its own log on every restart (it refuses to start on a
+//!   log that does not match its checkpoint), and at the end
+//!   `hedui audit verify --database` verifies the whole log offline.
+//!
+//! The adapters run in this test process, slowed down so that kills land
+//! while departments are being asked.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::StreamExt as _;
+use hedui_adapter::sandbox::Sandbox;
+use hedui_adapter::{AdapterOptions, SandboxSource, Source, SourceError, ValidatedQuery};
+use hedui_domain::department::{ALL, slug};
+use hedui_proto::v1::verification_service_client::VerificationServiceClient;
+use hedui_proto::v1::{DescribeResponse, Purpose, QueryResponse, SubmitVerificationRequest, VerificationRecord};
+use hedui_store::Store;
+use hedui_store::audit::AuditFilter;
+use hedui_tls::{ClientTls, Role, ServerTls, TlsFiles};
+use tonic::transport::Channel;
+
+const ROUNDS: usize = 5;
+const HOUSEHOLDS_PER_ROUND: usize = 40;
+
+/// A sandbox department that takes a while, so that kills land mid-call.
+struct Slow(SandboxSource);
+
+impl Source for Slow {
+    fn describe(&self) -> DescribeResponse {
+        self.0.describe()
+    }
+
+    async fn query(&self, q: &ValidatedQuery) -> Result<QueryResponse, SourceError> {
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        self.0.query(q).await
+    }
+}
+
+struct Rig {
+    dir: tempfile::TempDir,
+    config: PathBuf,
+    database: PathBuf,
+    public_key: String,
+    hub_addr: SocketAddr,
+    caseworker: TlsFiles,
+}
+
+fn tls_files(dir: &Path, name: &str) -> TlsFiles {
+    TlsFiles {
+        ca: dir.join("ca.crt"),
+        cert: dir.join(format!("{name}.crt")),
+        key: dir.join(format!("{name}.key")),
+    }
+}
+
+fn free_port() -> SocketAddr {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+}
+
+impl Rig {
+    /// A county PKI, a hub key, eight slow sandbox adapters in this process
+    /// and a hub configuration file for them.
+    async fn new(sandbox: Arc<Sandbox>) -> Rig {
+        let dir = tempfile::tempdir().unwrap();
+        let pki = dir.path().join("pki");
+        hedui_tls::pki::init_ca(&pki, "crashtest", 30).unwrap();
+        let issue = |role: Role, name: &str| {
+            hedui_tls::pki::issue(&pki, &role, name, 30, &[], &pki).unwrap();
+            tls_files(&pki, name)
+        };
+        let key = hedui_trust::SigningKey::from_bytes(&[42; 32]);
+        let key_file = dir.path().join("hub.key");
+        std::fs::write(&key_file, hedui_audit::checkpoint::format_signing_key(&key)).unwrap();
+        let public_key = hedui_audit::checkpoint::format_public_key(&key.verifying_key());
+        let mut adapters = String::new();
+        for d in ALL {
+            let options = AdapterOptions {
+                tls: Some(ServerTls::load(issue(Role::Adapter(d), &format!("{}-01", slug(d)))).unwrap()),
+                trusted_hub_keys: vec![key.verifying_key()],
+                query_log: None,
+            };
+            let source = Arc::new(Slow(SandboxSource::new(sandbox.clone(), d)));
+            let (addr, _) =
+                hedui_adapter::spawn(source, "127.0.0.1:0".parse().unwrap(), options, std::future::pending())
+                    .await
+                    .unwrap();
+            adapters.push_str(&format!("[adapters.{}]\nurl = \"https://{addr}\"\n", slug(d)));
+        }
+        let hub = issue(Role::Hub, "hub-01");
+        let caseworker = issue(Role::Caseworker, "zhang.san");
+        let hub_addr = free_port();
+        let database = dir.path().join("hedui.db");
+        let policy = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/policies/example.toml");
+        let config = dir.path().join("hub.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "listen = \"{hub_addr}\"\ndatabase_url = \"sqlite://{}\"\npolicy = \"{}\"\nhub_key = \"{}\"\n\
+                 audit_origin = \"hedui.crashtest/audit\"\ncheckpoint_interval_s = 1\ndeadline_ms = 5000\n\
+                 [tls]\nca = \"{}\"\ncert = \"{}\"\nkey = \"{}\"\n{adapters}",
+                database.display(),
+                policy.display(),
+                key_file.display(),
+                hub.ca.display(),
+                hub.cert.display(),
+                hub.key.display(),
+            ),
+        )
+        .unwrap();
+        Rig {
+            dir,
+            config,
+            database,
+            public_key,
+            hub_addr,
+            caseworker,
+        }
+    }
+
+    /// Starts `hedui hub` and waits until it answers.
+    async fn start_hub(&self, client: &mut VerificationServiceClient<Channel>) -> Child {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.path().join("hub.log"))
+            .unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_hedui"))
+            .args(["hub", "--config", self.config.to_str().unwrap()])
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        let started = Instant::now();
+        loop {
+            let probe = client
+                .list_records(hedui_proto::v1::ListRecordsRequest {
+                    limit: 1,
+                    ..Default::default()
+                })
+                .await;
+            if probe.is_ok() {
+                return child;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "the hub did not come up: {}",
+                std::fs::read_to_string(self.dir.path().join("hub.log")).unwrap_or_default()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    fn client(&self) -> VerificationServiceClient<Channel> {
+        let tls = ClientTls::load(self.caseworker.clone()).unwrap();
+        let channel = hedui_tls::channel(
+            &format!("https://{}", self.hub_addr),
+            tls,
+            Some(Role::Hub),
+            Duration::from_secs(2),
+        )
+        .unwrap();
+        VerificationServiceClient::new(channel)
+    }
+}
+
+/// A random delay in `range`, from the OS's randomness.
+fn random_delay(min_ms: u64, max_ms: u64) -> Duration {
+    let r = u64::from_le_bytes(uuid::Uuid::new_v4().as_bytes()[..8].try_into().unwrap());
+    Duration::from_millis(min_ms + r % (max_ms - min_ms))
+}
+
+async fn submit_all(
+    client: &VerificationServiceClient<Channel>,
+    requests: &[SubmitVerificationRequest],
+) -> Vec<Result<(VerificationRecord, bool), tonic::Status>> {
+    futures::stream::iter(requests.iter().cloned())
+        .map(|req| {
+            let mut client = client.clone();
+            async move {
+                client.submit_verification(req).await.map(|r| {
+                    let r = r.into_inner();
+                    (r.record.unwrap(), r.replayed)
+                })
+            }
+        })
+        .buffered(12)
+        .collect()
+        .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_hub_killed_mid_submit_loses_nothing_and_doubles_nothing() {
+    let today = chrono::Utc::now().date_naive();
+    let sandbox = Arc::new(Sandbox::dejiang(today));
+    let rig = Rig::new(sandbox.clone()).await;
+    let mut client = rig.client();
+    let mut hub = rig.start_hub(&mut client).await;
+    let window = hedui_domain::window::IncomeWindow::last_months(today, 12).to_proto();
+    let mut acknowledged_total = 0;
+    let mut all_keys = Vec::new();
+    let mut acked_digests = Vec::new();
+
+    for round in 0..ROUNDS {
+        let requests: Vec<SubmitVerificationRequest> = sandbox
+            .households()
+            .iter()
+            .filter(|h| h.scenario != "source-offline")
+            .skip(round * HOUSEHOLDS_PER_ROUND)
+            .take(HOUSEHOLDS_PER_ROUND)
+            .map(|h| {
+                let form = format!("SQ-CRASH-{round}-{}", h.household.household_ref);
+                SubmitVerificationRequest {
+                    idempotency_key: format!("crash-{round}-{}", h.household.household_ref),
+                    household: Some(h.household.clone()),
+                    purpose: Purpose::MinimumLiving as i32,
+                    income_window: Some(window.clone()),
+                    asset_reference_date: String::new(),
+                    authorization_ref: form.clone(),
+                    authorization: Some(hedui_trust::authorization::complete_for(
+                        &h.household,
+                        Purpose::MinimumLiving,
+                        &form,
+                        today,
+                        today + chrono::Days::new(365),
+                    )),
+                }
+            })
+            .collect();
+        assert_eq!(
+            requests.len(),
+            HOUSEHOLDS_PER_ROUND,
+            "the sandbox has enough households"
+        );
+        // Submits in flight; SIGKILL at a random moment among them.
+        let in_flight = {
+            let client = client.clone();
+            let requests = requests.clone();
+            tokio::spawn(async move { submit_all(&client, &requests).await })
+        };
+        tokio::time::sleep(random_delay(100, 900)).await;
+        hub.kill().unwrap(); // SIGKILL on Unix
+        hub.wait().unwrap();
+        let before = in_flight.await.unwrap();
+        let acked: Vec<Option<VerificationRecord>> = before.into_iter().map(|r| r.ok().map(|(rec, _)| rec)).collect();
+        let n_acked = acked.iter().flatten().count();
+        assert!(
+            n_acked < HOUSEHOLDS_PER_ROUND,
+            "round {round}: the kill landed before every submit finished"
+        );
+        acknowledged_total += n_acked;
+
+        // Restart on the same database; every caseworker retries.
+        hub = rig.start_hub(&mut client).await;
+        let after = submit_all(&client, &requests).await;
+        for ((req, earlier), now) in requests.iter().zip(&acked).zip(after) {
+            let (record, replayed) =
+                now.unwrap_or_else(|s| panic!("round {round}: retry of {} failed: {s}", req.idempotency_key));
+            if let Some(earlier) = earlier {
+                assert!(replayed, "an acknowledged submit is replayed, not verified again");
+                assert_eq!(record.record_id, earlier.record_id, "the same record comes back");
+                assert_eq!(record.digest, earlier.digest);
+                acked_digests.push(earlier.digest.clone());
+            }
+            all_keys.push((req.idempotency_key.clone(), record.record_id.clone()));
+        }
+    }
+
+    // Exactly one record per household, and nothing else.
+    let store = Store::open(&format!("sqlite://{}", rig.database.display()))
+        .await
+        .unwrap();
+    for (key, record_id) in &all_keys {
+        let (record, _) = store
+            .get_by_idempotency_key(key)
+            .await
+            .unwrap()
+            .expect("a record per key");
+        assert_eq!(&record.record_id, record_id);
+    }
+    let stored = store
+        .list_records(&hedui_store::ListFilter {
+            limit: 100_000,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        stored.len(),
+        all_keys.len(),
+        "no record without its household, none doubled"
+    );
+    // Every acknowledged submit is in the audit log.
+    let logged: std::collections::HashSet<String> = store
+        .audit_entries(&AuditFilter {
+            action: Some("SubmitVerification".into()),
+            limit: 1_000_000,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.status == "OK")
+        .map(|e| e.record_digest)
+        .collect();
+    for digest in &acked_digests {
+        assert!(
+            logged.contains(digest),
+            "acknowledged record {digest} is in the audit log"
+        );
+    }
+    store.close().await;
+    // A clean stop, then the offline verification an auditor would run.
+    let _ = Command::new("kill").args(["-TERM", &hub.id().to_string()]).status();
+    let status = hub.wait().unwrap();
+    assert!(status.success(), "the hub stops cleanly on SIGTERM: {status:?}");
+    let out = Command::new(env!("CARGO_BIN_EXE_hedui"))
+        .args([
+            "audit",
+            "verify",
+            "--database",
+            &format!("sqlite://{}", rig.database.display()),
+            "--key",
+            &rig.public_key,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "hedui audit verify: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    eprintln!(
+        "crash test: {ROUNDS} SIGKILLs, {} households, {acknowledged_total} acknowledged before a kill, all replayed; {}",
+        all_keys.len(),
+        String::from_utf8_lossy(&out.stdout).trim()
+    );
+}
