@@ -141,7 +141,7 @@ impl Rig {
             .append(true)
             .open(self.dir.path().join("hub.log"))
             .unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_hedui"))
+        let mut child = Command::new(env!("CARGO_BIN_EXE_hedui"))
             .args(["hub", "--config", self.config.to_str().unwrap()])
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
@@ -159,11 +159,14 @@ impl Rig {
             if probe.is_ok() {
                 return child;
             }
-            assert!(
-                started.elapsed() < Duration::from_secs(60),
-                "the hub did not come up: {}",
-                std::fs::read_to_string(self.dir.path().join("hub.log")).unwrap_or_default()
-            );
+            if started.elapsed() > Duration::from_secs(60) {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!(
+                    "the hub did not come up: {}",
+                    std::fs::read_to_string(self.dir.path().join("hub.log")).unwrap_or_default()
+                );
+            }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
