@@ -50,6 +50,23 @@ impl Source for Slow {
     }
 }
 
+/// The hub's process; killed and reaped when dropped, so a failing test
+/// leaves no hub behind.
+struct HubProcess(Child);
+
+impl HubProcess {
+    fn kill_and_reap(&mut self) {
+        let _ = self.0.kill(); // SIGKILL on Unix
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for HubProcess {
+    fn drop(&mut self) {
+        self.kill_and_reap();
+    }
+}
+
 struct Rig {
     dir: tempfile::TempDir,
     config: PathBuf,
@@ -135,19 +152,21 @@ impl Rig {
     }
 
     /// Starts `hedui hub` and waits until it answers.
-    async fn start_hub(&self, client: &mut VerificationServiceClient<Channel>) -> Child {
+    async fn start_hub(&self, client: &mut VerificationServiceClient<Channel>) -> HubProcess {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(self.dir.path().join("hub.log"))
             .unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_hedui"))
-            .args(["hub", "--config", self.config.to_str().unwrap()])
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .unwrap();
+        let mut child = HubProcess(
+            Command::new(env!("CARGO_BIN_EXE_hedui"))
+                .args(["hub", "--config", self.config.to_str().unwrap()])
+                .env("RUST_LOG", "warn")
+                .stdout(Stdio::null())
+                .stderr(log)
+                .spawn()
+                .unwrap(),
+        );
         let started = Instant::now();
         loop {
             let probe = client
@@ -160,8 +179,7 @@ impl Rig {
                 return child;
             }
             if started.elapsed() > Duration::from_secs(60) {
-                let _ = child.kill();
-                let _ = child.wait();
+                child.kill_and_reap();
                 panic!(
                     "the hub did not come up: {}",
                     std::fs::read_to_string(self.dir.path().join("hub.log")).unwrap_or_default()
@@ -259,8 +277,7 @@ async fn a_hub_killed_mid_submit_loses_nothing_and_doubles_nothing() {
             tokio::spawn(async move { submit_all(&client, &requests).await })
         };
         tokio::time::sleep(random_delay(100, 900)).await;
-        hub.kill().unwrap(); // SIGKILL on Unix
-        hub.wait().unwrap();
+        hub.kill_and_reap();
         let before = in_flight.await.unwrap();
         let acked: Vec<Option<VerificationRecord>> = before.into_iter().map(|r| r.ok().map(|(rec, _)| rec)).collect();
         let n_acked = acked.iter().flatten().count();
@@ -331,8 +348,8 @@ async fn a_hub_killed_mid_submit_loses_nothing_and_doubles_nothing() {
     }
     store.close().await;
     // A clean stop, then the offline verification an auditor would run.
-    let _ = Command::new("kill").args(["-TERM", &hub.id().to_string()]).status();
-    let status = hub.wait().unwrap();
+    let _ = Command::new("kill").args(["-TERM", &hub.0.id().to_string()]).status();
+    let status = hub.0.wait().unwrap();
     assert!(status.success(), "the hub stops cleanly on SIGTERM: {status:?}");
     let out = Command::new(env!("CARGO_BIN_EXE_hedui"))
         .args([
