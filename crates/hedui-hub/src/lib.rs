@@ -19,6 +19,7 @@ use tokio::net::TcpListener;
 pub mod access;
 pub mod audit;
 pub mod audit_service;
+pub mod breaker;
 pub mod fanout;
 pub mod health;
 pub mod service;
