@@ -50,10 +50,17 @@ pub enum Admission {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
-    Closed { failures: u32 },
-    Open { until: Instant, cool_down: Duration },
+    Closed {
+        failures: u32,
+    },
+    Open {
+        until: Instant,
+        cool_down: Duration,
+    },
     /// A probe is under way; other calls fail fast until it ends.
-    Probing { cool_down: Duration },
+    Probing {
+        cool_down: Duration,
+    },
 }
 
 /// One department's breaker.
@@ -80,9 +87,7 @@ impl Breaker {
                 self.state = State::Probing { cool_down };
                 Admission::Probe
             }
-            State::Open { until, .. } => Admission::Open {
-                retry_in: until - now,
-            },
+            State::Open { until, .. } => Admission::Open { retry_in: until - now },
             // The probe decides; meanwhile nobody else waits on the partner.
             State::Probing { cool_down } => Admission::Open { retry_in: cool_down },
         }

@@ -280,30 +280,7 @@ pub(crate) async fn append_audit(pool: &SqlitePool, entries: &[EntryRow<'_>]) ->
         tx.rollback().await?;
         return Ok(size);
     }
-    for e in entries {
-        sqlx::query(
-            "INSERT INTO audit_entries (seq, time, actor, role, action, departments, status, entry, leaf)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(e.seq)
-        .bind(e.time)
-        .bind(e.actor)
-        .bind(e.role)
-        .bind(e.action)
-        .bind(&e.departments)
-        .bind(e.status)
-        .bind(&e.entry)
-        .bind(e.leaf)
-        .execute(&mut *tx)
-        .await?;
-        for key_hash in &e.person_key_hashes {
-            sqlx::query("INSERT OR IGNORE INTO audit_persons (key_hash, seq) VALUES (?, ?)")
-                .bind(key_hash)
-                .bind(e.seq)
-                .execute(&mut *tx)
-                .await?;
-        }
-    }
+    insert_audit_rows(&mut tx, entries).await?;
     tx.commit().await?;
     Ok(size)
 }
@@ -445,5 +422,45 @@ pub(crate) async fn bench_raw_insert(pool: &SqlitePool, first: i64, count: usize
         .await?;
     }
     tx.commit().await?;
+    Ok(())
+}
+
+/// Entries per INSERT statement: a few statements per group commit instead
+/// of one per row, well under the bind-parameter limit.
+const AUDIT_ROWS_PER_STATEMENT: usize = 256;
+/// Person index rows per INSERT statement.
+const PERSON_ROWS_PER_STATEMENT: usize = 1000;
+
+/// Inserts the entries and their person index with multi-row statements.
+async fn insert_audit_rows(tx: &mut sqlx::SqliteConnection, entries: &[EntryRow<'_>]) -> Result<()> {
+    for chunk in entries.chunks(AUDIT_ROWS_PER_STATEMENT) {
+        let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+            "INSERT INTO audit_entries (seq, time, actor, role, action, departments, status, entry, leaf) ",
+        );
+        q.push_values(chunk, |mut b, e| {
+            b.push_bind(e.seq)
+                .push_bind(e.time)
+                .push_bind(e.actor)
+                .push_bind(e.role)
+                .push_bind(e.action)
+                .push_bind(&e.departments)
+                .push_bind(e.status)
+                .push_bind(&e.entry)
+                .push_bind(e.leaf);
+        });
+        q.build().execute(&mut *tx).await?;
+    }
+    let persons: Vec<(&str, i64)> = entries
+        .iter()
+        .flat_map(|e| e.person_key_hashes.iter().map(move |k| (*k, e.seq)))
+        .collect();
+    for chunk in persons.chunks(PERSON_ROWS_PER_STATEMENT) {
+        let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new("INSERT INTO audit_persons (key_hash, seq) ");
+        q.push_values(chunk, |mut b, (key_hash, seq)| {
+            b.push_bind(*key_hash).push_bind(*seq);
+        });
+        q.push(" ON CONFLICT DO NOTHING");
+        q.build().execute(&mut *tx).await?;
+    }
     Ok(())
 }
