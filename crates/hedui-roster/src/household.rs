@@ -365,12 +365,21 @@ pub(crate) fn build(
         Err(e) => {
             for v in e.violations {
                 let (row, column) = authorization_field(&v.field, first, &signer_rows, shared_row);
-                let reason = match column {
-                    Some(Column::SignedSelf) => format!("the signature: {} {}", field_leaf(&v.field), v.description),
-                    Some(Column::GuardianId) => {
-                        format!("the guardian's signature: {} {}", field_leaf(&v.field), v.description)
-                    }
-                    _ => v.description,
+                // A signer's name or ID number is a cell of its own row.
+                let (column, reason) = match (column, field_leaf(&v.field)) {
+                    (Some(Column::SignedSelf), "name") => (Some(Column::Name), v.description),
+                    (Some(Column::SignedSelf), "id_number") => (Some(Column::IdNumber), v.description),
+                    (Some(Column::GuardianId), "name") => (Some(Column::GuardianName), v.description),
+                    (Some(Column::GuardianId), "id_number") => (Some(Column::GuardianId), v.description),
+                    (Some(Column::SignedSelf), leaf) => (
+                        Some(Column::SignedSelf),
+                        format!("the signature: {leaf} {}", v.description),
+                    ),
+                    (Some(Column::GuardianId), leaf) => (
+                        Some(Column::GuardianId),
+                        format!("the guardian's signature: {leaf} {}", v.description),
+                    ),
+                    (column, _) => (column, v.description),
                 };
                 errors.add(row, column, reason);
             }

@@ -305,15 +305,20 @@ impl Header {
 
     /// How a 0-based column index is named in an error.
     pub(crate) fn name_at(&self, i: usize) -> String {
-        match self.by_index.get(i).copied().flatten() {
+        match self.column_at(i) {
             Some(c) => self.name(c),
             None => column_letter(i),
         }
     }
 
+    /// The column at 0-based index `i`, if it has a roster header.
+    pub(crate) fn column_at(&self, i: usize) -> Option<Column> {
+        self.by_index.get(i).copied().flatten()
+    }
+
     /// True when index `i` has a header.
     pub(crate) fn has_header_at(&self, i: usize) -> bool {
-        self.by_index.get(i).copied().flatten().is_some()
+        self.column_at(i).is_some()
     }
 }
 
