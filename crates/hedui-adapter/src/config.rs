@@ -163,7 +163,8 @@ impl AdapterConfig {
             message,
         };
         let raw: RawConfig = toml::from_str(text).map_err(|e| err(e.to_string()))?;
-        let department = hedui_domain::department::parse_slug(&raw.department).map_err(|e| err(format!("department: {e}")))?;
+        let department =
+            hedui_domain::department::parse_slug(&raw.department).map_err(|e| err(format!("department: {e}")))?;
         let base = path.parent().unwrap_or(Path::new(""));
         let backend = match (raw.sql, raw.snapshot) {
             (Some(_), Some(_)) => return Err(err("give either [sql] or [snapshot], not both".into())),
@@ -227,7 +228,11 @@ fn sql_config(raw: RawSql, department: Department, env: &impl Fn(&str) -> Option
                 "sql.queries.{}: missing; {} needs a query for every category ({}), with columns {}",
                 c.name,
                 hedui_domain::department::slug(department),
-                mapping::categories(department).iter().map(|c| c.name).collect::<Vec<_>>().join(", "),
+                mapping::categories(department)
+                    .iter()
+                    .map(|c| c.name)
+                    .collect::<Vec<_>>()
+                    .join(", "),
                 c.column_list()
             ));
         };

@@ -19,9 +19,9 @@ use hedui_domain::ids::Uscc;
 use hedui_domain::window::{IncomeWindow, YearMonth, parse_date};
 use hedui_proto::v1::person_result::Findings;
 use hedui_proto::v1::{
-    AccountType, BankAccount, BusinessRole, BusinessRoleRecord, Department, EntityStatus, EntityType,
-    FinancialProduct, FundAccount, FundAccountStatus, HousingFindings, HousingFundFindings, HrssFindings, Hukou,
-    HukouType, IdentityStatus, IncomeCategory, InsuranceRecord, InsuranceState, InsuranceType, Lease, LifeStatus,
+    AccountType, BankAccount, BusinessRole, BusinessRoleRecord, Department, EntityStatus, EntityType, FinancialProduct,
+    FundAccount, FundAccountStatus, HousingFindings, HousingFundFindings, HrssFindings, Hukou, HukouType,
+    IdentityStatus, IncomeCategory, InsuranceRecord, InsuranceState, InsuranceType, Lease, LifeStatus,
     MarketSupervisionFindings, NaturalResourcesFindings, PbocFindings, PersonResult, Property, PropertyUse,
     PublicRental, PublicSecurityFindings, PurchaseContract, SelfBuilt, TaxFindings, TaxRecord, Vehicle, VehicleStatus,
     VehicleType,
@@ -55,7 +55,8 @@ pub enum Kind {
     Uscc,
     /// One of a protobuf enum's values, written as its lower-case suffix
     /// (`wages` for `INCOME_CATEGORY_WAGES`).
-    Enum(&'static str, fn(&str) -> Option<i32>),
+    /// Stored snapshots hold the number, checked by the second function.
+    Enum(&'static str, fn(&str) -> Option<i32>, fn(i32) -> bool),
 }
 
 impl Kind {
@@ -71,7 +72,7 @@ impl Kind {
             Kind::Month => "a month YYYY-MM".into(),
             Kind::Bool => "true or false".into(),
             Kind::Uscc => "an 18-character unified social credit code".into(),
-            Kind::Enum(prefix, _) => format!("one of the {prefix}* values in lower case"),
+            Kind::Enum(prefix, ..) => format!("one of the {prefix}* values in lower case"),
         }
     }
 }
@@ -107,7 +108,11 @@ impl Category {
 
 macro_rules! e {
     ($prefix:literal, $t:ty) => {
-        Kind::Enum($prefix, |s| <$t>::from_str_name(s).map(|v| v as i32))
+        Kind::Enum(
+            $prefix,
+            |s| <$t>::from_str_name(s).map(|v| v as i32),
+            |v| <$t>::try_from(v).is_ok(),
+        )
     };
 }
 
@@ -423,7 +428,9 @@ pub fn convert(kind: Kind, cell: &Cell) -> Result<Value, String> {
             _ => wrong(),
         },
         Kind::Month => match text {
-            Some(s) => YearMonth::parse(s).map(|_| Value::Text(s.to_owned())).or_else(|_| wrong()),
+            Some(s) => YearMonth::parse(s)
+                .map(|_| Value::Text(s.to_owned()))
+                .or_else(|_| wrong()),
             None => wrong(),
         },
         Kind::Bool => match (cell, text) {
@@ -443,7 +450,13 @@ pub fn convert(kind: Kind, cell: &Cell) -> Result<Value, String> {
                 .map_err(|e| format!("is not a valid unified social credit code: {e}")),
             None => wrong(),
         },
-        Kind::Enum(prefix, parse) => {
+        Kind::Enum(prefix, parse, known) => {
+            if let Cell::Int(v) = cell {
+                return match i32::try_from(*v) {
+                    Ok(v) if v != 0 && known(v) => Ok(Value::Int(i64::from(v))),
+                    _ => wrong(),
+                };
+            }
             let Some(s) = text else { return wrong() };
             let upper = s.to_ascii_uppercase();
             let full = if upper.starts_with(prefix) {
@@ -701,10 +714,16 @@ mod tests {
             Ok(Value::Int(4))
         );
         assert!(convert(income, &Cell::Text("unspecified".into())).is_err());
-        assert_eq!(convert(Kind::Amount, &Cell::Text(" 1200 ".into())), Ok(Value::Int(1200)));
+        assert_eq!(
+            convert(Kind::Amount, &Cell::Text(" 1200 ".into())),
+            Ok(Value::Int(1200))
+        );
         let err = convert(Kind::Amount, &Cell::Text("12.50".into())).unwrap_err();
         assert_eq!(err, "must be a whole number, not negative");
-        assert_eq!(convert(Kind::Amount, &Cell::Int(-1)).unwrap_err(), "must not be negative");
+        assert_eq!(
+            convert(Kind::Amount, &Cell::Int(-1)).unwrap_err(),
+            "must not be negative"
+        );
         assert!(convert(Kind::Date, &Cell::Text("2026-02-30".into())).is_err());
         assert_eq!(
             convert(

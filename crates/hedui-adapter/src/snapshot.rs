@@ -114,7 +114,8 @@ impl SnapshotSource {
         };
         let file = config.file.display();
         if let Some(dir) = snap.store.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| format!("{file}: snapshot.store: cannot create {}: {e}", dir.display()))?;
+            std::fs::create_dir_all(dir)
+                .map_err(|e| format!("{file}: snapshot.store: cannot create {}: {e}", dir.display()))?;
         }
         let options = SqliteConnectOptions::from_str("sqlite:")
             .map_err(|e| e.to_string())?
@@ -242,9 +243,14 @@ impl SnapshotSource {
         }
         let rows = read_csv(path, category, today).map_err(fail)?;
         if category.name == "identity" && rows.is_empty() {
-            return Err(fail(vec!["identity: the file has no rows; an empty register would answer NOT_FOUND for everyone".into()]));
+            return Err(fail(vec![
+                "identity: the file has no rows; an empty register would answer NOT_FOUND for everyone".into(),
+            ]));
         }
-        if let Some((current, _, _)) = self.current(category.name).await.map_err(|e| fail(vec![e.to_string()]))?
+        if let Some((current, _, _)) = self
+            .current(category.name)
+            .await
+            .map_err(|e| fail(vec![e.to_string()]))?
             && current > data_as_of
         {
             return Err(fail(vec![format!(
@@ -265,7 +271,10 @@ impl SnapshotSource {
 
     async fn current(&self, category: &str) -> Result<Option<(NaiveDate, String, i64)>, sqlx::Error> {
         let status = self.refresh().await?;
-        Ok(status.into_iter().find(|s| s.category == category).and_then(|s| s.imported))
+        Ok(status
+            .into_iter()
+            .find(|s| s.category == category)
+            .and_then(|s| s.imported))
     }
 
     async fn replace(
@@ -431,7 +440,10 @@ impl Source for SnapshotSource {
         let (data_as_of, stale_reason) = self.freshness(chrono::Utc::now().date_naive());
         DescribeResponse {
             department: self.department as i32,
-            categories: mapping::categories(self.department).iter().map(|c| c.name.to_owned()).collect(),
+            categories: mapping::categories(self.department)
+                .iter()
+                .map(|c| c.name.to_owned())
+                .collect(),
             data_as_of: data_as_of.map(|d| d.format("%Y-%m-%d").to_string()).unwrap_or_default(),
             version: env!("CARGO_PKG_VERSION").to_owned(),
             backend: "snapshot".to_owned(),
@@ -446,7 +458,9 @@ impl Source for SnapshotSource {
 }
 
 fn file_name(path: &Path) -> String {
-    path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 /// The category and export date a file name gives:
@@ -470,10 +484,17 @@ pub fn parse_file_name(path: &Path) -> (Option<String>, Option<NaiveDate>) {
 
 /// Reads and checks a whole export: every row's ID number and every value.
 /// Returns `(line, id_number, values in column order)` or every problem.
-fn read_csv(path: &Path, category: &Category, today: NaiveDate) -> Result<Vec<(usize, String, Vec<Value>)>, Vec<String>> {
+fn read_csv(
+    path: &Path,
+    category: &Category,
+    today: NaiveDate,
+) -> Result<Vec<(usize, String, Vec<Value>)>, Vec<String>> {
     let meta = std::fs::metadata(path).map_err(|e| vec![format!("cannot read: {e}")])?;
     if meta.len() > MAX_FILE_BYTES {
-        return Err(vec![format!("the file is {} bytes; at most {MAX_FILE_BYTES} are accepted", meta.len())]);
+        return Err(vec![format!(
+            "the file is {} bytes; at most {MAX_FILE_BYTES} are accepted",
+            meta.len()
+        )]);
     }
     let bytes = std::fs::read(path).map_err(|e| vec![format!("cannot read: {e}")])?;
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
@@ -498,12 +519,20 @@ fn read_csv(path: &Path, category: &Category, today: NaiveDate) -> Result<Vec<(u
         if header[..i].contains(h) {
             errors.push(format!("line 1: the column {h} appears twice"));
         } else if !expected.contains(&h.as_str()) {
-            errors.push(format!("line 1: unknown column {h:?}; {} has exactly {}", category.name, expected.join(", ")));
+            errors.push(format!(
+                "line 1: unknown column {h:?}; {} has exactly {}",
+                category.name,
+                expected.join(", ")
+            ));
         }
     }
     for e in &expected {
         if !header.iter().any(|h| h == e) {
-            errors.push(format!("line 1: no column {e}; {} needs {}", category.name, expected.join(", ")));
+            errors.push(format!(
+                "line 1: no column {e}; {} needs {}",
+                category.name,
+                expected.join(", ")
+            ));
         }
     }
     if !errors.is_empty() {
@@ -534,7 +563,10 @@ fn read_csv(path: &Path, category: &Category, today: NaiveDate) -> Result<Vec<(u
         let id = match ResidentId::parse_any(record.get(id_at).unwrap_or_default().trim(), today) {
             Ok(id) => id.as_str().to_owned(),
             Err(e) => {
-                push(&mut errors, format!("line {line}, column id_number: not a valid resident ID number: {e}"));
+                push(
+                    &mut errors,
+                    format!("line {line}, column id_number: not a valid resident ID number: {e}"),
+                );
                 continue;
             }
         };
@@ -543,7 +575,10 @@ fn read_csv(path: &Path, category: &Category, today: NaiveDate) -> Result<Vec<(u
         {
             push(
                 &mut errors,
-                format!("line {line}, column id_number: the same person as line {first}; {} allows one row per person", category.name),
+                format!(
+                    "line {line}, column id_number: the same person as line {first}; {} allows one row per person",
+                    category.name
+                ),
             );
         }
         let mut values = Vec::with_capacity(at.len());
@@ -590,7 +625,10 @@ mod tests {
             parse_file_name(Path::new("tax_records-20261031.csv")),
             (Some("tax_records".into()), d("2026-10-31"))
         );
-        assert_eq!(parse_file_name(Path::new("identity.csv")), (Some("identity".into()), None));
+        assert_eq!(
+            parse_file_name(Path::new("identity.csv")),
+            (Some("identity".into()), None)
+        );
         assert_eq!(
             parse_file_name(Path::new("identity_2026-13-01.csv")),
             (Some("identity_2026-13-01".into()), None)

@@ -327,7 +327,8 @@ impl SqlSource {
                     category.name
                 ))
             })?;
-            check_columns(category, &columns).map_err(|e| StartError(format!("{file}: sql.queries.{}: {e}", category.name)))?;
+            check_columns(category, &columns)
+                .map_err(|e| StartError(format!("{file}: sql.queries.{}: {e}", category.name)))?;
         }
         Ok(SqlSource {
             department: config.department,
@@ -402,7 +403,11 @@ fn check_columns(category: &Category, columns: &[String]) -> Result<(), String> 
         return Err(format!(
             "the query has no column {} (it returns {}); {} needs the columns {}",
             missing.join(", "),
-            if columns.is_empty() { "nothing".to_owned() } else { columns.join(", ") },
+            if columns.is_empty() {
+                "nothing".to_owned()
+            } else {
+                columns.join(", ")
+            },
             category.name,
             category.column_list()
         ));
@@ -534,7 +539,12 @@ mod tests {
         assert!(my.sql.contains("id = ? AND d BETWEEN ? AND ?"), "{}", my.sql);
         assert_eq!(
             my.binds,
-            vec![Param::IdNumber, Param::WindowStart, Param::WindowEnd, Param::WindowStart]
+            vec![
+                Param::IdNumber,
+                Param::WindowStart,
+                Param::WindowEnd,
+                Param::WindowStart
+            ]
         );
     }
 
