@@ -628,3 +628,74 @@ async fn snapshot_drop_directory_is_watched() {
     assert!(status[0].imported.is_some());
     assert!(status[1].imported.is_none());
 }
+
+// ---------------------------------------------------------------------------
+// The shipped examples
+// ---------------------------------------------------------------------------
+
+/// Every `deploy/adapters/<department>.toml` loads and passes the static
+/// checks; every snapshot example's sample files import cleanly and answer.
+#[tokio::test]
+async fn every_example_configuration_loads_and_the_samples_import() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/adapters");
+    // The connection URLs the examples read from their environment variables.
+    let env = |var: &str| {
+        Some(
+            match var {
+                "HEDUI_ZRZY_DB_URL" | "HEDUI_SCJG_DB_URL" => "mysql://hedui_ro:secret@127.0.0.1:3306/db",
+                _ => "postgres://hedui_ro:secret@127.0.0.1:5432/db",
+            }
+            .to_owned(),
+        )
+    };
+    let mut backends = Vec::new();
+    for d in hedui_domain::department::ALL {
+        let slug = hedui_domain::department::slug(d);
+        let path = root.join(format!("{slug}.toml"));
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let mut config =
+            AdapterConfig::parse(&text, &path, env).unwrap_or_else(|e| panic!("the example does not load: {e}"));
+        assert_eq!(config.department, d, "{}", path.display());
+        backends.push(config.backend_name());
+        let hedui_adapter::config::BackendConfig::Snapshot(snap) = &mut config.backend else {
+            continue;
+        };
+        // The example's paths are production ones; use a temporary store.
+        let dir = tempfile::tempdir().expect("dir");
+        snap.store = dir.path().join("snapshot.db");
+        snap.drop_dir = dir.path().join("drop");
+        let source = SnapshotSource::open(&config).await.expect("opens");
+        let samples = root.join("samples").join(slug);
+        let mut files: Vec<_> = std::fs::read_dir(&samples)
+            .unwrap_or_else(|e| panic!("{}: {e}", samples.display()))
+            .map(|e| e.expect("entry").path())
+            .collect();
+        files.sort();
+        for f in &files {
+            source
+                .import(f, None, None, today())
+                .await
+                .unwrap_or_else(|e| panic!("a sample does not import: {e}"));
+        }
+        let described = source.describe();
+        assert_eq!(
+            described.data_as_of, "2026-11-01",
+            "{slug}: every category has a sample"
+        );
+        // 安国强 appears in every snapshot example.
+        let answer = source
+            .query(&query(&[("安国强", "520626198801093011")]))
+            .await
+            .expect("answers");
+        assert_eq!(
+            answer.results[0].identity_status,
+            IdentityStatus::Found as i32,
+            "{slug}"
+        );
+        assert!(answer.results[0].findings.is_some());
+    }
+    assert!(
+        backends.contains(&"sql") && backends.contains(&"snapshot"),
+        "{backends:?}"
+    );
+}
