@@ -93,6 +93,8 @@ pub enum Behaviour {
     Down,
     /// The SDK serving the sandbox, but trusting another hub's key.
     ForeignKey,
+    /// The SDK serving a snapshot backend (real imported CSV files).
+    Snapshot(Arc<hedui_adapter::snapshot::SnapshotSource>),
 }
 
 /// A misbehaving adapter.
@@ -120,7 +122,7 @@ impl SourceService for Fake {
             Behaviour::Rendezvous(b) => {
                 b.wait().await;
             }
-            Behaviour::Sandbox | Behaviour::Down | Behaviour::ForeignKey => {}
+            Behaviour::Sandbox | Behaviour::Down | Behaviour::ForeignKey | Behaviour::Snapshot(_) => {}
         }
         Ok(Response::new(answer))
     }
@@ -227,6 +229,17 @@ impl TestSystem {
                         tls: Some(ServerTls::load(pki.files(&Role::Adapter(d), &format!("{}-01", slug(d)))).unwrap()),
                     };
                     let source = Arc::new(SandboxSource::new(sandbox(), d));
+                    hedui_adapter::spawn(source, any, options, stopped(rx.clone()))
+                        .await
+                        .unwrap()
+                        .0
+                }
+                Behaviour::Snapshot(source) => {
+                    let options = AdapterOptions {
+                        trusted_hub_keys: vec![hub_key().verifying_key()],
+                        query_log: Some(logs.path().join(format!("{}.jsonl", slug(d)))),
+                        tls: Some(ServerTls::load(pki.files(&Role::Adapter(d), &format!("{}-01", slug(d)))).unwrap()),
+                    };
                     hedui_adapter::spawn(source, any, options, stopped(rx.clone()))
                         .await
                         .unwrap()
