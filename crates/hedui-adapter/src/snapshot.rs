@@ -67,6 +67,10 @@ pub struct ImportError {
     pub errors: Vec<String>,
 }
 
+/// One checked row of an export: its line, the normalised ID number, and
+/// the values in column order.
+type CheckedRow = (usize, String, Vec<Value>);
+
 /// What an import did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Imported {
@@ -280,7 +284,7 @@ impl SnapshotSource {
     async fn replace(
         &self,
         category: &Category,
-        rows: &[(usize, String, Vec<Value>)],
+        rows: &[CheckedRow],
         data_as_of: NaiveDate,
         file: &str,
     ) -> Result<(), sqlx::Error> {
@@ -484,11 +488,7 @@ pub fn parse_file_name(path: &Path) -> (Option<String>, Option<NaiveDate>) {
 
 /// Reads and checks a whole export: every row's ID number and every value.
 /// Returns `(line, id_number, values in column order)` or every problem.
-fn read_csv(
-    path: &Path,
-    category: &Category,
-    today: NaiveDate,
-) -> Result<Vec<(usize, String, Vec<Value>)>, Vec<String>> {
+fn read_csv(path: &Path, category: &Category, today: NaiveDate) -> Result<Vec<CheckedRow>, Vec<String>> {
     let meta = std::fs::metadata(path).map_err(|e| vec![format!("cannot read: {e}")])?;
     if meta.len() > MAX_FILE_BYTES {
         return Err(vec![format!(
