@@ -174,17 +174,29 @@ impl TlsArgs {
 pub enum Backend {
     /// Synthetic Dejiang data for demos and tests.
     Sandbox,
+    /// The department's own database (PostgreSQL, MySQL or SQLite); needs --config.
+    Sql,
+    /// CSV exports imported into a local store; needs --config.
+    Snapshot,
 }
 
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 pub struct AdapterArgs {
+    /// Check a configuration or import a snapshot file instead of serving.
+    #[command(subcommand)]
+    pub action: Option<crate::adapter_cmd::AdapterAction>,
     /// The department this adapter answers for: public-security, natural-resources, housing, tax,
-    /// market-supervision, housing-fund, pboc or hrss.
+    /// market-supervision, housing-fund, pboc or hrss. With --config, taken from the file.
     #[arg(long, value_parser = parse_department)]
-    pub department: hedui_proto::v1::Department,
+    pub department: Option<hedui_proto::v1::Department>,
     /// Where the data comes from.
     #[arg(long, value_enum, default_value = "sandbox")]
     pub backend: Backend,
+    /// The adapter configuration file (TOML) of the sql or snapshot backend,
+    /// e.g. deploy/adapters/tax.toml.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:7401")]
     pub listen: SocketAddr,
@@ -380,18 +392,60 @@ async fn hub(a: HubArgs) -> anyhow::Result<()> {
 }
 
 async fn adapter(a: AdapterArgs) -> anyhow::Result<()> {
-    let source = match a.backend {
+    if let Some(action) = a.action {
+        return crate::adapter_cmd::run(action).await;
+    }
+    match a.backend {
         Backend::Sandbox => {
+            if a.config.is_some() {
+                bail!("--config: the sandbox backend takes no configuration file; use --backend sql or snapshot");
+            }
+            let department = a
+                .department
+                .ok_or_else(|| anyhow!("--department is required with the sandbox backend"))?;
             let sandbox = Arc::new(Sandbox::dejiang(chrono::Utc::now().date_naive()));
-            Arc::new(SandboxSource::new(sandbox, a.department))
+            let source = Arc::new(SandboxSource::new(sandbox, department));
+            serve_adapter(source, department, "sandbox", a).await
         }
-    };
+        Backend::Sql | Backend::Snapshot => {
+            let config = crate::adapter_cmd::load_for(&a)?;
+            let department = config.department;
+            match config.backend {
+                hedui_adapter::config::BackendConfig::Sql(_) => {
+                    let source = Arc::new(hedui_adapter::sql::SqlSource::connect(&config).await?);
+                    serve_adapter(source, department, "sql", a).await
+                }
+                hedui_adapter::config::BackendConfig::Snapshot(_) => {
+                    let source = Arc::new(
+                        hedui_adapter::snapshot::SnapshotSource::open(&config)
+                            .await
+                            .map_err(anyhow::Error::msg)?,
+                    );
+                    crate::adapter_cmd::print_snapshot_status(&source);
+                    let _watcher = hedui_adapter::snapshot::spawn_watcher(source.clone());
+                    serve_adapter(source, department, "snapshot", a).await
+                }
+            }
+        }
+    }
+}
+
+/// Serves `source` with the listener, keys, query log and TLS of `a`.
+async fn serve_adapter<S: hedui_adapter::Source>(
+    source: Arc<S>,
+    department: hedui_proto::v1::Department,
+    backend: &str,
+    a: AdapterArgs,
+) -> anyhow::Result<()> {
+    if a.hub_keys.is_empty() {
+        bail!("--hub-key is required to serve");
+    }
     let listener = tokio::net::TcpListener::bind(a.listen)
         .await
         .with_context(|| format!("cannot listen on {}", a.listen))?;
     eprintln!(
-        "hedui adapter for {} (sandbox) listening on {}",
-        hedui_domain::department::slug(a.department),
+        "hedui adapter for {} ({backend}) listening on {}",
+        hedui_domain::department::slug(department),
         listener.local_addr()?
     );
     let trusted_hub_keys = a
@@ -402,7 +456,7 @@ async fn adapter(a: AdapterArgs) -> anyhow::Result<()> {
     let query_log = a.query_log.unwrap_or_else(|| {
         PathBuf::from(format!(
             "hedui-adapter-{}-queries.jsonl",
-            hedui_domain::department::slug(a.department)
+            hedui_domain::department::slug(department)
         ))
     });
     eprintln!("query log: {}", query_log.display());
@@ -411,7 +465,7 @@ async fn adapter(a: AdapterArgs) -> anyhow::Result<()> {
         None
     } else {
         let tls = hedui_tls::ServerTls::load(a.tls.files()?)?;
-        let expected = hedui_tls::Role::Adapter(a.department);
+        let expected = hedui_tls::Role::Adapter(department);
         if tls.identity().role != expected {
             bail!(
                 "--cert: the certificate is for {}, but this adapter serves {}",

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use clap::Parser as _;
 
+mod adapter_cmd;
 mod audit_cmd;
 mod bench;
 mod cli;

@@ -179,3 +179,86 @@ fn a_full_run_logs_no_names_or_id_numbers() {
     }
     assert!(checked > 500, "{checked}");
 }
+
+#[test]
+fn adapter_check_and_import_report_problems_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let examples = concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/adapters");
+    // An example passes the offline check and lists its categories.
+    let out = hedui()
+        .args(["adapter", "check", "--offline", "--config"])
+        .arg(format!("{examples}/tax.toml"))
+        .env("HEDUI_TAX_DB_URL", "postgres://hedui_ro:secret@127.0.0.1:5432/grsds")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        stdout.contains("tax_records          period, category, taxable_income_fen, tax_paid_fen"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("secret") && !String::from_utf8_lossy(&out.stderr).contains("secret"));
+
+    // A query without the person's ID number is refused before any connection.
+    let bad = write(
+        &dir,
+        "tax.toml",
+        "department = \"tax\"\n[sql]\nurl = \"sqlite://x.db\"\n\
+         [sql.queries.identity]\nquery = \"SELECT xm AS name FROM dj_nsr\"\n\
+         [sql.queries.tax_records]\nquery = \"SELECT 1 AS period FROM t WHERE id = :id_number\"\n",
+    );
+    let out = hedui()
+        .args(["adapter", "check", "--config"])
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("tax.toml: sql.queries.identity.query: must use :id_number"),
+        "{stderr}"
+    );
+
+    // A snapshot file with a wrong type: non-zero, the line and column named.
+    let config = write(
+        &dir,
+        "pboc.toml",
+        "department = \"pboc\"\n[snapshot]\ndrop_dir = \"drop\"\nstore = \"pboc.db\"\npoll_seconds = 0\n",
+    );
+    let csv = write(
+        &dir,
+        "bank_accounts_2026-11-01.csv",
+        "id_number,bank,account_type,balance_fen,masked_account_number\n\
+         520626198801093011,农行,demand,12.5,****0931\n",
+    );
+    let out = hedui()
+        .args(["adapter", "import", "--config"])
+        .arg(&config)
+        .arg(&csv)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("line 2, column balance_fen: must be a whole number, not negative"),
+        "{stderr}"
+    );
+    let good = write(
+        &dir,
+        "identity_2026-11-01.csv",
+        "id_number,name\n520626198801093011,安国强\n",
+    );
+    let out = hedui()
+        .args(["adapter", "import", "--config"])
+        .arg(&config)
+        .arg(&good)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("imported 1 rows of identity"), "{stdout}");
+    assert!(
+        stdout.contains("no snapshot of bank_accounts has been imported"),
+        "{stdout}"
+    );
+}

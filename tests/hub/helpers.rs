@@ -98,6 +98,8 @@ pub enum Behaviour {
     /// The SDK serving the sandbox behind a [`FaultProxy`], whose fault the
     /// test sets (`TestSystem::proxies`).
     Faulty,
+    /// The SDK serving a snapshot backend (real imported CSV files).
+    Snapshot(Arc<hedui_adapter::snapshot::SnapshotSource>),
 }
 
 /// A misbehaving adapter.
@@ -125,7 +127,11 @@ impl SourceService for Fake {
             Behaviour::Rendezvous(b) => {
                 b.wait().await;
             }
-            Behaviour::Sandbox | Behaviour::Down | Behaviour::ForeignKey | Behaviour::Faulty => {}
+            Behaviour::Sandbox
+            | Behaviour::Down
+            | Behaviour::ForeignKey
+            | Behaviour::Faulty
+            | Behaviour::Snapshot(_) => {}
         }
         Ok(Response::new(answer))
     }
@@ -280,6 +286,17 @@ impl TestSystem {
                     } else {
                         addr
                     }
+                }
+                Behaviour::Snapshot(source) => {
+                    let options = AdapterOptions {
+                        trusted_hub_keys: vec![hub_key().verifying_key()],
+                        query_log: Some(logs.path().join(format!("{}.jsonl", slug(d)))),
+                        tls: Some(ServerTls::load(pki.files(&Role::Adapter(d), &format!("{}-01", slug(d)))).unwrap()),
+                    };
+                    hedui_adapter::spawn(source, any, options, stopped(rx.clone()))
+                        .await
+                        .unwrap()
+                        .0
                 }
                 Behaviour::Down => {
                     // Bind and drop, so the port is very likely closed.

@@ -6,6 +6,7 @@ mod audit;
 mod faults;
 mod helpers;
 mod proxy;
+mod snapshot;
 mod trust;
 
 use std::sync::Arc;

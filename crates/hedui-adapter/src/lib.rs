@@ -11,7 +11,10 @@
 //! - it logs each query by request id only, never names or ID numbers.
 //!
 //! [`sandbox`] is a backend with synthetic data for all eight departments,
-//! used by the demo and the tests.
+//! used by the demo and the tests. [`sql`] answers from the department's own
+//! database and [`snapshot`] from CSV exports, both configured by one TOML
+//! file per department ([`config`]) and sharing the tabular form of the
+//! findings ([`mapping`]).
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -30,8 +33,12 @@ use hedui_proto::v1::{Department, DescribeRequest, DescribeResponse, Purpose, Qu
 use tokio::net::TcpListener;
 use tonic::{Request, Response, Status};
 
+pub mod config;
 pub mod guard;
+pub mod mapping;
 pub mod sandbox;
+pub mod snapshot;
+pub mod sql;
 
 pub use guard::AdapterOptions;
 
@@ -71,6 +78,12 @@ pub enum SourceError {
     /// Anything else; the hub records the source as `ERROR`.
     #[error("source failed: {0}")]
     Internal(String),
+    /// The department's data does not fit the contract (a negative amount,
+    /// a bad date, an unknown code). The message names the category, row and
+    /// column and never a value, so it is sent to the hub and ends in the
+    /// record's detail; the hub records the source as `ERROR`.
+    #[error("data does not fit the contract: {0}")]
+    Mapping(String),
 }
 
 /// The data of one department, as an adapter serves it.
@@ -230,6 +243,10 @@ impl<S: Source> SourceService for AdapterService<S> {
                 tracing::error!(reason = %m, "source failed");
                 Status::internal("the department's data source failed")
             }
+            SourceError::Mapping(m) => {
+                tracing::error!(problem = %m, "the department's data does not fit the contract; fix the data or the mapping");
+                Status::internal(format!("the department's data does not fit the contract: {m}"))
+            }
         })?;
         let ids: Vec<ResidentId> = query.persons.iter().map(|(_, id)| id.clone()).collect();
         let ctx = AskedContext {
@@ -346,6 +363,7 @@ impl Source for SandboxSource {
             data_as_of: self.sandbox.as_of().to_string(),
             version: env!("CARGO_PKG_VERSION").to_owned(),
             backend: "sandbox".to_owned(),
+            ..Default::default()
         }
     }
 

@@ -159,6 +159,7 @@ impl Sandbox {
         QueryResponse {
             results,
             data_as_of: fmt_date(self.as_of),
+            stale_reason: String::new(),
         }
     }
 

@@ -29,7 +29,8 @@ pub struct SourceAnswer {
     pub outcome: SourceOutcome,
     /// Time from sending the query to the answer or the deadline.
     pub latency_ms: u32,
-    /// Why the outcome is not OK, without personal data.
+    /// Why the outcome is not OK, or for an answer from data older than the
+    /// adapter's maximum age, the adapter's note on it; without personal data.
     pub detail: String,
     /// The validated reply, for `OK` and `NO_RECORD`.
     pub reply: Option<ValidatedReply>,

@@ -424,6 +424,7 @@ mod tests {
         let reply = QueryResponse {
             results,
             data_as_of: "2026-11-01".into(),
+            stale_reason: String::new(),
         };
         validate(
             dept,
@@ -602,6 +603,7 @@ mod tests {
             let reply = QueryResponse {
                 results: vec![],
                 data_as_of: bad.into(),
+                stale_reason: String::new(),
             };
             assert!(
                 validate(Department::Tax, ctx, &reply)

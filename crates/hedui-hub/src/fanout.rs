@@ -150,7 +150,14 @@ impl DepartmentClient {
                     today,
                 };
                 match reply::validate(d, ctx, resp.get_ref()) {
-                    Ok(valid) => SourceAnswer::answered(d, latency_ms, valid),
+                    Ok(valid) => {
+                        let mut answer = SourceAnswer::answered(d, latency_ms, valid);
+                        // An adapter answering from old data (a snapshot that
+                        // was not refreshed) says so; the record keeps it next
+                        // to the source's data_as_of.
+                        answer.detail = stale_note(&resp.get_ref().stale_reason);
+                        answer
+                    }
                     Err(problem) => SourceAnswer::failed(
                         d,
                         SourceOutcome::Error,
@@ -192,6 +199,18 @@ fn outcome_for(code: Code) -> SourceOutcome {
 }
 
 /// Keeps an adapter's error message to a sane length for the record.
+/// The adapter's note on old data, as the record's source detail: control
+/// characters dropped and the length bounded, because it comes from outside.
+fn stale_note(reason: &str) -> String {
+    let clean: String = reason.chars().filter(|c| !c.is_control()).collect();
+    let clean = clean.trim();
+    if clean.is_empty() {
+        String::new()
+    } else {
+        format!("stale data: {}", truncate(clean))
+    }
+}
+
 fn truncate(s: &str) -> String {
     const MAX: usize = 300;
     if s.chars().count() <= MAX {

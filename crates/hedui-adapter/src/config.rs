@@ -1,0 +1,248 @@
+//! The adapter configuration file: one TOML file per department, naming the
+//! backend (`sql` or `snapshot`) and how each category is found.
+//!
+//! ```toml
+//! department = "tax"
+//!
+//! [sql]
+//! url_env = "HEDUI_TAX_DB_URL"        # or url = "postgres://…"
+//!
+//! [sql.queries.identity]
+//! query = "SELECT nsrmc AS name FROM nsr WHERE sfzh = :id_number"
+//!
+//! [sql.queries.tax_records]
+//! query = "SELECT … WHERE sfzh = :id_number AND ssq BETWEEN :from_month AND :to_month"
+//! ```
+//!
+//! [`AdapterConfig::load`] checks everything that can be checked without the
+//! database: keys, department, that every category of the department has a
+//! query and no unknown one does, each query's parameters, and that each is
+//! a single `SELECT`. Relative paths are relative to the file's directory.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use hedui_proto::v1::Department;
+use serde::Deserialize;
+
+use crate::mapping;
+use crate::sql::{Dialect, Statement};
+
+/// A problem with the configuration; the message names the file and the key.
+#[derive(Debug, thiserror::Error)]
+#[error("{file}: {message}")]
+pub struct ConfigError {
+    /// The configuration file.
+    pub file: String,
+    /// What is wrong, naming the key.
+    pub message: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    department: String,
+    sql: Option<RawSql>,
+    snapshot: Option<RawSnapshot>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSql {
+    url: Option<String>,
+    url_env: Option<String>,
+    max_connections: Option<u32>,
+    #[serde(default)]
+    queries: BTreeMap<String, RawQuery>,
+}
+
+impl std::fmt::Debug for RawSql {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RawSql")
+            .field("url", &self.url.as_ref().map(|_| "<redacted>"))
+            .field("url_env", &self.url_env)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawQuery {
+    query: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSnapshot {
+    drop_dir: PathBuf,
+    store: PathBuf,
+    max_age_days: Option<u32>,
+    poll_seconds: Option<u64>,
+}
+
+/// A loaded and statically checked adapter configuration.
+#[derive(Debug, Clone)]
+pub struct AdapterConfig {
+    /// The file it came from, for messages.
+    pub file: PathBuf,
+    /// The department.
+    pub department: Department,
+    /// The backend.
+    pub backend: BackendConfig,
+}
+
+/// Which backend, with its settings.
+#[derive(Debug, Clone)]
+pub enum BackendConfig {
+    /// The department's own database.
+    Sql(SqlConfig),
+    /// CSV exports imported into a local store.
+    Snapshot(SnapshotConfig),
+}
+
+/// The `[sql]` section.
+#[derive(Clone)]
+pub struct SqlConfig {
+    /// The connection URL. Holds a password: never printed.
+    pub url: String,
+    /// The SQL dialect, from the URL scheme.
+    pub dialect: Dialect,
+    /// Largest number of connections the adapter opens.
+    pub max_connections: u32,
+    /// One statement per category, every category of the department.
+    pub queries: Vec<(&'static mapping::Category, Statement)>,
+}
+
+impl std::fmt::Debug for SqlConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqlConfig")
+            .field("url", &"<redacted>")
+            .field("dialect", &self.dialect)
+            .field("max_connections", &self.max_connections)
+            .field("queries", &self.queries.len())
+            .finish()
+    }
+}
+
+/// The `[snapshot]` section.
+#[derive(Debug, Clone)]
+pub struct SnapshotConfig {
+    /// Where exports are dropped.
+    pub drop_dir: PathBuf,
+    /// The adapter's own SQLite file holding the imported snapshot.
+    pub store: PathBuf,
+    /// Older data is reported as stale. Default 35 days (a monthly export
+    /// with a few days' slack).
+    pub max_age_days: u32,
+    /// How often the drop directory is checked while serving; 0 turns the
+    /// watching off (imports then go through `hedui adapter import`).
+    pub poll_seconds: u64,
+}
+
+/// Default `max_age_days`.
+pub const DEFAULT_MAX_AGE_DAYS: u32 = 35;
+/// Default `poll_seconds`.
+pub const DEFAULT_POLL_SECONDS: u64 = 60;
+
+impl AdapterConfig {
+    /// Reads and checks `path`. Environment variables named by `url_env`
+    /// are read here.
+    pub fn load(path: &Path) -> Result<AdapterConfig, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+            file: path.display().to_string(),
+            message: format!("cannot read: {e}"),
+        })?;
+        Self::parse(&text, path, |k| std::env::var(k).ok())
+    }
+
+    /// Checks the text of a configuration file. `env` looks up environment
+    /// variables (a parameter so tests need not touch the process's).
+    pub fn parse(text: &str, path: &Path, env: impl Fn(&str) -> Option<String>) -> Result<AdapterConfig, ConfigError> {
+        let err = |message: String| ConfigError {
+            file: path.display().to_string(),
+            message,
+        };
+        let raw: RawConfig = toml::from_str(text).map_err(|e| err(e.to_string()))?;
+        let department =
+            hedui_domain::department::parse_slug(&raw.department).map_err(|e| err(format!("department: {e}")))?;
+        let base = path.parent().unwrap_or(Path::new(""));
+        let backend = match (raw.sql, raw.snapshot) {
+            (Some(_), Some(_)) => return Err(err("give either [sql] or [snapshot], not both".into())),
+            (None, None) => return Err(err("a [sql] or a [snapshot] section is required".into())),
+            (Some(sql), None) => BackendConfig::Sql(sql_config(sql, department, &env).map_err(err)?),
+            (None, Some(s)) => {
+                if s.max_age_days == Some(0) {
+                    return Err(err("snapshot.max_age_days: must be at least 1".into()));
+                }
+                BackendConfig::Snapshot(SnapshotConfig {
+                    drop_dir: base.join(s.drop_dir),
+                    store: base.join(s.store),
+                    max_age_days: s.max_age_days.unwrap_or(DEFAULT_MAX_AGE_DAYS),
+                    poll_seconds: s.poll_seconds.unwrap_or(DEFAULT_POLL_SECONDS),
+                })
+            }
+        };
+        Ok(AdapterConfig {
+            file: path.to_owned(),
+            department,
+            backend,
+        })
+    }
+
+    /// "sql" or "snapshot".
+    pub fn backend_name(&self) -> &'static str {
+        match self.backend {
+            BackendConfig::Sql(_) => "sql",
+            BackendConfig::Snapshot(_) => "snapshot",
+        }
+    }
+}
+
+fn sql_config(raw: RawSql, department: Department, env: &impl Fn(&str) -> Option<String>) -> Result<SqlConfig, String> {
+    let url = match (raw.url, raw.url_env) {
+        (Some(_), Some(_)) => return Err("sql: give either url or url_env, not both".into()),
+        (None, None) => return Err("sql: url or url_env is required".into()),
+        (Some(u), None) => u,
+        (None, Some(var)) => env(&var)
+            .filter(|v| !v.trim().is_empty())
+            .ok_or_else(|| format!("sql.url_env: the environment variable {var} is not set"))?,
+    };
+    let dialect = Dialect::of_url(&url).map_err(|e| format!("sql.url: {e}"))?;
+    let max_connections = raw.max_connections.unwrap_or(4);
+    if !(1..=64).contains(&max_connections) {
+        return Err("sql.max_connections: must be 1 to 64".into());
+    }
+    let wanted = mapping::categories(department);
+    for name in raw.queries.keys() {
+        if !wanted.iter().any(|c| c.name == name) {
+            return Err(format!(
+                "sql.queries.{name}: {}",
+                mapping::category(department, name).err().unwrap_or_default()
+            ));
+        }
+    }
+    let mut queries = Vec::new();
+    for c in wanted {
+        let Some(q) = raw.queries.get(c.name) else {
+            return Err(format!(
+                "sql.queries.{}: missing; {} needs a query for every category ({}), with columns {}",
+                c.name,
+                hedui_domain::department::slug(department),
+                mapping::categories(department)
+                    .iter()
+                    .map(|c| c.name)
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                c.column_list()
+            ));
+        };
+        let stmt = Statement::parse(&q.query, dialect).map_err(|e| format!("sql.queries.{}.query: {e}", c.name))?;
+        queries.push((c, stmt));
+    }
+    Ok(SqlConfig {
+        url,
+        dialect,
+        max_connections,
+        queries,
+    })
+}

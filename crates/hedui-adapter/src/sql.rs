@@ -1,0 +1,573 @@
+//! The `sql` backend: answers from the department's own database
+//! (PostgreSQL, MySQL or SQLite) with one parameterized query per category.
+//!
+//! Queries use named parameters (`:id_number`); [`Statement::parse`]
+//! rewrites them to the driver's placeholders (`$1` for PostgreSQL, `?` for
+//! MySQL and SQLite) and remembers which value goes where, so values are
+//! always bound and never spliced into the SQL text.
+//!
+//! At start-up [`SqlSource::connect`] connects and prepares every query, and
+//! refuses to start when a query's columns are not exactly those of its
+//! category (a missing column and an extra one are both errors, so a typo
+//! cannot silently drop a finding). Values are checked on every answer by
+//! [`crate::mapping`]; a value that does not fit ends that query with an
+//! error naming the category, row and column.
+//!
+//! The driver is chosen per URL and the code is written once per driver by
+//! a macro, rather than through sqlx's `Any` driver, because `Any` cannot
+//! decode DATE columns or bind dates, which most departments' tables use.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use chrono::NaiveDate;
+use hedui_proto::v1::{Department, DescribeResponse, QueryResponse};
+use sqlx::{Column as _, Executor as _, Row as _, Statement as _, TypeInfo as _};
+
+use crate::config::{AdapterConfig, BackendConfig, SqlConfig};
+use crate::mapping::{self, Category, Cell, Row};
+use crate::{Source, SourceError, ValidatedQuery};
+
+/// The SQL dialect, chosen by the URL scheme.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    /// `postgres://` or `postgresql://`: `$1` placeholders.
+    Postgres,
+    /// `mysql://` or `mariadb://`: `?` placeholders.
+    MySql,
+    /// `sqlite:`: `?` placeholders.
+    Sqlite,
+}
+
+impl Dialect {
+    /// The dialect of a connection URL.
+    pub fn of_url(url: &str) -> Result<Dialect, String> {
+        let scheme = url.split(':').next().unwrap_or_default().to_ascii_lowercase();
+        match scheme.as_str() {
+            "postgres" | "postgresql" => Ok(Dialect::Postgres),
+            "mysql" | "mariadb" => Ok(Dialect::MySql),
+            "sqlite" => Ok(Dialect::Sqlite),
+            _ => Err("must start with postgres://, mysql:// or sqlite:".into()),
+        }
+    }
+}
+
+/// A value a query may ask for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Param {
+    /// `:id_number`, the 18-character resident ID (upper-case `X`), text.
+    IdNumber,
+    /// `:name`, the name the hub asked about, text.
+    Name,
+    /// `:window_start`, the first day of the income window, a date.
+    WindowStart,
+    /// `:window_end`, the last day of the income window, a date.
+    WindowEnd,
+    /// `:from_month`, the first month of the window, text `YYYY-MM`.
+    FromMonth,
+    /// `:to_month`, the last month of the window, text `YYYY-MM`.
+    ToMonth,
+    /// `:asset_reference_date`, the date for balances and holdings, a date.
+    AssetReferenceDate,
+}
+
+/// Every parameter with its name.
+pub const PARAMS: &[(&str, Param)] = &[
+    ("id_number", Param::IdNumber),
+    ("name", Param::Name),
+    ("window_start", Param::WindowStart),
+    ("window_end", Param::WindowEnd),
+    ("from_month", Param::FromMonth),
+    ("to_month", Param::ToMonth),
+    ("asset_reference_date", Param::AssetReferenceDate),
+];
+
+/// A query with its named parameters rewritten for the driver.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Statement {
+    /// The SQL as sent to the driver.
+    pub sql: String,
+    /// The values to bind, in placeholder order.
+    pub binds: Vec<Param>,
+}
+
+impl Statement {
+    /// Rewrites `:name` parameters for `dialect`. Refuses anything but one
+    /// `SELECT` (or `WITH … SELECT`), positional placeholders, and unknown
+    /// parameter names. String literals, quoted identifiers, comments and
+    /// PostgreSQL's `::type` casts are left alone.
+    pub fn parse(query: &str, dialect: Dialect) -> Result<Statement, String> {
+        let q = query.trim();
+        let q = q.strip_suffix(';').unwrap_or(q).trim_end();
+        let first = q
+            .split(|c: char| !c.is_ascii_alphabetic())
+            .next()
+            .unwrap_or_default()
+            .to_ascii_uppercase();
+        if first != "SELECT" && first != "WITH" {
+            return Err("must be one SELECT statement (the adapter only reads)".into());
+        }
+        let chars: Vec<char> = q.chars().collect();
+        let mut out = String::with_capacity(q.len());
+        let mut binds: Vec<Param> = Vec::new();
+        let mut i = 0;
+        while i < chars.len() {
+            let c = chars[i];
+            match c {
+                '\'' | '"' | '`' => {
+                    // A quoted literal or identifier; a doubled quote escapes
+                    // it, and MySQL also allows a backslash in strings.
+                    let start = i;
+                    i += 1;
+                    loop {
+                        match chars.get(i) {
+                            None => return Err(format!("unterminated {c} quote")),
+                            Some('\\') if dialect == Dialect::MySql && c == '\'' => i += 2,
+                            Some(&q) if q == c && chars.get(i + 1) == Some(&c) => i += 2,
+                            Some(&q) if q == c => {
+                                i += 1;
+                                break;
+                            }
+                            Some(_) => i += 1,
+                        }
+                    }
+                    out.extend(&chars[start..i.min(chars.len())]);
+                    continue;
+                }
+                '-' if chars.get(i + 1) == Some(&'-') => {
+                    while i < chars.len() && chars[i] != '\n' {
+                        out.push(chars[i]);
+                        i += 1;
+                    }
+                    continue;
+                }
+                '/' if chars.get(i + 1) == Some(&'*') => {
+                    let start = i;
+                    i += 2;
+                    while i < chars.len() && !(chars[i] == '*' && chars.get(i + 1) == Some(&'/')) {
+                        i += 1;
+                    }
+                    if i >= chars.len() {
+                        return Err("unterminated /* comment".into());
+                    }
+                    i += 2;
+                    out.extend(&chars[start..i]);
+                    continue;
+                }
+                ';' => return Err("must be one statement; remove the ';' inside it".into()),
+                '?' => return Err("uses a positional '?' parameter; use named ones such as :id_number".into()),
+                '$' if chars.get(i + 1).is_some_and(char::is_ascii_digit) => {
+                    return Err("uses a positional '$n' parameter; use named ones such as :id_number".into());
+                }
+                ':' if chars.get(i + 1) == Some(&':') => {
+                    out.push_str("::");
+                    i += 2;
+                    continue;
+                }
+                ':' if chars.get(i + 1).is_some_and(|n| n.is_ascii_alphabetic() || *n == '_') => {
+                    let start = i + 1;
+                    let mut end = start;
+                    while end < chars.len() && (chars[end].is_ascii_alphanumeric() || chars[end] == '_') {
+                        end += 1;
+                    }
+                    let name: String = chars[start..end].iter().collect();
+                    let Some(&(_, p)) = PARAMS.iter().find(|(n, _)| *n == name) else {
+                        let known: Vec<String> = PARAMS.iter().map(|(n, _)| format!(":{n}")).collect();
+                        return Err(format!("unknown parameter :{name}; use {}", known.join(", ")));
+                    };
+                    match dialect {
+                        Dialect::Postgres => {
+                            let n = match binds.iter().position(|b| *b == p) {
+                                Some(n) => n,
+                                None => {
+                                    binds.push(p);
+                                    binds.len() - 1
+                                }
+                            };
+                            out.push_str(&format!("${}", n + 1));
+                        }
+                        Dialect::MySql | Dialect::Sqlite => {
+                            binds.push(p);
+                            out.push('?');
+                        }
+                    }
+                    i = end;
+                    continue;
+                }
+                _ => out.push(c),
+            }
+            i += 1;
+        }
+        if !binds.contains(&Param::IdNumber) {
+            return Err("must use :id_number, so it answers about the person asked and nobody else".into());
+        }
+        Ok(Statement { sql: out, binds })
+    }
+}
+
+/// A value bound to a placeholder.
+enum Arg {
+    Text(String),
+    Date(NaiveDate),
+}
+
+fn arg(p: Param, q: &ValidatedQuery, person: usize) -> Arg {
+    let (name, id) = &q.persons[person];
+    match p {
+        Param::IdNumber => Arg::Text(id.as_str().to_owned()),
+        Param::Name => Arg::Text(name.trim().to_owned()),
+        Param::WindowStart => Arg::Date(q.window.from.first_day()),
+        Param::WindowEnd => Arg::Date(q.window.to.last_day()),
+        Param::FromMonth => Arg::Text(q.window.from.to_string()),
+        Param::ToMonth => Arg::Text(q.window.to.to_string()),
+        Param::AssetReferenceDate => Arg::Date(q.asset_reference_date),
+    }
+}
+
+enum Pool {
+    Postgres(sqlx::PgPool),
+    MySql(sqlx::MySqlPool),
+    Sqlite(sqlx::SqlitePool),
+}
+
+/// Why the `sql` backend cannot start. Messages name the file and the
+/// category; they never carry the connection URL.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct StartError(pub String);
+
+/// A [`Source`] answering from the department's database.
+pub struct SqlSource {
+    department: Department,
+    pool: Pool,
+    queries: Vec<(&'static Category, Statement)>,
+}
+
+/// One cell of a driver's row. Tries the Rust types the mapping understands,
+/// in order; a type none of them decodes is an error naming the column.
+macro_rules! cells_of {
+    ($row:expr) => {{
+        let row = $row;
+        let mut cells: HashMap<String, Result<Cell, String>> = HashMap::new();
+        for c in row.columns() {
+            let i = c.ordinal();
+            let cell = if let Ok(v) = row.try_get::<Option<i64>, _>(i) {
+                Ok(v.map_or(Cell::Null, Cell::Int))
+            } else if let Ok(v) = row.try_get::<Option<i32>, _>(i) {
+                Ok(v.map_or(Cell::Null, |v| Cell::Int(v.into())))
+            } else if let Ok(v) = row.try_get::<Option<i16>, _>(i) {
+                Ok(v.map_or(Cell::Null, |v| Cell::Int(v.into())))
+            } else if let Ok(v) = row.try_get::<Option<bool>, _>(i) {
+                Ok(v.map_or(Cell::Null, Cell::Bool))
+            } else if let Ok(v) = row.try_get::<Option<NaiveDate>, _>(i) {
+                Ok(v.map_or(Cell::Null, Cell::Date))
+            } else if let Ok(v) = row.try_get::<Option<String>, _>(i) {
+                Ok(v.map_or(Cell::Null, Cell::Text))
+            } else {
+                Err(format!(
+                    "has the database type {}, which the adapter does not read; cast it to an integer, text or date",
+                    c.type_info().name()
+                ))
+            };
+            cells.insert(c.name().to_owned(), cell);
+        }
+        cells
+    }};
+}
+
+macro_rules! fetch {
+    ($pool:expr, $stmt:expr, $q:expr, $person:expr) => {{
+        let mut query = sqlx::query(&$stmt.sql);
+        for p in &$stmt.binds {
+            query = match arg(*p, $q, $person) {
+                Arg::Text(s) => query.bind(s),
+                Arg::Date(d) => query.bind(d),
+            };
+        }
+        query
+            .fetch_all($pool)
+            .await
+            .map(|rows| rows.iter().map(|r| cells_of!(r)).collect::<Vec<_>>())
+    }};
+}
+
+macro_rules! columns {
+    ($pool:expr, $sql:expr) => {
+        $pool
+            .prepare($sql)
+            .await
+            .map(|s| s.columns().iter().map(|c| c.name().to_owned()).collect::<Vec<String>>())
+    };
+}
+
+impl SqlSource {
+    /// Connects with the `[sql]` section of `config`, prepares every query
+    /// and checks its columns against its category.
+    pub async fn connect(config: &AdapterConfig) -> Result<SqlSource, StartError> {
+        let BackendConfig::Sql(sql) = &config.backend else {
+            return Err(StartError(format!("{}: no [sql] section", config.file.display())));
+        };
+        let file = config.file.display().to_string();
+        let pool = open(sql).await.map_err(|e| {
+            StartError(format!(
+                "{file}: cannot connect to the {:?} database: {}",
+                sql.dialect,
+                describe_error(&e)
+            ))
+        })?;
+        for (category, stmt) in &sql.queries {
+            let columns = match &pool {
+                Pool::Postgres(p) => columns!(p, &stmt.sql),
+                Pool::MySql(p) => columns!(p, &stmt.sql),
+                Pool::Sqlite(p) => columns!(p, &stmt.sql),
+            }
+            .map_err(|e| {
+                StartError(format!(
+                    "{file}: sql.queries.{}: the database refused the query: {e}",
+                    category.name
+                ))
+            })?;
+            check_columns(category, &columns)
+                .map_err(|e| StartError(format!("{file}: sql.queries.{}: {e}", category.name)))?;
+        }
+        Ok(SqlSource {
+            department: config.department,
+            pool,
+            queries: sql.queries.clone(),
+        })
+    }
+
+    async fn rows(
+        &self,
+        category: &'static Category,
+        stmt: &Statement,
+        q: &ValidatedQuery,
+        person: usize,
+    ) -> Result<Vec<Row>, SourceError> {
+        let fetched = match &self.pool {
+            Pool::Postgres(p) => fetch!(p, stmt, q, person),
+            Pool::MySql(p) => fetch!(p, stmt, q, person),
+            Pool::Sqlite(p) => fetch!(p, stmt, q, person),
+        }
+        .map_err(|e| runtime_error(category, &e))?;
+        let mut rows = Vec::with_capacity(fetched.len());
+        let mut errors = Vec::new();
+        for (n, cells) in fetched.into_iter().enumerate() {
+            let mut ok: HashMap<&str, Cell> = HashMap::new();
+            for (name, cell) in &cells {
+                match cell {
+                    Ok(c) => {
+                        ok.insert(name.as_str(), c.clone());
+                    }
+                    Err(e) => errors.push(format!("{} row {}, column {name}: {e}", category.name, n + 1)),
+                }
+            }
+            match mapping::check_row(category, n + 1, &ok) {
+                Ok(r) => rows.push(r),
+                Err(e) => errors.extend(e),
+            }
+        }
+        if errors.is_empty() {
+            Ok(rows)
+        } else {
+            Err(SourceError::Mapping(summarise(errors)))
+        }
+    }
+}
+
+/// Joins row errors, keeping the message short.
+pub(crate) fn summarise(mut errors: Vec<String>) -> String {
+    const SHOWN: usize = 5;
+    let more = errors.len().saturating_sub(SHOWN);
+    errors.truncate(SHOWN);
+    let mut s = errors.join("; ");
+    if more > 0 {
+        s.push_str(&format!("; and {more} more"));
+    }
+    s
+}
+
+fn check_columns(category: &Category, columns: &[String]) -> Result<(), String> {
+    for (i, c) in columns.iter().enumerate() {
+        if columns[..i].contains(c) {
+            return Err(format!("the query returns the column {c} twice"));
+        }
+    }
+    let missing: Vec<&str> = category
+        .columns
+        .iter()
+        .map(|c| c.name)
+        .filter(|n| !columns.iter().any(|c| c == n))
+        .collect();
+    if !missing.is_empty() {
+        return Err(format!(
+            "the query has no column {} (it returns {}); {} needs the columns {}",
+            missing.join(", "),
+            if columns.is_empty() {
+                "nothing".to_owned()
+            } else {
+                columns.join(", ")
+            },
+            category.name,
+            category.column_list()
+        ));
+    }
+    let extra: Vec<&String> = columns
+        .iter()
+        .filter(|c| !category.columns.iter().any(|k| k.name == c.as_str()))
+        .collect();
+    if !extra.is_empty() {
+        return Err(format!(
+            "the query returns the column {} that {} does not have; it needs exactly {}",
+            extra.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", "),
+            category.name,
+            category.column_list()
+        ));
+    }
+    Ok(())
+}
+
+async fn open(sql: &SqlConfig) -> Result<Pool, sqlx::Error> {
+    let timeout = Duration::from_secs(5);
+    Ok(match sql.dialect {
+        Dialect::Postgres => Pool::Postgres(
+            sqlx::postgres::PgPoolOptions::new()
+                .max_connections(sql.max_connections)
+                .acquire_timeout(timeout)
+                .connect(&sql.url)
+                .await?,
+        ),
+        Dialect::MySql => Pool::MySql(
+            sqlx::mysql::MySqlPoolOptions::new()
+                .max_connections(sql.max_connections)
+                .acquire_timeout(timeout)
+                .connect(&sql.url)
+                .await?,
+        ),
+        Dialect::Sqlite => Pool::Sqlite(
+            sqlx::sqlite::SqlitePoolOptions::new()
+                .max_connections(sql.max_connections)
+                .acquire_timeout(timeout)
+                .connect(&sql.url)
+                .await?,
+        ),
+    })
+}
+
+/// A connection error, without anything the URL held.
+fn describe_error(e: &sqlx::Error) -> String {
+    match e {
+        sqlx::Error::Database(d) => d.message().to_owned(),
+        sqlx::Error::Io(io) => io.to_string(),
+        sqlx::Error::Configuration(_) => "the URL is malformed".to_owned(),
+        sqlx::Error::PoolTimedOut => "timed out".to_owned(),
+        sqlx::Error::Tls(t) => format!("TLS: {t}"),
+        other => other.to_string(),
+    }
+}
+
+/// An error while answering, without the database's message: it may quote
+/// a bound value (an ID number or a name).
+fn runtime_error(category: &Category, e: &sqlx::Error) -> SourceError {
+    match e {
+        sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Tls(_) => {
+            SourceError::Unavailable(format!("{}: the database cannot be reached", category.name))
+        }
+        sqlx::Error::Database(d) => SourceError::Internal(format!(
+            "{}: the database refused the query (code {})",
+            category.name,
+            d.code().as_deref().unwrap_or("unknown")
+        )),
+        _ => SourceError::Internal(format!("{}: the query failed", category.name)),
+    }
+}
+
+impl Source for SqlSource {
+    fn describe(&self) -> DescribeResponse {
+        DescribeResponse {
+            department: self.department as i32,
+            categories: self.queries.iter().map(|(c, _)| c.name.to_owned()).collect(),
+            data_as_of: chrono::Utc::now().date_naive().format("%Y-%m-%d").to_string(),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            backend: "sql".to_owned(),
+            ..Default::default()
+        }
+    }
+
+    async fn query(&self, q: &ValidatedQuery) -> Result<QueryResponse, SourceError> {
+        let mut results = Vec::with_capacity(q.persons.len());
+        for (person, (name, id)) in q.persons.iter().enumerate() {
+            let mut rows: HashMap<&'static str, Vec<Row>> = HashMap::new();
+            for (category, stmt) in &self.queries {
+                let found = self.rows(category, stmt, q, person).await?;
+                let identity = category.name == "identity";
+                let none = identity && found.is_empty();
+                rows.insert(category.name, found);
+                // Nothing more to ask about a person the department does not know.
+                if none {
+                    break;
+                }
+            }
+            let result = mapping::build(self.department, id.as_str(), name, &rows, &q.window)
+                .map_err(|e| SourceError::Mapping(format!("person {}: {e}", person + 1)))?;
+            results.push(result);
+        }
+        Ok(QueryResponse {
+            results,
+            data_as_of: chrono::Utc::now().date_naive().format("%Y-%m-%d").to_string(),
+            stale_reason: String::new(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn named_parameters_become_placeholders_and_are_never_spliced() {
+        let q = "SELECT a AS name FROM t WHERE id = :id_number AND d BETWEEN :window_start AND :window_end \
+                 AND x = ':name' AND y::date = :window_start -- :bogus\n";
+        let pg = Statement::parse(q, Dialect::Postgres).expect("parses");
+        assert_eq!(
+            pg.sql,
+            "SELECT a AS name FROM t WHERE id = $1 AND d BETWEEN $2 AND $3 \
+                 AND x = ':name' AND y::date = $2 -- :bogus"
+        );
+        assert_eq!(pg.binds, vec![Param::IdNumber, Param::WindowStart, Param::WindowEnd]);
+        let my = Statement::parse(q, Dialect::MySql).expect("parses");
+        assert!(my.sql.contains("id = ? AND d BETWEEN ? AND ?"), "{}", my.sql);
+        assert_eq!(
+            my.binds,
+            vec![
+                Param::IdNumber,
+                Param::WindowStart,
+                Param::WindowEnd,
+                Param::WindowStart
+            ]
+        );
+    }
+
+    #[test]
+    fn bad_queries_are_refused_with_the_reason() {
+        let err = |q: &str| Statement::parse(q, Dialect::Postgres).unwrap_err();
+        assert!(err("DELETE FROM t WHERE id = :id_number").contains("SELECT"));
+        assert!(err("SELECT 1 FROM t WHERE id = :id_number; DROP TABLE t").contains("one statement"));
+        assert!(err("SELECT 1 FROM t WHERE id = ?").contains("positional"));
+        assert!(err("SELECT 1 FROM t WHERE id = $1").contains("positional"));
+        assert!(err("SELECT 1 FROM t WHERE id = :idnumber").contains("unknown parameter :idnumber"));
+        assert!(err("SELECT 1 FROM t WHERE name = :name").contains(":id_number"));
+        assert!(err("SELECT 'x FROM t WHERE id = :id_number").contains("unterminated"));
+    }
+
+    #[test]
+    fn columns_must_match_the_category_exactly() {
+        let tax = mapping::category(Department::Tax, "tax_records").expect("category");
+        let cols = |s: &str| s.split(',').map(str::to_owned).collect::<Vec<_>>();
+        assert!(check_columns(tax, &cols("period,category,taxable_income_fen,tax_paid_fen")).is_ok());
+        let e = check_columns(tax, &cols("period,category,tax_paid_fen")).unwrap_err();
+        assert!(e.contains("no column taxable_income_fen"), "{e}");
+        let e = check_columns(tax, &cols("period,category,taxable_income_fen,tax_paid_fen,note")).unwrap_err();
+        assert!(e.contains("column note"), "{e}");
+    }
+}
