@@ -572,3 +572,28 @@ fn a_100k_household_roster_streams() {
     assert_eq!(count, n);
     assert_eq!(reader.households_read(), n);
 }
+
+#[test]
+fn an_xlsx_that_expands_too_far_is_refused_before_decompressing() {
+    use std::io::Write;
+    let d = dir();
+    let p = d.path().join("bomb.xlsx");
+    let mut z = zip::ZipWriter::new(fs::File::create(&p).unwrap());
+    let opts = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+    z.start_file("xl/worksheets/sheet1.xml", opts).unwrap();
+    z.write_all(&vec![b' '; 4 << 20]).unwrap();
+    z.finish().unwrap();
+    let e = open_err(&p);
+    assert!(
+        matches!(&e, FileError::ZipBomb(why) if why.contains("sheet1.xml")),
+        "{e}"
+    );
+    assert!(e.to_string().contains("zip bomb"));
+}
+
+/// The batch worker moves the reader to its own thread.
+#[test]
+fn the_reader_can_move_between_threads() {
+    fn send<T: Send>() {}
+    send::<RosterReader>();
+}
