@@ -37,8 +37,8 @@ pub use write::{write_example_csv, write_roster_csv};
 use source::{Broken, CsvRows, RawRow, RowSource, XlsxRows};
 
 /// The largest roster accepted, in bytes (100 MiB). A 100,000-household
-/// roster is about 30 MB as CSV and 13 MB as XLSX; a bigger file is refused before it is
-/// read, naming its size and this limit.
+/// roster is about 30 MB as CSV and 13 MB as XLSX. A file over the limit
+/// is refused before it is read, naming its size and the limit.
 pub const MAX_ROSTER_BYTES: u64 = 100 * 1024 * 1024;
 
 /// The most an XLSX roster's contents may expand to when unzipped (1 GiB),
