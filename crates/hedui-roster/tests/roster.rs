@@ -597,3 +597,25 @@ fn the_reader_can_move_between_threads() {
     fn send<T: Send>() {}
     send::<RosterReader>();
 }
+
+#[test]
+fn a_title_line_above_the_header_is_skipped() {
+    let d = dir();
+    let mut rows = example_rows(2);
+    let width = rows[0].len();
+    let mut title = vec![String::new(); width];
+    title[0] = "德江县某某镇2026年低保对象复核花名册".to_owned();
+    rows.insert(0, title);
+    let p = write_xlsx(d.path(), "title.xlsx", &rows);
+    let items = read_all(&p);
+    assert_eq!(items.len(), 2);
+    assert_eq!(items[0].as_ref().unwrap().first_row, 3);
+    // A single unknown column header is still an unknown column when no
+    // header follows.
+    let p = write_csv(
+        d.path(),
+        "just-title.csv",
+        &[vec!["花名册".to_owned()], vec!["1".to_owned()]],
+    );
+    assert!(matches!(open_err(&p), FileError::UnknownColumns { unknown, .. } if unknown[0].contains("花名册")));
+}
