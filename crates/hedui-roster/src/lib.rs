@@ -37,8 +37,8 @@ pub use write::{write_example_csv, write_roster_csv};
 use source::{Broken, CsvRows, RawRow, RowSource, XlsxRows};
 
 /// The largest roster accepted, in bytes (100 MiB). A 100,000-household
-/// roster is about 25 MiB as CSV; a bigger file is refused before it is
-/// read, naming its size and this limit.
+/// roster is about 30 MB as CSV and 13 MB as XLSX. A file over the limit
+/// is refused before it is read, naming its size and the limit.
 pub const MAX_ROSTER_BYTES: u64 = 100 * 1024 * 1024;
 
 /// The most an XLSX roster's contents may expand to when unzipped (1 GiB),
@@ -185,6 +185,15 @@ pub enum FileError {
 fn accepted_columns() -> String {
     let names: Vec<String> = Column::ALL.iter().map(|c| format!("{} ({})", c.zh(), c.en())).collect();
     names.join(", ")
+}
+
+/// How many title lines above the header are skipped.
+const MAX_TITLE_ROWS: usize = 3;
+
+/// A title line: one non-empty cell that is not a roster header.
+fn is_title(row: &RawRow) -> bool {
+    let mut filled = row.cells.iter().filter(|c| !c.trim().is_empty());
+    matches!((filled.next(), filled.next()), (Some(only), None) if Column::from_header(only).is_none())
 }
 
 /// The kind of roster file.
@@ -364,7 +373,9 @@ impl fmt::Debug for RosterReader {
 }
 
 impl RosterReader {
-    /// Opens a roster and reads its header and first row.
+    /// Opens a roster and reads its header and first row. Up to three title
+    /// lines (rows with a single cell that is not a roster header) above the
+    /// header are skipped.
     ///
     /// Refused before reading: a file over [`MAX_ROSTER_BYTES`], an
     /// extension other than `.csv` or `.xlsx`, an `.xlsx` that is not a zip
@@ -413,26 +424,41 @@ impl RosterReader {
             seen: Seen::default(),
             finished: false,
         };
-        let header_row = match reader.next_nonblank() {
-            None => return Err(FileError::Empty),
-            Some(Err(b)) => {
-                return Err(FileError::Broken {
-                    row: b.row,
-                    reason: b.reason,
+        // Up to MAX_TITLE_ROWS title lines (a single cell such as
+        // "某某镇2026年低保对象花名册") may sit above the header.
+        let mut titles = 0;
+        let mut first_title: Option<RawRow> = None;
+        reader.header = loop {
+            let header_row = match reader.next_nonblank() {
+                // Only "titles": the first was meant as the header.
+                None => match &first_title {
+                    Some(t) => return Err(Header::parse(t).err().unwrap_or(FileError::NoHouseholds)),
+                    None => return Err(FileError::Empty),
+                },
+                Some(Err(b)) => {
+                    return Err(FileError::Broken {
+                        row: b.row,
+                        reason: b.reason,
+                    });
+                }
+                Some(Ok(row)) => row,
+            };
+            if !header_row.bad.is_empty() {
+                return Err(match format {
+                    Format::Csv => FileError::NotUtf8,
+                    Format::Xlsx => FileError::Broken {
+                        row: header_row.row,
+                        reason: format!("the header row cannot be read: {}", header_row.bad[0].1),
+                    },
                 });
             }
-            Some(Ok(row)) => row,
+            if titles < MAX_TITLE_ROWS && is_title(&header_row) {
+                titles += 1;
+                first_title.get_or_insert(header_row);
+                continue;
+            }
+            break Header::parse(&header_row)?;
         };
-        if !header_row.bad.is_empty() {
-            return Err(match format {
-                Format::Csv => FileError::NotUtf8,
-                Format::Xlsx => FileError::Broken {
-                    row: header_row.row,
-                    reason: format!("the header row cannot be read: {}", header_row.bad[0].1),
-                },
-            });
-        }
-        reader.header = Header::parse(&header_row)?;
         match reader.next_nonblank() {
             None => return Err(FileError::NoHouseholds),
             Some(first) => reader.pending = Some(first),

@@ -193,9 +193,19 @@ impl RowSource for XlsxRows {
     }
 }
 
+/// The largest shared-strings table accepted (256 MiB unzipped). Calamine
+/// holds it in memory whole; a 100,000-household roster needs about 30 MiB.
+const MAX_SHARED_STRINGS_BYTES: u64 = 256 * 1024 * 1024;
+
+/// The highest compression ratio accepted for an entry over 1 MiB. Excel's
+/// worksheets compress about 10 to 30 times; deflate cannot exceed about
+/// 1030.
+const MAX_RATIO: u64 = 200;
+
 /// Checks the sizes the zip directory declares before anything is
-/// decompressed: at most [`MAX_XLSX_UNCOMPRESSED_BYTES`] in all, and no
-/// entry over 1 MiB that claims to expand more than 1000 times. The
+/// decompressed: at most [`MAX_XLSX_UNCOMPRESSED_BYTES`] in all, a
+/// shared-strings table of at most [`MAX_SHARED_STRINGS_BYTES`], and no
+/// entry over 1 MiB that claims to expand more than [`MAX_RATIO`] times. The
 /// worksheet itself is then decompressed as a stream, one row at a time;
 /// only the shared-strings table is held in memory whole, and its declared
 /// size counts towards the limit.
@@ -205,12 +215,17 @@ fn check_zip(path: &Path) -> Result<(), FileError> {
     let mut total: u64 = 0;
     for i in 0..zip.len() {
         let entry = zip.by_index_raw(i).map_err(|e| FileError::BadXlsx(e.to_string()))?;
+        let name = entry.name().map(|n| n.into_owned()).unwrap_or_default();
         let size = entry.size();
         let packed = entry.compressed_size().max(1);
-        if size > 1 << 20 && size / packed > 1000 {
+        if size > 1 << 20 && size / packed > MAX_RATIO {
             return Err(FileError::ZipBomb(format!(
-                "entry {:?} claims to expand from {packed} to {size} bytes",
-                entry.name()
+                "entry {name:?} claims to expand from {packed} to {size} bytes"
+            )));
+        }
+        if name == "xl/sharedStrings.xml" && size > MAX_SHARED_STRINGS_BYTES {
+            return Err(FileError::ZipBomb(format!(
+                "its shared-strings table expands to {size} bytes; at most {MAX_SHARED_STRINGS_BYTES} are allowed"
             )));
         }
         total = total.saturating_add(size);

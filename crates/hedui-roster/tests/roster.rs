@@ -572,3 +572,50 @@ fn a_100k_household_roster_streams() {
     assert_eq!(count, n);
     assert_eq!(reader.households_read(), n);
 }
+
+#[test]
+fn an_xlsx_that_expands_too_far_is_refused_before_decompressing() {
+    use std::io::Write;
+    let d = dir();
+    let p = d.path().join("bomb.xlsx");
+    let mut z = zip::ZipWriter::new(fs::File::create(&p).unwrap());
+    let opts = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+    z.start_file("xl/worksheets/sheet1.xml", opts).unwrap();
+    z.write_all(&vec![b' '; 4 << 20]).unwrap();
+    z.finish().unwrap();
+    let e = open_err(&p);
+    assert!(
+        matches!(&e, FileError::ZipBomb(why) if why.contains("sheet1.xml")),
+        "{e}"
+    );
+    assert!(e.to_string().contains("zip bomb"));
+}
+
+/// The batch worker moves the reader to its own thread.
+#[test]
+fn the_reader_can_move_between_threads() {
+    fn send<T: Send>() {}
+    send::<RosterReader>();
+}
+
+#[test]
+fn a_title_line_above_the_header_is_skipped() {
+    let d = dir();
+    let mut rows = example_rows(2);
+    let width = rows[0].len();
+    let mut title = vec![String::new(); width];
+    title[0] = "德江县某某镇2026年低保对象复核花名册".to_owned();
+    rows.insert(0, title);
+    let p = write_xlsx(d.path(), "title.xlsx", &rows);
+    let items = read_all(&p);
+    assert_eq!(items.len(), 2);
+    assert_eq!(items[0].as_ref().unwrap().first_row, 3);
+    // A single unknown column header is still an unknown column when no
+    // header follows.
+    let p = write_csv(
+        d.path(),
+        "just-title.csv",
+        &[vec!["花名册".to_owned()], vec!["1".to_owned()]],
+    );
+    assert!(matches!(open_err(&p), FileError::UnknownColumns { unknown, .. } if unknown[0].contains("花名册")));
+}
