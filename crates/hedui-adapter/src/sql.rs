@@ -500,11 +500,12 @@ impl Source for SqlSource {
             let mut rows: HashMap<&'static str, Vec<Row>> = HashMap::new();
             for (category, stmt) in &self.queries {
                 let found = self.rows(category, stmt, q, person).await?;
-                let identity = category.name == "identity";
-                let none = identity && found.is_empty();
+                // `identity` comes first. Nothing more is asked about a person
+                // the department does not know, or knows under another name:
+                // their findings are never sent.
+                let stop = category.name == "identity" && !mapping::name_matches(&found, name);
                 rows.insert(category.name, found);
-                // Nothing more to ask about a person the department does not know.
-                if none {
+                if stop {
                     break;
                 }
             }
