@@ -305,7 +305,7 @@ async fn postgres_case(url: String) {
     assert!(err.contains("sql.queries.tax_records"), "{err}");
     assert!(err.contains("no column tax_paid_fen"), "{err}");
     assert!(
-        err.contains("column tax_paid that tax_records does not have") || err.contains("tax_paid"),
+        err.contains("(it returns period, category, taxable_income_fen, tax_paid)"),
         "{err}"
     );
     assert!(!err.contains(&url), "no URL in the message: {err}");
