@@ -28,14 +28,14 @@ pub enum AdapterAction {
         #[arg(long)]
         offline: bool,
     },
-    /// Import one CSV export into the snapshot store: the whole file is
+    /// Import one CSV or Excel export into the snapshot store: the whole file is
     /// checked first, and only a file without errors replaces the category's
     /// previous data.
     Import {
         /// The configuration file of the snapshot backend.
         #[arg(long)]
         config: PathBuf,
-        /// The CSV file, named <category>_<YYYY-MM-DD>.csv unless --category is given.
+        /// The CSV or Excel file, named <category>_<YYYY-MM-DD>.csv (or .xlsx) unless --category is given.
         file: PathBuf,
         /// The category, when the file name does not say it (e.g. tax_records).
         #[arg(long)]

@@ -176,7 +176,7 @@ pub enum Backend {
     Sandbox,
     /// The department's own database (PostgreSQL, MySQL or SQLite); needs --config.
     Sql,
-    /// CSV exports imported into a local store; needs --config.
+    /// CSV or Excel exports imported into a local store; needs --config.
     Snapshot,
 }
 

@@ -509,6 +509,11 @@ pub fn check_row(category: &Category, row: usize, cells: &HashMap<&str, Cell>) -
     if errors.is_empty() { Ok(Row(out)) } else { Err(errors) }
 }
 
+/// True when one of the person's `identity` rows holds the asked name.
+pub fn name_matches(identity: &[Row], asked_name: &str) -> bool {
+    identity.iter().any(|r| r.text("name") == asked_name.trim())
+}
+
 /// Builds the result for one person from their rows in every category of
 /// `department` (`identity` included). `asked_name` is compared with the
 /// registered name. Tax records outside `window` are left out.
@@ -530,7 +535,7 @@ pub fn build(
     if identity.is_empty() {
         return Ok(result);
     }
-    if !identity.iter().any(|r| r.text("name") == asked_name.trim()) {
+    if !name_matches(identity, asked_name) {
         result.identity_status = IdentityStatus::NameMismatch as i32;
         return Ok(result);
     }

@@ -6,7 +6,9 @@
 //! `data_as_of` of answers; without a date, the import date is used). The
 //! first line is the header: `id_number` and exactly the columns of the
 //! category (see [`crate::mapping`]), in any order. UTF-8, with or without
-//! a byte-order mark.
+//! a byte-order mark. An Excel file (`.xlsx`, `.xls`) named the same way is
+//! read from its first worksheet: whole numbers become integers and date
+//! cells `YYYY-MM-DD`, then every field is checked as a CSV field would be.
 //!
 //! An import checks the whole file first and reports every bad row (line
 //! number, column, reason). Only a file without errors is written, in ONE
@@ -245,7 +247,7 @@ impl SnapshotSource {
         if data_as_of > today {
             return Err(fail(vec![format!("the export date {data_as_of} is in the future")]));
         }
-        let rows = read_csv(path, category, today).map_err(fail)?;
+        let rows = read_export(path, category, today).map_err(fail)?;
         if category.name == "identity" && rows.is_empty() {
             return Err(fail(vec![
                 "identity: the file has no rows; an empty register would answer NOT_FOUND for everyone".into(),
@@ -383,7 +385,9 @@ impl SnapshotSource {
         let mut current = HashMap::new();
         for entry in entries.flatten() {
             let path = entry.path();
-            let is_csv = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv"));
+            let is_csv = path
+                .extension()
+                .is_some_and(|e| ["csv", "xlsx", "xls"].iter().any(|x| e.eq_ignore_ascii_case(x)));
             let Ok(meta) = entry.metadata() else { continue };
             if !is_csv || !meta.is_file() {
                 continue;
@@ -486,9 +490,15 @@ pub fn parse_file_name(path: &Path) -> (Option<String>, Option<NaiveDate>) {
     (Some(stem), None)
 }
 
+/// A table as read from a file: the header, then each record with its line
+/// (1-based, the header being line 1) or why that line could not be read.
+struct Table {
+    header: Vec<String>,
+    records: Vec<Result<(usize, Vec<String>), String>>,
+}
+
 /// Reads and checks a whole export: every row's ID number and every value.
-/// Returns `(line, id_number, values in column order)` or every problem.
-fn read_csv(path: &Path, category: &Category, today: NaiveDate) -> Result<Vec<CheckedRow>, Vec<String>> {
+fn read_export(path: &Path, category: &Category, today: NaiveDate) -> Result<Vec<CheckedRow>, Vec<String>> {
     let meta = std::fs::metadata(path).map_err(|e| vec![format!("cannot read: {e}")])?;
     if meta.len() > MAX_FILE_BYTES {
         return Err(vec![format!(
@@ -496,6 +506,14 @@ fn read_csv(path: &Path, category: &Category, today: NaiveDate) -> Result<Vec<Ch
             meta.len()
         )]);
     }
+    let excel = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("xlsx") || e.eq_ignore_ascii_case("xls"));
+    let table = if excel { read_excel(path)? } else { read_csv(path)? };
+    check_table(table, category, today)
+}
+
+fn read_csv(path: &Path) -> Result<Table, Vec<String>> {
     let bytes = std::fs::read(path).map_err(|e| vec![format!("cannot read: {e}")])?;
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
     if let Err(e) = std::str::from_utf8(bytes) {
@@ -507,10 +525,88 @@ fn read_csv(path: &Path, category: &Category, today: NaiveDate) -> Result<Vec<Ch
     let mut reader = csv::ReaderBuilder::new().has_headers(true).from_reader(bytes);
     let header: Vec<String> = reader
         .headers()
-        .map_err(|e| vec![format!("line 1: cannot read the header: {e}")])?
+        .map_err(|e| vec![format!("line 1: cannot read the header: {}", csv_reason(&e))])?
         .iter()
         .map(|h| h.trim().to_owned())
         .collect();
+    let records = reader
+        .records()
+        .map(|r| match r {
+            Ok(r) => Ok((
+                r.position().map_or(0, |p| p.line()) as usize,
+                r.iter().map(str::to_owned).collect(),
+            )),
+            Err(e) => Err(format!(
+                "line {}: {}",
+                e.position().map_or(0, |p| p.line()),
+                csv_reason(&e)
+            )),
+        })
+        .collect();
+    Ok(Table { header, records })
+}
+
+/// The first worksheet of an Excel file. Numbers that are whole become
+/// integers, date cells `YYYY-MM-DD`; everything is then checked exactly as
+/// a CSV field would be.
+fn read_excel(path: &Path) -> Result<Table, Vec<String>> {
+    use calamine::{Data, Reader as _};
+    let mut book = calamine::open_workbook_auto(path).map_err(|e| vec![format!("cannot read the workbook: {e}")])?;
+    let sheet = book
+        .worksheet_range_at(0)
+        .ok_or_else(|| vec!["the workbook has no worksheet".to_owned()])?
+        .map_err(|e| vec![format!("cannot read the first worksheet: {e}")])?;
+    let first_row = sheet.start().map_or(0, |(r, _)| r as usize);
+    let mut rows = sheet.rows().enumerate().map(|(i, cells)| {
+        let line = first_row + i + 1;
+        let mut out = Vec::with_capacity(cells.len());
+        for (col, cell) in cells.iter().enumerate() {
+            out.push(match cell {
+                Data::Empty => String::new(),
+                Data::String(s) | Data::DateTimeIso(s) => s.clone(),
+                Data::Int(i) => i.to_string(),
+                Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", *f as i64),
+                Data::Float(f) => f.to_string(),
+                Data::Bool(b) => b.to_string(),
+                Data::DateTime(d) => match d.as_datetime() {
+                    Some(dt) => dt.date().format("%Y-%m-%d").to_string(),
+                    None => return Err(format!("line {line}, column {}: not a date Excel can read", col + 1)),
+                },
+                Data::DurationIso(_) | Data::Error(_) => {
+                    return Err(format!(
+                        "line {line}, column {}: an Excel error or duration cell",
+                        col + 1
+                    ));
+                }
+            });
+        }
+        // Excel pads short rows to the sheet's width; trailing empty cells
+        // are not extra fields.
+        Ok((line, out))
+    });
+    let header = match rows.next() {
+        Some(Ok((_, h))) => h
+            .into_iter()
+            .map(|h| h.trim().to_owned())
+            .filter(|h| !h.is_empty())
+            .collect(),
+        Some(Err(e)) => return Err(vec![e]),
+        None => {
+            return Err(vec![
+                "line 1: the worksheet is empty; the first row must be the header".to_owned(),
+            ]);
+        }
+    };
+    let records = rows
+        .filter(|r| !matches!(r, Ok((_, cells)) if cells.iter().all(String::is_empty)))
+        .collect();
+    Ok(Table { header, records })
+}
+
+/// Checks the header and every record of `table` against `category`.
+/// Returns `(line, id_number, values in column order)` or every problem.
+fn check_table(table: Table, category: &Category, today: NaiveDate) -> Result<Vec<CheckedRow>, Vec<String>> {
+    let header = table.header;
     let expected: Vec<&str> = std::iter::once("id_number")
         .chain(category.columns.iter().map(|c| c.name))
         .collect();
@@ -550,17 +646,16 @@ fn read_csv(path: &Path, category: &Category, today: NaiveDate) -> Result<Vec<Ch
         }
     };
     let mut seen_single: HashMap<String, usize> = HashMap::new();
-    for record in reader.records() {
-        let record = match record {
+    for record in table.records {
+        let (line, record) = match record {
             Ok(r) => r,
             Err(e) => {
-                let line = e.position().map_or(0, |p| p.line());
-                push(&mut errors, format!("line {line}: {}", csv_reason(&e)));
+                push(&mut errors, e);
                 continue;
             }
         };
-        let line = record.position().map_or(0, |p| p.line()) as usize;
-        let id = match ResidentId::parse_any(record.get(id_at).unwrap_or_default().trim(), today) {
+        let field = |i: usize| record.get(i).map(String::as_str).unwrap_or_default();
+        let id = match ResidentId::parse_any(field(id_at).trim(), today) {
             Ok(id) => id.as_str().to_owned(),
             Err(e) => {
                 push(
@@ -583,7 +678,7 @@ fn read_csv(path: &Path, category: &Category, today: NaiveDate) -> Result<Vec<Ch
         }
         let mut values = Vec::with_capacity(at.len());
         for (c, &i) in category.columns.iter().zip(&at) {
-            let cell = Cell::Text(record.get(i).unwrap_or_default().to_owned());
+            let cell = Cell::Text(field(i).to_owned());
             match mapping::convert(c.kind, &cell) {
                 Ok(v) => values.push(v),
                 Err(e) => push(&mut errors, format!("line {line}, column {}: {e}", c.name)),

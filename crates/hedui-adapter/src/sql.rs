@@ -99,7 +99,7 @@ impl Statement {
     pub fn parse(query: &str, dialect: Dialect) -> Result<Statement, String> {
         let q = query.trim();
         let q = q.strip_suffix(';').unwrap_or(q).trim_end();
-        let first = q
+        let first = skip_leading_comments(q)
             .split(|c: char| !c.is_ascii_alphabetic())
             .next()
             .unwrap_or_default()
@@ -202,6 +202,20 @@ impl Statement {
             return Err("must use :id_number, so it answers about the person asked and nobody else".into());
         }
         Ok(Statement { sql: out, binds })
+    }
+}
+
+/// `q` without the whitespace and comments before its first keyword.
+fn skip_leading_comments(mut q: &str) -> &str {
+    loop {
+        q = q.trim_start();
+        if let Some(rest) = q.strip_prefix("--") {
+            q = rest.split_once('\n').map_or("", |(_, after)| after);
+        } else if let Some(rest) = q.strip_prefix("/*") {
+            q = rest.split_once("*/").map_or("", |(_, after)| after);
+        } else {
+            return q;
+        }
     }
 }
 
@@ -500,11 +514,12 @@ impl Source for SqlSource {
             let mut rows: HashMap<&'static str, Vec<Row>> = HashMap::new();
             for (category, stmt) in &self.queries {
                 let found = self.rows(category, stmt, q, person).await?;
-                let identity = category.name == "identity";
-                let none = identity && found.is_empty();
+                // `identity` comes first. Nothing more is asked about a person
+                // the department does not know, or knows under another name:
+                // their findings are never sent.
+                let stop = category.name == "identity" && !mapping::name_matches(&found, name);
                 rows.insert(category.name, found);
-                // Nothing more to ask about a person the department does not know.
-                if none {
+                if stop {
                     break;
                 }
             }
@@ -558,6 +573,12 @@ mod tests {
         assert!(err("SELECT 1 FROM t WHERE id = :idnumber").contains("unknown parameter :idnumber"));
         assert!(err("SELECT 1 FROM t WHERE name = :name").contains(":id_number"));
         assert!(err("SELECT 'x FROM t WHERE id = :id_number").contains("unterminated"));
+        assert!(err("-- SELECT\nDELETE FROM t WHERE id = :id_number").contains("SELECT"));
+        let ok = Statement::parse(
+            "-- 纳税人\n/* 只读 */ SELECT xm AS name FROM t WHERE id = :id_number",
+            Dialect::Sqlite,
+        );
+        assert_eq!(ok.expect("parses").binds, vec![Param::IdNumber]);
     }
 
     #[test]
