@@ -63,6 +63,20 @@ pub enum StoreError {
 /// Result alias for the store.
 pub type Result<T> = std::result::Result<T, StoreError>;
 
+/// Records read per query by [`Store::for_each_record_created`].
+const RECORD_PAGE: i64 = 500;
+
+/// One row of `schema_migrations`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppliedMigration {
+    /// The schema version it brought the database to.
+    pub version: i64,
+    /// Its name, e.g. `0002_audit`.
+    pub name: String,
+    /// When it was applied (RFC 3339 UTC).
+    pub applied_at: String,
+}
+
 /// The outcome of storing a record under an idempotency key.
 #[derive(Debug, Clone, PartialEq)]
 pub enum PutOutcome {
@@ -145,6 +159,18 @@ impl Store {
     ///
     /// Any other `scheme://` is refused with [`StoreError::Url`].
     pub async fn open(url: &str) -> Result<Store> {
+        let store = Self::open_without_migrating(url).await?;
+        store.migrate().await?;
+        tracing::info!(backend = ?store.backend_kind(), "store opened");
+        Ok(store)
+    }
+
+    /// Opens the database at `url` as [`Store::open`] does, but applies no
+    /// migration: for `hedui migrate --status` and for a hub told not to
+    /// migrate on start. A schema newer than this binary knows is still
+    /// refused; an older one is left as it is ([`Store::schema_version`]
+    /// tells which).
+    pub async fn open_without_migrating(url: &str) -> Result<Store> {
         // Decided before any await, so that the future holds no borrow of
         // `url`'s parts and stays `Send` wherever it is spawned.
         let kind = match scheme(url) {
@@ -161,8 +187,11 @@ impl Store {
             BackendKind::Sqlite => Backend::Sqlite(sqlite::connect(url).await?),
         };
         let store = Store { backend };
-        store.migrate().await?;
-        tracing::info!(backend = ?store.backend_kind(), "store opened");
+        let found = store.schema_version().await?;
+        let known = Self::known_schema_version();
+        if found > known {
+            return Err(StoreError::SchemaTooNew { found, known });
+        }
         Ok(store)
     }
 
@@ -179,13 +208,57 @@ impl Store {
         sqlite::MIGRATIONS.len() as i64
     }
 
-    /// The schema version of the open database.
+    /// The names of the migrations this binary knows, in order; version
+    /// `n` is the `n`-th (1-based).
+    pub fn known_migrations() -> Vec<&'static str> {
+        sqlite::MIGRATIONS.iter().map(|(name, _)| *name).collect()
+    }
+
+    /// The schema version of the open database; 0 for a database that no
+    /// hedui has migrated yet.
     pub async fn schema_version(&self) -> Result<i64> {
         dispatch!(self.schema_version())
     }
 
-    async fn migrate(&self) -> Result<()> {
-        dispatch!(self.migrate(Self::known_schema_version()))
+    /// The migrations applied to this database, oldest first.
+    pub async fn applied_migrations(&self) -> Result<Vec<AppliedMigration>> {
+        dispatch!(self.applied_migrations())
+    }
+
+    /// Applies every pending migration, each in its own transaction, and
+    /// returns how many were applied. Safe to run from several processes at
+    /// once: each migration is applied once.
+    pub async fn migrate(&self) -> Result<usize> {
+        let before = self.schema_version().await?;
+        dispatch!(self.migrate(Self::known_schema_version()))?;
+        let after = self.schema_version().await?;
+        Ok(usize::try_from(after - before).unwrap_or(0))
+    }
+
+    /// Calls `f` with every record created on or after `from` and before
+    /// `before` (UTC days), oldest first, checked against its digest. Records
+    /// are read a page at a time, so memory does not grow with the range.
+    pub async fn for_each_record_created(
+        &self,
+        from: chrono::NaiveDate,
+        before: chrono::NaiveDate,
+        mut f: impl FnMut(VerificationRecord) + Send,
+    ) -> Result<u64> {
+        let (from, before) = (from.to_string(), before.to_string());
+        let mut after: Option<(String, String)> = None;
+        let mut count = 0;
+        loop {
+            let page = dispatch!(self.records_page(&from, &before, after.as_ref(), RECORD_PAGE))?;
+            let full = page.len() as i64 == RECORD_PAGE;
+            for record in page {
+                after = Some((record.created_at.clone(), record.record_id.clone()));
+                count += 1;
+                f(record);
+            }
+            if !full {
+                return Ok(count);
+            }
+        }
     }
 
     /// Stores `record` under `idempotency_key`, unless the key was used
