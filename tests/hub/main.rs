@@ -4,6 +4,7 @@
 mod access;
 mod audit;
 mod helpers;
+mod ops;
 mod trust;
 
 use std::sync::Arc;

@@ -72,6 +72,17 @@ impl AuditLog {
         origin: String,
         interval: Duration,
     ) -> Result<AuditLog, AuditError> {
+        Self::open_with_metrics(store, key, origin, interval, crate::metrics::Metrics::default()).await
+    }
+
+    /// [`AuditLog::open`], counting appends and checkpoint times in `metrics`.
+    pub async fn open_with_metrics(
+        store: Store,
+        key: hedui_trust::SigningKey,
+        origin: String,
+        interval: Duration,
+        metrics: crate::metrics::Metrics,
+    ) -> Result<AuditLog, AuditError> {
         let size = store.audit_size().await?;
         let leaves = store.audit_leaves(size).await?;
         if let Some(cp) = store.latest_checkpoint().await? {
@@ -93,11 +104,11 @@ impl AuditLog {
             }
         }
         let frontier = Frontier::from_leaves(&leaves);
-        let last_signed = store
-            .latest_checkpoint()
-            .await?
-            .map(|c| c.checkpoint.tree_size)
-            .unwrap_or(0);
+        let latest = store.latest_checkpoint().await?;
+        if let Some(at) = latest.as_ref().and_then(|c| checkpoint_time(&c.checkpoint)) {
+            metrics.checkpoint_signed(at);
+        }
+        let last_signed = latest.map(|c| c.checkpoint.tree_size).unwrap_or(0);
         // The keyed hash that lets auditors search by ID number without the
         // log holding the number. It is derived from the hub key, so it is
         // stable across restarts and secret to the hub.
@@ -113,6 +124,7 @@ impl AuditLog {
             frontier,
             healthy: healthy.clone(),
             last_signed,
+            metrics,
         };
         tokio::spawn(appender.run(rx));
         let log = AuditLog {
@@ -190,6 +202,14 @@ struct Appender {
     frontier: Frontier,
     healthy: Arc<AtomicBool>,
     last_signed: u64,
+    metrics: crate::metrics::Metrics,
+}
+
+/// When a checkpoint was signed, if its time field reads.
+fn checkpoint_time(cp: &Checkpoint) -> Option<chrono::DateTime<chrono::Utc>> {
+    chrono::DateTime::parse_from_rfc3339(&cp.time)
+        .ok()
+        .map(|t| t.with_timezone(&chrono::Utc))
 }
 
 impl Appender {
@@ -241,6 +261,7 @@ impl Appender {
                     self.frontier.append(*leaf);
                 }
                 self.healthy.store(true, Ordering::Relaxed);
+                self.metrics.audit_appended(rows.len() as u64);
                 for ((_, done), end) in appends.into_iter().zip(ends) {
                     let _ = done.send(Ok(end));
                 }
@@ -275,6 +296,9 @@ impl Appender {
         let signed = sign(cp, &self.key);
         self.store.put_checkpoint(&signed).await.map_err(|e| e.to_string())?;
         self.last_signed = size;
+        if let Some(at) = checkpoint_time(&signed.checkpoint) {
+            self.metrics.checkpoint_signed(at);
+        }
         Ok(signed)
     }
 }
