@@ -287,6 +287,7 @@ pub fn load_hub(path: &Path) -> anyhow::Result<HubConfig> {
 
 /// Parses a hub configuration file (no environment layer); relative paths
 /// are taken from `base`.
+#[cfg(test)]
 pub fn parse_hub(text: &str, base: &Path) -> anyhow::Result<HubConfig> {
     to_hub_config(parse_layers(text, [])?, base)
 }

@@ -275,9 +275,9 @@ pub fn render_html(r: &DepartmentReport, county: &str, printed_at: &str) -> Stri
         "<!DOCTYPE html>\n<html lang=\"zh-CN\">\n<head>\n<meta charset=\"utf-8\">\n<title>{county}居民家庭经济状况核对 部门数据服务情况报告</title>\n<style>{STYLE}</style>\n</head>\n<body>\n",
         county = escape(county)
     );
-    let _ = write!(
+    let _ = writeln!(
         o,
-        "<header><div>{county}居民家庭经济状况核对联席会议办公室</div><h1>部门数据服务情况报告</h1><div>统计期间：{} 至 {}（按核对记录生成日期，UTC）　核对记录：{} 份</div></header>\n",
+        "<header><div>{county}居民家庭经济状况核对联席会议办公室</div><h1>部门数据服务情况报告</h1><div>统计期间：{} 至 {}（按核对记录生成日期，UTC）　核对记录：{} 份</div></header>",
         r.from,
         r.to,
         r.records,
