@@ -63,6 +63,9 @@ pub struct HubFile {
     pub database_connect_timeout_s: u64,
     /// Address for Prometheus metrics (`GET /metrics`); empty serves none.
     pub metrics_listen: String,
+    /// Address for a plaintext copy of the gRPC health service alone, for
+    /// Kubernetes probes; empty serves none.
+    pub health_listen: String,
     /// Path of the policy file, relative to the configuration file.
     pub policy: PathBuf,
     /// Path of the hub's ed25519 key (made by `hedui keygen`), relative to
@@ -88,6 +91,7 @@ impl Default for HubFile {
             migrate_on_start: true,
             database_connect_timeout_s: 60,
             metrics_listen: String::new(),
+            health_listen: String::new(),
             policy: PathBuf::from("policies/example.toml"),
             hub_key: PathBuf::from("keys/hub.key"),
             audit_origin: "hedui/audit".to_owned(),
@@ -321,6 +325,13 @@ pub fn to_hub_config(file: HubFile, base: &Path) -> anyhow::Result<HubConfig> {
                 .map_err(|e| anyhow!("metrics_listen: {s:?} is not an address such as 127.0.0.1:9300: {e}"))?,
         ),
     };
+    let health_listen = match file.health_listen.trim() {
+        "" => None,
+        s => Some(
+            s.parse::<SocketAddr>()
+                .map_err(|e| anyhow!("health_listen: {s:?} is not an address such as 0.0.0.0:7310: {e}"))?,
+        ),
+    };
     let policy = load_policy(&base.join(&file.policy))?;
     let grant_key = load_signing_key(&base.join(&file.hub_key))?;
     let tls = file.tls.as_ref().map(|t| hedui_tls::TlsFiles {
@@ -341,6 +352,7 @@ pub fn to_hub_config(file: HubFile, base: &Path) -> anyhow::Result<HubConfig> {
             migrate_on_start: file.migrate_on_start,
             database_connect_timeout: Duration::from_secs(file.database_connect_timeout_s),
             metrics_listen,
+            health_listen,
         },
     })
 }
@@ -506,5 +518,49 @@ mod tests {
         assert_eq!(cfg.ops.metrics_listen, Some("127.0.0.1:9300".parse().unwrap()));
         let err = parse_hub(&text.replace("127.0.0.1:9300", "nine-three"), &base()).unwrap_err();
         assert!(format!("{err:#}").contains("metrics_listen"), "{err:#}");
+    }
+
+    /// The hub.toml inside the Kubernetes ConfigMap, taken out of its YAML
+    /// block by indentation (no YAML crate is in the tree; CI validates the
+    /// manifests themselves with kubernetes-validate).
+    fn configmap_hub_toml() -> String {
+        let yaml = std::fs::read_to_string(base().join("k8s/hub-configmap.yaml")).unwrap();
+        let mut lines = yaml.lines().skip_while(|l| l.trim() != "hub.toml: |").skip(1);
+        let mut out = String::new();
+        for l in lines.by_ref() {
+            if !l.is_empty() && !l.starts_with("    ") {
+                break;
+            }
+            out.push_str(l.strip_prefix("    ").unwrap_or(""));
+            out.push('\n');
+        }
+        assert!(out.contains("[adapters.tax]"), "{out}");
+        out
+    }
+
+    #[test]
+    fn the_kubernetes_configmap_is_a_valid_hub_configuration() {
+        let cfg = parse_layers(
+            &configmap_hub_toml(),
+            env(&[(
+                "HEDUI__DATABASE_URL",
+                "postgres://hedui:pw@postgres.hedui-db.svc:5432/hedui",
+            )]),
+        )
+        .unwrap();
+        assert_eq!(cfg.adapters.len(), 8);
+        assert!(!cfg.migrate_on_start, "the Job migrates before a rollout");
+        assert_eq!(cfg.health_listen, "0.0.0.0:7310");
+        assert_eq!(cfg.metrics_listen, "0.0.0.0:9300");
+        // The ports the manifests probe and scrape are the configured ones.
+        let deployment = std::fs::read_to_string(base().join("k8s/hub-deployment.yaml")).unwrap();
+        assert!(deployment.contains("containerPort: 7310") && deployment.contains("port: 7310"));
+        assert!(deployment.contains("containerPort: 9300") && deployment.contains("containerPort: 7300"));
+        let tls = cfg.tls.unwrap();
+        for (path, key) in [(&tls.ca, "ca.crt"), (&tls.cert, "hub.crt"), (&tls.key, "hub.key.pem")] {
+            assert_eq!(path, &PathBuf::from(format!("../secret/{key}")));
+            let secret = std::fs::read_to_string(base().join("k8s/hub-secret.yaml")).unwrap();
+            assert!(secret.contains(&format!("  {key}:")), "{key} is not in the Secret");
+        }
     }
 }

@@ -150,6 +150,19 @@ async fn health_goes_not_serving_when_the_sqlite_database_closes() {
         wait_for_health(&sys, ServingStatus::Serving).await,
         ServingStatus::Serving as i32
     );
+    // The plaintext probe port answers without a certificate.
+    let mut probe = tonic_health::pb::health_client::HealthClient::new(
+        tonic::transport::Endpoint::from_shared(format!("http://{}", sys.health_addr))
+            .unwrap()
+            .connect()
+            .await
+            .unwrap(),
+    );
+    let check = |service: &str| tonic_health::pb::HealthCheckRequest {
+        service: service.to_owned(),
+    };
+    let r = probe.check(check("")).await.unwrap().into_inner();
+    assert_eq!(r.status, ServingStatus::Serving as i32);
     // The database goes away under the running hub.
     sys.state.store.close().await;
     let err = sys
@@ -163,6 +176,21 @@ async fn health_goes_not_serving_when_the_sqlite_database_closes() {
         wait_for_health(&sys, ServingStatus::NotServing).await,
         ServingStatus::NotServing as i32
     );
+    // The probe port says the same, for the whole server and the service.
+    for service in ["", "hedui.v1.VerificationService"] {
+        let r = probe.check(check(service)).await.unwrap().into_inner();
+        assert_eq!(r.status, ServingStatus::NotServing as i32, "{service:?}");
+    }
+    // It serves nothing but health: the hub's services are not there.
+    let mut plain = hedui_proto::v1::verification_service_client::VerificationServiceClient::new(
+        tonic::transport::Endpoint::from_shared(format!("http://{}", sys.health_addr))
+            .unwrap()
+            .connect()
+            .await
+            .unwrap(),
+    );
+    let err = plain.list_records(ListRecordsRequest::default()).await.unwrap_err();
+    assert_eq!(err.code(), Code::Unimplemented, "{err:?}");
 }
 
 /// The PostgreSQL server for tests, as the store suite finds it; `None`

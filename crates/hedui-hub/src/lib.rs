@@ -110,6 +110,7 @@ pub struct Application {
     local_addr: SocketAddr,
     state: Arc<HubState>,
     metrics_listener: Option<TcpListener>,
+    health_listener: Option<TcpListener>,
 }
 
 impl Application {
@@ -151,6 +152,14 @@ impl Application {
             ),
             None => None,
         };
+        let health_listener = match config.ops.health_listen {
+            Some(addr) => Some(
+                TcpListener::bind(addr)
+                    .await
+                    .map_err(|source| BuildError::Bind { addr, source })?,
+            ),
+            None => None,
+        };
         let listener = TcpListener::bind(config.listen)
             .await
             .map_err(|source| BuildError::Bind {
@@ -184,6 +193,7 @@ impl Application {
             state,
             server_tls,
             metrics_listener,
+            health_listener,
         })
     }
 
@@ -195,6 +205,11 @@ impl Application {
     /// The bound metrics address, when metrics are served.
     pub fn metrics_addr(&self) -> Option<SocketAddr> {
         self.metrics_listener.as_ref().and_then(|l| l.local_addr().ok())
+    }
+
+    /// The bound plaintext health address, when one is served.
+    pub fn health_addr(&self) -> Option<SocketAddr> {
+        self.health_listener.as_ref().and_then(|l| l.local_addr().ok())
     }
 
     /// The shared state, for callers that drive the pipeline directly.
@@ -220,6 +235,15 @@ impl Application {
                 tracing::info!(%addr, "metrics at http://{addr}/metrics");
             }
             tokio::spawn(metrics::serve(l, self.state.metrics.clone()))
+        });
+        // The plaintext health port serves the health service alone: it
+        // tells nothing but SERVING or NOT_SERVING.
+        let health_task = self.health_listener.map(|l| {
+            if let Ok(addr) = l.local_addr() {
+                tracing::info!(%addr, "plaintext health service for probes");
+            }
+            let router = tonic::transport::Server::builder().add_service(health_svc.clone());
+            tokio::spawn(router.serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(l)))
         });
         let audit_svc = AuditServiceServer::new(audit_service::Audit::new(self.state.clone()))
             .max_decoding_message_size(MAX_REQUEST_BYTES)
@@ -258,6 +282,9 @@ impl Application {
         };
         watch.abort();
         if let Some(t) = metrics_task {
+            t.abort();
+        }
+        if let Some(t) = health_task {
             t.abort();
         }
         // Every call has finished and every append was acknowledged only

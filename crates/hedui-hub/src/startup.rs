@@ -19,6 +19,10 @@ pub struct OpsOptions {
     /// Where to serve Prometheus metrics (plain HTTP, `GET /metrics`);
     /// `None` serves none.
     pub metrics_listen: Option<SocketAddr>,
+    /// Where to serve a second, plaintext copy of `grpc.health.v1` and
+    /// nothing else, for the kubelet's gRPC probes (which cannot present a
+    /// client certificate); `None` serves none.
+    pub health_listen: Option<SocketAddr>,
 }
 
 impl Default for OpsOptions {
@@ -27,6 +31,7 @@ impl Default for OpsOptions {
             migrate_on_start: true,
             database_connect_timeout: Duration::from_secs(60),
             metrics_listen: None,
+            health_listen: None,
         }
     }
 }
