@@ -259,3 +259,49 @@ async fn health_goes_not_serving_when_the_postgres_database_is_dropped() {
         .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
         .await;
 }
+
+/// Shutdown lets a verification in flight finish, stores its record, and
+/// signs a last checkpoint over the whole audit log.
+#[tokio::test]
+async fn shutdown_finishes_the_verification_in_flight_and_checkpoints_the_log() {
+    use hedui_proto::v1::Department;
+    let sys = TestSystem::with(
+        |d| match d {
+            Department::Tax => Behaviour::Slow(Duration::from_millis(800)),
+            _ => Behaviour::Sandbox,
+        },
+        Duration::from_secs(10),
+    )
+    .await;
+    let tax_calls = sys.calls[crate::helpers::index_of(Department::Tax)].clone();
+    let mut hub = sys.hub.clone();
+    let call = tokio::spawn(async move {
+        hub.submit_verification(request(&household("qualifies"), "in-flight"))
+            .await
+    });
+    // Wait until the slow department has the query, then stop the hub.
+    for _ in 0..200 {
+        if tax_calls.load(std::sync::atomic::Ordering::SeqCst) > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(tax_calls.load(std::sync::atomic::Ordering::SeqCst), 1);
+    let url = sys.database_url.clone();
+    let dir = sys.stop().await;
+    let record = call.await.unwrap().unwrap().into_inner().record.unwrap();
+    let store = hedui_store::Store::open(&url).await.unwrap();
+    assert_eq!(
+        store.get_record(&record.record_id).await.unwrap().as_ref(),
+        Some(&record)
+    );
+    let size = store.audit_size().await.unwrap();
+    assert!(size >= 10, "{size}");
+    let cp = store.latest_checkpoint().await.unwrap().unwrap();
+    assert_eq!(
+        cp.checkpoint.tree_size, size as u64,
+        "the last checkpoint covers every entry"
+    );
+    store.close().await;
+    drop(dir);
+}

@@ -79,19 +79,7 @@ pub enum OpenError {
 
 /// True when `e` means "could not reach the server", which may pass.
 fn is_transient(e: &StoreError) -> bool {
-    matches!(
-        e,
-        StoreError::Database(sqlx_error) if is_connection_error(sqlx_error)
-    )
-}
-
-fn is_connection_error(e: &(dyn std::error::Error + 'static)) -> bool {
-    // sqlx's connection failures are `Io` or pool timeouts; they are told
-    // apart by their text because `sqlx` is not a dependency of the hub.
-    let text = e.to_string();
-    text.contains("cannot connect to")
-        || text.contains("pool timed out")
-        || text.contains("error communicating with database")
+    e.is_unreachable()
 }
 
 /// Opens the store at `url`, retrying an unreachable server with exponential

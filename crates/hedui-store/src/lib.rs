@@ -60,6 +60,18 @@ pub enum StoreError {
     },
 }
 
+impl StoreError {
+    /// True when the database server could not be reached (refused, timed
+    /// out, reset): a condition that may pass, so worth retrying at start-up.
+    /// Every other error (bad URL, schema too new, SQL errors) is final.
+    pub fn is_unreachable(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Database(sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut)
+        )
+    }
+}
+
 /// Result alias for the store.
 pub type Result<T> = std::result::Result<T, StoreError>;
 
