@@ -41,7 +41,20 @@ pub fn config(c: ConfigCommand) -> anyhow::Result<()> {
             // `hedui hub` would, so a missing file is found now.
             config::to_hub_config(file.clone(), path.parent().unwrap_or(std::path::Path::new(".")))
                 .with_context(|| format!("configuration file {}", path.display()))?;
-            print!("{}", config::render_effective(&file)?);
+            let shown = config::render_effective(&file)?;
+            println!("{}", shown.trim_end());
+            if file.adapters.is_empty() {
+                anyhow::bail!(
+                    "{}: no [adapters.*] are configured; the hub would have nobody to ask",
+                    path.display()
+                );
+            }
+            if file.tls.is_none() {
+                eprintln!(
+                    "warning: {}: no [tls]; `hedui hub` will start only with --insecure-dev",
+                    path.display()
+                );
+            }
             eprintln!("{}: OK", path.display());
         }
     }

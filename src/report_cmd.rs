@@ -57,7 +57,7 @@ pub async fn run(c: ReportCommand) -> anyhow::Result<()> {
             _ => bail!("--out {}: the name must end in .html or .csv", p.display()),
         },
     };
-    let store = crate::cli::open_local(&database).await?;
+    let store = open_read_only(&database).await?;
     let mut tally = Tally::new(from, to);
     let before = to
         .succ_opt()
@@ -86,6 +86,25 @@ pub async fn run(c: ReportCommand) -> anyhow::Result<()> {
         None => print!("{text}"),
     }
     Ok(())
+}
+
+/// Opens the database without migrating it: a report never changes the
+/// schema of the database it reads.
+async fn open_read_only(database: &str) -> anyhow::Result<hedui_store::Store> {
+    let shown = hedui_store::redact_url(database);
+    let is_server = database.starts_with("postgres://") || database.starts_with("postgresql://");
+    let path = database.strip_prefix("sqlite://").unwrap_or(database);
+    if !is_server && !std::path::Path::new(path).exists() {
+        bail!("--database {shown}: no such file");
+    }
+    let store = hedui_store::Store::open_without_migrating(database)
+        .await
+        .with_context(|| format!("--database {shown}"))?;
+    if store.schema_version().await? == 0 {
+        store.close().await;
+        bail!("--database {shown}: not a hedui database (it has no hedui schema)");
+    }
+    Ok(store)
 }
 
 enum Format {

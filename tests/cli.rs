@@ -444,3 +444,29 @@ fn an_unreachable_database_is_retried_then_a_plain_error_without_the_password() 
     assert!(err.contains("database not reachable; retrying"), "{err}");
     assert!(!err.contains("s3cret") && !err.contains("panicked"), "{err}");
 }
+
+#[test]
+fn config_check_prints_the_effective_layers_with_the_password_hidden() {
+    let dir = tempfile::tempdir().unwrap();
+    let (config, _) = hub_config(&dir, "checkpoint_interval_s = 30\n");
+    let out = hedui()
+        .args(["config", "check", "--config"])
+        .arg(&config)
+        .env("HEDUI__DATABASE_URL", "postgres://hedui:s3cret@db/hedui")
+        .env("HEDUI__CHECKPOINT_INTERVAL_S", "15")
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stdout.contains("database_url = \"postgres://hedui:***@db/hedui\""),
+        "{stdout}"
+    );
+    assert!(stdout.contains("checkpoint_interval_s = 15"), "{stdout}");
+    assert!(stdout.contains("[adapters.tax]"), "{stdout}");
+    assert!(!stdout.contains("s3cret") && !stderr.contains("s3cret"));
+    assert!(stderr.contains("no [tls]") && stderr.contains("OK"), "{stderr}");
+}
