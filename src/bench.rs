@@ -237,6 +237,7 @@ async fn start(a: &BenchArgs) -> anyhow::Result<System> {
         tls: Some(hub_files),
         audit_origin: "hedui.bench/audit".into(),
         checkpoint_interval: Duration::from_secs(60),
+        ops: hedui_hub::OpsOptions::default(),
     })
     .await
     .context("cannot start the hub")?;

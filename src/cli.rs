@@ -36,6 +36,7 @@ impl Cli {
             Command::Verify(_) | Command::Record(_) | Command::Keygen(_) | Command::Pki(_) | Command::Audit(_) => {
                 "warn"
             }
+            Command::Config(_) | Command::Migrate(_) | Command::Report(_) => "warn",
             // The demo simulates failing departments on purpose; their
             // warnings would only clutter its table.
             Command::Demo(_) | Command::Bench(_) => "error",
@@ -77,6 +78,14 @@ pub enum Command {
     /// Measure what the hub adds to a verification (see docs/PERFORMANCE.md);
     /// run it with `cargo run --release -- bench`.
     Bench(crate::bench::BenchArgs),
+    /// Print the default hub configuration, or check one.
+    #[command(subcommand)]
+    Config(crate::ops_cmd::ConfigCommand),
+    /// Apply the database's pending schema migrations, or show them (--status).
+    Migrate(crate::ops_cmd::MigrateArgs),
+    /// Reports for supervisors: the departments' quarterly service report.
+    #[command(subcommand)]
+    Report(crate::report_cmd::ReportCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -138,6 +147,10 @@ pub struct HubArgs {
     /// on one machine only; never in production.
     #[arg(long)]
     pub insecure_dev: bool,
+    /// Do not apply migrations at start-up (overrides migrate_on_start);
+    /// the hub refuses a database whose schema is behind.
+    #[arg(long)]
+    pub no_migrate: bool,
 }
 
 /// A certificate, its key and the county CA, for mutual TLS.
@@ -334,6 +347,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Pki(c) => pki(c),
         Command::Audit(c) => crate::audit_cmd::run(c).await,
         Command::Bench(a) => crate::bench::run(a).await,
+        Command::Config(c) => crate::ops_cmd::config(c),
+        Command::Migrate(a) => crate::ops_cmd::migrate(a).await,
+        Command::Report(c) => crate::report_cmd::run(c).await,
     }
 }
 
@@ -378,6 +394,9 @@ async fn hub(a: HubArgs) -> anyhow::Result<()> {
     }
     if let Some(d) = a.database_url {
         cfg.database_url = d;
+    }
+    if a.no_migrate {
+        cfg.ops.migrate_on_start = false;
     }
     if cfg.adapters.is_empty() {
         bail!(
@@ -664,12 +683,15 @@ async fn record(c: RecordCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn open_local(db: &str) -> anyhow::Result<Store> {
+pub async fn open_local(db: &str) -> anyhow::Result<Store> {
+    let is_server = db.starts_with("postgres://") || db.starts_with("postgresql://");
     let path = db.strip_prefix("sqlite://").unwrap_or(db);
-    if !path.contains(":memory:") && !std::path::Path::new(path).exists() {
+    if !is_server && !path.contains(":memory:") && !std::path::Path::new(path).exists() {
         bail!("--database {db}: no such file");
     }
-    Ok(Store::open(db).await?)
+    Store::open(db)
+        .await
+        .with_context(|| format!("--database {}", hedui_store::redact_url(db)))
 }
 
 fn keygen(a: KeygenArgs) -> anyhow::Result<()> {

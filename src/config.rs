@@ -1,50 +1,110 @@
-//! The hub's configuration file (TOML). Unknown keys are rejected by name,
-//! so a typo never silently falls back to a default.
+//! The hub's configuration, in layers: compiled-in defaults
+//! ([`HubFile::default`]), then a TOML file, then `HEDUI__…` environment
+//! variables (`HEDUI__SECTION__KEY=value`, a double underscore between
+//! levels). Unknown keys are rejected by name at every layer, so a typo
+//! never silently falls back to a default. The annotated default is
+//! [`DEFAULT_TOML`] (`hedui config default`); a test keeps it equal to
+//! [`HubFile::default`].
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::{Context as _, bail};
+use anyhow::{Context as _, anyhow, bail};
 use hedui_domain::policy::Policy;
-use hedui_hub::{AdapterEndpoint, DEFAULT_DEADLINE, HubConfig};
-use serde::Deserialize;
+use hedui_hub::{AdapterEndpoint, DEFAULT_DEADLINE, HubConfig, OpsOptions};
+use serde::{Deserialize, Serialize};
 
-/// The hub's configuration file.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// A value that must never be printed: its `Debug` shows `[redacted]` and it
+/// has no `Display`. Serialised (for `hedui config check`) it is redacted
+/// too; read it with [`Secret::expose`].
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct Secret<T>(T);
+
+impl<T> Secret<T> {
+    /// Wraps a secret.
+    pub fn new(value: T) -> Self {
+        Secret(value)
+    }
+
+    /// The secret itself, for the one place that needs it.
+    pub fn expose(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T> std::fmt::Debug for Secret<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+impl<T> Serialize for Secret<T> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str("[redacted]")
+    }
+}
+
+/// The hub's configuration file. Every key is optional: a missing key takes
+/// its value from [`HubFile::default`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
 pub struct HubFile {
     /// Address to listen on.
-    #[serde(default = "default_listen")]
     pub listen: SocketAddr,
-    /// Database URL or path.
-    #[serde(default = "default_database")]
-    pub database_url: String,
+    /// Database URL or path. It may hold a password, so it is a secret.
+    pub database_url: Secret<String>,
+    /// Apply pending migrations at start-up; when false the hub refuses a
+    /// database whose schema is behind and asks for `hedui migrate`.
+    pub migrate_on_start: bool,
+    /// Seconds to keep retrying an unreachable database at start-up.
+    pub database_connect_timeout_s: u64,
+    /// Address for Prometheus metrics (`GET /metrics`); empty serves none.
+    pub metrics_listen: String,
+    /// Address for a plaintext copy of the gRPC health service alone, for
+    /// Kubernetes probes; empty serves none.
+    pub health_listen: String,
     /// Path of the policy file, relative to the configuration file.
     pub policy: PathBuf,
     /// Path of the hub's ed25519 key (made by `hedui keygen`), relative to
     /// the configuration file. It signs every department's grant.
     pub hub_key: PathBuf,
     /// The name of this hub's audit log, written into every checkpoint.
-    #[serde(default = "default_origin")]
     pub audit_origin: String,
     /// Seconds between checkpoints when the log has grown.
-    #[serde(default = "default_checkpoint_s")]
     pub checkpoint_interval_s: u64,
     /// Default deadline for every department, in milliseconds.
-    #[serde(default)]
     pub deadline_ms: Option<u64>,
     /// The hub's certificate, key and the county CA, relative to this file.
-    #[serde(default)]
     pub tls: Option<TlsFile>,
     /// One table per department, keyed by its slug.
-    #[serde(default)]
     pub adapters: BTreeMap<String, AdapterFile>,
 }
 
+impl Default for HubFile {
+    fn default() -> Self {
+        HubFile {
+            listen: SocketAddr::from(([127, 0, 0, 1], 7300)),
+            database_url: Secret::new("sqlite://hedui.db".to_owned()),
+            migrate_on_start: true,
+            database_connect_timeout_s: 60,
+            metrics_listen: String::new(),
+            health_listen: String::new(),
+            policy: PathBuf::from("policies/example.toml"),
+            hub_key: PathBuf::from("keys/hub.key"),
+            audit_origin: "hedui/audit".to_owned(),
+            checkpoint_interval_s: 60,
+            deadline_ms: None,
+            tls: None,
+            adapters: BTreeMap::new(),
+        }
+    }
+}
+
 /// The `[tls]` table.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TlsFile {
     /// The county CA certificate.
@@ -56,7 +116,7 @@ pub struct TlsFile {
 }
 
 /// One department's adapter.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AdapterFile {
     /// gRPC URL of the adapter.
@@ -66,20 +126,130 @@ pub struct AdapterFile {
     pub deadline_ms: Option<u64>,
 }
 
-fn default_listen() -> SocketAddr {
-    SocketAddr::from(([127, 0, 0, 1], 7300))
+/// The annotated default configuration, printed by `hedui config default`.
+/// It must parse to exactly [`HubFile::default`]; a test checks that.
+pub const DEFAULT_TOML: &str = include_str!("../deploy/hub.default.toml");
+
+/// The prefix of configuration environment variables.
+pub const ENV_PREFIX: &str = "HEDUI__";
+
+/// The process's `HEDUI__…` variables; one that is not UTF-8 is an error
+/// naming it.
+pub fn env_layer() -> anyhow::Result<Vec<(String, String)>> {
+    let mut vars = Vec::new();
+    for (k, v) in std::env::vars_os() {
+        let Some(k) = k.to_str().filter(|k| k.starts_with(ENV_PREFIX)) else {
+            continue;
+        };
+        let v = v
+            .into_string()
+            .map_err(|_| anyhow!("environment variable {k}: the value is not UTF-8"))?;
+        vars.push((k.to_owned(), v));
+    }
+    Ok(vars)
 }
 
-fn default_origin() -> String {
-    "hedui/audit".to_owned()
+/// Reads the layers: defaults, then the file at `path` (if any), then the
+/// `HEDUI__…` variables among `env`.
+pub fn load_layers(path: Option<&Path>, env: impl IntoIterator<Item = (String, String)>) -> anyhow::Result<HubFile> {
+    let text = match path {
+        Some(p) => {
+            std::fs::read_to_string(p).with_context(|| format!("cannot read configuration file {}", p.display()))?
+        }
+        None => String::new(),
+    };
+    let shown = path.map_or_else(|| "the defaults".to_owned(), |p| p.display().to_string());
+    parse_layers(&text, env).with_context(|| format!("configuration file {shown}"))
 }
 
-fn default_checkpoint_s() -> u64 {
-    60
+/// [`load_layers`] on the text of a file.
+pub fn parse_layers(text: &str, env: impl IntoIterator<Item = (String, String)>) -> anyhow::Result<HubFile> {
+    // Parsing the text straight into the struct gives TOML syntax errors and
+    // unknown keys with their line and column.
+    let from_file: HubFile = toml::from_str(text).map_err(|e| anyhow!("{}", e.to_string().trim_end()))?;
+    let vars: Vec<(String, String)> = env.into_iter().filter(|(k, _)| k.starts_with(ENV_PREFIX)).collect();
+    if vars.is_empty() {
+        return Ok(from_file);
+    }
+    let file_table: toml::Table = toml::from_str(text)?;
+    let defaults = toml::Table::try_from(HubFile::default())?;
+    let mut merged = file_table.clone();
+    for (name, value) in &vars {
+        set_from_env(&mut merged, &defaults, name, value)?;
+    }
+    match HubFile::deserialize(toml::Value::Table(merged)) {
+        Ok(file) => Ok(file),
+        Err(all) => {
+            // Name the variable at fault: the first one that fails alone.
+            for (name, value) in &vars {
+                let mut one = file_table.clone();
+                set_from_env(&mut one, &defaults, name, value)?;
+                if let Err(e) = HubFile::deserialize(toml::Value::Table(one)) {
+                    bail!("environment variable {name}: {}", e.to_string().trim_end());
+                }
+            }
+            bail!("environment variables {ENV_PREFIX}*: {}", all.to_string().trim_end())
+        }
+    }
 }
 
-fn default_database() -> String {
-    "sqlite://hedui.db".to_owned()
+/// Sets the key that `name` (`HEDUI__A__B`) names in `table`. The value is
+/// a string where the key holds a string (in the file or the defaults), and
+/// otherwise read as a TOML value when it is one (`30`, `true`).
+fn set_from_env(table: &mut toml::Table, defaults: &toml::Table, name: &str, raw: &str) -> anyhow::Result<()> {
+    let path: Vec<String> = name[ENV_PREFIX.len()..]
+        .split("__")
+        .enumerate()
+        .map(|(i, seg)| {
+            let seg = seg.to_ascii_lowercase();
+            // Department slugs use '-', which environment names cannot.
+            if i == 1 && name[ENV_PREFIX.len()..].to_ascii_lowercase().starts_with("adapters__") {
+                seg.replace('_', "-")
+            } else {
+                seg
+            }
+        })
+        .collect();
+    if path.iter().any(String::is_empty) {
+        bail!("environment variable {name}: empty key; use {ENV_PREFIX}SECTION__KEY");
+    }
+    let (last, parents) = path.split_last().expect("split yields one item at least");
+    let mut here = table;
+    let mut default_here = Some(defaults);
+    for p in parents {
+        let entry = here
+            .entry(p.clone())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        here = entry
+            .as_table_mut()
+            .ok_or_else(|| anyhow!("environment variable {name}: {p} is not a table"))?;
+        default_here = default_here.and_then(|d| d.get(p)).and_then(|v| v.as_table());
+    }
+    let wants_string = here
+        .get(last)
+        .or_else(|| default_here.and_then(|d| d.get(last)))
+        .is_some_and(toml::Value::is_str);
+    let value = if wants_string {
+        toml::Value::String(raw.to_owned())
+    } else {
+        toml::from_str::<toml::Table>(&format!("v = {raw}"))
+            .ok()
+            .and_then(|mut t| t.remove("v"))
+            .unwrap_or_else(|| toml::Value::String(raw.to_owned()))
+    };
+    here.insert(last.clone(), value);
+    Ok(())
+}
+
+/// The effective configuration as TOML, secrets redacted (the database
+/// URL keeps everything but its password).
+pub fn render_effective(file: &HubFile) -> anyhow::Result<String> {
+    let mut table = toml::Table::try_from(file)?;
+    table.insert(
+        "database_url".to_owned(),
+        toml::Value::String(hedui_store::redact_url(file.database_url.expose())),
+    );
+    Ok(toml::to_string_pretty(&table)?)
 }
 
 /// Reads an ed25519 secret key file (`ed25519-secret:<hex>`).
@@ -111,18 +281,27 @@ pub fn load_policy(path: &Path) -> anyhow::Result<Policy> {
     Policy::from_toml(&text).with_context(|| format!("policy file {}", path.display()))
 }
 
-/// Reads the hub configuration file and the policy it names.
+/// Reads the hub configuration (defaults, the file, the process's
+/// `HEDUI__…` variables) and the policy it names.
 pub fn load_hub(path: &Path) -> anyhow::Result<HubConfig> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read configuration file {}", path.display()))?;
-    parse_hub(&text, path.parent().unwrap_or(Path::new(".")))
+    let file = load_layers(Some(path), env_layer()?)?;
+    to_hub_config(file, path.parent().unwrap_or(Path::new(".")))
         .with_context(|| format!("configuration file {}", path.display()))
 }
 
-/// Parses a hub configuration; relative paths are taken from `base`.
+/// Parses a hub configuration file (no environment layer); relative paths
+/// are taken from `base`.
+#[cfg(test)]
 pub fn parse_hub(text: &str, base: &Path) -> anyhow::Result<HubConfig> {
-    let file: HubFile = toml::from_str(text)?;
+    to_hub_config(parse_layers(text, [])?, base)
+}
+
+/// Checks a layered configuration and loads the files it names.
+pub fn to_hub_config(file: HubFile, base: &Path) -> anyhow::Result<HubConfig> {
     let default_deadline = file.deadline_ms.map(Duration::from_millis).unwrap_or(DEFAULT_DEADLINE);
+    if file.deadline_ms == Some(0) {
+        bail!("deadline_ms: must be more than 0");
+    }
     let mut adapters = Vec::new();
     for (name, a) in &file.adapters {
         let department =
@@ -136,6 +315,23 @@ pub fn parse_hub(text: &str, base: &Path) -> anyhow::Result<HubConfig> {
             deadline: a.deadline_ms.map(Duration::from_millis).unwrap_or(default_deadline),
         });
     }
+    if file.checkpoint_interval_s == 0 {
+        bail!("checkpoint_interval_s: must be at least 1");
+    }
+    let metrics_listen = match file.metrics_listen.trim() {
+        "" => None,
+        s => Some(
+            s.parse::<SocketAddr>()
+                .map_err(|e| anyhow!("metrics_listen: {s:?} is not an address such as 127.0.0.1:9300: {e}"))?,
+        ),
+    };
+    let health_listen = match file.health_listen.trim() {
+        "" => None,
+        s => Some(
+            s.parse::<SocketAddr>()
+                .map_err(|e| anyhow!("health_listen: {s:?} is not an address such as 0.0.0.0:7310: {e}"))?,
+        ),
+    };
     let policy = load_policy(&base.join(&file.policy))?;
     let grant_key = load_signing_key(&base.join(&file.hub_key))?;
     let tls = file.tls.as_ref().map(|t| hedui_tls::TlsFiles {
@@ -143,18 +339,21 @@ pub fn parse_hub(text: &str, base: &Path) -> anyhow::Result<HubConfig> {
         cert: base.join(&t.cert),
         key: base.join(&t.key),
     });
-    if file.checkpoint_interval_s == 0 {
-        bail!("checkpoint_interval_s: must be at least 1");
-    }
     Ok(HubConfig {
         audit_origin: file.audit_origin.clone(),
         checkpoint_interval: Duration::from_secs(file.checkpoint_interval_s),
         tls,
         grant_key,
         listen: file.listen,
-        database_url: file.database_url,
+        database_url: file.database_url.expose().clone(),
         policy,
         adapters,
+        ops: OpsOptions {
+            migrate_on_start: file.migrate_on_start,
+            database_connect_timeout: Duration::from_secs(file.database_connect_timeout_s),
+            metrics_listen,
+            health_listen,
+        },
     })
 }
 
@@ -205,5 +404,163 @@ mod tests {
             format!("{err:#}").contains("adapters.police: unknown department"),
             "{err:#}"
         );
+    }
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    }
+
+    #[test]
+    fn the_annotated_default_is_the_default() {
+        let parsed: HubFile = toml::from_str(DEFAULT_TOML).unwrap();
+        assert_eq!(parsed, HubFile::default());
+        // And an empty file means the defaults too.
+        assert_eq!(parse_layers("", []).unwrap(), HubFile::default());
+        // Every key of the struct is written out (not only commented) or is
+        // an optional one shown commented.
+        let table: toml::Table = toml::from_str(DEFAULT_TOML).unwrap();
+        let all = toml::Table::try_from(HubFile::default()).unwrap();
+        for (key, value) in &all {
+            if value.as_table().is_some_and(toml::Table::is_empty) {
+                continue; // [adapters]: none by default, an example is shown
+            }
+            assert!(table.contains_key(key), "{key} is missing from hub.default.toml");
+        }
+        for optional in ["deadline_ms", "[tls]", "[adapters."] {
+            assert!(DEFAULT_TOML.contains(&format!("# {optional}")), "{optional}");
+        }
+    }
+
+    #[test]
+    fn layers_apply_in_order_defaults_file_environment() {
+        let file = "listen = \"0.0.0.0:7300\"\ncheckpoint_interval_s = 30\naudit_origin = \"file\"\n[adapters.tax]\nurl = \"https://tax:7404\"\n";
+        let cfg = parse_layers(
+            file,
+            env(&[
+                ("HEDUI__CHECKPOINT_INTERVAL_S", "5"),
+                ("HEDUI__DATABASE_URL", "postgres://hedui:pw@db/hedui"),
+                ("HEDUI__AUDIT_ORIGIN", "12345"),
+                ("HEDUI__MIGRATE_ON_START", "false"),
+                ("HEDUI__TLS__CA", "ca.crt"),
+                ("HEDUI__TLS__CERT", "hub.crt"),
+                ("HEDUI__TLS__KEY", "hub.key"),
+                ("HEDUI__ADAPTERS__TAX__DEADLINE_MS", "2500"),
+                ("HEDUI__ADAPTERS__HOUSING_FUND__URL", "https://hf:7406"),
+                ("HEDUI_DATABASE_URL", "not a layer: one underscore"),
+                ("PATH", "/usr/bin"),
+            ]),
+        )
+        .unwrap();
+        // The file beat the default, the environment beat the file, and an
+        // untouched key kept its default.
+        assert_eq!(cfg.listen, "0.0.0.0:7300".parse().unwrap());
+        assert_eq!(cfg.checkpoint_interval_s, 5);
+        assert_eq!(cfg.audit_origin, "12345", "a string key stays a string");
+        assert_eq!(cfg.database_url.expose(), "postgres://hedui:pw@db/hedui");
+        assert!(!cfg.migrate_on_start);
+        assert_eq!(cfg.database_connect_timeout_s, 60);
+        assert_eq!(cfg.tls.as_ref().unwrap().cert, PathBuf::from("hub.crt"));
+        assert_eq!(cfg.adapters["tax"].url, "https://tax:7404");
+        assert_eq!(cfg.adapters["tax"].deadline_ms, Some(2500));
+        assert_eq!(cfg.adapters["housing-fund"].url, "https://hf:7406");
+    }
+
+    #[test]
+    fn an_unknown_key_is_named_with_its_place() {
+        let err = parse_layers(
+            "listen = \"127.0.0.1:1\"\n[tls]\nca = \"a\"\ncert = \"b\"\nkey = \"c\"\nkye = \"d\"\n",
+            [],
+        )
+        .unwrap_err();
+        let text = format!("{err:#}");
+        assert!(text.contains("kye") && text.contains("line 6"), "{text}");
+        let err = parse_layers("", env(&[("HEDUI__LISTEN_ADDR", "1.2.3.4:5")])).unwrap_err();
+        assert!(format!("{err:#}").contains("HEDUI__LISTEN_ADDR"), "{err:#}");
+        assert!(format!("{err:#}").contains("listen_addr"), "{err:#}");
+        let err = parse_layers("", env(&[("HEDUI__TLS__CAFILE", "x")])).unwrap_err();
+        assert!(format!("{err:#}").contains("HEDUI__TLS__CAFILE"), "{err:#}");
+        let err = parse_layers("", env(&[("HEDUI__CHECKPOINT_INTERVAL_S", "soon")])).unwrap_err();
+        assert!(format!("{err:#}").contains("HEDUI__CHECKPOINT_INTERVAL_S"), "{err:#}");
+        let err = parse_layers("", env(&[("HEDUI__", "x")])).unwrap_err();
+        assert!(format!("{err:#}").contains("empty key"), "{err:#}");
+    }
+
+    #[test]
+    fn a_file_that_is_not_toml_says_where() {
+        let err = parse_layers("listen = \"127.0.0.1:7300\"\npolicy = [unclosed\n", []).unwrap_err();
+        let text = format!("{err:#}");
+        assert!(text.contains("line 2"), "{text}");
+    }
+
+    #[test]
+    fn secrets_never_show_in_debug_or_the_effective_config() {
+        let cfg = parse_layers("", env(&[("HEDUI__DATABASE_URL", "postgres://hedui:s3cret@db/hedui")])).unwrap();
+        let debug = format!("{cfg:?}");
+        assert!(!debug.contains("s3cret"), "{debug}");
+        assert!(debug.contains("[redacted]"), "{debug}");
+        let shown = render_effective(&cfg).unwrap();
+        assert!(!shown.contains("s3cret"), "{shown}");
+        assert!(shown.contains("postgres://hedui:***@db/hedui"), "{shown}");
+        assert_eq!(format!("{:?}", Secret::new("x")), "[redacted]");
+    }
+
+    #[test]
+    fn operations_settings_reach_the_hub() {
+        let dir = tempfile::tempdir().unwrap();
+        // Top-level keys go before the first table.
+        let text = format!(
+            "migrate_on_start = false\ndatabase_connect_timeout_s = 7\n{}",
+            example_with_key(&dir)
+        );
+        let cfg = parse_hub(&text, &base()).unwrap();
+        assert!(!cfg.ops.migrate_on_start);
+        assert_eq!(cfg.ops.database_connect_timeout, Duration::from_secs(7));
+        assert_eq!(cfg.ops.metrics_listen, Some("127.0.0.1:9300".parse().unwrap()));
+        let err = parse_hub(&text.replace("127.0.0.1:9300", "nine-three"), &base()).unwrap_err();
+        assert!(format!("{err:#}").contains("metrics_listen"), "{err:#}");
+    }
+
+    /// The hub.toml inside the Kubernetes ConfigMap, taken out of its YAML
+    /// block by indentation (no YAML crate is in the tree; CI validates the
+    /// manifests themselves with kubernetes-validate).
+    fn configmap_hub_toml() -> String {
+        let yaml = std::fs::read_to_string(base().join("k8s/hub-configmap.yaml")).unwrap();
+        let mut lines = yaml.lines().skip_while(|l| l.trim() != "hub.toml: |").skip(1);
+        let mut out = String::new();
+        for l in lines.by_ref() {
+            if !l.is_empty() && !l.starts_with("    ") {
+                break;
+            }
+            out.push_str(l.strip_prefix("    ").unwrap_or(""));
+            out.push('\n');
+        }
+        assert!(out.contains("[adapters.tax]"), "{out}");
+        out
+    }
+
+    #[test]
+    fn the_kubernetes_configmap_is_a_valid_hub_configuration() {
+        let cfg = parse_layers(
+            &configmap_hub_toml(),
+            env(&[(
+                "HEDUI__DATABASE_URL",
+                "postgres://hedui:pw@postgres.hedui-db.svc:5432/hedui",
+            )]),
+        )
+        .unwrap();
+        assert_eq!(cfg.adapters.len(), 8);
+        assert!(!cfg.migrate_on_start, "the Job migrates before a rollout");
+        assert_eq!(cfg.health_listen, "0.0.0.0:7310");
+        assert_eq!(cfg.metrics_listen, "0.0.0.0:9300");
+        // The ports the manifests probe and scrape are the configured ones.
+        let deployment = std::fs::read_to_string(base().join("k8s/hub-deployment.yaml")).unwrap();
+        assert!(deployment.contains("containerPort: 7310") && deployment.contains("port: 7310"));
+        assert!(deployment.contains("containerPort: 9300") && deployment.contains("containerPort: 7300"));
+        let tls = cfg.tls.unwrap();
+        for (path, key) in [(&tls.ca, "ca.crt"), (&tls.cert, "hub.crt"), (&tls.key, "hub.key.pem")] {
+            assert_eq!(path, &PathBuf::from(format!("../secret/{key}")));
+            let secret = std::fs::read_to_string(base().join("k8s/hub-secret.yaml")).unwrap();
+            assert!(secret.contains(&format!("  {key}:")), "{key} is not in the Secret");
+        }
     }
 }

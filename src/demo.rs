@@ -126,6 +126,7 @@ pub async fn run(a: DemoArgs) -> anyhow::Result<()> {
         tls: Some(issue(Role::Hub, "hub-01")?),
         audit_origin: "hedui.demo/audit".to_owned(),
         checkpoint_interval: Duration::from_secs(60),
+        ops: hedui_hub::OpsOptions::default(),
     })
     .await?;
     let hub_addr = app.local_addr();

@@ -13,7 +13,9 @@ mod cli;
 mod config;
 mod demo;
 mod household_file;
+mod ops_cmd;
 mod render;
+mod report_cmd;
 mod telemetry;
 
 fn main() -> ExitCode {

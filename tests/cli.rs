@@ -155,6 +155,66 @@ fn the_demo_runs_end_to_end_and_shows_every_verdict() {
         "{text}"
     );
     assert!(text.contains("复核人"));
+
+    // The departments' service report over the demo's records.
+    let today = chrono::Utc::now().date_naive();
+    let (from, to) = (
+        (today - chrono::Days::new(1)).to_string(),
+        (today + chrono::Days::new(1)).to_string(),
+    );
+    let report = hedui()
+        .args(["report", "departments", "--from", &from, "--to", &to, "--database"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    let table = String::from_utf8_lossy(&report.stdout);
+    assert!(report.status.success(), "{}", String::from_utf8_lossy(&report.stderr));
+    for d in hedui_domain::department::ALL {
+        let slug = hedui_domain::department::slug(d);
+        assert!(
+            table.lines().any(|l| l.starts_with(&format!("{slug} "))),
+            "{slug}:\n{table}"
+        );
+    }
+    assert!(!table.contains(" 0 records"), "{table}");
+    let csv = dir.path().join("departments.csv");
+    let out = hedui()
+        .args(["report", "departments", "--from", &from, "--to", &to, "-o"])
+        .arg(&csv)
+        .arg("--database")
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let csv = std::fs::read_to_string(&csv).unwrap();
+    assert!(csv.starts_with('\u{feff}') && csv.lines().count() == 9, "{csv}");
+    let html = dir.path().join("departments.html");
+    let out = hedui()
+        .args(["report", "departments", "--from", &from, "--to", &to, "-o"])
+        .arg(&html)
+        .arg("--database")
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(std::fs::read_to_string(&html).unwrap().contains("部门数据服务情况报告"));
+    // Bad input is named.
+    for (args, expected) in [
+        (vec!["--from", "2026-13-01", "--to", &to], "--from"),
+        (vec!["--from", &to, "--to", &from], "after"),
+        (vec!["--from", &from, "--to", &to, "-o", "x.pdf"], ".html or .csv"),
+    ] {
+        let out = hedui()
+            .args(["report", "departments"])
+            .args(&args)
+            .arg("--database")
+            .arg(&db)
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(expected), "{expected}: {err}");
+    }
 }
 
 #[test]
@@ -178,6 +238,237 @@ fn a_full_run_logs_no_names_or_id_numbers() {
         }
     }
     assert!(checked > 500, "{checked}");
+}
+
+#[test]
+fn migrate_applies_the_schema_then_reports_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("fresh.db").display());
+    // --status on a file that does not exist is an error, not a new database.
+    let out = hedui()
+        .args(["migrate", "--status", "--database", &db])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no such file"));
+    let out = hedui().args(["migrate", "--database", &db]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let known = hedui_store::Store::known_schema_version();
+    assert!(stdout.contains(&format!("applied {known} migration(s)")), "{stdout}");
+    let out = hedui()
+        .args(["migrate", "--status", "--database", &db])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success());
+    assert!(
+        stdout.contains(&format!("schema version {known} of {known}")),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("0001_records") && !stdout.contains("PENDING"),
+        "{stdout}"
+    );
+    // Running it again applies nothing.
+    let out = hedui().args(["migrate", "--database", &db]).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("applied 0 migration(s)"));
+}
+
+#[test]
+fn config_default_prints_the_annotated_default_and_check_names_bad_keys() {
+    let out = hedui().args(["config", "default"]).output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("# ") && text.contains("metrics_listen = \"\""), "{text}");
+    let dir = tempfile::tempdir().unwrap();
+    let bad = write(&dir, "hub.toml", "listen = \"127.0.0.1:7300\"\nlisten_adress = \"x\"\n");
+    let out = hedui()
+        .args(["config", "check", "--config"])
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("listen_adress") && err.contains("line 2"), "{err}");
+    let broken = write(&dir, "broken.toml", "listen = \"127.0.0.1:7300\n");
+    let out = hedui()
+        .args(["config", "check", "--config"])
+        .arg(&broken)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("line 1"));
+    // An unknown environment key is named too.
+    let out = hedui()
+        .args(["config", "check", "--config"])
+        .arg(&bad)
+        .env("HEDUI__NO_SUCH_KEY", "1")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+}
+
+/// A hub configuration in `dir` with a fresh key, one adapter that is not
+/// running, and an SQLite database; returns the file and the public key.
+fn hub_config(dir: &tempfile::TempDir, extra: &str) -> (std::path::PathBuf, String) {
+    let key = dir.path().join("hub.key");
+    let out = hedui().args(["keygen", "-o"]).arg(&key).output().unwrap();
+    assert!(out.status.success());
+    let public = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    let policy = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/policies/example.toml");
+    let text = format!(
+        "{extra}listen = \"127.0.0.1:0\"\ndatabase_url = \"sqlite://{}\"\npolicy = \"{}\"\nhub_key = \"{}\"\n[adapters.tax]\nurl = \"http://127.0.0.1:9\"\n",
+        dir.path().join("hub.db").display(),
+        policy.display(),
+        key.display()
+    );
+    (write(dir, "hub.toml", &text), public)
+}
+
+#[cfg(unix)]
+#[test]
+fn the_hub_stops_cleanly_on_sigterm_and_its_audit_log_verifies() {
+    use std::io::BufRead as _;
+    let dir = tempfile::tempdir().unwrap();
+    let (config, public) = hub_config(&dir, "");
+    let mut child = hedui()
+        .args(["hub", "--insecure-dev", "--config"])
+        .arg(&config)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut addr = None;
+    let mut line = String::new();
+    while stderr.read_line(&mut line).unwrap() > 0 {
+        if let Some(a) = line.trim().strip_prefix("hedui hub listening on ") {
+            addr = Some(a.to_owned());
+            break;
+        }
+        line.clear();
+    }
+    let addr = addr.expect("the hub printed its address");
+    // Keep draining stderr so the hub never blocks on a full pipe.
+    let drain = std::thread::spawn(move || {
+        let mut rest = String::new();
+        let _ = std::io::Read::read_to_string(&mut stderr, &mut rest);
+        rest
+    });
+    // One call, so the audit log has an entry to commit to.
+    let out = hedui()
+        .args(["record", "list", "--hub", &format!("http://{addr}")])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let kill = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let status = child.wait().unwrap();
+    let logs = drain.join().unwrap();
+    assert!(status.success(), "exit {status:?}\n{logs}");
+    assert!(logs.contains("hub stopped"), "{logs}");
+    // The final checkpoint covers the call: the log verifies offline.
+    let db = dir.path().join("hub.db");
+    let out = hedui()
+        .args(["audit", "verify", "--key", &public, "--database"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("OK: 1 entries verified"), "{stdout}");
+}
+
+#[test]
+fn a_hub_on_a_schema_it_does_not_know_or_an_unmigrated_database_says_so_plainly() {
+    let dir = tempfile::tempdir().unwrap();
+    let (config, _) = hub_config(&dir, "migrate_on_start = false\n");
+    let out = hedui()
+        .args(["hub", "--insecure-dev", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("hedui migrate") && err.contains("schema version 0"),
+        "{err}"
+    );
+    // Migrated by a newer hedui: refused with the words to act on.
+    let db = format!("sqlite://{}", dir.path().join("hub.db").display());
+    assert!(
+        hedui()
+            .args(["migrate", "--database", &db])
+            .output()
+            .unwrap()
+            .status
+            .success()
+    );
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let store = hedui_store::Store::open(&db).await.unwrap();
+        store
+            .execute_raw_for_tests(
+                "INSERT INTO schema_migrations (version, name, applied_at) VALUES (99, 'future', 'now')",
+            )
+            .await
+            .unwrap();
+        store.close().await;
+    });
+    let out = hedui()
+        .args(["hub", "--insecure-dev", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("upgrade hedui") && !err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn an_unreachable_database_is_retried_then_a_plain_error_without_the_password() {
+    let dir = tempfile::tempdir().unwrap();
+    let (config, _) = hub_config(&dir, "database_connect_timeout_s = 1\n");
+    let out = hedui()
+        .args(["hub", "--insecure-dev", "--config"])
+        .arg(&config)
+        .env("HEDUI__DATABASE_URL", "postgres://hedui:s3cret@127.0.0.1:1/hedui")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("gave up on the database"), "{err}");
+    assert!(err.contains("database not reachable; retrying"), "{err}");
+    assert!(!err.contains("s3cret") && !err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn config_check_prints_the_effective_layers_with_the_password_hidden() {
+    let dir = tempfile::tempdir().unwrap();
+    let (config, _) = hub_config(&dir, "checkpoint_interval_s = 30\n");
+    let out = hedui()
+        .args(["config", "check", "--config"])
+        .arg(&config)
+        .env("HEDUI__DATABASE_URL", "postgres://hedui:s3cret@db/hedui")
+        .env("HEDUI__CHECKPOINT_INTERVAL_S", "15")
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stdout.contains("database_url = \"postgres://hedui:***@db/hedui\""),
+        "{stdout}"
+    );
+    assert!(stdout.contains("checkpoint_interval_s = 15"), "{stdout}");
+    assert!(stdout.contains("[adapters.tax]"), "{stdout}");
+    assert!(!stdout.contains("s3cret") && !stderr.contains("s3cret"));
+    assert!(stderr.contains("no [tls]") && stderr.contains("OK"), "{stderr}");
 }
 
 #[test]

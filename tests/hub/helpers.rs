@@ -181,6 +181,12 @@ pub struct TestSystem {
     logs: tempfile::TempDir,
     /// The hub's address.
     pub hub_addr: SocketAddr,
+    /// Where the hub serves Prometheus metrics (plain HTTP).
+    pub metrics_addr: SocketAddr,
+    /// The plaintext health port for probes.
+    pub health_addr: SocketAddr,
+    /// The hub's shared state, for tests that break its database.
+    pub state: Arc<hedui_hub::HubState>,
     /// The county PKI of this system.
     pub pki: Pki,
 }
@@ -320,15 +326,27 @@ impl TestSystem {
             tls: Some(pki.files(&Role::Hub, "hub-01")),
             audit_origin: "hedui.test/audit".to_owned(),
             checkpoint_interval: Duration::from_secs(3600),
+            // Metrics on a free port, so a test can scrape them.
+            ops: hedui_hub::OpsOptions {
+                metrics_listen: Some(any),
+                health_listen: Some(any),
+                ..hedui_hub::OpsOptions::default()
+            },
         })
         .await
         .unwrap();
         let hub_addr = app.local_addr();
+        let metrics_addr = app.metrics_addr().expect("metrics are on in tests");
+        let health_addr = app.health_addr().expect("the probe port is on in tests");
+        let state = app.state();
         let hub_task = tokio::spawn(app.run_until(stopped(rx.clone())));
         let hub = pki.client(hub_addr, &Role::Caseworker, "zhang.san");
         Self {
             hub,
             hub_addr,
+            metrics_addr,
+            health_addr,
+            state,
             pki,
             database_url: url.to_owned(),
             calls,

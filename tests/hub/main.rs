@@ -5,6 +5,7 @@ mod access;
 mod audit;
 mod faults;
 mod helpers;
+mod ops;
 mod proxy;
 mod snapshot;
 mod trust;

@@ -78,6 +78,17 @@ impl AuditLog {
         origin: String,
         interval: Duration,
     ) -> Result<AuditLog, AuditError> {
+        Self::open_with_metrics(store, key, origin, interval, crate::metrics::Metrics::default()).await
+    }
+
+    /// [`AuditLog::open`], counting appends and checkpoint times in `metrics`.
+    pub async fn open_with_metrics(
+        store: Store,
+        key: hedui_trust::SigningKey,
+        origin: String,
+        interval: Duration,
+        metrics: crate::metrics::Metrics,
+    ) -> Result<AuditLog, AuditError> {
         // Read in this order so that another hub appending meanwhile cannot
         // make an intact log look cut short: the checkpoint first, then the
         // size, then exactly that many leaves and entries.
@@ -103,6 +114,9 @@ impl AuditLog {
             }
         }
         let frontier = Frontier::from_leaves(&leaves);
+        if let Some(at) = latest.as_ref().and_then(|c| checkpoint_time(&c.checkpoint)) {
+            metrics.checkpoint_signed(at);
+        }
         let last_signed = latest.map(|c| c.checkpoint.tree_size).unwrap_or(0);
         // The keyed hash that lets auditors search by ID number without the
         // log holding the number. It is derived from the hub key, so it is
@@ -119,6 +133,7 @@ impl AuditLog {
             frontier,
             healthy: healthy.clone(),
             last_signed,
+            metrics,
         };
         tokio::spawn(appender.run(rx));
         let log = AuditLog {
@@ -196,6 +211,14 @@ struct Appender {
     frontier: Frontier,
     healthy: Arc<AtomicBool>,
     last_signed: u64,
+    metrics: crate::metrics::Metrics,
+}
+
+/// When a checkpoint was signed, if its time field reads.
+fn checkpoint_time(cp: &Checkpoint) -> Option<chrono::DateTime<chrono::Utc>> {
+    chrono::DateTime::parse_from_rfc3339(&cp.time)
+        .ok()
+        .map(|t| t.with_timezone(&chrono::Utc))
 }
 
 impl Appender {
@@ -252,6 +275,8 @@ impl Appender {
         match outcome {
             Ok(ends) => {
                 self.healthy.store(true, Ordering::Relaxed);
+                let written: usize = appends.iter().map(|(batch, _)| batch.len()).sum();
+                self.metrics.audit_appended(written as u64);
                 for ((_, done), end) in appends.into_iter().zip(ends) {
                     let _ = done.send(Ok(end));
                 }
@@ -336,6 +361,9 @@ impl Appender {
         let signed = sign(cp, &self.key);
         self.store.put_checkpoint(&signed).await.map_err(|e| e.to_string())?;
         self.last_signed = size;
+        if let Some(at) = checkpoint_time(&signed.checkpoint) {
+            self.metrics.checkpoint_signed(at);
+        }
         Ok(signed)
     }
 }

@@ -58,6 +58,21 @@ impl Audit {
         outcome: Result<(R, String), HubError>,
     ) -> Result<Response<R>, Status> {
         let action = format!("audit.{}", method.rsplit('/').next().unwrap_or(method));
+        let result = self.log(caller, &action, id_number, outcome).await;
+        let rpc = method.rsplit('/').next().unwrap_or(method);
+        self.state
+            .metrics
+            .rpc(rpc, result.as_ref().map_or_else(|s| s.code(), |_| tonic::Code::Ok));
+        result
+    }
+
+    async fn log<R>(
+        &self,
+        caller: &Caller,
+        action: &str,
+        id_number: &str,
+        outcome: Result<(R, String), HubError>,
+    ) -> Result<Response<R>, Status> {
         let (status_name, detail) = match &outcome {
             Ok((_, detail)) => ("OK", detail.clone()),
             Err(HubError::Audit(_)) => ("UNAVAILABLE", String::new()),
@@ -66,7 +81,7 @@ impl Audit {
         if let Err(HubError::Audit(_)) = &outcome {
             return outcome.map(|(r, _)| Response::new(r)).map_err(Status::from);
         }
-        let mut e = audit_entry(caller, &action, status_name);
+        let mut e = audit_entry(caller, action, status_name);
         e.persons = if id_number.is_empty() {
             Vec::new()
         } else {

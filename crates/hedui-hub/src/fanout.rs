@@ -58,6 +58,7 @@ pub struct DepartmentClient {
     department: Department,
     deadline: Duration,
     client: SourceServiceClient<Channel>,
+    metrics: Option<crate::metrics::Metrics>,
 }
 
 impl DepartmentClient {
@@ -85,7 +86,14 @@ impl DepartmentClient {
             department: endpoint.department,
             deadline: endpoint.deadline,
             client,
+            metrics: None,
         })
+    }
+
+    /// Counts every answer of this department in `metrics`.
+    pub fn with_metrics(mut self, metrics: crate::metrics::Metrics) -> Self {
+        self.metrics = Some(metrics);
+        self
     }
 
     /// The department.
@@ -167,6 +175,13 @@ impl DepartmentClient {
                 }
             }
         };
+        if let Some(m) = &self.metrics {
+            m.source(
+                slug(d),
+                answer.outcome.as_str_name().trim_start_matches("SOURCE_OUTCOME_"),
+                started.elapsed(),
+            );
+        }
         tracing::info!(
             department = slug(d),
             outcome = answer.outcome.as_str_name(),

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use hedui_domain::policy::Policy;
 use hedui_proto::v1::audit_service_server::AuditServiceServer;
 use hedui_proto::v1::verification_service_server::VerificationServiceServer;
-use hedui_store::{Store, StoreError};
+use hedui_store::StoreError;
 use hedui_tls::{ClientTls, ServerTls, TlsFiles};
 use tokio::net::TcpListener;
 
@@ -22,10 +22,13 @@ pub mod audit_service;
 pub mod breaker;
 pub mod fanout;
 pub mod health;
+pub mod metrics;
 pub mod service;
+pub mod startup;
 
 pub use fanout::{AdapterEndpoint, DEFAULT_DEADLINE};
 pub use service::{HubState, MAX_REQUEST_BYTES};
+pub use startup::OpsOptions;
 
 /// What the hub needs to start.
 #[derive(Clone)]
@@ -50,6 +53,8 @@ pub struct HubConfig {
     pub audit_origin: String,
     /// How often a checkpoint is signed when the log has grown.
     pub checkpoint_interval: std::time::Duration,
+    /// Database start-up, migrations and metrics.
+    pub ops: OpsOptions,
 }
 
 impl std::fmt::Debug for HubConfig {
@@ -69,6 +74,9 @@ pub enum BuildError {
     /// The store could not be opened.
     #[error("cannot open the database: {0}")]
     Store(#[from] StoreError),
+    /// The database could not be reached, refused, or has an old schema.
+    #[error(transparent)]
+    Open(#[from] startup::OpenError),
     /// An adapter URL is not a valid URI.
     #[error("adapter url for {department}: {problem}")]
     AdapterUrl {
@@ -102,6 +110,8 @@ pub struct Application {
     listener: TcpListener,
     local_addr: SocketAddr,
     state: Arc<HubState>,
+    metrics_listener: Option<TcpListener>,
+    health_listener: Option<TcpListener>,
 }
 
 impl Application {
@@ -130,7 +140,27 @@ impl Application {
                     .map_err(|problem| BuildError::AdapterUrl { department, problem })?,
             );
         }
-        let store = Store::open(&config.database_url).await?;
+        let store = startup::open_store(&config.database_url, &config.ops).await?;
+        let metrics = metrics::Metrics::default();
+        for c in &mut clients {
+            *c = c.clone().with_metrics(metrics.clone());
+        }
+        let metrics_listener = match config.ops.metrics_listen {
+            Some(addr) => Some(
+                metrics::bind(addr)
+                    .await
+                    .map_err(|source| BuildError::Bind { addr, source })?,
+            ),
+            None => None,
+        };
+        let health_listener = match config.ops.health_listen {
+            Some(addr) => Some(
+                TcpListener::bind(addr)
+                    .await
+                    .map_err(|source| BuildError::Bind { addr, source })?,
+            ),
+            None => None,
+        };
         let listener = TcpListener::bind(config.listen)
             .await
             .map_err(|source| BuildError::Bind {
@@ -141,11 +171,12 @@ impl Application {
             addr: config.listen,
             source,
         })?;
-        let audit = audit::AuditLog::open(
+        let audit = audit::AuditLog::open_with_metrics(
             store.clone(),
             config.grant_key.clone(),
             config.audit_origin.clone(),
             config.checkpoint_interval,
+            metrics.clone(),
         )
         .await?;
         let state = Arc::new(HubState {
@@ -155,18 +186,31 @@ impl Application {
             clients,
             grant_key: config.grant_key,
             insecure: server_tls.is_none(),
+            metrics,
         });
         Ok(Self {
             listener,
             local_addr,
             state,
             server_tls,
+            metrics_listener,
+            health_listener,
         })
     }
 
     /// The bound address.
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// The bound metrics address, when metrics are served.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_listener.as_ref().and_then(|l| l.local_addr().ok())
+    }
+
+    /// The bound plaintext health address, when one is served.
+    pub fn health_addr(&self) -> Option<SocketAddr> {
+        self.health_listener.as_ref().and_then(|l| l.local_addr().ok())
     }
 
     /// The shared state, for callers that drive the pipeline directly.
@@ -187,6 +231,21 @@ impl Application {
         tracing::info!(addr = %self.local_addr, departments = self.state.clients.len(), "hub serving");
         let (reporter, health_svc) = tonic_health::server::health_reporter();
         let watch = tokio::spawn(health::watch(self.state.clone(), reporter.clone()));
+        let metrics_task = self.metrics_listener.map(|l| {
+            if let Ok(addr) = l.local_addr() {
+                tracing::info!(%addr, "metrics at http://{addr}/metrics");
+            }
+            tokio::spawn(metrics::serve(l, self.state.metrics.clone()))
+        });
+        // The plaintext health port serves the health service alone: it
+        // tells nothing but SERVING or NOT_SERVING.
+        let health_task = self.health_listener.map(|l| {
+            if let Ok(addr) = l.local_addr() {
+                tracing::info!(%addr, "plaintext health service for probes");
+            }
+            let router = tonic::transport::Server::builder().add_service(health_svc.clone());
+            tokio::spawn(router.serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(l)))
+        });
         let audit_svc = AuditServiceServer::new(audit_service::Audit::new(self.state.clone()))
             .max_decoding_message_size(MAX_REQUEST_BYTES)
             .max_encoding_message_size(64 * 1024 * 1024);
@@ -223,6 +282,18 @@ impl Application {
             }
         };
         watch.abort();
+        if let Some(t) = metrics_task {
+            t.abort();
+        }
+        if let Some(t) = health_task {
+            t.abort();
+        }
+        // Every call has finished and every append was acknowledged only
+        // once durable; a last checkpoint commits to the whole log, so an
+        // auditor can verify up to the last entry after the stop.
+        if let Err(e) = self.state.audit.checkpoint().await {
+            tracing::warn!(error = %e, "no final audit checkpoint");
+        }
         self.state.store.close().await;
         tracing::info!("hub stopped");
         result

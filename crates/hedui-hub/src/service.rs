@@ -50,6 +50,8 @@ pub struct HubState {
     /// True when the hub runs with `--insecure-dev`: plaintext, nobody
     /// identified, every call allowed.
     pub insecure: bool,
+    /// Prometheus metrics (see [`crate::metrics`]).
+    pub metrics: crate::metrics::Metrics,
 }
 
 /// The hub's errors. Each maps to exactly one status code.
@@ -439,7 +441,8 @@ fn list_filter(req: &ListRecordsRequest, today: NaiveDate) -> Result<ListFilter,
 
 /// Logs a finished call at a level chosen by its status: client errors at
 /// INFO, server errors at ERROR.
-fn log_status<T>(rpc: &'static str, result: &Result<T, Status>) {
+fn log_status<T>(metrics: &crate::metrics::Metrics, rpc: &'static str, result: &Result<T, Status>) {
+    metrics.rpc(rpc, result.as_ref().map_or_else(|s| s.code(), |_| tonic::Code::Ok));
     match result {
         Ok(_) => tracing::info!(rpc, code = "OK", "call finished"),
         Err(s) => match s.code() {
@@ -482,6 +485,7 @@ impl Verification {
             Err((caller, status)) => {
                 tracing::info!(role = caller.role(), method, code = ?status.code(), "call denied");
                 let action = method.rsplit('/').next().unwrap_or(method).to_owned();
+                self.state.metrics.rpc(&action, status.code());
                 Err(self.refuse(&caller, &action, persons(), status).await)
             }
         }
@@ -524,7 +528,7 @@ impl VerificationService for Verification {
                 .refuse(&caller, "SubmitVerification", persons(), Status::from(e))
                 .await),
         };
-        log_status("SubmitVerification", &result);
+        log_status(&self.state.metrics, "SubmitVerification", &result);
         result
     }
 
@@ -538,7 +542,7 @@ impl VerificationService for Verification {
             Err(e @ HubError::Audit(_)) => Err(Status::from(e)),
             Err(e) => Err(self.refuse(&caller, "GetRecord", Vec::new(), Status::from(e)).await),
         };
-        log_status("GetRecord", &result);
+        log_status(&self.state.metrics, "GetRecord", &result);
         result
     }
 
@@ -563,7 +567,7 @@ impl VerificationService for Verification {
             Err(e @ HubError::Audit(_)) => Err(Status::from(e)),
             Err(e) => Err(self.refuse(&caller, "ListRecords", persons(), Status::from(e)).await),
         };
-        log_status("ListRecords", &result);
+        log_status(&self.state.metrics, "ListRecords", &result);
         result
     }
 }

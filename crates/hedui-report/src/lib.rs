@@ -17,6 +17,7 @@
 use hedui_domain::policy::Policy;
 use hedui_proto::v1::{Department, Residence, Verdict, VerificationRecord};
 
+pub mod departments;
 mod html;
 mod json;
 pub mod words;

@@ -70,8 +70,34 @@ pub enum StoreError {
     },
 }
 
+impl StoreError {
+    /// True when the database server could not be reached (refused, timed
+    /// out, reset): a condition that may pass, so worth retrying at start-up.
+    /// Every other error (bad URL, schema too new, SQL errors) is final.
+    pub fn is_unreachable(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Database(sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut)
+        )
+    }
+}
+
 /// Result alias for the store.
 pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// Records read per query by [`Store::for_each_record_created`].
+const RECORD_PAGE: i64 = 500;
+
+/// One row of `schema_migrations`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppliedMigration {
+    /// The schema version it brought the database to.
+    pub version: i64,
+    /// Its name, e.g. `0002_audit`.
+    pub name: String,
+    /// When it was applied (RFC 3339 UTC).
+    pub applied_at: String,
+}
 
 /// The outcome of storing a record under an idempotency key.
 #[derive(Debug, Clone, PartialEq)]
@@ -155,6 +181,18 @@ impl Store {
     ///
     /// Any other `scheme://` is refused with [`StoreError::Url`].
     pub async fn open(url: &str) -> Result<Store> {
+        let store = Self::open_without_migrating(url).await?;
+        store.migrate().await?;
+        tracing::info!(backend = ?store.backend_kind(), "store opened");
+        Ok(store)
+    }
+
+    /// Opens the database at `url` as [`Store::open`] does, but applies no
+    /// migration: for `hedui migrate --status` and for a hub told not to
+    /// migrate on start. A schema newer than this binary knows is still
+    /// refused; an older one is left as it is ([`Store::schema_version`]
+    /// tells which).
+    pub async fn open_without_migrating(url: &str) -> Result<Store> {
         // Decided before any await, so that the future holds no borrow of
         // `url`'s parts and stays `Send` wherever it is spawned.
         let kind = match scheme(url) {
@@ -171,8 +209,11 @@ impl Store {
             BackendKind::Sqlite => Backend::Sqlite(sqlite::connect(url).await?),
         };
         let store = Store { backend };
-        store.migrate().await?;
-        tracing::info!(backend = ?store.backend_kind(), "store opened");
+        let found = store.schema_version().await?;
+        let known = Self::known_schema_version();
+        if found > known {
+            return Err(StoreError::SchemaTooNew { found, known });
+        }
         Ok(store)
     }
 
@@ -189,13 +230,57 @@ impl Store {
         sqlite::MIGRATIONS.len() as i64
     }
 
-    /// The schema version of the open database.
+    /// The names of the migrations this binary knows, in order; version
+    /// `n` is the `n`-th (1-based).
+    pub fn known_migrations() -> Vec<&'static str> {
+        sqlite::MIGRATIONS.iter().map(|(name, _)| *name).collect()
+    }
+
+    /// The schema version of the open database; 0 for a database that no
+    /// hedui has migrated yet.
     pub async fn schema_version(&self) -> Result<i64> {
         dispatch!(self.schema_version())
     }
 
-    async fn migrate(&self) -> Result<()> {
-        dispatch!(self.migrate(Self::known_schema_version()))
+    /// The migrations applied to this database, oldest first.
+    pub async fn applied_migrations(&self) -> Result<Vec<AppliedMigration>> {
+        dispatch!(self.applied_migrations())
+    }
+
+    /// Applies every pending migration, each in its own transaction, and
+    /// returns how many were applied. Safe to run from several processes at
+    /// once: each migration is applied once.
+    pub async fn migrate(&self) -> Result<usize> {
+        let before = self.schema_version().await?;
+        dispatch!(self.migrate(Self::known_schema_version()))?;
+        let after = self.schema_version().await?;
+        Ok(usize::try_from(after - before).unwrap_or(0))
+    }
+
+    /// Calls `f` with every record created on or after `from` and before
+    /// `before` (UTC days), oldest first, checked against its digest. Records
+    /// are read a page at a time, so memory does not grow with the range.
+    pub async fn for_each_record_created(
+        &self,
+        from: chrono::NaiveDate,
+        before: chrono::NaiveDate,
+        mut f: impl FnMut(VerificationRecord) + Send,
+    ) -> Result<u64> {
+        let (from, before) = (from.to_string(), before.to_string());
+        let mut after: Option<(String, String)> = None;
+        let mut count = 0;
+        loop {
+            let page = dispatch!(self.records_page(&from, &before, after.as_ref(), RECORD_PAGE))?;
+            let full = page.len() as i64 == RECORD_PAGE;
+            for record in page {
+                after = Some((record.created_at.clone(), record.record_id.clone()));
+                count += 1;
+                f(record);
+            }
+            if !full {
+                return Ok(count);
+            }
+        }
     }
 
     /// Stores `record` under `idempotency_key`, unless the key was used
@@ -397,5 +482,48 @@ mod tests {
         assert_eq!(scheme("hedui.db"), None);
         assert_eq!(scheme("/var/lib/hedui/hedui.db"), None);
         assert_eq!(scheme("./odd://name.db"), None);
+    }
+}
+
+/// `url` with any password replaced by `***`, for logs and messages: the
+/// one in `user:password@` and a `password=` query parameter.
+pub fn redact_url(url: &str) -> String {
+    let mut out = url.to_owned();
+    if let Some(start) = out.find("://").map(|i| i + 3) {
+        let end = out[start..].find(['/', '?']).map_or(out.len(), |i| start + i);
+        if let Some(at) = out[start..end].rfind('@')
+            && let Some(colon) = out[start..start + at].find(':')
+        {
+            out.replace_range(start + colon + 1..start + at, "***");
+        }
+    }
+    if let Some(q) = out.find('?') {
+        let (head, query) = out.split_at(q + 1);
+        let query: Vec<String> = query
+            .split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
+                _ => pair.to_owned(),
+            })
+            .collect();
+        out = format!("{head}{}", query.join("&"));
+    }
+    out
+}
+
+#[cfg(test)]
+mod redact_tests {
+    use super::redact_url;
+
+    #[test]
+    fn passwords_never_survive_redaction() {
+        assert_eq!(redact_url("postgres://u:s3cret@h:5/db"), "postgres://u:***@h:5/db");
+        assert_eq!(redact_url("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(
+            redact_url("postgres://u@h/db?password=s3cret&application_name=x"),
+            "postgres://u@h/db?password=***&application_name=x"
+        );
+        assert_eq!(redact_url("sqlite://hedui.db"), "sqlite://hedui.db");
+        assert_eq!(redact_url("postgres://u:p@ss@h/db"), "postgres://u:***@h/db");
     }
 }

@@ -146,10 +146,65 @@ fn cannot_connect(place: &str, e: sqlx::Error) -> StoreError {
 }
 
 pub(crate) async fn schema_version(pool: &PgPool) -> Result<i64> {
+    if !has_migrations_table(pool).await? {
+        return Ok(0);
+    }
     let v: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM schema_migrations")
         .fetch_one(pool)
         .await?;
     Ok(v.unwrap_or(0))
+}
+
+async fn has_migrations_table(pool: &PgPool) -> Result<bool> {
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM pg_catalog.pg_tables WHERE schemaname = current_schema() AND tablename = 'schema_migrations'")
+        .fetch_one(pool)
+        .await?;
+    Ok(n > 0)
+}
+
+pub(crate) async fn applied_migrations(pool: &PgPool) -> Result<Vec<crate::AppliedMigration>> {
+    if !has_migrations_table(pool).await? {
+        return Ok(Vec::new());
+    }
+    let rows = sqlx::query("SELECT version, name, applied_at FROM schema_migrations ORDER BY version")
+        .fetch_all(pool)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| crate::AppliedMigration {
+            version: r.get("version"),
+            name: r.get("name"),
+            applied_at: r.get("applied_at"),
+        })
+        .collect())
+}
+
+/// One page of records created in `[from, before)`, after the key `after`
+/// (created_at, record_id), oldest first.
+pub(crate) async fn records_page(
+    pool: &PgPool,
+    from: &str,
+    before: &str,
+    after: Option<&(String, String)>,
+    limit: i64,
+) -> Result<Vec<VerificationRecord>> {
+    // The empty string sorts before every stored key.
+    let (after_at, after_id) = after.map_or(("", ""), |(a, i)| (a.as_str(), i.as_str()));
+    let rows = sqlx::query(
+        "SELECT record_id, body FROM records
+         WHERE created_at >= $1 AND created_at < $2 AND (created_at, record_id) > ($3, $4)
+         ORDER BY created_at, record_id LIMIT $5",
+    )
+    .bind(from)
+    .bind(before)
+    .bind(after_at)
+    .bind(after_id)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    rows.into_iter()
+        .map(|r| crate::decode(r.get("record_id"), r.get("body")))
+        .collect()
 }
 
 /// Applies the pending migrations, one transaction each. Each transaction

@@ -53,6 +53,8 @@ on_both_backends!(
     records::a_record_altered_on_disk_is_reported_as_corrupt,
     records::a_schema_newer_than_the_binary_is_refused,
     records::two_stores_opening_one_new_database_at_once_migrate_it_once,
+    records::migrations_can_be_applied_explicitly_and_reported,
+    records::records_created_in_a_range_are_read_in_order_across_pages,
     audit::entries_append_filter_and_refuse_updates_and_deletes,
     audit::entries_filter_by_time_action_department_and_seq,
     audit::a_batch_that_fails_part_way_writes_nothing,

@@ -343,3 +343,82 @@ pub async fn two_stores_opening_one_new_database_at_once_migrate_it_once(db: &Te
     a.close().await;
     b.close().await;
 }
+
+/// `hedui migrate`: a store opened without migrating reports version 0 and
+/// no migrations, leaves the database empty, and `migrate` applies every
+/// migration once; a second run applies none.
+pub async fn migrations_can_be_applied_explicitly_and_reported(db: &TestDb) {
+    let url = db.another_empty_database().await;
+    let store = Store::open_without_migrating(&url).await.unwrap();
+    assert_eq!(store.schema_version().await.unwrap(), 0);
+    assert!(store.applied_migrations().await.unwrap().is_empty());
+    let known = Store::known_migrations();
+    assert_eq!(known.len() as i64, Store::known_schema_version());
+    assert_eq!(store.migrate().await.unwrap(), known.len());
+    assert_eq!(store.migrate().await.unwrap(), 0);
+    let applied = store.applied_migrations().await.unwrap();
+    let names: Vec<&str> = applied.iter().map(|m| m.name.as_str()).collect();
+    assert_eq!(names, known);
+    assert_eq!(
+        applied.iter().map(|m| m.version).collect::<Vec<_>>(),
+        (1..=Store::known_schema_version()).collect::<Vec<_>>()
+    );
+    store.close().await;
+    // A schema newer than the binary is refused without migrating too.
+    db.store
+        .execute_raw_for_tests("INSERT INTO schema_migrations (version, name, applied_at) VALUES (99, 'future', 'now')")
+        .await
+        .unwrap();
+    let err = Store::open_without_migrating(&db.url).await.unwrap_err();
+    assert!(matches!(err, StoreError::SchemaTooNew { found: 99, .. }), "{err}");
+}
+
+/// The department report reads every record of a date range, oldest first,
+/// a page at a time: more records than one page, and the bounds are UTC days
+/// (the `to` day is excluded by the caller passing the next day).
+pub async fn records_created_in_a_range_are_read_in_order_across_pages(db: &TestDb) {
+    let store = &db.store;
+    // 1203 records on 2026-11-02 (more than two pages), one on each side.
+    let mut expected = Vec::new();
+    for i in 0..1203 {
+        let id = format!("r{i:05}");
+        let at = format!("2026-11-02T{:02}:{:02}:00.000Z", i / 60 % 24, i % 60);
+        store
+            .put_record(&record(&id, &at, Verdict::MeetsCriteria, &[]), &id, "h")
+            .await
+            .unwrap();
+        expected.push((at, id));
+    }
+    for (id, at) in [
+        ("early", "2026-11-01T23:59:59.999Z"),
+        ("late", "2026-11-03T00:00:00.000Z"),
+    ] {
+        store
+            .put_record(&record(id, at, Verdict::MeetsCriteria, &[]), id, "h")
+            .await
+            .unwrap();
+    }
+    expected.sort();
+    let day = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+    let mut seen = Vec::new();
+    let n = store
+        .for_each_record_created(day("2026-11-02"), day("2026-11-03"), |r| {
+            seen.push((r.created_at, r.record_id))
+        })
+        .await
+        .unwrap();
+    assert_eq!(n, 1203);
+    assert_eq!(seen, expected);
+    let mut all = 0;
+    store
+        .for_each_record_created(day("2026-11-01"), day("2026-11-04"), |_| all += 1)
+        .await
+        .unwrap();
+    assert_eq!(all, 1205);
+    let mut none = 0;
+    store
+        .for_each_record_created(day("2026-11-04"), day("2026-11-05"), |_| none += 1)
+        .await
+        .unwrap();
+    assert_eq!(none, 0);
+}

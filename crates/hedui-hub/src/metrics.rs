@@ -1,0 +1,302 @@
+//! Prometheus metrics, in the text exposition format, on a separate plain
+//! HTTP port (`metrics_listen`).
+//!
+//! Hand-written rather than a metrics crate: seven families with fixed,
+//! small label sets (RPC names, status codes, department slugs, outcomes)
+//! fit in a page of code, and the exposition format is plain text. Labels
+//! never carry personal data: there is no label for a person, household,
+//! request or record.
+//!
+//! | family | type | labels |
+//! |---|---|---|
+//! | `hedui_rpc_requests_total` | counter | `rpc`, `code` |
+//! | `hedui_source_latency_seconds` | histogram | `department` |
+//! | `hedui_source_outcomes_total` | counter | `department`, `outcome` |
+//! | `hedui_batch_queue_depth` | gauge | |
+//! | `hedui_audit_appends_total` | counter | |
+//! | `hedui_audit_last_checkpoint_age_seconds` | gauge | |
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::net::TcpListener;
+
+/// Upper bounds of the latency histogram's buckets, in seconds: from fast
+/// local adapters to the 10 s default deadline and beyond.
+pub const LATENCY_BUCKETS: [f64; 12] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0];
+
+/// The hub's metrics; cheap to clone, shared by every handler.
+#[derive(Clone, Default)]
+pub struct Metrics {
+    inner: Arc<Inner>,
+}
+
+#[derive(Default)]
+struct Inner {
+    rpcs: Mutex<BTreeMap<(String, &'static str), u64>>,
+    outcomes: Mutex<BTreeMap<(&'static str, &'static str), u64>>,
+    latency: Mutex<BTreeMap<&'static str, Histogram>>,
+    batch_queue_depth: AtomicI64,
+    audit_appends: AtomicU64,
+    /// Unix time in milliseconds of the newest checkpoint; 0 for none.
+    last_checkpoint_ms: AtomicI64,
+}
+
+#[derive(Default, Clone)]
+struct Histogram {
+    /// Count per bucket (not cumulative); the last one is `+Inf`.
+    buckets: [u64; LATENCY_BUCKETS.len() + 1],
+    sum: f64,
+    count: u64,
+}
+
+impl Metrics {
+    /// Counts one finished RPC: its short name (`SubmitVerification`) and
+    /// its gRPC code name (`OK`, `INVALID_ARGUMENT`, …).
+    pub fn rpc(&self, rpc: &str, code: tonic::Code) {
+        let code = crate::service::code_name(code);
+        *lock(&self.inner.rpcs).entry((rpc.to_owned(), code)).or_default() += 1;
+    }
+
+    /// Counts one department's answer (or failure) and its latency.
+    pub fn source(&self, department: &'static str, outcome: &'static str, latency: Duration) {
+        *lock(&self.inner.outcomes).entry((department, outcome)).or_default() += 1;
+        let seconds = latency.as_secs_f64();
+        let mut latency = lock(&self.inner.latency);
+        let h = latency.entry(department).or_default();
+        let i = LATENCY_BUCKETS
+            .iter()
+            .position(|b| seconds <= *b)
+            .unwrap_or(LATENCY_BUCKETS.len());
+        h.buckets[i] += 1;
+        h.sum += seconds;
+        h.count += 1;
+    }
+
+    /// Sets the number of batch items waiting (set by the batch engine).
+    pub fn set_batch_queue_depth(&self, depth: i64) {
+        self.inner.batch_queue_depth.store(depth, Ordering::Relaxed);
+    }
+
+    /// Counts audit entries made durable.
+    pub fn audit_appended(&self, entries: u64) {
+        self.inner.audit_appends.fetch_add(entries, Ordering::Relaxed);
+    }
+
+    /// Notes the time of the newest signed checkpoint.
+    pub fn checkpoint_signed(&self, at: chrono::DateTime<chrono::Utc>) {
+        self.inner
+            .last_checkpoint_ms
+            .fetch_max(at.timestamp_millis(), Ordering::Relaxed);
+    }
+
+    /// The text exposition of every metric, as of `now`.
+    pub fn render(&self, now: chrono::DateTime<chrono::Utc>) -> String {
+        let mut out = String::new();
+        family(
+            &mut out,
+            "hedui_rpc_requests_total",
+            "counter",
+            "Finished calls to the hub's services, by RPC and gRPC status code.",
+        );
+        for ((rpc, code), n) in lock(&self.inner.rpcs).iter() {
+            let _ = writeln!(
+                out,
+                "hedui_rpc_requests_total{{rpc=\"{}\",code=\"{code}\"}} {n}",
+                escape(rpc)
+            );
+        }
+        family(
+            &mut out,
+            "hedui_source_latency_seconds",
+            "histogram",
+            "Time from sending a query to a department until its answer, timeout or failure.",
+        );
+        for (department, h) in lock(&self.inner.latency).iter() {
+            let mut cumulative = 0;
+            for (bound, n) in LATENCY_BUCKETS.iter().zip(h.buckets) {
+                cumulative += n;
+                let _ = writeln!(
+                    out,
+                    "hedui_source_latency_seconds_bucket{{department=\"{department}\",le=\"{bound}\"}} {cumulative}"
+                );
+            }
+            let _ = writeln!(
+                out,
+                "hedui_source_latency_seconds_bucket{{department=\"{department}\",le=\"+Inf\"}} {}",
+                h.count
+            );
+            let _ = writeln!(
+                out,
+                "hedui_source_latency_seconds_sum{{department=\"{department}\"}} {}",
+                h.sum
+            );
+            let _ = writeln!(
+                out,
+                "hedui_source_latency_seconds_count{{department=\"{department}\"}} {}",
+                h.count
+            );
+        }
+        family(
+            &mut out,
+            "hedui_source_outcomes_total",
+            "counter",
+            "Department queries by outcome: OK, NO_RECORD, TIMEOUT, UNAVAILABLE, ERROR or REFUSED.",
+        );
+        for ((department, outcome), n) in lock(&self.inner.outcomes).iter() {
+            let _ = writeln!(
+                out,
+                "hedui_source_outcomes_total{{department=\"{department}\",outcome=\"{outcome}\"}} {n}"
+            );
+        }
+        family(
+            &mut out,
+            "hedui_batch_queue_depth",
+            "gauge",
+            "Batch items waiting to be verified.",
+        );
+        let _ = writeln!(
+            out,
+            "hedui_batch_queue_depth {}",
+            self.inner.batch_queue_depth.load(Ordering::Relaxed)
+        );
+        family(
+            &mut out,
+            "hedui_audit_appends_total",
+            "counter",
+            "Audit log entries made durable.",
+        );
+        let _ = writeln!(
+            out,
+            "hedui_audit_appends_total {}",
+            self.inner.audit_appends.load(Ordering::Relaxed)
+        );
+        family(
+            &mut out,
+            "hedui_audit_last_checkpoint_age_seconds",
+            "gauge",
+            "Seconds since the newest signed audit checkpoint; absent before the first.",
+        );
+        let last = self.inner.last_checkpoint_ms.load(Ordering::Relaxed);
+        if last > 0 {
+            let age = (now.timestamp_millis() - last).max(0) as f64 / 1000.0;
+            let _ = writeln!(out, "hedui_audit_last_checkpoint_age_seconds {age}");
+        }
+        out
+    }
+}
+
+fn family(out: &mut String, name: &str, kind: &str, help: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} {kind}");
+}
+
+/// Escapes a label value as the exposition format requires.
+fn escape(v: &str) -> String {
+    v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+}
+
+/// A poisoned lock only means another thread panicked while counting; the
+/// counts are still usable.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Largest request head the metrics endpoint reads.
+const MAX_HEAD: usize = 8 * 1024;
+
+/// Serves `GET /metrics` over plain HTTP/1.1 on `listener` until the task is
+/// dropped. Anything else gets 404 (or 405 for another method). One request
+/// per connection; this is for a Prometheus scraper on the bureau's network,
+/// not for the public.
+pub async fn serve(listener: TcpListener, metrics: Metrics) {
+    loop {
+        let Ok((mut conn, _)) = listener.accept().await else {
+            continue;
+        };
+        let metrics = metrics.clone();
+        tokio::spawn(async move {
+            let mut head = Vec::new();
+            let mut buf = [0u8; 1024];
+            let read = tokio::time::timeout(Duration::from_secs(10), async {
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < MAX_HEAD {
+                    match conn.read(&mut buf).await {
+                        Ok(0) | Err(_) => return false,
+                        Ok(n) => head.extend_from_slice(&buf[..n]),
+                    }
+                }
+                true
+            })
+            .await;
+            if read != Ok(true) {
+                return;
+            }
+            let line = head.split(|b| *b == b'\r').next().unwrap_or_default();
+            let line = String::from_utf8_lossy(line);
+            let mut words = line.split(' ');
+            let (method, path) = (words.next().unwrap_or(""), words.next().unwrap_or(""));
+            let path = path.split('?').next().unwrap_or("");
+            let (status, body) = match (method, path) {
+                ("GET", "/metrics") => ("200 OK", metrics.render(chrono::Utc::now())),
+                (_, "/metrics") => ("405 Method Not Allowed", "only GET\n".to_owned()),
+                _ => ("404 Not Found", "metrics are at /metrics\n".to_owned()),
+            };
+            let response = format!(
+                "HTTP/1.1 {status}\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = conn.write_all(response.as_bytes()).await;
+            let _ = conn.shutdown().await;
+        });
+    }
+}
+
+/// Binds the metrics address.
+pub async fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    TcpListener::bind(addr).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_exposition_counts_with_the_right_labels() {
+        let m = Metrics::default();
+        m.rpc("SubmitVerification", tonic::Code::Ok);
+        m.rpc("SubmitVerification", tonic::Code::Ok);
+        m.rpc("GetRecord", tonic::Code::NotFound);
+        m.source("tax", "OK", Duration::from_millis(30));
+        m.source("tax", "TIMEOUT", Duration::from_secs(11));
+        m.set_batch_queue_depth(7);
+        m.audit_appended(3);
+        let text = m.render(chrono::Utc::now());
+        assert!(text.contains("hedui_rpc_requests_total{rpc=\"SubmitVerification\",code=\"OK\"} 2\n"));
+        assert!(text.contains("hedui_rpc_requests_total{rpc=\"GetRecord\",code=\"NOT_FOUND\"} 1\n"));
+        assert!(text.contains("hedui_source_outcomes_total{department=\"tax\",outcome=\"TIMEOUT\"} 1\n"));
+        // 30 ms falls in the 0.05 bucket and every one above it; 11 s only in 30 and +Inf.
+        assert!(text.contains("hedui_source_latency_seconds_bucket{department=\"tax\",le=\"0.025\"} 0\n"));
+        assert!(text.contains("hedui_source_latency_seconds_bucket{department=\"tax\",le=\"0.05\"} 1\n"));
+        assert!(text.contains("hedui_source_latency_seconds_bucket{department=\"tax\",le=\"10\"} 1\n"));
+        assert!(text.contains("hedui_source_latency_seconds_bucket{department=\"tax\",le=\"30\"} 2\n"));
+        assert!(text.contains("hedui_source_latency_seconds_bucket{department=\"tax\",le=\"+Inf\"} 2\n"));
+        assert!(text.contains("hedui_source_latency_seconds_count{department=\"tax\"} 2\n"));
+        assert!(text.contains("hedui_batch_queue_depth 7\n"));
+        assert!(text.contains("hedui_audit_appends_total 3\n"));
+        // No checkpoint yet: the age is absent rather than a made-up number.
+        assert!(!text.contains("\nhedui_audit_last_checkpoint_age_seconds "), "{text}");
+        let now = chrono::Utc::now();
+        m.checkpoint_signed(now - chrono::Duration::seconds(90));
+        assert!(m.render(now).contains("hedui_audit_last_checkpoint_age_seconds 90\n"));
+    }
+
+    #[test]
+    fn label_values_are_escaped() {
+        assert_eq!(escape("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
+    }
+}
