@@ -21,6 +21,7 @@ pub mod audit;
 pub mod audit_service;
 pub mod fanout;
 pub mod health;
+pub mod records;
 pub mod service;
 
 pub use fanout::{AdapterEndpoint, DEFAULT_DEADLINE};

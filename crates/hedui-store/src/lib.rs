@@ -263,6 +263,10 @@ pub(crate) struct RecordRow<'a> {
     pub digest: &'a str,
     pub body: Vec<u8>,
     pub id_numbers: Vec<&'a str>,
+    /// The version; a record from before versions existed counts as 1.
+    pub version: i64,
+    /// The version this one replaces, if any.
+    pub previous_record_id: Option<&'a str>,
 }
 
 impl<'a> RecordRow<'a> {
@@ -282,6 +286,8 @@ impl<'a> RecordRow<'a> {
             digest: &record.digest,
             body: record.encode_to_vec(),
             id_numbers: members.iter().map(|m| m.id_number.as_str()).collect(),
+            version: i64::from(record.version.max(1)),
+            previous_record_id: Some(record.previous_record_id.as_str()).filter(|p| !p.is_empty()),
         }
     }
 }
@@ -320,6 +326,8 @@ pub(crate) struct SummaryRow {
     pub purpose: String,
     pub member_count: i64,
     pub digest: String,
+    pub version: i64,
+    pub previous_record_id: Option<String>,
 }
 
 impl From<SummaryRow> for RecordSummary {
@@ -332,6 +340,8 @@ impl From<SummaryRow> for RecordSummary {
             purpose: Purpose::from_str_name(&r.purpose).unwrap_or_default() as i32,
             member_count: r.member_count as u32,
             digest: r.digest,
+            version: r.version as u32,
+            previous_record_id: r.previous_record_id.unwrap_or_default(),
         }
     }
 }
@@ -371,6 +381,9 @@ pub fn request_hash(encoded_request: &[u8]) -> String {
 }
 
 pub mod audit;
+mod versions;
+
+pub use versions::PutVersionOutcome;
 
 #[cfg(test)]
 mod tests {

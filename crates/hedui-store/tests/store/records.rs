@@ -84,6 +84,9 @@ pub async fn a_record_round_trips_and_survives_reopening(db: &TestDb) {
             purpose: Purpose::MinimumLiving as i32,
             member_count: 1,
             digest: r.digest.clone(),
+            // A first record is version 1 and replaces nothing.
+            version: 1,
+            previous_record_id: String::new(),
         }]
     );
     store.close().await;
