@@ -4,6 +4,7 @@
 mod access;
 mod audit;
 mod helpers;
+mod records;
 mod trust;
 
 use std::sync::Arc;
