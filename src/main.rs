@@ -11,6 +11,7 @@ mod cli;
 mod config;
 mod demo;
 mod household_file;
+mod record_cmd;
 mod render;
 mod telemetry;
 
