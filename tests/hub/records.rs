@@ -414,7 +414,8 @@ async fn a_recheck_under_an_authorization_that_no_longer_covers_asks_nobody() {
         r.authorization.as_mut().unwrap().signers.pop();
     };
     let store = Store::open(&sys.database_url).await.unwrap();
-    let forgeries: [(&str, &dyn Fn(&mut VerificationRecord)); 2] = [("expired", &expired), ("unsigned", &unsigned)];
+    type Forge<'a> = &'a dyn Fn(&mut VerificationRecord);
+    let forgeries: [(&str, Forge); 2] = [("expired", &expired), ("unsigned", &unsigned)];
     for (name, forge) in forgeries {
         let mut r = v1.clone();
         r.record_id = uuid::Uuid::now_v7().to_string();

@@ -122,7 +122,7 @@ fn first(failed: &[Department]) -> VerificationRecord {
         header("v1"),
         &submission("k1"),
         None,
-        answers(500_00, failed),
+        answers(50_000, failed),
         &policy(),
     )
 }
@@ -208,7 +208,7 @@ fn the_next_version_links_back_and_the_diff_says_what_changed() {
     let ask = departments_to_ask(&v1, &[]);
     let keep: Vec<Department> = ALL.iter().copied().filter(|d| !ask.contains(d)).collect();
     let mut all = kept_answers(&v1, &keep).unwrap();
-    all.extend(answers(500_00, &[]).into_iter().filter(|a| ask.contains(&a.department)));
+    all.extend(answers(50_000, &[]).into_iter().filter(|a| ask.contains(&a.department)));
     let sub = submission_of(&v1, "k2", today()).unwrap();
     assert_eq!(sub.household, submission("k1").household);
     assert_eq!(sub.idempotency_key, "k2");
@@ -229,7 +229,7 @@ fn the_next_version_links_back_and_the_diff_says_what_changed() {
     assert_eq!(b.after, "not found");
     let fa = find("summary.financial_assets_fen").expect("summary change");
     assert_eq!(fa.before, yuan(0));
-    assert_eq!(fa.after, yuan(500_00));
+    assert_eq!(fa.after, yuan(50_000));
     let v = find("verdict").expect("verdict change");
     assert_eq!((v.before.as_str(), v.after.as_str()), ("INCOMPLETE", "MEETS_CRITERIA"));
     // Departments that did not change are not listed.
@@ -256,7 +256,7 @@ fn a_changed_balance_shows_in_findings_and_summary() {
         header("v2"),
         &submission("k2"),
         None,
-        answers(20_000_000_00, &[]),
+        answers(2_000_000_000, &[]),
         &policy(),
         &v1,
     );
