@@ -574,9 +574,10 @@ async fn record(c: RecordCommand) -> anyhow::Result<()> {
                 policy: policy.as_ref(),
                 printed_at: &printed_at,
             };
+            let reviews = crate::record_cmd::reviews_of(&id, &source).await?;
             let text = match format {
-                ReportFormat::Html => hedui_report::render_html(&record, &ctx),
-                ReportFormat::Json => hedui_report::render_json(&record, &ctx),
+                ReportFormat::Html => hedui_report::render_html_with_reviews(&record, &ctx, &reviews),
+                ReportFormat::Json => hedui_report::render_json_with_reviews(&record, &ctx, &reviews),
             };
             match out {
                 Some(path) => {
@@ -658,7 +659,7 @@ async fn record(c: RecordCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn open_local(db: &str) -> anyhow::Result<Store> {
+pub async fn open_local(db: &str) -> anyhow::Result<Store> {
     let path = db.strip_prefix("sqlite://").unwrap_or(db);
     if !path.contains(":memory:") && !std::path::Path::new(path).exists() {
         bail!("--database {db}: no such file");

@@ -12,7 +12,7 @@ use hedui_proto::v1::{
     ReviewOutcome, ReviewRecordRequest, Verdict, VerificationRecord,
 };
 
-use crate::cli::{ClientArgs, Output, connect, explain};
+use crate::cli::{ClientArgs, Output, RecordSource, connect, explain, open_local};
 use crate::render;
 
 /// Departments given as `tax,pboc`, checked when the command line is parsed.
@@ -142,6 +142,28 @@ pub async fn history(id: String, client: &ClientArgs) -> anyhow::Result<()> {
         Output::Human => print!("{}", history_text(&resp)),
     }
     Ok(())
+}
+
+/// The reviews of one record, in the order made, from the hub or from a
+/// local database file (for `hedui record report`).
+pub async fn reviews_of(id: &str, source: &RecordSource) -> anyhow::Result<Vec<hedui_proto::v1::Review>> {
+    let id = &uuid::Uuid::parse_str(id)
+        .map_err(|_| anyhow!("record id {id:?} is not a UUID"))?
+        .to_string();
+    match &source.database {
+        Some(db) => Ok(open_local(db).await?.reviews(id).await?),
+        None => {
+            let history = connect(&source.client)
+                .await?
+                .get_record_history(GetRecordHistoryRequest {
+                    record_id: id.to_owned(),
+                })
+                .await
+                .map_err(explain)?
+                .into_inner();
+            Ok(history.reviews.into_iter().filter(|r| &r.record_id == id).collect())
+        }
+    }
 }
 
 /// The version of a record and the one it replaces, as one line.
