@@ -287,6 +287,11 @@ pub enum RecordCommand {
         /// At most this many records.
         #[arg(long, default_value_t = 100)]
         limit: u32,
+        /// Only the latest version of each record, leaving out versions a
+        /// re-check has replaced (with --verdict INCOMPLETE: what is still
+        /// to complete).
+        #[arg(long)]
+        latest: bool,
         #[command(flatten)]
         source: RecordSource,
     },
@@ -597,6 +602,7 @@ async fn record(c: RecordCommand) -> anyhow::Result<()> {
             to,
             id_number,
             limit,
+            latest,
             source,
         } => {
             let today = chrono::Utc::now().date_naive();
@@ -619,6 +625,7 @@ async fn record(c: RecordCommand) -> anyhow::Result<()> {
                         created_to,
                         id_number,
                         limit: limit.clamp(1, 1000),
+                        latest_only: latest,
                     };
                     open_local(db).await?.list_records(&filter).await?
                 }
@@ -630,6 +637,7 @@ async fn record(c: RecordCommand) -> anyhow::Result<()> {
                         created_to: to.unwrap_or_default(),
                         id_number: id_number.unwrap_or_default(),
                         limit,
+                        latest_only: latest,
                     };
                     client.list_records(req).await.map_err(explain)?.into_inner().records
                 }

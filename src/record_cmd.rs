@@ -217,7 +217,10 @@ pub fn incomplete_hint(r: &VerificationRecord) -> String {
         let _ = writeln!(o, "  {:<19} {outcome}", slug(*d));
     }
     let slugs: Vec<&str> = missing.iter().map(|d| slug(*d)).collect();
-    let _ = writeln!(o, "To complete it, re-check them:");
+    let _ = writeln!(
+        o,
+        "To complete it, re-check them (if no later version exists: see hedui record history):"
+    );
     let _ = writeln!(
         o,
         "  hedui record recheck {} --departments {}",

@@ -284,6 +284,29 @@ async fn a_recheck_after_a_department_comes_back_makes_a_linked_version() {
         );
     }
 
+    // v1 is still listed as INCOMPLETE, marked as replaced; nothing is left
+    // to complete among the latest versions.
+    let incomplete = hub
+        .list_records(ListRecordsRequest {
+            verdict: Verdict::Incomplete as i32,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(incomplete.records.len(), 1);
+    assert_eq!(incomplete.records[0].superseded_by, v2.record_id);
+    let to_complete = hub
+        .list_records(ListRecordsRequest {
+            verdict: Verdict::Incomplete as i32,
+            latest_only: true,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(to_complete.records.is_empty(), "{:?}", to_complete.records);
+
     // The same key again replays the version and asks nobody.
     let again = hub
         .recheck_record(recheck(&v1.record_id, "rc-2", &[]))

@@ -430,6 +430,7 @@ fn list_filter(req: &ListRecordsRequest, today: NaiveDate) -> Result<ListFilter,
         created_to,
         id_number,
         limit: if req.limit == 0 { 100 } else { req.limit },
+        latest_only: req.latest_only,
     })
 }
 

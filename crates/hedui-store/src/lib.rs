@@ -91,6 +91,8 @@ pub struct ListFilter {
     pub id_number: Option<String>,
     /// At most this many records.
     pub limit: u32,
+    /// Only versions that no re-check has replaced.
+    pub latest_only: bool,
 }
 
 /// Which database a [`Store`] is backed by.
@@ -301,6 +303,7 @@ pub(crate) struct ListBounds<'a> {
     pub created_before: Option<String>,
     pub id_number: Option<&'a str>,
     pub limit: i64,
+    pub latest_only: bool,
 }
 
 impl<'a> ListBounds<'a> {
@@ -313,6 +316,7 @@ impl<'a> ListBounds<'a> {
             created_before: filter.created_to.map(|d| d.succ_opt().unwrap_or(d).to_string()),
             id_number: filter.id_number.as_deref(),
             limit: i64::from(filter.limit.max(1)),
+            latest_only: filter.latest_only,
         }
     }
 }
@@ -328,6 +332,7 @@ pub(crate) struct SummaryRow {
     pub digest: String,
     pub version: i64,
     pub previous_record_id: Option<String>,
+    pub superseded_by: Option<String>,
 }
 
 impl From<SummaryRow> for RecordSummary {
@@ -342,6 +347,7 @@ impl From<SummaryRow> for RecordSummary {
             digest: r.digest,
             version: r.version as u32,
             previous_record_id: r.previous_record_id.unwrap_or_default(),
+            superseded_by: r.superseded_by.unwrap_or_default(),
         }
     }
 }

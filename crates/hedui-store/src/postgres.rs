@@ -309,7 +309,8 @@ pub(crate) async fn list_records(pool: &PgPool, f: &ListBounds<'_>) -> Result<Ve
     let mut p = Params::default();
     let mut sql = String::from(
         "SELECT r.record_id, r.household_ref, r.created_at, r.verdict, r.purpose, r.member_count, r.digest,
-                r.version, r.previous_record_id
+                r.version, r.previous_record_id,
+                (SELECT s.record_id FROM records s WHERE s.previous_record_id = r.record_id) AS superseded_by
          FROM records r WHERE 1 = 1",
     );
     if f.verdict.is_some() {
@@ -326,6 +327,9 @@ pub(crate) async fn list_records(pool: &PgPool, f: &ListBounds<'_>) -> Result<Ve
             " AND r.record_id IN (SELECT record_id FROM record_persons WHERE id_number = {})",
             p.next()
         ));
+    }
+    if f.latest_only {
+        sql.push_str(" AND NOT EXISTS (SELECT 1 FROM records s WHERE s.previous_record_id = r.record_id)");
     }
     sql.push_str(&format!(
         " ORDER BY r.created_at DESC, r.record_id DESC LIMIT {}",
@@ -359,6 +363,7 @@ pub(crate) async fn list_records(pool: &PgPool, f: &ListBounds<'_>) -> Result<Ve
                 digest: r.get("digest"),
                 version: r.get("version"),
                 previous_record_id: r.get("previous_record_id"),
+                superseded_by: r.get("superseded_by"),
             }
             .into()
         })
@@ -617,7 +622,8 @@ pub(crate) async fn lineage(pool: &PgPool, record_id: &str) -> Result<Vec<Record
     }
     let rows = sqlx::query(
         "SELECT r.record_id, r.household_ref, r.created_at, r.verdict, r.purpose, r.member_count, r.digest,
-                r.version, r.previous_record_id
+                r.version, r.previous_record_id,
+                (SELECT s.record_id FROM records s WHERE s.previous_record_id = r.record_id) AS superseded_by
          FROM records r
          WHERE r.root_record_id = (SELECT root_record_id FROM records WHERE record_id = $1)
          ORDER BY r.version, r.created_at",
@@ -638,6 +644,7 @@ pub(crate) async fn lineage(pool: &PgPool, record_id: &str) -> Result<Vec<Record
                 digest: r.get("digest"),
                 version: r.get("version"),
                 previous_record_id: r.get("previous_record_id"),
+                superseded_by: r.get("superseded_by"),
             }
             .into()
         })

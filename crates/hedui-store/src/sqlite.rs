@@ -218,7 +218,8 @@ pub(crate) async fn get_by_idempotency_key(
 pub(crate) async fn list_records(pool: &SqlitePool, f: &ListBounds<'_>) -> Result<Vec<RecordSummary>> {
     let mut sql = String::from(
         "SELECT r.record_id, r.household_ref, r.created_at, r.verdict, r.purpose, r.member_count, r.digest,
-                r.version, r.previous_record_id
+                r.version, r.previous_record_id,
+                (SELECT s.record_id FROM records s WHERE s.previous_record_id = r.record_id) AS superseded_by
          FROM records r WHERE 1 = 1",
     );
     if f.verdict.is_some() {
@@ -232,6 +233,9 @@ pub(crate) async fn list_records(pool: &SqlitePool, f: &ListBounds<'_>) -> Resul
     }
     if f.id_number.is_some() {
         sql.push_str(" AND r.record_id IN (SELECT record_id FROM record_persons WHERE id_number = ?)");
+    }
+    if f.latest_only {
+        sql.push_str(" AND NOT EXISTS (SELECT 1 FROM records s WHERE s.previous_record_id = r.record_id)");
     }
     sql.push_str(" ORDER BY r.created_at DESC, r.record_id DESC LIMIT ?");
     let mut q = sqlx::query(&sql);
@@ -262,6 +266,7 @@ pub(crate) async fn list_records(pool: &SqlitePool, f: &ListBounds<'_>) -> Resul
                 digest: r.get("digest"),
                 version: r.get("version"),
                 previous_record_id: r.get("previous_record_id"),
+                superseded_by: r.get("superseded_by"),
             }
             .into()
         })
@@ -482,7 +487,8 @@ pub(crate) async fn put_version(
 pub(crate) async fn lineage(pool: &SqlitePool, record_id: &str) -> Result<Vec<RecordSummary>> {
     let rows = sqlx::query(
         "SELECT r.record_id, r.household_ref, r.created_at, r.verdict, r.purpose, r.member_count, r.digest,
-                r.version, r.previous_record_id
+                r.version, r.previous_record_id,
+                (SELECT s.record_id FROM records s WHERE s.previous_record_id = r.record_id) AS superseded_by
          FROM records r
          WHERE r.root_record_id = (SELECT root_record_id FROM records WHERE record_id = ?)
          ORDER BY r.version, r.created_at",
@@ -503,6 +509,7 @@ pub(crate) async fn lineage(pool: &SqlitePool, record_id: &str) -> Result<Vec<Re
                 digest: r.get("digest"),
                 version: r.get("version"),
                 previous_record_id: r.get("previous_record_id"),
+                superseded_by: r.get("superseded_by"),
             }
             .into()
         })

@@ -80,6 +80,8 @@ pub async fn versions_link_into_one_lineage_and_old_versions_stay(db: &TestDb) {
             .map(|s| (s.record_id.as_str(), s.version, s.previous_record_id.as_str()))
             .collect();
         assert_eq!(ids, [("v1", 1, ""), ("v2", 2, "v1"), ("v3", 3, "v2")], "from {any}");
+        let successors: Vec<&str> = lineage.iter().map(|s| s.superseded_by.as_str()).collect();
+        assert_eq!(successors, ["v2", "v3", ""]);
     }
     assert_eq!(store.lineage("o1").await.unwrap().len(), 1);
     assert!(store.lineage("nope").await.unwrap().is_empty());
@@ -95,8 +97,33 @@ pub async fn versions_link_into_one_lineage_and_old_versions_stay(db: &TestDb) {
         })
         .await
         .unwrap();
-    let ids: Vec<&str> = incomplete.iter().map(|s| s.record_id.as_str()).collect();
-    assert_eq!(ids, ["o1", "v1"]);
+    let ids: Vec<(&str, &str)> = incomplete
+        .iter()
+        .map(|s| (s.record_id.as_str(), s.superseded_by.as_str()))
+        .collect();
+    assert_eq!(ids, [("o1", ""), ("v1", "v2")]);
+    // Only what is still to complete: v1 was replaced.
+    let to_complete = store
+        .list_records(&ListFilter {
+            verdict: Some(Verdict::Incomplete),
+            limit: 100,
+            latest_only: true,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let ids: Vec<&str> = to_complete.iter().map(|s| s.record_id.as_str()).collect();
+    assert_eq!(ids, ["o1"]);
+    let latest = store
+        .list_records(&ListFilter {
+            limit: 100,
+            latest_only: true,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let ids: Vec<&str> = latest.iter().map(|s| s.record_id.as_str()).collect();
+    assert_eq!(ids, ["v3", "o1"]);
     let all = store
         .list_records(&ListFilter {
             id_number: Some(PERSON.into()),
