@@ -315,8 +315,50 @@ pub enum RecordCommand {
         /// At most this many records.
         #[arg(long, default_value_t = 100)]
         limit: u32,
+        /// Only the latest version of each record, leaving out versions a
+        /// re-check has replaced (with --verdict INCOMPLETE: what is still
+        /// to complete).
+        #[arg(long)]
+        latest: bool,
         #[command(flatten)]
         source: RecordSource,
+    },
+    /// Record a review (复核) of a record: a home visit's result or the
+    /// household's objection. The record itself never changes.
+    Review {
+        /// The record id.
+        id: String,
+        /// confirmed, corrected or objection.
+        #[arg(long, value_parser = crate::record_cmd::parse_outcome)]
+        outcome: hedui_proto::v1::ReviewOutcome,
+        /// What was found or objected to; required for corrected and
+        /// objection; at most 2000 characters on one line.
+        #[arg(long)]
+        note: Option<String>,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Ask departments again and make a new version of the record. Without
+    /// --departments, asks the ones that did not answer.
+    Recheck {
+        /// The record id (the latest version of the record).
+        id: String,
+        /// Departments to ask again, comma-separated, e.g. tax,pboc.
+        #[arg(long, value_parser = crate::record_cmd::parse_departments)]
+        departments: Option<crate::record_cmd::DepartmentList>,
+        /// Retry key; reuse the key printed by an earlier attempt to get the
+        /// same new version instead of a second re-check.
+        #[arg(long)]
+        idempotency_key: Option<String>,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Every version of a record and every review, in order.
+    History {
+        /// The id of any version of the record.
+        id: String,
+        #[command(flatten)]
+        client: ClientArgs,
     },
 }
 
@@ -581,6 +623,7 @@ fn print_record(record: &VerificationRecord, output: Output, key: Option<(&str, 
         Output::Json => println!("{}", hedui_proto::to_json(record, "hedui.v1.VerificationRecord")),
         Output::Human => {
             print!("{}", render::record(record));
+            print!("{}", crate::record_cmd::version_line(record));
             if let Some((key, replayed)) = key {
                 if replayed {
                     println!("(this record was made earlier for idempotency key {key}; nothing was queried again)");
@@ -588,6 +631,7 @@ fn print_record(record: &VerificationRecord, output: Output, key: Option<(&str, 
                     println!("idempotency key: {key} (reuse it with --idempotency-key to retry safely)");
                 }
             }
+            print!("{}", crate::record_cmd::incomplete_hint(record));
         }
     }
 }
@@ -612,9 +656,10 @@ async fn record(c: RecordCommand) -> anyhow::Result<()> {
                 policy: policy.as_ref(),
                 printed_at: &printed_at,
             };
+            let reviews = crate::record_cmd::reviews_of(&id, &source).await?;
             let text = match format {
-                ReportFormat::Html => hedui_report::render_html(&record, &ctx),
-                ReportFormat::Json => hedui_report::render_json(&record, &ctx),
+                ReportFormat::Html => hedui_report::render_html_with_reviews(&record, &ctx, &reviews),
+                ReportFormat::Json => hedui_report::render_json_with_reviews(&record, &ctx, &reviews),
             };
             match out {
                 Some(path) => {
@@ -634,6 +679,7 @@ async fn record(c: RecordCommand) -> anyhow::Result<()> {
             to,
             id_number,
             limit,
+            latest,
             source,
         } => {
             let today = chrono::Utc::now().date_naive();
@@ -656,6 +702,7 @@ async fn record(c: RecordCommand) -> anyhow::Result<()> {
                         created_to,
                         id_number,
                         limit: limit.clamp(1, 1000),
+                        latest_only: latest,
                     };
                     open_local(db).await?.list_records(&filter).await?
                 }
@@ -667,6 +714,7 @@ async fn record(c: RecordCommand) -> anyhow::Result<()> {
                         created_to: to.unwrap_or_default(),
                         id_number: id_number.unwrap_or_default(),
                         limit,
+                        latest_only: latest,
                     };
                     client.list_records(req).await.map_err(explain)?.into_inner().records
                 }
@@ -679,6 +727,19 @@ async fn record(c: RecordCommand) -> anyhow::Result<()> {
                 Output::Human => print!("{}", render::summaries(&records)),
             }
         }
+        RecordCommand::Review {
+            id,
+            outcome,
+            note,
+            client,
+        } => crate::record_cmd::review(id, outcome, note, &client).await?,
+        RecordCommand::Recheck {
+            id,
+            departments,
+            idempotency_key,
+            client,
+        } => crate::record_cmd::recheck(id, departments, idempotency_key, &client).await?,
+        RecordCommand::History { id, client } => crate::record_cmd::history(id, &client).await?,
     }
     Ok(())
 }

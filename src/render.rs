@@ -243,6 +243,16 @@ pub fn summaries(records: &[RecordSummary]) -> String {
             s.member_count,
             s.household_ref
         );
+        // A version a re-check replaced says so, so nobody acts on it.
+        if !s.superseded_by.is_empty() {
+            let _ = writeln!(
+                o,
+                "{:<36}  (version {}, replaced by {})",
+                "",
+                s.version.max(1),
+                s.superseded_by
+            );
+        }
     }
     let _ = writeln!(o, "{} record(s)", records.len());
     o

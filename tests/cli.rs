@@ -215,6 +215,75 @@ fn the_demo_runs_end_to_end_and_shows_every_verdict() {
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains(expected), "{expected}: {err}");
     }
+
+    // An INCOMPLETE record is found by its verdict and says how to complete it.
+    let list = hedui()
+        .args([
+            "record",
+            "list",
+            "--verdict",
+            "INCOMPLETE",
+            "--output",
+            "json",
+            "--database",
+        ])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(list.status.success(), "{}", String::from_utf8_lossy(&list.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
+    let records = json["records"].as_array().unwrap();
+    assert!(!records.is_empty());
+    assert!(records.iter().all(|r| r["verdict"] == "VERDICT_INCOMPLETE"), "{json}");
+    let id = records[0]["recordId"].as_str().unwrap().to_owned();
+    let show = hedui()
+        .args(["record", "show", &id, "--database"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&show.stdout);
+    assert!(text.contains("did not answer"), "{text}");
+    assert!(
+        text.contains(&format!("hedui record recheck {id} --departments ")),
+        "{text}"
+    );
+}
+
+#[test]
+fn bad_review_and_recheck_arguments_fail_before_any_call() {
+    let id = "0199c0de-0000-7000-8000-000000000001";
+    // The hub address is unreachable on purpose: each must fail first.
+    let cases: [(&[&str], &[&str]); 4] = [
+        (
+            &["record", "recheck", id, "--departments", "tax,tx"],
+            &["\"tx\"", "public-security", "housing-fund"],
+        ),
+        (
+            &["record", "review", id, "--outcome", "objection"],
+            &["--note", "required"],
+        ),
+        (
+            &["record", "review", id, "--outcome", "maybe"],
+            &["confirmed, corrected or objection"],
+        ),
+        (
+            &["record", "review", "not-an-id", "--outcome", "confirmed"],
+            &["not a UUID"],
+        ),
+    ];
+    for (args, expected) in cases {
+        let out = hedui()
+            .args(args)
+            .args(["--hub", "http://127.0.0.1:9"])
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{args:?} should fail");
+        let err = String::from_utf8_lossy(&out.stderr);
+        for e in expected {
+            assert!(err.contains(e), "{args:?}: expected {e:?} in {err}");
+        }
+        assert!(!err.contains("cannot reach the hub"), "{args:?} made a call: {err}");
+    }
 }
 
 #[test]

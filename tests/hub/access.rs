@@ -4,7 +4,9 @@
 use std::time::Duration;
 
 use hedui_proto::v1::verification_service_client::VerificationServiceClient;
-use hedui_proto::v1::{GetRecordRequest, ListRecordsRequest};
+use hedui_proto::v1::{
+    GetRecordHistoryRequest, GetRecordRequest, ListRecordsRequest, RecheckRecordRequest, ReviewRecordRequest,
+};
 use hedui_tls::{ClientTls, Role};
 use tonic::Code;
 use tonic::transport::Channel;
@@ -25,6 +27,30 @@ async fn call(client: &mut VerificationServiceClient<Channel>, method: &str) -> 
             .await
             .map(|_| ()),
         "ListRecords" => client.list_records(ListRecordsRequest::default()).await.map(|_| ()),
+        // A missing record: allowed callers get NOT_FOUND, the others
+        // PERMISSION_DENIED before the record is looked for.
+        "ReviewRecord" => client
+            .review_record(ReviewRecordRequest {
+                record_id: uuid::Uuid::new_v4().to_string(),
+                outcome: hedui_proto::v1::ReviewOutcome::Confirmed as i32,
+                note: String::new(),
+            })
+            .await
+            .map(|_| ()),
+        "RecheckRecord" => client
+            .recheck_record(RecheckRecordRequest {
+                record_id: uuid::Uuid::new_v4().to_string(),
+                departments: Vec::new(),
+                idempotency_key: uuid::Uuid::new_v4().to_string(),
+            })
+            .await
+            .map(|_| ()),
+        "GetRecordHistory" => client
+            .get_record_history(GetRecordHistoryRequest {
+                record_id: uuid::Uuid::new_v4().to_string(),
+            })
+            .await
+            .map(|_| ()),
         other => panic!("the access test does not know how to call {other}; add it"),
     };
     match result {

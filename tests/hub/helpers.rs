@@ -6,7 +6,7 @@
 //! because they stand for a partner whose adapter is broken.
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -100,6 +100,10 @@ pub enum Behaviour {
     Faulty,
     /// The SDK serving a snapshot backend (real imported CSV files).
     Snapshot(Arc<hedui_adapter::snapshot::SnapshotSource>),
+    /// Answers like the sandbox while the switch is on; while it is off,
+    /// answers UNAVAILABLE ("down for maintenance"). Flip it to bring the
+    /// department back.
+    Switch(Arc<AtomicBool>),
 }
 
 /// A misbehaving adapter.
@@ -126,6 +130,11 @@ impl SourceService for Fake {
             Behaviour::Corrupt(f) => f(&mut answer),
             Behaviour::Rendezvous(b) => {
                 b.wait().await;
+            }
+            Behaviour::Switch(on) => {
+                if !on.load(Ordering::SeqCst) {
+                    return Err(Status::unavailable("down for maintenance"));
+                }
             }
             Behaviour::Sandbox
             | Behaviour::Down

@@ -7,6 +7,7 @@ mod faults;
 mod helpers;
 mod ops;
 mod proxy;
+mod records;
 mod snapshot;
 mod trust;
 

@@ -10,6 +10,9 @@
 //! - [`merge`]: replies into the checked record, summary and flags.
 //! - [`policy`]: the policy file and its evaluation into a verdict.
 //! - [`digest`]: the record's integrity digest.
+//! - [`recheck`]: re-checks (复核): kept answers, the next version, and what
+//!   changed between two versions.
+//! - [`review`]: reviews of a record (home visit, objection).
 //!
 //! Functions that need "today" take it as an argument, so every result here
 //! is a function of its inputs.
@@ -23,8 +26,10 @@ pub mod merge;
 pub mod money;
 pub mod policy;
 pub mod purpose;
+pub mod recheck;
 pub mod reply;
 pub mod request;
+pub mod review;
 pub mod window;
 
 pub use error::{FieldViolation, ValidationError};

@@ -165,6 +165,8 @@ pub fn build_record(
         policy_version: policy.version().to_owned(),
         digest: String::new(),
         authorization,
+        previous_record_id: String::new(),
+        version: 1,
     };
     crate::digest::seal(&mut record);
     record

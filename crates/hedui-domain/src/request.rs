@@ -110,7 +110,7 @@ impl ValidatedSubmission {
 /// Checks an idempotency key: 1 to 128 characters, each printable ASCII
 /// other than space (0x21 to 0x7e), so that keys survive copying through
 /// logs, shells and URLs unchanged.
-fn check_idempotency_key(key: &str) -> Result<(), String> {
+pub fn check_idempotency_key(key: &str) -> Result<(), String> {
     let n = key.chars().count();
     if n == 0 {
         return Err("is required".to_owned());

@@ -35,6 +35,14 @@ pub const RULES: &[(&str, &[PersonRole])] = &[
         "/hedui.v1.VerificationService/ListRecords",
         &[PersonRole::Caseworker, PersonRole::Auditor, PersonRole::Admin],
     ),
+    // Reviews and re-checks are the caseworker's; the history is for
+    // whoever may read the record.
+    ("/hedui.v1.VerificationService/ReviewRecord", &[PersonRole::Caseworker]),
+    ("/hedui.v1.VerificationService/RecheckRecord", &[PersonRole::Caseworker]),
+    (
+        "/hedui.v1.VerificationService/GetRecordHistory",
+        &[PersonRole::Caseworker, PersonRole::Auditor, PersonRole::Admin],
+    ),
     (
         "/hedui.v1.AuditService/ListAuditEntries",
         &[PersonRole::Auditor, PersonRole::Admin],

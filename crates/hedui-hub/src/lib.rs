@@ -23,6 +23,7 @@ pub mod breaker;
 pub mod fanout;
 pub mod health;
 pub mod metrics;
+pub mod records;
 pub mod service;
 pub mod startup;
 

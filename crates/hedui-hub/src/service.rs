@@ -14,8 +14,9 @@ use hedui_domain::request::ValidatedSubmission;
 use hedui_domain::window::parse_date;
 use hedui_proto::v1::verification_service_server::VerificationService;
 use hedui_proto::v1::{
-    GetRecordRequest, GetRecordResponse, ListRecordsRequest, ListRecordsResponse, SubmitVerificationRequest,
-    SubmitVerificationResponse, Verdict, VerificationRecord,
+    GetRecordHistoryRequest, GetRecordHistoryResponse, GetRecordRequest, GetRecordResponse, ListRecordsRequest,
+    ListRecordsResponse, RecheckRecordRequest, RecheckRecordResponse, ReviewRecordRequest, ReviewRecordResponse,
+    SubmitVerificationRequest, SubmitVerificationResponse, Verdict, VerificationRecord,
 };
 use hedui_store::{ListFilter, PutOutcome, Store, StoreError};
 use hedui_trust::authorization::{self, AuthorizationProblem, ValidatedAuthorization, check_covers};
@@ -183,7 +184,7 @@ fn today() -> NaiveDate {
     Utc::now().date_naive()
 }
 
-fn size_check(len: usize) -> Result<(), HubError> {
+pub(crate) fn size_check(len: usize) -> Result<(), HubError> {
     if len > MAX_REQUEST_BYTES {
         return Err(ValidationError::one(
             "request",
@@ -436,6 +437,7 @@ fn list_filter(req: &ListRecordsRequest, today: NaiveDate) -> Result<ListFilter,
         created_to,
         id_number,
         limit: if req.limit == 0 { 100 } else { req.limit },
+        latest_only: req.latest_only,
     })
 }
 
@@ -568,6 +570,72 @@ impl VerificationService for Verification {
             Err(e) => Err(self.refuse(&caller, "ListRecords", persons(), Status::from(e)).await),
         };
         log_status(&self.state.metrics, "ListRecords", &result);
+        result
+    }
+
+    #[tracing::instrument(skip_all, fields(rpc = "ReviewRecord"))]
+    async fn review_record(
+        &self,
+        request: Request<ReviewRecordRequest>,
+    ) -> Result<Response<ReviewRecordResponse>, Status> {
+        let caller = self
+            .admit(&request, "/hedui.v1.VerificationService/ReviewRecord", Vec::new)
+            .await?;
+        let result = match self.state.review(&caller, request.get_ref()).await {
+            Ok(review) => Ok(Response::new(ReviewRecordResponse { review: Some(review) })),
+            Err(e @ HubError::Audit(_)) => Err(Status::from(e)),
+            Err(e) => Err(self.refuse(&caller, "ReviewRecord", Vec::new(), Status::from(e)).await),
+        };
+        log_status(&self.state.metrics, "ReviewRecord", &result);
+        result
+    }
+
+    #[tracing::instrument(skip_all, fields(rpc = "RecheckRecord", request_id, record_id))]
+    async fn recheck_record(
+        &self,
+        request: Request<RecheckRecordRequest>,
+    ) -> Result<Response<RecheckRecordResponse>, Status> {
+        let caller = self
+            .admit(&request, "/hedui.v1.VerificationService/RecheckRecord", Vec::new)
+            .await?;
+        let result = match self.state.recheck(&caller, request.get_ref()).await {
+            Ok(r) if r.replayed => {
+                // A replay queries nobody, but reading the record is logged.
+                let mut e = audit_entry(&caller, "RecheckRecord", "OK");
+                if let Some(record) = &r.record {
+                    e.request_id = record.request_id.clone();
+                    e.record_digest = record.digest.clone();
+                    e.detail = format!("replayed record {}", record.record_id);
+                }
+                match self.state.audit.append(vec![e]).await {
+                    Ok(_) => Ok(Response::new(r)),
+                    Err(err) => Err(Status::from(HubError::Audit(err))),
+                }
+            }
+            Ok(r) => Ok(Response::new(r)),
+            Err(e @ HubError::Audit(_)) => Err(Status::from(e)),
+            Err(e) => Err(self.refuse(&caller, "RecheckRecord", Vec::new(), Status::from(e)).await),
+        };
+        log_status(&self.state.metrics, "RecheckRecord", &result);
+        result
+    }
+
+    #[tracing::instrument(skip_all, fields(rpc = "GetRecordHistory"))]
+    async fn get_record_history(
+        &self,
+        request: Request<GetRecordHistoryRequest>,
+    ) -> Result<Response<GetRecordHistoryResponse>, Status> {
+        let caller = self
+            .admit(&request, "/hedui.v1.VerificationService/GetRecordHistory", Vec::new)
+            .await?;
+        let result = match self.state.history(&caller, request.get_ref()).await {
+            Ok(r) => Ok(Response::new(r)),
+            Err(e @ HubError::Audit(_)) => Err(Status::from(e)),
+            Err(e) => Err(self
+                .refuse(&caller, "GetRecordHistory", Vec::new(), Status::from(e))
+                .await),
+        };
+        log_status(&self.state.metrics, "GetRecordHistory", &result);
         result
     }
 }

@@ -11,7 +11,7 @@ use hedui_domain::purpose::{purpose_zh, relation_zh, residence_zh};
 use hedui_proto::v1::person_result::Findings;
 use hedui_proto::v1::{
     Authorization, HouseholdSummary, IdentityStatus, LifeStatus, MemberFindings, PersonResult, Purpose, Relation,
-    Residence, Verdict, VerificationRecord,
+    Residence, Review, ReviewOutcome, Verdict, VerificationRecord,
 };
 
 use crate::words::{self, department_zh, outcome_zh};
@@ -87,14 +87,14 @@ footer.end { margin-top: 4mm; padding-top: 1.5mm; border-top: 0.6pt solid #000; 
 "#;
 
 /// Renders the whole page.
-pub fn render(record: &VerificationRecord, ctx: &ReportContext<'_>) -> String {
+pub fn render(record: &VerificationRecord, ctx: &ReportContext<'_>, reviews: Option<&[Review]>) -> String {
     let mut o = String::with_capacity(32 * 1024);
     // Writing into a String cannot fail.
-    let _ = page(&mut o, record, ctx);
+    let _ = page(&mut o, record, ctx, reviews);
     o
 }
 
-fn page(o: &mut String, r: &VerificationRecord, ctx: &ReportContext<'_>) -> fmt::Result {
+fn page(o: &mut String, r: &VerificationRecord, ctx: &ReportContext<'_>, reviews: Option<&[Review]>) -> fmt::Result {
     writeln!(o, "<!DOCTYPE html>")?;
     writeln!(o, "<html lang=\"zh-CN\">\n<head>\n<meta charset=\"utf-8\">")?;
     writeln!(o, "<title>{TITLE} · {}</title>", escape(&r.record_id))?;
@@ -107,6 +107,9 @@ fn page(o: &mut String, r: &VerificationRecord, ctx: &ReportContext<'_>) -> fmt:
     summary(o, r, ctx)?;
     verdict(o, r)?;
     flags(o, r)?;
+    if let Some(reviews) = reviews {
+        review_list(o, reviews)?;
+    }
     integrity(o, r)?;
     signatures(o)?;
     footer(o, r, ctx)?;
@@ -184,6 +187,14 @@ fn header(o: &mut String, r: &VerificationRecord, ctx: &ReportContext<'_>) -> fm
         "<tr><th>政策版本</th><td colspan=\"3\" class=\"mono\">{}</td></tr>",
         escape(&r.policy_version)
     )?;
+    if !r.previous_record_id.is_empty() {
+        writeln!(
+            o,
+            "<tr><th>记录版本</th><td colspan=\"3\">第 {} 版（复核后生成，替代记录 <span class=\"mono\">{}</span>）</td></tr>",
+            r.version.max(1),
+            escape(&r.previous_record_id)
+        )?;
+    }
     writeln!(
         o,
         "<tr><th>核对结论</th><td colspan=\"3\"><b>{}</b>　<span class=\"muted\">（详见第六部分；结论为系统建议，由民政部门审核决定）</span></td></tr>",
@@ -983,6 +994,41 @@ fn flags(o: &mut String, r: &VerificationRecord) -> fmt::Result {
             words::flag_zh(f.kind),
             escape(&f.detail),
             words::flag_advice_zh(f.kind)
+        )?;
+    }
+    writeln!(o, "</tbody>\n</table>")
+}
+
+// ---------------------------------------------------------------------------
+// Reviews (复核结果), when the caller has them
+// ---------------------------------------------------------------------------
+
+fn review_list(o: &mut String, reviews: &[Review]) -> fmt::Result {
+    writeln!(o, "<h2>复核记录</h2>")?;
+    if reviews.is_empty() {
+        return writeln!(o, "<p>本记录尚无复核记录。</p>");
+    }
+    writeln!(
+        o,
+        "<table>\n<colgroup><col style=\"width:22%\"><col style=\"width:12%\"><col style=\"width:22%\"><col></colgroup>"
+    )?;
+    writeln!(
+        o,
+        "<thead><tr><th>时间</th><th>复核结果</th><th>复核人</th><th>说明</th></tr></thead>\n<tbody>"
+    )?;
+    for v in reviews {
+        let outcome = match ReviewOutcome::try_from(v.outcome) {
+            Ok(ReviewOutcome::Confirmed) => "核实无误",
+            Ok(ReviewOutcome::Corrected) => "核查更正",
+            Ok(ReviewOutcome::Objection) => "家庭异议",
+            Ok(ReviewOutcome::Unspecified) | Err(_) => "未知",
+        };
+        writeln!(
+            o,
+            "<tr><td>{}</td><td>{outcome}</td><td>{}</td><td class=\"wrap\">{}</td></tr>",
+            escape(&beijing_time(&v.created_at)),
+            escape(&v.reviewer),
+            escape(&v.note)
         )?;
     }
     writeln!(o, "</tbody>\n</table>")

@@ -12,7 +12,7 @@ use hedui_proto::v1::person_result::Findings;
 use hedui_proto::v1::{
     AccountType, BusinessRole, Department, EntityStatus, EntityType, FlagKind, FundAccountStatus, HukouType,
     IdentityStatus, IncomeCategory, InsuranceState, InsuranceType, LifeStatus, PersonResult, PropertyUse, Purpose,
-    Relation, Residence, SourceOutcome, VehicleStatus, VehicleType, Verdict, VerificationRecord,
+    Relation, Residence, Review, ReviewOutcome, SourceOutcome, VehicleStatus, VehicleType, Verdict, VerificationRecord,
 };
 use serde_json::{Value, json};
 
@@ -22,8 +22,24 @@ use crate::{ReportContext, assets_months, mask_id, matching_policy, recheck_comm
 /// The version of this document's shape.
 const FORMAT_VERSION: u32 = 1;
 
-pub fn render(r: &VerificationRecord, ctx: &ReportContext<'_>) -> String {
-    let doc = document(r, ctx);
+pub fn render(r: &VerificationRecord, ctx: &ReportContext<'_>, reviews: Option<&[Review]>) -> String {
+    let mut doc = document(r, ctx);
+    if let Some(reviews) = reviews {
+        doc["reviews"] = reviews
+            .iter()
+            .map(|v| {
+                json!({
+                    "review_id": v.review_id,
+                    "record_id": v.record_id,
+                    "outcome": proto_name(v.outcome, |o: ReviewOutcome| o.as_str_name()),
+                    "note": v.note,
+                    "reviewer": v.reviewer,
+                    "reviewer_role": v.reviewer_role,
+                    "created_at": v.created_at,
+                })
+            })
+            .collect();
+    }
     // A Value always serializes.
     serde_json::to_string_pretty(&doc).unwrap_or_default()
 }
@@ -58,6 +74,8 @@ fn document(r: &VerificationRecord, ctx: &ReportContext<'_>) -> Value {
             "asset_reference_date": r.asset_reference_date,
             "authorization_ref": r.authorization_ref,
             "policy_version": r.policy_version,
+            "version": r.version.max(1),
+            "previous_record_id": r.previous_record_id,
         },
         "authorization": authorization(r),
         "members": h.members.iter().enumerate().map(|(i, m)| json!({

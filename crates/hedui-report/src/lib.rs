@@ -15,7 +15,7 @@
 //! prints the same on an offline machine.
 
 use hedui_domain::policy::Policy;
-use hedui_proto::v1::{Department, Residence, Verdict, VerificationRecord};
+use hedui_proto::v1::{Department, Residence, Review, Verdict, VerificationRecord};
 
 pub mod departments;
 mod html;
@@ -44,14 +44,25 @@ pub struct ReportContext<'a> {
 
 /// The report as one self-contained HTML page in Chinese, for A4 paper.
 pub fn render_html(record: &VerificationRecord, ctx: &ReportContext<'_>) -> String {
-    html::render(record, ctx)
+    html::render(record, ctx, None)
+}
+
+/// [`render_html`] with the record's reviews (复核结果: home visits and
+/// objections), listed in their own section in the order given.
+pub fn render_html_with_reviews(record: &VerificationRecord, ctx: &ReportContext<'_>, reviews: &[Review]) -> String {
+    html::render(record, ctx, Some(reviews))
 }
 
 /// The report's content as a stable JSON document (pretty-printed, keys in a
 /// deterministic order, enums by their proto names, money in fen, ID numbers
 /// masked).
 pub fn render_json(record: &VerificationRecord, ctx: &ReportContext<'_>) -> String {
-    json::render(record, ctx)
+    json::render(record, ctx, None)
+}
+
+/// [`render_json`] with the record's reviews, as a `reviews` array.
+pub fn render_json_with_reviews(record: &VerificationRecord, ctx: &ReportContext<'_>, reviews: &[Review]) -> String {
+    json::render(record, ctx, Some(reviews))
 }
 
 /// Masks every character of a resident ID number but the last four:

@@ -630,3 +630,81 @@ fn the_asset_limit_is_read_from_the_applied_rule() {
     assert_eq!(assets_months(&fixture::rich_record()), Some(24));
     assert_eq!(assets_months(&VerificationRecord::default()), None);
 }
+
+fn ctx() -> ReportContext<'static> {
+    ReportContext {
+        bureau: BUREAU,
+        county: COUNTY,
+        policy: None,
+        printed_at: "2026-11-27",
+    }
+}
+
+fn reviews() -> Vec<hedui_proto::v1::Review> {
+    use hedui_proto::v1::{Review, ReviewOutcome};
+    vec![
+        Review {
+            review_id: "r1".into(),
+            record_id: RECORD_ID.into(),
+            outcome: ReviewOutcome::Objection as i32,
+            note: "户主称<车辆>已出售".into(),
+            reviewer: "caseworker:zhang.san".into(),
+            reviewer_role: "caseworker".into(),
+            created_at: "2026-11-26T02:00:00.000Z".into(),
+        },
+        Review {
+            review_id: "r2".into(),
+            record_id: RECORD_ID.into(),
+            outcome: ReviewOutcome::Corrected as i32,
+            note: "入户核查：车辆已过户".into(),
+            reviewer: "caseworker:li.si".into(),
+            reviewer_role: "caseworker".into(),
+            created_at: "2026-11-27T02:00:00.000Z".into(),
+        },
+    ]
+}
+
+#[test]
+fn a_later_version_names_the_one_it_replaces() {
+    let mut r = fixture::rich_record();
+    let first = html(&r);
+    assert!(
+        !first.contains("记录版本"),
+        "a first version says nothing about versions"
+    );
+    r.version = 2;
+    r.previous_record_id = "0199c0de-0000-7000-8000-00000000aaaa".into();
+    hedui_domain::digest::seal(&mut r);
+    let page = html(&r);
+    assert!(page.contains("第 2 版"), "no version line");
+    assert!(page.contains("0199c0de-0000-7000-8000-00000000aaaa"));
+    let j = json(&r);
+    assert_eq!(j["record"]["version"], 2);
+    assert_eq!(
+        j["record"]["previous_record_id"],
+        "0199c0de-0000-7000-8000-00000000aaaa"
+    );
+    assert!(j.get("reviews").is_none(), "reviews appear only when given");
+}
+
+#[test]
+fn reviews_are_listed_in_order_and_escaped() {
+    let r = fixture::rich_record();
+    assert!(!html(&r).contains("复核记录"));
+    let page = render_html_with_reviews(&r, &ctx(), &reviews());
+    let s = section(&page, "复核记录");
+    let objection = s.find("家庭异议").expect("the objection");
+    let corrected = s.find("核查更正").expect("the correction");
+    assert!(objection < corrected, "reviews out of order");
+    assert!(s.contains("户主称&lt;车辆&gt;已出售"), "the note is not escaped");
+    assert!(!s.contains("<车辆>"));
+    assert!(s.contains("caseworker:li.si"));
+    let none = render_html_with_reviews(&r, &ctx(), &[]);
+    assert!(section(&none, "复核记录").contains("尚无复核记录"));
+
+    let j: Value = serde_json::from_str(&render_json_with_reviews(&r, &ctx(), &reviews())).unwrap();
+    let list = j["reviews"].as_array().unwrap();
+    assert_eq!(list.len(), 2);
+    assert_eq!(list[0]["outcome"], "REVIEW_OUTCOME_OBJECTION");
+    assert_eq!(list[1]["note"], "入户核查：车辆已过户");
+}

@@ -127,6 +127,8 @@ pub struct ListFilter {
     pub id_number: Option<String>,
     /// At most this many records.
     pub limit: u32,
+    /// Only versions that no re-check has replaced.
+    pub latest_only: bool,
 }
 
 /// Which database a [`Store`] is backed by.
@@ -358,6 +360,10 @@ pub(crate) struct RecordRow<'a> {
     pub digest: &'a str,
     pub body: Vec<u8>,
     pub id_numbers: Vec<&'a str>,
+    /// The version; a record from before versions existed counts as 1.
+    pub version: i64,
+    /// The version this one replaces, if any.
+    pub previous_record_id: Option<&'a str>,
 }
 
 impl<'a> RecordRow<'a> {
@@ -377,6 +383,8 @@ impl<'a> RecordRow<'a> {
             digest: &record.digest,
             body: record.encode_to_vec(),
             id_numbers: members.iter().map(|m| m.id_number.as_str()).collect(),
+            version: i64::from(record.version.max(1)),
+            previous_record_id: Some(record.previous_record_id.as_str()).filter(|p| !p.is_empty()),
         }
     }
 }
@@ -390,6 +398,7 @@ pub(crate) struct ListBounds<'a> {
     pub created_before: Option<String>,
     pub id_number: Option<&'a str>,
     pub limit: i64,
+    pub latest_only: bool,
 }
 
 impl<'a> ListBounds<'a> {
@@ -402,6 +411,7 @@ impl<'a> ListBounds<'a> {
             created_before: filter.created_to.map(|d| d.succ_opt().unwrap_or(d).to_string()),
             id_number: filter.id_number.as_deref(),
             limit: i64::from(filter.limit.max(1)),
+            latest_only: filter.latest_only,
         }
     }
 }
@@ -415,6 +425,9 @@ pub(crate) struct SummaryRow {
     pub purpose: String,
     pub member_count: i64,
     pub digest: String,
+    pub version: i64,
+    pub previous_record_id: Option<String>,
+    pub superseded_by: Option<String>,
 }
 
 impl From<SummaryRow> for RecordSummary {
@@ -427,6 +440,9 @@ impl From<SummaryRow> for RecordSummary {
             purpose: Purpose::from_str_name(&r.purpose).unwrap_or_default() as i32,
             member_count: r.member_count as u32,
             digest: r.digest,
+            version: r.version as u32,
+            previous_record_id: r.previous_record_id.unwrap_or_default(),
+            superseded_by: r.superseded_by.unwrap_or_default(),
         }
     }
 }
@@ -466,6 +482,9 @@ pub fn request_hash(encoded_request: &[u8]) -> String {
 }
 
 pub mod audit;
+mod versions;
+
+pub use versions::PutVersionOutcome;
 
 #[cfg(test)]
 mod tests {

@@ -12,11 +12,12 @@ use std::time::Duration;
 use hedui_audit::checkpoint::SignedCheckpoint;
 use hedui_audit::entry::AuditEntry;
 use hedui_audit::merkle::Hash;
-use hedui_proto::v1::{RecordSummary, VerificationRecord};
+use hedui_proto::v1::{RecordSummary, Review, VerificationRecord};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgSslMode};
 use sqlx::{Connection as _, Executor as _, PgConnection, PgPool, Row as _};
 
 use crate::audit::{AuditFilter, CheckpointRow, EntryRow, leaf_from_bytes, parse_checkpoint, parse_entry};
+use crate::versions::{PutVersionOutcome, ReviewRow, missing_previous, review_from_columns};
 use crate::{ListBounds, PutOutcome, RecordRow, Result, StoreError, SummaryRow};
 
 /// The migrations this backend knows, in order; the same versions as the
@@ -29,6 +30,10 @@ pub(crate) const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0002_audit",
         include_str!("../../../migrations/postgres/0002_audit.sql"),
+    ),
+    (
+        "0003_reviews_versions",
+        include_str!("../../../migrations/postgres/0003_reviews_versions.sql"),
     ),
 ];
 
@@ -265,8 +270,8 @@ pub(crate) async fn put_record(
     // transaction and then does nothing; the read below sees its record.
     let inserted = sqlx::query(
         "INSERT INTO records (record_id, created_at, household_ref, verdict, purpose, member_count,
-                              digest, idempotency_key, request_hash, body)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+                              digest, idempotency_key, request_hash, body, root_record_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
          ON CONFLICT (idempotency_key) DO NOTHING",
     )
     .bind(row.record_id)
@@ -279,6 +284,8 @@ pub(crate) async fn put_record(
     .bind(idempotency_key)
     .bind(request_hash)
     .bind(row.body.as_slice())
+    // A first record is the root of its own lineage.
+    .bind(row.record_id)
     .execute(&mut *tx)
     .await?
     .rows_affected()
@@ -358,7 +365,9 @@ pub(crate) async fn list_records(pool: &PgPool, f: &ListBounds<'_>) -> Result<Ve
     }
     let mut p = Params::default();
     let mut sql = String::from(
-        "SELECT r.record_id, r.household_ref, r.created_at, r.verdict, r.purpose, r.member_count, r.digest
+        "SELECT r.record_id, r.household_ref, r.created_at, r.verdict, r.purpose, r.member_count, r.digest,
+                r.version, r.previous_record_id,
+                (SELECT s.record_id FROM records s WHERE s.previous_record_id = r.record_id) AS superseded_by
          FROM records r WHERE 1 = 1",
     );
     if f.verdict.is_some() {
@@ -375,6 +384,9 @@ pub(crate) async fn list_records(pool: &PgPool, f: &ListBounds<'_>) -> Result<Ve
             " AND r.record_id IN (SELECT record_id FROM record_persons WHERE id_number = {})",
             p.next()
         ));
+    }
+    if f.latest_only {
+        sql.push_str(" AND NOT EXISTS (SELECT 1 FROM records s WHERE s.previous_record_id = r.record_id)");
     }
     sql.push_str(&format!(
         " ORDER BY r.created_at DESC, r.record_id DESC LIMIT {}",
@@ -406,6 +418,9 @@ pub(crate) async fn list_records(pool: &PgPool, f: &ListBounds<'_>) -> Result<Ve
                 purpose: r.get("purpose"),
                 member_count: r.get("member_count"),
                 digest: r.get("digest"),
+                version: r.get("version"),
+                previous_record_id: r.get("previous_record_id"),
+                superseded_by: r.get("superseded_by"),
             }
             .into()
         })
@@ -634,4 +649,188 @@ async fn insert_audit_rows(tx: &mut sqlx::PgConnection, entries: &[EntryRow<'_>]
         q.build().execute(&mut *tx).await?;
     }
     Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// Versions and reviews (see `versions.rs`)
+// ---------------------------------------------------------------------------
+
+async fn latest_of_root(pool: &PgPool, root: &str) -> Result<String> {
+    Ok(
+        sqlx::query_scalar("SELECT record_id FROM records WHERE root_record_id = $1 ORDER BY version DESC LIMIT 1")
+            .bind(root)
+            .fetch_one(pool)
+            .await?,
+    )
+}
+
+/// The record already stored under `key`, as a version outcome.
+async fn existing_version(pool: &PgPool, key: &str) -> Result<PutVersionOutcome> {
+    let (record, request_hash) = get_by_idempotency_key(pool, key)
+        .await?
+        .ok_or_else(crate::missing_existing)?;
+    Ok(PutVersionOutcome::Existing {
+        record: Box::new(record),
+        request_hash,
+    })
+}
+
+pub(crate) async fn put_version(
+    pool: &PgPool,
+    row: &RecordRow<'_>,
+    idempotency_key: &str,
+    request_hash: &str,
+) -> Result<PutVersionOutcome> {
+    let Some(previous) = row.previous_record_id else {
+        return Ok(put_record(pool, row, idempotency_key, request_hash).await?.into());
+    };
+    if get_by_idempotency_key(pool, idempotency_key).await?.is_some() {
+        return existing_version(pool, idempotency_key).await;
+    }
+    let mut tx = pool.begin().await?;
+    let root: String = sqlx::query_scalar("SELECT root_record_id FROM records WHERE record_id = $1")
+        .bind(previous)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| missing_previous(previous))?;
+    let successor: Option<String> = sqlx::query_scalar("SELECT record_id FROM records WHERE previous_record_id = $1")
+        .bind(previous)
+        .fetch_optional(&mut *tx)
+        .await?;
+    if successor.is_some() {
+        tx.rollback().await?;
+        return Ok(PutVersionOutcome::Superseded {
+            latest_record_id: latest_of_root(pool, &root).await?,
+        });
+    }
+    // A concurrent re-check of the same version, or a concurrent use of the
+    // same key, waits here for the other transaction and then conflicts.
+    let inserted = sqlx::query(
+        "INSERT INTO records (record_id, created_at, household_ref, verdict, purpose, member_count,
+                              digest, idempotency_key, request_hash, body, version, previous_record_id,
+                              root_record_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+         ON CONFLICT (idempotency_key) DO NOTHING",
+    )
+    .bind(row.record_id)
+    .bind(row.created_at)
+    .bind(row.household_ref)
+    .bind(row.verdict)
+    .bind(row.purpose)
+    .bind(row.member_count)
+    .bind(row.digest)
+    .bind(idempotency_key)
+    .bind(request_hash)
+    .bind(row.body.as_slice())
+    .bind(row.version)
+    .bind(previous)
+    .bind(&root)
+    .execute(&mut *tx)
+    .await;
+    match inserted {
+        Ok(r) if r.rows_affected() == 1 => {}
+        Ok(_) => {
+            tx.rollback().await?;
+            return existing_version(pool, idempotency_key).await;
+        }
+        Err(sqlx::Error::Database(db)) if db.constraint() == Some("records_previous_record_id") => {
+            tx.rollback().await?;
+            return Ok(PutVersionOutcome::Superseded {
+                latest_record_id: latest_of_root(pool, &root).await?,
+            });
+        }
+        Err(e) => return Err(e.into()),
+    }
+    for id_number in &row.id_numbers {
+        sqlx::query("INSERT INTO record_persons (record_id, id_number) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+            .bind(row.record_id)
+            .bind(id_number)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(PutVersionOutcome::Inserted)
+}
+
+pub(crate) async fn lineage(pool: &PgPool, record_id: &str) -> Result<Vec<RecordSummary>> {
+    if record_id.contains('\0') {
+        return Ok(Vec::new()); // no stored text has NUL: see `before_nul`
+    }
+    let rows = sqlx::query(
+        "SELECT r.record_id, r.household_ref, r.created_at, r.verdict, r.purpose, r.member_count, r.digest,
+                r.version, r.previous_record_id,
+                (SELECT s.record_id FROM records s WHERE s.previous_record_id = r.record_id) AS superseded_by
+         FROM records r
+         WHERE r.root_record_id = (SELECT root_record_id FROM records WHERE record_id = $1)
+         ORDER BY r.version, r.created_at",
+    )
+    .bind(record_id)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            SummaryRow {
+                record_id: r.get("record_id"),
+                household_ref: r.get("household_ref"),
+                created_at: r.get("created_at"),
+                verdict: r.get("verdict"),
+                purpose: r.get("purpose"),
+                member_count: r.get("member_count"),
+                digest: r.get("digest"),
+                version: r.get("version"),
+                previous_record_id: r.get("previous_record_id"),
+                superseded_by: r.get("superseded_by"),
+            }
+            .into()
+        })
+        .collect())
+}
+
+pub(crate) async fn add_review(pool: &PgPool, r: &ReviewRow<'_>) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO record_reviews (review_id, record_id, created_at, outcome, note, reviewer, reviewer_role)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(r.review_id)
+    .bind(r.record_id)
+    .bind(r.created_at)
+    .bind(r.outcome)
+    .bind(r.note)
+    .bind(r.reviewer)
+    .bind(r.reviewer_role)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+pub(crate) async fn reviews(pool: &PgPool, record_id: &str, whole_lineage: bool) -> Result<Vec<Review>> {
+    if record_id.contains('\0') {
+        return Ok(Vec::new()); // no stored text has NUL: see `before_nul`
+    }
+    let which = if whole_lineage {
+        "v.record_id IN (SELECT record_id FROM records
+                         WHERE root_record_id = (SELECT root_record_id FROM records WHERE record_id = $1))"
+    } else {
+        "v.record_id = $1"
+    };
+    let sql = format!(
+        "SELECT v.review_id, v.record_id, v.created_at, v.outcome, v.note, v.reviewer, v.reviewer_role
+         FROM record_reviews v WHERE {which} ORDER BY v.created_at, v.review_id"
+    );
+    let rows = sqlx::query(&sql).bind(record_id).fetch_all(pool).await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            review_from_columns(
+                r.get("review_id"),
+                r.get("record_id"),
+                r.get("created_at"),
+                r.get("outcome"),
+                r.get("note"),
+                r.get("reviewer"),
+                r.get("reviewer_role"),
+            )
+        })
+        .collect())
 }

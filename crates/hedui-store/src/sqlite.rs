@@ -6,11 +6,12 @@ use std::time::Duration;
 use hedui_audit::checkpoint::SignedCheckpoint;
 use hedui_audit::entry::AuditEntry;
 use hedui_audit::merkle::Hash;
-use hedui_proto::v1::{RecordSummary, VerificationRecord};
+use hedui_proto::v1::{RecordSummary, Review, VerificationRecord};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Executor as _, Row as _, SqlitePool};
 
 use crate::audit::{AuditFilter, CheckpointRow, EntryRow, leaf_from_bytes, parse_checkpoint, parse_entry};
+use crate::versions::{PutVersionOutcome, ReviewRow, missing_previous, review_from_columns};
 use crate::{ListBounds, PutOutcome, RecordRow, Result, StoreError, SummaryRow};
 
 /// The migrations this backend knows, in order. The version is the position
@@ -21,6 +22,10 @@ pub(crate) const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("../../../migrations/sqlite/0001_records.sql"),
     ),
     ("0002_audit", include_str!("../../../migrations/sqlite/0002_audit.sql")),
+    (
+        "0003_reviews_versions",
+        include_str!("../../../migrations/sqlite/0003_reviews_versions.sql"),
+    ),
 ];
 
 /// How long a connection waits for another one's lock.
@@ -204,8 +209,8 @@ pub(crate) async fn put_record(
     let mut tx = pool.begin().await?;
     let inserted = sqlx::query(
         "INSERT INTO records (record_id, created_at, household_ref, verdict, purpose, member_count,
-                              digest, idempotency_key, request_hash, body)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                              digest, idempotency_key, request_hash, body, root_record_id)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (idempotency_key) DO NOTHING",
     )
     .bind(row.record_id)
@@ -218,6 +223,8 @@ pub(crate) async fn put_record(
     .bind(idempotency_key)
     .bind(request_hash)
     .bind(row.body.as_slice())
+    // A first record is the root of its own lineage.
+    .bind(row.record_id)
     .execute(&mut *tx)
     .await?
     .rows_affected()
@@ -266,7 +273,9 @@ pub(crate) async fn get_by_idempotency_key(
 
 pub(crate) async fn list_records(pool: &SqlitePool, f: &ListBounds<'_>) -> Result<Vec<RecordSummary>> {
     let mut sql = String::from(
-        "SELECT r.record_id, r.household_ref, r.created_at, r.verdict, r.purpose, r.member_count, r.digest
+        "SELECT r.record_id, r.household_ref, r.created_at, r.verdict, r.purpose, r.member_count, r.digest,
+                r.version, r.previous_record_id,
+                (SELECT s.record_id FROM records s WHERE s.previous_record_id = r.record_id) AS superseded_by
          FROM records r WHERE 1 = 1",
     );
     if f.verdict.is_some() {
@@ -280,6 +289,9 @@ pub(crate) async fn list_records(pool: &SqlitePool, f: &ListBounds<'_>) -> Resul
     }
     if f.id_number.is_some() {
         sql.push_str(" AND r.record_id IN (SELECT record_id FROM record_persons WHERE id_number = ?)");
+    }
+    if f.latest_only {
+        sql.push_str(" AND NOT EXISTS (SELECT 1 FROM records s WHERE s.previous_record_id = r.record_id)");
     }
     sql.push_str(" ORDER BY r.created_at DESC, r.record_id DESC LIMIT ?");
     let mut q = sqlx::query(&sql);
@@ -308,6 +320,9 @@ pub(crate) async fn list_records(pool: &SqlitePool, f: &ListBounds<'_>) -> Resul
                 purpose: r.get("purpose"),
                 member_count: r.get("member_count"),
                 digest: r.get("digest"),
+                version: r.get("version"),
+                previous_record_id: r.get("previous_record_id"),
+                superseded_by: r.get("superseded_by"),
             }
             .into()
         })
@@ -519,4 +534,160 @@ async fn insert_audit_rows(tx: &mut sqlx::SqliteConnection, entries: &[EntryRow<
         q.build().execute(&mut *tx).await?;
     }
     Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// Versions and reviews (see `versions.rs`)
+// ---------------------------------------------------------------------------
+
+pub(crate) async fn put_version(
+    pool: &SqlitePool,
+    row: &RecordRow<'_>,
+    idempotency_key: &str,
+    request_hash: &str,
+) -> Result<PutVersionOutcome> {
+    let Some(previous) = row.previous_record_id else {
+        return Ok(put_record(pool, row, idempotency_key, request_hash).await?.into());
+    };
+    // IMMEDIATE takes the write lock first, so the successor check and the
+    // insert see the same database.
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    if let Some(r) = sqlx::query("SELECT record_id, body, request_hash FROM records WHERE idempotency_key = ?")
+        .bind(idempotency_key)
+        .fetch_optional(&mut *tx)
+        .await?
+    {
+        tx.rollback().await?;
+        return Ok(PutVersionOutcome::Existing {
+            record: Box::new(crate::decode(r.get("record_id"), r.get("body"))?),
+            request_hash: r.get("request_hash"),
+        });
+    }
+    let root: String = sqlx::query_scalar("SELECT root_record_id FROM records WHERE record_id = ?")
+        .bind(previous)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| missing_previous(previous))?;
+    let successor: Option<String> = sqlx::query_scalar("SELECT record_id FROM records WHERE previous_record_id = ?")
+        .bind(previous)
+        .fetch_optional(&mut *tx)
+        .await?;
+    if successor.is_some() {
+        let latest: String =
+            sqlx::query_scalar("SELECT record_id FROM records WHERE root_record_id = ? ORDER BY version DESC LIMIT 1")
+                .bind(&root)
+                .fetch_one(&mut *tx)
+                .await?;
+        tx.rollback().await?;
+        return Ok(PutVersionOutcome::Superseded {
+            latest_record_id: latest,
+        });
+    }
+    sqlx::query(
+        "INSERT INTO records (record_id, created_at, household_ref, verdict, purpose, member_count,
+                              digest, idempotency_key, request_hash, body, version, previous_record_id,
+                              root_record_id)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(row.record_id)
+    .bind(row.created_at)
+    .bind(row.household_ref)
+    .bind(row.verdict)
+    .bind(row.purpose)
+    .bind(row.member_count)
+    .bind(row.digest)
+    .bind(idempotency_key)
+    .bind(request_hash)
+    .bind(row.body.as_slice())
+    .bind(row.version)
+    .bind(previous)
+    .bind(&root)
+    .execute(&mut *tx)
+    .await?;
+    for id_number in &row.id_numbers {
+        sqlx::query("INSERT OR IGNORE INTO record_persons (record_id, id_number) VALUES (?, ?)")
+            .bind(row.record_id)
+            .bind(id_number)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(PutVersionOutcome::Inserted)
+}
+
+pub(crate) async fn lineage(pool: &SqlitePool, record_id: &str) -> Result<Vec<RecordSummary>> {
+    let rows = sqlx::query(
+        "SELECT r.record_id, r.household_ref, r.created_at, r.verdict, r.purpose, r.member_count, r.digest,
+                r.version, r.previous_record_id,
+                (SELECT s.record_id FROM records s WHERE s.previous_record_id = r.record_id) AS superseded_by
+         FROM records r
+         WHERE r.root_record_id = (SELECT root_record_id FROM records WHERE record_id = ?)
+         ORDER BY r.version, r.created_at",
+    )
+    .bind(record_id)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            SummaryRow {
+                record_id: r.get("record_id"),
+                household_ref: r.get("household_ref"),
+                created_at: r.get("created_at"),
+                verdict: r.get("verdict"),
+                purpose: r.get("purpose"),
+                member_count: r.get("member_count"),
+                digest: r.get("digest"),
+                version: r.get("version"),
+                previous_record_id: r.get("previous_record_id"),
+                superseded_by: r.get("superseded_by"),
+            }
+            .into()
+        })
+        .collect())
+}
+
+pub(crate) async fn add_review(pool: &SqlitePool, r: &ReviewRow<'_>) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO record_reviews (review_id, record_id, created_at, outcome, note, reviewer, reviewer_role)
+         VALUES (?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(r.review_id)
+    .bind(r.record_id)
+    .bind(r.created_at)
+    .bind(r.outcome)
+    .bind(r.note)
+    .bind(r.reviewer)
+    .bind(r.reviewer_role)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+pub(crate) async fn reviews(pool: &SqlitePool, record_id: &str, whole_lineage: bool) -> Result<Vec<Review>> {
+    let which = if whole_lineage {
+        "v.record_id IN (SELECT record_id FROM records
+                         WHERE root_record_id = (SELECT root_record_id FROM records WHERE record_id = ?))"
+    } else {
+        "v.record_id = ?"
+    };
+    let sql = format!(
+        "SELECT v.review_id, v.record_id, v.created_at, v.outcome, v.note, v.reviewer, v.reviewer_role
+         FROM record_reviews v WHERE {which} ORDER BY v.created_at, v.review_id"
+    );
+    let rows = sqlx::query(&sql).bind(record_id).fetch_all(pool).await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            review_from_columns(
+                r.get("review_id"),
+                r.get("record_id"),
+                r.get("created_at"),
+                r.get("outcome"),
+                r.get("note"),
+                r.get("reviewer"),
+                r.get("reviewer_role"),
+            )
+        })
+        .collect())
 }

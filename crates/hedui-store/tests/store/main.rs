@@ -10,6 +10,7 @@
 mod audit;
 mod backends;
 mod records;
+mod versions;
 
 use hedui_store::{Store, StoreError};
 
@@ -59,6 +60,10 @@ on_both_backends!(
     audit::entries_filter_by_time_action_department_and_seq,
     audit::a_batch_that_fails_part_way_writes_nothing,
     audit::checkpoints_are_kept_in_tree_order_and_never_changed,
+    versions::versions_link_into_one_lineage_and_old_versions_stay,
+    versions::a_version_has_one_successor_and_a_key_one_record,
+    versions::concurrent_rechecks_of_one_version_store_exactly_one,
+    versions::reviews_are_kept_in_order_and_never_change,
 );
 
 #[tokio::test]

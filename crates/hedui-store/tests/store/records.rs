@@ -84,6 +84,10 @@ pub async fn a_record_round_trips_and_survives_reopening(db: &TestDb) {
             purpose: Purpose::MinimumLiving as i32,
             member_count: 1,
             digest: r.digest.clone(),
+            // A first record is version 1 and replaces nothing.
+            version: 1,
+            previous_record_id: String::new(),
+            superseded_by: String::new(),
         }]
     );
     store.close().await;
@@ -220,6 +224,7 @@ pub async fn list_filters_by_verdict_date_and_person(db: &TestDb) {
         created_to: Some(day),
         id_number: Some(p2.into()),
         limit: 10,
+        latest_only: false,
     };
     assert_eq!(ids(store.list_records(&everything).await.unwrap()), ["b"]);
     let nobody = ListFilter {

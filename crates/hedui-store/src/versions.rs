@@ -1,0 +1,135 @@
+//! Record versions (re-checks) and reviews.
+//!
+//! A re-check stores a new record that names the version it replaces; all
+//! versions of one lineage share the id of its first record, so the history
+//! is one lookup. A version has at most one successor, enforced by a unique
+//! index, so two re-checks racing on the same version cannot fork the
+//! lineage: the second is told which version is now the latest. Reviews are
+//! rows beside the record, append-only by trigger, and never touch it.
+
+use hedui_proto::v1::{RecordSummary, Review, ReviewOutcome, VerificationRecord};
+
+use crate::{PutOutcome, RecordRow, Result, Store, StoreError};
+
+/// The outcome of storing a new version under an idempotency key.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PutVersionOutcome {
+    /// The version and its person index were stored.
+    Inserted,
+    /// The key was already used; this is the record stored under it and the
+    /// hash of the request that made it. Nothing was written.
+    Existing {
+        /// The earlier record.
+        record: Box<VerificationRecord>,
+        /// The earlier request's hash.
+        request_hash: String,
+    },
+    /// The previous version already has a successor; nothing was written.
+    Superseded {
+        /// The latest version of the lineage.
+        latest_record_id: String,
+    },
+}
+
+impl From<PutOutcome> for PutVersionOutcome {
+    fn from(o: PutOutcome) -> Self {
+        match o {
+            PutOutcome::Inserted => PutVersionOutcome::Inserted,
+            PutOutcome::Existing { record, request_hash } => PutVersionOutcome::Existing { record, request_hash },
+        }
+    }
+}
+
+/// A review as both backends store it.
+pub(crate) struct ReviewRow<'a> {
+    pub review_id: &'a str,
+    pub record_id: &'a str,
+    pub created_at: &'a str,
+    pub outcome: &'static str,
+    pub note: &'a str,
+    pub reviewer: &'a str,
+    pub reviewer_role: &'a str,
+}
+
+impl<'a> ReviewRow<'a> {
+    fn new(r: &'a Review) -> Self {
+        ReviewRow {
+            review_id: &r.review_id,
+            record_id: &r.record_id,
+            created_at: &r.created_at,
+            outcome: ReviewOutcome::try_from(r.outcome).unwrap_or_default().as_str_name(),
+            note: &r.note,
+            reviewer: &r.reviewer,
+            reviewer_role: &r.reviewer_role,
+        }
+    }
+}
+
+/// A review read back by either backend.
+pub(crate) fn review_from_columns(
+    review_id: String,
+    record_id: String,
+    created_at: String,
+    outcome: String,
+    note: String,
+    reviewer: String,
+    reviewer_role: String,
+) -> Review {
+    Review {
+        review_id,
+        record_id,
+        outcome: ReviewOutcome::from_str_name(&outcome).unwrap_or_default() as i32,
+        note,
+        reviewer,
+        reviewer_role,
+        created_at,
+    }
+}
+
+/// The previous version a row names does not exist.
+pub(crate) fn missing_previous(previous: &str) -> StoreError {
+    StoreError::Corrupt {
+        record_id: previous.to_owned(),
+        problem: "a new version names it as its previous version, but it is not stored".into(),
+    }
+}
+
+impl Store {
+    /// Stores `record`, a new version of the record it names in
+    /// `previous_record_id`, under `idempotency_key`, in one transaction with
+    /// its person index. Nothing is written when the key was used before
+    /// (the earlier record is returned) or when the previous version already
+    /// has a successor (the latest version is named).
+    pub async fn put_version(
+        &self,
+        record: &VerificationRecord,
+        idempotency_key: &str,
+        request_hash: &str,
+    ) -> Result<PutVersionOutcome> {
+        let row = RecordRow::new(record);
+        dispatch!(self.put_version(&row, idempotency_key, request_hash))
+    }
+
+    /// Every version of the lineage `record_id` belongs to, oldest first;
+    /// empty when there is no such record. The last one is the latest.
+    pub async fn lineage(&self, record_id: &str) -> Result<Vec<RecordSummary>> {
+        dispatch!(self.lineage(record_id))
+    }
+
+    /// Stores a review. The record must exist; the review never changes it.
+    pub async fn add_review(&self, review: &Review) -> Result<()> {
+        let row = ReviewRow::new(review);
+        dispatch!(self.add_review(&row))
+    }
+
+    /// The reviews of one record, in the order they were made.
+    pub async fn reviews(&self, record_id: &str) -> Result<Vec<Review>> {
+        dispatch!(self.reviews(record_id, false))
+    }
+
+    /// The reviews of every version of the lineage `record_id` belongs to,
+    /// in the order they were made.
+    pub async fn lineage_reviews(&self, record_id: &str) -> Result<Vec<Review>> {
+        dispatch!(self.reviews(record_id, true))
+    }
+}
