@@ -371,6 +371,7 @@ pub fn request_hash(encoded_request: &[u8]) -> String {
 }
 
 pub mod audit;
+pub mod batch;
 
 #[cfg(test)]
 mod tests {

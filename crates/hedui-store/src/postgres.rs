@@ -30,6 +30,12 @@ pub(crate) const MIGRATIONS: &[(&str, &str)] = &[
         "0002_audit",
         include_str!("../../../migrations/postgres/0002_audit.sql"),
     ),
+    // 0003 is reserved for record reviews (branch `records`); the version is
+    // the position in this list, so when that lands it goes before this one.
+    (
+        "0004_batches",
+        include_str!("../../../migrations/postgres/0004_batches.sql"),
+    ),
 ];
 
 /// At most this many connections per hub.

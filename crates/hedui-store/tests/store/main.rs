@@ -9,6 +9,7 @@
 
 mod audit;
 mod backends;
+mod batches;
 mod records;
 
 use hedui_store::{Store, StoreError};
@@ -57,6 +58,10 @@ on_both_backends!(
     audit::entries_filter_by_time_action_department_and_seq,
     audit::a_batch_that_fails_part_way_writes_nothing,
     audit::checkpoints_are_kept_in_tree_order_and_never_changed,
+    batches::a_draft_never_runs_and_an_empty_batch_cannot_start,
+    batches::leases_expire_and_items_are_reclaimed_and_completed_once,
+    batches::a_rescheduled_item_waits_for_its_time,
+    batches::concurrent_claimers_never_get_the_same_item,
 );
 
 #[tokio::test]
