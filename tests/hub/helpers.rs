@@ -93,6 +93,29 @@ pub enum Behaviour {
     Down,
     /// The SDK serving the sandbox, but trusting another hub's key.
     ForeignKey,
+    /// Answers like the sandbox after a delay, counting the calls in
+    /// flight and the most ever seen at once.
+    Counted(Arc<InFlight>),
+}
+
+/// Calls in flight at a [`Behaviour::Counted`] adapter.
+#[derive(Debug, Default)]
+pub struct InFlight {
+    /// How long each call takes.
+    pub delay: Duration,
+    /// In flight now.
+    pub now: AtomicUsize,
+    /// The most ever in flight at once.
+    pub high_water: AtomicUsize,
+}
+
+/// Limits and batch settings for a test hub.
+#[derive(Clone, Default)]
+pub struct Tuning {
+    /// Per-department limits; the default where absent.
+    pub limits: Vec<(Department, hedui_hub::DepartmentLimits)>,
+    /// The batch worker's settings.
+    pub batch: hedui_hub::BatchSettings,
 }
 
 /// A misbehaving adapter.
@@ -119,6 +142,12 @@ impl SourceService for Fake {
             Behaviour::Corrupt(f) => f(&mut answer),
             Behaviour::Rendezvous(b) => {
                 b.wait().await;
+            }
+            Behaviour::Counted(c) => {
+                let n = c.now.fetch_add(1, Ordering::SeqCst) + 1;
+                c.high_water.fetch_max(n, Ordering::SeqCst);
+                tokio::time::sleep(c.delay).await;
+                c.now.fetch_sub(1, Ordering::SeqCst);
             }
             Behaviour::Sandbox | Behaviour::Down | Behaviour::ForeignKey => {}
         }
@@ -202,6 +231,16 @@ impl TestSystem {
 
     /// Like [`TestSystem::with`], on an existing database.
     pub async fn on_database(behaviour: impl Fn(Department) -> Behaviour, deadline: Duration, url: &str) -> Self {
+        Self::tuned(behaviour, deadline, url, Tuning::default()).await
+    }
+
+    /// Like [`TestSystem::on_database`], with limits and batch settings.
+    pub async fn tuned(
+        behaviour: impl Fn(Department) -> Behaviour,
+        deadline: Duration,
+        url: &str,
+        tuning: Tuning,
+    ) -> Self {
         let (stop, rx) = watch::channel(false);
         let stopped = |mut rx: watch::Receiver<bool>| async move {
             let _ = rx.wait_for(|s| *s).await;
@@ -261,6 +300,12 @@ impl TestSystem {
                 department: d,
                 url: format!("https://{addr}"),
                 deadline,
+                limits: tuning
+                    .limits
+                    .iter()
+                    .find(|(x, _)| *x == d)
+                    .map(|(_, l)| *l)
+                    .unwrap_or_default(),
             });
         }
         let app = Application::build(HubConfig {
@@ -272,6 +317,7 @@ impl TestSystem {
             tls: Some(pki.files(&Role::Hub, "hub-01")),
             audit_origin: "hedui.test/audit".to_owned(),
             checkpoint_interval: Duration::from_secs(3600),
+            batch: tuning.batch.clone(),
         })
         .await
         .unwrap();

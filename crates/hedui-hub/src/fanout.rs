@@ -6,6 +6,7 @@
 //! send garbage) ends as exactly one [`SourceAnswer`]; nothing here can fail
 //! the verification as a whole.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
@@ -19,6 +20,8 @@ use hedui_proto::v1::{Department, Person, QueryRequest, SourceOutcome};
 use hedui_tls::{ClientTls, Role};
 use tonic::Code;
 use tonic::transport::{Channel, Endpoint};
+
+use crate::limits::{DepartmentLimits, Limiter, Priority};
 
 /// The default deadline for one department.
 pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(10);
@@ -37,6 +40,8 @@ pub struct AdapterEndpoint {
     pub url: String,
     /// How long the hub waits for it.
     pub deadline: Duration,
+    /// How many queries may be in flight and start per second.
+    pub limits: DepartmentLimits,
 }
 
 /// A lazily connected client for one department.
@@ -45,6 +50,7 @@ pub struct DepartmentClient {
     department: Department,
     deadline: Duration,
     client: SourceServiceClient<Channel>,
+    limiter: Arc<Limiter>,
 }
 
 impl DepartmentClient {
@@ -72,6 +78,7 @@ impl DepartmentClient {
             department: endpoint.department,
             deadline: endpoint.deadline,
             client,
+            limiter: Arc::new(Limiter::new(endpoint.limits)),
         })
     }
 
@@ -169,9 +176,12 @@ fn truncate(s: &str) -> String {
     }
 }
 
-/// Asks every client about the household of `sub`, all at once.
+/// Asks every client about the household of `sub`, all at once, each
+/// within its department's limits (waiting for a slot does not count
+/// against the deadline, and the grant is issued once the slot is there).
 pub async fn query_all(
     clients: &[DepartmentClient],
+    priority: Priority,
     request_id: &str,
     sub: &ValidatedSubmission,
     grant_key: &hedui_trust::SigningKey,
@@ -197,28 +207,33 @@ pub async fn query_all(
     };
     let id_numbers: Vec<String> = persons.iter().map(|p| p.as_str().to_owned()).collect();
     let window = sub.window.to_proto();
-    let now_ms = chrono::Utc::now().timestamp_millis();
     let asks = clients.iter().map(|c| {
-        // Each department gets its own grant, valid a little longer than its
-        // deadline and never more than the ten minutes an adapter accepts.
-        let lifetime_ms = i64::try_from(c.deadline.as_millis())
-            .unwrap_or(i64::MAX)
-            .saturating_add(GRANT_SLACK_MS)
-            .min(hedui_trust::grant::MAX_GRANT_LIFETIME_MS);
-        let grant = hedui_trust::grant::issue(
-            request_id,
-            sub.purpose,
-            &id_numbers,
-            &window,
-            &sub.authorization_ref,
-            c.department,
-            now_ms,
-            lifetime_ms,
-            grant_key,
-        );
-        let mut req = request.clone();
-        req.grant = hedui_trust::grant::encode(&grant);
-        c.ask(req, &persons, sub, today)
+        let (request, persons, id_numbers, window) = (&request, &persons, &id_numbers, &window);
+        async move {
+            let _permit = c.limiter.acquire(priority).await;
+            let now_ms = chrono::Utc::now().timestamp_millis();
+            // Each department gets its own grant, valid a little longer than
+            // its deadline and never more than the ten minutes an adapter
+            // accepts.
+            let lifetime_ms = i64::try_from(c.deadline.as_millis())
+                .unwrap_or(i64::MAX)
+                .saturating_add(GRANT_SLACK_MS)
+                .min(hedui_trust::grant::MAX_GRANT_LIFETIME_MS);
+            let grant = hedui_trust::grant::issue(
+                request_id,
+                sub.purpose,
+                id_numbers,
+                window,
+                &sub.authorization_ref,
+                c.department,
+                now_ms,
+                lifetime_ms,
+                grant_key,
+            );
+            let mut req = request.clone();
+            req.grant = hedui_trust::grant::encode(&grant);
+            c.ask(req, persons, sub, today).await
+        }
     });
     futures::future::join_all(asks).await
 }

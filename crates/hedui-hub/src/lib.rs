@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use hedui_domain::policy::Policy;
 use hedui_proto::v1::audit_service_server::AuditServiceServer;
+use hedui_proto::v1::batch_service_server::BatchServiceServer;
 use hedui_proto::v1::verification_service_server::VerificationServiceServer;
 use hedui_store::{Store, StoreError};
 use hedui_tls::{ClientTls, ServerTls, TlsFiles};
@@ -19,11 +20,16 @@ use tokio::net::TcpListener;
 pub mod access;
 pub mod audit;
 pub mod audit_service;
+pub mod batch_service;
+pub mod batch_worker;
 pub mod fanout;
 pub mod health;
+pub mod limits;
 pub mod service;
 
+pub use batch_worker::BatchSettings;
 pub use fanout::{AdapterEndpoint, DEFAULT_DEADLINE};
+pub use limits::DepartmentLimits;
 pub use service::{HubState, MAX_REQUEST_BYTES};
 
 /// What the hub needs to start.
@@ -49,6 +55,8 @@ pub struct HubConfig {
     pub audit_origin: String,
     /// How often a checkpoint is signed when the log has grown.
     pub checkpoint_interval: std::time::Duration,
+    /// How this hub runs batch households.
+    pub batch: BatchSettings,
 }
 
 impl std::fmt::Debug for HubConfig {
@@ -101,6 +109,7 @@ pub struct Application {
     listener: TcpListener,
     local_addr: SocketAddr,
     state: Arc<HubState>,
+    batch: BatchSettings,
 }
 
 impl Application {
@@ -154,12 +163,14 @@ impl Application {
             clients,
             grant_key: config.grant_key,
             insecure: server_tls.is_none(),
+            batch_wakeup: tokio::sync::Notify::new(),
         });
         Ok(Self {
             listener,
             local_addr,
             state,
             server_tls,
+            batch: config.batch,
         })
     }
 
@@ -196,11 +207,18 @@ impl Application {
             .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
             .build_v1()
             .expect("our own descriptor sets are valid");
+        let batch_svc = BatchServiceServer::new(batch_service::BatchApi::new(self.state.clone()))
+            .max_decoding_message_size(batch_service::MAX_ADD_BYTES + 64 * 1024)
+            .max_encoding_message_size(16 * 1024 * 1024);
         let router = tonic::transport::Server::builder()
             .add_service(health_svc)
             .add_service(reflection)
             .add_service(svc)
-            .add_service(audit_svc);
+            .add_service(audit_svc)
+            .add_service(batch_svc);
+        // The batch worker runs while the hub serves and stops with it.
+        let (stop_worker, worker_stop) = tokio::sync::watch::channel(false);
+        let worker = tokio::spawn(batch_worker::run(self.state.clone(), self.batch.clone(), worker_stop));
         // Shutdown begins: tell load balancers first, then stop accepting.
         let shutdown = {
             let reporter = reporter.clone();
@@ -222,6 +240,8 @@ impl Application {
             }
         };
         watch.abort();
+        let _ = stop_worker.send(true);
+        let _ = worker.await;
         self.state.store.close().await;
         tracing::info!("hub stopped");
         result

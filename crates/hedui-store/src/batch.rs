@@ -361,3 +361,16 @@ impl From<InfoParts> for BatchInfo {
         info
     }
 }
+
+impl Store {
+    /// A batch's header and state, without counting its items.
+    pub async fn get_batch_header(&self, batch_id: &str) -> Result<Option<(NewBatch, BatchState)>> {
+        bdispatch!(self.get_batch_header(batch_id))
+    }
+
+    /// Puts every item `owner` holds back to `PENDING` (a hub stopping
+    /// cleanly), so another hub need not wait for the leases to run out.
+    pub async fn release_batch_leases(&self, owner: &str) -> Result<u64> {
+        bdispatch!(self.release_batch_leases(owner))
+    }
+}

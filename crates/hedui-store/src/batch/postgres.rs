@@ -326,3 +326,25 @@ pub(crate) async fn batch_results(
         })
         .collect()
 }
+
+pub(crate) async fn get_batch_header(pool: &PgPool, batch_id: &str) -> Result<Option<(NewBatch, BatchState)>> {
+    let row = sqlx::query(&format!("{HEADER} WHERE batch_id = $1"))
+        .bind(batch_id)
+        .fetch_optional(pool)
+        .await?;
+    Ok(row.map(|r| {
+        let (h, state, _, _) = header(&r);
+        (h, BatchState::parse(&state))
+    }))
+}
+
+pub(crate) async fn release_batch_leases(pool: &PgPool, owner: &str) -> Result<u64> {
+    Ok(sqlx::query(
+        "UPDATE batch_items SET state = 'PENDING', lease_owner = NULL, lease_until = NULL
+         WHERE state = 'RUNNING' AND lease_owner = $1",
+    )
+    .bind(owner)
+    .execute(pool)
+    .await?
+    .rows_affected())
+}
