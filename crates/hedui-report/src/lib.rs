@@ -19,7 +19,7 @@ use hedui_proto::v1::{Department, Residence, Verdict, VerificationRecord};
 
 mod html;
 mod json;
-mod words;
+pub mod words;
 
 #[cfg(test)]
 mod fixture;

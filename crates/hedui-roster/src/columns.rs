@@ -1,0 +1,256 @@
+//! The roster's columns: their Chinese headers, English aliases, which are
+//! required, and the words accepted in the enum-like columns.
+
+use std::fmt;
+
+use hedui_domain::purpose::{parse_relation_slug, parse_residence_slug};
+use hedui_proto::v1::{Relation, Residence};
+
+/// One column of the roster.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Column {
+    /// 户编号: the household number; rows of one household are adjacent.
+    HouseholdNo,
+    /// 城乡: urban or rural, for the household.
+    Residence,
+    /// 姓名: the member's name.
+    Name,
+    /// 身份证号: the member's 18-character ID number.
+    IdNumber,
+    /// 与申请人关系: relation to the applicant.
+    Relation,
+    /// 无民事行为能力: 是 when the member lacks legal capacity (optional column).
+    LacksCapacity,
+    /// 本人签字: 是 when the member signed the authorization for themselves.
+    SignedSelf,
+    /// 监护人身份证号: who signed as guardian for this member (optional column).
+    GuardianId,
+    /// 监护人姓名: the guardian's name when the guardian is not a member
+    /// (optional column).
+    GuardianName,
+    /// 授权书编号: the authorization form number.
+    AuthorizationForm,
+    /// 签署日期: the date the form was signed.
+    SignedDate,
+    /// 授权有效期至: the last day the form is valid.
+    ValidUntil,
+    /// 授权书扫描件SHA256: SHA-256 of the scanned form.
+    ScanSha256,
+}
+
+impl Column {
+    /// Every column, in the order the generator writes them.
+    pub const ALL: [Column; 13] = [
+        Column::HouseholdNo,
+        Column::Residence,
+        Column::Name,
+        Column::IdNumber,
+        Column::Relation,
+        Column::LacksCapacity,
+        Column::SignedSelf,
+        Column::GuardianId,
+        Column::GuardianName,
+        Column::AuthorizationForm,
+        Column::SignedDate,
+        Column::ValidUntil,
+        Column::ScanSha256,
+    ];
+
+    /// The Chinese header, as written by the generator and named in errors.
+    pub fn zh(self) -> &'static str {
+        match self {
+            Column::HouseholdNo => "户编号",
+            Column::Residence => "城乡",
+            Column::Name => "姓名",
+            Column::IdNumber => "身份证号",
+            Column::Relation => "与申请人关系",
+            Column::LacksCapacity => "无民事行为能力",
+            Column::SignedSelf => "本人签字",
+            Column::GuardianId => "监护人身份证号",
+            Column::GuardianName => "监护人姓名",
+            Column::AuthorizationForm => "授权书编号",
+            Column::SignedDate => "签署日期",
+            Column::ValidUntil => "授权有效期至",
+            Column::ScanSha256 => "授权书扫描件SHA256",
+        }
+    }
+
+    /// The English alias accepted in place of the Chinese header.
+    pub fn en(self) -> &'static str {
+        match self {
+            Column::HouseholdNo => "household_no",
+            Column::Residence => "residence",
+            Column::Name => "name",
+            Column::IdNumber => "id_number",
+            Column::Relation => "relation",
+            Column::LacksCapacity => "lacks_capacity",
+            Column::SignedSelf => "signed_self",
+            Column::GuardianId => "guardian_id",
+            Column::GuardianName => "guardian_name",
+            Column::AuthorizationForm => "authorization_form",
+            Column::SignedDate => "signed_date",
+            Column::ValidUntil => "valid_until",
+            Column::ScanSha256 => "scan_sha256",
+        }
+    }
+
+    /// Whether the header must be present. Optional columns may be left out
+    /// of the file altogether; a required column must be there even when
+    /// some of its cells are blank.
+    pub fn required(self) -> bool {
+        !matches!(self, Column::LacksCapacity | Column::GuardianId | Column::GuardianName)
+    }
+
+    /// True for the columns that describe the household or its form rather
+    /// than one member: they are read from the household's first row, and a
+    /// later row must leave them blank or repeat the same value.
+    pub fn per_household(self) -> bool {
+        matches!(
+            self,
+            Column::Residence
+                | Column::AuthorizationForm
+                | Column::SignedDate
+                | Column::ValidUntil
+                | Column::ScanSha256
+        )
+    }
+
+    /// Finds the column a header cell names: the Chinese header exactly, or
+    /// the English alias ignoring ASCII case. Surrounding whitespace is
+    /// ignored.
+    pub fn from_header(h: &str) -> Option<Column> {
+        let h = h.trim();
+        Column::ALL
+            .into_iter()
+            .find(|c| c.zh() == h || c.en().eq_ignore_ascii_case(h))
+    }
+}
+
+impl fmt::Display for Column {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.zh())
+    }
+}
+
+/// Parses 城乡: 城镇, 城市 or `urban`; 农村 or `rural`.
+pub fn parse_residence(s: &str) -> Result<Residence, String> {
+    match s.trim() {
+        "城镇" | "城市" => Ok(Residence::Urban),
+        "农村" => Ok(Residence::Rural),
+        "" => Err("is required: 城镇 or 农村 (urban or rural)".to_owned()),
+        other => parse_residence_slug(&other.to_ascii_lowercase())
+            .map_err(|_| format!("{other:?} is not a residence; expected 城镇 or 农村 (urban or rural)")),
+    }
+}
+
+/// The accepted Chinese words for each relation, first the one the
+/// generator writes.
+const RELATION_WORDS: [(Relation, &[&str]); 9] = [
+    (Relation::Applicant, &["本人", "申请人", "申请人本人"]),
+    (Relation::Spouse, &["配偶", "丈夫", "妻子"]),
+    (Relation::Child, &["子女", "儿子", "女儿"]),
+    (Relation::Parent, &["父母", "父亲", "母亲"]),
+    (
+        Relation::Grandparent,
+        &[
+            "祖父母",
+            "外祖父母",
+            "祖父母/外祖父母",
+            "祖父",
+            "祖母",
+            "外祖父",
+            "外祖母",
+        ],
+    ),
+    (
+        Relation::Grandchild,
+        &[
+            "孙子女",
+            "外孙子女",
+            "孙子女/外孙子女",
+            "孙子",
+            "孙女",
+            "外孙",
+            "外孙女",
+        ],
+    ),
+    (
+        Relation::Sibling,
+        &["兄弟姐妹", "兄弟", "姐妹", "哥哥", "弟弟", "姐姐", "妹妹"],
+    ),
+    (Relation::ChildInLaw, &["儿媳/女婿", "儿媳", "女婿"]),
+    (Relation::Other, &["其他", "其他共同生活的家庭成员"]),
+];
+
+/// The word the generator writes for a relation.
+pub fn relation_word(r: Relation) -> &'static str {
+    RELATION_WORDS
+        .iter()
+        .find(|(rel, _)| *rel == r)
+        .map(|(_, words)| words[0])
+        .unwrap_or("其他")
+}
+
+/// Parses 与申请人关系: the Chinese words of [`RELATION_WORDS`] or the
+/// English slugs (`applicant`, `spouse`, `child`, `parent`, `grandparent`,
+/// `grandchild`, `sibling`, `child-in-law`, `other`).
+pub fn parse_relation(s: &str) -> Result<Relation, String> {
+    let s = s.trim();
+    if s.is_empty() {
+        return Err("is required, for example 本人, 配偶 or 子女".to_owned());
+    }
+    if let Some((r, _)) = RELATION_WORDS.iter().find(|(_, words)| words.contains(&s)) {
+        return Ok(*r);
+    }
+    parse_relation_slug(&s.to_ascii_lowercase()).map_err(|_| {
+        format!(
+            "{s:?} is not a relation; expected one of 本人, 配偶, 子女, 父母, 祖父母, 孙子女, 兄弟姐妹, 儿媳/女婿, 其他 \
+             (or applicant, spouse, child, parent, grandparent, grandchild, sibling, child-in-law, other)"
+        )
+    })
+}
+
+/// Parses a yes/no cell: 是/否, `yes`/`no`, `y`/`n`, `true`/`false`, `1`/`0`;
+/// a blank cell is no.
+pub fn parse_yes_no(s: &str) -> Result<bool, String> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "是" | "yes" | "y" | "true" | "1" => Ok(true),
+        "否" | "no" | "n" | "false" | "0" | "" => Ok(false),
+        other => Err(format!("{other:?} is not 是 or 否 (yes or no)")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headers_in_chinese_and_english() {
+        for c in Column::ALL {
+            assert_eq!(Column::from_header(c.zh()), Some(c));
+            assert_eq!(Column::from_header(c.en()), Some(c));
+            assert_eq!(Column::from_header(&c.en().to_uppercase()), Some(c));
+        }
+        assert_eq!(Column::from_header(" 姓名 "), Some(Column::Name));
+        assert_eq!(Column::from_header("电话"), None);
+    }
+
+    #[test]
+    fn words() {
+        assert_eq!(parse_residence("城镇"), Ok(Residence::Urban));
+        assert_eq!(parse_residence("Rural"), Ok(Residence::Rural));
+        assert!(parse_residence("县城").unwrap_err().contains("城镇 or 农村"));
+        for (r, words) in RELATION_WORDS {
+            for w in words {
+                assert_eq!(parse_relation(w), Ok(r));
+            }
+            assert_eq!(parse_relation(relation_word(r)), Ok(r));
+        }
+        assert_eq!(parse_relation("child-in-law"), Ok(Relation::ChildInLaw));
+        assert!(parse_relation("表哥").unwrap_err().contains("兄弟姐妹"));
+        assert_eq!(parse_yes_no(""), Ok(false));
+        assert_eq!(parse_yes_no("是"), Ok(true));
+        assert_eq!(parse_yes_no("YES"), Ok(true));
+        assert!(parse_yes_no("也许").is_err());
+    }
+}
