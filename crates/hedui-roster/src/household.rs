@@ -68,6 +68,18 @@ impl Errors<'_> {
     }
 }
 
+/// One guardian of the household's dependants, as the rows name them.
+struct Guardian<'r> {
+    /// The guardian's ID number as typed, upper case.
+    id: String,
+    /// The first row that names this guardian.
+    row: usize,
+    /// The ID numbers of the members they sign for.
+    wards: Vec<String>,
+    /// The guardian's name and its row, when a row gives one.
+    named: Option<(&'r str, usize)>,
+}
+
 /// A household-level value: the first non-blank cell of its column and the
 /// row it is on.
 struct Shared<'r> {
@@ -190,8 +202,7 @@ pub(crate) fn build(
     // Members, and who signed for whom.
     let mut members = Vec::with_capacity(rows.len());
     let mut self_signed = Vec::new();
-    // (guardian ID as typed, upper case) → (guardian name cell, row, wards)
-    let mut guardians: Vec<(String, usize, Vec<String>, Option<(&str, usize)>)> = Vec::new();
+    let mut guardians: Vec<Guardian<'_>> = Vec::new();
     for row in rows.iter().take(MAX_MEMBERS + 1) {
         let r = row.row;
         let name = header.get(row, Column::Name);
@@ -220,10 +231,10 @@ pub(crate) fn build(
                 );
             } else {
                 let named = (!guardian_name.is_empty()).then_some((guardian_name, r));
-                match guardians.iter_mut().find(|g| g.0 == key) {
+                match guardians.iter_mut().find(|g| g.id == key) {
                     Some(g) => {
-                        g.2.push(id.to_owned());
-                        if let (Some((n1, r1)), Some((n2, r2))) = (g.3, named) {
+                        g.wards.push(id.to_owned());
+                        if let (Some((n1, r1)), Some((n2, r2))) = (g.named, named) {
                             if n1 != n2 {
                                 errors.add(
                                     r2,
@@ -231,11 +242,16 @@ pub(crate) fn build(
                                     format!("{n2:?} differs from {n1:?} in row {r1} for the same guardian"),
                                 );
                             }
-                        } else if g.3.is_none() {
-                            g.3 = named;
+                        } else if g.named.is_none() {
+                            g.named = named;
                         }
                     }
-                    None => guardians.push((key, r, vec![id.to_owned()], named)),
+                    None => guardians.push(Guardian {
+                        id: key,
+                        row: r,
+                        wards: vec![id.to_owned()],
+                        named,
+                    }),
                 }
             }
         } else if !guardian_name.is_empty() {
@@ -302,7 +318,13 @@ pub(crate) fn build(
         });
         signer_rows.push((r, Column::SignedSelf));
     }
-    for (gid, r, wards, named) in guardians {
+    for Guardian {
+        id: gid,
+        row: r,
+        wards,
+        named,
+    } in guardians
+    {
         let member = household
             .members
             .iter()

@@ -251,9 +251,7 @@ impl ResultsSink for CsvSink {
             mut temp,
             writer,
         } = *self;
-        let out = writer
-            .into_inner()
-            .map_err(|e| ResultsError::Io(e.into_error().into()))?;
+        let out = writer.into_inner().map_err(|e| ResultsError::Io(e.into_error()))?;
         let file = out.into_inner().map_err(|e| ResultsError::Io(e.into_error()))?;
         file.sync_all()?;
         drop(file);

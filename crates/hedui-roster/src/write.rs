@@ -118,7 +118,7 @@ pub fn synthetic_household(i: usize, today: NaiveDate, purpose: Purpose) -> (Hou
         relation: Relation::Applicant as i32,
         lacks_capacity: false,
     }];
-    if i % 2 == 0 {
+    if i.is_multiple_of(2) {
         members.push(Member {
             name: format!("{}{}", SURNAMES[(i + 5) % SURNAMES.len()], GIVEN[(i + 3) % GIVEN.len()]),
             id_number: synthetic_id(2 * i + 1, adults),
@@ -126,7 +126,7 @@ pub fn synthetic_household(i: usize, today: NaiveDate, purpose: Purpose) -> (Hou
             lacks_capacity: false,
         });
     }
-    if i % 3 == 0 {
+    if i.is_multiple_of(3) {
         members.push(Member {
             name: format!(
                 "{surname}{}{}",
@@ -140,7 +140,11 @@ pub fn synthetic_household(i: usize, today: NaiveDate, purpose: Purpose) -> (Hou
     }
     let household = Household {
         household_ref: format!("SYN-{:06}", i + 1),
-        residence: if i % 2 == 0 { Residence::Urban } else { Residence::Rural } as i32,
+        residence: if i.is_multiple_of(2) {
+            Residence::Urban
+        } else {
+            Residence::Rural
+        } as i32,
         members,
     };
     let signed = today - Days::new(30);
