@@ -33,9 +33,12 @@ impl Cli {
     pub fn log_level(&self) -> &'static str {
         match self.command {
             Command::Hub(_) | Command::Adapter(_) => "info",
-            Command::Verify(_) | Command::Record(_) | Command::Keygen(_) | Command::Pki(_) | Command::Audit(_) => {
-                "warn"
-            }
+            Command::Verify(_)
+            | Command::Record(_)
+            | Command::Keygen(_)
+            | Command::Pki(_)
+            | Command::Audit(_)
+            | Command::Batch(_) => "warn",
             // The demo simulates failing departments on purpose; their
             // warnings would only clutter its table.
             Command::Demo(_) => "error",
@@ -74,6 +77,9 @@ pub enum Command {
     /// Read, export and verify the hub's audit log (auditors and admins).
     #[command(subcommand)]
     Audit(crate::audit_cmd::AuditCommand),
+    /// Re-check a whole roster on the hub, durably: submit, watch, results.
+    #[command(subcommand)]
+    Batch(crate::batch_cmd::BatchCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -318,6 +324,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Keygen(a) => keygen(a),
         Command::Pki(c) => pki(c),
         Command::Audit(c) => crate::audit_cmd::run(c).await,
+        Command::Batch(c) => crate::batch_cmd::run(c).await,
     }
 }
 

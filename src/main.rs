@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use clap::Parser as _;
 
 mod audit_cmd;
+mod batch_cmd;
 mod cli;
 mod config;
 mod demo;

@@ -169,6 +169,10 @@ pub struct TestSystem {
     pub hub_addr: SocketAddr,
     /// The county PKI of this system.
     pub pki: Pki,
+    /// The adapters' endpoints, for a second hub (such as a real `hedui hub`
+    /// process) to use; read by `tests/batch_kill.rs`, which shares this file.
+    #[allow(dead_code)]
+    pub adapters: Vec<AdapterEndpoint>,
 }
 
 /// A throwaway county PKI, with files on disk as production has them.
@@ -312,7 +316,7 @@ impl TestSystem {
             listen: any,
             database_url: url.to_owned(),
             policy: Policy::from_toml(EXAMPLE_POLICY).unwrap(),
-            adapters,
+            adapters: adapters.clone(),
             grant_key: hub_key(),
             tls: Some(pki.files(&Role::Hub, "hub-01")),
             audit_origin: "hedui.test/audit".to_owned(),
@@ -327,6 +331,7 @@ impl TestSystem {
         Self {
             hub,
             hub_addr,
+            adapters,
             pki,
             database_url: url.to_owned(),
             calls,

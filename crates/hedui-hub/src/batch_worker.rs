@@ -196,7 +196,8 @@ async fn run_item(
                 .unwrap_or_default()
                 .as_str_name()
                 .to_owned(),
-            flagged: !record.flags.is_empty(),
+            // The home-visit list: a flag, or a verdict that needs review.
+            flagged: !record.flags.is_empty() || record.verdict == Verdict::NeedsReview as i32,
             error: String::new(),
         },
         Ok(Ran::Deferred { missing }) => {
