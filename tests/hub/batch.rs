@@ -396,3 +396,54 @@ async fn a_department_that_is_down_makes_households_wait_and_end_incomplete() {
     assert_eq!(sys.query_log(Department::Tax).len(), n * max_attempts as usize);
     sys.stop().await;
 }
+
+#[tokio::test]
+async fn a_hub_stopped_cleanly_hands_its_households_back_and_the_next_resumes_at_once() {
+    // A lease far longer than the wait below: only handing the leases back
+    // at shutdown lets the restarted hub go on in time.
+    let tuning = Tuning {
+        batch: BatchSettings {
+            in_flight: 4,
+            lease: Duration::from_secs(3600),
+            backoff: Duration::from_millis(50),
+            max_backoff: Duration::from_millis(100),
+            poll: Duration::from_millis(20),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("hedui.db").display());
+    let slow = |_| Behaviour::Slow(Duration::from_millis(40));
+    let sys = TestSystem::tuned(slow, Duration::from_secs(10), &url, tuning.clone()).await;
+    let mut c = client(&sys);
+    let n = 60;
+    let id = start_batch(&mut c, n).await;
+    let mut done = 0;
+    for _ in 0..3000 {
+        done = c
+            .get_batch(GetBatchRequest { batch_id: id.clone() })
+            .await
+            .unwrap()
+            .into_inner()
+            .batch
+            .unwrap()
+            .done;
+        if done >= 8 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(done >= 8 && (done as usize) < n, "{done}");
+    sys.stop().await;
+    let store = Store::open(&url).await.unwrap();
+    let info = store.get_batch(&id).await.unwrap().unwrap();
+    assert_eq!(info.running, 0, "every lease was handed back");
+    store.close().await;
+    let sys = TestSystem::tuned(|_| Behaviour::Sandbox, Duration::from_secs(10), &url, tuning).await;
+    let mut c = client(&sys);
+    let b = wait_done(&mut c, &id).await;
+    assert_eq!(b.done as usize, n);
+    assert_exactly_one_record_each(&url, &id, n).await;
+    sys.stop().await;
+}
