@@ -58,8 +58,8 @@ pub(crate) async fn add_batch_items(
     for item in items {
         seq += 1;
         sqlx::query(
-            "INSERT INTO batch_items (batch_id, seq, first_row, household_ref, request, state)
-             VALUES ($1, $2, $3, $4, $5, 'PENDING')",
+            "INSERT INTO batch_items (batch_id, seq, first_row, household_ref, request, state, next_attempt_at)
+             VALUES ($1, $2, $3, $4, $5, 'PENDING', 9223372036854775807)",
         )
         .bind(batch_id)
         .bind(seq)
@@ -87,6 +87,11 @@ pub(crate) async fn start_batch(pool: &PgPool, batch_id: &str, now: &str) -> Res
     if n == 0 {
         return Ok(Transition::Empty);
     }
+    // A draft's items are never due; now they are.
+    sqlx::query("UPDATE batch_items SET next_attempt_at = 0 WHERE batch_id = $1")
+        .bind(batch_id)
+        .execute(&mut *tx)
+        .await?;
     sqlx::query("UPDATE batches SET state = 'RUNNING', started_at = $1 WHERE batch_id = $2")
         .bind(now)
         .bind(batch_id)
@@ -103,6 +108,13 @@ pub(crate) async fn cancel_batch(pool: &PgPool, batch_id: &str, now: &str) -> Re
         Some(BatchState::Draft | BatchState::Running) => {}
         Some(s) => return Ok(Transition::WrongState(s)),
     }
+    // Pending items of a cancelled batch are never due again.
+    sqlx::query(
+        "UPDATE batch_items SET next_attempt_at = 9223372036854775807 WHERE batch_id = $1 AND state = 'PENDING'",
+    )
+    .bind(batch_id)
+    .execute(&mut *tx)
+    .await?;
     sqlx::query("UPDATE batches SET state = 'CANCELLED', finished_at = $1 WHERE batch_id = $2")
         .bind(now)
         .bind(batch_id)
@@ -194,26 +206,66 @@ pub(crate) async fn claim_batch_items(
     lease_until_ms: i64,
     limit: i64,
 ) -> Result<Vec<ClaimedItem>> {
-    let rows = sqlx::query(
+    // Two statements, each walking its own index in order (expired leases
+    // by `lease_until`, due items by `next_attempt_at`), so a claim reads
+    // only the rows it takes however many are waiting.
+    let mut items = claim_where(
+        pool,
+        "state = 'RUNNING' AND lease_until < $3",
+        "lease_until",
+        owner,
+        now_ms,
+        lease_until_ms,
+        limit,
+    )
+    .await?;
+    let left = limit - items.len() as i64;
+    if left > 0 {
+        items.extend(
+            claim_where(
+                pool,
+                "state = 'PENDING' AND next_attempt_at <= $3",
+                "next_attempt_at",
+                owner,
+                now_ms,
+                lease_until_ms,
+                left,
+            )
+            .await?,
+        );
+    }
+    items.sort_by(|a, b| (&a.batch_id, a.seq).cmp(&(&b.batch_id, b.seq)));
+    Ok(items)
+}
+
+async fn claim_where(
+    pool: &PgPool,
+    condition: &str,
+    order: &str,
+    owner: &str,
+    now_ms: i64,
+    lease_until_ms: i64,
+    limit: i64,
+) -> Result<Vec<ClaimedItem>> {
+    let sql = format!(
         "UPDATE batch_items SET state = 'RUNNING', lease_owner = $1, lease_until = $2, attempts = attempts + 1
          WHERE (batch_id, seq) IN (
-             SELECT i.batch_id, i.seq FROM batch_items i JOIN batches b ON b.batch_id = i.batch_id
-             WHERE b.state = 'RUNNING'
-               AND ((i.state = 'PENDING' AND i.next_attempt_at <= $3)
-                    OR (i.state = 'RUNNING' AND i.lease_until < $4))
-             ORDER BY i.next_attempt_at, i.batch_id, i.seq
-             LIMIT $5
-             FOR UPDATE OF i SKIP LOCKED)
-         RETURNING batch_id, seq, attempts, request",
-    )
-    .bind(owner)
-    .bind(lease_until_ms)
-    .bind(now_ms)
-    .bind(now_ms)
-    .bind(limit)
-    .fetch_all(pool)
-    .await?;
-    let mut items: Vec<ClaimedItem> = rows
+             SELECT batch_id, seq FROM batch_items
+             WHERE {condition}
+               AND batch_id IN (SELECT batch_id FROM batches WHERE state = 'RUNNING')
+             ORDER BY {order}
+             LIMIT $4
+             FOR UPDATE SKIP LOCKED)
+         RETURNING batch_id, seq, attempts, request"
+    );
+    let rows = sqlx::query(&sql)
+        .bind(owner)
+        .bind(lease_until_ms)
+        .bind(now_ms)
+        .bind(limit)
+        .fetch_all(pool)
+        .await?;
+    Ok(rows
         .into_iter()
         .map(|r| ClaimedItem {
             batch_id: r.get("batch_id"),
@@ -221,9 +273,7 @@ pub(crate) async fn claim_batch_items(
             attempts: r.get("attempts"),
             request: r.get("request"),
         })
-        .collect();
-    items.sort_by(|a, b| (&a.batch_id, a.seq).cmp(&(&b.batch_id, b.seq)));
-    Ok(items)
+        .collect())
 }
 
 pub(crate) async fn complete_batch_item(

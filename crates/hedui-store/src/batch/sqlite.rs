@@ -57,8 +57,8 @@ pub(crate) async fn add_batch_items(
     for item in items {
         seq += 1;
         sqlx::query(
-            "INSERT INTO batch_items (batch_id, seq, first_row, household_ref, request, state)
-             VALUES (?, ?, ?, ?, ?, 'PENDING')",
+            "INSERT INTO batch_items (batch_id, seq, first_row, household_ref, request, state, next_attempt_at)
+             VALUES (?, ?, ?, ?, ?, 'PENDING', 9223372036854775807)",
         )
         .bind(batch_id)
         .bind(seq)
@@ -86,6 +86,11 @@ pub(crate) async fn start_batch(pool: &SqlitePool, batch_id: &str, now: &str) ->
     if n == 0 {
         return Ok(Transition::Empty);
     }
+    // A draft's items are never due; now they are.
+    sqlx::query("UPDATE batch_items SET next_attempt_at = 0 WHERE batch_id = ?")
+        .bind(batch_id)
+        .execute(&mut *tx)
+        .await?;
     sqlx::query("UPDATE batches SET state = 'RUNNING', started_at = ? WHERE batch_id = ?")
         .bind(now)
         .bind(batch_id)
@@ -102,6 +107,13 @@ pub(crate) async fn cancel_batch(pool: &SqlitePool, batch_id: &str, now: &str) -
         Some(BatchState::Draft | BatchState::Running) => {}
         Some(s) => return Ok(Transition::WrongState(s)),
     }
+    // Pending items of a cancelled batch are never due again.
+    sqlx::query(
+        "UPDATE batch_items SET next_attempt_at = 9223372036854775807 WHERE batch_id = ? AND state = 'PENDING'",
+    )
+    .bind(batch_id)
+    .execute(&mut *tx)
+    .await?;
     sqlx::query("UPDATE batches SET state = 'CANCELLED', finished_at = ? WHERE batch_id = ?")
         .bind(now)
         .bind(batch_id)
@@ -192,25 +204,65 @@ pub(crate) async fn claim_batch_items(
     lease_until_ms: i64,
     limit: i64,
 ) -> Result<Vec<ClaimedItem>> {
-    let rows = sqlx::query(
+    // Two statements, each walking its own index in order (expired leases
+    // by `lease_until`, due items by `next_attempt_at`), so a claim reads
+    // only the rows it takes however many are waiting.
+    let mut items = claim_where(
+        pool,
+        "state = 'RUNNING' AND lease_until < ?",
+        "lease_until",
+        owner,
+        now_ms,
+        lease_until_ms,
+        limit,
+    )
+    .await?;
+    let left = limit - items.len() as i64;
+    if left > 0 {
+        items.extend(
+            claim_where(
+                pool,
+                "state = 'PENDING' AND next_attempt_at <= ?",
+                "next_attempt_at",
+                owner,
+                now_ms,
+                lease_until_ms,
+                left,
+            )
+            .await?,
+        );
+    }
+    items.sort_by(|a, b| (&a.batch_id, a.seq).cmp(&(&b.batch_id, b.seq)));
+    Ok(items)
+}
+
+async fn claim_where(
+    pool: &SqlitePool,
+    condition: &str,
+    order: &str,
+    owner: &str,
+    now_ms: i64,
+    lease_until_ms: i64,
+    limit: i64,
+) -> Result<Vec<ClaimedItem>> {
+    let sql = format!(
         "UPDATE batch_items SET state = 'RUNNING', lease_owner = ?, lease_until = ?, attempts = attempts + 1
          WHERE (batch_id, seq) IN (
-             SELECT i.batch_id, i.seq FROM batch_items i JOIN batches b ON b.batch_id = i.batch_id
-             WHERE b.state = 'RUNNING'
-               AND ((i.state = 'PENDING' AND i.next_attempt_at <= ?)
-                    OR (i.state = 'RUNNING' AND i.lease_until < ?))
-             ORDER BY i.next_attempt_at, i.batch_id, i.seq
+             SELECT batch_id, seq FROM batch_items
+             WHERE {condition}
+               AND batch_id IN (SELECT batch_id FROM batches WHERE state = 'RUNNING')
+             ORDER BY {order}
              LIMIT ?)
-         RETURNING batch_id, seq, attempts, request",
-    )
-    .bind(owner)
-    .bind(lease_until_ms)
-    .bind(now_ms)
-    .bind(now_ms)
-    .bind(limit)
-    .fetch_all(pool)
-    .await?;
-    let mut items: Vec<ClaimedItem> = rows
+         RETURNING batch_id, seq, attempts, request"
+    );
+    let rows = sqlx::query(&sql)
+        .bind(owner)
+        .bind(lease_until_ms)
+        .bind(now_ms)
+        .bind(limit)
+        .fetch_all(pool)
+        .await?;
+    Ok(rows
         .into_iter()
         .map(|r| ClaimedItem {
             batch_id: r.get("batch_id"),
@@ -218,9 +270,7 @@ pub(crate) async fn claim_batch_items(
             attempts: r.get("attempts"),
             request: r.get("request"),
         })
-        .collect();
-    items.sort_by(|a, b| (&a.batch_id, a.seq).cmp(&(&b.batch_id, b.seq)));
-    Ok(items)
+        .collect())
 }
 
 pub(crate) async fn complete_batch_item(
