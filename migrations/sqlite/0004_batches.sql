@@ -44,3 +44,5 @@ CREATE TABLE batch_items (
 
 CREATE INDEX batch_items_due ON batch_items (state, next_attempt_at);
 CREATE INDEX batch_items_lease ON batch_items (state, lease_until);
+-- "Is anything of this batch left?" after every household, and the counts.
+CREATE INDEX batch_items_batch_state ON batch_items (batch_id, state);

@@ -305,7 +305,7 @@ pub(crate) async fn complete_batch_item(
         sqlx::query(
             "UPDATE batches SET state = 'DONE', finished_at = $1
              WHERE batch_id = $2 AND state = 'RUNNING'
-               AND NOT EXISTS (SELECT 1 FROM batch_items WHERE batch_id = $3 AND state <> 'DONE')",
+               AND NOT EXISTS (SELECT 1 FROM batch_items WHERE batch_id = $3 AND state IN ('PENDING', 'RUNNING'))",
         )
         .bind(now)
         .bind(batch_id)

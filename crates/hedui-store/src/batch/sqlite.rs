@@ -302,7 +302,7 @@ pub(crate) async fn complete_batch_item(
         sqlx::query(
             "UPDATE batches SET state = 'DONE', finished_at = ?
              WHERE batch_id = ? AND state = 'RUNNING'
-               AND NOT EXISTS (SELECT 1 FROM batch_items WHERE batch_id = ? AND state <> 'DONE')",
+               AND NOT EXISTS (SELECT 1 FROM batch_items WHERE batch_id = ? AND state IN ('PENDING', 'RUNNING'))",
         )
         .bind(now)
         .bind(batch_id)
