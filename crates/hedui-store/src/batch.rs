@@ -10,8 +10,11 @@
 //! least once, storage exactly once.
 //!
 //! PostgreSQL claims with `FOR UPDATE SKIP LOCKED`, so hubs sharing one
-//! database never claim the same item; SQLite has one writer, and the claim
-//! is one `UPDATE … RETURNING`.
+//! database never claim the same item; SQLite has one writer, and each
+//! claim statement is one `UPDATE … RETURNING`. A claim takes expired
+//! leases first, then due items, each in index order, so it reads only the
+//! rows it takes. A draft's items are stored never due and made due when it
+//! starts; a cancelled batch's pending items are made never due again.
 
 use hedui_proto::v1::VerificationRecord;
 
