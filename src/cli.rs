@@ -33,10 +33,15 @@ impl Cli {
     pub fn log_level(&self) -> &'static str {
         match self.command {
             Command::Hub(_) | Command::Adapter(_) => "info",
-            Command::Verify(_) | Command::Record(_) | Command::Keygen(_) | Command::Pki(_) | Command::Audit(_) => {
-                "warn"
-            }
-            Command::Config(_) | Command::Migrate(_) | Command::Report(_) => "warn",
+            Command::Verify(_)
+            | Command::Record(_)
+            | Command::Keygen(_)
+            | Command::Pki(_)
+            | Command::Audit(_)
+            | Command::Batch(_)
+            | Command::Config(_)
+            | Command::Migrate(_)
+            | Command::Report(_) => "warn",
             // The demo simulates failing departments on purpose; their
             // warnings would only clutter its table.
             Command::Demo(_) | Command::Bench(_) => "error",
@@ -86,6 +91,9 @@ pub enum Command {
     /// Reports for supervisors: the departments' quarterly service report.
     #[command(subcommand)]
     Report(crate::report_cmd::ReportCommand),
+    /// Re-check a whole roster on the hub, durably: submit, watch, results.
+    #[command(subcommand)]
+    Batch(crate::batch_cmd::BatchCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -392,6 +400,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Config(c) => crate::ops_cmd::config(c),
         Command::Migrate(a) => crate::ops_cmd::migrate(a).await,
         Command::Report(c) => crate::report_cmd::run(c).await,
+        Command::Batch(c) => crate::batch_cmd::run(c).await,
     }
 }
 

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use anyhow::{Context as _, anyhow, bail};
 use hedui_domain::policy::Policy;
-use hedui_hub::{AdapterEndpoint, DEFAULT_DEADLINE, HubConfig, OpsOptions};
+use hedui_hub::{AdapterEndpoint, BatchSettings, DEFAULT_DEADLINE, DepartmentLimits, HubConfig, OpsOptions};
 use serde::{Deserialize, Serialize};
 
 /// A value that must never be printed: its `Debug` shows `[redacted]` and it
@@ -81,6 +81,9 @@ pub struct HubFile {
     pub tls: Option<TlsFile>,
     /// One table per department, keyed by its slug.
     pub adapters: BTreeMap<String, AdapterFile>,
+    /// Batch settings.
+    #[serde(default)]
+    pub batch: BatchFile,
 }
 
 impl Default for HubFile {
@@ -99,6 +102,7 @@ impl Default for HubFile {
             deadline_ms: None,
             tls: None,
             adapters: BTreeMap::new(),
+            batch: BatchFile::default(),
         }
     }
 }
@@ -124,6 +128,26 @@ pub struct AdapterFile {
     /// Deadline for this department, in milliseconds.
     #[serde(default)]
     pub deadline_ms: Option<u64>,
+    /// Queries in flight at once to this department (default 16).
+    #[serde(default)]
+    pub max_concurrency: Option<usize>,
+    /// Queries started per second to this department (default 50).
+    #[serde(default)]
+    pub max_rate_per_s: Option<f64>,
+}
+
+/// The `[batch]` table: how this hub runs batch households.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BatchFile {
+    /// Households run at once (default 16).
+    pub in_flight: Option<usize>,
+    /// Attempts before a household is stored with departments missing (default 5).
+    pub max_attempts: Option<u32>,
+    /// Seconds before the second attempt, doubled for each further one (default 30).
+    pub backoff_s: Option<u64>,
+    /// Seconds a claimed household stays this hub's (default 300).
+    pub lease_s: Option<u64>,
 }
 
 /// The annotated default configuration, printed by `hedui config default`.
@@ -309,10 +333,21 @@ pub fn to_hub_config(file: HubFile, base: &Path) -> anyhow::Result<HubConfig> {
         if a.deadline_ms == Some(0) {
             bail!("adapters.{name}.deadline_ms: must be more than 0");
         }
+        if a.max_concurrency == Some(0) {
+            bail!("adapters.{name}.max_concurrency: must be at least 1");
+        }
+        if a.max_rate_per_s.is_some_and(|r| !(r.is_finite() && r > 0.0)) {
+            bail!("adapters.{name}.max_rate_per_s: must be a number more than 0");
+        }
+        let defaults = DepartmentLimits::default();
         adapters.push(AdapterEndpoint {
             department,
             url: a.url.clone(),
             deadline: a.deadline_ms.map(Duration::from_millis).unwrap_or(default_deadline),
+            limits: DepartmentLimits {
+                max_concurrency: a.max_concurrency.unwrap_or(defaults.max_concurrency),
+                max_rate_per_s: a.max_rate_per_s.unwrap_or(defaults.max_rate_per_s),
+            },
         });
     }
     if file.checkpoint_interval_s == 0 {
@@ -339,7 +374,17 @@ pub fn to_hub_config(file: HubFile, base: &Path) -> anyhow::Result<HubConfig> {
         cert: base.join(&t.cert),
         key: base.join(&t.key),
     });
+    let b = &file.batch;
+    let mut batch = BatchSettings::default();
+    if b.in_flight == Some(0) || b.max_attempts == Some(0) || b.lease_s == Some(0) {
+        bail!("batch: in_flight, max_attempts and lease_s must be at least 1");
+    }
+    batch.in_flight = b.in_flight.unwrap_or(batch.in_flight);
+    batch.max_attempts = b.max_attempts.unwrap_or(batch.max_attempts);
+    batch.backoff = b.backoff_s.map(Duration::from_secs).unwrap_or(batch.backoff);
+    batch.lease = b.lease_s.map(Duration::from_secs).unwrap_or(batch.lease);
     Ok(HubConfig {
+        batch,
         audit_origin: file.audit_origin.clone(),
         checkpoint_interval: Duration::from_secs(file.checkpoint_interval_s),
         tls,

@@ -115,6 +115,7 @@ pub async fn run(a: DemoArgs) -> anyhow::Result<()> {
             department: d,
             url: format!("https://{addr}"),
             deadline: Duration::from_millis(a.deadline_ms),
+            limits: Default::default(),
         });
     }
     let app = Application::build(HubConfig {
@@ -127,6 +128,7 @@ pub async fn run(a: DemoArgs) -> anyhow::Result<()> {
         audit_origin: "hedui.demo/audit".to_owned(),
         checkpoint_interval: Duration::from_secs(60),
         ops: hedui_hub::OpsOptions::default(),
+        batch: Default::default(),
     })
     .await?;
     let hub_addr = app.local_addr();

@@ -622,3 +622,63 @@ fn adapter_check_and_import_report_problems_by_name() {
         "{stdout}"
     );
 }
+
+#[test]
+fn batch_submit_reports_every_invalid_row_before_anything_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    let roster = dir.path().join("roster.csv");
+    hedui_roster::write_example_csv(&roster, 5, chrono::Utc::now().date_naive()).unwrap();
+    // Break the ID number on row 3 (its check character).
+    let text = std::fs::read_to_string(&roster).unwrap();
+    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+    let cells: Vec<String> = lines[2]
+        .split(',')
+        .map(|c| {
+            if c.len() == 18 && c[..17].bytes().all(|b| b.is_ascii_digit()) {
+                let last = if c.ends_with('0') { '1' } else { '0' };
+                format!("{}{last}", &c[..17])
+            } else {
+                c.to_owned()
+            }
+        })
+        .collect();
+    lines[2] = cells.join(",");
+    std::fs::write(&roster, lines.join("\n") + "\n").unwrap();
+    // The hub address is unreachable on purpose: nothing may be sent.
+    let out = hedui()
+        .args([
+            "batch",
+            "submit",
+            roster.to_str().unwrap(),
+            "--purpose",
+            "minimum-living",
+        ])
+        .args(["--hub", "http://127.0.0.1:1"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("row 3"), "{err}");
+    assert!(err.contains("nothing was started"), "{err}");
+    assert!(err.contains("--skip-invalid"), "{err}");
+    assert!(!err.contains("cannot reach the hub"), "{err}");
+    // Bad flags are named.
+    for (args, expected) in [
+        (vec!["--purpose", "groceries"], "--purpose"),
+        (vec!["--purpose", "minimum-living", "--window", "30"], "--window"),
+        (
+            vec!["--purpose", "minimum-living", "--window", "2020-01..2099-01"],
+            "--window",
+        ),
+    ] {
+        let out = hedui()
+            .args(["batch", "submit", roster.to_str().unwrap()])
+            .args(&args)
+            .args(["--hub", "http://127.0.0.1:1"])
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(expected), "{args:?}: {err}");
+    }
+}

@@ -7,6 +7,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../proto");
     let files = [
         "hedui/v1/audit.proto",
+        "hedui/v1/batch.proto",
         "hedui/v1/common.proto",
         "hedui/v1/source.proto",
         "hedui/v1/trust.proto",

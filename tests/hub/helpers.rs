@@ -104,6 +104,29 @@ pub enum Behaviour {
     /// answers UNAVAILABLE ("down for maintenance"). Flip it to bring the
     /// department back.
     Switch(Arc<AtomicBool>),
+    /// Answers like the sandbox after a delay, counting the calls in
+    /// flight and the most ever seen at once.
+    Counted(Arc<InFlight>),
+}
+
+/// Calls in flight at a [`Behaviour::Counted`] adapter.
+#[derive(Debug, Default)]
+pub struct InFlight {
+    /// How long each call takes.
+    pub delay: Duration,
+    /// In flight now.
+    pub now: AtomicUsize,
+    /// The most ever in flight at once.
+    pub high_water: AtomicUsize,
+}
+
+/// Limits and batch settings for a test hub.
+#[derive(Clone, Default)]
+pub struct Tuning {
+    /// Per-department limits; the default where absent.
+    pub limits: Vec<(Department, hedui_hub::DepartmentLimits)>,
+    /// The batch worker's settings.
+    pub batch: hedui_hub::BatchSettings,
 }
 
 /// A misbehaving adapter.
@@ -130,6 +153,12 @@ impl SourceService for Fake {
             Behaviour::Corrupt(f) => f(&mut answer),
             Behaviour::Rendezvous(b) => {
                 b.wait().await;
+            }
+            Behaviour::Counted(c) => {
+                let n = c.now.fetch_add(1, Ordering::SeqCst) + 1;
+                c.high_water.fetch_max(n, Ordering::SeqCst);
+                tokio::time::sleep(c.delay).await;
+                c.now.fetch_sub(1, Ordering::SeqCst);
             }
             Behaviour::Switch(on) => {
                 if !on.load(Ordering::SeqCst) {
@@ -198,6 +227,10 @@ pub struct TestSystem {
     pub state: Arc<hedui_hub::HubState>,
     /// The county PKI of this system.
     pub pki: Pki,
+    /// The adapters' endpoints, for a second hub (such as a real `hedui hub`
+    /// process) to use; read by `tests/batch_kill.rs`, which shares this file.
+    #[allow(dead_code)]
+    pub adapters: Vec<AdapterEndpoint>,
 }
 
 /// A throwaway county PKI, with files on disk as production has them.
@@ -260,6 +293,16 @@ impl TestSystem {
 
     /// Like [`TestSystem::with`], on an existing database.
     pub async fn on_database(behaviour: impl Fn(Department) -> Behaviour, deadline: Duration, url: &str) -> Self {
+        Self::tuned(behaviour, deadline, url, Tuning::default()).await
+    }
+
+    /// Like [`TestSystem::on_database`], with limits and batch settings.
+    pub async fn tuned(
+        behaviour: impl Fn(Department) -> Behaviour,
+        deadline: Duration,
+        url: &str,
+        tuning: Tuning,
+    ) -> Self {
         let (stop, rx) = watch::channel(false);
         let stopped = |mut rx: watch::Receiver<bool>| async move {
             let _ = rx.wait_for(|s| *s).await;
@@ -324,13 +367,19 @@ impl TestSystem {
                 department: d,
                 url: format!("https://{addr}"),
                 deadline,
+                limits: tuning
+                    .limits
+                    .iter()
+                    .find(|(x, _)| *x == d)
+                    .map(|(_, l)| *l)
+                    .unwrap_or_default(),
             });
         }
         let app = Application::build(HubConfig {
             listen: any,
             database_url: url.to_owned(),
             policy: Policy::from_toml(EXAMPLE_POLICY).unwrap(),
-            adapters,
+            adapters: adapters.clone(),
             grant_key: hub_key(),
             tls: Some(pki.files(&Role::Hub, "hub-01")),
             audit_origin: "hedui.test/audit".to_owned(),
@@ -341,6 +390,7 @@ impl TestSystem {
                 health_listen: Some(any),
                 ..hedui_hub::OpsOptions::default()
             },
+            batch: tuning.batch.clone(),
         })
         .await
         .unwrap();
@@ -356,6 +406,7 @@ impl TestSystem {
             metrics_addr,
             health_addr,
             state,
+            adapters,
             pki,
             database_url: url.to_owned(),
             calls,

@@ -3,6 +3,7 @@
 
 mod access;
 mod audit;
+mod batch;
 mod faults;
 mod helpers;
 mod ops;

@@ -43,6 +43,22 @@ pub const RULES: &[(&str, &[PersonRole])] = &[
         "/hedui.v1.VerificationService/GetRecordHistory",
         &[PersonRole::Caseworker, PersonRole::Auditor, PersonRole::Admin],
     ),
+    ("/hedui.v1.BatchService/CreateBatch", &[PersonRole::Caseworker]),
+    ("/hedui.v1.BatchService/AddBatchHouseholds", &[PersonRole::Caseworker]),
+    ("/hedui.v1.BatchService/StartBatch", &[PersonRole::Caseworker]),
+    ("/hedui.v1.BatchService/CancelBatch", &[PersonRole::Caseworker]),
+    (
+        "/hedui.v1.BatchService/GetBatch",
+        &[PersonRole::Caseworker, PersonRole::Auditor, PersonRole::Admin],
+    ),
+    (
+        "/hedui.v1.BatchService/ListBatches",
+        &[PersonRole::Caseworker, PersonRole::Auditor, PersonRole::Admin],
+    ),
+    (
+        "/hedui.v1.BatchService/StreamBatchResults",
+        &[PersonRole::Caseworker, PersonRole::Auditor],
+    ),
     (
         "/hedui.v1.AuditService/ListAuditEntries",
         &[PersonRole::Auditor, PersonRole::Admin],

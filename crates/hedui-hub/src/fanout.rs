@@ -6,6 +6,7 @@
 //! send garbage) ends as exactly one [`SourceAnswer`]; nothing here can fail
 //! the verification as a whole.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
@@ -32,6 +33,7 @@ fn is_transport_failure(status: &tonic::Status) -> bool {
     }
     false
 }
+use crate::limits::{DepartmentLimits, Limiter, Priority};
 
 /// The default deadline for one department.
 pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(10);
@@ -50,6 +52,8 @@ pub struct AdapterEndpoint {
     pub url: String,
     /// How long the hub waits for it.
     pub deadline: Duration,
+    /// How many queries may be in flight and start per second.
+    pub limits: DepartmentLimits,
 }
 
 /// A lazily connected client for one department.
@@ -59,6 +63,7 @@ pub struct DepartmentClient {
     deadline: Duration,
     client: SourceServiceClient<Channel>,
     metrics: Option<crate::metrics::Metrics>,
+    limiter: Arc<Limiter>,
 }
 
 impl DepartmentClient {
@@ -87,6 +92,7 @@ impl DepartmentClient {
             deadline: endpoint.deadline,
             client,
             metrics: None,
+            limiter: Arc::new(Limiter::new(endpoint.limits)),
         })
     }
 
@@ -235,9 +241,12 @@ fn truncate(s: &str) -> String {
     }
 }
 
-/// Asks every client about the household of `sub`, all at once.
+/// Asks every client about the household of `sub`, all at once, each
+/// within its department's limits (waiting for a slot does not count
+/// against the deadline, and the grant is issued once the slot is there).
 pub async fn query_all(
     clients: &[DepartmentClient],
+    priority: Priority,
     request_id: &str,
     sub: &ValidatedSubmission,
     grant_key: &hedui_trust::SigningKey,
@@ -263,28 +272,33 @@ pub async fn query_all(
     };
     let id_numbers: Vec<String> = persons.iter().map(|p| p.as_str().to_owned()).collect();
     let window = sub.window.to_proto();
-    let now_ms = chrono::Utc::now().timestamp_millis();
     let asks = clients.iter().map(|c| {
-        // Each department gets its own grant, valid a little longer than its
-        // deadline and never more than the ten minutes an adapter accepts.
-        let lifetime_ms = i64::try_from(c.deadline.as_millis())
-            .unwrap_or(i64::MAX)
-            .saturating_add(GRANT_SLACK_MS)
-            .min(hedui_trust::grant::MAX_GRANT_LIFETIME_MS);
-        let grant = hedui_trust::grant::issue(
-            request_id,
-            sub.purpose,
-            &id_numbers,
-            &window,
-            &sub.authorization_ref,
-            c.department,
-            now_ms,
-            lifetime_ms,
-            grant_key,
-        );
-        let mut req = request.clone();
-        req.grant = hedui_trust::grant::encode(&grant);
-        c.ask(req, &persons, sub, today)
+        let (request, persons, id_numbers, window) = (&request, &persons, &id_numbers, &window);
+        async move {
+            let _permit = c.limiter.acquire(priority).await;
+            let now_ms = chrono::Utc::now().timestamp_millis();
+            // Each department gets its own grant, valid a little longer than
+            // its deadline and never more than the ten minutes an adapter
+            // accepts.
+            let lifetime_ms = i64::try_from(c.deadline.as_millis())
+                .unwrap_or(i64::MAX)
+                .saturating_add(GRANT_SLACK_MS)
+                .min(hedui_trust::grant::MAX_GRANT_LIFETIME_MS);
+            let grant = hedui_trust::grant::issue(
+                request_id,
+                sub.purpose,
+                id_numbers,
+                window,
+                &sub.authorization_ref,
+                c.department,
+                now_ms,
+                lifetime_ms,
+                grant_key,
+            );
+            let mut req = request.clone();
+            req.grant = hedui_trust::grant::encode(&grant);
+            c.ask(req, persons, sub, today).await
+        }
     });
     futures::future::join_all(asks).await
 }

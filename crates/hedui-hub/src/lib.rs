@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use hedui_domain::policy::Policy;
 use hedui_proto::v1::audit_service_server::AuditServiceServer;
+use hedui_proto::v1::batch_service_server::BatchServiceServer;
 use hedui_proto::v1::verification_service_server::VerificationServiceServer;
 use hedui_store::StoreError;
 use hedui_tls::{ClientTls, ServerTls, TlsFiles};
@@ -19,15 +20,20 @@ use tokio::net::TcpListener;
 pub mod access;
 pub mod audit;
 pub mod audit_service;
+pub mod batch_service;
+pub mod batch_worker;
 pub mod breaker;
 pub mod fanout;
 pub mod health;
+pub mod limits;
 pub mod metrics;
 pub mod records;
 pub mod service;
 pub mod startup;
 
+pub use batch_worker::BatchSettings;
 pub use fanout::{AdapterEndpoint, DEFAULT_DEADLINE};
+pub use limits::DepartmentLimits;
 pub use service::{HubState, MAX_REQUEST_BYTES};
 pub use startup::OpsOptions;
 
@@ -56,6 +62,8 @@ pub struct HubConfig {
     pub checkpoint_interval: std::time::Duration,
     /// Database start-up, migrations and metrics.
     pub ops: OpsOptions,
+    /// How this hub runs batch households.
+    pub batch: BatchSettings,
 }
 
 impl std::fmt::Debug for HubConfig {
@@ -113,6 +121,7 @@ pub struct Application {
     state: Arc<HubState>,
     metrics_listener: Option<TcpListener>,
     health_listener: Option<TcpListener>,
+    batch: BatchSettings,
 }
 
 impl Application {
@@ -188,6 +197,7 @@ impl Application {
             grant_key: config.grant_key,
             insecure: server_tls.is_none(),
             metrics,
+            batch_wakeup: tokio::sync::Notify::new(),
         });
         Ok(Self {
             listener,
@@ -196,6 +206,7 @@ impl Application {
             server_tls,
             metrics_listener,
             health_listener,
+            batch: config.batch,
         })
     }
 
@@ -257,11 +268,18 @@ impl Application {
             .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
             .build_v1()
             .expect("our own descriptor sets are valid");
+        let batch_svc = BatchServiceServer::new(batch_service::BatchApi::new(self.state.clone()))
+            .max_decoding_message_size(batch_service::MAX_ADD_BYTES + 64 * 1024)
+            .max_encoding_message_size(16 * 1024 * 1024);
         let router = tonic::transport::Server::builder()
             .add_service(health_svc)
             .add_service(reflection)
             .add_service(svc)
-            .add_service(audit_svc);
+            .add_service(audit_svc)
+            .add_service(batch_svc);
+        // The batch worker runs while the hub serves and stops with it.
+        let (stop_worker, worker_stop) = tokio::sync::watch::channel(false);
+        let worker = tokio::spawn(batch_worker::run(self.state.clone(), self.batch.clone(), worker_stop));
         // Shutdown begins: tell load balancers first, then stop accepting.
         let shutdown = {
             let reporter = reporter.clone();
@@ -295,6 +313,8 @@ impl Application {
         if let Err(e) = self.state.audit.checkpoint().await {
             tracing::warn!(error = %e, "no final audit checkpoint");
         }
+        let _ = stop_worker.send(true);
+        let _ = worker.await;
         self.state.store.close().await;
         tracing::info!("hub stopped");
         result

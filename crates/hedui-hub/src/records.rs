@@ -25,6 +25,7 @@ use prost::Message as _;
 
 use crate::access::Caller;
 use crate::fanout::query_all;
+use crate::limits::Priority;
 use crate::service::{HubError, HubState, audit_entry};
 use hedui_audit::entry::{AuditEntry, PersonRef};
 
@@ -240,7 +241,15 @@ impl HubState {
             .filter(|c| ask.contains(&c.department()))
             .cloned()
             .collect();
-        let fresh = query_all(&clients, &request_id, &sub, &self.grant_key, today).await;
+        let fresh = query_all(
+            &clients,
+            Priority::Interactive,
+            &request_id,
+            &sub,
+            &self.grant_key,
+            today,
+        )
+        .await;
         let mut entries: Vec<AuditEntry> = fresh
             .iter()
             .map(|a| {

@@ -28,7 +28,9 @@ use crate::audit::{AuditError, AuditLog};
 use crate::fanout::{DepartmentClient, query_all};
 use hedui_audit::entry::{AuditEntry, PersonRef};
 use hedui_domain::department::slug;
-use hedui_proto::v1::Purpose;
+use hedui_proto::v1::{Department, Purpose, SourceOutcome};
+
+use crate::limits::Priority;
 
 /// Largest request a caseworker may send. A 30-member household is about
 /// 3 KiB; anything far larger is a mistake or an attack.
@@ -53,6 +55,37 @@ pub struct HubState {
     pub insecure: bool,
     /// Prometheus metrics (see [`crate::metrics`]).
     pub metrics: crate::metrics::Metrics,
+    /// Wakes the batch worker when a batch starts.
+    pub batch_wakeup: tokio::sync::Notify,
+}
+
+/// Who runs a submission through the pipeline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// A caseworker's SubmitVerification: always ends with a record.
+    Interactive,
+    /// A batch household.
+    Batch {
+        /// Whether an outage postpones the record (attempts are left).
+        defer_on_outage: bool,
+    },
+}
+
+/// How a run of the pipeline ended.
+#[derive(Debug)]
+pub enum Ran {
+    /// A record, new or replayed.
+    Stored {
+        /// The record.
+        record: Box<VerificationRecord>,
+        /// True when it was stored by an earlier run with the same key.
+        replayed: bool,
+    },
+    /// Departments did not answer; nothing was stored (batch only).
+    Deferred {
+        /// Those that timed out, were unavailable or answered in error.
+        missing: Vec<Department>,
+    },
 }
 
 /// The hub's errors. Each maps to exactly one status code.
@@ -203,17 +236,46 @@ impl HubState {
         caller: &Caller,
         req: &SubmitVerificationRequest,
     ) -> Result<(VerificationRecord, bool), HubError> {
+        match self.run_submission(caller, req, Mode::Interactive).await? {
+            Ran::Stored { record, replayed } => Ok((*record, replayed)),
+            Ran::Deferred { .. } => unreachable!("an interactive submission is never deferred"),
+        }
+    }
+
+    /// The one pipeline of SubmitVerification and of every batch household:
+    /// validate, replay by idempotency key, check the authorization, log the
+    /// intent, ask the departments, log what came back, build, store.
+    ///
+    /// In [`Mode::Batch`] with `defer_on_outage`, when a department did not
+    /// answer (timeout, unavailable, error) no record is stored and the
+    /// departments that failed are returned, so the item can be retried
+    /// later; the last attempt stores whatever came back (fail closed: its
+    /// verdict is never MEETS_CRITERIA with a required source missing).
+    pub async fn run_submission(
+        &self,
+        caller: &Caller,
+        req: &SubmitVerificationRequest,
+        mode: Mode,
+    ) -> Result<Ran, HubError> {
         let encoded = req.encode_to_vec();
         size_check(encoded.len())?;
         let today = today();
         let (sub, auth) = parse_submission(req, today)?;
         let hash = hedui_store::request_hash(&encoded);
         if let Some((record, earlier)) = self.store.get_by_idempotency_key(&sub.idempotency_key).await? {
-            return replay(record, &earlier, &hash);
+            let (record, replayed) = replay(record, &earlier, &hash)?;
+            return Ok(Ran::Stored {
+                record: Box::new(record),
+                replayed,
+            });
         }
         // No query leaves the hub without an authorization that covers every
         // member for this purpose today.
         check_covers(&auth, &sub.household, sub.purpose, today).map_err(HubError::Unauthorized)?;
+        let (action, priority) = match mode {
+            Mode::Interactive => ("SubmitVerification", Priority::Interactive),
+            Mode::Batch { .. } => ("batch.household", Priority::Batch),
+        };
         let request_id = uuid::Uuid::new_v4().to_string();
         let record_id = uuid::Uuid::now_v7().to_string();
         tracing::Span::current().record("request_id", request_id.as_str());
@@ -233,9 +295,12 @@ impl HubState {
         begin.request_id = request_id.clone();
         begin.persons = persons.clone();
         begin.departments = slugs.clone();
-        begin.detail = format!("authorization {}", sub.authorization_ref);
+        begin.detail = match mode {
+            Mode::Interactive => format!("authorization {}", sub.authorization_ref),
+            Mode::Batch { .. } => format!("authorization {} ({})", sub.authorization_ref, sub.idempotency_key),
+        };
         self.audit.append(vec![begin]).await?;
-        let answers = query_all(&self.clients, &request_id, &sub, &self.grant_key, today).await;
+        let answers = query_all(&self.clients, priority, &request_id, &sub, &self.grant_key, today).await;
         let mut entries: Vec<AuditEntry> = answers
             .iter()
             .map(|a| {
@@ -252,13 +317,34 @@ impl HubState {
                 e
             })
             .collect();
+        let missing: Vec<Department> = answers
+            .iter()
+            .filter(|a| {
+                matches!(
+                    a.outcome,
+                    SourceOutcome::Timeout | SourceOutcome::Unavailable | SourceOutcome::Error
+                )
+            })
+            .map(|a| a.department)
+            .collect();
+        if matches!(mode, Mode::Batch { defer_on_outage: true }) && !missing.is_empty() {
+            let mut e = audit_entry(caller, action, "DEFERRED");
+            e.purpose = purpose;
+            e.request_id = request_id;
+            e.persons = persons;
+            e.departments = missing.iter().map(|d| slug(*d).to_owned()).collect();
+            e.detail = format!("{}: no record yet, will ask again", sub.idempotency_key);
+            entries.push(e);
+            self.audit.append(entries).await?;
+            return Ok(Ran::Deferred { missing });
+        }
         let header = RecordHeader {
             record_id,
             request_id,
             created_at: Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true),
         };
         let record = build_record(header, &sub, req.authorization.clone(), answers, &self.policy);
-        let mut done = audit_entry(caller, "SubmitVerification", "OK");
+        let mut done = audit_entry(caller, action, "OK");
         done.purpose = purpose;
         done.request_id = record.request_id.clone();
         done.persons = persons;
@@ -269,6 +355,9 @@ impl HubState {
             record.record_id,
             Verdict::try_from(record.verdict).unwrap_or_default().as_str_name()
         );
+        if let Mode::Batch { .. } = mode {
+            done.detail.push_str(&format!(" ({})", sub.idempotency_key));
+        }
         entries.push(done);
         // The answer is given only once the log holds what was asked and
         // what came back.
@@ -279,10 +368,19 @@ impl HubState {
                     verdict = Verdict::try_from(record.verdict).unwrap_or_default().as_str_name(),
                     "record stored"
                 );
-                Ok((record, false))
+                Ok(Ran::Stored {
+                    record: Box::new(record),
+                    replayed: false,
+                })
             }
             // Another call with the same key finished first; its record wins.
-            PutOutcome::Existing { record, request_hash } => replay(*record, &request_hash, &hash),
+            PutOutcome::Existing { record, request_hash } => {
+                let (record, replayed) = replay(*record, &request_hash, &hash)?;
+                Ok(Ran::Stored {
+                    record: Box::new(record),
+                    replayed,
+                })
+            }
         }
     }
 

@@ -485,6 +485,7 @@ pub mod audit;
 mod versions;
 
 pub use versions::PutVersionOutcome;
+pub mod batch;
 
 #[cfg(test)]
 mod tests {

@@ -35,6 +35,10 @@ pub(crate) const MIGRATIONS: &[(&str, &str)] = &[
         "0003_reviews_versions",
         include_str!("../../../migrations/postgres/0003_reviews_versions.sql"),
     ),
+    (
+        "0004_batches",
+        include_str!("../../../migrations/postgres/0004_batches.sql"),
+    ),
 ];
 
 /// At most this many connections per hub.

@@ -26,6 +26,10 @@ pub(crate) const MIGRATIONS: &[(&str, &str)] = &[
         "0003_reviews_versions",
         include_str!("../../../migrations/sqlite/0003_reviews_versions.sql"),
     ),
+    (
+        "0004_batches",
+        include_str!("../../../migrations/sqlite/0004_batches.sql"),
+    ),
 ];
 
 /// How long a connection waits for another one's lock.

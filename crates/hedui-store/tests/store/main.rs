@@ -9,6 +9,7 @@
 
 mod audit;
 mod backends;
+mod batches;
 mod records;
 mod versions;
 
@@ -64,6 +65,10 @@ on_both_backends!(
     versions::a_version_has_one_successor_and_a_key_one_record,
     versions::concurrent_rechecks_of_one_version_store_exactly_one,
     versions::reviews_are_kept_in_order_and_never_change,
+    batches::a_draft_never_runs_and_an_empty_batch_cannot_start,
+    batches::leases_expire_and_items_are_reclaimed_and_completed_once,
+    batches::a_rescheduled_item_waits_for_its_time,
+    batches::concurrent_claimers_never_get_the_same_item,
 );
 
 #[tokio::test]

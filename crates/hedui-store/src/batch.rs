@@ -1,0 +1,379 @@
+//! Durable batches: a whole roll re-checked household by household.
+//!
+//! A batch is created as a `DRAFT`, filled with validated households in
+//! chunks, and started (`RUNNING`). Only items of a running batch are ever
+//! claimed. A claim sets a lease (`lease_owner`, `lease_until`); an item
+//! whose lease ran out (its hub died) is claimed again, so work resumes
+//! after `kill -9`. Each item's record is stored under the idempotency key
+//! `batch:<batch_id>:<seq>` *before* the item is marked `DONE`, so a
+//! household run again after a crash replays its record: execution is at
+//! least once, storage exactly once.
+//!
+//! PostgreSQL claims with `FOR UPDATE SKIP LOCKED`, so hubs sharing one
+//! database never claim the same item; SQLite has one writer, and each
+//! claim statement is one `UPDATE … RETURNING`. A claim takes expired
+//! leases first, then due items, each in index order, so it reads only the
+//! rows it takes. A draft's items are stored never due and made due when it
+//! starts; a cancelled batch's pending items are made never due again.
+
+use hedui_proto::v1::VerificationRecord;
+
+use crate::{Result, Store};
+
+mod postgres;
+mod sqlite;
+
+/// The idempotency key of a batch item's record.
+pub fn item_key(batch_id: &str, seq: i64) -> String {
+    format!("batch:{batch_id}:{seq}")
+}
+
+/// A new batch, as created in state `DRAFT`.
+#[derive(Debug, Clone)]
+pub struct NewBatch {
+    /// A UUID.
+    pub batch_id: String,
+    /// Free text from the caseworker.
+    pub label: String,
+    /// Purpose enum name.
+    pub purpose: String,
+    /// `YYYY-MM`.
+    pub window_from: String,
+    /// `YYYY-MM`.
+    pub window_to: String,
+    /// `YYYY-MM-DD` or empty.
+    pub asset_date: String,
+    /// Role of the creator, as `Role::as_string` writes it.
+    pub created_by_role: String,
+    /// Name of the creator.
+    pub created_by_name: String,
+    /// Serial of the creator's certificate.
+    pub created_by_serial: String,
+    /// RFC 3339.
+    pub created_at: String,
+}
+
+/// One household to add to a draft.
+#[derive(Debug, Clone)]
+pub struct NewItem {
+    /// Row number in the roster file.
+    pub first_row: i64,
+    /// The household's reference.
+    pub household_ref: String,
+    /// The encoded `SubmitVerificationRequest`, with its idempotency key
+    /// left empty: the key is set from the item's seq when it runs.
+    pub request: Vec<u8>,
+}
+
+/// The state of a batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BatchState {
+    /// Being filled; never runs.
+    Draft,
+    /// Its items are claimed and run.
+    Running,
+    /// Every item is done.
+    Done,
+    /// Stopped by a caseworker; pending items are never run.
+    Cancelled,
+}
+
+impl BatchState {
+    /// The word stored in the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BatchState::Draft => "DRAFT",
+            BatchState::Running => "RUNNING",
+            BatchState::Done => "DONE",
+            BatchState::Cancelled => "CANCELLED",
+        }
+    }
+
+    fn parse(s: &str) -> BatchState {
+        match s {
+            "DRAFT" => BatchState::Draft,
+            "RUNNING" => BatchState::Running,
+            "DONE" => BatchState::Done,
+            _ => BatchState::Cancelled,
+        }
+    }
+}
+
+/// A batch with its progress.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BatchInfo {
+    /// The batch's header as created.
+    pub batch_id: String,
+    /// Label.
+    pub label: String,
+    /// State.
+    pub state: BatchState,
+    /// Purpose enum name.
+    pub purpose: String,
+    /// `YYYY-MM`.
+    pub window_from: String,
+    /// `YYYY-MM`.
+    pub window_to: String,
+    /// `YYYY-MM-DD` or empty.
+    pub asset_date: String,
+    /// Creator's role.
+    pub created_by_role: String,
+    /// Creator's name.
+    pub created_by_name: String,
+    /// Creator's certificate serial.
+    pub created_by_serial: String,
+    /// RFC 3339.
+    pub created_at: String,
+    /// RFC 3339, once started.
+    pub started_at: Option<String>,
+    /// RFC 3339, once done or cancelled.
+    pub finished_at: Option<String>,
+    /// Items in total.
+    pub total: i64,
+    /// Items waiting (including those waiting for a retry).
+    pub pending: i64,
+    /// Items being run now.
+    pub running: i64,
+    /// Items done.
+    pub done: i64,
+    /// Done items by verdict enum name (no record: `NONE`).
+    pub verdicts: Vec<(String, i64)>,
+    /// Done items whose record carries a flag.
+    pub flagged: i64,
+    /// Items that needed more than one attempt.
+    pub retried: i64,
+}
+
+/// What happened to a state change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transition {
+    /// Done.
+    Changed,
+    /// No such batch.
+    NotFound,
+    /// The batch is in a state that does not allow it.
+    WrongState(BatchState),
+    /// Starting a batch with no households.
+    Empty,
+}
+
+/// An item handed to a worker.
+#[derive(Debug, Clone)]
+pub struct ClaimedItem {
+    /// Its batch.
+    pub batch_id: String,
+    /// Its position.
+    pub seq: i64,
+    /// This attempt's number, from 1.
+    pub attempts: i64,
+    /// The encoded request.
+    pub request: Vec<u8>,
+}
+
+/// How an item ended.
+#[derive(Debug, Clone)]
+pub struct ItemOutcome {
+    /// The record made (or replayed) for it; `None` when no record could be
+    /// made (its authorization no longer covers it), with the reason in
+    /// `error`.
+    pub record_id: Option<String>,
+    /// Verdict enum name, or `NONE` without a record.
+    pub verdict: String,
+    /// Whether the record carries a flag (home-visit list).
+    pub flagged: bool,
+    /// Why there is no record, or empty.
+    pub error: String,
+}
+
+/// One row of a batch's results.
+#[derive(Debug, Clone)]
+pub struct ResultRow {
+    /// The item's seq.
+    pub seq: i64,
+    /// Its row in the roster.
+    pub first_row: i64,
+    /// The household reference.
+    pub household_ref: String,
+    /// Its record, checked against its digest; `None` when it has none.
+    pub record: Option<VerificationRecord>,
+    /// Why there is no record.
+    pub error: String,
+}
+
+/// Milliseconds since the epoch now.
+pub fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+macro_rules! bdispatch {
+    ($self:ident . $f:ident ( $($arg:expr),* $(,)? )) => {
+        match &$self.backend {
+            $crate::Backend::Sqlite(pool) => sqlite::$f(pool $(, $arg)*).await,
+            $crate::Backend::Postgres(pool) => postgres::$f(pool $(, $arg)*).await,
+        }
+    };
+}
+
+impl Store {
+    /// Creates a batch in state `DRAFT`.
+    pub async fn create_batch(&self, b: &NewBatch) -> Result<()> {
+        bdispatch!(self.create_batch(b))
+    }
+
+    /// Appends `items` to a draft, all or none, numbering them after the
+    /// ones already there. Returns the new total, or the transition that
+    /// refused it (not found, not a draft).
+    pub async fn add_batch_items(
+        &self,
+        batch_id: &str,
+        items: &[NewItem],
+    ) -> Result<std::result::Result<i64, Transition>> {
+        bdispatch!(self.add_batch_items(batch_id, items))
+    }
+
+    /// DRAFT → RUNNING; refuses an empty batch.
+    pub async fn start_batch(&self, batch_id: &str, now: &str) -> Result<Transition> {
+        bdispatch!(self.start_batch(batch_id, now))
+    }
+
+    /// DRAFT or RUNNING → CANCELLED. Items already running finish; no
+    /// other item is claimed.
+    pub async fn cancel_batch(&self, batch_id: &str, now: &str) -> Result<Transition> {
+        bdispatch!(self.cancel_batch(batch_id, now))
+    }
+
+    /// A batch and its counts.
+    pub async fn get_batch(&self, batch_id: &str) -> Result<Option<BatchInfo>> {
+        bdispatch!(self.get_batch(batch_id))
+    }
+
+    /// The most recent batches, newest first, with their counts.
+    pub async fn list_batches(&self, limit: i64) -> Result<Vec<BatchInfo>> {
+        bdispatch!(self.list_batches(limit))
+    }
+
+    /// Claims up to `limit` items that are due (pending and past their next
+    /// attempt time, or running with a lease that ran out) from running
+    /// batches, for `owner` until `lease_until_ms`; each claim counts as an
+    /// attempt. Two claimers never get the same item while its lease holds.
+    pub async fn claim_batch_items(
+        &self,
+        owner: &str,
+        now_ms: i64,
+        lease_until_ms: i64,
+        limit: i64,
+    ) -> Result<Vec<ClaimedItem>> {
+        bdispatch!(self.claim_batch_items(owner, now_ms, lease_until_ms, limit))
+    }
+
+    /// Marks an item `DONE` if `owner` still holds it, and the batch `DONE`
+    /// when it was the last, in one transaction. Returns whether the item
+    /// was still held (if not, another worker took it over and will replay
+    /// the same record).
+    pub async fn complete_batch_item(
+        &self,
+        batch_id: &str,
+        seq: i64,
+        owner: &str,
+        outcome: &ItemOutcome,
+        now: &str,
+    ) -> Result<bool> {
+        bdispatch!(self.complete_batch_item(batch_id, seq, owner, outcome, now))
+    }
+
+    /// Puts an item back to `PENDING` until `next_attempt_ms`, if `owner`
+    /// still holds it.
+    pub async fn reschedule_batch_item(
+        &self,
+        batch_id: &str,
+        seq: i64,
+        owner: &str,
+        next_attempt_ms: i64,
+        error: &str,
+    ) -> Result<bool> {
+        bdispatch!(self.reschedule_batch_item(batch_id, seq, owner, next_attempt_ms, error))
+    }
+
+    /// Up to `limit` done items after `after_seq`, in order, with their
+    /// records; with `only_flagged`, only flagged ones. Paging by seq keeps
+    /// memory flat however large the batch.
+    pub async fn batch_results(
+        &self,
+        batch_id: &str,
+        after_seq: i64,
+        limit: i64,
+        only_flagged: bool,
+    ) -> Result<Vec<ResultRow>> {
+        bdispatch!(self.batch_results(batch_id, after_seq, limit, only_flagged))
+    }
+}
+
+/// Builds a [`BatchInfo`] from its header and grouped counts.
+pub(crate) struct InfoParts {
+    pub header: NewBatch,
+    pub state: String,
+    pub started_at: Option<String>,
+    pub finished_at: Option<String>,
+    /// (state, verdict, flagged count, retried count, count)
+    pub groups: Vec<(String, Option<String>, i64, i64, i64)>,
+}
+
+impl From<InfoParts> for BatchInfo {
+    fn from(p: InfoParts) -> BatchInfo {
+        let h = p.header;
+        let mut info = BatchInfo {
+            batch_id: h.batch_id,
+            label: h.label,
+            state: BatchState::parse(&p.state),
+            purpose: h.purpose,
+            window_from: h.window_from,
+            window_to: h.window_to,
+            asset_date: h.asset_date,
+            created_by_role: h.created_by_role,
+            created_by_name: h.created_by_name,
+            created_by_serial: h.created_by_serial,
+            created_at: h.created_at,
+            started_at: p.started_at,
+            finished_at: p.finished_at,
+            total: 0,
+            pending: 0,
+            running: 0,
+            done: 0,
+            verdicts: Vec::new(),
+            flagged: 0,
+            retried: 0,
+        };
+        for (state, verdict, flagged, retried, n) in p.groups {
+            info.total += n;
+            info.retried += retried;
+            match state.as_str() {
+                "PENDING" => info.pending += n,
+                "RUNNING" => info.running += n,
+                _ => {
+                    info.done += n;
+                    info.flagged += flagged;
+                    let v = verdict.unwrap_or_else(|| "NONE".to_owned());
+                    match info.verdicts.iter_mut().find(|(k, _)| *k == v) {
+                        Some((_, c)) => *c += n,
+                        None => info.verdicts.push((v, n)),
+                    }
+                }
+            }
+        }
+        info.verdicts.sort();
+        info
+    }
+}
+
+impl Store {
+    /// A batch's header and state, without counting its items.
+    pub async fn get_batch_header(&self, batch_id: &str) -> Result<Option<(NewBatch, BatchState)>> {
+        bdispatch!(self.get_batch_header(batch_id))
+    }
+
+    /// Puts every item `owner` holds back to `PENDING` (a hub stopping
+    /// cleanly), so another hub need not wait for the leases to run out.
+    pub async fn release_batch_leases(&self, owner: &str) -> Result<u64> {
+        bdispatch!(self.release_batch_leases(owner))
+    }
+}

@@ -1,0 +1,400 @@
+//! Batches on PostgreSQL. Several hubs may share the database: a claim
+//! locks the rows it picks with `FOR UPDATE SKIP LOCKED`, so two claims at
+//! once never pick the same item, and neither waits for the other.
+
+use sqlx::{PgPool, Row as _};
+
+use super::{BatchInfo, BatchState, ClaimedItem, InfoParts, ItemOutcome, NewBatch, NewItem, ResultRow, Transition};
+use crate::Result;
+
+const HEADER: &str = "SELECT batch_id, label, state, purpose, window_from, window_to, asset_date, created_by_role,
+        created_by_name, created_by_serial, created_at, started_at, finished_at FROM batches";
+
+pub(crate) async fn create_batch(pool: &PgPool, b: &NewBatch) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO batches (batch_id, label, state, purpose, window_from, window_to, asset_date,
+                              created_by_role, created_by_name, created_by_serial, created_at)
+         VALUES ($1, $2, 'DRAFT', $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(&b.batch_id)
+    .bind(&b.label)
+    .bind(&b.purpose)
+    .bind(&b.window_from)
+    .bind(&b.window_to)
+    .bind(&b.asset_date)
+    .bind(&b.created_by_role)
+    .bind(&b.created_by_name)
+    .bind(&b.created_by_serial)
+    .bind(&b.created_at)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+async fn state_of(conn: &mut sqlx::PgConnection, batch_id: &str) -> Result<Option<BatchState>> {
+    let s: Option<String> = sqlx::query_scalar("SELECT state FROM batches WHERE batch_id = $1 FOR UPDATE")
+        .bind(batch_id)
+        .fetch_optional(conn)
+        .await?;
+    Ok(s.map(|s| BatchState::parse(&s)))
+}
+
+pub(crate) async fn add_batch_items(
+    pool: &PgPool,
+    batch_id: &str,
+    items: &[NewItem],
+) -> Result<std::result::Result<i64, Transition>> {
+    // The batch row is locked, so concurrent adds number one after another.
+    let mut tx = pool.begin().await?;
+    match state_of(&mut tx, batch_id).await? {
+        None => return Ok(Err(Transition::NotFound)),
+        Some(BatchState::Draft) => {}
+        Some(s) => return Ok(Err(Transition::WrongState(s))),
+    }
+    let mut seq: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM batch_items WHERE batch_id = $1")
+        .bind(batch_id)
+        .fetch_one(&mut *tx)
+        .await?;
+    for item in items {
+        seq += 1;
+        sqlx::query(
+            "INSERT INTO batch_items (batch_id, seq, first_row, household_ref, request, state, next_attempt_at)
+             VALUES ($1, $2, $3, $4, $5, 'PENDING', 9223372036854775807)",
+        )
+        .bind(batch_id)
+        .bind(seq)
+        .bind(item.first_row)
+        .bind(&item.household_ref)
+        .bind(item.request.as_slice())
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(Ok(seq))
+}
+
+pub(crate) async fn start_batch(pool: &PgPool, batch_id: &str, now: &str) -> Result<Transition> {
+    let mut tx = pool.begin().await?;
+    match state_of(&mut tx, batch_id).await? {
+        None => return Ok(Transition::NotFound),
+        Some(BatchState::Draft) => {}
+        Some(s) => return Ok(Transition::WrongState(s)),
+    }
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM batch_items WHERE batch_id = $1")
+        .bind(batch_id)
+        .fetch_one(&mut *tx)
+        .await?;
+    if n == 0 {
+        return Ok(Transition::Empty);
+    }
+    // A draft's items are never due; now they are.
+    sqlx::query("UPDATE batch_items SET next_attempt_at = 0 WHERE batch_id = $1")
+        .bind(batch_id)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("UPDATE batches SET state = 'RUNNING', started_at = $1 WHERE batch_id = $2")
+        .bind(now)
+        .bind(batch_id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(Transition::Changed)
+}
+
+pub(crate) async fn cancel_batch(pool: &PgPool, batch_id: &str, now: &str) -> Result<Transition> {
+    let mut tx = pool.begin().await?;
+    match state_of(&mut tx, batch_id).await? {
+        None => return Ok(Transition::NotFound),
+        Some(BatchState::Draft | BatchState::Running) => {}
+        Some(s) => return Ok(Transition::WrongState(s)),
+    }
+    // Pending items of a cancelled batch are never due again.
+    sqlx::query(
+        "UPDATE batch_items SET next_attempt_at = 9223372036854775807 WHERE batch_id = $1 AND state = 'PENDING'",
+    )
+    .bind(batch_id)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query("UPDATE batches SET state = 'CANCELLED', finished_at = $1 WHERE batch_id = $2")
+        .bind(now)
+        .bind(batch_id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(Transition::Changed)
+}
+
+fn header(r: &sqlx::postgres::PgRow) -> (NewBatch, String, Option<String>, Option<String>) {
+    (
+        NewBatch {
+            batch_id: r.get("batch_id"),
+            label: r.get("label"),
+            purpose: r.get("purpose"),
+            window_from: r.get("window_from"),
+            window_to: r.get("window_to"),
+            asset_date: r.get("asset_date"),
+            created_by_role: r.get("created_by_role"),
+            created_by_name: r.get("created_by_name"),
+            created_by_serial: r.get("created_by_serial"),
+            created_at: r.get("created_at"),
+        },
+        r.get("state"),
+        r.get("started_at"),
+        r.get("finished_at"),
+    )
+}
+
+async fn info(pool: &PgPool, r: &sqlx::postgres::PgRow) -> Result<BatchInfo> {
+    let (header, state, started_at, finished_at) = header(r);
+    let rows = sqlx::query(
+        "SELECT state, verdict, SUM(CASE WHEN flagged THEN 1 ELSE 0 END) AS flagged,
+                SUM(CASE WHEN attempts > 1 THEN 1 ELSE 0 END) AS retried, COUNT(*) AS n
+         FROM batch_items WHERE batch_id = $1 GROUP BY state, verdict",
+    )
+    .bind(&header.batch_id)
+    .fetch_all(pool)
+    .await?;
+    let groups = rows
+        .iter()
+        .map(|g| {
+            (
+                g.get("state"),
+                g.get("verdict"),
+                g.get("flagged"),
+                g.get("retried"),
+                g.get("n"),
+            )
+        })
+        .collect();
+    Ok(InfoParts {
+        header,
+        state,
+        started_at,
+        finished_at,
+        groups,
+    }
+    .into())
+}
+
+pub(crate) async fn get_batch(pool: &PgPool, batch_id: &str) -> Result<Option<BatchInfo>> {
+    let row = sqlx::query(&format!("{HEADER} WHERE batch_id = $1"))
+        .bind(batch_id)
+        .fetch_optional(pool)
+        .await?;
+    match row {
+        Some(r) => Ok(Some(info(pool, &r).await?)),
+        None => Ok(None),
+    }
+}
+
+pub(crate) async fn list_batches(pool: &PgPool, limit: i64) -> Result<Vec<BatchInfo>> {
+    let rows = sqlx::query(&format!("{HEADER} ORDER BY created_at DESC, batch_id DESC LIMIT $1"))
+        .bind(limit)
+        .fetch_all(pool)
+        .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in &rows {
+        out.push(info(pool, r).await?);
+    }
+    Ok(out)
+}
+
+pub(crate) async fn claim_batch_items(
+    pool: &PgPool,
+    owner: &str,
+    now_ms: i64,
+    lease_until_ms: i64,
+    limit: i64,
+) -> Result<Vec<ClaimedItem>> {
+    // Two statements, each walking its own index in order (expired leases
+    // by `lease_until`, due items by `next_attempt_at`), so a claim reads
+    // only the rows it takes however many are waiting.
+    let mut items = claim_where(
+        pool,
+        "state = 'RUNNING' AND lease_until < $3",
+        "lease_until",
+        owner,
+        now_ms,
+        lease_until_ms,
+        limit,
+    )
+    .await?;
+    let left = limit - items.len() as i64;
+    if left > 0 {
+        items.extend(
+            claim_where(
+                pool,
+                "state = 'PENDING' AND next_attempt_at <= $3",
+                "next_attempt_at",
+                owner,
+                now_ms,
+                lease_until_ms,
+                left,
+            )
+            .await?,
+        );
+    }
+    items.sort_by(|a, b| (&a.batch_id, a.seq).cmp(&(&b.batch_id, b.seq)));
+    Ok(items)
+}
+
+async fn claim_where(
+    pool: &PgPool,
+    condition: &str,
+    order: &str,
+    owner: &str,
+    now_ms: i64,
+    lease_until_ms: i64,
+    limit: i64,
+) -> Result<Vec<ClaimedItem>> {
+    let sql = format!(
+        "UPDATE batch_items SET state = 'RUNNING', lease_owner = $1, lease_until = $2, attempts = attempts + 1
+         WHERE (batch_id, seq) IN (
+             SELECT batch_id, seq FROM batch_items
+             WHERE {condition}
+               AND batch_id IN (SELECT batch_id FROM batches WHERE state = 'RUNNING')
+             ORDER BY {order}
+             LIMIT $4
+             FOR UPDATE SKIP LOCKED)
+         RETURNING batch_id, seq, attempts, request"
+    );
+    let rows = sqlx::query(&sql)
+        .bind(owner)
+        .bind(lease_until_ms)
+        .bind(now_ms)
+        .bind(limit)
+        .fetch_all(pool)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| ClaimedItem {
+            batch_id: r.get("batch_id"),
+            seq: r.get("seq"),
+            attempts: r.get("attempts"),
+            request: r.get("request"),
+        })
+        .collect())
+}
+
+pub(crate) async fn complete_batch_item(
+    pool: &PgPool,
+    batch_id: &str,
+    seq: i64,
+    owner: &str,
+    outcome: &ItemOutcome,
+    now: &str,
+) -> Result<bool> {
+    let mut tx = pool.begin().await?;
+    let held = sqlx::query(
+        "UPDATE batch_items SET state = 'DONE', lease_owner = NULL, lease_until = NULL,
+                record_id = $1, verdict = $2, flagged = $3, last_error = $4
+         WHERE batch_id = $5 AND seq = $6 AND state = 'RUNNING' AND lease_owner = $7",
+    )
+    .bind(outcome.record_id.as_deref())
+    .bind(&outcome.verdict)
+    .bind(outcome.flagged)
+    .bind(&outcome.error)
+    .bind(batch_id)
+    .bind(seq)
+    .bind(owner)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected()
+        == 1;
+    if held {
+        sqlx::query(
+            "UPDATE batches SET state = 'DONE', finished_at = $1
+             WHERE batch_id = $2 AND state = 'RUNNING'
+               AND NOT EXISTS (SELECT 1 FROM batch_items WHERE batch_id = $3 AND state IN ('PENDING', 'RUNNING'))",
+        )
+        .bind(now)
+        .bind(batch_id)
+        .bind(batch_id)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(held)
+}
+
+pub(crate) async fn reschedule_batch_item(
+    pool: &PgPool,
+    batch_id: &str,
+    seq: i64,
+    owner: &str,
+    next_attempt_ms: i64,
+    error: &str,
+) -> Result<bool> {
+    Ok(sqlx::query(
+        "UPDATE batch_items SET state = 'PENDING', lease_owner = NULL, lease_until = NULL,
+                next_attempt_at = $1, last_error = $2
+         WHERE batch_id = $3 AND seq = $4 AND state = 'RUNNING' AND lease_owner = $5",
+    )
+    .bind(next_attempt_ms)
+    .bind(error)
+    .bind(batch_id)
+    .bind(seq)
+    .bind(owner)
+    .execute(pool)
+    .await?
+    .rows_affected()
+        == 1)
+}
+
+pub(crate) async fn batch_results(
+    pool: &PgPool,
+    batch_id: &str,
+    after_seq: i64,
+    limit: i64,
+    only_flagged: bool,
+) -> Result<Vec<ResultRow>> {
+    let rows = sqlx::query(
+        "SELECT i.seq, i.first_row, i.household_ref, i.last_error, r.record_id, r.body
+         FROM batch_items i LEFT JOIN records r ON r.record_id = i.record_id
+         WHERE i.batch_id = $1 AND i.seq > $2 AND i.state = 'DONE' AND (NOT $3 OR i.flagged)
+         ORDER BY i.seq LIMIT $4",
+    )
+    .bind(batch_id)
+    .bind(after_seq)
+    .bind(only_flagged)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    rows.into_iter()
+        .map(|r| {
+            let record = match r.get::<Option<String>, _>("record_id") {
+                Some(id) => Some(crate::decode(id, r.get("body"))?),
+                None => None,
+            };
+            Ok(ResultRow {
+                seq: r.get("seq"),
+                first_row: r.get("first_row"),
+                household_ref: r.get("household_ref"),
+                record,
+                error: r.get("last_error"),
+            })
+        })
+        .collect()
+}
+
+pub(crate) async fn get_batch_header(pool: &PgPool, batch_id: &str) -> Result<Option<(NewBatch, BatchState)>> {
+    let row = sqlx::query(&format!("{HEADER} WHERE batch_id = $1"))
+        .bind(batch_id)
+        .fetch_optional(pool)
+        .await?;
+    Ok(row.map(|r| {
+        let (h, state, _, _) = header(&r);
+        (h, BatchState::parse(&state))
+    }))
+}
+
+pub(crate) async fn release_batch_leases(pool: &PgPool, owner: &str) -> Result<u64> {
+    Ok(sqlx::query(
+        "UPDATE batch_items SET state = 'PENDING', lease_owner = NULL, lease_until = NULL
+         WHERE state = 'RUNNING' AND lease_owner = $1",
+    )
+    .bind(owner)
+    .execute(pool)
+    .await?
+    .rows_affected())
+}

@@ -1,0 +1,528 @@
+//! `hedui batch`: re-check a whole roster on the hub.
+//!
+//! `submit` reads the roster twice, streaming: once to report every invalid
+//! row before anything starts, once to upload the households into a draft
+//! batch in chunks. The draft is started only when every row was valid (or
+//! with `--skip-invalid`); if anything goes wrong during the upload the
+//! draft is cancelled, so nothing partial ever runs. Memory stays flat in
+//! the roster's size.
+
+use std::io::IsTerminal as _;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context as _, anyhow, bail};
+use clap::{Args, Subcommand, ValueEnum};
+use hedui_domain::purpose::parse_purpose_slug;
+use hedui_domain::window::{IncomeWindow, parse_date};
+use hedui_proto::v1::batch_service_client::BatchServiceClient;
+use hedui_proto::v1::{
+    AddBatchHouseholdsRequest, Batch, BatchHousehold, BatchState, CancelBatchRequest, CreateBatchRequest,
+    GetBatchRequest, IncomeWindow as WireWindow, ListBatchesRequest, StartBatchRequest, StreamBatchResultsRequest,
+};
+use hedui_roster::RosterReader;
+use hedui_roster::results::ResultRow;
+use prost::Message as _;
+use tonic::transport::Channel;
+
+use crate::cli::{ClientArgs, Output, channel_to_hub, explain};
+
+/// Households per upload call (the hub takes at most 500).
+const CHUNK_ITEMS: usize = 500;
+/// Bytes per upload call (the hub takes at most 4 MiB).
+const CHUNK_BYTES: usize = 3 * 1024 * 1024;
+
+#[derive(Debug, Subcommand)]
+pub enum BatchCommand {
+    /// Check a roster (.csv or .xlsx) and start a batch re-check of every household in it.
+    Submit(SubmitArgs),
+    /// Show a batch's progress.
+    Status {
+        /// The batch id.
+        id: String,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// List recent batches.
+    List {
+        /// At most this many.
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Follow a batch with a progress bar until it ends.
+    Watch {
+        /// The batch id.
+        id: String,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Download a batch's results: one row per household (.csv or .xlsx).
+    Results {
+        /// The batch id.
+        id: String,
+        /// The file to write, .csv or .xlsx.
+        #[arg(short = 'o', long)]
+        output_file: PathBuf,
+        /// `flagged`: only the home-visit list (a flag, or NEEDS_REVIEW).
+        #[arg(long, value_enum)]
+        only: Option<Only>,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Cancel a batch: households being checked finish, no other starts.
+    Cancel {
+        /// The batch id.
+        id: String,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+}
+
+/// Which results to write.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Only {
+    /// The home-visit list.
+    Flagged,
+}
+
+#[derive(Debug, Args)]
+pub struct SubmitArgs {
+    /// The roster, .csv or .xlsx (see docs/roster.md).
+    pub file: PathBuf,
+    /// Why the roll is checked, e.g. minimum-living.
+    #[arg(long)]
+    pub purpose: String,
+    /// The income window: FROM..TO as YYYY-MM..YYYY-MM, or a number of
+    /// months ending last month (e.g. 12).
+    #[arg(long, default_value = "12")]
+    pub window: String,
+    /// The asset reference date, YYYY-MM-DD; default: the day each
+    /// household is checked.
+    #[arg(long)]
+    pub asset_date: Option<String>,
+    /// A label for the batch.
+    #[arg(long, default_value = "")]
+    pub label: String,
+    /// Run the valid households even if some rows are invalid.
+    #[arg(long)]
+    pub skip_invalid: bool,
+    /// Follow the batch with a progress bar until it ends.
+    #[arg(long)]
+    pub wait: bool,
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+async fn client(c: &ClientArgs) -> anyhow::Result<BatchServiceClient<Channel>> {
+    let channel = channel_to_hub(&c.hub, &c.tls).await?;
+    Ok(BatchServiceClient::new(channel)
+        .max_decoding_message_size(16 * 1024 * 1024)
+        .max_encoding_message_size(8 * 1024 * 1024))
+}
+
+/// Runs a `hedui batch` subcommand.
+pub async fn run(c: BatchCommand) -> anyhow::Result<()> {
+    match c {
+        BatchCommand::Submit(a) => submit(a).await,
+        BatchCommand::Status { id, client: c } => {
+            let b = get(&mut client(&c).await?, &id).await?;
+            print_batch(&b, c.output);
+            Ok(())
+        }
+        BatchCommand::List { limit, client: c } => {
+            let list = client(&c)
+                .await?
+                .list_batches(ListBatchesRequest { limit })
+                .await
+                .map_err(explain)?
+                .into_inner();
+            match c.output {
+                Output::Json => {
+                    for b in &list.batches {
+                        println!("{}", hedui_proto::to_json(b, "hedui.v1.Batch"));
+                    }
+                }
+                Output::Human => {
+                    if list.batches.is_empty() {
+                        println!("no batches");
+                    }
+                    for b in &list.batches {
+                        println!(
+                            "{}  {:<9}  {:>7}/{:<7}  {}  {}",
+                            b.batch_id,
+                            state_word(b.state),
+                            b.done,
+                            b.total,
+                            b.created_at,
+                            b.label
+                        );
+                    }
+                }
+            }
+            Ok(())
+        }
+        BatchCommand::Watch { id, client: c } => {
+            let b = watch(&mut client(&c).await?, &id).await?;
+            print_batch(&b, c.output);
+            Ok(())
+        }
+        BatchCommand::Results {
+            id,
+            output_file,
+            only,
+            client: c,
+        } => results(&mut client(&c).await?, &id, &output_file, only.is_some()).await,
+        BatchCommand::Cancel { id, client: c } => {
+            let b = client(&c)
+                .await?
+                .cancel_batch(CancelBatchRequest { batch_id: id })
+                .await
+                .map_err(explain)?
+                .into_inner()
+                .batch
+                .ok_or_else(|| anyhow!("the hub answered without the batch"))?;
+            print_batch(&b, c.output);
+            Ok(())
+        }
+    }
+}
+
+/// Parses `--window`: `FROM..TO` or a number of months.
+pub fn parse_window(s: &str, today: chrono::NaiveDate) -> anyhow::Result<WireWindow> {
+    let wire = match s.split_once("..") {
+        Some((from, to)) => WireWindow {
+            from_month: from.trim().to_owned(),
+            to_month: to.trim().to_owned(),
+        },
+        None => {
+            let n: u32 = s
+                .trim()
+                .parse()
+                .map_err(|_| anyhow!("--window {s:?}: expected YYYY-MM..YYYY-MM or a number of months"))?;
+            if n == 0 || n > hedui_domain::window::MAX_WINDOW_MONTHS {
+                bail!(
+                    "--window {n}: must be 1 to {} months",
+                    hedui_domain::window::MAX_WINDOW_MONTHS
+                );
+            }
+            IncomeWindow::last_months(today, n).to_proto()
+        }
+    };
+    if let Err(e) = IncomeWindow::parse(&wire, today, "window") {
+        let lines: Vec<String> = e
+            .violations
+            .iter()
+            .map(|v| format!("--{}: {}", v.field.replace('.', " "), v.description))
+            .collect();
+        bail!("{}", lines.join("; "));
+    }
+    Ok(wire)
+}
+
+async fn submit(a: SubmitArgs) -> anyhow::Result<()> {
+    let today = chrono::Utc::now().date_naive();
+    let purpose = parse_purpose_slug(&a.purpose).map_err(|e| anyhow!("--purpose: {e}"))?;
+    let window = parse_window(&a.window, today)?;
+    if let Some(d) = &a.asset_date {
+        let date = parse_date(d).map_err(|e| anyhow!("--asset-date: {e}"))?;
+        if date > today {
+            bail!("--asset-date {d}: is in the future");
+        }
+    }
+    let open = || -> anyhow::Result<RosterReader> {
+        Ok(RosterReader::open(&a.file, today)
+            .map_err(|e| anyhow!("{}: {e}", a.file.display()))?
+            .with_purpose(purpose))
+    };
+    // Pass 1: every invalid row, before anything starts.
+    let (mut valid, mut invalid) = (0usize, 0usize);
+    for h in open()? {
+        match h {
+            Ok(_) => valid += 1,
+            Err(errors) => {
+                invalid += 1;
+                for e in errors {
+                    eprintln!("{}: {e}", a.file.display());
+                }
+            }
+        }
+    }
+    if invalid > 0 && !a.skip_invalid {
+        bail!(
+            "{}: {invalid} household(s) have invalid rows (listed above); nothing was started. \
+             Fix them, or pass --skip-invalid to check the {valid} valid household(s) only",
+            a.file.display()
+        );
+    }
+    if valid == 0 {
+        bail!("{}: no valid household to check", a.file.display());
+    }
+    let mut c = client(&a.client).await?;
+    let batch = c
+        .create_batch(CreateBatchRequest {
+            purpose: purpose as i32,
+            income_window: Some(window),
+            asset_reference_date: a.asset_date.clone().unwrap_or_default(),
+            label: a.label.clone(),
+        })
+        .await
+        .map_err(explain)?
+        .into_inner()
+        .batch
+        .ok_or_else(|| anyhow!("the hub answered without the batch"))?;
+    let id = batch.batch_id.clone();
+    // Pass 2: upload into the draft; on any failure cancel it.
+    let uploaded = upload(&mut c, &id, open()?).await;
+    if let Err(e) = uploaded {
+        let cancelled = c.cancel_batch(CancelBatchRequest { batch_id: id.clone() }).await;
+        let note = match cancelled {
+            Ok(_) => "the draft batch was cancelled; nothing was started".to_owned(),
+            Err(s) => format!(
+                "cancelling the draft also failed ({}); it never runs as a draft",
+                s.message()
+            ),
+        };
+        return Err(e.context(format!("batch {id}: {note}")));
+    }
+    let started = c
+        .start_batch(StartBatchRequest { batch_id: id.clone() })
+        .await
+        .map_err(explain)?
+        .into_inner()
+        .batch
+        .ok_or_else(|| anyhow!("the hub answered without the batch"))?;
+    eprintln!(
+        "batch {id} started: {} household(s){}",
+        started.total,
+        if invalid > 0 {
+            format!(", {invalid} invalid household(s) skipped")
+        } else {
+            String::new()
+        }
+    );
+    if a.wait {
+        let b = watch(&mut c, &id).await?;
+        print_batch(&b, a.client.output);
+    } else {
+        match a.client.output {
+            Output::Json => println!("{}", hedui_proto::to_json(&started, "hedui.v1.Batch")),
+            Output::Human => println!("{id}"),
+        }
+    }
+    Ok(())
+}
+
+async fn upload(c: &mut BatchServiceClient<Channel>, id: &str, reader: RosterReader) -> anyhow::Result<()> {
+    let mut chunk: Vec<BatchHousehold> = Vec::new();
+    let mut bytes = 0;
+    for h in reader {
+        let Ok(h) = h else { continue };
+        let item = BatchHousehold {
+            row: u32::try_from(h.first_row).unwrap_or(u32::MAX),
+            authorization_ref: h.authorization.form_number.clone(),
+            household: Some(h.household),
+            authorization: Some(h.authorization),
+        };
+        let len = item.encoded_len() + 8;
+        if !chunk.is_empty() && (chunk.len() == CHUNK_ITEMS || bytes + len > CHUNK_BYTES) {
+            send(c, id, std::mem::take(&mut chunk)).await?;
+            bytes = 0;
+        }
+        bytes += len;
+        chunk.push(item);
+    }
+    if !chunk.is_empty() {
+        send(c, id, chunk).await?;
+    }
+    Ok(())
+}
+
+async fn send(c: &mut BatchServiceClient<Channel>, id: &str, items: Vec<BatchHousehold>) -> anyhow::Result<()> {
+    let rows: Vec<u32> = items.iter().map(|i| i.row).collect();
+    match c
+        .add_batch_households(AddBatchHouseholdsRequest {
+            batch_id: id.to_owned(),
+            items,
+        })
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(status) => {
+            // Name the roster row of each refused household.
+            let violations = hedui_proto::status::field_violations(&status);
+            if violations.is_empty() {
+                return Err(explain(status));
+            }
+            let lines: Vec<String> = violations
+                .iter()
+                .map(|(f, d)| {
+                    let row = f
+                        .strip_prefix("items[")
+                        .and_then(|r| r.split_once(']'))
+                        .and_then(|(i, _)| i.parse::<usize>().ok())
+                        .and_then(|i| rows.get(i));
+                    match row {
+                        Some(r) => format!("  row {r}: {f}: {d}"),
+                        None => format!("  {f}: {d}"),
+                    }
+                })
+                .collect();
+            Err(anyhow!(
+                "the hub refused households of the roster:\n{}",
+                lines.join("\n")
+            ))
+        }
+    }
+}
+
+async fn get(c: &mut BatchServiceClient<Channel>, id: &str) -> anyhow::Result<Batch> {
+    c.get_batch(GetBatchRequest {
+        batch_id: id.to_owned(),
+    })
+    .await
+    .map_err(explain)?
+    .into_inner()
+    .batch
+    .ok_or_else(|| anyhow!("the hub answered without the batch"))
+}
+
+fn ended(b: &Batch) -> bool {
+    b.state == BatchState::Done as i32 || b.state == BatchState::Cancelled as i32
+}
+
+fn eta(b: &Batch) -> String {
+    let left = b.total.saturating_sub(b.done);
+    if left == 0 {
+        return "0s".into();
+    }
+    if b.rate_per_s <= 0.0 {
+        return "unknown".into();
+    }
+    let secs = (f64::from(left) / b.rate_per_s).round() as u64;
+    format!("{}h{:02}m{:02}s", secs / 3600, secs / 60 % 60, secs % 60)
+}
+
+/// Follows a batch until it is done or cancelled: a progress bar on a
+/// terminal, a plain line every few seconds otherwise.
+async fn watch(c: &mut BatchServiceClient<Channel>, id: &str) -> anyhow::Result<Batch> {
+    let tty = std::io::stderr().is_terminal();
+    let mut b = get(c, id).await?;
+    if tty {
+        let bar = indicatif::ProgressBar::new(u64::from(b.total));
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} {msg}").context("progress bar template")?,
+        );
+        loop {
+            bar.set_length(u64::from(b.total));
+            bar.set_position(u64::from(b.done));
+            bar.set_message(format!(
+                "{:.1}/s, {} left, {} retried",
+                b.rate_per_s,
+                eta(&b),
+                b.retried
+            ));
+            if ended(&b) {
+                bar.finish();
+                return Ok(b);
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            b = get(c, id).await?;
+        }
+    }
+    loop {
+        eprintln!(
+            "batch {id}: {} {}/{} done, {:.1}/s, {} left",
+            state_word(b.state),
+            b.done,
+            b.total,
+            b.rate_per_s,
+            eta(&b)
+        );
+        if ended(&b) {
+            return Ok(b);
+        }
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        b = get(c, id).await?;
+    }
+}
+
+async fn results(
+    c: &mut BatchServiceClient<Channel>,
+    id: &str,
+    path: &std::path::Path,
+    only_flagged: bool,
+) -> anyhow::Result<()> {
+    let mut sink = hedui_roster::results::create(path).map_err(|e| anyhow!("-o {}: {e}", path.display()))?;
+    let mut stream = c
+        .stream_batch_results(StreamBatchResultsRequest {
+            batch_id: id.to_owned(),
+            only_flagged,
+        })
+        .await
+        .map_err(explain)?
+        .into_inner();
+    let mut n = 0usize;
+    // One household at a time: memory does not grow with the batch.
+    while let Some(r) = stream.message().await.map_err(explain)? {
+        let row = match &r.record {
+            Some(record) => ResultRow::from_record(r.row as usize, record),
+            None => ResultRow {
+                household_ref: r.household_ref.clone(),
+                first_row: r.row as usize,
+                record_id: String::new(),
+                verdict: "无记录 NONE".into(),
+                reasons: r.error.clone(),
+                flags: String::new(),
+                missing_sources: String::new(),
+                flagged: true,
+            },
+        };
+        sink.write(&row).map_err(|e| anyhow!("{}: {e}", path.display()))?;
+        n += 1;
+    }
+    sink.finish().map_err(|e| anyhow!("{}: {e}", path.display()))?;
+    eprintln!("wrote {n} household(s) to {}", path.display());
+    Ok(())
+}
+
+fn state_word(s: i32) -> &'static str {
+    match BatchState::try_from(s).unwrap_or_default() {
+        BatchState::Draft => "DRAFT",
+        BatchState::Running => "RUNNING",
+        BatchState::Done => "DONE",
+        BatchState::Cancelled => "CANCELLED",
+        BatchState::Unspecified => "UNKNOWN",
+    }
+}
+
+fn print_batch(b: &Batch, output: Output) {
+    match output {
+        Output::Json => println!("{}", hedui_proto::to_json(b, "hedui.v1.Batch")),
+        Output::Human => {
+            println!("batch      {}", b.batch_id);
+            if !b.label.is_empty() {
+                println!("label      {}", b.label);
+            }
+            println!("state      {}", state_word(b.state));
+            println!("created    {} by {}", b.created_at, b.created_by);
+            if !b.started_at.is_empty() {
+                println!("started    {}", b.started_at);
+            }
+            if !b.finished_at.is_empty() {
+                println!("finished   {}", b.finished_at);
+            }
+            println!(
+                "progress   {}/{} done, {} running, {} waiting ({} retried)",
+                b.done, b.total, b.running, b.pending, b.retried
+            );
+            println!(
+                "verdicts   符合 {}  不符合 {}  需复核 {}  不完整 {}  无记录 {}",
+                b.meets_criteria, b.does_not_meet, b.needs_review, b.incomplete, b.failed
+            );
+            println!("home visit {}", b.flagged);
+            println!("rate       {:.1}/s, {} left", b.rate_per_s, eta(b));
+        }
+    }
+}
