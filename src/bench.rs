@@ -223,6 +223,8 @@ async fn start(a: &BenchArgs) -> anyhow::Result<System> {
                 max_concurrency: 100_000,
                 max_rate_per_s: 1.0e9,
             },
+            // Nothing fails here; left as in production.
+            breaker: Default::default(),
         });
     }
     let hub_files = issue(Role::Hub, "hub-bench")?;

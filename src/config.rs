@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use anyhow::{Context as _, anyhow, bail};
 use hedui_domain::policy::Policy;
+use hedui_hub::breaker::BreakerSettings;
 use hedui_hub::{AdapterEndpoint, BatchSettings, DEFAULT_DEADLINE, DepartmentLimits, HubConfig, OpsOptions};
 use serde::{Deserialize, Serialize};
 
@@ -134,6 +135,14 @@ pub struct AdapterFile {
     /// Queries started per second to this department (default 50).
     #[serde(default)]
     pub max_rate_per_s: Option<f64>,
+    /// Consecutive failures (timeouts, outages, broken answers) that open
+    /// this department's circuit breaker (default 5; 0 turns it off).
+    #[serde(default)]
+    pub breaker_failures: Option<u32>,
+    /// Seconds the breaker stays open before one probe call (default 10;
+    /// doubled after each failed probe, up to 300).
+    #[serde(default)]
+    pub breaker_cool_down_s: Option<u64>,
 }
 
 /// The `[batch]` table: how this hub runs batch households.
@@ -347,6 +356,16 @@ pub fn to_hub_config(file: HubFile, base: &Path) -> anyhow::Result<HubConfig> {
             limits: DepartmentLimits {
                 max_concurrency: a.max_concurrency.unwrap_or(defaults.max_concurrency),
                 max_rate_per_s: a.max_rate_per_s.unwrap_or(defaults.max_rate_per_s),
+            },
+            breaker: {
+                let d = BreakerSettings::default();
+                BreakerSettings {
+                    failures_to_open: a.breaker_failures.unwrap_or(d.failures_to_open),
+                    cool_down: a.breaker_cool_down_s.map(Duration::from_secs).unwrap_or(d.cool_down),
+                    max_cool_down: d
+                        .max_cool_down
+                        .max(a.breaker_cool_down_s.map(Duration::from_secs).unwrap_or(d.cool_down)),
+                }
             },
         });
     }

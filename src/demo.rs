@@ -116,6 +116,7 @@ pub async fn run(a: DemoArgs) -> anyhow::Result<()> {
             url: format!("https://{addr}"),
             deadline: Duration::from_millis(a.deadline_ms),
             limits: Default::default(),
+            breaker: Default::default(),
         });
     }
     let app = Application::build(HubConfig {

@@ -317,6 +317,7 @@ async fn per_department_concurrency_is_held_at_the_adapter() {
             poll: Duration::from_millis(20),
             ..Default::default()
         },
+        breaker: None,
     };
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("hedui.db").display());

@@ -304,3 +304,77 @@ fn print_matrix(matrix: &[(Department, Vec<(&'static str, String)>)]) {
     }
     eprintln!("fault matrix (department x fault -> source outcome):\n{out}");
 }
+
+/// A department that keeps failing trips its circuit breaker: the hub
+/// stops asking it, fails fast with a record that says why, shows it in the
+/// metrics, and lets one probe through after the cool-down, which closes
+/// the breaker when the department is back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_department_that_keeps_failing_trips_its_breaker_and_recovers_on_its_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("hedui.db").display());
+    let tuning = crate::helpers::Tuning {
+        breaker: Some(hedui_hub::breaker::BreakerSettings {
+            failures_to_open: 3,
+            cool_down: Duration::from_millis(800),
+            max_cool_down: Duration::from_secs(5),
+        }),
+        ..Default::default()
+    };
+    let tax = Department::Tax;
+    let behaviour = |d| {
+        if d == tax {
+            Behaviour::Faulty
+        } else {
+            Behaviour::Sandbox
+        }
+    };
+    let sys = TestSystem::tuned(behaviour, DEADLINE, &url, tuning).await;
+    let h = household("qualifies");
+    let healthy = submit(&sys, &h).await;
+    let proxy = sys.proxies[index_of(tax)].as_ref().unwrap();
+    proxy.set(Fault::Refuse).await;
+    for n in 0..3 {
+        let r = submit(&sys, &h).await;
+        assert_eq!(outcome(&r, tax), SourceOutcome::Unavailable, "failure {n}");
+        assert!(
+            !sources_detail(&r, tax).contains("circuit breaker"),
+            "failure {n} was asked"
+        );
+    }
+    // Tripped: the fourth household is not asked about at all.
+    let r = submit(&sys, &h).await;
+    assert_eq!(outcome(&r, tax), SourceOutcome::Unavailable);
+    assert!(
+        sources_detail(&r, tax).contains("circuit breaker is open"),
+        "{}",
+        sources_detail(&r, tax)
+    );
+    assert_eq!(r.sources[index_of(tax)].latency_ms, 0, "it fails fast");
+    assert_ne!(r.verdict(), Verdict::MeetsCriteria);
+    for other in ALL.iter().filter(|d| **d != tax) {
+        assert_eq!(
+            outcome(&r, *other),
+            outcome(&healthy, *other),
+            "{} is unaffected",
+            slug(*other)
+        );
+    }
+    let (_, metrics) = crate::ops::http_get(sys.metrics_addr, "/metrics").await;
+    assert!(
+        metrics.contains("hedui_breaker_open{department=\"tax\"} 1"),
+        "{metrics}"
+    );
+    // The department comes back; after the cool-down one probe goes through
+    // and closes the breaker, with nobody restarting anything.
+    proxy.set(Fault::Pass).await;
+    tokio::time::sleep(Duration::from_millis(900)).await;
+    let r = submit(&sys, &h).await;
+    assert_eq!(outcome(&r, tax), outcome(&healthy, tax), "{}", sources_detail(&r, tax));
+    assert_eq!(r.verdict(), healthy.verdict());
+    let (_, metrics) = crate::ops::http_get(sys.metrics_addr, "/metrics").await;
+    assert!(
+        metrics.contains("hedui_breaker_open{department=\"tax\"} 0"),
+        "{metrics}"
+    );
+}

@@ -127,6 +127,9 @@ pub struct Tuning {
     pub limits: Vec<(Department, hedui_hub::DepartmentLimits)>,
     /// The batch worker's settings.
     pub batch: hedui_hub::BatchSettings,
+    /// Every department's circuit breaker; `None` turns breakers off, so
+    /// that tests of other things count every call at the adapters.
+    pub breaker: Option<hedui_hub::breaker::BreakerSettings>,
 }
 
 /// A misbehaving adapter.
@@ -367,6 +370,10 @@ impl TestSystem {
                 department: d,
                 url: format!("https://{addr}"),
                 deadline,
+                breaker: tuning.breaker.unwrap_or(hedui_hub::breaker::BreakerSettings {
+                    failures_to_open: 0,
+                    ..Default::default()
+                }),
                 limits: tuning
                     .limits
                     .iter()

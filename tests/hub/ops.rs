@@ -12,7 +12,7 @@ use tonic_health::pb::health_check_response::ServingStatus;
 use crate::helpers::{Behaviour, TestSystem, household, request};
 
 /// `GET path` over plain HTTP/1.1; the status line and the body.
-async fn http_get(addr: std::net::SocketAddr, path: &str) -> (String, String) {
+pub(crate) async fn http_get(addr: std::net::SocketAddr, path: &str) -> (String, String) {
     let mut c = tokio::net::TcpStream::connect(addr).await.unwrap();
     c.write_all(format!("GET {path} HTTP/1.1\r\nHost: hub\r\n\r\n").as_bytes())
         .await

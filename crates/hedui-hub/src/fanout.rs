@@ -33,6 +33,7 @@ fn is_transport_failure(status: &tonic::Status) -> bool {
     }
     false
 }
+use crate::breaker::{Admission, Breaker, BreakerSettings};
 use crate::limits::{DepartmentLimits, Limiter, Priority};
 
 /// The default deadline for one department.
@@ -54,6 +55,8 @@ pub struct AdapterEndpoint {
     pub deadline: Duration,
     /// How many queries may be in flight and start per second.
     pub limits: DepartmentLimits,
+    /// When its circuit breaker opens and for how long.
+    pub breaker: BreakerSettings,
 }
 
 /// A lazily connected client for one department.
@@ -64,6 +67,7 @@ pub struct DepartmentClient {
     client: SourceServiceClient<Channel>,
     metrics: Option<crate::metrics::Metrics>,
     limiter: Arc<Limiter>,
+    breaker: Arc<std::sync::Mutex<Breaker>>,
 }
 
 impl DepartmentClient {
@@ -93,6 +97,7 @@ impl DepartmentClient {
             client,
             metrics: None,
             limiter: Arc::new(Limiter::new(endpoint.limits)),
+            breaker: Arc::new(std::sync::Mutex::new(Breaker::new(endpoint.breaker))),
         })
     }
 
@@ -100,6 +105,66 @@ impl DepartmentClient {
     pub fn with_metrics(mut self, metrics: crate::metrics::Metrics) -> Self {
         self.metrics = Some(metrics);
         self
+    }
+
+    /// Whether the breaker lets a call through now, and if not, the
+    /// answer to give instead (UNAVAILABLE, saying why and until when).
+    fn admit(&self) -> Result<bool, SourceAnswer> {
+        let admission = self
+            .breaker
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .admit(Instant::now());
+        match admission {
+            Admission::Call => Ok(false),
+            Admission::Probe => Ok(true),
+            Admission::Open { retry_in } => {
+                let answer = SourceAnswer::failed(
+                    self.department,
+                    SourceOutcome::Unavailable,
+                    0,
+                    format!(
+                        "not asked: the circuit breaker is open because this department kept failing; it is tried again in {} s",
+                        retry_in.as_secs().max(1)
+                    ),
+                );
+                if let Some(m) = &self.metrics {
+                    m.source(slug(self.department), "UNAVAILABLE", Duration::ZERO);
+                }
+                Err(answer)
+            }
+        }
+    }
+
+    /// Feeds an answer's outcome to the breaker. A department that answered,
+    /// even with a refusal, is reachable; a timeout, an outage or a broken
+    /// answer counts against it.
+    fn settle(&self, answer: &SourceAnswer, probe: bool) {
+        let failed = matches!(
+            answer.outcome,
+            SourceOutcome::Timeout | SourceOutcome::Unavailable | SourceOutcome::Error
+        );
+        let mut breaker = self.breaker.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let was_open = breaker.is_open();
+        breaker.record(!failed, Instant::now());
+        let open = breaker.is_open();
+        drop(breaker);
+        if open != was_open || probe {
+            if open {
+                tracing::warn!(
+                    department = slug(self.department),
+                    "circuit breaker opened: calls fail fast"
+                );
+            } else {
+                tracing::info!(
+                    department = slug(self.department),
+                    "circuit breaker closed: the department answers again"
+                );
+            }
+        }
+        if let Some(m) = &self.metrics {
+            m.breaker(slug(self.department), open);
+        }
     }
 
     /// The department.
@@ -275,6 +340,11 @@ pub async fn query_all(
     let asks = clients.iter().map(|c| {
         let (request, persons, id_numbers, window) = (&request, &persons, &id_numbers, &window);
         async move {
+            // A department that keeps failing is not asked: fail fast.
+            let probe = match c.admit() {
+                Ok(probe) => probe,
+                Err(answer) => return answer,
+            };
             let _permit = c.limiter.acquire(priority).await;
             let now_ms = chrono::Utc::now().timestamp_millis();
             // Each department gets its own grant, valid a little longer than
@@ -297,7 +367,9 @@ pub async fn query_all(
             );
             let mut req = request.clone();
             req.grant = hedui_trust::grant::encode(&grant);
-            c.ask(req, persons, sub, today).await
+            let answer = c.ask(req, persons, sub, today).await;
+            c.settle(&answer, probe);
+            answer
         }
     });
     futures::future::join_all(asks).await

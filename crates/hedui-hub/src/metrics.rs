@@ -15,6 +15,7 @@
 //! | `hedui_batch_queue_depth` | gauge | |
 //! | `hedui_audit_appends_total` | counter | |
 //! | `hedui_audit_last_checkpoint_age_seconds` | gauge | |
+//! | `hedui_breaker_open` | gauge | `department` |
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -45,6 +46,8 @@ struct Inner {
     audit_appends: AtomicU64,
     /// Unix time in milliseconds of the newest checkpoint; 0 for none.
     last_checkpoint_ms: AtomicI64,
+    /// 1 while a department's circuit breaker is open.
+    breakers: Mutex<BTreeMap<&'static str, u8>>,
 }
 
 #[derive(Default, Clone)]
@@ -81,6 +84,11 @@ impl Metrics {
     /// Sets the number of batch items waiting (set by the batch engine).
     pub fn set_batch_queue_depth(&self, depth: i64) {
         self.inner.batch_queue_depth.store(depth, Ordering::Relaxed);
+    }
+
+    /// Notes whether a department's circuit breaker is open.
+    pub fn breaker(&self, department: &'static str, open: bool) {
+        lock(&self.inner.breakers).insert(department, u8::from(open));
     }
 
     /// Counts audit entries made durable.
@@ -186,6 +194,15 @@ impl Metrics {
         if last > 0 {
             let age = (now.timestamp_millis() - last).max(0) as f64 / 1000.0;
             let _ = writeln!(out, "hedui_audit_last_checkpoint_age_seconds {age}");
+        }
+        family(
+            &mut out,
+            "hedui_breaker_open",
+            "gauge",
+            "1 while a department's circuit breaker is open (calls fail fast), else 0.",
+        );
+        for (department, open) in lock(&self.inner.breakers).iter() {
+            let _ = writeln!(out, "hedui_breaker_open{{department=\"{department}\"}} {open}");
         }
         out
     }
