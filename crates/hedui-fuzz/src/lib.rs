@@ -36,6 +36,8 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("submission", submission),
     ("adapter_query", adapter_query),
     ("adapter_reply", adapter_reply),
+    ("roster_csv", roster_csv),
+    ("roster_xlsx", roster_xlsx),
 ];
 
 /// Resident ID and USCC parsing.
@@ -86,6 +88,43 @@ pub fn adapter_query(data: &[u8]) {
     };
     if let Ok(q) = hedui_adapter::validate_query(&req, TODAY) {
         assert_eq!(q.persons.len(), req.persons.len());
+    }
+}
+
+/// A roster file as a county office hands it over, as CSV.
+pub fn roster_csv(data: &[u8]) {
+    roster(data, "csv");
+}
+
+/// A roster file as a county office hands it over, as an Excel workbook.
+pub fn roster_xlsx(data: &[u8]) {
+    roster(data, "xlsx");
+}
+
+/// Writes `data` to a file with the extension (the reader works on paths,
+/// as the CLI does) and reads every household, checking what the batch
+/// relies on: a household has 1 to 31 members, its rows are in order, and
+/// errors name a row.
+fn roster(data: &[u8], extension: &str) {
+    let path = std::env::temp_dir().join(format!("hedui-fuzz-{}.{extension}", std::process::id()));
+    if std::fs::write(&path, data).is_err() {
+        return;
+    }
+    let Ok(reader) = hedui_roster::RosterReader::open(&path, TODAY) else {
+        return;
+    };
+    for item in reader
+        .with_purpose(hedui_proto::v1::Purpose::MinimumLiving)
+        .take(10_000)
+    {
+        match item {
+            Ok(h) => {
+                let members = h.household.members.len();
+                assert!((1..=31).contains(&members), "{members} members");
+                assert!(h.first_row <= h.last_row);
+            }
+            Err(errors) => assert!(!errors.is_empty() && errors.iter().all(|e| e.row >= 1)),
+        }
     }
 }
 
@@ -195,6 +234,21 @@ pub fn seeds(target: &str) -> Vec<Vec<u8>> {
             }
             out
         }
+        "roster_csv" => vec![include_bytes!("../../../deploy/examples/roster.csv").to_vec()],
+        "roster_xlsx" => vec![xlsx_seed()],
         _ => Vec::new(),
     }
+}
+
+/// The example roster as an Excel workbook.
+fn xlsx_seed() -> Vec<u8> {
+    let text = String::from_utf8_lossy(include_bytes!("../../../deploy/examples/roster.csv"));
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    for (r, line) in text.trim_start_matches('\u{feff}').lines().enumerate() {
+        for (c, cell) in line.split(',').enumerate() {
+            let _ = sheet.write_string(r as u32, c as u16, cell);
+        }
+    }
+    book.save_to_buffer().unwrap_or_default()
 }

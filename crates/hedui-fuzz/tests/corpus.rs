@@ -65,4 +65,18 @@ fn the_seeds_are_valid_inputs() {
         };
         hedui_domain::reply::validate(department, asked, &reply).unwrap();
     }
+    // The roster seeds are whole, valid rosters in both formats.
+    for (target, extension) in [("roster_csv", "csv"), ("roster_xlsx", "xlsx")] {
+        let dir = std::env::temp_dir().join(format!("hedui-seed-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(format!("roster.{extension}"));
+        std::fs::write(&path, &hedui_fuzz::seeds(target)[0]).unwrap();
+        let households: Vec<_> = hedui_roster::RosterReader::open(&path, today)
+            .unwrap()
+            .with_purpose(hedui_proto::v1::Purpose::MinimumLiving)
+            .collect();
+        assert!(!households.is_empty(), "{target}");
+        assert!(households.iter().all(Result::is_ok), "{target}: {households:?}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
