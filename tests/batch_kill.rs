@@ -78,12 +78,33 @@ async fn batch_state(c: &mut BatchServiceClient<tonic::transport::Channel>, id: 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_batch_resumes_after_the_hub_is_killed_with_exactly_one_record_each() {
+    killed_batch(240, 1, Duration::from_millis(60)).await;
+}
+
+/// The crash test of the benchmark issue: 2,000 households, the hub killed
+/// with SIGKILL at five random points and restarted each time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_of_two_thousand_survives_five_kills_at_random_points() {
+    killed_batch(2000, 5, Duration::from_millis(5)).await;
+}
+
+/// A random number in `1..=max`, from the OS's randomness.
+fn random_up_to(max: u32) -> u32 {
+    let r = u32::from_le_bytes(uuid::Uuid::new_v4().as_bytes()[..4].try_into().unwrap());
+    1 + r % max.max(1)
+}
+
+/// Submits a roster of `n` households with `hedui batch submit`, kills the
+/// real hub `kills` times at random points of progress (restarting it on the
+/// same database each time), and checks at the end: every household has
+/// exactly one record, every record's household is done, every done
+/// household is in the audit log, and the log verifies offline.
+async fn killed_batch(n: usize, kills: usize, adapter_delay: Duration) {
     // Eight slow adapters (served in this process); their in-process hub
     // is not used.
-    let adapters = TestSystem::with(|_| Behaviour::Slow(Duration::from_millis(60)), Duration::from_secs(10)).await;
+    let adapters = TestSystem::with(|_| Behaviour::Slow(adapter_delay), Duration::from_secs(10)).await;
     let dir = tempfile::tempdir().unwrap();
     let today = chrono::Utc::now().date_naive();
-    let n = 240;
     let roster = dir.path().join("roster.csv");
     hedui_roster::write_example_csv(&roster, n, today).unwrap();
 
@@ -99,6 +120,7 @@ async fn a_batch_resumes_after_the_hub_is_killed_with_exactly_one_record_each() 
     let db = dir.path().join("hedui.db");
     let mut config = format!(
         "listen = \"{listen}\"\ndatabase_url = \"sqlite://{}\"\npolicy = \"policy.toml\"\nhub_key = \"hub.key\"\n\
+         checkpoint_interval_s = 1\n\
          [tls]\nca = \"{}\"\ncert = \"{}\"\nkey = \"{}\"\n\
          [batch]\nin_flight = 8\nlease_s = 2\nbackoff_s = 1\n",
         db.display(),
@@ -112,7 +134,7 @@ async fn a_batch_resumes_after_the_hub_is_killed_with_exactly_one_record_each() 
     let config_path = dir.path().join("hub.toml");
     std::fs::write(&config_path, config).unwrap();
 
-    let mut hub = start_hub(&config_path, dir.path(), 1);
+    let mut hub = start_hub(&config_path, dir.path(), 0);
     let hub_url = format!("https://{listen}");
     let client_args = |c: &mut Command| {
         c.args(["--hub", &hub_url])
@@ -146,25 +168,33 @@ async fn a_batch_resumes_after_the_hub_is_killed_with_exactly_one_record_each() 
     let channel = adapters.pki.channel(listen, &Role::Caseworker, "wang.wu");
     let mut c = BatchServiceClient::new(channel);
 
-    // Kill -9 once some, not all, households are done.
-    let mut killed_at = None;
-    for _ in 0..2000 {
-        if let Some((_, done)) = batch_state(&mut c, &id).await
-            && done >= 24
-        {
-            hub.kill9();
-            killed_at = Some(done);
-            break;
+    // Kill -9 at random points of progress, restarting each time.
+    let step = (n / (kills + 1)) as u32;
+    let mut last_kill = 0;
+    let mut kill_points = Vec::new();
+    for k in 0..kills {
+        let target = last_kill + random_up_to(step);
+        let mut killed_at = None;
+        for _ in 0..6000 {
+            if let Some((_, done)) = batch_state(&mut c, &id).await
+                && done >= target
+            {
+                hub.kill9();
+                killed_at = Some(done);
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        let killed_at = killed_at.unwrap_or_else(|| panic!("kill {k}: the batch made no progress"));
+        assert!((killed_at as usize) < n, "kill {k}: the batch ended before the kill");
+        kill_points.push(killed_at);
+        last_kill = killed_at;
+        hub = start_hub(&config_path, dir.path(), k as u32 + 1);
     }
-    let killed_at = killed_at.expect("the batch made no progress");
-    assert!((killed_at as usize) < n, "the batch ended before the kill");
 
-    // Start again on the same database; it resumes and finishes.
-    let mut hub = start_hub(&config_path, dir.path(), 2);
+    // The last hub resumes and finishes.
     let mut finished = false;
-    for _ in 0..3000 {
+    for _ in 0..12000 {
         if let Some((state, _)) = batch_state(&mut c, &id).await
             && state == BatchState::Done as i32
         {
@@ -173,7 +203,7 @@ async fn a_batch_resumes_after_the_hub_is_killed_with_exactly_one_record_each() 
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert!(finished, "the batch did not finish after the restart");
+    assert!(finished, "the batch did not finish after the restarts");
 
     // The results download through the CLI, one line per household.
     let out_csv = dir.path().join("results.csv");
@@ -199,6 +229,7 @@ async fn a_batch_resumes_after_the_hub_is_killed_with_exactly_one_record_each() 
     let rows = store.batch_results(&id, 0, 1_000_000, false).await.unwrap();
     assert_eq!(rows.len(), n);
     let mut records = HashSet::new();
+    let mut digests = HashSet::new();
     for r in &rows {
         let record = r.record.as_ref().expect("every household has its record");
         let (by_key, _) = store
@@ -209,13 +240,56 @@ async fn a_batch_resumes_after_the_hub_is_killed_with_exactly_one_record_each() 
         assert_eq!(by_key.record_id, record.record_id);
         assert_eq!(record.purpose, Purpose::MinimumLiving as i32);
         assert!(records.insert(record.record_id.clone()));
+        digests.insert(record.digest.clone());
     }
     let all = store
         .list_records(&hedui_store::ListFilter {
-            limit: 100_000,
+            limit: 1_000_000,
             ..Default::default()
         })
         .await
         .unwrap();
     assert_eq!(all.len(), n, "no record without an item, none doubled");
+    // Every household's record is in the audit log.
+    let logged: HashSet<String> = store
+        .audit_entries(&hedui_store::audit::AuditFilter {
+            action: Some("batch.household".into()),
+            limit: 10_000_000,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.status == "OK")
+        .map(|e| e.record_digest)
+        .collect();
+    assert!(
+        digests.is_subset(&logged),
+        "every stored record is on a batch.household entry"
+    );
+    store.close().await;
+    // And the log verifies offline, as an auditor would check it.
+    let key = hedui_audit::checkpoint::format_public_key(&helpers::hub_key().verifying_key());
+    let out = hedui()
+        .args([
+            "audit",
+            "verify",
+            "--database",
+            &format!("sqlite://{}", db.display()),
+            "--key",
+            &key,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    eprintln!(
+        "batch crash test: {n} households, {kills} SIGKILL(s) at {kill_points:?} households done; {} records, all in the audit log; {}",
+        records.len(),
+        String::from_utf8_lossy(&out.stdout).trim()
+    );
 }
