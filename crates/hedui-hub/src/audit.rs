@@ -21,6 +21,7 @@ use std::time::Duration;
 use hedui_audit::checkpoint::{Checkpoint, SignedCheckpoint, sign};
 use hedui_audit::entry::{AuditEntry, PersonRef};
 use hedui_audit::merkle::{self, Frontier};
+use hedui_proto::v1::VerificationRecord;
 use hedui_store::{Store, StoreError};
 use sha2::Digest as _;
 use tokio::sync::{mpsc, oneshot};
@@ -50,11 +51,29 @@ pub enum AuditError {
     Store(#[from] StoreError),
 }
 
-/// Where an append's outcome goes: the seq of its last entry, or why not.
-type Ack = oneshot::Sender<Result<u64, String>>;
+/// Where an append's outcome goes: the seq of its last entry and, when it
+/// carried a record, whether the record was inserted; or why not.
+type Ack = oneshot::Sender<Result<(u64, Option<bool>), String>>;
+
+/// A record stored in the same transaction as the entries it comes with.
+pub struct RecordWrite {
+    /// The record.
+    pub record: VerificationRecord,
+    /// Its idempotency key.
+    pub idempotency_key: String,
+    /// The hash of the request that made it.
+    pub request_hash: String,
+}
+
+/// One caller's append waiting for the group commit.
+struct Pending {
+    entries: Vec<AuditEntry>,
+    record: Option<Box<RecordWrite>>,
+    done: Ack,
+}
 
 enum Command {
-    Append(Vec<AuditEntry>, Ack),
+    Append(Pending),
     Checkpoint(oneshot::Sender<Result<SignedCheckpoint, String>>),
 }
 
@@ -160,9 +179,31 @@ impl AuditLog {
     /// Appends entries (their `seq` is assigned here) and waits until they
     /// are durable. Returns the seq of the last one.
     pub async fn append(&self, entries: Vec<AuditEntry>) -> Result<u64, AuditError> {
+        self.send(entries, None).await.map(|(seq, _)| seq)
+    }
+
+    /// Appends entries and stores `record` in the same transaction (one
+    /// durable commit for both, shared with whatever else is in the group).
+    /// Returns the seq of the last entry and whether the record was
+    /// inserted: false when its idempotency key was already taken, and the
+    /// caller reads the earlier record.
+    pub async fn append_with_record(
+        &self,
+        entries: Vec<AuditEntry>,
+        record: RecordWrite,
+    ) -> Result<(u64, bool), AuditError> {
+        let (seq, inserted) = self.send(entries, Some(Box::new(record))).await?;
+        Ok((seq, inserted.unwrap_or(false)))
+    }
+
+    async fn send(
+        &self,
+        entries: Vec<AuditEntry>,
+        record: Option<Box<RecordWrite>>,
+    ) -> Result<(u64, Option<bool>), AuditError> {
         let (done, wait) = oneshot::channel();
         self.tx
-            .send(Command::Append(entries, done))
+            .send(Command::Append(Pending { entries, record, done }))
             .await
             .map_err(|_| AuditError::Closed)?;
         wait.await.map_err(|_| AuditError::Closed)?.map_err(AuditError::Write)
@@ -234,9 +275,9 @@ impl Appender {
                 .or_else(|| (entries < MAX_BATCH).then(|| rx.try_recv().ok()).flatten())
             {
                 match cmd {
-                    Command::Append(batch, done) => {
-                        entries += batch.len();
-                        appends.push((batch, done));
+                    Command::Append(pending) => {
+                        entries += pending.entries.len();
+                        appends.push(pending);
                     }
                     Command::Checkpoint(done) => checkpoints.push(done),
                 }
@@ -250,7 +291,7 @@ impl Appender {
         }
     }
 
-    async fn write(&mut self, appends: Vec<(Vec<AuditEntry>, Ack)>) {
+    async fn write(&mut self, appends: Vec<Pending>) {
         let mut outcome = Err(String::new());
         // Another hub on the same database may append between our tries;
         // each miss catches up with what it wrote and renumbers ours after it.
@@ -275,10 +316,10 @@ impl Appender {
         match outcome {
             Ok(ends) => {
                 self.healthy.store(true, Ordering::Relaxed);
-                let written: usize = appends.iter().map(|(batch, _)| batch.len()).sum();
+                let written: usize = appends.iter().map(|p| p.entries.len()).sum();
                 self.metrics.audit_appended(written as u64);
-                for ((_, done), end) in appends.into_iter().zip(ends) {
-                    let _ = done.send(Ok(end));
+                for (p, end) in appends.into_iter().zip(ends) {
+                    let _ = p.done.send(Ok(end));
                 }
             }
             Err(e) => {
@@ -289,21 +330,23 @@ impl Appender {
                 };
                 self.healthy.store(false, Ordering::Relaxed);
                 tracing::error!(error = %e, "audit append failed; refusing the calls it belonged to");
-                for (_, done) in appends {
-                    let _ = done.send(Err(e.clone()));
+                for p in appends {
+                    let _ = p.done.send(Err(e.clone()));
                 }
             }
         }
     }
 
     /// Numbers the entries after the log as this appender knows it and
-    /// writes them in one transaction. Returns the last seq of each append.
-    async fn try_write(&mut self, appends: &[(Vec<AuditEntry>, Ack)]) -> Result<Vec<u64>, StoreError> {
+    /// writes them, with the records that came with them, in one
+    /// transaction. Returns, per append, the seq of its last entry and
+    /// whether its record (if any) was inserted.
+    async fn try_write(&mut self, appends: &[Pending]) -> Result<Vec<(u64, Option<bool>)>, StoreError> {
         let mut rows = Vec::new();
         let mut next = self.frontier.size();
         let mut ends = Vec::with_capacity(appends.len());
-        for (batch, _) in appends {
-            for e in batch {
+        for p in appends {
+            for e in &p.entries {
                 let mut e = e.clone();
                 e.seq = next;
                 next += 1;
@@ -312,11 +355,20 @@ impl Appender {
             }
             ends.push(next.saturating_sub(1));
         }
-        self.store.append_audit(&rows).await?;
+        let records: Vec<(&VerificationRecord, &str, &str)> = appends
+            .iter()
+            .filter_map(|p| p.record.as_deref())
+            .map(|r| (&r.record, r.idempotency_key.as_str(), r.request_hash.as_str()))
+            .collect();
+        let mut inserted = self.store.append_audit_with_records(&rows, &records).await?.into_iter();
         for (_, leaf) in &rows {
             self.frontier.append(*leaf);
         }
-        Ok(ends)
+        Ok(appends
+            .iter()
+            .zip(ends)
+            .map(|(p, end)| (end, p.record.as_ref().map(|_| inserted.next().unwrap_or(false))))
+            .collect())
     }
 
     /// Extends the frontier with the leaves other hubs stored, up to `size`

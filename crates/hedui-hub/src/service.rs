@@ -18,7 +18,7 @@ use hedui_proto::v1::{
     ListRecordsResponse, RecheckRecordRequest, RecheckRecordResponse, ReviewRecordRequest, ReviewRecordResponse,
     SubmitVerificationRequest, SubmitVerificationResponse, Verdict, VerificationRecord,
 };
-use hedui_store::{ListFilter, PutOutcome, Store, StoreError};
+use hedui_store::{ListFilter, Store, StoreError};
 use hedui_trust::authorization::{self, AuthorizationProblem, ValidatedAuthorization, check_covers};
 use prost::Message as _;
 use tonic::{Request, Response, Status};
@@ -360,28 +360,42 @@ impl HubState {
         }
         entries.push(done);
         // The answer is given only once the log holds what was asked and
-        // what came back.
-        self.audit.append(entries).await?;
-        match self.store.put_record(&record, &sub.idempotency_key, &hash).await? {
-            PutOutcome::Inserted => {
-                tracing::info!(
-                    verdict = Verdict::try_from(record.verdict).unwrap_or_default().as_str_name(),
-                    "record stored"
-                );
-                Ok(Ran::Stored {
-                    record: Box::new(record),
-                    replayed: false,
-                })
-            }
-            // Another call with the same key finished first; its record wins.
-            PutOutcome::Existing { record, request_hash } => {
-                let (record, replayed) = replay(*record, &request_hash, &hash)?;
-                Ok(Ran::Stored {
-                    record: Box::new(record),
-                    replayed,
-                })
-            }
+        // what came back; the record is stored in the same transaction as
+        // those entries (one durable commit, shared with the group), so
+        // neither exists without the other.
+        let write = crate::audit::RecordWrite {
+            record,
+            idempotency_key: sub.idempotency_key.clone(),
+            request_hash: hash.clone(),
+        };
+        let verdict = Verdict::try_from(write.record.verdict)
+            .unwrap_or_default()
+            .as_str_name();
+        let record = write.record.clone();
+        let (_, inserted) = self.audit.append_with_record(entries, write).await?;
+        if inserted {
+            tracing::info!(verdict, "record stored");
+            return Ok(Ran::Stored {
+                record: Box::new(record),
+                replayed: false,
+            });
         }
+        // Another call with the same key finished first; its record wins.
+        let (earlier, request_hash) = self
+            .store
+            .get_by_idempotency_key(&sub.idempotency_key)
+            .await?
+            .ok_or_else(|| {
+                HubError::Store(StoreError::Corrupt {
+                    record_id: String::new(),
+                    problem: "idempotency key conflicts but no record holds it".into(),
+                })
+            })?;
+        let (record, replayed) = replay(earlier, &request_hash, &hash)?;
+        Ok(Ran::Stored {
+            record: Box::new(record),
+            replayed,
+        })
     }
 
     /// One stored record.

@@ -6,10 +6,11 @@
 //! Both backends refuse UPDATE and DELETE on the audit tables by trigger
 //! (PostgreSQL also TRUNCATE).
 
-use crate::{Result, Store, StoreError};
+use crate::{RecordRow, Result, Store, StoreError};
 use hedui_audit::checkpoint::SignedCheckpoint;
 use hedui_audit::entry::AuditEntry;
 use hedui_audit::merkle::Hash;
+use hedui_proto::v1::VerificationRecord;
 
 /// Filters for [`Store::audit_entries`]. Every field is optional.
 #[derive(Debug, Clone, Default)]
@@ -44,14 +45,36 @@ impl Store {
     /// the log is, so the caller can catch up and renumber. The sequence
     /// therefore never forks or gaps, whatever SERIALIZABLE would have done.
     pub async fn append_audit(&self, entries: &[(AuditEntry, Hash)]) -> Result<()> {
+        self.append_audit_with_records(entries, &[]).await.map(|_| ())
+    }
+
+    /// [`Store::append_audit`], storing `records` in the same transaction:
+    /// the hub writes a verification's result entries and its record with
+    /// one durable commit, so neither exists without the other. Each record
+    /// is `(record, idempotency key, request hash)`; the answer says, in the
+    /// same order, whether it was inserted (false: its key was taken, and
+    /// the caller reads the earlier record).
+    pub async fn append_audit_with_records(
+        &self,
+        entries: &[(AuditEntry, Hash)],
+        records: &[(&VerificationRecord, &str, &str)],
+    ) -> Result<Vec<bool>> {
         let Some((first, _)) = entries.first() else {
-            return Ok(());
+            return Ok(Vec::new());
         };
         let expected = first.seq;
         let rows: Vec<EntryRow<'_>> = entries.iter().map(|(e, leaf)| EntryRow::new(e, leaf)).collect();
-        let found: i64 = dispatch!(self.append_audit(&rows))?;
+        let records: Vec<RecordInsert<'_>> = records
+            .iter()
+            .map(|(record, idempotency_key, request_hash)| RecordInsert {
+                row: RecordRow::new(record),
+                idempotency_key,
+                request_hash,
+            })
+            .collect();
+        let (found, inserted): (i64, Vec<bool>) = dispatch!(self.append_audit(&rows, &records))?;
         match u64::try_from(found) {
-            Ok(found) if found == expected => Ok(()),
+            Ok(found) if found == expected => Ok(inserted),
             Ok(found) => Err(StoreError::AuditBehind { expected, found }),
             Err(_) => Err(StoreError::AuditBehind { expected, found: 0 }),
         }
@@ -135,6 +158,13 @@ impl Store {
         row.entry = text.to_owned();
         dispatch!(self.bench_raw_insert(first, count, &row))
     }
+}
+
+/// A record to insert inside an audit append's transaction.
+pub(crate) struct RecordInsert<'a> {
+    pub row: RecordRow<'a>,
+    pub idempotency_key: &'a str,
+    pub request_hash: &'a str,
 }
 
 /// An audit entry as the columns both backends store.

@@ -272,6 +272,30 @@ pub(crate) async fn put_record(
     let mut tx = pool.begin().await?;
     // A concurrent insert under the same key waits here for the other
     // transaction and then does nothing; the read below sees its record.
+    let inserted = insert_record(&mut tx, row, idempotency_key, request_hash).await?;
+    if !inserted {
+        tx.rollback().await?;
+        let (record, request_hash) = get_by_idempotency_key(pool, idempotency_key)
+            .await?
+            .ok_or_else(crate::missing_existing)?;
+        return Ok(PutOutcome::Existing {
+            record: Box::new(record),
+            request_hash,
+        });
+    }
+    tx.commit().await?;
+    Ok(PutOutcome::Inserted)
+}
+
+/// Inserts a record and its person index in `tx` unless its idempotency key
+/// is taken; returns whether it was inserted. Used alone by `put_record` and
+/// inside the audit log's group commit.
+pub(crate) async fn insert_record(
+    tx: &mut sqlx::PgConnection,
+    row: &RecordRow<'_>,
+    idempotency_key: &str,
+    request_hash: &str,
+) -> Result<bool> {
     let inserted = sqlx::query(
         "INSERT INTO records (record_id, created_at, household_ref, verdict, purpose, member_count,
                               digest, idempotency_key, request_hash, body, root_record_id)
@@ -295,14 +319,7 @@ pub(crate) async fn put_record(
     .rows_affected()
         == 1;
     if !inserted {
-        tx.rollback().await?;
-        let (record, request_hash) = get_by_idempotency_key(pool, idempotency_key)
-            .await?
-            .ok_or_else(crate::missing_existing)?;
-        return Ok(PutOutcome::Existing {
-            record: Box::new(record),
-            request_hash,
-        });
+        return Ok(false);
     }
     for id_number in &row.id_numbers {
         sqlx::query("INSERT INTO record_persons (record_id, id_number) VALUES ($1, $2) ON CONFLICT DO NOTHING")
@@ -311,8 +328,7 @@ pub(crate) async fn put_record(
             .execute(&mut *tx)
             .await?;
     }
-    tx.commit().await?;
-    Ok(PutOutcome::Inserted)
+    Ok(true)
 }
 
 pub(crate) async fn get_record(pool: &PgPool, record_id: &str) -> Result<Option<VerificationRecord>> {
@@ -442,7 +458,11 @@ pub(crate) async fn execute_raw(pool: &PgPool, sql: &str) -> Result<u64> {
 
 /// Appends `entries` unless the log's size under the lock is not the first
 /// entry's seq; returns that size either way (equal means written).
-pub(crate) async fn append_audit(pool: &PgPool, entries: &[EntryRow<'_>]) -> Result<i64> {
+pub(crate) async fn append_audit(
+    pool: &PgPool,
+    entries: &[EntryRow<'_>],
+    records: &[crate::audit::RecordInsert<'_>],
+) -> Result<(i64, Vec<bool>)> {
     let mut tx = pool.begin().await?;
     // One appender at a time across every hub on this database; released
     // at commit or rollback.
@@ -455,11 +475,15 @@ pub(crate) async fn append_audit(pool: &PgPool, entries: &[EntryRow<'_>]) -> Res
         .await?;
     if entries.first().is_some_and(|e| e.seq != size) {
         tx.rollback().await?;
-        return Ok(size);
+        return Ok((size, Vec::new()));
     }
     insert_audit_rows(&mut tx, entries).await?;
+    let mut inserted = Vec::with_capacity(records.len());
+    for r in records {
+        inserted.push(insert_record(&mut tx, &r.row, r.idempotency_key, r.request_hash).await?);
+    }
     tx.commit().await?;
-    Ok(size)
+    Ok((size, inserted))
 }
 
 pub(crate) async fn audit_leaves_range(pool: &PgPool, from: i64, to: i64) -> Result<Vec<Hash>> {

@@ -211,6 +211,30 @@ pub(crate) async fn put_record(
     request_hash: &str,
 ) -> Result<PutOutcome> {
     let mut tx = pool.begin().await?;
+    let inserted = insert_record(&mut tx, row, idempotency_key, request_hash).await?;
+    if !inserted {
+        tx.rollback().await?;
+        let (record, request_hash) = get_by_idempotency_key(pool, idempotency_key)
+            .await?
+            .ok_or_else(crate::missing_existing)?;
+        return Ok(PutOutcome::Existing {
+            record: Box::new(record),
+            request_hash,
+        });
+    }
+    tx.commit().await?;
+    Ok(PutOutcome::Inserted)
+}
+
+/// Inserts a record and its person index in `tx` unless its idempotency key
+/// is taken; returns whether it was inserted. Used alone by `put_record` and
+/// inside the audit log's group commit.
+pub(crate) async fn insert_record(
+    tx: &mut sqlx::SqliteConnection,
+    row: &RecordRow<'_>,
+    idempotency_key: &str,
+    request_hash: &str,
+) -> Result<bool> {
     let inserted = sqlx::query(
         "INSERT INTO records (record_id, created_at, household_ref, verdict, purpose, member_count,
                               digest, idempotency_key, request_hash, body, root_record_id)
@@ -234,14 +258,7 @@ pub(crate) async fn put_record(
     .rows_affected()
         == 1;
     if !inserted {
-        tx.rollback().await?;
-        let (record, request_hash) = get_by_idempotency_key(pool, idempotency_key)
-            .await?
-            .ok_or_else(crate::missing_existing)?;
-        return Ok(PutOutcome::Existing {
-            record: Box::new(record),
-            request_hash,
-        });
+        return Ok(false);
     }
     for id_number in &row.id_numbers {
         sqlx::query("INSERT OR IGNORE INTO record_persons (record_id, id_number) VALUES (?, ?)")
@@ -250,8 +267,7 @@ pub(crate) async fn put_record(
             .execute(&mut *tx)
             .await?;
     }
-    tx.commit().await?;
-    Ok(PutOutcome::Inserted)
+    Ok(true)
 }
 
 pub(crate) async fn get_record(pool: &SqlitePool, record_id: &str) -> Result<Option<VerificationRecord>> {
@@ -344,7 +360,11 @@ pub(crate) async fn execute_raw(pool: &SqlitePool, sql: &str) -> Result<u64> {
 
 /// Appends `entries` unless the log's size under the lock is not the first
 /// entry's seq; returns that size either way (equal means written).
-pub(crate) async fn append_audit(pool: &SqlitePool, entries: &[EntryRow<'_>]) -> Result<i64> {
+pub(crate) async fn append_audit(
+    pool: &SqlitePool,
+    entries: &[EntryRow<'_>],
+    records: &[crate::audit::RecordInsert<'_>],
+) -> Result<(i64, Vec<bool>)> {
     // BEGIN IMMEDIATE takes SQLite's write lock before the size is read, so
     // the read and the inserts are one serialised step.
     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
@@ -353,11 +373,15 @@ pub(crate) async fn append_audit(pool: &SqlitePool, entries: &[EntryRow<'_>]) ->
         .await?;
     if entries.first().is_some_and(|e| e.seq != size) {
         tx.rollback().await?;
-        return Ok(size);
+        return Ok((size, Vec::new()));
     }
     insert_audit_rows(&mut tx, entries).await?;
+    let mut inserted = Vec::with_capacity(records.len());
+    for r in records {
+        inserted.push(insert_record(&mut tx, &r.row, r.idempotency_key, r.request_hash).await?);
+    }
     tx.commit().await?;
-    Ok(size)
+    Ok((size, inserted))
 }
 
 pub(crate) async fn audit_leaves_range(pool: &SqlitePool, from: i64, to: i64) -> Result<Vec<Hash>> {

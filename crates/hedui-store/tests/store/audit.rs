@@ -273,3 +273,60 @@ pub async fn checkpoints_are_kept_in_tree_order_and_never_changed(db: &TestDb) {
     }
     assert_eq!(store.checkpoints().await.unwrap().len(), 2);
 }
+
+/// The hub stores a verification's result entries and its record in one
+/// transaction: both land, or neither does; a taken idempotency key keeps
+/// the earlier record and still logs the entries.
+pub async fn entries_and_records_are_written_in_one_transaction(db: &TestDb) {
+    use hedui_proto::v1::Verdict;
+    let store = &db.store;
+    let person = "520626194701205831";
+    let first = crate::records::record(
+        "01930000-0000-7000-8000-000000000001",
+        "2026-11-26T10:00:00.000Z",
+        Verdict::MeetsCriteria,
+        &[person],
+    );
+    let inserted = store
+        .append_audit_with_records(&[entry(0, "a", person)], &[(&first, "key-1", "hash-1")])
+        .await
+        .unwrap();
+    assert_eq!(inserted, [true]);
+    assert_eq!(store.get_record(&first.record_id).await.unwrap().as_ref(), Some(&first));
+    // The same key again: the entries are logged, the record is not replaced.
+    let second = crate::records::record(
+        "01930000-0000-7000-8000-000000000002",
+        "2026-11-26T10:00:01.000Z",
+        Verdict::DoesNotMeet,
+        &[person],
+    );
+    let inserted = store
+        .append_audit_with_records(&[entry(1, "a", person)], &[(&second, "key-1", "hash-2")])
+        .await
+        .unwrap();
+    assert_eq!(inserted, [false]);
+    assert_eq!(store.audit_size().await.unwrap(), 2);
+    assert!(store.get_record(&second.record_id).await.unwrap().is_none());
+    let (kept, hash) = store.get_by_idempotency_key("key-1").await.unwrap().unwrap();
+    assert_eq!(
+        (kept.record_id.as_str(), hash.as_str()),
+        (first.record_id.as_str(), "hash-1")
+    );
+    // An append built on a stale view writes neither its entries nor its record.
+    let third = crate::records::record(
+        "01930000-0000-7000-8000-000000000003",
+        "2026-11-26T10:00:02.000Z",
+        Verdict::MeetsCriteria,
+        &[person],
+    );
+    let err = store
+        .append_audit_with_records(&[entry(1, "b", person)], &[(&third, "key-3", "hash-3")])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, hedui_store::StoreError::AuditBehind { expected: 1, found: 2 }),
+        "{err}"
+    );
+    assert_eq!(store.audit_size().await.unwrap(), 2);
+    assert!(store.get_by_idempotency_key("key-3").await.unwrap().is_none());
+}

@@ -6,7 +6,7 @@ use prost::Message as _;
 
 use crate::backends::TestDb;
 
-fn record(id: &str, created_at: &str, verdict: Verdict, id_numbers: &[&str]) -> VerificationRecord {
+pub fn record(id: &str, created_at: &str, verdict: Verdict, id_numbers: &[&str]) -> VerificationRecord {
     let mut r = VerificationRecord {
         record_id: id.into(),
         request_id: format!("req-{id}"),
