@@ -448,3 +448,64 @@ async fn a_hub_stopped_cleanly_hands_its_households_back_and_the_next_resumes_at
     assert_exactly_one_record_each(&url, &id, n).await;
     sys.stop().await;
 }
+
+/// Two hubs on one PostgreSQL database share a batch and an audit log: both
+/// workers take households (claims skip what the other holds), every
+/// household ends with exactly one record, and the one audit log, written by
+/// both hubs at once, verifies against every checkpoint either signed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_hubs_on_one_postgres_share_a_batch_and_an_audit_log() {
+    let Some(db) = crate::helpers::fresh_postgres().await else {
+        return;
+    };
+    let tuning = || Tuning {
+        batch: BatchSettings {
+            in_flight: 4,
+            poll: Duration::from_millis(50),
+            ..BatchSettings::default()
+        },
+        ..Default::default()
+    };
+    let slow = |_| Behaviour::Slow(Duration::from_millis(20));
+    let a = TestSystem::tuned(slow, Duration::from_secs(10), &db.url, tuning()).await;
+    let b = TestSystem::tuned(slow, Duration::from_secs(10), &db.url, tuning()).await;
+    let n = 120;
+    let mut c = client(&a);
+    let id = start_batch(&mut c, n).await;
+    // The second hub's worker may not have heard of the batch: its poll
+    // finds it.
+    let done = wait_done(&mut c, &id).await;
+    assert_eq!(done.done as usize, n);
+    assert_exactly_one_record_each(&db.url, &id, n).await;
+    let asked = |sys: &TestSystem| sys.calls.iter().map(|c| c.load(Ordering::SeqCst)).sum::<usize>();
+    assert!(
+        asked(&a) > 0 && asked(&b) > 0,
+        "both hubs worked: {} and {}",
+        asked(&a),
+        asked(&b)
+    );
+    assert_eq!(
+        asked(&a) + asked(&b),
+        n * ALL.len(),
+        "every household asked once of each department"
+    );
+    // Both hubs sign checkpoints over the shared log; all of them verify.
+    a.state.audit.checkpoint().await.unwrap();
+    b.state.audit.checkpoint().await.unwrap();
+    let store = Store::open(&db.url).await.unwrap();
+    let entries = store.audit_all().await.unwrap();
+    let checkpoints = store.checkpoints().await.unwrap();
+    let report =
+        hedui_audit::export::verify_full_log(&entries, &checkpoints, &crate::helpers::hub_key().verifying_key())
+            .expect("the shared audit log verifies");
+    assert_eq!(report.entries_verified, entries.len());
+    let households: usize = entries
+        .iter()
+        .filter(|e| e.action == "batch.household" && e.status == "OK")
+        .count();
+    assert_eq!(households, n, "one result entry per household");
+    store.close().await;
+    a.stop().await;
+    b.stop().await;
+    db.drop_database().await;
+}

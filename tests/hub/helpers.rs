@@ -451,3 +451,57 @@ impl Drop for TestSystem {
 pub fn index_of(d: Department) -> usize {
     ALL.iter().position(|x| *x == d).unwrap()
 }
+
+/// A fresh, empty PostgreSQL database for one test, dropped with the guard;
+/// `None` (with a notice) when no server answers and
+/// `HEDUI_REQUIRE_POSTGRES` is not `1`. The server is the one of
+/// `HEDUI_TEST_POSTGRES_URL`, or 127.0.0.1:5432 as postgres or root.
+pub async fn fresh_postgres() -> Option<PostgresDb> {
+    use sqlx::{Connection as _, Executor as _};
+    let candidates: Vec<String> = match std::env::var("HEDUI_TEST_POSTGRES_URL") {
+        Ok(url) => vec![url],
+        Err(_) => vec![
+            "postgres://postgres@127.0.0.1:5432/test".into(),
+            "postgres://root@127.0.0.1:5432/test".into(),
+        ],
+    };
+    let mut last = String::new();
+    for admin in candidates {
+        match sqlx::PgConnection::connect(&admin).await {
+            Ok(mut conn) => {
+                let name = format!("hedui_test_{}", uuid::Uuid::new_v4().simple());
+                conn.execute(format!("CREATE DATABASE {name}").as_str()).await.unwrap();
+                let _ = conn.close().await;
+                let (server, _) = admin.rsplit_once('/').expect("the admin URL names a database");
+                let url = format!("{server}/{name}");
+                return Some(PostgresDb { admin, name, url });
+            }
+            Err(e) => last = e.to_string(),
+        }
+    }
+    if std::env::var("HEDUI_REQUIRE_POSTGRES").as_deref() == Ok("1") {
+        panic!("PostgreSQL is required (HEDUI_REQUIRE_POSTGRES=1) but cannot be reached: {last}");
+    }
+    eprintln!("NOTICE: PostgreSQL cannot be reached ({last}); skipping this PostgreSQL test");
+    None
+}
+
+/// A test database on PostgreSQL; [`PostgresDb::drop_database`] removes it.
+pub struct PostgresDb {
+    admin: String,
+    name: String,
+    /// Its URL.
+    pub url: String,
+}
+
+impl PostgresDb {
+    /// Drops the database, closing whatever connections are left.
+    pub async fn drop_database(self) {
+        use sqlx::{Connection as _, Executor as _};
+        if let Ok(mut conn) = sqlx::PgConnection::connect(&self.admin).await {
+            let _ = conn
+                .execute(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name).as_str())
+                .await;
+        }
+    }
+}
