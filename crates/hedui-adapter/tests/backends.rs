@@ -758,3 +758,124 @@ async fn snapshot_imports_excel_exports() {
         vec!["line 3, column monthly_rent_fen: must be a whole number, not negative".to_owned()]
     );
 }
+
+// ---------------------------------------------------------------------------
+// MySQL / MariaDB
+// ---------------------------------------------------------------------------
+
+/// The same tax bureau on MySQL or MariaDB (`HEDUI_TEST_MYSQL_URL`, else
+/// `mysql://root@127.0.0.1:3306/test`), with the MySQL dialect in the
+/// mapping. Skipped with a notice when no server answers.
+#[tokio::test]
+async fn sql_backend_answers_from_a_real_mysql_table() {
+    let admin = std::env::var("HEDUI_TEST_MYSQL_URL").unwrap_or_else(|_| "mysql://root@127.0.0.1:3306/test".into());
+    let mut conn = match sqlx::MySqlConnection::connect(&admin).await {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("NOTICE: MySQL/MariaDB cannot be reached ({e}); skipping the sql backend's MySQL test");
+            return;
+        }
+    };
+    let name = format!("hedui_test_{}", uuid::Uuid::new_v4().simple());
+    conn.execute(format!("CREATE DATABASE {name} CHARACTER SET utf8mb4").as_str())
+        .await
+        .expect("create database");
+    let (server, _) = admin.rsplit_once('/').expect("the URL names a database");
+    let url = format!("{server}/{name}");
+    let outcome = tokio::spawn(mysql_case(url)).await;
+    let _ = conn.execute(format!("DROP DATABASE IF EXISTS {name}").as_str()).await;
+    if let Err(e) = outcome {
+        std::panic::resume_unwind(e.into_panic());
+    }
+}
+
+async fn mysql_case(url: String) {
+    let [a, b, c, d] = ids();
+    let mut conn = sqlx::MySqlConnection::connect(&url).await.expect("connect");
+    for statement in TAX_TABLES.split(';').filter(|s| !s.trim().is_empty()) {
+        conn.execute(statement).await.expect("tables");
+    }
+    let this_month = format!("{}-01", month(0));
+    let last_month = format!("{}-01", month(1));
+    for (sfzh, xm) in [(&a, "王芳"), (&b, "李强"), (&d, "赵六")] {
+        sqlx::query("INSERT INTO dj_nsr VALUES (?, ?)")
+            .bind(sfzh)
+            .bind(xm)
+            .execute(&mut conn)
+            .await
+            .expect("insert");
+    }
+    for (sfzh, ssyf, sdxm, sre) in [
+        (&a, &last_month, "GZ", "3500.00"),
+        (&a, &this_month, "JY", "1200.00"),
+        (&d, &this_month, "GZ", "-5.00"),
+    ] {
+        sqlx::query("INSERT INTO dj_grsds VALUES (?, CAST(? AS DATE), ?, CAST(? AS DECIMAL(14,2)), 0)")
+            .bind(sfzh)
+            .bind(ssyf)
+            .bind(sdxm)
+            .bind(sre)
+            .execute(&mut conn)
+            .await
+            .expect("insert");
+    }
+    let tax_query = "
+SELECT DATE_FORMAT(ssyf, '%Y-%m') AS period,
+       CASE sdxm WHEN 'GZ' THEN 'wages' WHEN 'JY' THEN 'business' ELSE 'other' END AS category,
+       CAST(sre * 100 AS SIGNED) AS taxable_income_fen,
+       CAST(ynse * 100 AS SIGNED) AS tax_paid_fen
+  FROM dj_grsds
+ WHERE sfzh = :id_number AND ssyf BETWEEN :window_start AND :window_end
+ ORDER BY ssyf, sdxm";
+    let config = format!(
+        r#"
+department = "tax"
+[sql]
+url = "{url}"
+[sql.queries.identity]
+query = "SELECT xm AS name FROM dj_nsr WHERE sfzh = :id_number"
+[sql.queries.tax_records]
+query = """{tax_query}"""
+"#
+    );
+    let dir = tempfile::tempdir().expect("dir");
+    let path = write(dir.path(), "tax-mysql.toml", &config);
+    let source = SqlSource::connect(&AdapterConfig::load(&path).expect("loads"))
+        .await
+        .expect("the adapter starts on MySQL");
+    let injection = "王'); DROP TABLE dj_nsr; --";
+    let answer = source
+        .query(&query(&[("王芳", &a), (injection, &b), ("张三", &c)]))
+        .await
+        .expect("answers");
+    assert_eq!(answer.results[0].identity_status, IdentityStatus::Found as i32);
+    let Some(Findings::Tax(t)) = &answer.results[0].findings else {
+        panic!("{:?}", answer.results[0])
+    };
+    let got: Vec<(String, i32, i64)> = t
+        .records
+        .iter()
+        .map(|r| (r.period.clone(), r.category, r.taxable_income_fen))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (month(1), IncomeCategory::Wages as i32, 350_000),
+            (month(0), IncomeCategory::Business as i32, 120_000),
+        ]
+    );
+    assert_eq!(answer.results[1].identity_status, IdentityStatus::NameMismatch as i32);
+    assert_eq!(answer.results[2].identity_status, IdentityStatus::NotFound as i32);
+    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM dj_nsr")
+        .fetch_one(&mut conn)
+        .await
+        .expect("dj_nsr survives");
+    assert_eq!(n, 3, "the name was bound, not spliced");
+    let err = source.query(&query(&[("赵六", &d)])).await.unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("column taxable_income_fen: must not be negative"),
+        "{err}"
+    );
+    let _ = conn.close().await;
+}
