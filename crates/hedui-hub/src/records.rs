@@ -27,7 +27,7 @@ use crate::access::Caller;
 use crate::fanout::query_all;
 use crate::limits::Priority;
 use crate::service::{HubError, HubState, audit_entry};
-use hedui_audit::entry::{AuditEntry, PersonRef};
+use hedui_audit::entry::PersonRef;
 
 /// Parses a record id, naming `record_id` when it is not a UUID.
 fn record_id(s: &str) -> Result<String, FieldViolation> {
@@ -250,22 +250,7 @@ impl HubState {
             today,
         )
         .await;
-        let mut entries: Vec<AuditEntry> = fresh
-            .iter()
-            .map(|a| {
-                let mut e = audit_entry(
-                    caller,
-                    "source.query",
-                    a.outcome.as_str_name().trim_start_matches("SOURCE_OUTCOME_"),
-                );
-                e.purpose = purpose.clone();
-                e.request_id = request_id.clone();
-                e.persons = persons.clone();
-                e.departments = vec![slug(a.department).to_owned()];
-                e.detail = format!("{} ms", a.latency_ms);
-                e
-            })
-            .collect();
+        let mut entries = crate::service::source_entries(caller, &purpose, &request_id, &persons, &fresh);
         // A named department with no adapter configured is recorded as
         // unavailable by the merge, as on a first verification.
         let mut answers = kept;

@@ -190,6 +190,34 @@ pub fn audit_entry(caller: &Caller, action: &str, status: &str) -> AuditEntry {
     }
 }
 
+/// One `source.query` audit entry per department answer: who asked, for
+/// what, about whom, and what came back in how long. Submits, batch
+/// households and re-checks log their department queries the same way.
+pub fn source_entries(
+    caller: &Caller,
+    purpose: &str,
+    request_id: &str,
+    persons: &[PersonRef],
+    answers: &[hedui_domain::merge::SourceAnswer],
+) -> Vec<AuditEntry> {
+    answers
+        .iter()
+        .map(|a| {
+            let mut e = audit_entry(
+                caller,
+                "source.query",
+                a.outcome.as_str_name().trim_start_matches("SOURCE_OUTCOME_"),
+            );
+            e.purpose = purpose.to_owned();
+            e.request_id = request_id.to_owned();
+            e.persons = persons.to_vec();
+            e.departments = vec![slug(a.department).to_owned()];
+            e.detail = format!("{} ms", a.latency_ms);
+            e
+        })
+        .collect()
+}
+
 /// The gRPC name of a status code, as the audit log writes it.
 pub fn code_name(code: tonic::Code) -> &'static str {
     match code {
@@ -301,22 +329,7 @@ impl HubState {
         };
         self.audit.append(vec![begin]).await?;
         let answers = query_all(&self.clients, priority, &request_id, &sub, &self.grant_key, today).await;
-        let mut entries: Vec<AuditEntry> = answers
-            .iter()
-            .map(|a| {
-                let mut e = audit_entry(
-                    caller,
-                    "source.query",
-                    a.outcome.as_str_name().trim_start_matches("SOURCE_OUTCOME_"),
-                );
-                e.purpose = purpose.clone();
-                e.request_id = request_id.clone();
-                e.persons = persons.clone();
-                e.departments = vec![slug(a.department).to_owned()];
-                e.detail = format!("{} ms", a.latency_ms);
-                e
-            })
-            .collect();
+        let mut entries = source_entries(caller, &purpose, &request_id, &persons, &answers);
         let missing: Vec<Department> = answers
             .iter()
             .filter(|a| {
