@@ -204,22 +204,31 @@ impl Rig {
 
 /// A random delay in `range`, from the OS's randomness.
 fn random_delay(min_ms: u64, max_ms: u64) -> Duration {
-    let r = u64::from_le_bytes(uuid::Uuid::new_v4().as_bytes()[..8].try_into().unwrap());
-    Duration::from_millis(min_ms + r % (max_ms - min_ms))
+    Duration::from_millis(min_ms + random_below(max_ms - min_ms))
 }
 
+/// A random number below `n`, from the OS's randomness.
+fn random_below(n: u64) -> u64 {
+    u64::from_le_bytes(uuid::Uuid::new_v4().as_bytes()[..8].try_into().unwrap()) % n.max(1)
+}
+
+/// Submits every request, twelve at a time, counting answers in `answered`.
 async fn submit_all(
     client: &VerificationServiceClient<Channel>,
     requests: &[SubmitVerificationRequest],
+    answered: Arc<std::sync::atomic::AtomicUsize>,
 ) -> Vec<Result<(VerificationRecord, bool), tonic::Status>> {
     futures::stream::iter(requests.iter().cloned())
         .map(|req| {
             let mut client = client.clone();
+            let answered = answered.clone();
             async move {
-                client.submit_verification(req).await.map(|r| {
+                let result = client.submit_verification(req).await.map(|r| {
                     let r = r.into_inner();
                     (r.record.unwrap(), r.replayed)
-                })
+                });
+                answered.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                result
             }
         })
         .buffered(12)
@@ -270,13 +279,22 @@ async fn a_hub_killed_mid_submit_loses_nothing_and_doubles_nothing() {
             HOUSEHOLDS_PER_ROUND,
             "the sandbox has enough households"
         );
-        // Submits in flight; SIGKILL at a random moment among them.
+        // Submits in flight; SIGKILL at a random point among them: after a
+        // random number of answers (so that, however fast the machine, the
+        // kill lands while at least half the round is still to come), plus
+        // a random few milliseconds so it strikes calls at random stages.
+        let answered = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let in_flight = {
             let client = client.clone();
             let requests = requests.clone();
-            tokio::spawn(async move { submit_all(&client, &requests).await })
+            let answered = answered.clone();
+            tokio::spawn(async move { submit_all(&client, &requests, answered).await })
         };
-        tokio::time::sleep(random_delay(100, 900)).await;
+        let kill_after = (random_below((HOUSEHOLDS_PER_ROUND / 2) as u64) as usize).max(1);
+        while answered.load(std::sync::atomic::Ordering::SeqCst) < kill_after {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        tokio::time::sleep(random_delay(0, 40)).await;
         hub.kill_and_reap();
         let before = in_flight.await.unwrap();
         let acked: Vec<Option<VerificationRecord>> = before.into_iter().map(|r| r.ok().map(|(rec, _)| rec)).collect();
@@ -289,7 +307,7 @@ async fn a_hub_killed_mid_submit_loses_nothing_and_doubles_nothing() {
 
         // Restart on the same database; every caseworker retries.
         hub = rig.start_hub(&mut client).await;
-        let after = submit_all(&client, &requests).await;
+        let after = submit_all(&client, &requests, Arc::default()).await;
         for ((req, earlier), now) in requests.iter().zip(&acked).zip(after) {
             let (record, replayed) =
                 now.unwrap_or_else(|s| panic!("round {round}: retry of {} failed: {s}", req.idempotency_key));
