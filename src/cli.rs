@@ -283,6 +283,15 @@ pub enum RecordCommand {
         #[command(flatten)]
         source: RecordSource,
     },
+    /// Check an exported record offline: its digest and the hub's seal,
+    /// with only the hub's public key. Exits non-zero when it does not hold.
+    Verify {
+        /// The record as `hedui record show ID --output json` writes it.
+        file: PathBuf,
+        /// The hub's public key, `ed25519:<hex>` or a file holding it.
+        #[arg(long)]
+        key: String,
+    },
     /// Write the printable verification report (核对报告) of one record.
     Report {
         /// The record id.
@@ -677,6 +686,9 @@ async fn record(c: RecordCommand) -> anyhow::Result<()> {
                 }
                 None => print!("{text}"),
             }
+        }
+        RecordCommand::Verify { file, key } => {
+            crate::record_verify::run(&file, &crate::config::load_verifying_key(&key)?)?;
         }
         RecordCommand::Show { id, source } => {
             let record = fetch_record(&id, &source).await?;

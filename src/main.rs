@@ -16,6 +16,7 @@ mod demo;
 mod household_file;
 mod ops_cmd;
 mod record_cmd;
+mod record_verify;
 mod render;
 mod report_cmd;
 mod telemetry;

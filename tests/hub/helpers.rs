@@ -505,3 +505,39 @@ impl PostgresDb {
         }
     }
 }
+
+/// Stores `record` exactly as the hub stores one: sealed with the hub key,
+/// in one transaction with an audit entry that names its digest, through
+/// the running hub's own appender. For tests that need a record the hub
+/// can no longer make today (an authorization that has since expired).
+pub async fn store_as_hub(sys: &TestSystem, record: &mut hedui_proto::v1::VerificationRecord, idempotency_key: &str) {
+    hedui_trust::seal::seal(record, &hub_key());
+    let entry = hedui_audit::entry::AuditEntry {
+        seq: 0,
+        time: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        actor: "caseworker:test-fixture".into(),
+        role: "caseworker".into(),
+        action: "SubmitVerification".into(),
+        purpose: String::new(),
+        request_id: record.request_id.clone(),
+        persons: Vec::new(),
+        departments: Vec::new(),
+        status: "OK".into(),
+        record_digest: record.digest.clone(),
+        detail: format!("record {} (test fixture)", record.record_id),
+    };
+    let (_, stored) = sys
+        .state
+        .audit
+        .append_with_record(
+            vec![entry],
+            hedui_hub::audit::RecordWrite {
+                record: record.clone(),
+                idempotency_key: idempotency_key.to_owned(),
+                request_hash: "fixture".into(),
+            },
+        )
+        .await
+        .expect("the fixture record is stored");
+    assert_eq!(stored, hedui_store::audit::RecordStored::Inserted);
+}

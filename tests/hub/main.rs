@@ -9,6 +9,7 @@ mod helpers;
 mod ops;
 mod proxy;
 mod records;
+mod replicas;
 mod snapshot;
 mod trust;
 

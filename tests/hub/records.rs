@@ -13,7 +13,7 @@ use hedui_store::Store;
 use hedui_tls::Role;
 use tonic::Code;
 
-use crate::helpers::{Behaviour, TestSystem, household, index_of, request};
+use crate::helpers::{Behaviour, TestSystem, household, index_of, request, store_as_hub};
 
 fn review(record_id: &str, outcome: ReviewOutcome, note: &str) -> ReviewRecordRequest {
     ReviewRecordRequest {
@@ -427,7 +427,7 @@ async fn a_recheck_under_an_authorization_that_no_longer_covers_asks_nobody() {
 
     // Records made under an authorization that has since expired, or that
     // lacks a member's signature. Such records cannot be made through the
-    // hub today, so they are written to the store directly, sealed.
+    // hub today, so they are stored as the hub would: sealed, with an entry.
     let expired = |r: &mut VerificationRecord| {
         let a = r.authorization.as_mut().unwrap();
         a.signed_date = (today - chrono::Days::new(60)).to_string();
@@ -443,8 +443,7 @@ async fn a_recheck_under_an_authorization_that_no_longer_covers_asks_nobody() {
         let mut r = v1.clone();
         r.record_id = uuid::Uuid::now_v7().to_string();
         forge(&mut r);
-        hedui_domain::digest::seal(&mut r);
-        store.put_record(&r, &format!("forged-{name}"), "x").await.unwrap();
+        store_as_hub(&sys, &mut r, &format!("forged-{name}")).await;
 
         let err = hub
             .recheck_record(recheck(&r.record_id, &format!("rc-auth-{name}"), &[]))
@@ -468,4 +467,122 @@ async fn a_recheck_under_an_authorization_that_no_longer_covers_asks_nobody() {
                 .is_none()
         );
     }
+}
+
+/// Two re-checks of one version at once: one new version, one refusal that
+/// names it, and no audit entry naming a record that was not stored. The
+/// whole database still verifies row by row.
+#[tokio::test]
+async fn concurrent_rechecks_of_one_version_store_one_and_log_no_phantom() {
+    let (sys, tax_on) = with_tax_down().await;
+    let h = household("qualifies");
+    let v1 = sys
+        .hub
+        .clone()
+        .submit_verification(request(&h, "rc-race-1"))
+        .await
+        .unwrap()
+        .into_inner()
+        .record
+        .unwrap();
+    tax_on.store(true, Ordering::SeqCst);
+    let (mut hub_a, mut hub_b) = (sys.hub.clone(), sys.hub.clone());
+    let (a, b) = tokio::join!(
+        hub_a.recheck_record(recheck(&v1.record_id, "rc-race-a", &[])),
+        hub_b.recheck_record(recheck(&v1.record_id, "rc-race-b", &[])),
+    );
+    let (won, lost) = match (a, b) {
+        (Ok(w), Err(l)) | (Err(l), Ok(w)) => (w.into_inner().record.unwrap(), l),
+        (a, b) => panic!("expected one version and one refusal, got {a:?} and {b:?}"),
+    };
+    assert_eq!(lost.code(), Code::FailedPrecondition, "{lost:?}");
+    assert!(lost.message().contains(&won.record_id), "{}", lost.message());
+    sys.state.audit.checkpoint().await.unwrap();
+    let store = sys.state.store.clone();
+    let lineage = store.lineage(&v1.record_id).await.unwrap();
+    assert_eq!(lineage.len(), 2, "one new version");
+    let report = store
+        .check_integrity(&crate::helpers::hub_key().verifying_key())
+        .await
+        .unwrap();
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+    let entries = store.audit_all().await.unwrap();
+    let stored_versions = entries
+        .iter()
+        .filter(|e| e.action == "RecheckRecord" && e.status == "OK" && !e.record_digest.is_empty())
+        .count();
+    assert_eq!(
+        stored_versions, 1,
+        "only the stored version is named by a RecheckRecord entry"
+    );
+}
+
+/// A record whose body was edited and re-sealed with a recomputed digest is
+/// refused by the hub with DATA_LOSS, and never shown.
+#[tokio::test]
+async fn a_resealed_record_is_refused_by_the_hub() {
+    let sys = TestSystem::start().await;
+    let v1 = sys
+        .hub
+        .clone()
+        .submit_verification(request(&household("qualifies"), "reseal-1"))
+        .await
+        .unwrap()
+        .into_inner()
+        .record
+        .unwrap();
+    let mut forged = v1.clone();
+    forged.household.as_mut().unwrap().members[0].name = "王伪造".into();
+    hedui_domain::digest::seal(&mut forged);
+    use prost::Message as _;
+    let sql = format!(
+        "UPDATE records SET body = X'{}', digest = '{}' WHERE record_id = '{}'",
+        forged
+            .encode_to_vec()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>(),
+        forged.digest,
+        forged.record_id
+    );
+    assert_eq!(sys.state.store.execute_raw_for_tests(&sql).await.unwrap(), 1);
+    let err = sys
+        .hub
+        .clone()
+        .get_record(GetRecordRequest {
+            record_id: v1.record_id.clone(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::DataLoss, "{err:?}");
+    assert!(!err.message().contains("王伪造"));
+
+    // Offline: the record as exported verifies with the hub's public key;
+    // the forgery does not.
+    let dir = tempfile::tempdir().unwrap();
+    let key = format!(
+        "ed25519:{}",
+        crate::helpers::hub_key()
+            .verifying_key()
+            .to_bytes()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    );
+    let verify = |record: &VerificationRecord, name: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, hedui_proto::to_json(record, "hedui.v1.VerificationRecord")).unwrap();
+        std::process::Command::new(env!("CARGO_BIN_EXE_hedui"))
+            .args(["record", "verify", "--key", &key])
+            .arg(&path)
+            .output()
+            .unwrap()
+    };
+    let good = verify(&v1, "good.json");
+    assert!(good.status.success(), "{}", String::from_utf8_lossy(&good.stderr));
+    assert!(String::from_utf8_lossy(&good.stdout).contains("carries the hub's seal"));
+    let bad = verify(&forged, "forged.json");
+    assert!(!bad.status.success());
+    let text = String::from_utf8_lossy(&bad.stderr);
+    assert!(text.contains("VERIFICATION FAILED") && text.contains("seal"), "{text}");
 }

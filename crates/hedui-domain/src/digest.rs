@@ -1,7 +1,8 @@
 //! The integrity digest of a checked record.
 //!
 //! The digest is SHA-256 over the protobuf encoding of the record with its
-//! `digest` field set to the empty string. prost encodes fields in field
+//! `digest` and `hub_signature` fields set to the empty string (the seal
+//! signs the digest, so it cannot be under it). prost encodes fields in field
 //! number order and the record has no map fields, so the encoding of a given
 //! record is always the same bytes; anyone holding the `.proto` files can
 //! recompute it.
@@ -14,6 +15,7 @@ use sha2::{Digest as _, Sha256};
 pub fn compute(record: &VerificationRecord) -> String {
     let mut canonical = record.clone();
     canonical.digest.clear();
+    canonical.hub_signature.clear();
     hex::encode(Sha256::digest(canonical.encode_to_vec()))
 }
 

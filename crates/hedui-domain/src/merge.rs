@@ -167,6 +167,8 @@ pub fn build_record(
         authorization,
         previous_record_id: String::new(),
         version: 1,
+        // The hub seals the record with its key when it stores it.
+        hub_signature: String::new(),
     };
     crate::digest::seal(&mut record);
     record

@@ -22,6 +22,7 @@ use hedui_audit::checkpoint::{Checkpoint, SignedCheckpoint, sign};
 use hedui_audit::entry::{AuditEntry, PersonRef};
 use hedui_audit::merkle::{self, Frontier};
 use hedui_proto::v1::VerificationRecord;
+use hedui_store::audit::{RecordStored, RecordToStore};
 use hedui_store::{Store, StoreError};
 use sha2::Digest as _;
 use tokio::sync::{mpsc, oneshot};
@@ -52,10 +53,15 @@ pub enum AuditError {
 }
 
 /// Where an append's outcome goes: the seq of its last entry and, when it
-/// carried a record, whether the record was inserted; or why not.
-type Ack = oneshot::Sender<Result<(u64, Option<bool>), String>>;
+/// carried a record, what became of the record; or why it failed. When the
+/// record was not stored, none of the append's entries were written either
+/// (the seq is then 0).
+type Ack = oneshot::Sender<Result<(u64, Option<RecordStored>), String>>;
 
 /// A record stored in the same transaction as the entries it comes with.
+/// The last entry of its append carries its digest; the record is bound to
+/// that entry (`records.entry_seq`), and it must already carry the hub's
+/// seal ([`hedui_trust::seal::seal`]).
 pub struct RecordWrite {
     /// The record.
     pub record: VerificationRecord,
@@ -127,11 +133,13 @@ impl AuditLog {
         // Every stored entry must still hash to its stored leaf: an entry
         // edited in place (leaf column untouched) is caught here, one whose
         // leaf was rewritten too is caught by the checkpoint above.
-        for (i, e) in store.audit_all().await?.iter().take(leaves.len()).enumerate() {
+        let entries = store.audit_all().await?;
+        for (i, e) in entries.iter().take(leaves.len()).enumerate() {
             if e.seq != i as u64 || leaves.get(i) != Some(&e.leaf()) {
                 return Err(AuditError::Tampered(i as u64));
             }
         }
+        bind_legacy_records(&store, &entries, &key).await?;
         let frontier = Frontier::from_leaves(&leaves);
         if let Some(at) = latest.as_ref().and_then(|c| checkpoint_time(&c.checkpoint)) {
             metrics.checkpoint_signed(at);
@@ -184,23 +192,28 @@ impl AuditLog {
 
     /// Appends entries and stores `record` in the same transaction (one
     /// durable commit for both, shared with whatever else is in the group).
-    /// Returns the seq of the last entry and whether the record was
-    /// inserted: false when its idempotency key was already taken, and the
-    /// caller reads the earlier record.
+    /// A record with a `previous_record_id` is stored as a new version.
+    /// Returns the seq of the last entry and what became of the record.
+    ///
+    /// Unless the answer is [`RecordStored::Inserted`] (the key was taken,
+    /// or the version it replaces has a successor), **none of `entries` was
+    /// written**, because no entry may name a record that is not stored: the
+    /// caller logs what really happened and answers accordingly.
     pub async fn append_with_record(
         &self,
         entries: Vec<AuditEntry>,
         record: RecordWrite,
-    ) -> Result<(u64, bool), AuditError> {
-        let (seq, inserted) = self.send(entries, Some(Box::new(record))).await?;
-        Ok((seq, inserted.unwrap_or(false)))
+    ) -> Result<(u64, RecordStored), AuditError> {
+        let (seq, stored) = self.send(entries, Some(Box::new(record))).await?;
+        let stored = stored.ok_or_else(|| AuditError::Write("the record's outcome was lost".into()))?;
+        Ok((seq, stored))
     }
 
     async fn send(
         &self,
         entries: Vec<AuditEntry>,
         record: Option<Box<RecordWrite>>,
-    ) -> Result<(u64, Option<bool>), AuditError> {
+    ) -> Result<(u64, Option<RecordStored>), AuditError> {
         let (done, wait) = oneshot::channel();
         self.tx
             .send(Command::Append(Pending { entries, record, done }))
@@ -245,6 +258,14 @@ impl AuditLog {
     }
 }
 
+/// What one group commit did.
+enum Written {
+    /// Everything was written: per append, its last seq and its record's fate.
+    All(Vec<(u64, Option<RecordStored>)>),
+    /// Nothing was written, because these appends' records were refused.
+    Nothing(Vec<(usize, RecordStored)>),
+}
+
 struct Appender {
     store: Store,
     key: hedui_trust::SigningKey,
@@ -253,6 +274,67 @@ struct Appender {
     healthy: Arc<AtomicBool>,
     last_signed: u64,
     metrics: crate::metrics::Metrics,
+}
+
+/// Binds the records stored before records were bound to the log
+/// (migration 0005) to the entry that stored each, and seals them with the
+/// hub key. The entries were verified just before, so a record is sealed
+/// only when its digest is the one its verified entry recorded: a record
+/// edited before this upgrade stays unbound, and every read refuses it.
+async fn bind_legacy_records(
+    store: &Store,
+    entries: &[AuditEntry],
+    key: &hedui_trust::SigningKey,
+) -> Result<(), AuditError> {
+    let unbound = store.unbound_records().await?;
+    if unbound.is_empty() {
+        return Ok(());
+    }
+    let mut stored_by: std::collections::HashMap<&str, u64> = std::collections::HashMap::new();
+    for e in entries {
+        let stores_record = matches!(
+            e.action.as_str(),
+            "SubmitVerification" | "batch.household" | "RecheckRecord"
+        ) && e.status == "OK"
+            && e.detail.starts_with("record ");
+        if stores_record && !e.record_digest.is_empty() {
+            stored_by.entry(e.record_digest.as_str()).or_insert(e.seq);
+        }
+    }
+    let (mut bound, mut left) = (0u64, 0u64);
+    for (record_id, body) in unbound {
+        let record = match <VerificationRecord as prost::Message>::decode(body.as_slice()) {
+            Ok(r) if hedui_domain::digest::verify(&r) => r,
+            _ => {
+                left += 1;
+                continue;
+            }
+        };
+        let Some(seq) = stored_by.get(record.digest.as_str()).copied() else {
+            left += 1;
+            continue;
+        };
+        let mut sealed = record;
+        hedui_trust::seal::seal(&mut sealed, key);
+        if store.bind_record(&sealed, seq).await? {
+            bound += 1;
+        } else {
+            tracing::warn!(%record_id, "a legacy record changed while it was being bound; left unbound");
+            left += 1;
+        }
+    }
+    tracing::info!(
+        bound,
+        left,
+        "bound records from before migration 0005 to their audit entries"
+    );
+    if left > 0 {
+        tracing::warn!(
+            left,
+            "records with no matching audit entry stay unbound; reading them fails; run `hedui audit verify --database`"
+        );
+    }
+    Ok(())
 }
 
 /// When a checkpoint was signed, if its time field reads.
@@ -291,17 +373,34 @@ impl Appender {
         }
     }
 
-    async fn write(&mut self, appends: Vec<Pending>) {
+    async fn write(&mut self, mut appends: Vec<Pending>) {
         let mut outcome = Err(String::new());
         // Another hub on the same database may append between our tries;
         // each miss catches up with what it wrote and renumbers ours after it.
-        for _ in 0..MAX_CATCH_UPS {
+        // An append whose record was refused is answered at once and left
+        // out, and the rest are numbered again without it.
+        let mut tries = 0;
+        while tries < MAX_CATCH_UPS && !appends.is_empty() {
             match self.try_write(&appends).await {
-                Ok(ends) => {
+                Ok(Written::All(ends)) => {
                     outcome = Ok(ends);
                     break;
                 }
+                Ok(Written::Nothing(refused)) => {
+                    let mut refused = refused.into_iter().peekable();
+                    let mut kept = Vec::with_capacity(appends.len());
+                    for (i, p) in appends.into_iter().enumerate() {
+                        match refused.next_if(|(at, _)| *at == i) {
+                            Some((_, stored)) => {
+                                let _ = p.done.send(Ok((0, Some(stored))));
+                            }
+                            None => kept.push(p),
+                        }
+                    }
+                    appends = kept;
+                }
                 Err(StoreError::AuditBehind { found, .. }) => {
+                    tries += 1;
                     if let Err(e) = self.catch_up(found).await {
                         outcome = Err(e.to_string());
                         break;
@@ -312,6 +411,9 @@ impl Appender {
                     break;
                 }
             }
+        }
+        if appends.is_empty() {
+            return;
         }
         match outcome {
             Ok(ends) => {
@@ -339,9 +441,10 @@ impl Appender {
 
     /// Numbers the entries after the log as this appender knows it and
     /// writes them, with the records that came with them, in one
-    /// transaction. Returns, per append, the seq of its last entry and
-    /// whether its record (if any) was inserted.
-    async fn try_write(&mut self, appends: &[Pending]) -> Result<Vec<(u64, Option<bool>)>, StoreError> {
+    /// transaction. Returns, per append, the seq of its last entry and what
+    /// became of its record (if any); or, when a record was refused, which
+    /// appends' records were refused (then nothing was written).
+    async fn try_write(&mut self, appends: &[Pending]) -> Result<Written, StoreError> {
         let mut rows = Vec::new();
         let mut next = self.frontier.size();
         let mut ends = Vec::with_capacity(appends.len());
@@ -355,20 +458,38 @@ impl Appender {
             }
             ends.push(next.saturating_sub(1));
         }
-        let records: Vec<(&VerificationRecord, &str, &str)> = appends
+        // Each record is bound to the last entry of its append, which
+        // carries its digest.
+        let with_records: Vec<usize> = (0..appends.len()).filter(|i| appends[*i].record.is_some()).collect();
+        let records: Vec<RecordToStore<'_>> = with_records
             .iter()
-            .filter_map(|p| p.record.as_deref())
-            .map(|r| (&r.record, r.idempotency_key.as_str(), r.request_hash.as_str()))
+            .filter_map(|i| appends[*i].record.as_deref().map(|r| (r, ends[*i])))
+            .map(|(r, entry_seq)| RecordToStore {
+                record: &r.record,
+                idempotency_key: r.idempotency_key.as_str(),
+                request_hash: r.request_hash.as_str(),
+                entry_seq,
+            })
             .collect();
-        let mut inserted = self.store.append_audit_with_records(&rows, &records).await?.into_iter();
+        let stored = self.store.append_audit_with_records(&rows, &records).await?;
+        if stored.iter().any(|s| *s != RecordStored::Inserted) {
+            let refused = with_records
+                .into_iter()
+                .zip(stored)
+                .filter(|(_, s)| *s != RecordStored::Inserted)
+                .collect();
+            return Ok(Written::Nothing(refused));
+        }
         for (_, leaf) in &rows {
             self.frontier.append(*leaf);
         }
-        Ok(appends
-            .iter()
-            .zip(ends)
-            .map(|(p, end)| (end, p.record.as_ref().map(|_| inserted.next().unwrap_or(false))))
-            .collect())
+        Ok(Written::All(
+            appends
+                .iter()
+                .zip(ends)
+                .map(|(p, end)| (end, p.record.as_ref().map(|_| RecordStored::Inserted)))
+                .collect(),
+        ))
     }
 
     /// Extends the frontier with the leaves other hubs stored, up to `size`

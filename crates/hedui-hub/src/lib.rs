@@ -23,6 +23,7 @@ pub mod audit_service;
 pub mod batch_service;
 pub mod batch_worker;
 pub mod breaker;
+pub mod claims;
 pub mod fanout;
 pub mod health;
 pub mod limits;
@@ -189,7 +190,18 @@ impl Application {
             metrics.clone(),
         )
         .await?;
+        // Every record the hub reads is checked against the hub's seal and
+        // the audit entry that stored it, not only against its own digest.
+        let store = store.with_seal_key(config.grant_key.verifying_key());
+        // The calls of this hub's previous run died with it: their claims on
+        // idempotency keys go, so that their retries need not wait.
+        let instance = claims::instance_name();
+        let released = store.release_claims(&format!("{instance}/")).await?;
+        if released > 0 {
+            tracing::info!(released, "released the idempotency claims of this hub's previous run");
+        }
         let state = Arc::new(HubState {
+            instance,
             audit,
             store,
             policy: config.policy,

@@ -19,7 +19,8 @@ use hedui_proto::v1::{
     Department, GetRecordHistoryRequest, GetRecordHistoryResponse, Purpose, RecheckRecordRequest,
     RecheckRecordResponse, Review, ReviewRecordRequest, Verdict, VerificationRecord,
 };
-use hedui_store::{PutVersionOutcome, StoreError};
+use hedui_store::StoreError;
+use hedui_store::audit::RecordStored;
 use hedui_trust::authorization::{self, check_covers};
 use prost::Message as _;
 
@@ -212,6 +213,21 @@ impl HubState {
                 problems.iter().map(|(s, d)| ("AUTHORIZATION", *s, d.as_str())),
             )));
         }
+        // One re-check per key, across hubs, as for submissions.
+        let _claim = match crate::claims::claim(&self.store, &self.instance, &req.idempotency_key).await? {
+            crate::claims::Claimed::Held(claim) => claim,
+            crate::claims::Claimed::Stored => {
+                let (record, earlier) = self
+                    .store
+                    .get_by_idempotency_key(&req.idempotency_key)
+                    .await?
+                    .ok_or_else(hedui_store::missing_record_for_key)?;
+                return self.replay(record, &earlier, &hash, &named).await;
+            }
+        };
+        if let Some((record, earlier)) = self.store.get_by_idempotency_key(&req.idempotency_key).await? {
+            return self.replay(record, &earlier, &hash, &named).await;
+        }
         let keep: Vec<Department> = ALL.iter().copied().filter(|d| !ask.contains(d)).collect();
         let kept = kept_answers(&previous, &keep).map_err(|problem| StoreError::Corrupt {
             record_id: previous.record_id.clone(),
@@ -260,7 +276,7 @@ impl HubState {
             request_id,
             created_at: Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true),
         };
-        let record = build_next_version(
+        let mut record = build_next_version(
             header,
             &sub,
             previous.authorization.clone(),
@@ -268,10 +284,11 @@ impl HubState {
             &self.policy,
             &previous,
         );
+        hedui_trust::seal::seal(&mut record, &self.grant_key);
         let mut done = audit_entry(caller, "RecheckRecord", "OK");
-        done.purpose = purpose;
+        done.purpose = purpose.clone();
         done.request_id = record.request_id.clone();
-        done.persons = persons;
+        done.persons = persons.clone();
         done.departments = slugs;
         done.record_digest = record.digest.clone();
         done.detail = format!(
@@ -281,26 +298,69 @@ impl HubState {
             previous.record_id,
             Verdict::try_from(record.verdict).unwrap_or_default().as_str_name()
         );
+        let source_count = entries.len();
         entries.push(done);
-        self.audit.append(entries).await?;
-        match self.store.put_version(&record, &req.idempotency_key, &hash).await? {
-            PutVersionOutcome::Inserted => {
-                tracing::info!(
-                    version = record.version,
-                    verdict = Verdict::try_from(record.verdict).unwrap_or_default().as_str_name(),
-                    "new record version stored"
+        // The new version is stored in the same transaction as its entries:
+        // a crash leaves both or neither, and a version that loses a race
+        // leaves no entry naming it.
+        let write = crate::audit::RecordWrite {
+            record: record.clone(),
+            idempotency_key: req.idempotency_key.clone(),
+            request_hash: hash.clone(),
+        };
+        let (_, stored) = self.audit.append_with_record(entries.clone(), write).await?;
+        if stored == RecordStored::Inserted {
+            tracing::info!(
+                version = record.version,
+                verdict = Verdict::try_from(record.verdict).unwrap_or_default().as_str_name(),
+                "new record version stored"
+            );
+            return Ok(RecheckRecordResponse {
+                changes: changes(&previous, &record),
+                record: Some(record),
+                replayed: false,
+                asked: ask.iter().map(|d| *d as i32).collect(),
+            });
+        }
+        // Lost a race: nothing of ours was written. Log the queries that were
+        // made and how the call ended, naming no record that is not stored.
+        entries.truncate(source_count);
+        match stored {
+            RecordStored::Superseded { latest_record_id } => {
+                let mut lost = audit_entry(caller, "RecheckRecord", "FAILED_PRECONDITION");
+                lost.purpose = purpose;
+                lost.request_id = record.request_id.clone();
+                lost.persons = persons;
+                lost.detail = format!(
+                    "record {} was re-checked concurrently; the latest version is {latest_record_id}; nothing stored",
+                    previous.record_id
                 );
-                Ok(RecheckRecordResponse {
-                    changes: changes(&previous, &record),
-                    record: Some(record),
-                    replayed: false,
-                    asked: ask.iter().map(|d| *d as i32).collect(),
-                })
+                entries.push(lost);
+                self.audit.append(entries).await?;
+                Err(not_latest(&previous, &latest_record_id))
             }
-            PutVersionOutcome::Existing { record, request_hash } => {
-                self.replay(*record, &request_hash, &hash, &named).await
+            _ => {
+                let (earlier, request_hash) = self
+                    .store
+                    .get_by_idempotency_key(&req.idempotency_key)
+                    .await?
+                    .ok_or_else(|| StoreError::Corrupt {
+                        record_id: String::new(),
+                        problem: "idempotency key conflicts but no record holds it".into(),
+                    })?;
+                let mut lost = audit_entry(caller, "RecheckRecord", "OK");
+                lost.purpose = purpose;
+                lost.request_id = earlier.request_id.clone();
+                lost.persons = persons;
+                lost.record_digest = earlier.digest.clone();
+                lost.detail = format!(
+                    "replayed record {}: a concurrent call with the same idempotency key stored it first",
+                    earlier.record_id
+                );
+                entries.push(lost);
+                self.audit.append(entries).await?;
+                self.replay(earlier, &request_hash, &hash, &named).await
             }
-            PutVersionOutcome::Superseded { latest_record_id } => Err(not_latest(&previous, &latest_record_id)),
         }
     }
 

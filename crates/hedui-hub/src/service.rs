@@ -18,6 +18,7 @@ use hedui_proto::v1::{
     ListRecordsResponse, RecheckRecordRequest, RecheckRecordResponse, ReviewRecordRequest, ReviewRecordResponse,
     SubmitVerificationRequest, SubmitVerificationResponse, Verdict, VerificationRecord,
 };
+use hedui_store::audit::RecordStored;
 use hedui_store::{ListFilter, Store, StoreError};
 use hedui_trust::authorization::{self, AuthorizationProblem, ValidatedAuthorization, check_covers};
 use prost::Message as _;
@@ -57,6 +58,9 @@ pub struct HubState {
     pub metrics: crate::metrics::Metrics,
     /// Wakes the batch worker when a batch starts.
     pub batch_wakeup: tokio::sync::Notify,
+    /// This hub's instance name, the prefix of its idempotency claims (see
+    /// [`crate::claims`]).
+    pub instance: String,
 }
 
 /// Who runs a submission through the pipeline.
@@ -241,6 +245,11 @@ pub fn code_name(code: tonic::Code) -> &'static str {
     }
 }
 
+/// The purpose slug of a stored record, as audit entries write it.
+fn record_purpose_slug(record: &VerificationRecord) -> String {
+    hedui_domain::purpose::purpose_slug(Purpose::try_from(record.purpose).unwrap_or_default()).to_owned()
+}
+
 fn today() -> NaiveDate {
     Utc::now().date_naive()
 }
@@ -300,6 +309,32 @@ impl HubState {
         // No query leaves the hub without an authorization that covers every
         // member for this purpose today.
         check_covers(&auth, &sub.household, sub.purpose, today).map_err(HubError::Unauthorized)?;
+        // One verification per key, across hubs: the key is claimed before
+        // any department is asked; a duplicate waits for the first call's
+        // record and replays it.
+        let _claim = match crate::claims::claim(&self.store, &self.instance, &sub.idempotency_key).await? {
+            crate::claims::Claimed::Held(claim) => claim,
+            crate::claims::Claimed::Stored => {
+                let (record, earlier) = self
+                    .store
+                    .get_by_idempotency_key(&sub.idempotency_key)
+                    .await?
+                    .ok_or_else(|| HubError::Store(hedui_store::missing_record_for_key()))?;
+                let (record, replayed) = replay(record, &earlier, &hash)?;
+                return Ok(Ran::Stored {
+                    record: Box::new(record),
+                    replayed,
+                });
+            }
+        };
+        // The key may have been stored by the call whose claim we took over.
+        if let Some((record, earlier)) = self.store.get_by_idempotency_key(&sub.idempotency_key).await? {
+            let (record, replayed) = replay(record, &earlier, &hash)?;
+            return Ok(Ran::Stored {
+                record: Box::new(record),
+                replayed,
+            });
+        }
         let (action, priority) = match mode {
             Mode::Interactive => ("SubmitVerification", Priority::Interactive),
             Mode::Batch { .. } => ("batch.household", Priority::Batch),
@@ -356,7 +391,8 @@ impl HubState {
             request_id,
             created_at: Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true),
         };
-        let record = build_record(header, &sub, req.authorization.clone(), answers, &self.policy);
+        let mut record = build_record(header, &sub, req.authorization.clone(), answers, &self.policy);
+        hedui_trust::seal::seal(&mut record, &self.grant_key);
         let mut done = audit_entry(caller, action, "OK");
         done.purpose = purpose;
         done.request_id = record.request_id.clone();
@@ -371,11 +407,12 @@ impl HubState {
         if let Mode::Batch { .. } = mode {
             done.detail.push_str(&format!(" ({})", sub.idempotency_key));
         }
-        entries.push(done);
         // The answer is given only once the log holds what was asked and
         // what came back; the record is stored in the same transaction as
         // those entries (one durable commit, shared with the group), so
         // neither exists without the other.
+        let source_count = entries.len();
+        entries.push(done);
         let write = crate::audit::RecordWrite {
             record,
             idempotency_key: sub.idempotency_key.clone(),
@@ -385,8 +422,8 @@ impl HubState {
             .unwrap_or_default()
             .as_str_name();
         let record = write.record.clone();
-        let (_, inserted) = self.audit.append_with_record(entries, write).await?;
-        if inserted {
+        let (_, stored) = self.audit.append_with_record(entries.clone(), write).await?;
+        if stored == RecordStored::Inserted {
             tracing::info!(verdict, "record stored");
             return Ok(Ran::Stored {
                 record: Box::new(record),
@@ -394,6 +431,8 @@ impl HubState {
             });
         }
         // Another call with the same key finished first; its record wins.
+        // Nothing of ours was written: log the queries that were made, and
+        // that the caller gets the earlier record, never the one not stored.
         let (earlier, request_hash) = self
             .store
             .get_by_idempotency_key(&sub.idempotency_key)
@@ -404,6 +443,18 @@ impl HubState {
                     problem: "idempotency key conflicts but no record holds it".into(),
                 })
             })?;
+        entries.truncate(source_count);
+        let mut lost = audit_entry(caller, action, "OK");
+        lost.purpose = record_purpose_slug(&earlier);
+        lost.request_id = earlier.request_id.clone();
+        lost.persons = entries.first().map(|e| e.persons.clone()).unwrap_or_default();
+        lost.record_digest = earlier.digest.clone();
+        lost.detail = format!(
+            "replayed record {}: a concurrent call with the same idempotency key stored it first",
+            earlier.record_id
+        );
+        entries.push(lost);
+        self.audit.append(entries).await?;
         let (record, replayed) = replay(earlier, &request_hash, &hash)?;
         Ok(Ran::Stored {
             record: Box::new(record),

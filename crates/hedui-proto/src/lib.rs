@@ -40,6 +40,18 @@ pub fn to_json<M: prost::Message>(msg: &M, full_name: &str) -> String {
     String::from_utf8(out).expect("serde_json writes UTF-8")
 }
 
+/// Reads proto3 JSON (as [`to_json`] writes it) into the `hedui.v1` message
+/// `full_name`. Unknown fields are refused.
+pub fn from_json<M: prost::Message + Default>(json: &str, full_name: &str) -> Result<M, String> {
+    let desc = descriptor_pool()
+        .get_message_by_name(full_name)
+        .ok_or_else(|| format!("{full_name} is not a hedui.v1 message"))?;
+    let mut de = serde_json::Deserializer::from_str(json);
+    let dynamic = prost_reflect::DynamicMessage::deserialize(desc, &mut de).map_err(|e| e.to_string())?;
+    de.end().map_err(|e| e.to_string())?;
+    M::decode(prost::Message::encode_to_vec(&dynamic).as_slice()).map_err(|e| e.to_string())
+}
+
 /// Builders for the rich gRPC errors that hedui returns.
 pub mod status {
     use tonic_types::{ErrorDetails, StatusExt as _};

@@ -49,16 +49,23 @@ impl Store {
     }
 
     /// [`Store::append_audit`], storing `records` in the same transaction:
-    /// the hub writes a verification's result entries and its record with
-    /// one durable commit, so neither exists without the other. Each record
-    /// is `(record, idempotency key, request hash)`; the answer says, in the
-    /// same order, whether it was inserted (false: its key was taken, and
-    /// the caller reads the earlier record).
+    /// the hub writes a verification's (or a re-check's) result entries and
+    /// its record with one durable commit, so neither exists without the
+    /// other. A record with a `previous_record_id` is a new version and is
+    /// stored as [`Store::put_version`] would. Each record is bound to the
+    /// entry at its `entry_seq`, which must be among `entries` and carry its
+    /// digest.
+    ///
+    /// The answer says, in the same order, what became of each record. If
+    /// any was not [`RecordStored::Inserted`] (its key was taken, or the
+    /// version it replaces already has a successor), **nothing at all was
+    /// written**: no entry may name a record that is not stored, so the
+    /// caller drops the refused records' entries and appends the rest again.
     pub async fn append_audit_with_records(
         &self,
         entries: &[(AuditEntry, Hash)],
-        records: &[(&VerificationRecord, &str, &str)],
-    ) -> Result<Vec<bool>> {
+        records: &[RecordToStore<'_>],
+    ) -> Result<Vec<RecordStored>> {
         let Some((first, _)) = entries.first() else {
             return Ok(Vec::new());
         };
@@ -66,13 +73,17 @@ impl Store {
         let rows: Vec<EntryRow<'_>> = entries.iter().map(|(e, leaf)| EntryRow::new(e, leaf)).collect();
         let records: Vec<RecordInsert<'_>> = records
             .iter()
-            .map(|(record, idempotency_key, request_hash)| RecordInsert {
-                row: RecordRow::new(record),
-                idempotency_key,
-                request_hash,
+            .map(|r| {
+                let mut row = RecordRow::new(r.record);
+                row.entry_seq = Some(i64::try_from(r.entry_seq).unwrap_or(i64::MAX));
+                RecordInsert {
+                    row,
+                    idempotency_key: r.idempotency_key,
+                    request_hash: r.request_hash,
+                }
             })
             .collect();
-        let (found, inserted): (i64, Vec<bool>) = dispatch!(self.append_audit(&rows, &records))?;
+        let (found, inserted): (i64, Vec<RecordStored>) = dispatch!(self.append_audit(&rows, &records))?;
         match u64::try_from(found) {
             Ok(found) if found == expected => Ok(inserted),
             Ok(found) => Err(StoreError::AuditBehind { expected, found }),
@@ -102,8 +113,28 @@ impl Store {
     }
 
     /// Entries matching `filter`, in seq order, parsed from the stored bytes.
+    ///
+    /// The columns the filter uses (`time`, `actor`, `action`,
+    /// `departments`, `audit_persons`) are only an index: every entry found
+    /// must itself match the filter, or the read fails with
+    /// [`StoreError::Corrupt`] naming the entry. An edited `actor` column
+    /// therefore cannot move an access into another caseworker's list.
+    /// (A row deleted from the index hides an entry from the search; `hedui
+    /// audit verify --database` finds that.)
     pub async fn audit_entries(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>> {
-        dispatch!(self.audit_entries(filter))
+        let entries: Vec<AuditEntry> = dispatch!(self.audit_entries(filter))?;
+        for e in &entries {
+            if let Some(column) = mismatch(e, filter) {
+                return Err(StoreError::Corrupt {
+                    record_id: format!("audit entry {}", e.seq),
+                    problem: format!(
+                        "its {column} index column matched the search, but the entry itself does not; \
+                         run `hedui audit verify --database`"
+                    ),
+                });
+            }
+        }
+        Ok(entries)
     }
 
     /// Every stored entry, in seq order, for a full verification.
@@ -133,6 +164,24 @@ impl Store {
 }
 
 impl Store {
+    /// The records not yet bound to an audit entry (`entry_seq` empty):
+    /// those stored before migration 0005. Each as `(record_id, body)`.
+    pub async fn unbound_records(&self) -> Result<Vec<(String, Vec<u8>)>> {
+        dispatch!(self.unbound_records())
+    }
+
+    /// Binds a record stored before migration 0005 to the audit entry
+    /// `entry_seq` that stored it, and stores its body again with the hub's
+    /// seal (`sealed` must be the same record, same digest, sealed). Only a
+    /// record still unbound is changed; returns whether it was.
+    pub async fn bind_record(&self, sealed: &VerificationRecord, entry_seq: u64) -> Result<bool> {
+        let mut row = RecordRow::new(sealed);
+        row.entry_seq = Some(i64::try_from(entry_seq).unwrap_or(i64::MAX));
+        dispatch!(self.bind_record(&row))
+    }
+}
+
+impl Store {
     /// Creates the scratch table `bench_raw_inserts`, shaped like
     /// `audit_entries` but without its triggers and index, for `hedui bench`
     /// to measure the database's raw durable insert rate. Never used by the
@@ -158,6 +207,65 @@ impl Store {
         row.entry = text.to_owned();
         dispatch!(self.bench_raw_insert(first, count, &row))
     }
+}
+
+/// The first filter column that `e` itself does not match, if any.
+fn mismatch(e: &AuditEntry, f: &AuditFilter) -> Option<&'static str> {
+    if f.from.as_deref().is_some_and(|from| e.time.as_str() < from)
+        || f.to.as_deref().is_some_and(|to| e.time.as_str() >= to)
+    {
+        return Some("time");
+    }
+    if f.actor.as_deref().is_some_and(|a| e.actor != a) {
+        return Some("actor");
+    }
+    if f.action.as_deref().is_some_and(|a| e.action != a) {
+        return Some("action");
+    }
+    if f.department
+        .as_deref()
+        .is_some_and(|d| !e.departments.iter().any(|x| x.eq_ignore_ascii_case(d)))
+    {
+        return Some("departments");
+    }
+    if f.person_key_hash
+        .as_deref()
+        .is_some_and(|k| !e.persons.iter().any(|p| p.key_hash == k))
+    {
+        return Some("audit_persons");
+    }
+    if f.after_seq.is_some_and(|s| e.seq < s) {
+        return Some("seq");
+    }
+    None
+}
+
+/// A record to store in an audit append's transaction.
+#[derive(Debug, Clone, Copy)]
+pub struct RecordToStore<'a> {
+    /// The sealed record.
+    pub record: &'a VerificationRecord,
+    /// Its idempotency key.
+    pub idempotency_key: &'a str,
+    /// The hash of the request that made it.
+    pub request_hash: &'a str,
+    /// The seq of the entry, in the same append, that carries its digest.
+    pub entry_seq: u64,
+}
+
+/// What became of a record given to [`Store::append_audit_with_records`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RecordStored {
+    /// Stored, with its entries.
+    Inserted,
+    /// Its idempotency key was already taken; the caller reads the record
+    /// stored under it.
+    KeyTaken,
+    /// The version it replaces already has a successor.
+    Superseded {
+        /// The latest version of the lineage.
+        latest_record_id: String,
+    },
 }
 
 /// A record to insert inside an audit append's transaction.
@@ -222,8 +330,15 @@ pub(crate) fn parse_checkpoint(tree_size: i64, json: &str) -> Result<SignedCheck
 }
 
 pub(crate) fn parse_entry(seq: i64, text: &str) -> Result<AuditEntry> {
-    serde_json::from_str(text).map_err(|e| StoreError::Corrupt {
+    let entry: AuditEntry = serde_json::from_str(text).map_err(|e| StoreError::Corrupt {
         record_id: format!("audit entry {seq}"),
         problem: format!("does not parse: {e}"),
-    })
+    })?;
+    if entry.seq as i64 != seq {
+        return Err(StoreError::Corrupt {
+            record_id: format!("audit entry {seq}"),
+            problem: format!("the row's seq is {seq} but the entry says {}", entry.seq),
+        });
+    }
+    Ok(entry)
 }

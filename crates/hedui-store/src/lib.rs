@@ -144,6 +144,10 @@ pub enum BackendKind {
 #[derive(Clone)]
 pub struct Store {
     backend: Backend,
+    /// When set, every record read also checks the hub's seal under this
+    /// key and the record's binding to the audit entry that stored it (see
+    /// [`Store::with_seal_key`]).
+    seal_key: Option<hedui_trust::VerifyingKey>,
 }
 
 #[derive(Clone)]
@@ -210,13 +214,31 @@ impl Store {
             BackendKind::Postgres => Backend::Postgres(postgres::connect(url).await?),
             BackendKind::Sqlite => Backend::Sqlite(sqlite::connect(url).await?),
         };
-        let store = Store { backend };
+        let store = Store {
+            backend,
+            seal_key: None,
+        };
         let found = store.schema_version().await?;
         let known = Self::known_schema_version();
         if found > known {
             return Err(StoreError::SchemaTooNew { found, known });
         }
         Ok(store)
+    }
+
+    /// This store, checking on every record read, besides the digest:
+    ///
+    /// - the hub's seal ([`hedui_trust::seal`]) under `key`, so a record
+    ///   edited and re-sealed with a recomputed digest is refused;
+    /// - its binding to the audit entry that stored it (`entry_seq`): that
+    ///   entry must exist and carry the record's digest.
+    ///
+    /// A record that fails either is [`StoreError::Corrupt`], never served.
+    /// The hub always reads through such a store; so does `hedui audit
+    /// verify --database`.
+    pub fn with_seal_key(mut self, key: hedui_trust::VerifyingKey) -> Store {
+        self.seal_key = Some(key);
+        self
     }
 
     /// Which database this store is backed by.
@@ -274,7 +296,8 @@ impl Store {
         loop {
             let page = dispatch!(self.records_page(&from, &before, after.as_ref(), RECORD_PAGE))?;
             let full = page.len() as i64 == RECORD_PAGE;
-            for record in page {
+            for raw in page {
+                let record = self.check(raw)?;
                 after = Some((record.created_at.clone(), record.record_id.clone()));
                 count += 1;
                 f(record);
@@ -300,18 +323,99 @@ impl Store {
 
     /// The record with `record_id`, checked against its digest.
     pub async fn get_record(&self, record_id: &str) -> Result<Option<VerificationRecord>> {
-        dispatch!(self.get_record(record_id))
+        dispatch!(self.get_record(record_id))?
+            .map(|raw| self.check(raw))
+            .transpose()
     }
 
     /// The record stored under `key`, with the hash of the request that made it.
     pub async fn get_by_idempotency_key(&self, key: &str) -> Result<Option<(VerificationRecord, String)>> {
-        dispatch!(self.get_by_idempotency_key(key))
+        dispatch!(self.get_by_idempotency_key(key))?
+            .map(|(raw, hash)| Ok((self.check(raw)?, hash)))
+            .transpose()
     }
 
     /// Summaries of the records matching `filter`, newest first.
+    ///
+    /// The filter columns are only an index: each listed row's record is
+    /// read and checked as [`Store::get_record`] does, and its columns (and,
+    /// for a search by ID number, its members) must agree with the sealed
+    /// record. A row that does not is [`StoreError::Corrupt`] naming it, so
+    /// an edited `verdict` column cannot put a record in the wrong list.
     pub async fn list_records(&self, filter: &ListFilter) -> Result<Vec<RecordSummary>> {
         let bounds = ListBounds::new(filter);
-        dispatch!(self.list_records(&bounds))
+        let rows = dispatch!(self.list_records(&bounds))?;
+        let mut out = Vec::with_capacity(rows.len());
+        for (row, raw) in rows {
+            let record = self.check(raw)?;
+            row.check_against(&record)?;
+            if let Some(id) = filter.id_number.as_deref() {
+                let listed = record
+                    .household
+                    .iter()
+                    .flat_map(|h| &h.members)
+                    .any(|m| m.id_number == id);
+                if !listed {
+                    return Err(StoreError::Corrupt {
+                        record_id: row.record_id,
+                        problem: "record_persons lists a person who is not a member of the sealed record".into(),
+                    });
+                }
+            }
+            out.push(row.into());
+        }
+        Ok(out)
+    }
+
+    /// Checks a record read from the database: it decodes, matches its
+    /// digest and, with a seal key, carries the hub's seal and is bound to
+    /// the audit entry that stored it.
+    pub(crate) fn check(&self, raw: RawRecord) -> Result<VerificationRecord> {
+        let record = decode(raw.record_id.clone(), raw.body)?;
+        let Some(key) = &self.seal_key else {
+            return Ok(record);
+        };
+        let corrupt = |problem: String| StoreError::Corrupt {
+            record_id: raw.record_id.clone(),
+            problem,
+        };
+        hedui_trust::seal::verify(&record, key).map_err(|e| corrupt(e.to_string()))?;
+        let Some(seq) = raw.entry_seq else {
+            return Err(corrupt(
+                "it is not bound to an audit entry (entry_seq is empty): no entry of the log stored it".into(),
+            ));
+        };
+        let Some(text) = raw.bound_entry else {
+            return Err(corrupt(format!("the audit entry {seq} that stored it is missing")));
+        };
+        let entry = audit::parse_entry(seq, &text)?;
+        if entry.seq != seq as u64 || entry.record_digest != record.digest {
+            return Err(corrupt(format!(
+                "its digest is not the one audit entry {seq} recorded when it was stored"
+            )));
+        }
+        Ok(record)
+    }
+
+    /// Claims `idempotency_key` for the call `owner` until `expires_at_ms`
+    /// (ms since the epoch), unless another call holds a claim that has not
+    /// lapsed at `now_ms`. Durable before it returns. Returns `None` when
+    /// the claim is taken (or renewed: the owner is the same), or the time
+    /// at which the other call's claim lapses.
+    pub async fn claim_key(
+        &self,
+        idempotency_key: &str,
+        owner: &str,
+        now_ms: i64,
+        expires_at_ms: i64,
+    ) -> Result<Option<i64>> {
+        dispatch!(self.claim_key(idempotency_key, owner, now_ms, expires_at_ms))
+    }
+
+    /// Releases every claim whose owner starts with `prefix` (a hub's
+    /// previous run, whose calls died with it). Returns how many.
+    pub async fn release_claims(&self, prefix: &str) -> Result<u64> {
+        dispatch!(self.release_claims(prefix))
     }
 
     /// Checks that the database answers; used by health checks.
@@ -364,6 +468,10 @@ pub(crate) struct RecordRow<'a> {
     pub version: i64,
     /// The version this one replaces, if any.
     pub previous_record_id: Option<&'a str>,
+    /// The seq of the audit entry that stores it (written in the same
+    /// transaction), or `None` for a record stored outside the audit log
+    /// (only the store's own tests do that).
+    pub entry_seq: Option<i64>,
 }
 
 impl<'a> RecordRow<'a> {
@@ -385,8 +493,19 @@ impl<'a> RecordRow<'a> {
             id_numbers: members.iter().map(|m| m.id_number.as_str()).collect(),
             version: i64::from(record.version.max(1)),
             previous_record_id: Some(record.previous_record_id.as_str()).filter(|p| !p.is_empty()),
+            entry_seq: None,
         }
     }
+}
+
+/// A record as read from the database, before any check: its body and the
+/// audit entry its `entry_seq` points at, if any.
+pub(crate) struct RawRecord {
+    pub record_id: String,
+    pub body: Vec<u8>,
+    pub entry_seq: Option<i64>,
+    /// The canonical JSON of the entry at `entry_seq`.
+    pub bound_entry: Option<String>,
 }
 
 /// A [`ListFilter`] as the values both backends bind.
@@ -430,6 +549,39 @@ pub(crate) struct SummaryRow {
     pub superseded_by: Option<String>,
 }
 
+impl SummaryRow {
+    /// Checks that the row's columns say what the sealed record says.
+    pub(crate) fn check_against(&self, record: &VerificationRecord) -> Result<()> {
+        let sealed = RecordRow::new(record);
+        let differs: Vec<&str> = [
+            ("household_ref", self.household_ref == sealed.household_ref),
+            ("created_at", self.created_at == sealed.created_at),
+            ("verdict", self.verdict == sealed.verdict),
+            ("purpose", self.purpose == sealed.purpose),
+            ("member_count", self.member_count == sealed.member_count),
+            ("digest", self.digest == sealed.digest),
+            ("version", self.version == sealed.version),
+            (
+                "previous_record_id",
+                self.previous_record_id.as_deref() == sealed.previous_record_id,
+            ),
+        ]
+        .into_iter()
+        .filter_map(|(column, same)| (!same).then_some(column))
+        .collect();
+        if differs.is_empty() {
+            return Ok(());
+        }
+        Err(StoreError::Corrupt {
+            record_id: self.record_id.clone(),
+            problem: format!(
+                "the column(s) {} of its row differ from the sealed record",
+                differs.join(", ")
+            ),
+        })
+    }
+}
+
 impl From<SummaryRow> for RecordSummary {
     fn from(r: SummaryRow) -> Self {
         RecordSummary {
@@ -445,6 +597,11 @@ impl From<SummaryRow> for RecordSummary {
             superseded_by: r.superseded_by.unwrap_or_default(),
         }
     }
+}
+
+/// The idempotency key is taken, yet no record holds it.
+pub fn missing_record_for_key() -> StoreError {
+    missing_existing()
 }
 
 /// The idempotency key is taken, yet no record holds it.
@@ -482,6 +639,7 @@ pub fn request_hash(encoded_request: &[u8]) -> String {
 }
 
 pub mod audit;
+pub mod integrity;
 mod versions;
 
 pub use versions::PutVersionOutcome;

@@ -12,13 +12,15 @@ use std::time::Duration;
 use hedui_audit::checkpoint::SignedCheckpoint;
 use hedui_audit::entry::AuditEntry;
 use hedui_audit::merkle::Hash;
-use hedui_proto::v1::{RecordSummary, Review, VerificationRecord};
+use hedui_proto::v1::Review;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgSslMode};
 use sqlx::{Connection as _, Executor as _, PgConnection, PgPool, Row as _};
 
-use crate::audit::{AuditFilter, CheckpointRow, EntryRow, leaf_from_bytes, parse_checkpoint, parse_entry};
+use crate::audit::{
+    AuditFilter, CheckpointRow, EntryRow, RecordStored, leaf_from_bytes, parse_checkpoint, parse_entry,
+};
 use crate::versions::{PutVersionOutcome, ReviewRow, missing_previous, review_from_columns};
-use crate::{ListBounds, PutOutcome, RecordRow, Result, StoreError, SummaryRow};
+use crate::{ListBounds, PutOutcome, RawRecord, RecordRow, Result, StoreError, SummaryRow};
 
 /// The migrations this backend knows, in order; the same versions as the
 /// SQLite list, written for PostgreSQL.
@@ -38,6 +40,10 @@ pub(crate) const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0004_batches",
         include_str!("../../../migrations/postgres/0004_batches.sql"),
+    ),
+    (
+        "0005_record_binding",
+        include_str!("../../../migrations/postgres/0005_record_binding.sql"),
     ),
 ];
 
@@ -196,11 +202,12 @@ pub(crate) async fn records_page(
     before: &str,
     after: Option<&(String, String)>,
     limit: i64,
-) -> Result<Vec<VerificationRecord>> {
+) -> Result<Vec<RawRecord>> {
     // The empty string sorts before every stored key.
     let (after_at, after_id) = after.map_or(("", ""), |(a, i)| (a.as_str(), i.as_str()));
     let rows = sqlx::query(
-        "SELECT record_id, body FROM records
+        "SELECT r.record_id, r.body, r.entry_seq, a.entry AS bound_entry
+         FROM records r LEFT JOIN audit_entries a ON a.seq = r.entry_seq
          WHERE created_at >= $1 AND created_at < $2 AND (created_at, record_id) > ($3, $4)
          ORDER BY created_at, record_id LIMIT $5",
     )
@@ -211,9 +218,7 @@ pub(crate) async fn records_page(
     .bind(limit)
     .fetch_all(pool)
     .await?;
-    rows.into_iter()
-        .map(|r| crate::decode(r.get("record_id"), r.get("body")))
-        .collect()
+    Ok(rows.iter().map(raw_record).collect())
 }
 
 /// Applies the pending migrations, one transaction each. Each transaction
@@ -279,7 +284,7 @@ pub(crate) async fn put_record(
             .await?
             .ok_or_else(crate::missing_existing)?;
         return Ok(PutOutcome::Existing {
-            record: Box::new(record),
+            record: Box::new(crate::decode(record.record_id, record.body)?),
             request_hash,
         });
     }
@@ -298,8 +303,8 @@ pub(crate) async fn insert_record(
 ) -> Result<bool> {
     let inserted = sqlx::query(
         "INSERT INTO records (record_id, created_at, household_ref, verdict, purpose, member_count,
-                              digest, idempotency_key, request_hash, body, root_record_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+                              digest, idempotency_key, request_hash, body, root_record_id, entry_seq)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
          ON CONFLICT (idempotency_key) DO NOTHING",
     )
     .bind(row.record_id)
@@ -314,6 +319,7 @@ pub(crate) async fn insert_record(
     .bind(row.body.as_slice())
     // A first record is the root of its own lineage.
     .bind(row.record_id)
+    .bind(row.entry_seq)
     .execute(&mut *tx)
     .await?
     .rows_affected()
@@ -331,28 +337,40 @@ pub(crate) async fn insert_record(
     Ok(true)
 }
 
-pub(crate) async fn get_record(pool: &PgPool, record_id: &str) -> Result<Option<VerificationRecord>> {
+pub(crate) async fn get_record(pool: &PgPool, record_id: &str) -> Result<Option<RawRecord>> {
     if record_id.contains('\0') {
         return Ok(None); // no stored text has NUL: see `before_nul`
     }
-    let row = sqlx::query("SELECT record_id, body FROM records WHERE record_id = $1")
+    let row = sqlx::query(&format!("{RAW_RECORD} WHERE r.record_id = $1"))
         .bind(record_id)
         .fetch_optional(pool)
         .await?;
-    row.map(|r| crate::decode(r.get("record_id"), r.get("body")))
-        .transpose()
+    Ok(row.as_ref().map(raw_record))
 }
 
-pub(crate) async fn get_by_idempotency_key(pool: &PgPool, key: &str) -> Result<Option<(VerificationRecord, String)>> {
+pub(crate) async fn get_by_idempotency_key(pool: &PgPool, key: &str) -> Result<Option<(RawRecord, String)>> {
     if key.contains('\0') {
         return Ok(None); // no stored text has NUL: see `before_nul`
     }
-    let row = sqlx::query("SELECT record_id, body, request_hash FROM records WHERE idempotency_key = $1")
+    let row = sqlx::query(&format!("{RAW_RECORD} WHERE r.idempotency_key = $1"))
         .bind(key)
         .fetch_optional(pool)
         .await?;
-    row.map(|r| Ok((crate::decode(r.get("record_id"), r.get("body"))?, r.get("request_hash"))))
-        .transpose()
+    Ok(row.map(|r| (raw_record(&r), r.get("request_hash"))))
+}
+
+/// The columns of a [`RawRecord`] (and the request hash), joined with the
+/// audit entry the record is bound to.
+const RAW_RECORD: &str = "SELECT r.record_id, r.body, r.entry_seq, r.request_hash, a.entry AS bound_entry
+     FROM records r LEFT JOIN audit_entries a ON a.seq = r.entry_seq";
+
+fn raw_record(r: &sqlx::postgres::PgRow) -> RawRecord {
+    RawRecord {
+        record_id: r.get("record_id"),
+        body: r.get("body"),
+        entry_seq: r.get("entry_seq"),
+        bound_entry: r.get("bound_entry"),
+    }
 }
 
 /// PostgreSQL text cannot hold NUL (`\0`), so a value given with one would
@@ -379,7 +397,7 @@ impl Params {
     }
 }
 
-pub(crate) async fn list_records(pool: &PgPool, f: &ListBounds<'_>) -> Result<Vec<RecordSummary>> {
+pub(crate) async fn list_records(pool: &PgPool, f: &ListBounds<'_>) -> Result<Vec<(SummaryRow, RawRecord)>> {
     if f.id_number.is_some_and(|id| id.contains('\0')) {
         return Ok(Vec::new()); // no stored text has NUL: see `before_nul`
     }
@@ -387,8 +405,9 @@ pub(crate) async fn list_records(pool: &PgPool, f: &ListBounds<'_>) -> Result<Ve
     let mut sql = String::from(
         "SELECT r.record_id, r.household_ref, r.created_at, r.verdict, r.purpose, r.member_count, r.digest,
                 r.version, r.previous_record_id,
-                (SELECT s.record_id FROM records s WHERE s.previous_record_id = r.record_id) AS superseded_by
-         FROM records r WHERE 1 = 1",
+                (SELECT s.record_id FROM records s WHERE s.previous_record_id = r.record_id) AS superseded_by,
+                r.body, r.entry_seq, a.entry AS bound_entry
+         FROM records r LEFT JOIN audit_entries a ON a.seq = r.entry_seq WHERE 1 = 1",
     );
     if f.verdict.is_some() {
         sql.push_str(&format!(" AND r.verdict = {}", p.next()));
@@ -430,7 +449,7 @@ pub(crate) async fn list_records(pool: &PgPool, f: &ListBounds<'_>) -> Result<Ve
     Ok(rows
         .into_iter()
         .map(|r| {
-            SummaryRow {
+            let row = SummaryRow {
                 record_id: r.get("record_id"),
                 household_ref: r.get("household_ref"),
                 created_at: r.get("created_at"),
@@ -441,8 +460,8 @@ pub(crate) async fn list_records(pool: &PgPool, f: &ListBounds<'_>) -> Result<Ve
                 version: r.get("version"),
                 previous_record_id: r.get("previous_record_id"),
                 superseded_by: r.get("superseded_by"),
-            }
-            .into()
+            };
+            (row, raw_record(&r))
         })
         .collect())
 }
@@ -462,7 +481,7 @@ pub(crate) async fn append_audit(
     pool: &PgPool,
     entries: &[EntryRow<'_>],
     records: &[crate::audit::RecordInsert<'_>],
-) -> Result<(i64, Vec<bool>)> {
+) -> Result<(i64, Vec<RecordStored>)> {
     let mut tx = pool.begin().await?;
     // One appender at a time across every hub on this database; released
     // at commit or rollback.
@@ -477,13 +496,64 @@ pub(crate) async fn append_audit(
         tx.rollback().await?;
         return Ok((size, Vec::new()));
     }
-    insert_audit_rows(&mut tx, entries).await?;
-    let mut inserted = Vec::with_capacity(records.len());
+    let mut stored = Vec::with_capacity(records.len());
     for r in records {
-        inserted.push(insert_record(&mut tx, &r.row, r.idempotency_key, r.request_hash).await?);
+        stored.push(write_record(&mut tx, &r.row, r.idempotency_key, r.request_hash).await?);
     }
+    if stored.iter().any(|s| *s != RecordStored::Inserted) {
+        // No entry may name a record that is not stored: write nothing, and
+        // let the appender drop the refused records' entries and try again.
+        tx.rollback().await?;
+        return Ok((size, stored));
+    }
+    insert_audit_rows(&mut tx, entries).await?;
     tx.commit().await?;
-    Ok((size, inserted))
+    Ok((size, stored))
+}
+
+/// Stores one record of an audit append in `tx`, which holds the log's
+/// lock: a first record unless its key is taken; a new version unless its
+/// key is taken or the version it replaces already has a successor. Every
+/// writer of records goes through this lock, so the checks and the insert
+/// see the same database.
+async fn write_record(
+    tx: &mut sqlx::PgConnection,
+    row: &RecordRow<'_>,
+    idempotency_key: &str,
+    request_hash: &str,
+) -> Result<RecordStored> {
+    let taken: Option<String> = sqlx::query_scalar("SELECT record_id FROM records WHERE idempotency_key = $1")
+        .bind(idempotency_key)
+        .fetch_optional(&mut *tx)
+        .await?;
+    if taken.is_some() {
+        return Ok(RecordStored::KeyTaken);
+    }
+    let Some(previous) = row.previous_record_id else {
+        insert_record(tx, row, idempotency_key, request_hash).await?;
+        return Ok(RecordStored::Inserted);
+    };
+    let root: String = sqlx::query_scalar("SELECT root_record_id FROM records WHERE record_id = $1")
+        .bind(previous)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| missing_previous(previous))?;
+    let successor: Option<String> = sqlx::query_scalar("SELECT record_id FROM records WHERE previous_record_id = $1")
+        .bind(previous)
+        .fetch_optional(&mut *tx)
+        .await?;
+    if successor.is_some() {
+        let latest: String =
+            sqlx::query_scalar("SELECT record_id FROM records WHERE root_record_id = $1 ORDER BY version DESC LIMIT 1")
+                .bind(&root)
+                .fetch_one(&mut *tx)
+                .await?;
+        return Ok(RecordStored::Superseded {
+            latest_record_id: latest,
+        });
+    }
+    insert_version(tx, row, idempotency_key, request_hash, previous, &root).await?;
+    Ok(RecordStored::Inserted)
 }
 
 pub(crate) async fn audit_leaves_range(pool: &PgPool, from: i64, to: i64) -> Result<Vec<Hash>> {
@@ -698,7 +768,7 @@ async fn existing_version(pool: &PgPool, key: &str) -> Result<PutVersionOutcome>
         .await?
         .ok_or_else(crate::missing_existing)?;
     Ok(PutVersionOutcome::Existing {
-        record: Box::new(record),
+        record: Box::new(crate::decode(record.record_id, record.body)?),
         request_hash,
     })
 }
@@ -736,8 +806,8 @@ pub(crate) async fn put_version(
     let inserted = sqlx::query(
         "INSERT INTO records (record_id, created_at, household_ref, verdict, purpose, member_count,
                               digest, idempotency_key, request_hash, body, version, previous_record_id,
-                              root_record_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+                              root_record_id, entry_seq)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
          ON CONFLICT (idempotency_key) DO NOTHING",
     )
     .bind(row.record_id)
@@ -753,6 +823,7 @@ pub(crate) async fn put_version(
     .bind(row.version)
     .bind(previous)
     .bind(&root)
+    .bind(row.entry_seq)
     .execute(&mut *tx)
     .await;
     match inserted {
@@ -780,15 +851,59 @@ pub(crate) async fn put_version(
     Ok(PutVersionOutcome::Inserted)
 }
 
-pub(crate) async fn lineage(pool: &PgPool, record_id: &str) -> Result<Vec<RecordSummary>> {
+/// Inserts a new version of `previous` (in the lineage `root`) and its
+/// person index in `tx`, inside an audit append (which holds the log's
+/// lock, so the checks before it saw the same database).
+async fn insert_version(
+    tx: &mut sqlx::PgConnection,
+    row: &RecordRow<'_>,
+    idempotency_key: &str,
+    request_hash: &str,
+    previous: &str,
+    root: &str,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO records (record_id, created_at, household_ref, verdict, purpose, member_count,
+                              digest, idempotency_key, request_hash, body, version, previous_record_id,
+                              root_record_id, entry_seq)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+    )
+    .bind(row.record_id)
+    .bind(row.created_at)
+    .bind(row.household_ref)
+    .bind(row.verdict)
+    .bind(row.purpose)
+    .bind(row.member_count)
+    .bind(row.digest)
+    .bind(idempotency_key)
+    .bind(request_hash)
+    .bind(row.body.as_slice())
+    .bind(row.version)
+    .bind(previous)
+    .bind(root)
+    .bind(row.entry_seq)
+    .execute(&mut *tx)
+    .await?;
+    for id_number in &row.id_numbers {
+        sqlx::query("INSERT INTO record_persons (record_id, id_number) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+            .bind(row.record_id)
+            .bind(id_number)
+            .execute(&mut *tx)
+            .await?;
+    }
+    Ok(())
+}
+
+pub(crate) async fn lineage(pool: &PgPool, record_id: &str) -> Result<Vec<(SummaryRow, RawRecord)>> {
     if record_id.contains('\0') {
         return Ok(Vec::new()); // no stored text has NUL: see `before_nul`
     }
     let rows = sqlx::query(
         "SELECT r.record_id, r.household_ref, r.created_at, r.verdict, r.purpose, r.member_count, r.digest,
                 r.version, r.previous_record_id,
-                (SELECT s.record_id FROM records s WHERE s.previous_record_id = r.record_id) AS superseded_by
-         FROM records r
+                (SELECT s.record_id FROM records s WHERE s.previous_record_id = r.record_id) AS superseded_by,
+                r.body, r.entry_seq, a.entry AS bound_entry
+         FROM records r LEFT JOIN audit_entries a ON a.seq = r.entry_seq
          WHERE r.root_record_id = (SELECT root_record_id FROM records WHERE record_id = $1)
          ORDER BY r.version, r.created_at",
     )
@@ -798,7 +913,7 @@ pub(crate) async fn lineage(pool: &PgPool, record_id: &str) -> Result<Vec<Record
     Ok(rows
         .into_iter()
         .map(|r| {
-            SummaryRow {
+            let row = SummaryRow {
                 record_id: r.get("record_id"),
                 household_ref: r.get("household_ref"),
                 created_at: r.get("created_at"),
@@ -809,8 +924,8 @@ pub(crate) async fn lineage(pool: &PgPool, record_id: &str) -> Result<Vec<Record
                 version: r.get("version"),
                 previous_record_id: r.get("previous_record_id"),
                 superseded_by: r.get("superseded_by"),
-            }
-            .into()
+            };
+            (row, raw_record(&r))
         })
         .collect())
 }
@@ -861,4 +976,116 @@ pub(crate) async fn reviews(pool: &PgPool, record_id: &str, whole_lineage: bool)
             )
         })
         .collect())
+}
+
+pub(crate) async fn unbound_records(pool: &PgPool) -> Result<Vec<(String, Vec<u8>)>> {
+    let rows =
+        sqlx::query("SELECT record_id, body FROM records WHERE entry_seq IS NULL ORDER BY created_at, record_id")
+            .fetch_all(pool)
+            .await?;
+    Ok(rows.into_iter().map(|r| (r.get("record_id"), r.get("body"))).collect())
+}
+
+pub(crate) async fn bind_record(pool: &PgPool, row: &RecordRow<'_>) -> Result<bool> {
+    let changed = sqlx::query(
+        "UPDATE records SET entry_seq = $1, body = $2 WHERE record_id = $3 AND digest = $4 AND entry_seq IS NULL",
+    )
+    .bind(row.entry_seq)
+    .bind(row.body.as_slice())
+    .bind(row.record_id)
+    .bind(row.digest)
+    .execute(pool)
+    .await?
+    .rows_affected();
+    Ok(changed == 1)
+}
+
+pub(crate) async fn integrity_rows(pool: &PgPool) -> Result<crate::integrity::IntegrityRows> {
+    let entries = sqlx::query_as(
+        "SELECT seq, time, actor, role, action, departments, status, entry, leaf FROM audit_entries ORDER BY seq",
+    )
+    .fetch_all(pool)
+    .await?;
+    let persons = sqlx::query_as("SELECT key_hash, seq FROM audit_persons ORDER BY seq, key_hash")
+        .fetch_all(pool)
+        .await?;
+    let record_persons = sqlx::query_as("SELECT record_id, id_number FROM record_persons")
+        .fetch_all(pool)
+        .await?;
+    let rows = sqlx::query(
+        "SELECT r.record_id, r.household_ref, r.created_at, r.verdict, r.purpose, r.member_count, r.digest,
+                r.version, r.previous_record_id,
+                (SELECT s.record_id FROM records s WHERE s.previous_record_id = r.record_id) AS superseded_by,
+                r.entry_seq, r.body
+         FROM records r ORDER BY r.created_at, r.record_id",
+    )
+    .fetch_all(pool)
+    .await?;
+    let records = rows
+        .iter()
+        .map(|r| crate::integrity::RecordCols {
+            summary: SummaryRow {
+                record_id: r.get("record_id"),
+                household_ref: r.get("household_ref"),
+                created_at: r.get("created_at"),
+                verdict: r.get("verdict"),
+                purpose: r.get("purpose"),
+                member_count: r.get("member_count"),
+                digest: r.get("digest"),
+                version: r.get("version"),
+                previous_record_id: r.get("previous_record_id"),
+                superseded_by: r.get("superseded_by"),
+            },
+            entry_seq: r.get("entry_seq"),
+            body: r.get("body"),
+        })
+        .collect();
+    Ok(crate::integrity::IntegrityRows {
+        entries,
+        persons,
+        records,
+        record_persons,
+    })
+}
+
+pub(crate) async fn claim_key(
+    pool: &PgPool,
+    key: &str,
+    owner: &str,
+    now_ms: i64,
+    expires_at_ms: i64,
+) -> Result<Option<i64>> {
+    // One statement: take a free key, renew our own claim, or take over a
+    // lapsed one; otherwise leave the holder's claim as it is.
+    let taken: Option<String> = sqlx::query_scalar(
+        "INSERT INTO idempotency_claims (idempotency_key, owner, expires_at) VALUES ($1, $2, $3)
+         ON CONFLICT (idempotency_key) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
+         WHERE idempotency_claims.owner = excluded.owner OR idempotency_claims.expires_at < $4
+         RETURNING owner",
+    )
+    .bind(key)
+    .bind(owner)
+    .bind(expires_at_ms)
+    .bind(now_ms)
+    .fetch_optional(pool)
+    .await?;
+    if taken.is_some() {
+        return Ok(None);
+    }
+    let held: Option<i64> = sqlx::query_scalar("SELECT expires_at FROM idempotency_claims WHERE idempotency_key = $1")
+        .bind(key)
+        .fetch_optional(pool)
+        .await?;
+    // Released between the two statements: free now, so lapsed already.
+    Ok(Some(held.unwrap_or(now_ms)))
+}
+
+pub(crate) async fn release_claims(pool: &PgPool, prefix: &str) -> Result<u64> {
+    let rows = sqlx::query("DELETE FROM idempotency_claims WHERE substr(owner, 1, $1::int) = $2")
+        .bind(prefix.chars().count() as i64)
+        .bind(prefix)
+        .execute(pool)
+        .await?
+        .rows_affected();
+    Ok(rows)
 }

@@ -112,8 +112,16 @@ impl Store {
 
     /// Every version of the lineage `record_id` belongs to, oldest first;
     /// empty when there is no such record. The last one is the latest.
+    /// Each version is read and checked as [`Store::get_record`] does, and
+    /// its row's columns must agree with it.
     pub async fn lineage(&self, record_id: &str) -> Result<Vec<RecordSummary>> {
-        dispatch!(self.lineage(record_id))
+        let rows = dispatch!(self.lineage(record_id))?;
+        let mut out = Vec::with_capacity(rows.len());
+        for (row, raw) in rows {
+            row.check_against(&self.check(raw)?)?;
+            out.push(row.into());
+        }
+        Ok(out)
     }
 
     /// Stores a review. The record must exist; the review never changes it.

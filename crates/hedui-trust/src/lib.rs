@@ -7,6 +7,8 @@
 //! - [`grant`]: the short-lived grant the hub signs for one department and
 //!   one request ([`grant::issue`]), its verification by the adapter SDK
 //!   ([`grant::verify`]) and replay protection ([`grant::ReplayGuard`]).
+//! - [`seal`]: the hub key's signature over a stored record's digest, so an
+//!   insider who edits a record and recomputes its digest is still caught.
 //!
 //! Nothing here reads a clock, a file or a socket: "today" and "now" are
 //! always arguments, so every result is a function of its inputs and the
@@ -14,6 +16,7 @@
 
 pub mod authorization;
 pub mod grant;
+pub mod seal;
 
 /// The ed25519 key types of the hub's grant key, re-exported so that callers
 /// need no direct dependency on `ed25519-dalek` to hold or load a key.

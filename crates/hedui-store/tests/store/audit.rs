@@ -275,43 +275,52 @@ pub async fn checkpoints_are_kept_in_tree_order_and_never_changed(db: &TestDb) {
 }
 
 /// The hub stores a verification's result entries and its record in one
-/// transaction: both land, or neither does; a taken idempotency key keeps
-/// the earlier record and still logs the entries.
+/// transaction: both land, or neither does. A taken idempotency key keeps
+/// the earlier record and writes none of the entries, so no entry ever
+/// names a record that is not stored.
 pub async fn entries_and_records_are_written_in_one_transaction(db: &TestDb) {
     use hedui_proto::v1::Verdict;
+    use hedui_store::audit::{RecordStored, RecordToStore};
     let store = &db.store;
     let person = "520626194701205831";
+    let to_store = |record, key, hash, entry_seq| RecordToStore {
+        record,
+        idempotency_key: key,
+        request_hash: hash,
+        entry_seq,
+    };
     let first = crate::records::record(
         "01930000-0000-7000-8000-000000000001",
         "2026-11-26T10:00:00.000Z",
         Verdict::MeetsCriteria,
         &[person],
     );
-    let inserted = store
-        .append_audit_with_records(&[entry(0, "a", person)], &[(&first, "key-1", "hash-1")])
+    let stored = store
+        .append_audit_with_records(&[entry(0, "a", person)], &[to_store(&first, "key-1", "hash-1", 0)])
         .await
         .unwrap();
-    assert_eq!(inserted, [true]);
+    assert_eq!(stored, [RecordStored::Inserted]);
     assert_eq!(store.get_record(&first.record_id).await.unwrap().as_ref(), Some(&first));
-    // The same key again: the entries are logged, the record is not replaced.
+    // The same key again: nothing is written, the record is not replaced.
     let second = crate::records::record(
         "01930000-0000-7000-8000-000000000002",
         "2026-11-26T10:00:01.000Z",
         Verdict::DoesNotMeet,
         &[person],
     );
-    let inserted = store
-        .append_audit_with_records(&[entry(1, "a", person)], &[(&second, "key-1", "hash-2")])
+    let stored = store
+        .append_audit_with_records(&[entry(1, "a", person)], &[to_store(&second, "key-1", "hash-2", 1)])
         .await
         .unwrap();
-    assert_eq!(inserted, [false]);
-    assert_eq!(store.audit_size().await.unwrap(), 2);
+    assert_eq!(stored, [RecordStored::KeyTaken]);
+    assert_eq!(store.audit_size().await.unwrap(), 1);
     assert!(store.get_record(&second.record_id).await.unwrap().is_none());
     let (kept, hash) = store.get_by_idempotency_key("key-1").await.unwrap().unwrap();
     assert_eq!(
         (kept.record_id.as_str(), hash.as_str()),
         (first.record_id.as_str(), "hash-1")
     );
+    store.append_audit(&[entry(1, "a", person)]).await.unwrap();
     // An append built on a stale view writes neither its entries nor its record.
     let third = crate::records::record(
         "01930000-0000-7000-8000-000000000003",
@@ -320,7 +329,7 @@ pub async fn entries_and_records_are_written_in_one_transaction(db: &TestDb) {
         &[person],
     );
     let err = store
-        .append_audit_with_records(&[entry(1, "b", person)], &[(&third, "key-3", "hash-3")])
+        .append_audit_with_records(&[entry(1, "b", person)], &[to_store(&third, "key-3", "hash-3", 1)])
         .await
         .unwrap_err();
     assert!(

@@ -11,6 +11,7 @@ mod audit;
 mod backends;
 mod batches;
 mod records;
+mod tamper;
 mod versions;
 
 use hedui_store::{Store, StoreError};
@@ -70,6 +71,13 @@ on_both_backends!(
     batches::leases_expire_and_items_are_reclaimed_and_completed_once,
     batches::a_rescheduled_item_waits_for_its_time,
     batches::concurrent_claimers_never_get_the_same_item,
+    tamper::an_intact_database_verifies_with_nothing_left_out,
+    tamper::a_record_resealed_with_a_recomputed_digest_is_refused,
+    tamper::a_changed_verdict_column_is_refused_in_lists,
+    tamper::a_deleted_person_index_row_is_named,
+    tamper::a_changed_actor_is_refused_and_named,
+    tamper::an_entry_edited_after_the_last_checkpoint_is_named,
+    tamper::an_entry_naming_a_record_that_is_not_stored_is_named,
 );
 
 #[tokio::test]

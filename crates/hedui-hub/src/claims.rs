@@ -1,0 +1,101 @@
+//! One verification per idempotency key, across hubs.
+//!
+//! A submission claims its idempotency key in the database before any
+//! department is asked. A duplicate that arrives meanwhile (a caseworker's
+//! retry sent to another replica, or twice to this one) finds the claim
+//! held, waits for the first call's record and replays it; it never fans
+//! out. A claim lasts [`CLAIM_TTL`] and the call holding it renews it while
+//! it runs, so a claim whose hub died lapses within that time and the next
+//! retry takes it over. A hub that starts releases the claims of its own
+//! previous run at once (their calls died with it), so a retry after a
+//! restart does not wait.
+//!
+//! A hub's instance name (the owner prefix) is `HEDUI_INSTANCE`, else the
+//! host name. Hubs that share a host and a database must be given distinct
+//! names, or one starting would release the other's claims.
+
+use std::time::Duration;
+
+use hedui_store::Store;
+
+use crate::service::HubError;
+
+/// How long a claim holds without renewal.
+pub const CLAIM_TTL: Duration = Duration::from_secs(15);
+/// How often a running call renews its claim.
+const RENEW_EVERY: Duration = Duration::from_secs(5);
+/// How often a waiting duplicate looks for the first call's record.
+const POLL: Duration = Duration::from_millis(50);
+
+/// This hub's instance name, the prefix of the claims it makes.
+pub fn instance_name() -> String {
+    std::env::var("HEDUI_INSTANCE")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "hedui-hub".to_owned())
+}
+
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+/// A claim held by one call; renewed in the background until dropped.
+pub struct Claim {
+    renew: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Claim {
+    fn drop(&mut self) {
+        self.renew.abort();
+    }
+}
+
+/// How a try to claim a key ended.
+pub enum Claimed {
+    /// This call holds the key: it may ask the departments.
+    Held(Claim),
+    /// Another call held the key and has stored its record meanwhile.
+    Stored,
+}
+
+/// Claims `key` for a new call of this hub, waiting while another live call
+/// holds it. Returns [`Claimed::Stored`] as soon as a record exists under
+/// the key (the caller replays it), or [`Claimed::Held`] once the key is
+/// this call's, after taking over a lapsed claim if need be.
+pub async fn claim(store: &Store, instance: &str, key: &str) -> Result<Claimed, HubError> {
+    let owner = format!("{instance}/{}", uuid::Uuid::new_v4());
+    loop {
+        let now = now_ms();
+        let Some(lapses_at) = store
+            .claim_key(key, &owner, now, now + CLAIM_TTL.as_millis() as i64)
+            .await?
+        else {
+            let (store, key, owner) = (store.clone(), key.to_owned(), owner.clone());
+            let renew = tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(RENEW_EVERY).await;
+                    let now = now_ms();
+                    if let Err(e) = store
+                        .claim_key(&key, &owner, now, now + CLAIM_TTL.as_millis() as i64)
+                        .await
+                    {
+                        tracing::warn!(error = %e, "could not renew an idempotency claim");
+                    }
+                }
+            });
+            return Ok(Claimed::Held(Claim { renew }));
+        };
+        // Another call holds it: wait for its record, or for its claim to
+        // lapse (its hub died), then try again.
+        tracing::debug!("idempotency key held by another call; waiting for its record");
+        while now_ms() <= lapses_at {
+            if store.get_by_idempotency_key(key).await?.is_some() {
+                return Ok(Claimed::Stored);
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+}

@@ -1,0 +1,53 @@
+//! Two hubs on one database, one caseworker's retry sent to both at once.
+
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use hedui_domain::department::ALL;
+
+use crate::helpers::{Behaviour, TestSystem, Tuning, household, hub_key, request};
+
+/// The same idempotency key sent to two replicas at once, 20 times: each
+/// department is asked once per key, both callers get the same record, and
+/// no audit entry names a record that is not stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn one_key_sent_to_two_hubs_at_once_asks_each_department_once() {
+    let Some(db) = crate::helpers::fresh_postgres().await else {
+        return;
+    };
+    // Slow enough that both calls are in flight together.
+    let slow = |_| Behaviour::Slow(Duration::from_millis(100));
+    let a = TestSystem::tuned(slow, Duration::from_secs(10), &db.url, Tuning::default()).await;
+    let b = TestSystem::tuned(slow, Duration::from_secs(10), &db.url, Tuning::default()).await;
+    let pairs = 20;
+    let h = household("qualifies");
+    let mut calls = Vec::new();
+    for i in 0..pairs {
+        let key = format!("replica-retry-{i}");
+        let (mut ca, mut cb) = (a.hub.clone(), b.hub.clone());
+        let (ra, rb) = (request(&h, &key), request(&h, &key));
+        calls.push(tokio::spawn(async move {
+            let (x, y) = tokio::join!(ca.submit_verification(ra), cb.submit_verification(rb));
+            (x.unwrap().into_inner(), y.unwrap().into_inner())
+        }));
+    }
+    for c in calls {
+        let (x, y) = c.await.unwrap();
+        let (rx, ry) = (x.record.unwrap(), y.record.unwrap());
+        assert_eq!(rx.record_id, ry.record_id, "both callers get the one record");
+        assert!(x.replayed != y.replayed, "exactly one of the two made it");
+    }
+    let asked = |sys: &TestSystem| sys.calls.iter().map(|c| c.load(Ordering::SeqCst)).sum::<usize>();
+    assert_eq!(
+        asked(&a) + asked(&b),
+        pairs * ALL.len(),
+        "each department asked once per key"
+    );
+    a.state.audit.checkpoint().await.unwrap();
+    let report = a.state.store.check_integrity(&hub_key().verifying_key()).await.unwrap();
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+    assert_eq!(report.records, pairs as u64);
+    a.stop().await;
+    b.stop().await;
+    db.drop_database().await;
+}
