@@ -90,13 +90,14 @@ pub struct FilterArgs {
     /// Only this action, e.g. SubmitVerification or source.query.
     #[arg(long)]
     pub action: Option<String>,
-    /// At most this many entries.
-    #[arg(long, default_value_t = 1000)]
-    pub limit: u32,
+    /// At most this many entries. `audit list` shows 1000 unless told;
+    /// an export holds every matching entry unless told.
+    #[arg(long)]
+    pub limit: Option<u32>,
 }
 
 impl FilterArgs {
-    fn to_proto(&self) -> AuditFilter {
+    fn to_proto(&self, default_limit: u32) -> AuditFilter {
         let s = |o: &Option<String>| o.clone().unwrap_or_default();
         AuditFilter {
             from: s(&self.from),
@@ -106,7 +107,7 @@ impl FilterArgs {
             department: s(&self.department),
             action: s(&self.action),
             after_seq: 0,
-            limit: self.limit,
+            limit: self.limit.unwrap_or(default_limit),
         }
     }
 }
@@ -163,7 +164,7 @@ pub async fn run(c: AuditCommand) -> anyhow::Result<()> {
             let resp = client(&c)
                 .await?
                 .list_audit_entries(ListAuditEntriesRequest {
-                    filter: Some(filter.to_proto()),
+                    filter: Some(filter.to_proto(1000)),
                 })
                 .await
                 .map_err(explain)?
@@ -197,14 +198,20 @@ pub async fn run(c: AuditCommand) -> anyhow::Result<()> {
         AuditCommand::Export { filter, out, client: c } => {
             let resp = client(&c)
                 .await?
+                .max_decoding_message_size(1024 * 1024 * 1024)
                 .export_audit(ExportAuditRequest {
-                    filter: Some(filter.to_proto()),
+                    filter: Some(filter.to_proto(0)),
                 })
                 .await
                 .map_err(explain)?
                 .into_inner();
             std::fs::write(&out, &resp.bundle_json).with_context(|| format!("cannot write {}", out.display()))?;
             println!("{} entries with proofs written to {}", resp.entry_count, out.display());
+            if let Ok(bundle) = serde_json::from_slice::<ExportBundle>(&resp.bundle_json)
+                && let Some(scope) = &bundle.scope
+            {
+                println!("{}", scope_words(&scope.statement));
+            }
             println!(
                 "verify offline with: hedui audit verify {} --key <the hub's public key>",
                 out.display()
@@ -222,6 +229,14 @@ pub async fn run(c: AuditCommand) -> anyhow::Result<()> {
                         "OK: {} entries verified against {} signed checkpoint(s); tree size {}, root {}",
                         report.entries_verified, report.checkpoints_verified, report.tree_size, report.root_hex
                     );
+                    println!("inclusion: proven for each of the {} entries", report.entries_verified);
+                    match &report.scope {
+                        Some(s) => println!("{}", scope_words(s)),
+                        None => println!(
+                            "completeness: not claimed (the export carries no signed scope; it was made by an \
+                             older hub): entries could have been left out"
+                        ),
+                    }
                 }
                 (None, Some(db)) => verify_database(&db, &key).await?,
                 (None, None) => bail!("give an export file or --database"),
@@ -266,4 +281,24 @@ async fn verify_database(db: &str, key: &hedui_trust::VerifyingKey) -> anyhow::R
         report.records
     );
     Ok(())
+}
+
+/// What an export's signed scope proves, in words.
+fn scope_words(s: &hedui_audit::scope::ScopeStatement) -> String {
+    if s.entry_count == 0 {
+        return format!("completeness: the hub found no entry for {}", s.selection);
+    }
+    if s.complete {
+        format!(
+            "completeness: proven: every entry from seq {} to {} ({} entries) of a log of {}, as the hub exported \
+             them for {}",
+            s.first_seq, s.last_seq, s.entry_count, s.tree_size, s.selection
+        )
+    } else {
+        format!(
+            "completeness: not proven: the export is filtered ({}); it holds the {} entries the hub selected, which \
+             the hub signed, but whether the filter left out a matching entry cannot be checked offline",
+            s.selection, s.entry_count
+        )
+    }
 }

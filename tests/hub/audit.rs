@@ -307,3 +307,79 @@ async fn a_healthy_hub_reports_serving() {
     }
     assert!(serving);
 }
+
+/// An export says, signed by the hub, what it holds. An entry deleted from
+/// a range export, or the export cut short, no longer verifies; a filtered
+/// export verifies but its completeness is reported as not proven. No cap
+/// cuts an export silently.
+#[tokio::test]
+async fn an_export_with_an_entry_deleted_or_cut_short_fails_verification() {
+    let sys = TestSystem::start().await;
+    let h = household("qualifies");
+    for i in 0..3 {
+        sys.hub
+            .clone()
+            .submit_verification(request(&h, &format!("export-{i}")))
+            .await
+            .unwrap();
+    }
+    let export = |filter: AuditFilter| {
+        let mut c = auditor(&sys, Role::Auditor);
+        async move {
+            let r = c
+                .export_audit(ExportAuditRequest { filter: Some(filter) })
+                .await
+                .unwrap()
+                .into_inner();
+            serde_json::from_slice::<ExportBundle>(&r.bundle_json).unwrap()
+        }
+    };
+    let key = hub_key().verifying_key();
+    let whole = export(AuditFilter::default()).await;
+    let report = verify_bundle(&whole, &key).unwrap();
+    let scope = report.scope.expect("a signed scope");
+    assert!(scope.complete);
+    assert_eq!(scope.entry_count as usize, whole.entries.len());
+    assert_eq!((scope.first_seq, scope.last_seq), (0, whole.entries.len() as u64 - 1));
+    assert_eq!(
+        whole.entries.len() as u64,
+        whole.checkpoint.checkpoint.tree_size,
+        "every entry of the log"
+    );
+
+    // One entry deleted, with its proof, so that inclusion alone still holds.
+    let mut deleted = whole.clone();
+    let gone = deleted.entries.remove(5).seq;
+    deleted.inclusion.retain(|p| p.seq != gone);
+    let err = verify_bundle(&deleted, &key).unwrap_err().to_string();
+    assert!(err.contains(&format!("entry {gone} is missing")), "{err}");
+
+    // Cut to 10 entries.
+    let mut cut = whole.clone();
+    cut.entries.truncate(10);
+    cut.inclusion.truncate(10);
+    assert!(verify_bundle(&cut, &key).is_err());
+    // ... and with the scope edited to match: the signature fails.
+    let mut scope_edited = cut.clone();
+    if let Some(s) = scope_edited.scope.as_mut() {
+        s.statement.last_seq = 9;
+        s.statement.entry_count = 10;
+    }
+    let err = verify_bundle(&scope_edited, &key).unwrap_err().to_string();
+    assert!(err.contains("not signed"), "{err}");
+
+    // A filtered export verifies, and says its completeness is not proven.
+    let by_person = export(AuditFilter {
+        id_number: h.household.members[0].id_number.clone(),
+        ..Default::default()
+    })
+    .await;
+    let scope = verify_bundle(&by_person, &key).unwrap().scope.unwrap();
+    assert!(!scope.complete);
+    assert!(
+        scope.selection.starts_with("person=") && scope.selection.contains('*'),
+        "{}",
+        scope.selection
+    );
+    assert!(!scope.selection.contains(&h.household.members[0].id_number));
+}

@@ -51,6 +51,12 @@ pub struct ExportBundle {
     /// to `checkpoint.tree_size`.
     #[serde(default)]
     pub consistency: Vec<ConsistencyProof>,
+    /// What the hub put in this export, signed by it: a range it exported
+    /// complete, or a filtered selection (see [`crate::scope`]). Exports
+    /// made before scopes existed have none; their completeness is not
+    /// claimed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<crate::scope::SignedScope>,
 }
 
 /// The audit path of the entry with sequence number `seq`.
@@ -91,6 +97,10 @@ pub struct VerifyReport {
     pub root_hex: String,
     /// The number of checkpoints whose signature and root were checked.
     pub checkpoints_verified: usize,
+    /// For an export with a signed scope: what it was checked to hold.
+    /// `None` when the export states no scope (completeness not claimed),
+    /// and for a full log.
+    pub scope: Option<crate::scope::ScopeStatement>,
 }
 
 /// Why an export or a log failed verification, or could not be built.
@@ -239,6 +249,10 @@ pub enum BundleError {
         /// The checkpoint's size.
         tree_size: u64,
     },
+    /// The entries are not what the hub's signed scope says: an entry was
+    /// removed, added, or the statement was edited.
+    #[error("{0}")]
+    Scope(#[from] crate::scope::ScopeError),
     /// Building an export: an entry's hash differs from the stored leaf at
     /// its seq.
     #[error(
@@ -325,7 +339,14 @@ impl ExportBundle {
             inclusion,
             earlier_checkpoints,
             consistency,
+            scope: None,
         })
+    }
+
+    /// The bundle with the hub's signed statement of what it holds.
+    pub fn with_scope(mut self, scope: crate::scope::SignedScope) -> Self {
+        self.scope = Some(scope);
+        self
     }
 }
 
@@ -431,11 +452,17 @@ pub fn verify_bundle(bundle: &ExportBundle, trusted_key: &VerifyingKey) -> Resul
         });
     }
 
+    if let Some(scope) = &bundle.scope {
+        let seqs: Vec<u64> = bundle.entries.iter().map(|e| e.seq).collect();
+        scope.check(trusted_key, &seqs, tree_size)?;
+    }
+
     Ok(VerifyReport {
         entries_verified: bundle.entries.len(),
         tree_size,
         root_hex: hex::encode(root),
         checkpoints_verified: 1 + bundle.earlier_checkpoints.len(),
+        scope: bundle.scope.as_ref().map(|s| s.statement.clone()),
     })
 }
 
@@ -499,6 +526,7 @@ pub fn verify_full_log(
         tree_size: verified_size,
         root_hex: hex::encode(latest.checkpoint.root),
         checkpoints_verified: sorted.len(),
+        scope: None,
     })
 }
 
@@ -618,6 +646,7 @@ mod tests {
                 tree_size: 50,
                 root_hex: hex::encode(bundle.checkpoint.checkpoint.root),
                 checkpoints_verified: 3,
+                scope: None,
             }
         );
         assert_eq!(bundle.public_key, format_public_key(&trusted()));
@@ -910,6 +939,7 @@ mod tests {
                 tree_size: 50,
                 root_hex: hex::encode(cps[2].checkpoint.root),
                 checkpoints_verified: 3,
+                scope: None,
             }
         );
         // Checkpoints in any order, and rows not yet signed after the last one.

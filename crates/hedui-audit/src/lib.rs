@@ -18,6 +18,7 @@ pub mod entry;
 pub mod export;
 mod hexser;
 pub mod merkle;
+pub mod scope;
 
 pub use checkpoint::{Checkpoint, SignedCheckpoint, VerifyError};
 pub use entry::{AuditEntry, PersonRef};

@@ -18,8 +18,38 @@ use tonic::{Request, Response, Status};
 use crate::access::{self, Caller};
 use crate::service::{HubError, HubState, audit_entry, code_name};
 
-/// Most entries one list or export returns.
+/// Most entries one list returns.
 pub const MAX_AUDIT_LIMIT: u32 = 10_000;
+/// Most entries one export holds; a larger one is refused, naming the limit,
+/// never cut short.
+pub const MAX_EXPORT_ENTRIES: u32 = 1_000_000;
+
+/// The selection of an export in words, with no personal data: a person is
+/// named by the masked ID number.
+fn selection_words(f: &AuditFilter, id_number: &str, limit: u32) -> String {
+    let mut words = Vec::new();
+    let mut add = |k: &str, v: Option<&str>| {
+        if let Some(v) = v {
+            words.push(format!("{k}={v}"));
+        }
+    };
+    add("from", f.from.as_deref());
+    add("to", f.to.as_deref());
+    add("actor", f.actor.as_deref());
+    add("action", f.action.as_deref());
+    add("department", f.department.as_deref());
+    let masked = (!id_number.is_empty()).then(|| hedui_audit::entry::mask_id(id_number));
+    add("person", masked.as_deref());
+    let after = f.after_seq.map(|s| s.to_string());
+    add("from_seq", after.as_deref());
+    let limit = (limit > 0).then(|| limit.to_string());
+    add("limit", limit.as_deref());
+    if words.is_empty() {
+        "the whole log".to_owned()
+    } else {
+        words.join(" ")
+    }
+}
 /// Earlier checkpoints included in an export, newest first.
 const EARLIER_CHECKPOINTS: usize = 16;
 
@@ -283,16 +313,66 @@ impl AuditService for Audit {
             .unwrap_or_default();
         let caller = self.admit(&request, "/hedui.v1.AuditService/ExportAudit", &id).await?;
         let outcome: Result<_, HubError> = async {
-            let (filter, _) = to_filter(&state, request.get_ref().filter.as_ref())?;
+            // An export takes any limit up to MAX_EXPORT_ENTRIES; the list's
+            // smaller limit does not apply.
+            let mut asked = request.get_ref().filter.clone().unwrap_or_default();
+            let asked_limit = std::mem::take(&mut asked.limit);
+            let (mut filter, id_number) = to_filter(&state, Some(&asked))?;
+            // No silent cap: without a limit every matching entry is
+            // exported, and more than MAX_EXPORT_ENTRIES is refused by name.
+            filter.limit = if asked_limit == 0 {
+                MAX_EXPORT_ENTRIES + 1
+            } else {
+                asked_limit.min(MAX_EXPORT_ENTRIES + 1)
+            };
             let checkpoint = state.audit.checkpoint().await?;
             let size = checkpoint.checkpoint.tree_size;
-            let entries: Vec<AuditEntry> = state
+            let mut entries: Vec<AuditEntry> = state
                 .store
                 .audit_entries(&filter)
                 .await?
                 .into_iter()
                 .filter(|e| e.seq < size)
                 .collect();
+            if entries.len() > MAX_EXPORT_ENTRIES as usize {
+                return Err(HubError::Denied(hedui_proto::status::failed_precondition(
+                    &format!(
+                        "more than {MAX_EXPORT_ENTRIES} entries match; export a shorter period (--from/--to) or a seq range"
+                    ),
+                    [("EXPORT_TOO_LARGE", "filter", "narrow the period")],
+                )));
+            }
+            let complete = filter.actor.is_none()
+                && filter.action.is_none()
+                && filter.department.is_none()
+                && filter.person_key_hash.is_none();
+            // A range is exported whole: entries of other hubs whose clocks
+            // put them just outside the period but whose seq lies inside it
+            // are included, so the seqs run without a gap.
+            if complete && let (Some(first), Some(last)) = (entries.first(), entries.last()) {
+                let (first, last) = (first.seq, last.seq);
+                if last - first + 1 != entries.len() as u64 {
+                    entries = state
+                        .store
+                        .audit_entries(&AuditFilter {
+                            after_seq: Some(first),
+                            limit: u32::try_from(last - first + 1).unwrap_or(u32::MAX),
+                            ..AuditFilter::default()
+                        })
+                        .await?;
+                }
+            }
+            let scope = hedui_audit::scope::sign(
+                hedui_audit::scope::ScopeStatement {
+                    complete,
+                    first_seq: entries.first().map_or(0, |e| e.seq),
+                    last_seq: entries.last().map_or(0, |e| e.seq),
+                    entry_count: entries.len() as u64,
+                    tree_size: size,
+                    selection: selection_words(&filter, &id_number, asked_limit),
+                },
+                &state.grant_key,
+            );
             let leaves = state.store.audit_leaves(size).await?;
             let mut earlier: Vec<_> = state
                 .store
@@ -309,7 +389,8 @@ impl AuditService for Audit {
                     HubError::Denied(Status::data_loss(format!(
                         "the stored audit log does not match its signed checkpoint: {e}"
                     )))
-                })?;
+                })?
+                .with_scope(scope);
             Ok((
                 ExportAuditResponse {
                     bundle_json: serde_json::to_vec_pretty(&bundle).expect("a bundle serialises"),
