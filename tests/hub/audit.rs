@@ -383,3 +383,141 @@ async fn an_export_with_an_entry_deleted_or_cut_short_fails_verification() {
     );
     assert!(!scope.selection.contains(&h.household.members[0].id_number));
 }
+
+/// For every kind of error the caseworker and auditor RPCs return, the
+/// audit entry of the call records the very status code the caller got:
+/// NOT_FOUND is logged as NOT_FOUND, never as INTERNAL.
+#[tokio::test]
+async fn each_refused_call_is_logged_with_the_code_the_caller_got() {
+    use hedui_proto::v1::batch_service_client::BatchServiceClient;
+    use hedui_proto::v1::{CancelBatchRequest, GetBatchRequest, GetRecordRequest, RecheckRecordRequest};
+    let sys = TestSystem::start().await;
+    let mut hub = sys.hub.clone();
+    let mut batches = BatchServiceClient::new(sys.pki.channel(sys.hub_addr, &Role::Caseworker, "zhang.san"));
+    let store = sys.state.store.clone();
+    let last_status = |action: &'static str| {
+        let store = store.clone();
+        async move {
+            let entries = store
+                .audit_entries(&hedui_store::audit::AuditFilter {
+                    action: Some(action.into()),
+                    limit: 10_000,
+                    ..Default::default()
+                })
+                .await
+                .unwrap();
+            entries.last().map(|e| e.status.clone()).unwrap_or_default()
+        }
+    };
+    let name = |c: Code| format!("{c:?}");
+    let expect = |got: Code, logged: String, want: Code, what: &str| {
+        assert_eq!(got, want, "{what}: the caller's code");
+        let upper: String = name(want)
+            .chars()
+            .flat_map(|c| {
+                if c.is_uppercase() {
+                    vec!['_', c]
+                } else {
+                    vec![c.to_ascii_uppercase()]
+                }
+            })
+            .collect();
+        assert_eq!(logged, upper.trim_start_matches('_'), "{what}: the logged code");
+    };
+
+    let missing = uuid::Uuid::now_v7().to_string();
+    let e = hub
+        .get_record(GetRecordRequest {
+            record_id: missing.clone(),
+        })
+        .await
+        .unwrap_err();
+    expect(
+        e.code(),
+        last_status("GetRecord").await,
+        Code::NotFound,
+        "a missing record",
+    );
+    let e = hub
+        .get_record(GetRecordRequest {
+            record_id: "not-a-uuid".into(),
+        })
+        .await
+        .unwrap_err();
+    expect(
+        e.code(),
+        last_status("GetRecord").await,
+        Code::InvalidArgument,
+        "a bad record id",
+    );
+    let e = hub
+        .recheck_record(RecheckRecordRequest {
+            record_id: missing.clone(),
+            departments: vec![],
+            idempotency_key: "codes-recheck".into(),
+        })
+        .await
+        .unwrap_err();
+    expect(
+        e.code(),
+        last_status("RecheckRecord").await,
+        Code::NotFound,
+        "a re-check of nothing",
+    );
+    let mut bad = request(&household("qualifies"), "codes-unauthorized");
+    bad.authorization.as_mut().unwrap().signers.clear();
+    let e = hub.submit_verification(bad).await.unwrap_err();
+    expect(
+        e.code(),
+        last_status("SubmitVerification").await,
+        Code::InvalidArgument,
+        "no signers",
+    );
+    let e = batches
+        .get_batch(GetBatchRequest {
+            batch_id: missing.clone(),
+        })
+        .await
+        .unwrap_err();
+    expect(
+        e.code(),
+        last_status("GetBatch").await,
+        Code::NotFound,
+        "a missing batch",
+    );
+    let e = batches
+        .cancel_batch(CancelBatchRequest { batch_id: missing })
+        .await
+        .unwrap_err();
+    expect(
+        e.code(),
+        last_status("CancelBatch").await,
+        Code::NotFound,
+        "cancelling a missing batch",
+    );
+    let e = auditor(&sys, Role::Caseworker)
+        .export_audit(ExportAuditRequest::default())
+        .await
+        .unwrap_err();
+    expect(
+        e.code(),
+        last_status("audit.ExportAudit").await,
+        Code::PermissionDenied,
+        "a caseworker exporting",
+    );
+    let e = auditor(&sys, Role::Auditor)
+        .list_audit_entries(ListAuditEntriesRequest {
+            filter: Some(AuditFilter {
+                from: "yesterday".into(),
+                ..Default::default()
+            }),
+        })
+        .await
+        .unwrap_err();
+    expect(
+        e.code(),
+        last_status("audit.ListAuditEntries").await,
+        Code::InvalidArgument,
+        "a bad time",
+    );
+}

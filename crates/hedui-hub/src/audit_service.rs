@@ -70,8 +70,12 @@ impl Audit {
             Ok(caller) => Ok(caller),
             Err((caller, status)) => {
                 tracing::info!(role = caller.role(), method, code = ?status.code(), "call denied");
+                let denied = HubError::Access {
+                    code: status.code(),
+                    message: status.message().to_owned(),
+                };
                 Err(self
-                    .finish::<()>(&caller, method, id_number, Err(HubError::Denied(status)))
+                    .finish::<()>(&caller, method, id_number, Err(denied))
                     .await
                     .unwrap_err())
             }
@@ -106,7 +110,7 @@ impl Audit {
         let (status_name, detail) = match &outcome {
             Ok((_, detail)) => ("OK", detail.clone()),
             Err(HubError::Audit(_)) => ("UNAVAILABLE", String::new()),
-            Err(e) => (code_name(Status::from(clone_status(e)).code()), String::new()),
+            Err(e) => (code_name(e.code()), String::new()),
         };
         if let Err(HubError::Audit(_)) = &outcome {
             return outcome.map(|(r, _)| Response::new(r)).map_err(Status::from);
@@ -122,15 +126,6 @@ impl Audit {
             return Err(HubError::Audit(err).into());
         }
         outcome.map(|(r, _)| Response::new(r)).map_err(Status::from)
-    }
-}
-
-/// A status for an error without consuming it (for the log line).
-fn clone_status(e: &HubError) -> HubError {
-    match e {
-        HubError::Denied(s) => HubError::Denied(s.clone()),
-        HubError::Invalid(v) => HubError::Invalid(v.clone()),
-        other => HubError::Denied(Status::internal(other.to_string())),
     }
 }
 
@@ -335,12 +330,12 @@ impl AuditService for Audit {
                 .filter(|e| e.seq < size)
                 .collect();
             if entries.len() > MAX_EXPORT_ENTRIES as usize {
-                return Err(HubError::Denied(hedui_proto::status::failed_precondition(
-                    &format!(
+                return Err(HubError::precondition(
+                    format!(
                         "more than {MAX_EXPORT_ENTRIES} entries match; export a shorter period (--from/--to) or a seq range"
                     ),
                     [("EXPORT_TOO_LARGE", "filter", "narrow the period")],
-                )));
+                ));
             }
             let complete = filter.actor.is_none()
                 && filter.action.is_none()
@@ -385,11 +380,7 @@ impl AuditService for Audit {
             earlier.drain(..keep);
             let n = entries.len();
             let bundle = ExportBundle::build(entries, &leaves, checkpoint, earlier, &state.audit.public_key())
-                .map_err(|e| {
-                    HubError::Denied(Status::data_loss(format!(
-                        "the stored audit log does not match its signed checkpoint: {e}"
-                    )))
-                })?
+                .map_err(|e| HubError::LogMismatch(e.to_string()))?
                 .with_scope(scope);
             Ok((
                 ExportAuditResponse {

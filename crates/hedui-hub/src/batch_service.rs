@@ -164,14 +164,12 @@ pub fn to_proto(b: &BatchInfo) -> Batch {
 
 fn transition_error(batch_id: &str, t: Transition, what: &str) -> HubError {
     match t {
-        Transition::NotFound => HubError::Denied(Status::not_found(format!("no batch with id {batch_id}"))),
-        Transition::WrongState(s) => HubError::Denied(Status::failed_precondition(format!(
-            "batch {batch_id} is {}; {what}",
-            s.as_str()
-        ))),
-        Transition::Empty => HubError::Denied(Status::failed_precondition(format!(
-            "batch {batch_id} has no households; add some before starting it"
-        ))),
+        Transition::NotFound => HubError::BatchNotFound(batch_id.to_owned()),
+        Transition::WrongState(s) => HubError::precondition(format!("batch {batch_id} is {}; {what}", s.as_str()), []),
+        Transition::Empty => HubError::precondition(
+            format!("batch {batch_id} has no households; add some before starting it"),
+            [],
+        ),
         Transition::Changed => unreachable!("not an error"),
     }
 }
@@ -181,7 +179,7 @@ impl HubState {
         self.store
             .get_batch(id)
             .await?
-            .ok_or_else(|| HubError::Denied(Status::not_found(format!("no batch with id {id}"))))
+            .ok_or_else(|| HubError::BatchNotFound(id.to_owned()))
     }
 
     /// Creates a draft batch.
@@ -268,7 +266,7 @@ impl HubState {
             .store
             .get_batch_header(&id)
             .await?
-            .ok_or_else(|| HubError::Denied(Status::not_found(format!("no batch with id {id}"))))?;
+            .ok_or_else(|| HubError::BatchNotFound(id.to_owned()))?;
         if state != BatchState::Draft {
             return Err(transition_error(
                 &id,

@@ -173,12 +173,12 @@ impl HubState {
         let sub = submission_of(&previous, &req.idempotency_key, today).map_err(|e| {
             // The record was valid when it was made; what fails now is
             // time (a window or an ID number that no longer validates).
-            HubError::Denied(hedui_proto::status::failed_precondition(
+            HubError::precondition(
                 "the record can no longer be re-checked as it stands; submit a new verification",
                 e.violations
                     .iter()
                     .map(|v| ("RECORD", v.field.as_str(), v.description.as_str())),
-            ))
+            )
         })?;
         // No query leaves the hub without an authorization that still
         // covers every member for this purpose today.
@@ -207,11 +207,11 @@ impl HubState {
             },
         };
         if let Err(problems) = covers {
-            return Err(HubError::Denied(hedui_proto::status::failed_precondition(
+            return Err(HubError::precondition(
                 "the record's authorization (授权书) no longer covers this household; a new authorization is needed \
                  (submit a new verification with it); no department was asked",
                 problems.iter().map(|(s, d)| ("AUTHORIZATION", *s, d.as_str())),
-            )));
+            ));
         }
         // One re-check per key, across hubs, as for submissions.
         let _claim = match crate::claims::claim(&self.store, &self.instance, &req.idempotency_key).await? {
@@ -396,13 +396,13 @@ impl HubState {
 
 /// FAILED_PRECONDITION naming the latest version of the lineage.
 fn not_latest(previous: &VerificationRecord, latest: &str) -> HubError {
-    HubError::Denied(hedui_proto::status::failed_precondition(
-        &format!(
+    HubError::precondition(
+        format!(
             "record {} (version {}, verdict {}) is not the latest version; the latest is {latest}: re-check that one",
             previous.record_id,
             version_of(previous),
             verdict_words(previous.verdict)
         ),
         [("VERSION", "record_id", latest)],
-    ))
+    )
 }

@@ -104,13 +104,34 @@ pub enum HubError {
     /// The audit log cannot be written; the hub refuses to answer unlogged.
     #[error(transparent)]
     Audit(#[from] AuditError),
-    /// The call was refused with this status (access denied, or a problem
-    /// found while serving it).
-    #[error("{}", .0.message())]
-    Denied(Status),
+    /// The caller's certificate may not make this call (PERMISSION_DENIED)
+    /// or names nobody (UNAUTHENTICATED); from [`crate::access::authorize`].
+    #[error("{message}")]
+    Access {
+        /// PERMISSION_DENIED or UNAUTHENTICATED.
+        code: tonic::Code,
+        /// What the caller is told.
+        message: String,
+    },
+    /// The call cannot be served as things stand (FAILED_PRECONDITION):
+    /// the message, and `(type, subject, description)` violations for the
+    /// `PreconditionFailure` detail.
+    #[error("{message}")]
+    Precondition {
+        /// What the caller is told.
+        message: String,
+        /// The violations.
+        violations: Vec<(String, String, String)>,
+    },
     /// No such record.
     #[error("record {0} not found")]
     NotFound(String),
+    /// No such batch.
+    #[error("no batch with id {0}")]
+    BatchNotFound(String),
+    /// The stored audit log does not match its signed checkpoint (DATA_LOSS).
+    #[error("the stored audit log does not match its signed checkpoint: {0}")]
+    LogMismatch(String),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -139,7 +160,18 @@ impl From<HubError> for Status {
                         .map(|(p, s)| ("AUTHORIZATION", s.as_str(), p.reason.as_str())),
                 )
             }
-            HubError::Denied(s) => s,
+            HubError::Access { code, message } => Status::new(code, message),
+            HubError::Precondition { message, violations } => hedui_proto::status::failed_precondition(
+                &message,
+                violations.iter().map(|(t, s, d)| (t.as_str(), s.as_str(), d.as_str())),
+            ),
+            HubError::BatchNotFound(id) => Status::not_found(format!("no batch with id {id}")),
+            HubError::LogMismatch(problem) => {
+                tracing::error!("the stored audit log does not match its signed checkpoint");
+                Status::data_loss(format!(
+                    "the stored audit log does not match its signed checkpoint: {problem}"
+                ))
+            }
             HubError::Audit(e) => {
                 tracing::error!(error = %e, "refusing a call that cannot be logged");
                 Status::unavailable("the audit log cannot be written; the hub does not answer unlogged")
@@ -160,6 +192,37 @@ impl From<HubError> for Status {
                 tracing::error!(error = %e, "store error");
                 Status::internal("the hub could not reach its database")
             }
+        }
+    }
+}
+
+impl HubError {
+    /// The status code the caller receives for this error, which is also
+    /// the status its audit entry records.
+    pub fn code(&self) -> tonic::Code {
+        use tonic::Code;
+        match self {
+            HubError::Invalid(_) => Code::InvalidArgument,
+            HubError::Unauthorized(_) | HubError::Precondition { .. } => Code::FailedPrecondition,
+            HubError::Audit(_) => Code::Unavailable,
+            HubError::Access { code, .. } => *code,
+            HubError::NotFound(_) | HubError::BatchNotFound(_) => Code::NotFound,
+            HubError::LogMismatch(_) | HubError::Store(StoreError::Corrupt { .. }) => Code::DataLoss,
+            HubError::Store(_) => Code::Internal,
+        }
+    }
+
+    /// A FAILED_PRECONDITION with violations of one type.
+    pub fn precondition<'a>(
+        message: impl Into<String>,
+        violations: impl IntoIterator<Item = (&'a str, &'a str, &'a str)>,
+    ) -> HubError {
+        HubError::Precondition {
+            message: message.into(),
+            violations: violations
+                .into_iter()
+                .map(|(t, s, d)| (t.to_owned(), s.to_owned(), d.to_owned()))
+                .collect(),
         }
     }
 }
