@@ -63,6 +63,22 @@ pub enum OpenError {
         /// Why.
         source: StoreError,
     },
+    /// The schema is behind and the hub's database role may not change it:
+    /// it is (as it should be) a runtime role that owns nothing.
+    #[error(
+        "the database {url} is at schema version {found}, but this hub needs version {known}, and its role may not migrate ({source}); \
+         run `hedui migrate --database <url of the owner role> --grant-runtime <this hub's role>` as the owner, then start the hub again"
+    )]
+    CannotMigrate {
+        /// The URL, password hidden.
+        url: String,
+        /// Version found.
+        found: i64,
+        /// Version this binary knows.
+        known: i64,
+        /// The refusal.
+        source: StoreError,
+    },
     /// `migrate_on_start = false` and the schema is behind this binary.
     #[error(
         "the database {url} is at schema version {found}, but this hub needs version {known}; run `hedui migrate --database <url>` first (or set migrate_on_start = true)"
@@ -121,21 +137,33 @@ pub async fn open_store(url: &str, opts: &OpsOptions) -> Result<Store, OpenError
         url: shown.clone(),
         source,
     };
-    if opts.migrate_on_start {
-        let applied = store.migrate().await.map_err(refused)?;
+    // The version is read first: a hub running as the runtime role, which
+    // may read the schema but not change it, starts on a current schema
+    // whatever `migrate_on_start` says.
+    let found = store.schema_version().await.map_err(refused)?;
+    let known = Store::known_schema_version();
+    if opts.migrate_on_start && found != known {
+        let applied = match store.migrate().await {
+            Ok(applied) => applied,
+            Err(source) if source.is_permission_denied() => {
+                return Err(OpenError::CannotMigrate {
+                    url: shown,
+                    found,
+                    known,
+                    source,
+                });
+            }
+            Err(e) => return Err(refused(e)),
+        };
         if applied > 0 {
             tracing::info!(applied, "migrations applied at start-up");
         }
-    } else {
-        let found = store.schema_version().await.map_err(refused)?;
-        let known = Store::known_schema_version();
-        if found != known {
-            return Err(OpenError::SchemaBehind {
-                url: shown,
-                found,
-                known,
-            });
-        }
+    } else if found != known {
+        return Err(OpenError::SchemaBehind {
+            url: shown,
+            found,
+            known,
+        });
     }
     Ok(store)
 }
