@@ -234,6 +234,7 @@ impl HubState {
             "re-check of record {} under authorization {}",
             previous.record_id, sub.authorization_ref
         );
+        let _fan_out = self.drain.enter()?;
         self.audit.append(vec![begin]).await?;
         let clients: Vec<_> = self
             .clients

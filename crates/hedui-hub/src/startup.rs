@@ -1,5 +1,6 @@
-//! Start-up settings and steps that operators tune: waiting for the
-//! database, applying migrations or not, and the metrics port.
+//! Start-up and shutdown settings and steps that operators tune: waiting
+//! for the database, applying migrations or not, the metrics port, and the
+//! drain at shutdown.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -23,6 +24,13 @@ pub struct OpsOptions {
     /// nothing else, for the kubelet's gRPC probes (which cannot present a
     /// client certificate); `None` serves none.
     pub health_listen: Option<SocketAddr>,
+    /// At shutdown, how long the hub reports NOT_SERVING while it still
+    /// serves, so load balancers move away before it stops starting work.
+    pub drain_delay: Duration,
+    /// After the drain delay, how long verifications in flight may take to
+    /// finish; those still waiting for a department are then abandoned,
+    /// and their `source.query` entries say so.
+    pub drain_grace: Duration,
 }
 
 impl Default for OpsOptions {
@@ -32,9 +40,18 @@ impl Default for OpsOptions {
             database_connect_timeout: Duration::from_secs(60),
             metrics_listen: None,
             health_listen: None,
+            drain_delay: DEFAULT_DRAIN_DELAY,
+            drain_grace: DEFAULT_DRAIN_GRACE,
         }
     }
 }
+
+/// The default drain delay: a few load-balancer health checks.
+pub const DEFAULT_DRAIN_DELAY: Duration = Duration::from_secs(5);
+/// The default grace for verifications in flight at shutdown: longer than
+/// the default department deadline (10 s), so that normally none is
+/// abandoned.
+pub const DEFAULT_DRAIN_GRACE: Duration = Duration::from_secs(15);
 
 /// First pause between attempts; it doubles up to [`MAX_PAUSE`].
 const FIRST_PAUSE: Duration = Duration::from_millis(500);
