@@ -59,7 +59,12 @@ struct Hub {
     _dir: tempfile::TempDir,
 }
 
-async fn start_hub(behaviour: impl Fn(Department) -> Behaviour, drain_delay: Duration, drain_grace: Duration) -> Hub {
+async fn start_hub(
+    behaviour: impl Fn(Department) -> Behaviour,
+    deadline: Duration,
+    drain_delay: Duration,
+    drain_grace: Duration,
+) -> Hub {
     let pki = Pki::new();
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("hedui.db").display());
@@ -73,7 +78,7 @@ async fn start_hub(behaviour: impl Fn(Department) -> Behaviour, drain_delay: Dur
         adapters.push(AdapterEndpoint {
             department: d,
             url: format!("https://{addr}"),
-            deadline: Duration::from_secs(120),
+            deadline,
             limits: Default::default(),
             breaker: Default::default(),
         });
@@ -170,6 +175,7 @@ async fn a_stopping_hub_reports_not_serving_then_refuses_new_work_and_finishes_w
     // Every department takes a second; a long grace lets it answer.
     let hub = start_hub(
         |_| Behaviour::Slow(Duration::from_millis(1500)),
+        Duration::from_secs(120),
         Duration::from_secs(1),
         Duration::from_secs(60),
     )
@@ -248,6 +254,7 @@ async fn a_fan_out_still_waiting_after_the_grace_is_abandoned_and_logged_as_such
             Department::Tax => Behaviour::Slow(Duration::from_secs(600)),
             _ => Behaviour::Slow(Duration::from_millis(10)),
         },
+        Duration::from_secs(120),
         Duration::ZERO,
         Duration::from_millis(200),
     )
@@ -284,6 +291,65 @@ async fn a_fan_out_still_waiting_after_the_grace_is_abandoned_and_logged_as_such
     assert!(
         store.get_by_idempotency_key("drain-abandoned").await.unwrap().is_none(),
         "no record: the caseworker sends it again"
+    );
+    store.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recheck_abandoned_at_shutdown_stores_no_version() {
+    // The tax bureau takes longer than its deadline: the first verification
+    // stores a record with tax TIMEOUT, and the re-check asks it again.
+    let hub = start_hub(
+        |d| match d {
+            Department::Tax => Behaviour::Slow(Duration::from_secs(30)),
+            _ => Behaviour::Slow(Duration::from_millis(10)),
+        },
+        Duration::from_secs(3),
+        Duration::ZERO,
+        Duration::from_millis(200),
+    )
+    .await;
+    let mut client = hub.pki.client(hub.addr, &Role::Caseworker, "zhang.san");
+    let record = client
+        .submit_verification(request("drain-recheck"))
+        .await
+        .unwrap()
+        .into_inner()
+        .record
+        .unwrap();
+    let pending = tokio::spawn({
+        let mut c = client.clone();
+        let record_id = record.record_id.clone();
+        async move {
+            c.recheck_record(hedui_proto::v1::RecheckRecordRequest {
+                record_id,
+                departments: Vec::new(),
+                idempotency_key: "drain-recheck-2".into(),
+            })
+            .await
+        }
+    });
+    let tax = hub.calls[helpers::index_of(Department::Tax)].clone();
+    until("the tax bureau has the re-check's query", || {
+        tax.load(Ordering::SeqCst) == 2
+    })
+    .await;
+    hub.stop.send(()).unwrap();
+    let status = pending.await.unwrap().unwrap_err();
+    assert_eq!(status.code(), tonic::Code::Unavailable, "{status:?}");
+    hub.task.await.unwrap().unwrap();
+    let queries = entries(&hub.url, "source.query").await;
+    assert_eq!(queries.len(), ALL.len() + 1, "the first fan-out's and the re-check's");
+    let last = queries.last().unwrap();
+    assert_eq!(
+        (last.departments.as_slice(), last.status.as_str()),
+        (&["tax".to_owned()][..], "ABANDONED")
+    );
+    let store = Store::open(&hub.url).await.unwrap();
+    assert_eq!(
+        store.lineage(&record.record_id).await.unwrap().len(),
+        1,
+        "no new version"
     );
     store.close().await;
 }
