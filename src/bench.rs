@@ -246,7 +246,10 @@ async fn start(a: &BenchArgs) -> anyhow::Result<System> {
         tls: Some(hub_files),
         audit_origin: "hedui.bench/audit".into(),
         checkpoint_interval: Duration::from_secs(60),
-        ops: hedui_hub::OpsOptions::default(),
+        ops: hedui_hub::OpsOptions {
+            drain_delay: Duration::ZERO,
+            ..hedui_hub::OpsOptions::default()
+        },
         batch: Default::default(),
     })
     .await

@@ -76,6 +76,13 @@ pub struct HubFile {
     pub audit_origin: String,
     /// Seconds between checkpoints when the log has grown.
     pub checkpoint_interval_s: u64,
+    /// Seconds the hub reports NOT_SERVING at shutdown while still serving,
+    /// before it starts no new verification.
+    pub drain_seconds: u64,
+    /// Seconds verifications in flight at shutdown may take to finish
+    /// before the hub stops waiting for their departments (and logs those
+    /// queries as abandoned).
+    pub drain_grace_seconds: u64,
     /// Default deadline for every department, in milliseconds.
     pub deadline_ms: Option<u64>,
     /// The hub's certificate, key and the county CA, relative to this file.
@@ -100,6 +107,8 @@ impl Default for HubFile {
             hub_key: PathBuf::from("keys/hub.key"),
             audit_origin: "hedui/audit".to_owned(),
             checkpoint_interval_s: 60,
+            drain_seconds: 5,
+            drain_grace_seconds: 15,
             deadline_ms: None,
             tls: None,
             adapters: BTreeMap::new(),
@@ -417,6 +426,8 @@ pub fn to_hub_config(file: HubFile, base: &Path) -> anyhow::Result<HubConfig> {
             database_connect_timeout: Duration::from_secs(file.database_connect_timeout_s),
             metrics_listen,
             health_listen,
+            drain_delay: Duration::from_secs(file.drain_seconds),
+            drain_grace: Duration::from_secs(file.drain_grace_seconds),
         },
     })
 }
@@ -620,6 +631,25 @@ mod tests {
         let deployment = std::fs::read_to_string(base().join("k8s/hub-deployment.yaml")).unwrap();
         assert!(deployment.contains("containerPort: 7310") && deployment.contains("port: 7310"));
         assert!(deployment.contains("containerPort: 9300") && deployment.contains("containerPort: 7300"));
+        // The preStop sleep matches drain_seconds, and the pod is given time
+        // for it, the drain, the grace and the rest of the stop.
+        let number_after = |text: &str, key: &str| -> u64 {
+            let at = text.find(key).unwrap_or_else(|| panic!("{key} is missing")) + key.len();
+            let digits: String = text[at..]
+                .trim_start()
+                .chars()
+                .take_while(char::is_ascii_digit)
+                .collect();
+            digits.parse().unwrap()
+        };
+        let pre_stop = &deployment[deployment.find("preStop:").expect("a preStop hook")..];
+        let sleep = number_after(pre_stop, "seconds:");
+        assert_eq!(sleep, cfg.drain_seconds);
+        let budget = number_after(&deployment, "terminationGracePeriodSeconds:");
+        assert!(
+            budget >= sleep + cfg.drain_seconds + cfg.drain_grace_seconds + 15,
+            "{budget}"
+        );
         let tls = cfg.tls.unwrap();
         for (path, key) in [(&tls.ca, "ca.crt"), (&tls.cert, "hub.crt"), (&tls.key, "hub.key.pem")] {
             assert_eq!(path, &PathBuf::from(format!("../secret/{key}")));

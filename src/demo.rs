@@ -128,7 +128,11 @@ pub async fn run(a: DemoArgs) -> anyhow::Result<()> {
         tls: Some(issue(Role::Hub, "hub-01")?),
         audit_origin: "hedui.demo/audit".to_owned(),
         checkpoint_interval: Duration::from_secs(60),
-        ops: hedui_hub::OpsOptions::default(),
+        // One process, no load balancer to wait for at Ctrl-C.
+        ops: hedui_hub::OpsOptions {
+            drain_delay: Duration::ZERO,
+            ..hedui_hub::OpsOptions::default()
+        },
         batch: Default::default(),
     })
     .await?;

@@ -4,7 +4,8 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 use clap::{Args, Subcommand};
-use hedui_store::Store;
+use hedui_store::runtime_role::{GrantError, RuntimeGrant};
+use hedui_store::{BackendKind, Store};
 
 use crate::config;
 
@@ -30,6 +31,13 @@ pub struct MigrateArgs {
     /// Only show the schema version and the applied and pending migrations.
     #[arg(long)]
     pub status: bool,
+    /// PostgreSQL only: after migrating, make ROLE the hub's runtime role:
+    /// INSERT and SELECT on the audit tables and reviews, what the hub needs
+    /// on the others, and nothing else (it owns nothing, so it cannot
+    /// disable the append-only triggers). Run as the owner of the tables;
+    /// ROLE must exist. Safe to run again.
+    #[arg(long, value_name = "ROLE", conflicts_with = "status")]
+    pub grant_runtime: Option<String>,
 }
 
 pub fn config(c: ConfigCommand) -> anyhow::Result<()> {
@@ -73,10 +81,27 @@ pub async fn migrate(a: MigrateArgs) -> anyhow::Result<()> {
     let store = Store::open_without_migrating(&a.database)
         .await
         .with_context(|| format!("--database {shown}"))?;
+    if a.grant_runtime.is_some() && store.backend_kind() == BackendKind::Sqlite {
+        // Said before migrating, so the command does nothing rather than half
+        // of what was asked.
+        store.close().await;
+        anyhow::bail!("--grant-runtime: {}", GrantError::NoRoles);
+    }
     let known = Store::known_migrations();
     if !a.status {
         let applied = store.migrate().await.with_context(|| format!("migrating {shown}"))?;
         println!("{shown}: applied {applied} migration(s)");
+    }
+    if let Some(role) = &a.grant_runtime {
+        let result = store.grant_runtime(role).await;
+        let grant = match result {
+            Ok(g) => g,
+            Err(e) => {
+                store.close().await;
+                return Err(anyhow::anyhow!("--grant-runtime {role}: {e}"));
+            }
+        };
+        print_grant(&grant);
     }
     let applied = store.applied_migrations().await?;
     let version = store.schema_version().await?;
@@ -93,4 +118,30 @@ pub async fn migrate(a: MigrateArgs) -> anyhow::Result<()> {
     }
     store.close().await;
     Ok(())
+}
+
+fn print_grant(g: &RuntimeGrant) {
+    println!(
+        "runtime role {:?} in schema {:?}: owns nothing; holds only these privileges:",
+        g.role, g.schema
+    );
+    for (table, privileges) in &g.granted {
+        println!("  {table:<20} {}", privileges.join(", "));
+    }
+    for table in &g.unknown_tables {
+        println!("  {table:<20} (none: not a table of hedui)");
+    }
+    if g.may_create_in_schema {
+        println!(
+            "note: {:?} may create its own tables in schema {:?} through PUBLIC; that cannot touch hedui's tables, \
+             but `REVOKE CREATE ON SCHEMA {} FROM PUBLIC;` closes it",
+            g.role,
+            g.schema,
+            hedui_store::runtime_role::quote_ident(&g.schema)
+        );
+    }
+    println!(
+        "start the hub as {:?} with migrate_on_start = false (or `hedui hub --no-migrate`); run this command again after every upgrade",
+        g.role
+    );
 }

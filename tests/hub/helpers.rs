@@ -395,6 +395,8 @@ impl TestSystem {
             ops: hedui_hub::OpsOptions {
                 metrics_listen: Some(any),
                 health_listen: Some(any),
+                // No load balancer to wait for when a test stops the hub.
+                drain_delay: Duration::ZERO,
                 ..hedui_hub::OpsOptions::default()
             },
             batch: tuning.batch.clone(),

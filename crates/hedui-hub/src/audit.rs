@@ -316,7 +316,14 @@ async fn bind_legacy_records(
         };
         let mut sealed = record;
         hedui_trust::seal::seal(&mut sealed, key);
-        if store.bind_record(&sealed, seq).await? {
+        let bound_now = store.bind_record(&sealed, seq).await.map_err(|e| {
+            AuditError::Write(format!(
+                "records stored before migration 0005 must be bound to the audit log once, which changes their \
+                 rows; the database refused ({e}). Start the hub once with the database's owner role (as `hedui \
+                 migrate` runs), then again with the runtime role"
+            ))
+        })?;
+        if bound_now {
             bound += 1;
         } else {
             tracing::warn!(%record_id, "a legacy record changed while it was being bound; left unbound");

@@ -6,6 +6,13 @@
 //! SubmitVerification (`HubState::run_submission`). Memory is bounded by
 //! `in_flight`, never by the batch.
 //!
+//! At shutdown it claims nothing more and lets the households in flight end:
+//! their fan-outs finish, or are abandoned by the drain (see
+//! [`crate::drain`]) with their `source.query` entries written, and a
+//! household claimed but stopped at the closed gate asks nobody. Then it
+//! hands its leases back, so another hub takes those households at once. It
+//! never drops a household in the middle of a fan-out.
+//!
 //! Exactly one final record per household: the record is stored under the
 //! item's idempotency key first, then the item is marked DONE. A hub that
 //! dies between the two leaves the item RUNNING with a lease; once the lease
@@ -79,8 +86,9 @@ fn ms(d: Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
-/// Runs until `stop` fires; then stops claiming, abandons the households
-/// in flight and hands their leases back.
+/// Runs until `stop` fires; then stops claiming, waits for the households
+/// in flight to end (the drain bounds their fan-outs) and hands the leases
+/// of those left unfinished back.
 pub async fn run(state: Arc<HubState>, settings: BatchSettings, mut stop: tokio::sync::watch::Receiver<bool>) {
     let owner = format!("hub-{}", uuid::Uuid::new_v4());
     let slots = Arc::new(Semaphore::new(settings.in_flight.max(1)));
@@ -127,7 +135,11 @@ pub async fn run(state: Arc<HubState>, settings: BatchSettings, mut stop: tokio:
             });
         }
     }
-    tasks.shutdown().await;
+    tracing::info!(
+        in_flight = tasks.len(),
+        "batch worker: claiming no more; finishing the households in flight"
+    );
+    while tasks.join_next().await.is_some() {}
     match state.store.release_batch_leases(&owner).await {
         Ok(n) => tracing::info!(released = n, "batch worker stopped"),
         Err(e) => tracing::warn!(error = %e, "batch worker stopped; its leases run out on their own"),
@@ -200,6 +212,11 @@ async fn run_item(
             flagged: !record.flags.is_empty() || record.verdict == Verdict::NeedsReview as i32,
             error: String::new(),
         },
+        // Abandoned at shutdown: not the departments' fault, so no backoff;
+        // the lease is handed back and another claim runs it again soon.
+        Ok(Ran::Deferred { .. }) if state.drain.is_abandoning() => return,
+        // Stopped at the closed gate: nobody was asked; likewise.
+        Err(HubError::Draining(_)) => return,
         Ok(Ran::Deferred { missing }) => {
             let names: Vec<&str> = missing.iter().map(|d| slug(*d)).collect();
             let why = format!("no answer from {}", names.join(", "));

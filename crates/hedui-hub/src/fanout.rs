@@ -43,6 +43,14 @@ pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(10);
 const GRANT_SLACK_MS: i64 = 60_000;
 /// Largest reply accepted from a department.
 pub const MAX_REPLY_BYTES: usize = 4 * 1024 * 1024;
+/// How the detail of an answer abandoned at shutdown begins (see
+/// [`crate::drain`]); [`is_abandoned`] tests for it.
+pub const ABANDONED: &str = "abandoned at shutdown";
+
+/// True when `answer` is one the hub gave up waiting for at shutdown.
+pub fn is_abandoned(answer: &SourceAnswer) -> bool {
+    answer.outcome == SourceOutcome::Unavailable && answer.detail.starts_with(ABANDONED)
+}
 
 /// One configured department adapter.
 #[derive(Debug, Clone)]
@@ -68,6 +76,7 @@ pub struct DepartmentClient {
     metrics: Option<crate::metrics::Metrics>,
     limiter: Arc<Limiter>,
     breaker: Arc<std::sync::Mutex<Breaker>>,
+    drain: Option<crate::drain::Drain>,
 }
 
 impl DepartmentClient {
@@ -98,7 +107,43 @@ impl DepartmentClient {
             metrics: None,
             limiter: Arc::new(Limiter::new(endpoint.limits)),
             breaker: Arc::new(std::sync::Mutex::new(Breaker::new(endpoint.breaker))),
+            drain: None,
         })
+    }
+
+    /// Gives up waiting when `drain` abandons the fan-outs in flight.
+    pub fn with_drain(mut self, drain: crate::drain::Drain) -> Self {
+        self.drain = Some(drain);
+        self
+    }
+
+    /// Resolves when the hub abandons the fan-outs in flight.
+    async fn abandoned(&self) {
+        match &self.drain {
+            Some(d) => d.abandoned().await,
+            None => std::future::pending().await,
+        }
+    }
+
+    /// The answer of a department the hub stopped waiting for at shutdown:
+    /// UNAVAILABLE, saying whether the query had been sent.
+    fn abandoned_answer(&self, sent_at: Option<Instant>) -> SourceAnswer {
+        let latency = sent_at.map_or(Duration::ZERO, |t| t.elapsed());
+        let detail = if sent_at.is_some() {
+            format!("{ABANDONED}: the query was sent; the hub stopped before the answer came")
+        } else {
+            format!("{ABANDONED}: the query was not sent")
+        };
+        if let Some(m) = &self.metrics {
+            m.source(slug(self.department), "ABANDONED", latency);
+        }
+        tracing::warn!(
+            department = slug(self.department),
+            sent = sent_at.is_some(),
+            "department abandoned at shutdown"
+        );
+        let latency_ms = latency.as_millis().min(u128::from(u32::MAX)) as u32;
+        SourceAnswer::failed(self.department, SourceOutcome::Unavailable, latency_ms, detail)
     }
 
     /// Counts every answer of this department in `metrics`.
@@ -345,7 +390,13 @@ pub async fn query_all(
                 Ok(probe) => probe,
                 Err(answer) => return answer,
             };
-            let _permit = c.limiter.acquire(priority).await;
+            // At shutdown the hub stops waiting, for a slot or an answer;
+            // the answer then says so and is logged like any other.
+            let _permit = tokio::select! {
+                biased;
+                permit = c.limiter.acquire(priority) => permit,
+                () = c.abandoned() => return c.abandoned_answer(None),
+            };
             let now_ms = chrono::Utc::now().timestamp_millis();
             // Each department gets its own grant, valid a little longer than
             // its deadline and never more than the ten minutes an adapter
@@ -367,7 +418,13 @@ pub async fn query_all(
             );
             let mut req = request.clone();
             req.grant = hedui_trust::grant::encode(&grant);
-            let answer = c.ask(req, persons, sub, today).await;
+            let sent_at = Instant::now();
+            let answer = tokio::select! {
+                biased;
+                answer = c.ask(req, persons, sub, today) => answer,
+                // Not the department's fault: the breaker is not told.
+                () = c.abandoned() => return c.abandoned_answer(Some(sent_at)),
+            };
             c.settle(&answer, probe);
             answer
         }

@@ -1,6 +1,9 @@
 //! `grpc.health.v1` for the hub: SERVING only while the database answers and
 //! the audit log can be written, and NOT_SERVING as soon as shutdown begins,
-//! so a load balancer stops sending work to a hub that would refuse it.
+//! so a load balancer stops sending work to a hub that would refuse it. At
+//! shutdown `Application::run_until` stops [`watch`] (so nothing reports
+//! SERVING again) and keeps serving for the drain delay, so that balancers
+//! have time to notice before the hub starts no new verification.
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -24,6 +24,7 @@ pub mod batch_service;
 pub mod batch_worker;
 pub mod breaker;
 pub mod claims;
+pub mod drain;
 pub mod fanout;
 pub mod health;
 pub mod limits;
@@ -123,7 +124,15 @@ pub struct Application {
     metrics_listener: Option<TcpListener>,
     health_listener: Option<TcpListener>,
     batch: BatchSettings,
+    drain_delay: std::time::Duration,
+    drain_grace: std::time::Duration,
 }
+
+/// How long fan-outs abandoned at shutdown may take to write their entries.
+const ABANDON_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+/// How long the batch worker may take, once every fan-out has ended, to
+/// finish its households and hand back its leases.
+const WORKER_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
 
 impl Application {
     /// Opens the store, prepares the department clients and binds.
@@ -153,8 +162,9 @@ impl Application {
         }
         let store = startup::open_store(&config.database_url, &config.ops).await?;
         let metrics = metrics::Metrics::default();
+        let drain = drain::Drain::default();
         for c in &mut clients {
-            *c = c.clone().with_metrics(metrics.clone());
+            *c = c.clone().with_metrics(metrics.clone()).with_drain(drain.clone());
         }
         let metrics_listener = match config.ops.metrics_listen {
             Some(addr) => Some(
@@ -210,6 +220,7 @@ impl Application {
             insecure: server_tls.is_none(),
             metrics,
             batch_wakeup: tokio::sync::Notify::new(),
+            drain,
         });
         Ok(Self {
             listener,
@@ -219,6 +230,8 @@ impl Application {
             metrics_listener,
             health_listener,
             batch: config.batch,
+            drain_delay: config.ops.drain_delay,
+            drain_grace: config.ops.drain_grace,
         })
     }
 
@@ -242,7 +255,18 @@ impl Application {
         self.state.clone()
     }
 
-    /// Serves until `shutdown` completes, then closes the store.
+    /// Serves until `shutdown` completes, then drains and stops:
+    ///
+    /// 1. health goes NOT_SERVING, and for the drain delay the hub still
+    ///    serves everything, so load balancers move away first;
+    /// 2. the fan-out gate closes ([`drain`]): submissions and re-checks
+    ///    that reach it get UNAVAILABLE and the batch worker claims no more;
+    ///    fan-outs in flight finish within the grace, or are abandoned with
+    ///    their `source.query` entries saying so;
+    /// 3. the listener stops and the calls in flight finish;
+    /// 4. the batch worker finishes its households and hands back its
+    ///    leases;
+    /// 5. a last checkpoint is signed and the store is closed.
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
@@ -291,13 +315,31 @@ impl Application {
             .add_service(batch_svc);
         // The batch worker runs while the hub serves and stops with it.
         let (stop_worker, worker_stop) = tokio::sync::watch::channel(false);
+        let stop_worker = Arc::new(stop_worker);
         let worker = tokio::spawn(batch_worker::run(self.state.clone(), self.batch.clone(), worker_stop));
-        // Shutdown begins: tell load balancers first, then stop accepting.
+        let drain = self.state.drain.clone();
+        let (drain_delay, drain_grace) = (self.drain_delay, self.drain_grace);
+        // Shutdown begins: tell load balancers first and keep serving while
+        // they move away; then start no new fan-out and let those in flight
+        // end, logged; only then stop accepting.
         let shutdown = {
             let reporter = reporter.clone();
+            let watch = watch.abort_handle();
+            let (drain, stop_worker) = (drain.clone(), stop_worker.clone());
             async move {
                 shutdown.await;
+                // The watcher would report SERVING again on its next check.
+                watch.abort();
                 health::set_all(&reporter, false).await;
+                tracing::info!(
+                    drain_delay_s = drain_delay.as_secs_f64(),
+                    "shutdown: NOT_SERVING; still serving for the drain delay"
+                );
+                tokio::time::sleep(drain_delay).await;
+                drain.close();
+                let _ = stop_worker.send(true);
+                drain.close_and_wait(drain_grace, ABANDON_WAIT).await;
+                tracing::info!("shutdown: no fan-out in flight; closing the listener");
             }
         };
         let result = match self.server_tls {
@@ -319,14 +361,23 @@ impl Application {
         if let Some(t) = health_task {
             t.abort();
         }
-        // Every call has finished and every append was acknowledged only
-        // once durable; a last checkpoint commits to the whole log, so an
-        // auditor can verify up to the last entry after the stop.
+        // Also when the server ended on its own: nothing new, and what is in
+        // flight ends, logged (at once when the drain above already ran).
+        drain.close();
+        let _ = stop_worker.send(true);
+        drain.close_and_wait(drain_grace, ABANDON_WAIT).await;
+        let worker_abort = worker.abort_handle();
+        if tokio::time::timeout(WORKER_WAIT, worker).await.is_err() {
+            worker_abort.abort();
+            tracing::error!("the batch worker did not stop; its leases run out on their own");
+        }
+        // Every call and every household has finished and every append was
+        // acknowledged only once durable; a last checkpoint commits to the
+        // whole log, so an auditor can verify up to the last entry after
+        // the stop.
         if let Err(e) = self.state.audit.checkpoint().await {
             tracing::warn!(error = %e, "no final audit checkpoint");
         }
-        let _ = stop_worker.send(true);
-        let _ = worker.await;
         self.state.store.close().await;
         tracing::info!("hub stopped");
         result

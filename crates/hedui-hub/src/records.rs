@@ -250,6 +250,7 @@ impl HubState {
             "re-check of record {} under authorization {}",
             previous.record_id, sub.authorization_ref
         );
+        let _fan_out = self.drain.enter()?;
         self.audit.append(vec![begin]).await?;
         let clients: Vec<_> = self
             .clients
@@ -267,6 +268,11 @@ impl HubState {
         )
         .await;
         let mut entries = crate::service::source_entries(caller, &purpose, &request_id, &persons, &fresh);
+        // Abandoned at shutdown: logged, no version stored, asked again later.
+        if fresh.iter().any(crate::fanout::is_abandoned) {
+            self.audit.append(entries).await?;
+            return Err(crate::drain::Draining.into());
+        }
         // A named department with no adapter configured is recorded as
         // unavailable by the merge, as on a first verification.
         let mut answers = kept;

@@ -61,6 +61,8 @@ pub struct HubState {
     /// This hub's instance name, the prefix of its idempotency claims (see
     /// [`crate::claims`]).
     pub instance: String,
+    /// The gate every fan-out passes; closed at shutdown (see [`crate::drain`]).
+    pub drain: crate::drain::Drain,
 }
 
 /// Who runs a submission through the pipeline.
@@ -132,6 +134,10 @@ pub enum HubError {
     /// The stored audit log does not match its signed checkpoint (DATA_LOSS).
     #[error("the stored audit log does not match its signed checkpoint: {0}")]
     LogMismatch(String),
+    /// The hub is shutting down: nothing was asked, or what was asked was
+    /// abandoned and logged as such; no record was stored.
+    #[error(transparent)]
+    Draining(#[from] crate::drain::Draining),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -177,6 +183,7 @@ impl From<HubError> for Status {
                 Status::unavailable("the audit log cannot be written; the hub does not answer unlogged")
             }
             HubError::NotFound(id) => Status::not_found(format!("no record with id {id}")),
+            HubError::Draining(e) => Status::unavailable(format!("{e}; send it again, to another hub")),
             HubError::Store(StoreError::Corrupt { record_id, .. }) => {
                 tracing::error!(%record_id, "stored record failed its integrity check");
                 Status::data_loss(format!(
@@ -204,7 +211,7 @@ impl HubError {
         match self {
             HubError::Invalid(_) => Code::InvalidArgument,
             HubError::Unauthorized(_) | HubError::Precondition { .. } => Code::FailedPrecondition,
-            HubError::Audit(_) => Code::Unavailable,
+            HubError::Audit(_) | HubError::Draining(_) => Code::Unavailable,
             HubError::Access { code, .. } => *code,
             HubError::NotFound(_) | HubError::BatchNotFound(_) => Code::NotFound,
             HubError::LogMismatch(_) | HubError::Store(StoreError::Corrupt { .. }) => Code::DataLoss,
@@ -270,16 +277,21 @@ pub fn source_entries(
     answers
         .iter()
         .map(|a| {
-            let mut e = audit_entry(
-                caller,
-                "source.query",
-                a.outcome.as_str_name().trim_start_matches("SOURCE_OUTCOME_"),
-            );
+            // A query given up at shutdown is logged as such, not as an outage.
+            let abandoned = crate::fanout::is_abandoned(a);
+            let status = match abandoned {
+                true => "ABANDONED",
+                false => a.outcome.as_str_name().trim_start_matches("SOURCE_OUTCOME_"),
+            };
+            let mut e = audit_entry(caller, "source.query", status);
             e.purpose = purpose.to_owned();
             e.request_id = request_id.to_owned();
             e.persons = persons.to_vec();
             e.departments = vec![slug(a.department).to_owned()];
             e.detail = format!("{} ms", a.latency_ms);
+            if abandoned {
+                e.detail = format!("{} ms; {}", a.latency_ms, a.detail);
+            }
             e
         })
         .collect()
@@ -425,8 +437,11 @@ impl HubState {
             Mode::Interactive => format!("authorization {}", sub.authorization_ref),
             Mode::Batch { .. } => format!("authorization {} ({})", sub.authorization_ref, sub.idempotency_key),
         };
+        // No fan-out starts once the hub is draining; this one is waited for.
+        let _fan_out = self.drain.enter()?;
         self.audit.append(vec![begin]).await?;
         let answers = query_all(&self.clients, priority, &request_id, &sub, &self.grant_key, today).await;
+        let abandoned = answers.iter().any(crate::fanout::is_abandoned);
         let mut entries = source_entries(caller, &purpose, &request_id, &persons, &answers);
         let missing: Vec<Department> = answers
             .iter()
@@ -438,15 +453,21 @@ impl HubState {
             })
             .map(|a| a.department)
             .collect();
-        if matches!(mode, Mode::Batch { defer_on_outage: true }) && !missing.is_empty() {
-            let mut e = audit_entry(caller, action, "DEFERRED");
+        if (abandoned || matches!(mode, Mode::Batch { defer_on_outage: true })) && !missing.is_empty() {
+            let mut e = audit_entry(caller, action, if abandoned { "ABANDONED" } else { "DEFERRED" });
             e.purpose = purpose;
             e.request_id = request_id;
             e.persons = persons;
             e.departments = missing.iter().map(|d| slug(*d).to_owned()).collect();
             e.detail = format!("{}: no record yet, will ask again", sub.idempotency_key);
+            if abandoned {
+                e.detail = format!("{}: abandoned at shutdown, no record", sub.idempotency_key);
+            }
             entries.push(e);
             self.audit.append(entries).await?;
+            if abandoned && mode == Mode::Interactive {
+                return Err(crate::drain::Draining.into());
+            }
             return Ok(Ran::Deferred { missing });
         }
         let header = RecordHeader {

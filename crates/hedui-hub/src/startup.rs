@@ -1,5 +1,6 @@
-//! Start-up settings and steps that operators tune: waiting for the
-//! database, applying migrations or not, and the metrics port.
+//! Start-up and shutdown settings and steps that operators tune: waiting
+//! for the database, applying migrations or not, the metrics port, and the
+//! drain at shutdown.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -23,6 +24,13 @@ pub struct OpsOptions {
     /// nothing else, for the kubelet's gRPC probes (which cannot present a
     /// client certificate); `None` serves none.
     pub health_listen: Option<SocketAddr>,
+    /// At shutdown, how long the hub reports NOT_SERVING while it still
+    /// serves, so load balancers move away before it stops starting work.
+    pub drain_delay: Duration,
+    /// After the drain delay, how long verifications in flight may take to
+    /// finish; those still waiting for a department are then abandoned,
+    /// and their `source.query` entries say so.
+    pub drain_grace: Duration,
 }
 
 impl Default for OpsOptions {
@@ -32,9 +40,18 @@ impl Default for OpsOptions {
             database_connect_timeout: Duration::from_secs(60),
             metrics_listen: None,
             health_listen: None,
+            drain_delay: DEFAULT_DRAIN_DELAY,
+            drain_grace: DEFAULT_DRAIN_GRACE,
         }
     }
 }
+
+/// The default drain delay: a few load-balancer health checks.
+pub const DEFAULT_DRAIN_DELAY: Duration = Duration::from_secs(5);
+/// The default grace for verifications in flight at shutdown: longer than
+/// the default department deadline (10 s), so that normally none is
+/// abandoned.
+pub const DEFAULT_DRAIN_GRACE: Duration = Duration::from_secs(15);
 
 /// First pause between attempts; it doubles up to [`MAX_PAUSE`].
 const FIRST_PAUSE: Duration = Duration::from_millis(500);
@@ -61,6 +78,22 @@ pub enum OpenError {
         /// The URL, password hidden.
         url: String,
         /// Why.
+        source: StoreError,
+    },
+    /// The schema is behind and the hub's database role may not change it:
+    /// it is (as it should be) a runtime role that owns nothing.
+    #[error(
+        "the database {url} is at schema version {found}, but this hub needs version {known}, and its role may not migrate ({source}); \
+         run `hedui migrate --database <url of the owner role> --grant-runtime <this hub's role>` as the owner, then start the hub again"
+    )]
+    CannotMigrate {
+        /// The URL, password hidden.
+        url: String,
+        /// Version found.
+        found: i64,
+        /// Version this binary knows.
+        known: i64,
+        /// The refusal.
         source: StoreError,
     },
     /// `migrate_on_start = false` and the schema is behind this binary.
@@ -121,21 +154,33 @@ pub async fn open_store(url: &str, opts: &OpsOptions) -> Result<Store, OpenError
         url: shown.clone(),
         source,
     };
-    if opts.migrate_on_start {
-        let applied = store.migrate().await.map_err(refused)?;
+    // The version is read first: a hub running as the runtime role, which
+    // may read the schema but not change it, starts on a current schema
+    // whatever `migrate_on_start` says.
+    let found = store.schema_version().await.map_err(refused)?;
+    let known = Store::known_schema_version();
+    if opts.migrate_on_start && found != known {
+        let applied = match store.migrate().await {
+            Ok(applied) => applied,
+            Err(source) if source.is_permission_denied() => {
+                return Err(OpenError::CannotMigrate {
+                    url: shown,
+                    found,
+                    known,
+                    source,
+                });
+            }
+            Err(e) => return Err(refused(e)),
+        };
         if applied > 0 {
             tracing::info!(applied, "migrations applied at start-up");
         }
-    } else {
-        let found = store.schema_version().await.map_err(refused)?;
-        let known = Store::known_schema_version();
-        if found != known {
-            return Err(OpenError::SchemaBehind {
-                url: shown,
-                found,
-                known,
-            });
-        }
+    } else if found != known {
+        return Err(OpenError::SchemaBehind {
+            url: shown,
+            found,
+            known,
+        });
     }
     Ok(store)
 }

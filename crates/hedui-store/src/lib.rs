@@ -644,6 +644,7 @@ mod versions;
 
 pub use versions::PutVersionOutcome;
 pub mod batch;
+pub mod runtime_role;
 
 #[cfg(test)]
 mod tests {
