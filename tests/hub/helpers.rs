@@ -331,6 +331,7 @@ impl TestSystem {
                         trusted_hub_keys: vec![key.verifying_key()],
                         query_log: Some(logs.path().join(format!("{}.jsonl", slug(d)))),
                         tls: Some(ServerTls::load(pki.files(&Role::Adapter(d), &format!("{}-01", slug(d)))).unwrap()),
+                        ..Default::default()
                     };
                     let source = Arc::new(SandboxSource::new(sandbox(), d));
                     let addr = hedui_adapter::spawn(source, any, options, stopped(rx.clone()))
@@ -353,6 +354,7 @@ impl TestSystem {
                         trusted_hub_keys: vec![hub_key().verifying_key()],
                         query_log: Some(logs.path().join(format!("{}.jsonl", slug(d)))),
                         tls: Some(ServerTls::load(pki.files(&Role::Adapter(d), &format!("{}-01", slug(d)))).unwrap()),
+                        ..Default::default()
                     };
                     hedui_adapter::spawn(source, any, options, stopped(rx.clone()))
                         .await

@@ -191,7 +191,7 @@ pub fn reconcile(
     let hub_entries: Vec<_> = bundle
         .entries
         .iter()
-        .filter(|e| e.action == "source.query" && e.departments.iter().any(|d| *d == department))
+        .filter(|e| e.action == "source.query" && e.departments.contains(&department))
         .collect();
 
     let period = period.unwrap_or_else(|| {
