@@ -148,16 +148,17 @@ fn in_period(t: Option<DateTime<Utc>>, p: &Period) -> bool {
 }
 
 /// Reconciles `log_text` (the department's query log) and its
-/// `checkpoints` with the hub's `bundle` over `period`. With no period, the
-/// time both logs cover is taken (from the later first item to just after
-/// the earlier last one).
+/// `checkpoints` with the hub's `bundle` over `range`, `[from, to)`, with
+/// `margin` at its edges. With no range, the time both logs cover is taken
+/// (from the later first item to just after the earlier last one).
 pub fn reconcile(
     bundle: &ExportBundle,
     hub_key: &VerifyingKey,
     log_text: &str,
     checkpoints: &[SignedLogCheckpoint],
     adapter_key: &VerifyingKey,
-    period: Option<Period>,
+    range: Option<(DateTime<Utc>, DateTime<Utc>)>,
+    margin: chrono::Duration,
 ) -> Reconciliation {
     let mut differences = Vec::new();
     let mut notes = Vec::new();
@@ -194,7 +195,7 @@ pub fn reconcile(
         .filter(|e| e.action == "source.query" && e.departments.contains(&department))
         .collect();
 
-    let period = period.unwrap_or_else(|| {
+    let (from, to) = range.unwrap_or_else(|| {
         let hub_times = hub_entries.iter().filter_map(|e| parse_time(&e.time));
         let log_times = log.lines.iter().filter_map(|l| parse_time(&l.line.time));
         let span = |it: &mut dyn Iterator<Item = DateTime<Utc>>| {
@@ -209,12 +210,9 @@ pub fn reconcile(
             (Some(x), None) | (None, Some(x)) => x,
             (None, None) => (DateTime::<Utc>::UNIX_EPOCH, DateTime::<Utc>::UNIX_EPOCH),
         };
-        Period {
-            from,
-            to: to + chrono::Duration::milliseconds(1),
-            margin: chrono::Duration::minutes(10),
-        }
+        (from, to + chrono::Duration::milliseconds(1))
     });
+    let period = Period { from, to, margin };
 
     // The grant is (request id, department); the department is fixed here.
     let mut by_request: std::collections::BTreeMap<&str, Vec<&crate::entry::AuditEntry>> = Default::default();
@@ -384,12 +382,11 @@ mod tests {
         ExportBundle::build(entries, &leaves, cp, vec![], &hub_key().verifying_key()).unwrap()
     }
 
-    fn period() -> Option<Period> {
-        Some(Period {
-            from: parse_time("2026-11-26T09:00:00Z").unwrap(),
-            to: parse_time("2026-11-26T12:00:00Z").unwrap(),
-            margin: chrono::Duration::minutes(10),
-        })
+    fn period() -> Option<(DateTime<Utc>, DateTime<Utc>)> {
+        Some((
+            parse_time("2026-11-26T09:00:00Z").unwrap(),
+            parse_time("2026-11-26T12:00:00Z").unwrap(),
+        ))
     }
 
     fn run(bundle: &ExportBundle, log: &str, cps: &[SignedLogCheckpoint]) -> Reconciliation {
@@ -400,6 +397,7 @@ mod tests {
             cps,
             &adapter_key().verifying_key(),
             period(),
+            chrono::Duration::minutes(10),
         )
     }
 
@@ -537,11 +535,11 @@ mod tests {
             &log,
             &cps,
             &adapter_key().verifying_key(),
-            Some(Period {
-                from: parse_time("2026-11-26T09:00:00Z").unwrap(),
-                to: parse_time("2026-11-26T10:05:00Z").unwrap(),
-                margin: chrono::Duration::minutes(10),
-            }),
+            Some((
+                parse_time("2026-11-26T09:00:00Z").unwrap(),
+                parse_time("2026-11-26T10:05:00Z").unwrap(),
+            )),
+            chrono::Duration::minutes(10),
         );
         assert!(r.is_clean(), "{:#?}", r.differences);
         assert!(
