@@ -150,7 +150,8 @@ pub struct LogEntry {
     pub request_id: String,
     /// The purpose slug when valid, else empty.
     pub purpose: String,
-    /// The authorization reference, cut to 64 characters.
+    /// The authorization reference, cut to 64 characters; empty when no
+    /// verified grant vouched for it.
     pub authorization_ref: String,
     /// Masked ID numbers; `invalid` for one that is not an ID number.
     pub persons: Vec<String>,
@@ -215,6 +216,15 @@ impl LogEntry {
         self.outcome = outcome;
         self.status = status;
         self.reason = reason.into();
+        self
+    }
+
+    /// The same entry without the authorization reference: free text that
+    /// no verified grant vouched for (the caller is not the hub, the query
+    /// is invalid, or the grant did not verify) could carry anything, even
+    /// a full ID number, so it is not copied into the log.
+    pub fn without_unvouched_ref(mut self) -> LogEntry {
+        self.authorization_ref.clear();
         self
     }
 }

@@ -35,6 +35,7 @@ use hedui_domain::window::{IncomeWindow, parse_date};
 use hedui_domain::{FieldViolation, ValidationError};
 use hedui_proto::v1::source_service_server::{SourceService, SourceServiceServer};
 use hedui_proto::v1::{Department, DescribeRequest, DescribeResponse, Purpose, QueryRequest, QueryResponse};
+use hedui_trust::grant::GrantError;
 use tokio::net::TcpListener;
 use tonic::{Request, Response, Status};
 
@@ -238,11 +239,9 @@ impl<S: Source> SourceService for AdapterService<S> {
         let today = chrono::Utc::now().date_naive();
         let caller = caller_of(&req);
         if let Err((status, reason)) = self.check_caller(&req) {
-            let entry = guard::LogEntry::of_request(req.get_ref(), caller, today).refused(
-                "denied",
-                status_name(&status),
-                reason,
-            );
+            let entry = guard::LogEntry::of_request(req.get_ref(), caller, today)
+                .refused("denied", status_name(&status), reason)
+                .without_unvouched_ref();
             self.log_refusal(entry);
             return Err(status);
         }
@@ -254,11 +253,15 @@ impl<S: Source> SourceService for AdapterService<S> {
                 tracing::info!(violations = e.violations.len(), "rejected an invalid query");
                 // Field paths only: the descriptions may quote values.
                 let fields: Vec<&str> = e.violations.iter().map(|v| v.field.as_str()).collect();
-                self.log_refusal(entry.refused(
-                    "invalid",
-                    "INVALID_ARGUMENT",
-                    format!("invalid fields: {}", fields.join(", ")),
-                ));
+                self.log_refusal(
+                    entry
+                        .refused(
+                            "invalid",
+                            "INVALID_ARGUMENT",
+                            format!("invalid fields: {}", fields.join(", ")),
+                        )
+                        .without_unvouched_ref(),
+                );
                 return Err(invalid_argument(&e));
             }
         };
@@ -267,7 +270,14 @@ impl<S: Source> SourceService for AdapterService<S> {
             Ok(()) => {}
             Err(guard::Refusal::Grant(e)) => {
                 tracing::warn!(reason = %e, "refused a query");
-                self.log_refusal(entry.refused("refused", "PERMISSION_DENIED", e.to_string()));
+                let entry = entry.refused("refused", "PERMISSION_DENIED", e.to_string());
+                // A replayed grant verified, so it vouches for the reference.
+                let entry = if e == GrantError::Replayed {
+                    entry
+                } else {
+                    entry.without_unvouched_ref()
+                };
+                self.log_refusal(entry);
                 return Err(Status::permission_denied(format!("grant refused: {e}")));
             }
             Err(guard::Refusal::Store(m)) => {

@@ -354,6 +354,7 @@ async fn a_grant_replayed_after_the_adapter_restarts_is_refused() {
     assert_eq!(lines[1]["status"], "PERMISSION_DENIED");
     assert_eq!(lines[1]["reason"], "grant has already been used");
     assert_eq!(lines[1]["request_id"], q.request_id.as_str());
+    assert_eq!(lines[1]["authorization_ref"], "SQ-2026-0001");
 
     // Each stop signed a checkpoint; the log verifies under the
     // department's key, every line covered.
@@ -414,6 +415,9 @@ async fn invalid_queries_are_logged_with_field_paths_only() {
     assert!(!lines[0].to_string().contains("52062619800101001X"));
     assert_eq!(lines[1]["outcome"], "refused");
     assert_eq!(lines[1]["reason"], "no grant was sent");
+    // No grant vouched for the reference, so it is not copied.
+    assert_eq!(lines[0]["authorization_ref"], "");
+    assert_eq!(lines[1]["authorization_ref"], "");
     let masked = format!("5206**********{}", &id("52062619800101001")[14..]);
     assert_eq!(lines[1]["persons"], serde_json::json!([masked]));
     assert!(!lines[1].to_string().contains("张三"));
