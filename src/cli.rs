@@ -817,7 +817,7 @@ fn keygen(a: KeygenArgs) -> anyhow::Result<()> {
     f.sync_all()?;
     println!("{}", hedui_audit::checkpoint::format_public_key(&key.verifying_key()));
     eprintln!(
-        "secret key written to {}; give adapters the public key above (--hub-key)",
+        "secret key written to {}; give adapters the public key above (--hub-key), or, for a department's log-signing key, give it to the auditors (--adapter-key)",
         a.out.display()
     );
     Ok(())

@@ -149,3 +149,44 @@ async fn two_adapter_processes_on_one_store_accept_a_grant_once() {
         assert_eq!(refused.code(), tonic::Code::PermissionDenied, "{refused:?}");
     }
 }
+
+#[test]
+fn adapter_check_shows_the_log_keys_public_half_and_names_a_missing_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = SigningKey::from_bytes(&[8; 32]);
+    std::fs::write(dir.path().join("log.key"), format_signing_key(&key)).unwrap();
+    let config = |key_file: &str| {
+        let p = dir.path().join("pboc.toml");
+        std::fs::write(
+            &p,
+            format!(
+                "department = \"pboc\"\n[snapshot]\ndrop_dir = \"drop\"\nstore = \"pboc.db\"\npoll_seconds = 0\n\
+                 [log]\nsigning_key = \"{key_file}\"\n"
+            ),
+        )
+        .unwrap();
+        Command::new(env!("CARGO_BIN_EXE_hedui"))
+            .args(["adapter", "check", "--config"])
+            .arg(&p)
+            .output()
+            .unwrap()
+    };
+    let out = config("log.key");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        stdout.contains(&format!(
+            "log signing key: OK; public key for auditors: {}",
+            format_public_key(&key.verifying_key())
+        )),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("ed25519-secret"), "{stdout}");
+    let out = config("missing.key");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("log signing key ") && stderr.contains("missing.key"),
+        "{stderr}"
+    );
+}

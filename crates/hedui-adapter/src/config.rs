@@ -272,17 +272,20 @@ pub fn resolve_log(
         }
         (None, None, None) => crate::GrantStoreOption::BesideQueryLog,
     };
-    let key = match cli_log_key.as_ref().or(log.signing_key.as_ref()) {
-        None => None,
-        Some(p) => {
-            let text = std::fs::read_to_string(p).map_err(|e| format!("log signing key {}: {e}", p.display()))?;
-            Some(
-                hedui_audit::checkpoint::parse_signing_key(&text)
-                    .map_err(|e| format!("log signing key {}: {e}", p.display()))?,
-            )
-        }
+    Ok((grants, load_log_key(cli_log_key.as_deref(), log)?))
+}
+
+/// Reads the log-signing key named by `cli` or else by `log.signing_key`;
+/// `None` when neither names one. The message names the file, never the
+/// key.
+pub fn load_log_key(cli: Option<&Path>, log: &LogConfig) -> Result<Option<hedui_trust::SigningKey>, String> {
+    let Some(p) = cli.or(log.signing_key.as_deref()) else {
+        return Ok(None);
     };
-    Ok((grants, key))
+    let text = std::fs::read_to_string(p).map_err(|e| format!("log signing key {}: {e}", p.display()))?;
+    hedui_audit::checkpoint::parse_signing_key(&text)
+        .map(Some)
+        .map_err(|e| format!("log signing key {}: {e}", p.display()))
 }
 
 fn log_config(raw: RawLog, base: &Path, is_sql: bool) -> Result<LogConfig, String> {
