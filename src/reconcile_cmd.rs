@@ -46,12 +46,14 @@ pub struct ReconcileArgs {
     margin_minutes: u32,
 }
 
+/// Reads a public key given inline or as a file. A key given inline is not
+/// echoed in the error: it may be a secret key pasted by mistake.
 fn load_key(flag: &str, arg: &str) -> anyhow::Result<hedui_trust::VerifyingKey> {
-    let text = if arg.starts_with("ed25519:") {
-        arg.to_owned()
-    } else {
-        std::fs::read_to_string(arg).with_context(|| format!("{flag} {arg}: not a key and not a readable file"))?
-    };
+    if arg.starts_with("ed25519") {
+        return hedui_audit::checkpoint::parse_public_key(arg).map_err(|e| anyhow!("{flag}: {e}"));
+    }
+    let text =
+        std::fs::read_to_string(arg).with_context(|| format!("{flag} {arg}: not a key and not a readable file"))?;
     hedui_audit::checkpoint::parse_public_key(text.trim()).map_err(|e| anyhow!("{flag} {arg}: {e}"))
 }
 
@@ -72,6 +74,19 @@ fn read(flag: &str, p: &PathBuf) -> anyhow::Result<String> {
 pub fn run(a: ReconcileArgs) -> anyhow::Result<()> {
     let hub_key = load_key("--key", &a.key)?;
     let adapter_key = load_key("--adapter-key", &a.adapter_key)?;
+    let margin = chrono::Duration::minutes(i64::from(a.margin_minutes));
+    let range = match (&a.from, &a.to) {
+        (Some(f), Some(t)) => {
+            let (from, to) = (parse_time("--from", f)?, parse_time("--to", t)?);
+            if to <= from {
+                bail!("--to must be after --from");
+            }
+            Some((from, to))
+        }
+        (None, None) => None,
+        _ => bail!("give both --from and --to, or neither (the time both logs cover)"),
+    };
+
     let bundle: ExportBundle = serde_json::from_str(&read("--hub-export", &a.hub_export)?)
         .map_err(|e| anyhow!("--hub-export {}: not an audit export: {e}", a.hub_export.display()))?;
     let log = read("--adapter-log", &a.adapter_log)?;
@@ -87,19 +102,6 @@ pub fn run(a: ReconcileArgs) -> anyhow::Result<()> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound && a.adapter_checkpoints.is_none() => Vec::new(),
         Err(e) => bail!("--adapter-checkpoints {}: {e}", cp_path.display()),
     };
-    let margin = chrono::Duration::minutes(i64::from(a.margin_minutes));
-    let range = match (&a.from, &a.to) {
-        (Some(f), Some(t)) => {
-            let (from, to) = (parse_time("--from", f)?, parse_time("--to", t)?);
-            if to <= from {
-                bail!("--to must be after --from");
-            }
-            Some((from, to))
-        }
-        (None, None) => None,
-        _ => bail!("give both --from and --to, or neither (the time both logs cover)"),
-    };
-
     let r = reconcile(&bundle, &hub_key, &log, &checkpoints, &adapter_key, range, margin);
     let fmt = |t: DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     println!(

@@ -140,3 +140,54 @@ async fn the_hub_and_a_department_reconcile_and_a_deletion_on_either_side_is_nam
     );
     sys.stop().await;
 }
+
+#[test]
+fn reconcile_names_bad_arguments_plainly() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_hedui"))
+            .args(["audit", "reconcile", "--hub-export"])
+            .arg(dir.path().join("hub.json"))
+            .args(["--key", &format_public_key(&hub_key().verifying_key())])
+            .arg("--adapter-log")
+            .arg(dir.path().join("tax.jsonl"))
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let public = format_public_key(&adapter_log_key().verifying_key());
+    let secret = hedui_audit::checkpoint::format_signing_key(&adapter_log_key());
+    for (extra, expected) in [
+        (
+            vec!["--adapter-key", secret.as_str()],
+            "--adapter-key: this is a secret key",
+        ),
+        (vec!["--adapter-key", public.as_str()], "--hub-export "),
+        (
+            vec!["--adapter-key", public.as_str(), "--from", "2026-10-01"],
+            "give both --from and --to",
+        ),
+        (
+            vec![
+                "--adapter-key",
+                public.as_str(),
+                "--from",
+                "2026-10-01",
+                "--to",
+                "October",
+            ],
+            "--to \"October\": expected YYYY-MM-DD or an RFC 3339 time",
+        ),
+    ] {
+        if expected != "--hub-export " {
+            std::fs::write(dir.path().join("hub.json"), "{}").unwrap();
+        } else {
+            let _ = std::fs::remove_file(dir.path().join("hub.json"));
+        }
+        let out = run(&extra);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{extra:?}");
+        assert!(stderr.contains(expected), "{extra:?}: {stderr}");
+        assert!(!stderr.contains(&secret[15..]), "the secret is echoed: {stderr}");
+    }
+}
