@@ -109,10 +109,26 @@ async fn check(path: PathBuf, offline: bool) -> anyhow::Result<()> {
         println!("configuration OK (not connected: --offline)");
         return Ok(());
     }
+    // The log-signing key is read now, so a bad path shows before serving;
+    // its public half is what the department gives its auditors.
+    match hedui_adapter::config::load_log_key(None, &config.log).map_err(anyhow::Error::msg)? {
+        Some(k) => println!(
+            "log signing key: OK; public key for auditors: {}",
+            hedui_audit::checkpoint::format_public_key(&k.verifying_key())
+        ),
+        None => println!("no log.signing_key: the query log will be chained but no checkpoint signed"),
+    }
     match &config.backend {
         BackendConfig::Sql(_) => {
-            SqlSource::connect(&config).await?;
+            let source = SqlSource::connect(&config).await?;
             println!("connected; every query prepared and its columns match: OK");
+            if config.log.grant_store == Some(hedui_adapter::config::GrantStoreConfig::Database) {
+                let store = source.grant_store().await.map_err(anyhow::Error::msg)?;
+                println!(
+                    "grant store in the department's database: OK ({} grants remembered)",
+                    store.len().await?
+                );
+            }
         }
         BackendConfig::Snapshot(_) => {
             let source = SnapshotSource::open(&config).await.map_err(anyhow::Error::msg)?;

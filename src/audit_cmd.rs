@@ -67,6 +67,10 @@ pub enum AuditCommand {
         #[arg(long)]
         key: String,
     },
+    /// Reconcile a department's query log with a hub export: every query
+    /// the department received has a hub entry for the same grant, every
+    /// answer the hub logged was received, and both logs verify.
+    Reconcile(crate::reconcile_cmd::ReconcileArgs),
 }
 
 /// Filters for listing and export.
@@ -242,6 +246,7 @@ pub async fn run(c: AuditCommand) -> anyhow::Result<()> {
                 (None, None) => bail!("give an export file or --database"),
             }
         }
+        AuditCommand::Reconcile(a) => crate::reconcile_cmd::run(a)?,
     }
     Ok(())
 }

@@ -211,6 +211,7 @@ async fn start(a: &BenchArgs) -> anyhow::Result<System> {
             )?)?),
             trusted_hub_keys: vec![hub_key.verifying_key()],
             query_log: None,
+            ..Default::default()
         };
         let (addr, _) = hedui_adapter::spawn(source, loopback, options, stopped(rx.clone())).await?;
         endpoints.push(AdapterEndpoint {

@@ -225,9 +225,18 @@ pub struct AdapterArgs {
     /// `hedui keygen`). Repeat to trust several during a key rotation.
     #[arg(long = "hub-key", required = true)]
     pub hub_keys: Vec<String>,
-    /// The department's own append-only log of the queries received.
+    /// The department's own append-only log of the queries received
+    /// (overrides log.query_log of --config).
     #[arg(long)]
     pub query_log: Option<PathBuf>,
+    /// The department's own key that signs checkpoints of the query log, a
+    /// file written by `hedui keygen` (overrides log.signing_key).
+    #[arg(long)]
+    pub log_key: Option<PathBuf>,
+    /// The SQLite file where accepted grants are remembered (overrides
+    /// log.grant_store); default beside the query log.
+    #[arg(long)]
+    pub grant_store: Option<PathBuf>,
     #[command(flatten)]
     pub tls: TlsArgs,
     /// Serve plaintext and accept any caller (grants are still checked).
@@ -484,7 +493,7 @@ async fn adapter(a: AdapterArgs) -> anyhow::Result<()> {
                 .ok_or_else(|| anyhow!("--department is required with the sandbox backend"))?;
             let sandbox = Arc::new(Sandbox::dejiang(chrono::Utc::now().date_naive()));
             let source = Arc::new(SandboxSource::new(sandbox, department));
-            serve_adapter(source, department, "sandbox", a).await
+            serve_adapter(source, department, "sandbox", a, Default::default(), None).await
         }
         Backend::Sql | Backend::Snapshot => {
             let config = crate::adapter_cmd::load_for(&a)?;
@@ -492,7 +501,14 @@ async fn adapter(a: AdapterArgs) -> anyhow::Result<()> {
             match config.backend {
                 hedui_adapter::config::BackendConfig::Sql(_) => {
                     let source = Arc::new(hedui_adapter::sql::SqlSource::connect(&config).await?);
-                    serve_adapter(source, department, "sql", a).await
+                    let in_db = match (&config.log.grant_store, &a.grant_store) {
+                        (Some(hedui_adapter::config::GrantStoreConfig::Database), None) => {
+                            let store = source.grant_store().await.map_err(anyhow::Error::msg)?;
+                            Some(Arc::new(store) as Arc<dyn hedui_adapter::grants::GrantStore>)
+                        }
+                        _ => None,
+                    };
+                    serve_adapter(source, department, "sql", a, config.log, in_db).await
                 }
                 hedui_adapter::config::BackendConfig::Snapshot(_) => {
                     let source = Arc::new(
@@ -502,19 +518,23 @@ async fn adapter(a: AdapterArgs) -> anyhow::Result<()> {
                     );
                     crate::adapter_cmd::print_snapshot_status(&source);
                     let _watcher = hedui_adapter::snapshot::spawn_watcher(source.clone());
-                    serve_adapter(source, department, "snapshot", a).await
+                    serve_adapter(source, department, "snapshot", a, config.log, None).await
                 }
             }
         }
     }
 }
 
-/// Serves `source` with the listener, keys, query log and TLS of `a`.
+/// Serves `source` with the listener, keys, query log and TLS of `a`, the
+/// `[log]` section of the configuration file under them, and the grant
+/// store in the department's database when that is configured.
 async fn serve_adapter<S: hedui_adapter::Source>(
     source: Arc<S>,
     department: hedui_proto::v1::Department,
     backend: &str,
     a: AdapterArgs,
+    log: hedui_adapter::config::LogConfig,
+    grants_in_db: Option<Arc<dyn hedui_adapter::grants::GrantStore>>,
 ) -> anyhow::Result<()> {
     if a.hub_keys.is_empty() {
         bail!("--hub-key is required to serve");
@@ -532,7 +552,7 @@ async fn serve_adapter<S: hedui_adapter::Source>(
         .iter()
         .map(|k| config::load_verifying_key(k))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let query_log = a.query_log.unwrap_or_else(|| {
+    let query_log = a.query_log.or(log.query_log.clone()).unwrap_or_else(|| {
         PathBuf::from(format!(
             "hedui-adapter-{}-queries.jsonl",
             hedui_domain::department::slug(department)
@@ -554,10 +574,20 @@ async fn serve_adapter<S: hedui_adapter::Source>(
         }
         Some(tls)
     };
+    let (options_grants, log_signing_key) =
+        hedui_adapter::config::resolve_log(a.grant_store, a.log_key, &log, grants_in_db).map_err(anyhow::Error::msg)?;
+    if log_signing_key.is_none() {
+        eprintln!(
+            "WARNING: no log-signing key (--log-key or log.signing_key): the query log is chained but no checkpoint is signed"
+        );
+    }
     let options = hedui_adapter::AdapterOptions {
         tls,
         trusted_hub_keys,
         query_log: Some(query_log),
+        grant_store: options_grants,
+        log_signing_key,
+        checkpoint_interval: std::time::Duration::from_secs(log.checkpoint_seconds.unwrap_or(60)),
     };
     hedui_adapter::serve(source, listener, &options, shutdown_signal()).await?;
     Ok(())
@@ -799,7 +829,7 @@ fn keygen(a: KeygenArgs) -> anyhow::Result<()> {
     f.sync_all()?;
     println!("{}", hedui_audit::checkpoint::format_public_key(&key.verifying_key()));
     eprintln!(
-        "secret key written to {}; give adapters the public key above (--hub-key)",
+        "secret key written to {}; give adapters the public key above (--hub-key), or, for a department's log-signing key, give it to the auditors (--adapter-key)",
         a.out.display()
     );
     Ok(())

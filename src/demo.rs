@@ -109,6 +109,7 @@ pub async fn run(a: DemoArgs) -> anyhow::Result<()> {
             tls: Some(tls),
             trusted_hub_keys: vec![hub_key.verifying_key()],
             query_log: Some(log),
+            ..Default::default()
         };
         let (addr, _) = hedui_adapter::spawn(source, loopback, options, stopped(stop_rx.clone())).await?;
         adapters.push(AdapterEndpoint {

@@ -112,6 +112,7 @@ impl Rig {
                 tls: Some(ServerTls::load(issue(Role::Adapter(d), &format!("{}-01", slug(d)))).unwrap()),
                 trusted_hub_keys: vec![key.verifying_key()],
                 query_log: None,
+                ..Default::default()
             };
             let source = Arc::new(Slow(SandboxSource::new(sandbox.clone(), d)));
             let (addr, _) =

@@ -532,6 +532,7 @@ async fn sigterm_during_a_batch_loses_no_query_from_the_log_and_asks_no_househol
             trusted_hub_keys: vec![hub_key().verifying_key()],
             query_log: Some(logs.join(format!("{}.jsonl", slug(d)))),
             tls: Some(ServerTls::load(pki.files(&Role::Adapter(d), &format!("{}-01", slug(d)))).unwrap()),
+            ..Default::default()
         };
         let source = Arc::new(Slow {
             inner: SandboxSource::new(sandbox.clone(), d),

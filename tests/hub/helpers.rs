@@ -74,6 +74,12 @@ pub fn authorization(household: &hedui_proto::v1::Household, form: &str) -> hedu
     )
 }
 
+/// The key every sandbox adapter signs its query log's checkpoints with
+/// (a department's own key, not the hub's).
+pub fn adapter_log_key() -> hedui_trust::SigningKey {
+    hedui_trust::SigningKey::from_bytes(&[0x1a; 32])
+}
+
 /// The hub's grant key in tests.
 pub fn hub_key() -> hedui_trust::SigningKey {
     hedui_trust::SigningKey::from_bytes(&[42; 32])
@@ -330,7 +336,10 @@ impl TestSystem {
                     let options = AdapterOptions {
                         trusted_hub_keys: vec![key.verifying_key()],
                         query_log: Some(logs.path().join(format!("{}.jsonl", slug(d)))),
+                        log_signing_key: Some(adapter_log_key()),
+                        checkpoint_interval: Duration::from_millis(250),
                         tls: Some(ServerTls::load(pki.files(&Role::Adapter(d), &format!("{}-01", slug(d)))).unwrap()),
+                        ..Default::default()
                     };
                     let source = Arc::new(SandboxSource::new(sandbox(), d));
                     let addr = hedui_adapter::spawn(source, any, options, stopped(rx.clone()))
@@ -352,7 +361,10 @@ impl TestSystem {
                     let options = AdapterOptions {
                         trusted_hub_keys: vec![hub_key().verifying_key()],
                         query_log: Some(logs.path().join(format!("{}.jsonl", slug(d)))),
+                        log_signing_key: Some(adapter_log_key()),
+                        checkpoint_interval: Duration::from_millis(250),
                         tls: Some(ServerTls::load(pki.files(&Role::Adapter(d), &format!("{}-01", slug(d)))).unwrap()),
+                        ..Default::default()
                     };
                     hedui_adapter::spawn(source, any, options, stopped(rx.clone()))
                         .await
@@ -425,6 +437,13 @@ impl TestSystem {
             _dir: None,
             logs,
         }
+    }
+
+    /// Where a sandbox adapter's query log is; its signed checkpoints are
+    /// beside it.
+    #[allow(dead_code)]
+    pub fn query_log_path(&self, d: Department) -> std::path::PathBuf {
+        self.logs.path().join(format!("{}.jsonl", slug(d)))
     }
 
     /// The lines of a sandbox adapter's query log (empty if it has none yet).

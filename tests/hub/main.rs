@@ -8,6 +8,7 @@ mod faults;
 mod helpers;
 mod ops;
 mod proxy;
+mod reconcile;
 mod records;
 mod replicas;
 mod snapshot;

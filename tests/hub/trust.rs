@@ -158,6 +158,7 @@ async fn tax_adapter(pki: &Pki, role: Role) -> SourceServiceClient<tonic::transp
         trusted_hub_keys: vec![hub_key().verifying_key()],
         query_log: None,
         tls: Some(ServerTls::load(pki.files(&Role::Adapter(Department::Tax), "tax-direct")).unwrap()),
+        ..Default::default()
     };
     let source = Arc::new(SandboxSource::new(crate::helpers::sandbox(), Department::Tax));
     let (addr, _) = hedui_adapter::spawn(source, "127.0.0.1:0".parse().unwrap(), options, std::future::pending())

@@ -14,6 +14,17 @@
 //! query = "SELECT … WHERE sfzh = :id_number AND ssq BETWEEN :from_month AND :to_month"
 //! ```
 //!
+//! An optional `[log]` section says where the adapter keeps its own
+//! records (paths relative to the file):
+//!
+//! ```toml
+//! [log]
+//! query_log = "/var/lib/hedui/tax-queries.jsonl"     # the query log
+//! signing_key = "/etc/hedui/tax-log.key"            # signs its checkpoints
+//! grant_store = "/var/lib/hedui/tax-grants.sqlite"   # or "database" (sql backend)
+//! checkpoint_seconds = 60
+//! ```
+//!
 //! [`AdapterConfig::load`] checks everything that can be checked without the
 //! database: keys, department, that every category of the department has a
 //! query and no unknown one does, each query's parameters, and that each is
@@ -44,6 +55,17 @@ struct RawConfig {
     department: String,
     sql: Option<RawSql>,
     snapshot: Option<RawSnapshot>,
+    #[serde(default)]
+    log: RawLog,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLog {
+    query_log: Option<PathBuf>,
+    signing_key: Option<PathBuf>,
+    grant_store: Option<String>,
+    checkpoint_seconds: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -89,6 +111,35 @@ pub struct AdapterConfig {
     pub department: Department,
     /// The backend.
     pub backend: BackendConfig,
+    /// The `[log]` section: the adapter's own records.
+    pub log: LogConfig,
+}
+
+/// The `[log]` section. Every key is optional; the command line may
+/// override each one.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LogConfig {
+    /// The query log (`log.query_log`); default
+    /// `hedui-adapter-<department>-queries.jsonl` in the working directory.
+    pub query_log: Option<PathBuf>,
+    /// The file holding the department's log-signing key
+    /// (`ed25519-secret:<hex>`, made by `hedui keygen`).
+    pub signing_key: Option<PathBuf>,
+    /// Where accepted grants are remembered; default a SQLite file beside
+    /// the query log.
+    pub grant_store: Option<GrantStoreConfig>,
+    /// How often a checkpoint is signed, in seconds; default 60.
+    pub checkpoint_seconds: Option<u64>,
+}
+
+/// `log.grant_store`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GrantStoreConfig {
+    /// The adapter's own SQLite file.
+    File(PathBuf),
+    /// The table `hedui_grant_seen` in the department's database (`sql`
+    /// backend only).
+    Database,
 }
 
 /// Which backend, with its settings.
@@ -182,10 +233,12 @@ impl AdapterConfig {
                 })
             }
         };
+        let log = log_config(raw.log, base, matches!(backend, BackendConfig::Sql(_))).map_err(err)?;
         Ok(AdapterConfig {
             file: path.to_owned(),
             department,
             backend,
+            log,
         })
     }
 
@@ -196,6 +249,64 @@ impl AdapterConfig {
             BackendConfig::Snapshot(_) => "snapshot",
         }
     }
+}
+
+/// The grant store and the log-signing key to serve with: the command
+/// line's values first, then the `[log]` section, then the defaults (a
+/// SQLite file beside the query log; no key). `in_db` is the store in the
+/// department's database, opened by the caller when `log.grant_store =
+/// "database"`. Reads the key file; the message names the file, never the
+/// key.
+pub fn resolve_log(
+    cli_grant_store: Option<PathBuf>,
+    cli_log_key: Option<PathBuf>,
+    log: &LogConfig,
+    in_db: Option<std::sync::Arc<dyn crate::grants::GrantStore>>,
+) -> Result<(crate::GrantStoreOption, Option<hedui_trust::SigningKey>), String> {
+    let grants = match (cli_grant_store, in_db, &log.grant_store) {
+        (Some(p), _, _) => crate::GrantStoreOption::File(p),
+        (None, Some(store), _) => crate::GrantStoreOption::Shared(store),
+        (None, None, Some(GrantStoreConfig::File(p))) => crate::GrantStoreOption::File(p.clone()),
+        (None, None, Some(GrantStoreConfig::Database)) => {
+            return Err("log.grant_store = \"database\": the department's database is not open".into());
+        }
+        (None, None, None) => crate::GrantStoreOption::BesideQueryLog,
+    };
+    Ok((grants, load_log_key(cli_log_key.as_deref(), log)?))
+}
+
+/// Reads the log-signing key named by `cli` or else by `log.signing_key`;
+/// `None` when neither names one. The message names the file, never the
+/// key.
+pub fn load_log_key(cli: Option<&Path>, log: &LogConfig) -> Result<Option<hedui_trust::SigningKey>, String> {
+    let Some(p) = cli.or(log.signing_key.as_deref()) else {
+        return Ok(None);
+    };
+    let text = std::fs::read_to_string(p).map_err(|e| format!("log signing key {}: {e}", p.display()))?;
+    hedui_audit::checkpoint::parse_signing_key(&text)
+        .map(Some)
+        .map_err(|e| format!("log signing key {}: {e}", p.display()))
+}
+
+fn log_config(raw: RawLog, base: &Path, is_sql: bool) -> Result<LogConfig, String> {
+    let grant_store = match raw.grant_store.as_deref().map(str::trim) {
+        None => None,
+        Some("") => return Err("log.grant_store: give a file path, or \"database\" for the sql backend".into()),
+        Some("database") if !is_sql => {
+            return Err("log.grant_store: \"database\" keeps grants in the department's database and needs the [sql] backend; give a file path".into());
+        }
+        Some("database") => Some(GrantStoreConfig::Database),
+        Some(p) => Some(GrantStoreConfig::File(base.join(p))),
+    };
+    if raw.checkpoint_seconds == Some(0) {
+        return Err("log.checkpoint_seconds: must be at least 1".into());
+    }
+    Ok(LogConfig {
+        query_log: raw.query_log.map(|p| base.join(p)),
+        signing_key: raw.signing_key.map(|p| base.join(p)),
+        grant_store,
+        checkpoint_seconds: raw.checkpoint_seconds,
+    })
 }
 
 fn sql_config(raw: RawSql, department: Department, env: &impl Fn(&str) -> Option<String>) -> Result<SqlConfig, String> {
@@ -245,4 +356,63 @@ fn sql_config(raw: RawSql, department: Department, env: &impl Fn(&str) -> Option
         max_connections,
         queries,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SNAPSHOT: &str = "department = \"tax\"\n[snapshot]\ndrop_dir = \"drop\"\nstore = \"s.sqlite\"\n";
+
+    fn parse(text: &str) -> Result<AdapterConfig, ConfigError> {
+        AdapterConfig::parse(text, Path::new("/etc/hedui/tax.toml"), |_| {
+            Some("postgres://u:p@h/db".to_owned())
+        })
+    }
+
+    #[test]
+    fn the_log_section_is_optional_and_paths_are_relative_to_the_file() {
+        assert_eq!(parse(SNAPSHOT).unwrap().log, LogConfig::default());
+        let c = parse(&format!(
+            "{SNAPSHOT}[log]\nquery_log = \"q.jsonl\"\nsigning_key = \"/k/log.key\"\ngrant_store = \"g.sqlite\"\ncheckpoint_seconds = 30\n"
+        ))
+        .unwrap();
+        assert_eq!(
+            c.log,
+            LogConfig {
+                query_log: Some("/etc/hedui/q.jsonl".into()),
+                signing_key: Some("/k/log.key".into()),
+                grant_store: Some(GrantStoreConfig::File("/etc/hedui/g.sqlite".into())),
+                checkpoint_seconds: Some(30),
+            }
+        );
+    }
+
+    #[test]
+    fn grants_in_the_database_need_the_sql_backend() {
+        let err = parse(&format!("{SNAPSHOT}[log]\ngrant_store = \"database\"\n")).unwrap_err();
+        assert!(err.message.starts_with("log.grant_store:"), "{err}");
+        assert!(err.message.contains("[sql]"), "{err}");
+        let err = parse(&format!("{SNAPSHOT}[log]\ncheckpoint_seconds = 0\n")).unwrap_err();
+        assert!(err.message.starts_with("log.checkpoint_seconds:"), "{err}");
+        let err = parse(&format!("{SNAPSHOT}[log]\nsigning_keys = \"x\"\n")).unwrap_err();
+        assert!(err.message.contains("signing_keys"), "{err}");
+    }
+
+    #[test]
+    fn the_command_line_overrides_the_log_section() {
+        let log = LogConfig {
+            grant_store: Some(GrantStoreConfig::File("/a.sqlite".into())),
+            ..Default::default()
+        };
+        let (g, k) = resolve_log(Some("/b.sqlite".into()), None, &log, None).unwrap();
+        assert!(matches!(g, crate::GrantStoreOption::File(p) if p == Path::new("/b.sqlite")));
+        assert!(k.is_none());
+        let (g, _) = resolve_log(None, None, &log, None).unwrap();
+        assert!(matches!(g, crate::GrantStoreOption::File(p) if p == Path::new("/a.sqlite")));
+        let (g, _) = resolve_log(None, None, &LogConfig::default(), None).unwrap();
+        assert!(matches!(g, crate::GrantStoreOption::BesideQueryLog));
+        let err = resolve_log(None, Some("/nonexistent/log.key".into()), &log, None).unwrap_err();
+        assert!(err.starts_with("log signing key /nonexistent/log.key:"), "{err}");
+    }
 }

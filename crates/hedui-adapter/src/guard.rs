@@ -1,27 +1,75 @@
 //! What the SDK checks before a source sees a query, and what it writes down.
 //!
 //! - The hub's grant: signed by a trusted hub key, not expired, for this
-//!   department, matching the query, covering every queried person, and not
-//!   used before. A query that fails any of these is refused with
-//!   `PERMISSION_DENIED`, which the hub records as `REFUSED`.
-//! - The department's own query log: one JSON line per query received, with
-//!   the request id, purpose, authorization reference, masked ID numbers and
-//!   what the adapter did. It is append-only (opened for appending, synced
-//!   after every line), so the department can reconcile it with the hub's
-//!   audit log by request id.
+//!   department, matching the query, covering every queried person, and
+//!   never used before, by this adapter or another one on the same grant
+//!   store ([`crate::grants`]). A query that fails any of these is refused
+//!   with `PERMISSION_DENIED`, which the hub records as `REFUSED`.
+//! - The department's own query log: one JSON line per call, in the format
+//!   of [`hedui_audit::adapter_log`]: every query let through to the data
+//!   (`received`, written before the source sees it) and every refusal
+//!   (wrong caller, bad or replayed grant, invalid query) with its status
+//!   and reason. Persons appear masked only. Each line carries the SHA-256
+//!   of the line before it, every line is synced before the call goes on,
+//!   and with a signing key the adapter signs checkpoints of the log into a
+//!   file beside it, so the department can prove its log to an auditor and
+//!   reconcile it with the hub's (`hedui audit reconcile`).
 
-use std::io::Write as _;
+use std::fs::File;
+use std::io::{BufRead as _, BufReader, Read as _, Seek as _, SeekFrom, Write as _};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
+use hedui_audit::adapter_log::{
+    GENESIS, LogCheckpoint, QueryLogLine, RECEIVED, SignedLogCheckpoint, line_hash, parse_checkpoints,
+};
+use hedui_audit::merkle::Hash;
+use hedui_domain::ids::ResidentId;
 use hedui_proto::v1::{Department, QueryRequest};
-use hedui_trust::VerifyingKey;
-use hedui_trust::grant::{GrantError, GrantExpectation, ReplayGuard, verify};
+use hedui_trust::grant::{GrantError, GrantExpectation, verify};
+use hedui_trust::{SigningKey, VerifyingKey};
 
 use crate::ValidatedQuery;
+use crate::grants::{ClaimError, GrantStore, MemoryGrantStore, SqlGrantStore};
+
+/// How often, by default, the adapter signs a checkpoint of its query log
+/// when lines were added.
+pub const DEFAULT_CHECKPOINT_INTERVAL: Duration = Duration::from_secs(60);
+
+/// The longest authorization reference copied into the log.
+const MAX_REF_CHARS: usize = 64;
+
+/// Where the adapter remembers the grants it accepted.
+#[derive(Clone, Default)]
+pub enum GrantStoreOption {
+    /// A SQLite file beside the query log ([`grant_store_path`]); in memory
+    /// when there is no query log.
+    #[default]
+    BesideQueryLog,
+    /// This SQLite file.
+    File(PathBuf),
+    /// In memory: forgotten at restart. Tests and benchmarks only.
+    Memory,
+    /// A store opened by the caller, e.g. in the department's database
+    /// ([`crate::sql::SqlSource::grant_store`]) or shared by two adapters in
+    /// a test.
+    Shared(Arc<dyn GrantStore>),
+}
+
+impl std::fmt::Debug for GrantStoreOption {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::BesideQueryLog => f.write_str("BesideQueryLog"),
+            Self::File(p) => f.debug_tuple("File").field(p).finish(),
+            Self::Memory => f.write_str("Memory"),
+            Self::Shared(s) => f.debug_tuple("Shared").field(&s.describe()).finish(),
+        }
+    }
+}
 
 /// How an adapter decides whether to answer.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct AdapterOptions {
     /// Public keys of the hubs whose grants are accepted. Several keys may
     /// be trusted at once, so the hub's key can be rotated without downtime.
@@ -31,6 +79,28 @@ pub struct AdapterOptions {
     /// The adapter's certificate, key and the county CA. `None` only with
     /// `--insecure-dev`: plaintext, and callers are not identified.
     pub tls: Option<hedui_tls::ServerTls>,
+    /// Where accepted grants are remembered.
+    pub grant_store: GrantStoreOption,
+    /// The department's own key (`hedui keygen`) that signs checkpoints of
+    /// the query log into [`checkpoint_path`]. Without it the log is
+    /// chained but nothing is signed.
+    pub log_signing_key: Option<SigningKey>,
+    /// How often a checkpoint is signed when lines were added; one more is
+    /// signed when the adapter stops.
+    pub checkpoint_interval: Duration,
+}
+
+impl Default for AdapterOptions {
+    fn default() -> Self {
+        Self {
+            trusted_hub_keys: Vec::new(),
+            query_log: None,
+            tls: None,
+            grant_store: GrantStoreOption::default(),
+            log_signing_key: None,
+            checkpoint_interval: DEFAULT_CHECKPOINT_INTERVAL,
+        }
+    }
 }
 
 impl std::fmt::Debug for AdapterOptions {
@@ -39,7 +109,123 @@ impl std::fmt::Debug for AdapterOptions {
             .field("trusted_hub_keys", &self.trusted_hub_keys.len())
             .field("query_log", &self.query_log)
             .field("tls", &self.tls.is_some())
+            .field("grant_store", &self.grant_store)
+            .field("log_signing_key", &self.log_signing_key.is_some())
+            .field("checkpoint_interval", &self.checkpoint_interval)
             .finish()
+    }
+}
+
+/// The default grant store beside a query log: `queries.jsonl` →
+/// `queries.grants.sqlite`.
+pub fn grant_store_path(query_log: &Path) -> PathBuf {
+    query_log.with_extension("grants.sqlite")
+}
+
+/// The file of signed checkpoints beside a query log: `queries.jsonl` →
+/// `queries.checkpoints.jsonl`.
+pub fn checkpoint_path(query_log: &Path) -> PathBuf {
+    query_log.with_extension("checkpoints.jsonl")
+}
+
+/// Why a query's grant was not accepted.
+#[derive(Debug, thiserror::Error)]
+pub enum Refusal {
+    /// The grant is missing, invalid or was used before.
+    #[error(transparent)]
+    Grant(#[from] GrantError),
+    /// The grant store could not record the use; nothing is answered.
+    #[error("{0}")]
+    Store(String),
+}
+
+/// One line to write, before the chain fields are added.
+#[derive(Debug, Clone)]
+pub struct LogEntry {
+    /// `Query` or `Describe`.
+    pub call: &'static str,
+    /// The caller's identity, see [`hedui_audit::adapter_log::QueryLogLine::caller`].
+    pub caller: String,
+    /// The request id when it is a UUID, else empty.
+    pub request_id: String,
+    /// The purpose slug when valid, else empty.
+    pub purpose: String,
+    /// The authorization reference, cut to 64 characters; empty when no
+    /// verified grant vouched for it.
+    pub authorization_ref: String,
+    /// Masked ID numbers; `invalid` for one that is not an ID number.
+    pub persons: Vec<String>,
+    /// `received`, `refused`, `denied`, `invalid` or `unavailable`.
+    pub outcome: &'static str,
+    /// The gRPC status name.
+    pub status: &'static str,
+    /// Why, naming fields and never values.
+    pub reason: String,
+}
+
+impl LogEntry {
+    /// An entry for `raw` as far as it can be read: only what validates is
+    /// copied, so a refused query cannot smuggle a name or a full ID number
+    /// into the log.
+    pub fn of_request(raw: &QueryRequest, caller: String, today: chrono::NaiveDate) -> LogEntry {
+        let request_id = uuid::Uuid::parse_str(&raw.request_id)
+            .map(|u| u.to_string())
+            .unwrap_or_default();
+        let purpose = hedui_domain::purpose::parse_purpose(raw.purpose, "purpose")
+            .map(|p| hedui_domain::purpose::purpose_slug(p).to_owned())
+            .unwrap_or_default();
+        let persons = raw
+            .persons
+            .iter()
+            .map(|p| {
+                ResidentId::parse(&p.id_number, today)
+                    .map(|id| id.masked())
+                    .unwrap_or_else(|_| "invalid".to_owned())
+            })
+            .collect();
+        LogEntry {
+            call: "Query",
+            caller,
+            request_id,
+            purpose,
+            authorization_ref: raw.authorization_ref.chars().take(MAX_REF_CHARS).collect(),
+            persons,
+            outcome: RECEIVED,
+            status: "OK",
+            reason: String::new(),
+        }
+    }
+
+    /// An entry for a call that carries no query (`Describe`).
+    pub fn without_request(call: &'static str, caller: String) -> LogEntry {
+        LogEntry {
+            call,
+            caller,
+            request_id: String::new(),
+            purpose: String::new(),
+            authorization_ref: String::new(),
+            persons: Vec::new(),
+            outcome: RECEIVED,
+            status: "OK",
+            reason: String::new(),
+        }
+    }
+
+    /// The same entry as a refusal.
+    pub fn refused(mut self, outcome: &'static str, status: &'static str, reason: impl Into<String>) -> LogEntry {
+        self.outcome = outcome;
+        self.status = status;
+        self.reason = reason.into();
+        self
+    }
+
+    /// The same entry without the authorization reference: free text that
+    /// no verified grant vouched for (the caller is not the hub, the query
+    /// is invalid, or the grant did not verify) could carry anything, even
+    /// a full ID number, so it is not copied into the log.
+    pub fn without_unvouched_ref(mut self) -> LogEntry {
+        self.authorization_ref.clear();
+        self
     }
 }
 
@@ -47,27 +233,47 @@ impl std::fmt::Debug for AdapterOptions {
 pub struct Guard {
     department: Department,
     trusted: Vec<VerifyingKey>,
-    replay: Mutex<ReplayGuard>,
-    log: Option<Mutex<std::fs::File>>,
+    grants: Arc<dyn GrantStore>,
+    log: Option<QueryLog>,
 }
 
 impl Guard {
-    /// Opens the query log (creating it) and prepares the checks.
-    pub fn new(department: Department, options: &AdapterOptions) -> std::io::Result<Self> {
+    /// Opens the query log (creating it, and refusing one whose chain is
+    /// broken) and the grant store.
+    pub async fn new(department: Department, options: &AdapterOptions) -> Result<Self, String> {
         let log = match &options.query_log {
-            Some(p) => Some(Mutex::new(open_log(p)?)),
+            Some(p) => Some(
+                QueryLog::open(p, department, options.log_signing_key.clone())
+                    .map_err(|e| format!("query log {}: {e}", p.display()))?,
+            ),
             None => None,
+        };
+        let grants: Arc<dyn GrantStore> = match (&options.grant_store, &options.query_log) {
+            (GrantStoreOption::Shared(s), _) => s.clone(),
+            (GrantStoreOption::Memory, _) | (GrantStoreOption::BesideQueryLog, None) => {
+                Arc::new(MemoryGrantStore::default())
+            }
+            (GrantStoreOption::File(p), _) => Arc::new(SqlGrantStore::open_file(p).await?),
+            (GrantStoreOption::BesideQueryLog, Some(log)) => {
+                Arc::new(SqlGrantStore::open_file(&grant_store_path(log)).await?)
+            }
         };
         Ok(Self {
             department,
             trusted: options.trusted_hub_keys.clone(),
-            replay: Mutex::new(ReplayGuard::new()),
+            grants,
             log,
         })
     }
 
-    /// Checks the grant carried by `query`. The error text names no person.
-    pub fn check(&self, query: &ValidatedQuery, now_unix_ms: i64) -> Result<(), GrantError> {
+    /// Where accepted grants are remembered, for the start-up message.
+    pub fn grant_store(&self) -> String {
+        self.grants.describe()
+    }
+
+    /// Checks the grant carried by `query` and records its use. The error
+    /// text names no person.
+    pub async fn check(&self, query: &ValidatedQuery, now_unix_ms: i64) -> Result<(), Refusal> {
         let raw = &query.raw;
         let ids: Vec<String> = query.persons.iter().map(|(_, id)| id.as_str().to_owned()).collect();
         let window = query.window.to_proto();
@@ -80,42 +286,239 @@ impl Guard {
             authorization_ref: &raw.authorization_ref,
         };
         if raw.grant.is_empty() {
-            return Err(GrantError::Missing);
+            return Err(GrantError::Missing.into());
         }
         let grant = verify(&raw.grant, &self.trusted, &expected, now_unix_ms)?;
-        self.replay
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .check_and_remember(
+        self.grants
+            .claim(
                 &grant.request_id,
                 self.department,
                 grant.expires_at_unix_ms,
                 now_unix_ms,
             )
+            .await
+            .map_err(|e| match e {
+                ClaimError::Replayed => Refusal::Grant(GrantError::Replayed),
+                ClaimError::Unavailable(m) => Refusal::Store(m),
+            })
     }
 
     /// Appends one line to the query log. A failure to write is returned so
-    /// the adapter can refuse to answer unlogged.
-    pub fn record(&self, raw: &QueryRequest, masked_persons: &[String], outcome: &str) -> std::io::Result<()> {
-        let Some(log) = &self.log else { return Ok(()) };
-        let line = serde_json::json!({
-            "time": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-            "department": hedui_domain::department::slug(self.department),
-            "request_id": raw.request_id,
-            "purpose": raw.purpose,
-            "authorization_ref": raw.authorization_ref,
-            "persons": masked_persons,
-            "outcome": outcome,
-        });
-        let mut f = log.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        writeln!(f, "{line}")?;
-        f.sync_data()
+    /// the adapter can refuse to answer unlogged; after one, every later
+    /// write fails too, until a restart trims the torn line.
+    pub fn record(&self, entry: LogEntry) -> std::io::Result<()> {
+        match &self.log {
+            Some(log) => log.append(entry),
+            None => Ok(()),
+        }
+    }
+
+    /// Signs a checkpoint over the whole log if lines were added since the
+    /// last one and a signing key is set. Returns the lines it covers.
+    pub fn checkpoint(&self) -> std::io::Result<Option<u64>> {
+        match &self.log {
+            Some(log) => log.checkpoint(),
+            None => Ok(None),
+        }
     }
 }
 
-fn open_log(p: &Path) -> std::io::Result<std::fs::File> {
-    if let Some(dir) = p.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)?;
+/// The chained, append-only query log and its checkpoint file.
+struct QueryLog {
+    department: &'static str,
+    state: Mutex<LogState>,
+    signer: Option<(SigningKey, PathBuf)>,
+}
+
+struct LogState {
+    file: File,
+    lines: u64,
+    head: Hash,
+    checkpointed: u64,
+    /// Set after a failed write: the file may end in a torn line.
+    broken: bool,
+}
+
+impl QueryLog {
+    /// Opens `path` for appending and reads it once: every line must carry
+    /// the hash of the one before it, and the last signed checkpoint must
+    /// match. A torn last line (a crash in the middle of a write, which was
+    /// never synced and so never answered) is trimmed.
+    fn open(path: &Path, department: Department, key: Option<SigningKey>) -> Result<QueryLog, String> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        }
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .read(true)
+            .append(true)
+            .open(path)
+            .map_err(|e| e.to_string())?;
+        trim_torn_line(&mut file).map_err(|e| e.to_string())?;
+
+        let cp_path = checkpoint_path(path);
+        let last_cp: Option<SignedLogCheckpoint> = match std::fs::read_to_string(&cp_path) {
+            Ok(text) => parse_checkpoints(&text)
+                .map_err(|e| format!("{}: {e}", cp_path.display()))?
+                .pop(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(format!("{}: {e}", cp_path.display())),
+        };
+
+        let slug = hedui_domain::department::slug(department);
+        let (mut lines, mut head, mut head_at_cp) = (0u64, GENESIS, None);
+        file.seek(SeekFrom::Start(0)).map_err(|e| e.to_string())?;
+        let mut reader = BufReader::new(&mut file);
+        let mut buf = String::new();
+        loop {
+            buf.clear();
+            let n = reader
+                .read_line(&mut buf)
+                .map_err(|e| format!("line {}: {e}", lines + 1))?;
+            if n == 0 {
+                break;
+            }
+            lines += 1;
+            let text = buf.strip_suffix('\n').unwrap_or(&buf);
+            let line: QueryLogLine = serde_json::from_str(text).map_err(|e| {
+                format!(
+                    "line {lines} is not a chained query log line ({e}); a log written before version hedui-adapter-log/1, or altered: keep it as evidence and start a new log file"
+                )
+            })?;
+            if line.prev != hex::encode(head) {
+                return Err(format!(
+                    "line {lines}: the hash chain is broken, the log was altered; keep it as evidence and start a new log file"
+                ));
+            }
+            if line.department != slug {
+                return Err(format!(
+                    "line {lines} is for department {:?}, this adapter serves {slug}",
+                    line.department
+                ));
+            }
+            head = line_hash(text);
+            if last_cp.as_ref().is_some_and(|c| c.checkpoint.lines == lines) {
+                head_at_cp = Some(head);
+            }
+        }
+        let checkpointed = match &last_cp {
+            None => 0,
+            Some(c) if c.checkpoint.lines == 0 => 0,
+            Some(c) if head_at_cp != Some(c.checkpoint.head) => {
+                return Err(format!(
+                    "the last signed checkpoint covers {} lines that are no longer as signed (the log has {lines}): lines were cut off or altered; keep it as evidence and start a new log file",
+                    c.checkpoint.lines
+                ));
+            }
+            Some(c) => c.checkpoint.lines,
+        };
+        drop(reader);
+        file.seek(SeekFrom::End(0)).map_err(|e| e.to_string())?;
+        Ok(QueryLog {
+            department: slug,
+            state: Mutex::new(LogState {
+                file,
+                lines,
+                head,
+                checkpointed,
+                broken: false,
+            }),
+            signer: key.map(|k| (k, cp_path)),
+        })
     }
-    std::fs::OpenOptions::new().create(true).append(true).open(p)
+
+    fn append(&self, e: LogEntry) -> std::io::Result<()> {
+        let mut s = self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if s.broken {
+            return Err(std::io::Error::other("an earlier write to the query log failed"));
+        }
+        let line = QueryLogLine {
+            prev: hex::encode(s.head),
+            time: now(),
+            department: self.department.to_owned(),
+            call: e.call.to_owned(),
+            caller: e.caller,
+            request_id: e.request_id,
+            purpose: e.purpose,
+            authorization_ref: e.authorization_ref,
+            persons: e.persons,
+            outcome: e.outcome.to_owned(),
+            status: e.status.to_owned(),
+            reason: e.reason,
+        }
+        .encode();
+        let mut bytes = line.clone().into_bytes();
+        bytes.push(b'\n');
+        let written = s.file.write_all(&bytes).and_then(|()| s.file.sync_data());
+        if let Err(e) = written {
+            s.broken = true;
+            return Err(e);
+        }
+        s.lines += 1;
+        s.head = line_hash(&line);
+        Ok(())
+    }
+
+    fn checkpoint(&self) -> std::io::Result<Option<u64>> {
+        let Some((key, path)) = &self.signer else {
+            return Ok(None);
+        };
+        let mut s = self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if s.lines == s.checkpointed || s.broken {
+            return Ok(None);
+        }
+        let signed = LogCheckpoint {
+            department: self.department.to_owned(),
+            lines: s.lines,
+            head: s.head,
+            time: now(),
+        }
+        .sign(key);
+        let mut f = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
+        let mut text = serde_json::to_string(&signed).map_err(std::io::Error::other)?;
+        text.push('\n');
+        f.write_all(text.as_bytes())?;
+        f.sync_data()?;
+        s.checkpointed = s.lines;
+        Ok(Some(s.lines))
+    }
+}
+
+fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// Cuts a last line that has no newline: it was being written when the
+/// adapter stopped, so it was never synced as a whole and nothing was
+/// answered on it.
+fn trim_torn_line(file: &mut File) -> std::io::Result<()> {
+    let len = file.metadata()?.len();
+    if len == 0 {
+        return Ok(());
+    }
+    let mut last = [0u8; 1];
+    file.seek(SeekFrom::Start(len - 1))?;
+    file.read_exact(&mut last)?;
+    if last[0] == b'\n' {
+        return Ok(());
+    }
+    // Find the end of the last complete line, reading backwards in blocks.
+    let mut end = len - 1;
+    let mut block = vec![0u8; 4096];
+    let keep = loop {
+        let start = end.saturating_sub(block.len() as u64);
+        let n = (end - start) as usize;
+        file.seek(SeekFrom::Start(start))?;
+        file.read_exact(&mut block[..n])?;
+        if let Some(i) = block[..n].iter().rposition(|b| *b == b'\n') {
+            break start + i as u64 + 1;
+        }
+        if start == 0 {
+            break 0;
+        }
+        end = start;
+    };
+    tracing::warn!(bytes = len - keep, "trimming a torn last line from the query log");
+    file.set_len(keep)?;
+    file.sync_all()
 }

@@ -8,7 +8,12 @@
 //! - it validates the source's own answer with the same checks the hub
 //!   applies, so a mapping mistake shows up at the department as a clear
 //!   error instead of as an `ERROR` outcome in someone else's record;
-//! - it logs each query by request id only, never names or ID numbers.
+//! - it verifies the hub's grant and remembers it durably, so that it is
+//!   accepted once ([`grants`]);
+//! - it writes every query, and every refusal with its reason, to the
+//!   department's own hash-chained query log with masked ID numbers, and
+//!   signs checkpoints of it ([`guard`]);
+//! - it traces each query by request id only, never names or ID numbers.
 //!
 //! [`sandbox`] is a backend with synthetic data for all eight departments,
 //! used by the demo and the tests. [`sql`] answers from the department's own
@@ -30,17 +35,19 @@ use hedui_domain::window::{IncomeWindow, parse_date};
 use hedui_domain::{FieldViolation, ValidationError};
 use hedui_proto::v1::source_service_server::{SourceService, SourceServiceServer};
 use hedui_proto::v1::{Department, DescribeRequest, DescribeResponse, Purpose, QueryRequest, QueryResponse};
+use hedui_trust::grant::GrantError;
 use tokio::net::TcpListener;
 use tonic::{Request, Response, Status};
 
 pub mod config;
+pub mod grants;
 pub mod guard;
 pub mod mapping;
 pub mod sandbox;
 pub mod snapshot;
 pub mod sql;
 
-pub use guard::AdapterOptions;
+pub use guard::{AdapterOptions, GrantStoreOption};
 
 /// Largest request or reply the adapter accepts or sends. A 30-person query
 /// is a few kilobytes; a reply with many records stays far below this.
@@ -180,22 +187,28 @@ pub fn invalid_argument(e: &ValidationError) -> Status {
 pub struct AdapterService<S> {
     source: Arc<S>,
     department: Department,
-    guard: guard::Guard,
+    guard: Arc<guard::Guard>,
     /// When true, callers must present a hub certificate.
     require_hub: bool,
 }
 
 impl<S: Source> AdapterService<S> {
-    /// Wraps `source`; fails only when the query log cannot be opened.
-    pub fn new(source: Arc<S>, options: &AdapterOptions) -> std::io::Result<Self> {
+    /// Wraps `source`; fails when the query log or the grant store cannot
+    /// be opened, or the log's hash chain is broken.
+    pub async fn new(source: Arc<S>, options: &AdapterOptions) -> Result<Self, String> {
         let department = Department::try_from(source.describe().department).unwrap_or_default();
-        let guard = guard::Guard::new(department, options)?;
+        let guard = Arc::new(guard::Guard::new(department, options).await?);
         Ok(Self {
             require_hub: options.tls.is_some(),
             source,
             department,
             guard,
         })
+    }
+
+    /// The grant check and query log, shared with the checkpoint task.
+    pub fn guard(&self) -> Arc<guard::Guard> {
+        self.guard.clone()
     }
 
     /// The tonic server with hedui's message size limits applied.
@@ -209,28 +222,72 @@ impl<S: Source> AdapterService<S> {
 #[tonic::async_trait]
 impl<S: Source> SourceService for AdapterService<S> {
     async fn describe(&self, req: Request<DescribeRequest>) -> Result<Response<DescribeResponse>, Status> {
-        self.check_caller(&req)?;
+        if let Err((status, reason)) = self.check_caller(&req) {
+            let entry = guard::LogEntry::without_request("Describe", caller_of(&req)).refused(
+                "denied",
+                status_name(&status),
+                reason,
+            );
+            self.log_refusal(entry);
+            return Err(status);
+        }
         Ok(Response::new(self.source.describe()))
     }
 
     #[tracing::instrument(skip_all, fields(department = hedui_domain::department::slug(self.department), request_id))]
     async fn query(&self, req: Request<QueryRequest>) -> Result<Response<QueryResponse>, Status> {
-        self.check_caller(&req)?;
         let today = chrono::Utc::now().date_naive();
+        let caller = caller_of(&req);
+        if let Err((status, reason)) = self.check_caller(&req) {
+            let entry = guard::LogEntry::of_request(req.get_ref(), caller, today)
+                .refused("denied", status_name(&status), reason)
+                .without_unvouched_ref();
+            self.log_refusal(entry);
+            return Err(status);
+        }
         let raw = req.into_inner();
-        let query = validate_query(&raw, today).map_err(|e| {
-            tracing::info!(violations = e.violations.len(), "rejected an invalid query");
-            invalid_argument(&e)
-        })?;
+        let entry = guard::LogEntry::of_request(&raw, caller, today);
+        let query = match validate_query(&raw, today) {
+            Ok(q) => q,
+            Err(e) => {
+                tracing::info!(violations = e.violations.len(), "rejected an invalid query");
+                // Field paths only: the descriptions may quote values.
+                let fields: Vec<&str> = e.violations.iter().map(|v| v.field.as_str()).collect();
+                self.log_refusal(
+                    entry
+                        .refused(
+                            "invalid",
+                            "INVALID_ARGUMENT",
+                            format!("invalid fields: {}", fields.join(", ")),
+                        )
+                        .without_unvouched_ref(),
+                );
+                return Err(invalid_argument(&e));
+            }
+        };
         tracing::Span::current().record("request_id", tracing::field::display(query.request_id));
-        let masked: Vec<String> = query.persons.iter().map(|(_, id)| id.masked()).collect();
-        if let Err(e) = self.guard.check(&query, chrono::Utc::now().timestamp_millis()) {
-            tracing::warn!(reason = %e, "refused a query");
-            let _ = self.guard.record(&raw, &masked, &format!("refused: {e}"));
-            return Err(Status::permission_denied(format!("grant refused: {e}")));
+        match self.guard.check(&query, chrono::Utc::now().timestamp_millis()).await {
+            Ok(()) => {}
+            Err(guard::Refusal::Grant(e)) => {
+                tracing::warn!(reason = %e, "refused a query");
+                let entry = entry.refused("refused", "PERMISSION_DENIED", e.to_string());
+                // A replayed grant verified, so it vouches for the reference.
+                let entry = if e == GrantError::Replayed {
+                    entry
+                } else {
+                    entry.without_unvouched_ref()
+                };
+                self.log_refusal(entry);
+                return Err(Status::permission_denied(format!("grant refused: {e}")));
+            }
+            Err(guard::Refusal::Store(m)) => {
+                tracing::error!(error = %m, "cannot record the grant's use");
+                self.log_refusal(entry.refused("unavailable", "UNAVAILABLE", "the grant store cannot be written"));
+                return Err(Status::unavailable("the adapter cannot record the grant's use; retry"));
+            }
         }
         // The department answers only what it has written down.
-        self.guard.record(&raw, &masked, "received").map_err(|e| {
+        self.guard.record(entry).map_err(|e| {
             tracing::error!(error = %e, "cannot write the query log");
             Status::unavailable("the adapter cannot write its query log")
         })?;
@@ -266,8 +323,9 @@ impl<S: Source> SourceService for AdapterService<S> {
 
 impl<S> AdapterService<S> {
     /// Only the hub may ask an adapter anything; its role comes from the
-    /// verified client certificate.
-    fn check_caller<T>(&self, req: &Request<T>) -> Result<(), Status> {
+    /// verified client certificate. A refusal comes with the reason for
+    /// the query log.
+    fn check_caller<T>(&self, req: &Request<T>) -> Result<(), (Status, String)> {
         if !self.require_hub {
             return Ok(());
         }
@@ -275,13 +333,43 @@ impl<S> AdapterService<S> {
             Some(id) if id.role == hedui_tls::Role::Hub => Ok(()),
             Some(id) => {
                 tracing::warn!(role = %id.role, "refused a caller that is not the hub");
-                Err(Status::permission_denied(format!(
-                    "role {} may not query an adapter",
-                    id.role
-                )))
+                let reason = format!("role {} may not query an adapter", id.role);
+                Err((Status::permission_denied(reason.clone()), reason))
             }
-            None => Err(Status::unauthenticated("no hedui identity in the client certificate")),
+            None => {
+                let reason = "no hedui identity in the client certificate";
+                Err((Status::unauthenticated(reason), reason.to_owned()))
+            }
         }
+    }
+
+    /// Writes a refusal to the query log. The caller is refused whether or
+    /// not the line could be written, so a failure is only traced.
+    fn log_refusal(&self, entry: guard::LogEntry) {
+        if let Err(e) = self.guard.record(entry) {
+            tracing::error!(error = %e, "cannot write a refusal to the query log");
+        }
+    }
+}
+
+/// The caller's identity for the query log: `role:name` from its
+/// certificate, `unidentified` for a certificate without one, empty
+/// without TLS.
+fn caller_of<T>(req: &Request<T>) -> String {
+    match hedui_tls::peer(req) {
+        Some(p) => match &p.identity {
+            Some(id) => format!("{}:{}", id.role, id.name),
+            None => "unidentified".to_owned(),
+        },
+        None => String::new(),
+    }
+}
+
+fn status_name(s: &Status) -> &'static str {
+    match s.code() {
+        tonic::Code::PermissionDenied => "PERMISSION_DENIED",
+        tonic::Code::Unauthenticated => "UNAUTHENTICATED",
+        _ => "UNKNOWN",
     }
 }
 
@@ -292,11 +380,31 @@ pub async fn serve<S: Source>(
     options: &AdapterOptions,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
-    let service = AdapterService::new(source, options).map_err(ServeError::QueryLog)?;
+    let service = AdapterService::new(source, options)
+        .await
+        .map_err(ServeError::QueryLog)?;
+    let guard = service.guard();
+    tracing::info!(grant_store = %guard.grant_store(), "accepted grants are remembered here");
+    // Checkpoints are signed on a timer rather than per line, which would
+    // double the syncs per query; one more is signed at the end.
+    let ticker = {
+        let guard = guard.clone();
+        let every = options.checkpoint_interval.max(Duration::from_secs(1));
+        tokio::spawn(async move {
+            let mut t = tokio::time::interval(every);
+            t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                t.tick().await;
+                if let Err(e) = guard.checkpoint() {
+                    tracing::error!(error = %e, "cannot sign a checkpoint of the query log");
+                }
+            }
+        })
+    };
     let router = tonic::transport::Server::builder()
         .timeout(Duration::from_secs(60))
         .add_service(service.into_server());
-    match options.tls.clone() {
+    let served = match options.tls.clone() {
         Some(tls) => {
             router
                 .serve_with_incoming_shutdown(hedui_tls::incoming(listener, tls), shutdown)
@@ -309,16 +417,21 @@ pub async fn serve<S: Source>(
             let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
             router.serve_with_incoming_shutdown(incoming, shutdown).await
         }
+    };
+    ticker.abort();
+    if let Err(e) = guard.checkpoint() {
+        tracing::error!(error = %e, "cannot sign the final checkpoint of the query log");
     }
-    .map_err(ServeError::Transport)
+    served.map_err(ServeError::Transport)
 }
 
 /// Why an adapter stopped serving.
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
-    /// The query log could not be opened.
-    #[error("cannot open the query log: {0}")]
-    QueryLog(std::io::Error),
+    /// The query log or the grant store could not be opened, or the log's
+    /// hash chain is broken.
+    #[error("{0}")]
+    QueryLog(String),
     /// The gRPC server failed.
     #[error(transparent)]
     Transport(tonic::transport::Error),

@@ -315,6 +315,18 @@ macro_rules! columns {
 }
 
 impl SqlSource {
+    /// A grant store in the department's own database (the table
+    /// `hedui_grant_seen`, created if missing), sharing this source's
+    /// connections: `log.grant_store = "database"`.
+    pub async fn grant_store(&self) -> Result<crate::grants::SqlGrantStore, String> {
+        use crate::grants::SqlGrantStore;
+        match &self.pool {
+            Pool::Postgres(p) => SqlGrantStore::postgres(p.clone()).await,
+            Pool::MySql(p) => SqlGrantStore::mysql(p.clone()).await,
+            Pool::Sqlite(p) => SqlGrantStore::sqlite(p.clone()).await,
+        }
+    }
+
     /// Connects with the `[sql]` section of `config`, prepares every query
     /// and checks its columns against its category.
     pub async fn connect(config: &AdapterConfig) -> Result<SqlSource, StartError> {

@@ -319,6 +319,7 @@ async fn serve<S: Source>(source: Arc<S>) -> (SocketAddr, hedui_trust::SigningKe
         trusted_hub_keys: vec![key.verifying_key()],
         query_log: None,
         tls: None,
+        ..Default::default()
     };
     let (addr, _task) = hedui_adapter::spawn(
         source,

@@ -13,11 +13,13 @@
 //! This crate does no I/O and reads no clock: times are strings the caller
 //! supplies, and the storage is built on top of this API.
 
+pub mod adapter_log;
 pub mod checkpoint;
 pub mod entry;
 pub mod export;
 mod hexser;
 pub mod merkle;
+pub mod reconcile;
 pub mod scope;
 
 pub use checkpoint::{Checkpoint, SignedCheckpoint, VerifyError};

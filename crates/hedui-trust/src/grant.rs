@@ -7,7 +7,10 @@
 //! vouched for, even if someone other than the hub reaches its port, and a
 //! captured grant is worthless for another department, another household,
 //! another purpose or, after a few minutes, at all. [`ReplayGuard`] stops
-//! the same grant from being used twice while it is still valid.
+//! the same grant from being used twice while it is still valid, in memory;
+//! a served adapter keeps the same rule in a durable store shared by its
+//! replicas and kept across restarts (`hedui_adapter::grants`), since this
+//! crate does no I/O.
 //!
 //! The grant travels as its protobuf encoding inside [`SignedGrant`] and the
 //! signature covers those bytes, prefixed with [`GRANT_CONTEXT`]. The
