@@ -473,6 +473,26 @@ async fn each_refused_call_is_logged_with_the_code_the_caller_got() {
         Code::InvalidArgument,
         "no signers",
     );
+    // The entry says why, by field path only.
+    let refused = store
+        .audit_entries(&hedui_store::audit::AuditFilter {
+            action: Some("SubmitVerification".into()),
+            limit: 10_000,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .pop()
+        .unwrap();
+    assert!(
+        refused.detail.starts_with("invalid: ") && refused.detail.contains("authorization"),
+        "{}",
+        refused.detail
+    );
+    let h = household("qualifies");
+    for m in &h.household.members {
+        assert!(!refused.detail.contains(&m.id_number) && !refused.detail.contains(&m.name));
+    }
     let e = batches
         .get_batch(GetBatchRequest {
             batch_id: missing.clone(),

@@ -84,6 +84,9 @@ pub enum Caller {
     Certified(PeerIdentity),
     /// The hub runs with `--insecure-dev`: nobody is identified.
     InsecureDev,
+    /// A certificate of the county CA that carries no hedui identity (or no
+    /// certificate at all), named by its serial and SHA-256 fingerprint.
+    Unidentified(Option<hedui_tls::CertificateId>),
 }
 
 impl Caller {
@@ -92,6 +95,8 @@ impl Caller {
         match self {
             Caller::Certified(id) => format!("{}:{}", id.role.as_string(), id.name),
             Caller::InsecureDev => "insecure-dev:unidentified".to_owned(),
+            Caller::Unidentified(Some(c)) => format!("unidentified:serial={},sha256={}", c.serial, c.sha256),
+            Caller::Unidentified(None) => "unidentified:no-certificate".to_owned(),
         }
     }
 
@@ -100,6 +105,7 @@ impl Caller {
         match self {
             Caller::Certified(id) => id.role.as_string(),
             Caller::InsecureDev => "insecure-dev".to_owned(),
+            Caller::Unidentified(_) => "unidentified".to_owned(),
         }
     }
 }
@@ -125,9 +131,10 @@ pub fn authorize<T>(req: &Request<T>, method: &str, insecure: bool) -> Result<Ca
     if insecure {
         return Ok(Caller::InsecureDev);
     }
-    let Some(identity) = hedui_tls::peer(req).and_then(|p| p.identity.clone()) else {
+    let peer = hedui_tls::peer(req);
+    let Some(identity) = peer.and_then(|p| p.identity.clone()) else {
         return Err((
-            Caller::InsecureDev,
+            Caller::Unidentified(peer.and_then(|p| p.certificate.clone())),
             Status::unauthenticated("no hedui identity in the client certificate"),
         ));
     };

@@ -110,7 +110,7 @@ impl Audit {
         let (status_name, detail) = match &outcome {
             Ok((_, detail)) => ("OK", detail.clone()),
             Err(HubError::Audit(_)) => ("UNAVAILABLE", String::new()),
-            Err(e) => (code_name(e.code()), String::new()),
+            Err(e) => (code_name(e.code()), e.audit_detail()),
         };
         if let Err(HubError::Audit(_)) = &outcome {
             return outcome.map(|(r, _)| Response::new(r)).map_err(Status::from);

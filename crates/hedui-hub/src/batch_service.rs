@@ -58,7 +58,17 @@ impl BatchApi {
 
     async fn refuse(&self, caller: &Caller, rpc: &str, status: Status) -> Status {
         self.state
-            .log_failure(caller, rpc, Vec::new(), &status)
+            .log_failure(caller, rpc, Vec::new(), &status, String::new())
+            .await
+            .unwrap_or(status)
+    }
+
+    /// Logs a call that ended in `e`, with why (field paths only).
+    async fn refuse_with(&self, caller: &Caller, rpc: &str, e: HubError) -> Status {
+        let detail = e.audit_detail();
+        let status = Status::from(e);
+        self.state
+            .log_failure(caller, rpc, Vec::new(), &status, detail)
             .await
             .unwrap_or(status)
     }
@@ -68,7 +78,7 @@ impl BatchApi {
         match r {
             Ok(v) => Ok(Response::new(v)),
             Err(e @ HubError::Audit(_)) => Err(Status::from(e)),
-            Err(e) => Err(self.refuse(caller, rpc, Status::from(e)).await),
+            Err(e) => Err(self.refuse_with(caller, rpc, e).await),
         }
     }
 }
@@ -88,6 +98,12 @@ fn creator(caller: &Caller) -> (String, String, String) {
     match caller {
         Caller::Certified(id) => (id.role.as_string(), id.name.clone(), id.serial.clone()),
         Caller::InsecureDev => ("insecure-dev".into(), "unidentified".into(), String::new()),
+        // Never admitted to create a batch; named as the log names it.
+        Caller::Unidentified(c) => (
+            "unidentified".into(),
+            "unidentified".into(),
+            c.as_ref().map(|c| c.serial.clone()).unwrap_or_default(),
+        ),
     }
 }
 
@@ -565,7 +581,7 @@ impl BatchService for BatchApi {
         let id = match checked {
             Ok(id) => id,
             Err(e @ HubError::Audit(_)) => return Err(Status::from(e)),
-            Err(e) => return Err(self.refuse(&caller, "StreamBatchResults", Status::from(e)).await),
+            Err(e) => return Err(self.refuse_with(&caller, "StreamBatchResults", e).await),
         };
         // A small channel: the reader waits for the client, so memory stays
         // at a page or two however large the batch.

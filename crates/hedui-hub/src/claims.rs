@@ -42,14 +42,31 @@ fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 
-/// A claim held by one call; renewed in the background until dropped.
+/// A claim held by one call; renewed in the background until dropped, and
+/// released when dropped (the call has stored its record, or deferred, or
+/// failed), so that a retry need not wait for it to lapse.
 pub struct Claim {
     renew: tokio::task::JoinHandle<()>,
+    store: Store,
+    key: String,
+    owner: String,
 }
 
 impl Drop for Claim {
     fn drop(&mut self) {
         self.renew.abort();
+        let (store, key, owner) = (
+            self.store.clone(),
+            std::mem::take(&mut self.key),
+            std::mem::take(&mut self.owner),
+        );
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            rt.spawn(async move {
+                if let Err(e) = store.release_claim(&key, &owner).await {
+                    tracing::debug!(error = %e, "could not release an idempotency claim; it lapses by itself");
+                }
+            });
+        }
     }
 }
 
@@ -73,7 +90,9 @@ pub async fn claim(store: &Store, instance: &str, key: &str) -> Result<Claimed, 
             .claim_key(key, &owner, now, now + CLAIM_TTL.as_millis() as i64)
             .await?
         else {
-            let (store, key, owner) = (store.clone(), key.to_owned(), owner.clone());
+            let claim_store = store.clone();
+            let (store, key_owned, owner_owned) = (store.clone(), key.to_owned(), owner.clone());
+            let (key, owner) = (key_owned.clone(), owner_owned.clone());
             let renew = tokio::spawn(async move {
                 loop {
                     tokio::time::sleep(RENEW_EVERY).await;
@@ -86,7 +105,12 @@ pub async fn claim(store: &Store, instance: &str, key: &str) -> Result<Claimed, 
                     }
                 }
             });
-            return Ok(Claimed::Held(Claim { renew }));
+            return Ok(Claimed::Held(Claim {
+                renew,
+                store: claim_store,
+                key: key_owned,
+                owner: owner_owned,
+            }));
         };
         // Another call holds it: wait for its record, or for its claim to
         // lapse (its hub died), then try again.

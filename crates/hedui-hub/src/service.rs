@@ -219,6 +219,55 @@ impl HubError {
         }
     }
 
+    /// Why the call was refused, for its audit entry: the field paths of
+    /// the violations, never their values, and never personal data.
+    pub fn audit_detail(&self) -> String {
+        const MOST: usize = 20;
+        let list = |mut paths: Vec<String>| {
+            paths.dedup();
+            let more = paths.len().saturating_sub(MOST);
+            paths.truncate(MOST);
+            let mut text = paths.join(", ");
+            if more > 0 {
+                text.push_str(&format!(" and {more} more"));
+            }
+            text
+        };
+        match self {
+            HubError::Invalid(v) => format!(
+                "invalid: {}",
+                list(v.violations.iter().map(|x| x.field.clone()).collect())
+            ),
+            HubError::Unauthorized(problems) => format!(
+                "authorization does not cover: {}",
+                list(
+                    problems
+                        .iter()
+                        .map(|p| {
+                            p.member_index
+                                .map(|i| format!("household.members[{i}]"))
+                                .unwrap_or_else(|| p.field.clone())
+                        })
+                        .collect()
+                )
+            ),
+            HubError::Precondition { violations, .. } => format!(
+                "precondition: {}",
+                list(violations.iter().map(|(t, s, _)| format!("{t} {s}")).collect())
+            ),
+            HubError::Access { .. } => "access denied by role".into(),
+            HubError::NotFound(id) => format!("record {id} not found"),
+            HubError::BatchNotFound(id) => format!("batch {id} not found"),
+            HubError::LogMismatch(_) => "the stored audit log does not match its checkpoint".into(),
+            HubError::Store(StoreError::Corrupt { record_id, .. }) => {
+                format!("{record_id} failed its integrity check")
+            }
+            HubError::Store(_) => "database error".into(),
+            HubError::Audit(_) => "audit log unavailable".into(),
+            HubError::Draining(_) => "the hub is shutting down".into(),
+        }
+    }
+
     /// A FAILED_PRECONDITION with violations of one type.
     pub fn precondition<'a>(
         message: impl Into<String>,
@@ -386,10 +435,16 @@ impl HubState {
         check_covers(&auth, &sub.household, sub.purpose, today).map_err(HubError::Unauthorized)?;
         // One verification per key, across hubs: the key is claimed before
         // any department is asked; a duplicate waits for the first call's
-        // record and replays it.
-        let _claim = match crate::claims::claim(&self.store, &self.instance, &sub.idempotency_key).await? {
-            crate::claims::Claimed::Held(claim) => claim,
-            crate::claims::Claimed::Stored => {
+        // record and replays it. A batch household needs no claim: its
+        // lease in the batch already gives it to one worker of one hub.
+        let claim = match mode {
+            Mode::Interactive => Some(crate::claims::claim(&self.store, &self.instance, &sub.idempotency_key).await?),
+            Mode::Batch { .. } => None,
+        };
+        let _claim = match claim {
+            None => None,
+            Some(crate::claims::Claimed::Held(claim)) => Some(claim),
+            Some(crate::claims::Claimed::Stored) => {
                 let (record, earlier) = self
                     .store
                     .get_by_idempotency_key(&sub.idempotency_key)
@@ -587,9 +642,11 @@ impl HubState {
         action: &str,
         persons: Vec<PersonRef>,
         status: &Status,
+        detail: String,
     ) -> Option<Status> {
         let mut e = audit_entry(caller, action, code_name(status.code()));
         e.persons = persons;
+        e.detail = detail;
         match self.audit.append(vec![e]).await {
             Ok(_) => None,
             Err(err) => Some(HubError::Audit(err).into()),
@@ -730,7 +787,18 @@ impl Verification {
     /// Logs a refused call in the audit log and returns the status to send.
     async fn refuse(&self, caller: &Caller, action: &str, persons: Vec<PersonRef>, status: Status) -> Status {
         self.state
-            .log_failure(caller, action, persons, &status)
+            .log_failure(caller, action, persons, &status, String::new())
+            .await
+            .unwrap_or(status)
+    }
+
+    /// Logs a call that ended in `e`, with why (field paths only), and
+    /// returns the status to send.
+    async fn refuse_with(&self, caller: &Caller, action: &str, persons: Vec<PersonRef>, e: HubError) -> Status {
+        let detail = e.audit_detail();
+        let status = Status::from(e);
+        self.state
+            .log_failure(caller, action, persons, &status, detail)
             .await
             .unwrap_or(status)
     }
@@ -786,9 +854,7 @@ impl VerificationService for Verification {
                 replayed: false,
             })),
             Err(e @ HubError::Audit(_)) => Err(Status::from(e)),
-            Err(e) => Err(self
-                .refuse(&caller, "SubmitVerification", persons(), Status::from(e))
-                .await),
+            Err(e) => Err(self.refuse_with(&caller, "SubmitVerification", persons(), e).await),
         };
         log_status(&self.state.metrics, "SubmitVerification", &result);
         result
@@ -802,7 +868,7 @@ impl VerificationService for Verification {
         let result = match self.state.get(&caller, request.get_ref()).await {
             Ok(record) => Ok(Response::new(GetRecordResponse { record: Some(record) })),
             Err(e @ HubError::Audit(_)) => Err(Status::from(e)),
-            Err(e) => Err(self.refuse(&caller, "GetRecord", Vec::new(), Status::from(e)).await),
+            Err(e) => Err(self.refuse_with(&caller, "GetRecord", Vec::new(), e).await),
         };
         log_status(&self.state.metrics, "GetRecord", &result);
         result
@@ -827,7 +893,7 @@ impl VerificationService for Verification {
         let result = match self.state.list(&caller, request.get_ref()).await {
             Ok(r) => Ok(Response::new(r)),
             Err(e @ HubError::Audit(_)) => Err(Status::from(e)),
-            Err(e) => Err(self.refuse(&caller, "ListRecords", persons(), Status::from(e)).await),
+            Err(e) => Err(self.refuse_with(&caller, "ListRecords", persons(), e).await),
         };
         log_status(&self.state.metrics, "ListRecords", &result);
         result
@@ -844,7 +910,7 @@ impl VerificationService for Verification {
         let result = match self.state.review(&caller, request.get_ref()).await {
             Ok(review) => Ok(Response::new(ReviewRecordResponse { review: Some(review) })),
             Err(e @ HubError::Audit(_)) => Err(Status::from(e)),
-            Err(e) => Err(self.refuse(&caller, "ReviewRecord", Vec::new(), Status::from(e)).await),
+            Err(e) => Err(self.refuse_with(&caller, "ReviewRecord", Vec::new(), e).await),
         };
         log_status(&self.state.metrics, "ReviewRecord", &result);
         result
@@ -874,7 +940,7 @@ impl VerificationService for Verification {
             }
             Ok(r) => Ok(Response::new(r)),
             Err(e @ HubError::Audit(_)) => Err(Status::from(e)),
-            Err(e) => Err(self.refuse(&caller, "RecheckRecord", Vec::new(), Status::from(e)).await),
+            Err(e) => Err(self.refuse_with(&caller, "RecheckRecord", Vec::new(), e).await),
         };
         log_status(&self.state.metrics, "RecheckRecord", &result);
         result
@@ -891,9 +957,7 @@ impl VerificationService for Verification {
         let result = match self.state.history(&caller, request.get_ref()).await {
             Ok(r) => Ok(Response::new(r)),
             Err(e @ HubError::Audit(_)) => Err(Status::from(e)),
-            Err(e) => Err(self
-                .refuse(&caller, "GetRecordHistory", Vec::new(), Status::from(e))
-                .await),
+            Err(e) => Err(self.refuse_with(&caller, "GetRecordHistory", Vec::new(), e).await),
         };
         log_status(&self.state.metrics, "GetRecordHistory", &result);
         result

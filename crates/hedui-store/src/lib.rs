@@ -413,9 +413,15 @@ impl Store {
     }
 
     /// Releases every claim whose owner starts with `prefix` (a hub's
-    /// previous run, whose calls died with it). Returns how many.
+    /// previous run, whose calls died with it). Returns how many. A claim
+    /// is released by making it lapse; nothing is deleted.
     pub async fn release_claims(&self, prefix: &str) -> Result<u64> {
         dispatch!(self.release_claims(prefix))
+    }
+
+    /// Releases the claim of `owner` on `key`, when its call has ended.
+    pub async fn release_claim(&self, key: &str, owner: &str) -> Result<()> {
+        dispatch!(self.release_claim(key, owner))
     }
 
     /// Checks that the database answers; used by health checks.

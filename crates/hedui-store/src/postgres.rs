@@ -1081,11 +1081,21 @@ pub(crate) async fn claim_key(
 }
 
 pub(crate) async fn release_claims(pool: &PgPool, prefix: &str) -> Result<u64> {
-    let rows = sqlx::query("DELETE FROM idempotency_claims WHERE substr(owner, 1, $1::int) = $2")
+    // Released by lapsing, not deleted: the hub's role deletes nothing.
+    let rows = sqlx::query("UPDATE idempotency_claims SET expires_at = 0 WHERE substr(owner, 1, $1::int) = $2")
         .bind(prefix.chars().count() as i64)
         .bind(prefix)
         .execute(pool)
         .await?
         .rows_affected();
     Ok(rows)
+}
+
+pub(crate) async fn release_claim(pool: &PgPool, key: &str, owner: &str) -> Result<()> {
+    sqlx::query("UPDATE idempotency_claims SET expires_at = 0 WHERE idempotency_key = $1 AND owner = $2")
+        .bind(key)
+        .bind(owner)
+        .execute(pool)
+        .await?;
+    Ok(())
 }

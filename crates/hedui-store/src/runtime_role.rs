@@ -59,10 +59,11 @@ pub const RUNTIME_PRIVILEGES: &[(&str, &[&str])] = &[
     // ever deleted.
     ("batches", &["SELECT", "INSERT", "UPDATE"]),
     ("batch_items", &["SELECT", "INSERT", "UPDATE"]),
-    // A call claims its idempotency key, renews the claim while it runs,
-    // and a hub's next start releases its previous run's claims. A claim is
-    // no evidence: the record and the audit log are.
-    ("idempotency_claims", &["SELECT", "INSERT", "UPDATE", "DELETE"]),
+    // A call claims its idempotency key, renews the claim while it runs and
+    // releases it when done (by making it lapse; nothing is deleted), and a
+    // hub's next start releases its previous run's claims. A claim is no
+    // evidence: the record and the audit log are.
+    ("idempotency_claims", &["SELECT", "INSERT", "UPDATE"]),
 ];
 
 /// Why the runtime role could not be set up.

@@ -892,11 +892,21 @@ pub(crate) async fn claim_key(
 }
 
 pub(crate) async fn release_claims(pool: &SqlitePool, prefix: &str) -> Result<u64> {
-    let rows = sqlx::query("DELETE FROM idempotency_claims WHERE substr(owner, 1, ?) = ?")
+    // Released by lapsing, not deleted: the hub's role deletes nothing.
+    let rows = sqlx::query("UPDATE idempotency_claims SET expires_at = 0 WHERE substr(owner, 1, ?) = ?")
         .bind(prefix.chars().count() as i64)
         .bind(prefix)
         .execute(pool)
         .await?
         .rows_affected();
     Ok(rows)
+}
+
+pub(crate) async fn release_claim(pool: &SqlitePool, key: &str, owner: &str) -> Result<()> {
+    sqlx::query("UPDATE idempotency_claims SET expires_at = 0 WHERE idempotency_key = ? AND owner = ?")
+        .bind(key)
+        .bind(owner)
+        .execute(pool)
+        .await?;
+    Ok(())
 }

@@ -585,6 +585,20 @@ mod tests {
     }
 
     #[test]
+    fn a_certificate_is_named_by_its_serial_and_fingerprint() {
+        use sha2::Digest as _;
+        let ca = Ca::new("dejiang", 30).unwrap();
+        let issued = ca.issue(&Role::Caseworker, "zhang.san", 10, &[]).unwrap();
+        let der = CertificateDer::from_pem_slice(issued.cert_pem.as_bytes()).unwrap();
+        let id = crate::CertificateId::of(&der);
+        assert_eq!(id.serial, issued.identity.serial);
+        assert_eq!(id.sha256, hex::encode(sha2::Sha256::digest(&der)));
+        // Bytes that are no certificate still get a fingerprint, no serial.
+        let junk = crate::CertificateId::of(b"not a certificate");
+        assert!(junk.serial.is_empty() && junk.sha256.len() == 64);
+    }
+
+    #[test]
     fn client_roles_get_no_loopback_names() {
         let ca = Ca::new("dejiang", 30).unwrap();
         let issued = ca.issue(&Role::Caseworker, "zhang.san", 10, &[]).unwrap();

@@ -42,6 +42,34 @@ pub struct PeerInfo {
     /// certificate carries no valid hedui identity, in which case every
     /// service must deny the request.
     pub identity: Option<PeerIdentity>,
+    /// The client certificate's serial (hex) and SHA-256 fingerprint (hex,
+    /// over its DER), so that a certificate without a hedui identity can
+    /// still be named in the audit log.
+    pub certificate: Option<CertificateId>,
+}
+
+/// Names a certificate without trusting anything in it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertificateId {
+    /// The serial number in lower-case hex, or empty if it does not parse.
+    pub serial: String,
+    /// SHA-256 of the DER encoding, lower-case hex.
+    pub sha256: String,
+}
+
+impl CertificateId {
+    /// The serial and fingerprint of the DER certificate `der`.
+    pub fn of(der: &[u8]) -> CertificateId {
+        use sha2::Digest as _;
+        use x509_parser::prelude::FromDer as _;
+        let serial = x509_parser::certificate::X509Certificate::from_der(der)
+            .map(|(_, c)| hex::encode(c.raw_serial()))
+            .unwrap_or_default();
+        CertificateId {
+            serial,
+            sha256: hex::encode(sha2::Sha256::digest(der)),
+        }
+    }
 }
 
 /// The connect info of the request's connection, or `None` if the request
@@ -64,7 +92,9 @@ pub struct TlsConn {
 
 impl TlsConn {
     fn new(stream: TlsStream<TcpStream>, remote_addr: Option<SocketAddr>) -> TlsConn {
-        let identity = match stream.get_ref().1.peer_certificates().and_then(|c| c.first()) {
+        let leaf = stream.get_ref().1.peer_certificates().and_then(|c| c.first());
+        let certificate = leaf.map(|c| CertificateId::of(c.as_ref()));
+        let identity = match leaf {
             Some(cert) => match identity_from_cert(cert) {
                 Ok(id) => Some(id),
                 Err(error) => {
@@ -82,7 +112,11 @@ impl TlsConn {
         };
         TlsConn {
             stream,
-            info: PeerInfo { remote_addr, identity },
+            info: PeerInfo {
+                remote_addr,
+                identity,
+                certificate,
+            },
         }
     }
 
