@@ -105,10 +105,7 @@ impl Check {
     /// The first line: the roster's size in distinct 户编号 and rows, how it
     /// was read, and how many households and rows have problems.
     pub fn summary(&self) -> String {
-        let mut s = format!(
-            "花名册共 {} 户 {} 行（{}）",
-            self.households, self.rows, self.read_as
-        );
+        let mut s = format!("花名册共 {} 户 {} 行（{}）", self.households, self.rows, self.read_as);
         let bad_households = self.invalid - self.keyless.min(self.invalid);
         if self.invalid == 0 {
             s.push_str("；全部通过");

@@ -238,9 +238,7 @@ pub fn parse_roster_date(s: &str) -> Result<NaiveDate, String> {
     } else {
         t.split(['-', '/', '.']).collect()
     };
-    let expected = || {
-        format!("{t:?} is not a date; write it as 2026-11-02, 2026/11/2, 2026年11月2日 or 20261102")
-    };
+    let expected = || format!("{t:?} is not a date; write it as 2026-11-02, 2026/11/2, 2026年11月2日 or 20261102");
     let [y, m, d] = parts.as_slice() else {
         return Err(expected());
     };
@@ -289,7 +287,9 @@ pub fn normalise_id(s: &str) -> Option<(String, String)> {
         (false, false) => return None,
         (true, false) => "full-width characters (０-９, Ｘ) were read as 0-9 and X",
         (false, true) => "the spaces around the number were removed",
-        (true, true) => "full-width characters (０-９, Ｘ) were read as 0-9 and X and the spaces around the number were removed",
+        (true, true) => {
+            "full-width characters (０-９, Ｘ) were read as 0-9 and X and the spaces around the number were removed"
+        }
     };
     Some((plain, what.to_owned()))
 }
@@ -352,7 +352,14 @@ mod tests {
         assert!(e.contains("no month 13"), "{e}");
         let e = parse_roster_date("2026/2/30").unwrap_err();
         assert!(e.contains("no day 30"), "{e}");
-        for bad in ["26/11/2", "2026/11", "明天", "2026-11-02 08:00:00", "1700-01-01", "2026111"] {
+        for bad in [
+            "26/11/2",
+            "2026/11",
+            "明天",
+            "2026-11-02 08:00:00",
+            "1700-01-01",
+            "2026111",
+        ] {
             assert!(parse_roster_date(bad).is_err(), "{bad}");
         }
     }

@@ -36,8 +36,12 @@ impl Errors<'_> {
             return;
         }
         self.rows.insert(row);
-        self.list
-            .push(RowError::with_kind(row, column.map(|c| self.header.name(c)), kind, reason));
+        self.list.push(RowError::with_kind(
+            row,
+            column.map(|c| self.header.name(c)),
+            kind,
+            reason,
+        ));
     }
 
     /// A problem in a column that has no roster header, named by its letter.
@@ -46,8 +50,12 @@ impl Errors<'_> {
             Some(c) => self.add(row, Some(c), kind, reason),
             None => {
                 self.rows.insert(row);
-                self.list
-                    .push(RowError::with_kind(row, Some(crate::column_letter(index)), kind, reason));
+                self.list.push(RowError::with_kind(
+                    row,
+                    Some(crate::column_letter(index)),
+                    kind,
+                    reason,
+                ));
             }
         }
     }
@@ -214,7 +222,14 @@ pub(crate) fn build(
     let scan = shared(Column::ScanSha256, &mut errors);
 
     let residence = parse_residence(residence_cell.value)
-        .map_err(|e| errors.add(residence_cell.row, Some(Column::Residence), word_kind(residence_cell.value), e))
+        .map_err(|e| {
+            errors.add(
+                residence_cell.row,
+                Some(Column::Residence),
+                word_kind(residence_cell.value),
+                e,
+            )
+        })
         .unwrap_or(Residence::Unspecified);
     let date = |cell: &Shared<'_>, column: Column, errors: &mut Errors<'_>| -> Option<NaiveDate> {
         if cell.value.is_empty() {
@@ -371,6 +386,7 @@ pub(crate) fn build(
             row: r,
             column: Column::SignedSelf,
             wards: Vec::new(),
+            member_row: Some(r),
         });
     }
     for Guardian {
@@ -386,6 +402,11 @@ pub(crate) fn build(
             .iter()
             .zip(&row_of_member)
             .find(|(m, _)| m.id_number.to_ascii_uppercase() == gid);
+        let mut member_row = member.map(|(_, &mr)| mr);
+        let id_failed = row_of_member
+            .iter()
+            .copied()
+            .find(|&mr| errors.cells.contains(&(mr, Some(Column::IdNumber))));
         let name = match (member, named) {
             (Some((m, mr)), Some((n, nr))) if m.name != n => {
                 errors.add(
@@ -402,6 +423,12 @@ pub(crate) fn build(
             // such by the authorization check below; asking for a name too
             // would be a second message for one cause.
             (None, None) if ResidentId::parse(&gid, today).is_err() => String::new(),
+            // Nor when a member's own ID number could not be read: the
+            // guardian is most likely that member.
+            (None, None) if id_failed.is_some() => {
+                member_row = id_failed;
+                String::new()
+            }
             (None, None) => {
                 errors.add(
                     r,
@@ -426,6 +453,7 @@ pub(crate) fn build(
             row: r,
             column: Column::GuardianId,
             wards: ward_rows,
+            member_row,
         });
     }
 
@@ -451,10 +479,14 @@ pub(crate) fn build(
     };
     match parse_authorization(&checked, today, "authorization") {
         Err(e) => {
-            for v in e.violations {
+            // A signer's ID number first: a name missing because the ID
+            // number matched no member follows from it.
+            let mut violations = e.violations;
+            violations.sort_by_key(|v| field_leaf(&v.field) != "id_number");
+            for v in violations {
                 let (row, column) = authorization_field(&v.field, first, &signer_rows, shared_row);
                 let signer_row = matches!(column, Some(Column::SignedSelf | Column::GuardianId));
-                if signer_row && errors.row_has(row) {
+                if signer_row && (errors.row_has(row) || signer_failed(&v.field, &signer_rows, &errors)) {
                     continue;
                 }
                 let kind = match domain_kind(&v.description) {
@@ -575,6 +607,18 @@ fn household_field(field: &str, first: usize, rows: &[usize]) -> (usize, Option<
     }
 }
 
+/// True when the field is about a signer whose member row already has an
+/// error: what the authorization check says of it follows from that error.
+fn signer_failed(field: &str, signer_rows: &[SignerRow], errors: &Errors<'_>) -> bool {
+    field
+        .strip_prefix("authorization.signers[")
+        .and_then(|rest| rest.split_once(']'))
+        .and_then(|(k, _)| k.parse::<usize>().ok())
+        .and_then(|k| signer_rows.get(k))
+        .and_then(|s| s.member_row)
+        .is_some_and(|r| errors.row_has(r))
+}
+
 /// Where a signer of the authorization comes from in the roster.
 struct SignerRow {
     /// The row that names the signer: the member's own row (本人签字) or the
@@ -583,6 +627,9 @@ struct SignerRow {
     column: Column,
     /// For a guardian, the rows of the members they signed for.
     wards: Vec<usize>,
+    /// The member's row that gives the signer's name and ID number, when
+    /// the signer is a member.
+    member_row: Option<usize>,
 }
 
 /// The row and column of an `authorization.…` field path. A guardian's
@@ -708,7 +755,10 @@ mod tests {
             name_rows("duplicate ID number; same as on_behalf_of[0]", &rows, None),
             "duplicate ID number; same as a member signed for"
         );
-        assert_eq!(name_rows("member 7 and members[x]", &rows, None), "member 7 and members[x]");
+        assert_eq!(
+            name_rows("member 7 and members[x]", &rows, None),
+            "member 7 and members[x]"
+        );
     }
 }
 

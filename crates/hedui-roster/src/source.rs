@@ -288,10 +288,14 @@ fn read_sheet(opened: Opened, sheet: &str, tx: SyncSender<Result<RawRow, Broken>
             panic_text(&panic)
         ),
     };
-    let row = rows.row.max(1);
+    let reason = if rows.row == 0 {
+        format!("worksheet {sheet:?} cannot be read: {broken}")
+    } else {
+        format!("worksheet {sheet:?} cannot be read after row {}: {broken}", rows.row)
+    };
     let _ = tx.send(Err(Broken {
-        row,
-        reason: format!("worksheet {sheet:?} cannot be read after row {}: {broken}", rows.row),
+        row: rows.row.max(1),
+        reason,
     }));
 }
 

@@ -158,7 +158,10 @@ fn sniff_delimiter(head: &[u8], encoding: TextEncoding) -> u8 {
         // No UTF-8 or GB18030 sequence holds a tab or a comma byte (GB18030's
         // four-byte sequences hold ASCII digits, never separators), so the
         // bytes can be counted as they are.
-        _ => head.iter().map(|&b| if b.is_ascii() { b as char } else { ' ' }).collect(),
+        _ => head
+            .iter()
+            .map(|&b| if b.is_ascii() { b as char } else { ' ' })
+            .collect(),
     };
     let tabs = text.bytes().filter(|&b| b == b'\t').count();
     let commas = text.bytes().filter(|&b| b == b',').count();

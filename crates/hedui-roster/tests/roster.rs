@@ -518,7 +518,10 @@ fn a_utf8_header_over_a_gbk_row_is_a_mixed_file() {
     let e = open_err(&p);
     assert!(matches!(e, FileError::Encoding(_)), "{e}");
     let msg = e.to_string();
-    assert!(msg.contains("mixes encodings") && msg.contains("row 1") && msg.contains("row 3"), "{msg}");
+    assert!(
+        msg.contains("mixes encodings") && msg.contains("row 1") && msg.contains("row 3"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -561,7 +564,10 @@ fn more_than_thirty_members_is_refused_without_holding_them() {
     assert_eq!(items.len(), 1);
     let errs = items[0].as_ref().unwrap_err();
     assert_eq!(errs.len(), 1, "{errs:?}");
-    assert!(errs[0].reason.contains("1000 rows have this household number"), "{errs:?}");
+    assert!(
+        errs[0].reason.contains("1000 rows have this household number"),
+        "{errs:?}"
+    );
 }
 
 /// The reader is lazy: after one household it has read one household, and
@@ -634,4 +640,19 @@ fn a_title_line_above_the_header_is_skipped() {
         &[vec!["花名册".to_owned()], vec!["1".to_owned()]],
     );
     assert!(matches!(open_err(&p), FileError::UnknownColumns { unknown, .. } if unknown[0].contains("花名册")));
+}
+
+/// tafia/calamine#709: a workbook whose cell reference overflows calamine's
+/// arithmetic. With overflow checks (tests, and the release profile) the
+/// reader thread panics; the panic is caught there and the roster is
+/// refused naming the worksheet, instead of the CLI dying or a value landing
+/// in another column.
+#[test]
+fn a_workbook_whose_cell_reference_overflows_is_refused_naming_the_sheet() {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fuzz/regressions/roster_xlsx/cell-reference-overflow-calamine-709.xlsx");
+    let e = open_err(&p);
+    let msg = e.to_string();
+    assert!(msg.contains("worksheet"), "{msg}");
+    eprintln!("{msg}");
 }
