@@ -232,3 +232,37 @@ proptest! {
         prop_assert!(firsts.windows(2).all(|w| w[0] < w[1]), "households in the order of their first row");
     }
 }
+
+/// Writes a shuffled 100,000-household roster to `$HEDUI_ROSTER_OUT` (and
+/// the same as an .xlsx beside it), for measuring the CLI's peak memory on
+/// it (docs/roster.md gives the figures):
+///
+/// ```sh
+/// HEDUI_ROSTER_OUT=/tmp/100k.csv cargo test -p hedui-roster --test grouping -- --ignored write_a_shuffled
+/// /usr/bin/time -v target/debug/hedui batch submit /tmp/100k.csv --purpose minimum-living --hub http://127.0.0.1:1
+/// ```
+#[test]
+#[ignore = "writes a large file for a memory measurement"]
+fn write_a_shuffled_100k_household_roster() {
+    let out = std::env::var("HEDUI_ROSTER_OUT").expect("HEDUI_ROSTER_OUT");
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join("100k.csv");
+    write_example_csv(&p, 100_000, chrono::Utc::now().date_naive()).unwrap();
+    let text = fs::read_to_string(&p).unwrap();
+    let mut lines: Vec<&str> = text.lines().collect();
+    let mut body = lines.split_off(1);
+    shuffle(&mut body, 100_000);
+    lines.extend(body);
+    fs::write(&out, lines.join("\n") + "\n").unwrap();
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    // A shared-strings table, as Excel writes it (calamine holds it in memory).
+    let sheet = wb.add_worksheet();
+    for (r, line) in lines.iter().enumerate() {
+        for (c, cell) in line.trim_start_matches('\u{FEFF}').split(',').enumerate() {
+            if !cell.is_empty() {
+                sheet.write_string(r as u32, c as u16, cell).unwrap();
+            }
+        }
+    }
+    wb.save(Path::new(&out).with_extension("xlsx")).unwrap();
+}
