@@ -172,6 +172,14 @@ pub(crate) fn build(
                 ));
                 *cell = clean;
             }
+            if looks_scientific(cell) {
+                let reason = format!(
+                    "{cell} is a number in Excel's short form: the ID number was stored as a number and its digits \
+                     are lost; format the column as text (文本), type the number again and save"
+                );
+                errors.add(row.row, Some(column), ErrorKind::Unreadable, reason);
+                continue;
+            }
             if cell.len() == 15 && cell.bytes().all(|b| b.is_ascii_digit()) {
                 let reason = match ResidentId::from_legacy15(cell, today) {
                     Ok(id) => format!(
@@ -681,6 +689,20 @@ fn same_value(column: Column, a: &str, b: &str) -> bool {
         && matches!((parse_roster_date(a), parse_roster_date(b)), (Ok(x), Ok(y)) if x == y)
 }
 
+/// True for a number as Excel shortens it when it saves a CSV, such as
+/// `5.20626E+17`.
+fn looks_scientific(cell: &str) -> bool {
+    let Some((mantissa, exponent)) = cell.split_once(['E', 'e']) else {
+        return false;
+    };
+    let exponent = exponent.strip_prefix(['+', '-']).unwrap_or(exponent);
+    !mantissa.is_empty()
+        && mantissa.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+        && mantissa.bytes().any(|b| b.is_ascii_digit())
+        && !exponent.is_empty()
+        && exponent.bytes().all(|b| b.is_ascii_digit())
+}
+
 /// The kind of a word that could not be read: missing when blank.
 fn word_kind(cell: &str) -> ErrorKind {
     if cell.trim().is_empty() {
@@ -735,6 +757,16 @@ fn name_rows(text: &str, rows: &[usize], own: Option<usize>) -> String {
 #[cfg(test)]
 mod tests {
     use super::name_rows;
+
+    #[test]
+    fn excel_short_numbers_are_recognised() {
+        use super::looks_scientific;
+        assert!(looks_scientific("5.20626E+17"));
+        assert!(looks_scientific("5.2E17"));
+        assert!(!looks_scientific("520626194701205831"));
+        assert!(!looks_scientific("E+17"));
+        assert!(!looks_scientific("52062619470120583X"));
+    }
 
     #[test]
     fn members_are_named_by_their_rows() {

@@ -369,3 +369,21 @@ fn a_flood_of_errors_is_cut_to_fifty_rows_and_counts() {
         "{details:?}"
     );
 }
+
+/// Excel saves an ID column formatted as a number as `5.20626E+17` in CSV.
+#[test]
+fn an_id_number_excel_shortened_to_a_number_is_one_clear_message() {
+    let d = tempfile::tempdir().unwrap();
+    let mut rows = example_rows(d.path(), 1);
+    let id = col(&rows, "身份证号");
+    rows[2][id] = "5.20626E+17".to_owned();
+    let p = d.path().join("short.csv");
+    let mut w = csv::Writer::from_path(&p).unwrap();
+    rows.iter().for_each(|r| w.write_record(r).unwrap());
+    w.flush().unwrap();
+    let (_, items) = read_all(&p);
+    let errs = items[0].as_ref().unwrap_err();
+    assert_eq!(errs.len(), 1, "{errs:?}");
+    assert_eq!((errs[0].row, errs[0].column.as_deref()), (3, Some("身份证号")));
+    assert!(errs[0].reason.contains("文本"), "{}", errs[0]);
+}
