@@ -754,6 +754,23 @@ fn name_rows(text: &str, rows: &[usize], own: Option<usize>) -> String {
     }
 }
 
+/// The authorization with every ID number in its normal form (upper-case
+/// `X`), as the household's are.
+fn normalise_ids(mut a: Authorization, today: NaiveDate) -> Authorization {
+    let norm = |s: &mut String| {
+        if let Ok(id) = ResidentId::parse(s, today) {
+            *s = id.as_str().to_owned();
+        }
+    };
+    for s in &mut a.signers {
+        norm(&mut s.id_number);
+        for w in &mut s.on_behalf_of {
+            norm(w);
+        }
+    }
+    a
+}
+
 #[cfg(test)]
 mod tests {
     use super::name_rows;
@@ -792,21 +809,4 @@ mod tests {
             "member 7 and members[x]"
         );
     }
-}
-
-/// The authorization with every ID number in its normal form (upper-case
-/// `X`), as the household's are.
-fn normalise_ids(mut a: Authorization, today: NaiveDate) -> Authorization {
-    let norm = |s: &mut String| {
-        if let Ok(id) = ResidentId::parse(s, today) {
-            *s = id.as_str().to_owned();
-        }
-    };
-    for s in &mut a.signers {
-        norm(&mut s.id_number);
-        for w in &mut s.on_behalf_of {
-            norm(w);
-        }
-    }
-    a
 }
