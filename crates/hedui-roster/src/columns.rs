@@ -10,7 +10,7 @@ use hedui_proto::v1::{Relation, Residence};
 /// One column of the roster.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Column {
-    /// 户编号: the household number; rows of one household are adjacent.
+    /// 户编号: the household number; the rows with the same one are one household, wherever they are.
     HouseholdNo,
     /// 城乡: urban or rural, for the household.
     Residence,

@@ -193,7 +193,7 @@ pub enum FileError {
     /// The name ends in `.csv` but the bytes are a zip archive.
     #[error("the file is named .csv but is a zip archive, most likely an Excel workbook: rename it to .xlsx")]
     CsvIsZip,
-    /// The extension is neither `.csv` nor `.xlsx`.
+    /// The extension is not a roster format (or is WPS's `.et`).
     #[error("{0}")]
     UnknownFormat(String),
     /// The zip archive or the workbook inside it is damaged.
