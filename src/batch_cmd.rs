@@ -1,11 +1,13 @@
 //! `hedui batch`: re-check a whole roster on the hub.
 //!
-//! `submit` reads the roster twice, streaming: once to report every invalid
-//! row before anything starts, once to upload the households into a draft
-//! batch in chunks. The draft is started only when every row was valid (or
-//! with `--skip-invalid`); if anything goes wrong during the upload the
-//! draft is cancelled, so nothing partial ever runs. Memory stays flat in
-//! the roster's size.
+//! `submit` reads the roster once into `hedui-roster`'s reader, which groups
+//! the rows by 户编号 wherever they are and hands over whole households;
+//! it goes through them twice: once to report every invalid row before
+//! anything starts, once to upload the households into a draft batch in
+//! chunks. The draft is started only when every row was valid (or with
+//! `--skip-invalid`, which skips whole households, never rows); if anything
+//! goes wrong during the upload the draft is cancelled, so nothing partial
+//! ever runs. Memory stays flat in the roster's size.
 
 use std::io::IsTerminal as _;
 use std::path::PathBuf;
@@ -21,6 +23,7 @@ use hedui_proto::v1::{
     GetBatchRequest, IncomeWindow as WireWindow, ListBatchesRequest, StartBatchRequest, StreamBatchResultsRequest,
 };
 use hedui_roster::RosterReader;
+use hedui_roster::check::Check;
 use hedui_roster::results::ResultRow;
 use prost::Message as _;
 use tonic::transport::Channel;
@@ -34,7 +37,7 @@ const CHUNK_BYTES: usize = 3 * 1024 * 1024;
 
 #[derive(Debug, Subcommand)]
 pub enum BatchCommand {
-    /// Check a roster (.csv or .xlsx) and start a batch re-check of every household in it.
+    /// Check a roster (.xlsx, .xls, .ods, .csv or .txt) and start a batch re-check of every household in it.
     Submit(SubmitArgs),
     /// Show a batch's progress.
     Status {
@@ -89,7 +92,7 @@ pub enum Only {
 
 #[derive(Debug, Args)]
 pub struct SubmitArgs {
-    /// The roster, .csv or .xlsx (see docs/roster.md).
+    /// The roster: .xlsx, .xlsb, .xls, .ods, or .csv/.txt in UTF-8, GBK or UTF-16 (see docs/roster.md).
     pub file: PathBuf,
     /// Why the roll is checked, e.g. minimum-living.
     #[arg(long)]
@@ -231,24 +234,22 @@ async fn submit(a: SubmitArgs) -> anyhow::Result<()> {
             bail!("--asset-date {d}: is in the future");
         }
     }
-    let open = || -> anyhow::Result<RosterReader> {
-        Ok(RosterReader::open(&a.file, today)
-            .map_err(|e| anyhow!("{}: {e}", a.file.display()))?
-            .with_purpose(purpose))
-    };
-    // Pass 1: every invalid row, before anything starts.
-    let (mut valid, mut invalid) = (0usize, 0usize);
-    for h in open()? {
-        match h {
-            Ok(_) => valid += 1,
-            Err(errors) => {
-                invalid += 1;
-                for e in errors {
-                    eprintln!("{}: {e}", a.file.display());
-                }
-            }
-        }
+    // One read of the file: households are grouped by 户编号 wherever their
+    // rows are, into the reader's own temporary copy. Pass 1 reports every
+    // problem; pass 2 uploads from the same copy (`rewind`), so the upload
+    // is exactly the households pass 1 checked, each whole.
+    let mut reader = RosterReader::open(&a.file, today)
+        .map_err(|e| anyhow!("{}: {e}", a.file.display()))?
+        .with_purpose(purpose);
+    let mut check = Check::new(&reader);
+    for h in reader.by_ref() {
+        check.add(&h);
     }
+    eprintln!("{}: {}", a.file.display(), check.summary());
+    for line in check.details() {
+        eprintln!("{}: {line}", a.file.display());
+    }
+    let (valid, invalid) = (check.valid(), check.invalid());
     if invalid > 0 && !a.skip_invalid {
         bail!(
             "{}: {invalid} household(s) have invalid rows (listed above); nothing was started. \
@@ -259,6 +260,7 @@ async fn submit(a: SubmitArgs) -> anyhow::Result<()> {
     if valid == 0 {
         bail!("{}: no valid household to check", a.file.display());
     }
+    reader.rewind();
     let mut c = client(&a.client).await?;
     let batch = c
         .create_batch(CreateBatchRequest {
@@ -274,7 +276,7 @@ async fn submit(a: SubmitArgs) -> anyhow::Result<()> {
         .ok_or_else(|| anyhow!("the hub answered without the batch"))?;
     let id = batch.batch_id.clone();
     // Pass 2: upload into the draft; on any failure cancel it.
-    let uploaded = upload(&mut c, &id, open()?).await;
+    let uploaded = upload(&mut c, &id, reader).await;
     if let Err(e) = uploaded {
         let cancelled = c.cancel_batch(CancelBatchRequest { batch_id: id.clone() }).await;
         let note = match cancelled {
@@ -317,6 +319,8 @@ async fn submit(a: SubmitArgs) -> anyhow::Result<()> {
 async fn upload(c: &mut BatchServiceClient<Channel>, id: &str, reader: RosterReader) -> anyhow::Result<()> {
     let mut chunk: Vec<BatchHousehold> = Vec::new();
     let mut bytes = 0;
+    // A household with any bad row is skipped whole: the reader hands over
+    // only whole households, never rows.
     for h in reader {
         let Ok(h) = h else { continue };
         let item = BatchHousehold {

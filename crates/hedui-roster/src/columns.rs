@@ -3,13 +3,14 @@
 
 use std::fmt;
 
+use chrono::NaiveDate;
 use hedui_domain::purpose::{parse_relation_slug, parse_residence_slug};
 use hedui_proto::v1::{Relation, Residence};
 
 /// One column of the roster.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Column {
-    /// 户编号: the household number; rows of one household are adjacent.
+    /// 户编号: the household number; the rows with the same one are one household, wherever they are.
     HouseholdNo,
     /// 城乡: urban or rural, for the household.
     Residence,
@@ -210,14 +211,87 @@ pub fn parse_relation(s: &str) -> Result<Relation, String> {
     })
 }
 
-/// Parses a yes/no cell: 是/否, `yes`/`no`, `y`/`n`, `true`/`false`, `1`/`0`;
-/// a blank cell is no.
+/// Parses a yes/no cell: 是/否, `Y`/`N`, `yes`/`no`, `true`/`false`,
+/// `1`/`0`, a tick (√ ✓ ✔) for yes and a cross (× ✗ ✘) for no, in any case
+/// and with spaces around (U+3000 too); a blank cell is no.
 pub fn parse_yes_no(s: &str) -> Result<bool, String> {
-    match s.trim().to_ascii_lowercase().as_str() {
-        "是" | "yes" | "y" | "true" | "1" => Ok(true),
-        "否" | "no" | "n" | "false" | "0" | "" => Ok(false),
-        other => Err(format!("{other:?} is not 是 or 否 (yes or no)")),
+    match s.trim().to_lowercase().as_str() {
+        "是" | "yes" | "y" | "true" | "1" | "√" | "✓" | "✔" | "ｙ" => Ok(true),
+        "否" | "no" | "n" | "false" | "0" | "×" | "✗" | "✘" | "ｎ" | "" => Ok(false),
+        other => Err(format!("{other:?} is not 是 or 否 (yes or no; Y/N and √ are read too)")),
     }
+}
+
+/// Parses a date as Excel and caseworkers write it: `2026-11-02`,
+/// `2026-11-2`, `2026/11/2`, `2026.11.2`, `2026年11月2日` and `20261102`,
+/// with spaces around; an Excel date cell arrives as `2026-11-02` (with
+/// `00:00:00` when it has a time of day, which must be midnight). The year
+/// is 1880 to 9999, and the date must exist: `2026/13/45` is an error that
+/// says why.
+pub fn parse_roster_date(s: &str) -> Result<NaiveDate, String> {
+    let t = s.trim();
+    let t = t.strip_suffix(" 00:00:00").unwrap_or(t);
+    let parts: Vec<&str> = if let Some(rest) = t.strip_suffix('日') {
+        rest.split(['年', '月']).collect()
+    } else if t.len() == 8 && t.bytes().all(|b| b.is_ascii_digit()) {
+        vec![&t[..4], &t[4..6], &t[6..]]
+    } else {
+        t.split(['-', '/', '.']).collect()
+    };
+    let expected = || format!("{t:?} is not a date; write it as 2026-11-02, 2026/11/2, 2026年11月2日 or 20261102");
+    let [y, m, d] = parts.as_slice() else {
+        return Err(expected());
+    };
+    let number = |p: &str, max_len: usize| -> Option<u32> {
+        (!p.is_empty() && p.len() <= max_len && p.bytes().all(|b| b.is_ascii_digit())).then(|| p.parse().ok())?
+    };
+    let (Some(year), Some(month), Some(day)) = (number(y, 4).filter(|_| y.len() == 4), number(m, 2), number(d, 2))
+    else {
+        return Err(expected());
+    };
+    if !(1880..=9999).contains(&year) {
+        return Err(format!("{t:?}: the year {year} is out of range (1880 to 9999)"));
+    }
+    if !(1..=12).contains(&month) {
+        return Err(format!("{t:?} is not a date: there is no month {month}"));
+    }
+    NaiveDate::from_ymd_opt(year as i32, month, day)
+        .ok_or_else(|| format!("{t:?} is not a date: {year}-{month:02} has no day {day}"))
+}
+
+/// An ID number as an input method may type it, made plain: full-width
+/// digits (０–９) and letter X (Ｘ ｘ) become ASCII, and spaces around it
+/// (U+3000, the full-width space, too) are removed. Returns the plain form
+/// and what was changed, or `None` when nothing was. Nothing else is
+/// touched: a space inside the number, or any other character, is left for
+/// the ID check to report.
+pub fn normalise_id(s: &str) -> Option<(String, String)> {
+    let trimmed = s.trim();
+    let mut full_width = false;
+    let plain: String = trimmed
+        .chars()
+        .map(|c| match c {
+            '０'..='９' => {
+                full_width = true;
+                char::from(b'0' + (c as u32 - '０' as u32) as u8)
+            }
+            'Ｘ' | 'ｘ' => {
+                full_width = true;
+                'X'
+            }
+            c => c,
+        })
+        .collect();
+    let spaces = trimmed.len() != s.len();
+    let what = match (full_width, spaces) {
+        (false, false) => return None,
+        (true, false) => "full-width characters (０-９, Ｘ) were read as 0-9 and X",
+        (false, true) => "the spaces around the number were removed",
+        (true, true) => {
+            "full-width characters (０-９, Ｘ) were read as 0-9 and X and the spaces around the number were removed"
+        }
+    };
+    Some((plain, what.to_owned()))
 }
 
 #[cfg(test)]
@@ -252,5 +326,52 @@ mod tests {
         assert_eq!(parse_yes_no("是"), Ok(true));
         assert_eq!(parse_yes_no("YES"), Ok(true));
         assert!(parse_yes_no("也许").is_err());
+        assert_eq!(parse_yes_no("√"), Ok(true));
+        assert_eq!(parse_yes_no(" Y\u{3000}"), Ok(true));
+        assert_eq!(parse_yes_no("N"), Ok(false));
+        assert_eq!(parse_yes_no("×"), Ok(false));
+    }
+
+    #[test]
+    fn excel_dates() {
+        let want = NaiveDate::from_ymd_opt(2026, 11, 2).unwrap();
+        for s in [
+            "2026-11-02",
+            "2026-11-2",
+            "2026/11/2",
+            "2026/11/02",
+            "2026.11.2",
+            "2026年11月2日",
+            "20261102",
+            " 2026/11/2 ",
+            "2026-11-02 00:00:00",
+        ] {
+            assert_eq!(parse_roster_date(s), Ok(want), "{s}");
+        }
+        let e = parse_roster_date("2026/13/45").unwrap_err();
+        assert!(e.contains("no month 13"), "{e}");
+        let e = parse_roster_date("2026/2/30").unwrap_err();
+        assert!(e.contains("no day 30"), "{e}");
+        for bad in [
+            "26/11/2",
+            "2026/11",
+            "明天",
+            "2026-11-02 08:00:00",
+            "1700-01-01",
+            "2026111",
+        ] {
+            assert!(parse_roster_date(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn full_width_id_numbers() {
+        assert_eq!(normalise_id("520626194701205831"), None);
+        let (plain, what) = normalise_id("５２０６２６１９９３０６１６３８９Ｘ\u{3000}").unwrap();
+        assert_eq!(plain, "52062619930616389X");
+        assert!(what.contains("full-width") && what.contains("spaces"), "{what}");
+        assert_eq!(normalise_id(" 123 ").unwrap().0, "123");
+        // A space inside is left for the ID check.
+        assert_eq!(normalise_id("5206 26"), None);
     }
 }
