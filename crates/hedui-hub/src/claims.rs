@@ -73,7 +73,7 @@ impl Drop for Claim {
 /// How a try to claim a key ended.
 pub enum Claimed {
     /// This call holds the key: it may ask the departments.
-    Held(Claim),
+    Held(Box<Claim>),
     /// Another call held the key and has stored its record meanwhile.
     Stored,
 }
@@ -105,12 +105,12 @@ pub async fn claim(store: &Store, instance: &str, key: &str) -> Result<Claimed, 
                     }
                 }
             });
-            return Ok(Claimed::Held(Claim {
+            return Ok(Claimed::Held(Box::new(Claim {
                 renew,
                 store: claim_store,
                 key: key_owned,
                 owner: owner_owned,
-            }));
+            })));
         };
         // Another call holds it: wait for its record, or for its claim to
         // lapse (its hub died), then try again.
