@@ -393,3 +393,147 @@ async fn a_hub_killed_mid_submit_loses_nothing_and_doubles_nothing() {
         String::from_utf8_lossy(&out.stdout).trim()
     );
 }
+
+/// Re-checks every request, twelve at a time, counting answers.
+async fn recheck_all(
+    client: &VerificationServiceClient<Channel>,
+    requests: &[hedui_proto::v1::RecheckRecordRequest],
+    answered: Arc<std::sync::atomic::AtomicUsize>,
+) -> Vec<Result<VerificationRecord, tonic::Status>> {
+    futures::stream::iter(requests.iter().cloned())
+        .map(|req| {
+            let mut client = client.clone();
+            let answered = answered.clone();
+            async move {
+                let result = client.recheck_record(req).await.map(|r| r.into_inner().record.unwrap());
+                answered.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                result
+            }
+        })
+        .buffered(12)
+        .collect()
+        .await
+}
+
+/// The hub SIGKILLed at random points while re-checks are in flight, three
+/// times. After each restart every caseworker retries with the same key.
+/// At the end every lineage has exactly one version per round, every entry
+/// that names a record names a stored one, and every version is bound to
+/// its entry: `hedui audit verify --database` checks both, row by row.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_hub_killed_mid_recheck_leaves_every_version_with_its_entries() {
+    const RECHECK_ROUNDS: usize = 3;
+    const HOUSEHOLDS: usize = 24;
+    let today = chrono::Utc::now().date_naive();
+    let sandbox = Arc::new(Sandbox::dejiang(today));
+    let rig = Rig::new(sandbox.clone()).await;
+    let mut client = rig.client();
+    let mut hub = rig.start_hub(&mut client).await;
+    let window = hedui_domain::window::IncomeWindow::last_months(today, 12).to_proto();
+    let requests: Vec<SubmitVerificationRequest> = sandbox
+        .households()
+        .iter()
+        .filter(|h| h.scenario != "source-offline")
+        .take(HOUSEHOLDS)
+        .map(|h| {
+            let form = format!("SQ-RECHECK-{}", h.household.household_ref);
+            SubmitVerificationRequest {
+                idempotency_key: format!("recheck-base-{}", h.household.household_ref),
+                household: Some(h.household.clone()),
+                purpose: Purpose::MinimumLiving as i32,
+                income_window: Some(window.clone()),
+                asset_reference_date: String::new(),
+                authorization_ref: form.clone(),
+                authorization: Some(hedui_trust::authorization::complete_for(
+                    &h.household,
+                    Purpose::MinimumLiving,
+                    &form,
+                    today,
+                    today + chrono::Days::new(365),
+                )),
+            }
+        })
+        .collect();
+    let mut latest: Vec<String> = submit_all(&client, &requests, Arc::default())
+        .await
+        .into_iter()
+        .map(|r| r.unwrap().0.record_id)
+        .collect();
+    let firsts = latest.clone();
+    let mut kills = 0;
+    for round in 0..RECHECK_ROUNDS {
+        let rechecks: Vec<hedui_proto::v1::RecheckRecordRequest> = latest
+            .iter()
+            .enumerate()
+            .map(|(i, id)| hedui_proto::v1::RecheckRecordRequest {
+                record_id: id.clone(),
+                departments: vec![hedui_proto::v1::Department::Tax as i32],
+                idempotency_key: format!("recheck-{round}-{i}"),
+            })
+            .collect();
+        let answered = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let in_flight = {
+            let (client, rechecks, answered) = (client.clone(), rechecks.clone(), answered.clone());
+            tokio::spawn(async move { recheck_all(&client, &rechecks, answered).await })
+        };
+        let kill_after = (random_below((HOUSEHOLDS / 2) as u64) as usize).max(1);
+        while answered.load(std::sync::atomic::Ordering::SeqCst) < kill_after {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        tokio::time::sleep(random_delay(0, 40)).await;
+        hub.kill_and_reap();
+        kills += 1;
+        let before = in_flight.await.unwrap();
+        hub = rig.start_hub(&mut client).await;
+        let after = recheck_all(&client, &rechecks, Arc::default()).await;
+        for (i, (earlier, now)) in before.into_iter().zip(after).enumerate() {
+            let record = now.unwrap_or_else(|s| panic!("round {round}: retry of re-check {i} failed: {s}"));
+            if let Ok(earlier) = earlier {
+                assert_eq!(
+                    record.record_id, earlier.record_id,
+                    "an acknowledged re-check is replayed"
+                );
+            }
+            assert_eq!(record.version as usize, round + 2);
+            latest[i] = record.record_id;
+        }
+    }
+    let store = Store::open(&format!("sqlite://{}", rig.database.display()))
+        .await
+        .unwrap();
+    for (first, last) in firsts.iter().zip(&latest) {
+        let lineage = store.lineage(first).await.unwrap();
+        assert_eq!(
+            lineage.len(),
+            RECHECK_ROUNDS + 1,
+            "one version per round, none lost or doubled"
+        );
+        assert_eq!(&lineage.last().unwrap().record_id, last);
+    }
+    store.close().await;
+    let _ = Command::new("kill").args(["-TERM", &hub.0.id().to_string()]).status();
+    let status = hub.0.wait().unwrap();
+    assert!(status.success(), "the hub stops cleanly on SIGTERM: {status:?}");
+    let out = Command::new(env!("CARGO_BIN_EXE_hedui"))
+        .args([
+            "audit",
+            "verify",
+            "--database",
+            &format!("sqlite://{}", rig.database.display()),
+            "--key",
+            &rig.public_key,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "hedui audit verify: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    eprintln!(
+        "re-check crash test: {kills} SIGKILLs, {HOUSEHOLDS} lineages of {} versions; {}",
+        RECHECK_ROUNDS + 1,
+        String::from_utf8_lossy(&out.stdout).trim()
+    );
+}
