@@ -148,3 +148,41 @@ async fn reflection_lists_the_public_services() {
         assert!(names.iter().any(|n| n == want), "{want} missing from {names:?}");
     }
 }
+
+/// A certificate from another CA is refused at the handshake, before any
+/// RPC; the refusal is still in the audit log, counted per peer and reason.
+#[tokio::test]
+async fn a_handshake_refused_for_another_ca_is_audited_with_a_count() {
+    let sys = TestSystem::start().await;
+    let other = Pki::new();
+    let mut files = other.files(&Role::Caseworker, "intruder");
+    // It trusts the county CA, so the hub is the one that refuses.
+    files.ca = sys.pki.files(&Role::Caseworker, "zhang.san").ca;
+    for _ in 0..3 {
+        let tls = ClientTls::load(files.clone()).unwrap();
+        let channel =
+            hedui_tls::channel(&format!("https://{}", sys.hub_addr), tls, None, Duration::from_secs(5)).unwrap();
+        let mut client = VerificationServiceClient::new(channel);
+        assert!(client.list_records(ListRecordsRequest::default()).await.is_err());
+    }
+    let url = sys.database_url.clone();
+    let _dir = sys.stop().await.unwrap();
+    let store = hedui_store::Store::open(&url).await.unwrap();
+    let refused = store
+        .audit_entries(&hedui_store::audit::AuditFilter {
+            action: Some("connection.refused".into()),
+            limit: 100,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(refused.len(), 1, "one entry per peer and reason: {refused:?}");
+    let e = &refused[0];
+    assert_eq!(e.status, "UNAUTHENTICATED");
+    assert_eq!(e.actor, "unidentified:peer=127.0.0.1");
+    assert!(
+        e.detail.starts_with("3 handshake(s) refused") && e.detail.contains("county CA"),
+        "{}",
+        e.detail
+    );
+}

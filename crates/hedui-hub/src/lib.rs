@@ -30,6 +30,7 @@ pub mod health;
 pub mod limits;
 pub mod metrics;
 pub mod records;
+pub mod refusals;
 pub mod service;
 pub mod startup;
 
@@ -342,10 +343,22 @@ impl Application {
                 tracing::info!("shutdown: no fan-out in flight; closing the listener");
             }
         };
+        // Refused handshakes are counted and logged, aggregated per peer.
+        let (refusals_tx, refusals_rx) = tokio::sync::mpsc::channel(1024);
+        let (stop_refusals, refusals_stop) = tokio::sync::watch::channel(false);
+        let refusals_task = tokio::spawn(refusals::run(
+            refusals_rx,
+            self.state.audit.clone(),
+            self.state.metrics.clone(),
+            refusals_stop,
+        ));
         let result = match self.server_tls {
             Some(tls) => {
                 router
-                    .serve_with_incoming_shutdown(hedui_tls::incoming(self.listener, tls), shutdown)
+                    .serve_with_incoming_shutdown(
+                        hedui_tls::incoming_reporting(self.listener, tls, Some(refusals_tx)),
+                        shutdown,
+                    )
                     .await
             }
             None => {
@@ -371,6 +384,8 @@ impl Application {
             worker_abort.abort();
             tracing::error!("the batch worker did not stop; its leases run out on their own");
         }
+        let _ = stop_refusals.send(true);
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(5), refusals_task).await;
         // Every call and every household has finished and every append was
         // acknowledged only once durable; a last checkpoint commits to the
         // whole log, so an auditor can verify up to the last entry after

@@ -95,4 +95,4 @@ pub use identity::{
     IdentityError, MAX_NAME_LEN, PeerIdentity, Role, URI_PREFIX, check_name, identity_from_cert, identity_uri,
     parse_identity_uri,
 };
-pub use server::{CertificateId, HANDSHAKE_TIMEOUT, PeerInfo, TlsConn, incoming, peer};
+pub use server::{CertificateId, HANDSHAKE_TIMEOUT, PeerInfo, Refusal, TlsConn, incoming, incoming_reporting, peer};

@@ -185,12 +185,58 @@ pub fn incoming(
     listener: TcpListener,
     tls: ServerTls,
 ) -> impl Stream<Item = Result<TlsConn, io::Error>> + Send + 'static {
+    incoming_reporting(listener, tls, None)
+}
+
+/// A connection refused during the TLS handshake: no certificate, one not
+/// issued by the county CA, an expired or revoked one, or no handshake in
+/// time. The reason is rustls' own words, which carry no personal data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// The peer's address.
+    pub remote: SocketAddr,
+    /// Why, in a few words.
+    pub reason: String,
+}
+
+/// [`incoming`], also sending every refused handshake to `refusals`. The
+/// send never waits: when the receiver lags, refusals beyond its buffer are
+/// dropped (and so counted by nobody), so a flood cannot stall accepting.
+pub fn incoming_reporting(
+    listener: TcpListener,
+    tls: ServerTls,
+    refusals: Option<mpsc::Sender<Refusal>>,
+) -> impl Stream<Item = Result<TlsConn, io::Error>> + Send + 'static {
     let (tx, rx) = mpsc::channel(16);
-    tokio::spawn(accept_loop(listener, tls, tx));
+    tokio::spawn(accept_loop(listener, tls, tx, refusals));
     ReceiverStream::new(rx)
 }
 
-async fn accept_loop(listener: TcpListener, tls: ServerTls, tx: mpsc::Sender<Result<TlsConn, io::Error>>) {
+/// The reason of a failed handshake in a few words.
+fn refusal_reason(error: &io::Error) -> String {
+    let text = error.to_string();
+    let words = if text.contains("UnknownIssuer") || text.contains("BadSignature") {
+        "certificate not issued by the county CA"
+    } else if text.contains("Expired") {
+        "certificate expired"
+    } else if text.contains("Revoked") {
+        "certificate revoked"
+    } else if text.contains("NotValidYet") {
+        "certificate not valid yet"
+    } else if text.contains("no certificate") || text.contains("NoCertificatesPresented") {
+        "no client certificate"
+    } else {
+        return format!("handshake failed: {}", text.chars().take(120).collect::<String>());
+    };
+    words.to_owned()
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    tls: ServerTls,
+    tx: mpsc::Sender<Result<TlsConn, io::Error>>,
+    refusals: Option<mpsc::Sender<Refusal>>,
+) {
     let handshakes = Arc::new(Semaphore::new(MAX_HANDSHAKES));
     loop {
         let permit = tokio::select! {
@@ -215,13 +261,25 @@ async fn accept_loop(listener: TcpListener, tls: ServerTls, tx: mpsc::Sender<Res
         };
         let acceptor = TlsAcceptor::from(tls.current());
         let tx = tx.clone();
+        let refusals = refusals.clone();
+        let refuse = move |reason: String| {
+            if let Some(r) = &refusals {
+                let _ = r.try_send(Refusal { remote, reason });
+            }
+        };
         tokio::spawn(async move {
             let _permit = permit;
             // gRPC sends small frames that should not wait for Nagle.
             let _ = tcp.set_nodelay(true);
             match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
-                Err(_) => tracing::info!(%remote, "tls handshake timed out"),
-                Ok(Err(error)) => tracing::info!(%remote, %error, "tls handshake failed"),
+                Err(_) => {
+                    tracing::info!(%remote, "tls handshake timed out");
+                    refuse("handshake timed out".to_owned());
+                }
+                Ok(Err(error)) => {
+                    tracing::info!(%remote, %error, "tls handshake failed");
+                    refuse(refusal_reason(&error));
+                }
                 Ok(Ok(stream)) => {
                     let conn = TlsConn::new(stream, Some(remote));
                     if let Some(id) = &conn.info.identity {
