@@ -541,3 +541,32 @@ async fn each_refused_call_is_logged_with_the_code_the_caller_got() {
         "a bad time",
     );
 }
+
+/// A request over the transport's size limit never reaches a handler; it
+/// is still logged, and the caller gets INVALID_ARGUMENT naming `request`
+/// with the same code in the entry.
+#[tokio::test]
+async fn a_request_refused_by_the_transport_is_logged_and_named() {
+    let sys = TestSystem::start().await;
+    let mut req = request(&household("qualifies"), "too-big");
+    req.household.as_mut().unwrap().members[0].name = "张".repeat(100_000);
+    let err = sys.hub.clone().submit_verification(req).await.unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument, "{err:?}");
+    let fields = hedui_proto::status::field_violations(&err);
+    assert!(fields.iter().any(|(f, _)| f == "request"), "{fields:?}");
+    let entries = sys
+        .state
+        .store
+        .audit_entries(&hedui_store::audit::AuditFilter {
+            action: Some("SubmitVerification".into()),
+            limit: 100,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let e = entries.last().expect("the refusal is logged");
+    assert_eq!(e.status, "INVALID_ARGUMENT");
+    assert!(e.detail.starts_with("refused before the hub read it"), "{}", e.detail);
+    assert!(!e.detail.contains("张张"), "{}", e.detail);
+    assert_eq!(e.actor, "caseworker:zhang.san");
+}

@@ -128,6 +128,8 @@ pub fn allowed(method: &str) -> Option<&'static [PersonRole]> {
 /// With `insecure` (the `--insecure-dev` flag) every call is allowed and the
 /// caller is unidentified.
 pub fn authorize<T>(req: &Request<T>, method: &str, insecure: bool) -> Result<Caller, (Caller, Status)> {
+    // From here on the handler logs the call, allowed or not.
+    crate::transport_audit::Admitted::mark(req);
     if insecure {
         return Ok(Caller::InsecureDev);
     }

@@ -33,6 +33,7 @@ pub mod records;
 pub mod refusals;
 pub mod service;
 pub mod startup;
+pub mod transport_audit;
 
 pub use batch_worker::BatchSettings;
 pub use fanout::{AdapterEndpoint, DEFAULT_DEADLINE};
@@ -309,6 +310,7 @@ impl Application {
             .max_decoding_message_size(batch_service::MAX_ADD_BYTES + 64 * 1024)
             .max_encoding_message_size(16 * 1024 * 1024);
         let router = tonic::transport::Server::builder()
+            .layer(transport_audit::TransportAuditLayer::new(self.state.clone()))
             .add_service(health_svc)
             .add_service(reflection)
             .add_service(svc)
