@@ -116,7 +116,7 @@ where
                 .headers()
                 .get("grpc-message")
                 .and_then(|v| v.to_str().ok())
-                .map(|m| percent_decode(m))
+                .map(percent_decode)
                 .unwrap_or_default();
             let action = path.rsplit('/').next().unwrap_or(&path).to_owned();
             // What the caller gets, which is also what the entry records.
