@@ -66,6 +66,12 @@ pub enum AuditCommand {
         /// received from the bureau (never the one inside the bundle).
         #[arg(long)]
         key: String,
+        /// With --database: first have the hub at this address sign a
+        /// checkpoint now, so that the entries after the last stored one
+        /// are verified against a signed head too. Uses the auditor's
+        /// certificate from HEDUI_CA, HEDUI_CERT and HEDUI_KEY.
+        #[arg(long, requires = "database")]
+        fresh_from_hub: Option<String>,
     },
     /// Reconcile a department's query log with a hub export: every query
     /// the department received has a hub entry for the same grant, every
@@ -221,7 +227,12 @@ pub async fn run(c: AuditCommand) -> anyhow::Result<()> {
                 out.display()
             );
         }
-        AuditCommand::Verify { file, database, key } => {
+        AuditCommand::Verify {
+            file,
+            database,
+            key,
+            fresh_from_hub,
+        } => {
             let key = load_verifying_key(&key)?;
             match (file, database) {
                 (Some(file), _) => {
@@ -242,7 +253,13 @@ pub async fn run(c: AuditCommand) -> anyhow::Result<()> {
                         ),
                     }
                 }
-                (None, Some(db)) => verify_database(&db, &key).await?,
+                (None, Some(db)) => {
+                    let fresh = match fresh_from_hub {
+                        Some(hub) => Some(fresh_checkpoint(&hub).await?),
+                        None => None,
+                    };
+                    verify_database(&db, &key, fresh).await?
+                }
                 (None, None) => bail!("give an export file or --database"),
             }
         }
@@ -254,11 +271,15 @@ pub async fn run(c: AuditCommand) -> anyhow::Result<()> {
 /// `hedui audit verify --database`: every row of the log and of the records
 /// against each other, the signed checkpoints and the hub's seal. Prints
 /// what was covered and every problem, naming its row; fails on any.
-async fn verify_database(db: &str, key: &hedui_trust::VerifyingKey) -> anyhow::Result<()> {
+async fn verify_database(
+    db: &str,
+    key: &hedui_trust::VerifyingKey,
+    fresh: Option<hedui_audit::checkpoint::SignedCheckpoint>,
+) -> anyhow::Result<()> {
     let store = hedui_store::Store::open(db)
         .await
         .with_context(|| format!("cannot open {}", hedui_store::redact_url(db)))?;
-    let report = store.check_integrity(key).await?;
+    let report = store.check_integrity_with(key, fresh).await?;
     if !report.problems.is_empty() {
         for p in &report.problems {
             eprintln!("  {p}");
@@ -273,10 +294,18 @@ async fn verify_database(db: &str, key: &hedui_trust::VerifyingKey) -> anyhow::R
         "OK: {} entries: {} verified against {} signed checkpoint(s)",
         report.entries, report.signed_entries, report.checkpoints
     );
+    match report.fresh_checkpoint_applied {
+        Some(true) => println!("OK: the hub signed a checkpoint at verify time, and the log matches it"),
+        Some(false) => println!(
+            "note: the hub's fresh checkpoint covers more entries than this copy holds (the copy is older than the \
+             hub's log); it was not applied"
+        ),
+        None => {}
+    }
     if report.after_checkpoint > 0 {
         println!(
-            "OK: {} entries after the last checkpoint, verified against the current tree head {} (unsigned: run \
-             `hedui audit checkpoint --fresh` against the hub, then verify again, to have the hub sign it)",
+            "OK: {} entries after the last checkpoint, verified against the current tree head {} (unsigned: add \
+             --fresh-from-hub <the hub's address> to have the hub sign a checkpoint now)",
             report.after_checkpoint, report.head_root_hex
         );
     }
@@ -306,4 +335,20 @@ fn scope_words(s: &hedui_audit::scope::ScopeStatement) -> String {
             s.selection, s.entry_count
         )
     }
+}
+
+/// A checkpoint the hub at `hub` signs now, with the auditor certificate
+/// from the environment.
+async fn fresh_checkpoint(hub: &str) -> anyhow::Result<hedui_audit::checkpoint::SignedCheckpoint> {
+    let tls = crate::cli::TlsArgs {
+        ca: std::env::var_os("HEDUI_CA").map(PathBuf::from),
+        cert: std::env::var_os("HEDUI_CERT").map(PathBuf::from),
+        key: std::env::var_os("HEDUI_KEY").map(PathBuf::from),
+    };
+    let resp = AuditServiceClient::new(channel_to_hub(hub, &tls).await?)
+        .get_checkpoint(GetCheckpointRequest { fresh: true })
+        .await
+        .map_err(explain)?
+        .into_inner();
+    serde_json::from_str(&resp.checkpoint_json).context("the hub's checkpoint does not parse")
 }

@@ -67,6 +67,10 @@ pub struct IntegrityReport {
     pub records: u64,
     /// Every difference found, each naming its row. Empty means intact.
     pub problems: Vec<String>,
+    /// Whether a checkpoint the hub signed at verify time was applied:
+    /// `None` when none was given, `Some(false)` when it covers more
+    /// entries than this copy holds (the copy is older than the hub's log).
+    pub fresh_checkpoint_applied: Option<bool>,
 }
 
 impl Store {
@@ -75,9 +79,31 @@ impl Store {
     /// under `key`; see the module documentation. Reads the whole database
     /// into memory.
     pub async fn check_integrity(&self, key: &hedui_trust::VerifyingKey) -> Result<IntegrityReport> {
-        let checkpoints = self.checkpoints().await?;
+        self.check_integrity_with(key, None).await
+    }
+
+    /// [`Store::check_integrity`], also verifying the log against `fresh`,
+    /// a checkpoint the hub signed at verify time (it may not be stored in
+    /// this database, which can be a copy). A fresh checkpoint larger than
+    /// this copy's log is not applied, and the report says so.
+    pub async fn check_integrity_with(
+        &self,
+        key: &hedui_trust::VerifyingKey,
+        fresh: Option<SignedCheckpoint>,
+    ) -> Result<IntegrityReport> {
+        let mut checkpoints = self.checkpoints().await?;
         let rows: IntegrityRows = dispatch!(self.integrity_rows())?;
-        Ok(check(rows, &checkpoints, key))
+        let mut fresh_applied = None;
+        if let Some(cp) = fresh {
+            let applies = cp.checkpoint.tree_size <= rows.entries.len() as u64;
+            fresh_applied = Some(applies);
+            if applies {
+                checkpoints.push(cp);
+            }
+        }
+        let mut report = check(rows, &checkpoints, key);
+        report.fresh_checkpoint_applied = fresh_applied;
+        Ok(report)
     }
 }
 

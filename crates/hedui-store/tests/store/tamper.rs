@@ -263,6 +263,32 @@ pub async fn an_entry_edited_after_the_last_checkpoint_is_named(db: &TestDb) {
     let report = store.check_integrity(&hub_key().verifying_key()).await.unwrap();
     assert!(report.problems.is_empty(), "{:?}", report.problems);
     assert_eq!((report.signed_entries, report.after_checkpoint), (2, 2));
+    // A checkpoint the hub signs at verify time covers them (this is what
+    // `audit verify --database --fresh-from-hub` passes in); one larger
+    // than this copy is not applied.
+    let fresh = |size: u64, root| {
+        sign(
+            Checkpoint {
+                origin: "hedui test".into(),
+                tree_size: size,
+                root,
+                time: "2026-11-26T10:02:00.000Z".into(),
+            },
+            &hub_key(),
+        )
+    };
+    let report = store
+        .check_integrity_with(&hub_key().verifying_key(), Some(fresh(4, frontier.root())))
+        .await
+        .unwrap();
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+    assert_eq!((report.signed_entries, report.after_checkpoint), (4, 0));
+    assert_eq!(report.fresh_checkpoint_applied, Some(true));
+    let report = store
+        .check_integrity_with(&hub_key().verifying_key(), Some(fresh(9, frontier.root())))
+        .await
+        .unwrap();
+    assert_eq!(report.fresh_checkpoint_applied, Some(false));
     // An insider edits entry 3 (after the checkpoint) in place.
     disable_triggers(db, "audit_entries").await;
     let mut edited = tail[1].0.clone();
