@@ -34,13 +34,22 @@ const fn t(id: &'static str, english: &'static str) -> Template {
 
 /// The policy's reasons (`hedui_domain::policy`), most specific first.
 pub const REASON_TEMPLATES: &[Template] = &[
-    t("reason-source-missing", "required source {dept} has no recorded outcome"),
+    t(
+        "reason-source-missing",
+        "required source {dept} has no recorded outcome",
+    ),
     t(
         "reason-source-failed-detail",
         "required source {dept} did not answer: outcome {outcome} ({source_detail})",
     ),
-    t("reason-source-failed", "required source {dept} did not answer: outcome {outcome}"),
-    t("reason-sources-all", "all {count} required sources answered: {answered}"),
+    t(
+        "reason-source-failed",
+        "required source {dept} did not answer: outcome {outcome}",
+    ),
+    t(
+        "reason-sources-all",
+        "all {count} required sources answered: {answered}",
+    ),
     t(
         "reason-residence-unset",
         "the household's residence is not set; the lower standard of {standard} yuan was applied",
@@ -105,7 +114,10 @@ pub const REASON_TEMPLATES: &[Template] = &[
         "reason-recent-none",
         "no purchase contract or counted property acquisition is dated within {months} months before the reference date {ref_date} (on or after {cutoff})",
     ),
-    t("reason-business-role", "member {member} is {role} of an active {entity}"),
+    t(
+        "reason-business-role",
+        "member {member} is {role} of an active {entity}",
+    ),
     t("reason-business-no-roles", "the policy counts no business role"),
     t(
         "reason-business-none",
@@ -120,7 +132,10 @@ pub const REASON_TEMPLATES: &[Template] = &[
         "subscribed capital in active entities {capital} yuan is at most the limit of {limit} yuan",
     ),
     t("reason-flags-none-listed", "the policy sends no flag kind to review"),
-    t("reason-flags-none", "no flag of a kind that needs review ({kinds}) was raised"),
+    t(
+        "reason-flags-none",
+        "no flag of a kind that needs review ({kinds}) was raised",
+    ),
 ];
 
 /// The merge's flag details (`hedui_domain::merge`); a `flags.*` reason
@@ -168,10 +183,16 @@ pub const SOURCE_TEMPLATES: &[Template] = &[
 
 /// Validation messages (`hedui_domain::ids`, `household`).
 pub const VIOLATION_TEMPLATES: &[Template] = &[
-    t("violation-check-char", "check character should be '{expected}', found '{found}'"),
+    t(
+        "violation-check-char",
+        "check character should be '{expected}', found '{found}'",
+    ),
     t("violation-no-members", "household has no members"),
     t("violation-no-applicant", "no member has relation applicant"),
-    t("violation-duplicate-id", "duplicate ID number; same as members[{first}]"),
+    t(
+        "violation-duplicate-id",
+        "duplicate ID number; same as members[{first}]",
+    ),
     t(
         "violation-one-applicant",
         "only one member may be the applicant; members[{first}] already is",
@@ -292,17 +313,22 @@ fn value_in(lang: Lang, name: &str, v: &str) -> Option<String> {
         "income" | "standard" | "assets" | "limit" | "capital" => {
             // `yuan` groups thousands: 18,582.06.
             let (whole, cents) = v.strip_prefix('-').unwrap_or(v).split_once('.')?;
-            let grouped = whole.split(',').enumerate().all(|(i, g)| {
-                digits(g) && (g.len() == 3 || (i == 0 && g.len() <= 3) || !whole.contains(','))
-            });
+            let grouped = whole
+                .split(',')
+                .enumerate()
+                .all(|(i, g)| digits(g) && (g.len() == 3 || (i == 0 && g.len() <= 3) || !whole.contains(',')));
             (grouped && cents.len() == 2 && digits(cents)).then(|| v.to_owned())
         }
         "date" | "ref_date" | "cutoff" => {
             let b = v.as_bytes();
             let ok = b.len() == 10
-                && b.iter()
-                    .enumerate()
-                    .all(|(i, c)| if i == 4 || i == 7 { *c == b'-' } else { c.is_ascii_digit() });
+                && b.iter().enumerate().all(|(i, c)| {
+                    if i == 4 || i == 7 {
+                        *c == b'-'
+                    } else {
+                        c.is_ascii_digit()
+                    }
+                });
             ok.then(|| v.to_owned())
         }
         "expected" | "found" => (v.chars().count() == 1 && !v.contains('\'')).then(|| v.to_owned()),
@@ -361,9 +387,7 @@ fn value_in(lang: Lang, name: &str, v: &str) -> Option<String> {
         }
         // A department's own detail inside a reason: said when known, else
         // a pointer to the record.
-        "source_detail" => Some(
-            say(lang, SOURCE_TEMPLATES, v).unwrap_or_else(|| tr(lang, "flag-detail-untranslated")),
-        ),
+        "source_detail" => Some(say(lang, SOURCE_TEMPLATES, v).unwrap_or_else(|| tr(lang, "flag-detail-untranslated"))),
         _ => None,
     }
 }

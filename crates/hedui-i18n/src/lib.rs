@@ -346,29 +346,26 @@ pub fn violation(lang: Lang, path: &str, message: &str) -> String {
     tr_args(lang, "field-error", &[("field", field), ("message", message)])
 }
 
-/// Whether `s` holds an English sentence: a run of three or more ASCII
-/// words (two letters or more) with nothing but ASCII between them. Ids,
-/// digests, codes and a lone word beside Chinese are not sentences.
+/// Whether `s` holds an English sentence: three or more ASCII words in a
+/// row (letters only, two or more, with spaces and punctuation between).
+/// Ids, digests, slugs such as `identity-not-found`, codes and a lone word
+/// beside Chinese are not sentences.
 pub fn has_english_sentence(s: &str) -> bool {
-    let mut run = 0;
-    let mut word = 0;
-    for c in s.chars().chain([' ']) {
-        if c.is_ascii_alphabetic() {
-            word += 1;
-            continue;
-        }
-        if word >= 2 {
-            run += 1;
-            if run >= 3 {
-                return true;
+    s.split(|c: char| !c.is_ascii()).any(|chunk| {
+        let mut run = 0;
+        for token in chunk.split_ascii_whitespace() {
+            let word = token.trim_matches(|c: char| ",.;:!?()\"'".contains(c));
+            if word.len() >= 2 && word.chars().all(|c| c.is_ascii_alphabetic()) {
+                run += 1;
+                if run >= 3 {
+                    return true;
+                }
+            } else {
+                run = 0;
             }
         }
-        word = 0;
-        if !c.is_ascii() || c.is_ascii_digit() || c == '\n' {
-            run = 0;
-        }
-    }
-    false
+        false
+    })
 }
 
 #[cfg(test)]

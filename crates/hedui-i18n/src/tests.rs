@@ -20,7 +20,9 @@ fn messages(ftl: &str) -> BTreeMap<String, BTreeSet<String>> {
         if line.starts_with('#') || line.trim().is_empty() {
             continue;
         }
-        let (id, value) = line.split_once(" = ").unwrap_or_else(|| panic!("not a message line: {line}"));
+        let (id, value) = line
+            .split_once(" = ")
+            .unwrap_or_else(|| panic!("not a message line: {line}"));
         let mut vars = BTreeSet::new();
         let mut rest = value;
         while let Some(at) = rest.find('$') {
@@ -71,7 +73,10 @@ fn every_template_has_its_message_and_every_argument_is_used() {
                 .collect();
             for (lang, catalog) in [("zh-CN", &zh), ("en", &en)] {
                 let vars = catalog.get(*id).unwrap_or_else(|| panic!("{id} is missing in {lang}"));
-                assert_eq!(vars, &shown, "{id} in {lang}: arguments differ from its template {english:?}");
+                assert_eq!(
+                    vars, &shown,
+                    "{id} in {lang}: arguments differ from its template {english:?}"
+                );
             }
         }
     }
@@ -98,7 +103,12 @@ fn every_enum_value_has_its_words() {
         for v in 0..=9 {
             assert!(!department(lang, v).starts_with("department-"), "department {v}");
         }
-        for r in ["income.per_capita", "flags.deceased-member", "real_estate.commercial", "x"] {
+        for r in [
+            "income.per_capita",
+            "flags.deceased-member",
+            "real_estate.commercial",
+            "x",
+        ] {
             assert!(!rule(lang, r).starts_with("rule-"), "{r}");
         }
     }
@@ -178,7 +188,9 @@ fn validation_errors_name_the_member_and_the_field_in_chinese() {
 fn policy_with(edit: &[(&str, &str)]) -> Policy {
     let mut text = fixture::POLICY.to_owned();
     for (from, to) in edit {
-        let start = text.find(from).unwrap_or_else(|| panic!("the example policy has no {from:?}"));
+        let start = text
+            .find(from)
+            .unwrap_or_else(|| panic!("the example policy has no {from:?}"));
         // A key ending in `[` stands for its whole array, up to its `]`.
         let end = if from.ends_with('[') {
             start + text[start..].find(']').expect("the array ends") + 1
@@ -293,7 +305,9 @@ fn every_reason_and_flag_of_the_policy_and_the_merge_is_said_in_chinese() {
         } else {
             explain::REASON_TEMPLATES
         };
-        let known = templates.iter().find(|t| explain::say(Lang::Zh, &[**t], &r.detail).is_some());
+        let known = templates
+            .iter()
+            .find(|t| explain::say(Lang::Zh, &[**t], &r.detail).is_some());
         if r.detail.starts_with("something the merge") {
             assert!(known.is_none());
             assert_eq!(said, "核查提示：需人工复核（详细说明见系统记录）");
@@ -314,7 +328,12 @@ fn every_reason_and_flag_of_the_policy_and_the_merge_is_said_in_chinese() {
     }
     for list in [explain::REASON_TEMPLATES, explain::FLAG_TEMPLATES] {
         for t in list {
-            assert!(used.contains(t.id), "no test sentence reaches {}: {:?}", t.id, t.english);
+            assert!(
+                used.contains(t.id),
+                "no test sentence reaches {}: {:?}",
+                t.id,
+                t.english
+            );
         }
     }
 }
@@ -368,7 +387,10 @@ fn a_departments_note_is_chinese_whatever_the_hub_wrote() {
             },
         )
     };
-    assert_eq!(note(SourceOutcome::Timeout, "no answer within 5000 ms"), "在 5000 毫秒内未答复");
+    assert_eq!(
+        note(SourceOutcome::Timeout, "no answer within 5000 ms"),
+        "在 5000 毫秒内未答复"
+    );
     assert_eq!(
         note(
             SourceOutcome::Unavailable,
@@ -377,13 +399,22 @@ fn a_departments_note_is_chinese_whatever_the_hub_wrote() {
         "该部门连续失败，本次未查询（已暂停），30 秒后再试"
     );
     assert_eq!(
-        note(SourceOutcome::Unavailable, "the connection failed: tcp connect error: Connection refused"),
+        note(
+            SourceOutcome::Unavailable,
+            "the connection failed: tcp connect error: Connection refused"
+        ),
         "无法连接该部门的服务"
     );
     assert_eq!(note(SourceOutcome::Error, "Internal: boom"), "该部门的答复出错");
-    assert_eq!(note(SourceOutcome::Refused, "PermissionDenied: grant expired"), "该部门拒绝了查询");
+    assert_eq!(
+        note(SourceOutcome::Refused, "PermissionDenied: grant expired"),
+        "该部门拒绝了查询"
+    );
     assert_eq!(note(SourceOutcome::Ok, ""), "");
-    assert_eq!(note(SourceOutcome::Ok, "stale data: export of 2026-10-31"), "该部门说明所提供的数据不是最新的");
+    assert_eq!(
+        note(SourceOutcome::Ok, "stale data: export of 2026-10-31"),
+        "该部门说明所提供的数据不是最新的"
+    );
     let (_, _, sources) = sentences();
     for s in &sources {
         assert!(!has_english(&source_note(Lang::Zh, s)), "{}", s.detail);
@@ -397,6 +428,12 @@ fn has_english(s: &str) -> bool {
 #[test]
 fn english_sentences_are_told_from_codes() {
     assert!(has_english_sentence("见 the record for details"));
-    assert!(!has_english_sentence("记录编号 0193f4a2-7c1e 摘要 SHA-256 ab12 命令 hedui record"));
+    assert!(!has_english_sentence(
+        "记录编号 0193f4a2-7c1e 摘要 SHA-256 ab12 命令 hedui record"
+    ));
     assert!(!has_english_sentence("税务局 tax 超时 timeout 人民银行 pboc"));
+    assert!(!has_english_sentence("核查提示 flags.identity-not-found"));
+    assert!(has_english_sentence(
+        "required source tax did not answer: outcome timeout"
+    ));
 }

@@ -76,6 +76,7 @@ fn document(r: &VerificationRecord, ctx: &ReportContext<'_>) -> Value {
             "policy_version": r.policy_version,
             "version": r.version.max(1),
             "previous_record_id": r.previous_record_id,
+            "superseded_by": ctx.superseded_by,
         },
         "authorization": authorization(r),
         "members": h.members.iter().enumerate().map(|(i, m)| json!({

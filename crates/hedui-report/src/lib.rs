@@ -40,6 +40,10 @@ pub struct ReportContext<'a> {
     pub policy: Option<&'a Policy>,
     /// When the report was printed, RFC 3339 or a date; shown in the footer.
     pub printed_at: &'a str,
+    /// The record that replaces this one (a re-check's newer version), when
+    /// there is one: the caller reads it from the store's summary
+    /// (`superseded_by`), since the record itself never changes.
+    pub superseded_by: Option<&'a str>,
 }
 
 /// The report as one self-contained HTML page in Chinese, for A4 paper.
