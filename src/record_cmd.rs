@@ -3,7 +3,9 @@
 
 use std::fmt::Write as _;
 
-use anyhow::anyhow;
+use std::path::PathBuf;
+
+use anyhow::{Context as _, anyhow};
 use hedui_domain::department::slug;
 use hedui_domain::recheck::{outcome_words, unanswered, verdict_words, version_of};
 use hedui_domain::review::outcome_slug;
@@ -12,7 +14,7 @@ use hedui_proto::v1::{
     ReviewOutcome, ReviewRecordRequest, Verdict, VerificationRecord,
 };
 
-use crate::cli::{ClientArgs, Output, RecordSource, connect, explain, open_local};
+use crate::cli::{ClientArgs, Output, RecordSource, ReportFormat, connect, explain, open_local};
 use crate::render;
 
 /// Departments given as `tax,pboc`, checked when the command line is parsed.
@@ -144,14 +146,21 @@ pub async fn history(id: String, client: &ClientArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The reviews of one record, in the order made, from the hub or from a
-/// local database file (for `hedui record report`).
-pub async fn reviews_of(id: &str, source: &RecordSource) -> anyhow::Result<Vec<hedui_proto::v1::Review>> {
+/// The reviews of one record, in the order made, and the record that
+/// replaces it (a re-check's newer version) when there is one, from the hub
+/// or from a local database file (for `hedui record report` and `show`).
+pub async fn reviews_and_successor(
+    id: &str,
+    source: &RecordSource,
+) -> anyhow::Result<(Vec<hedui_proto::v1::Review>, Option<String>)> {
     let id = &uuid::Uuid::parse_str(id)
         .map_err(|_| anyhow!("record id {id:?} is not a UUID"))?
         .to_string();
-    match &source.database {
-        Some(db) => Ok(open_local(db).await?.reviews(id).await?),
+    let (reviews, versions) = match &source.database {
+        Some(db) => {
+            let store = open_local(db).await?;
+            (store.reviews(id).await?, store.lineage(id).await?)
+        }
         None => {
             let history = connect(&source.client)
                 .await?
@@ -161,8 +170,69 @@ pub async fn reviews_of(id: &str, source: &RecordSource) -> anyhow::Result<Vec<h
                 .await
                 .map_err(explain)?
                 .into_inner();
-            Ok(history.reviews.into_iter().filter(|r| &r.record_id == id).collect())
+            let reviews = history.reviews.into_iter().filter(|r| &r.record_id == id).collect();
+            (reviews, history.versions)
         }
+    };
+    let successor = versions
+        .iter()
+        .find(|v| &v.record_id == id)
+        .map(|v| v.superseded_by.clone())
+        .filter(|s| !s.is_empty());
+    Ok((reviews, successor))
+}
+
+/// What `hedui record report` was asked.
+pub struct ReportArgs {
+    pub id: String,
+    pub format: ReportFormat,
+    pub out: Option<PathBuf>,
+    pub bureau: String,
+    pub county: String,
+    pub policy: Option<PathBuf>,
+    pub source: RecordSource,
+}
+
+/// `hedui record report`: the 核对报告 of one record, with its reviews and
+/// the version that replaces it, as HTML or JSON.
+pub async fn report(a: ReportArgs) -> anyhow::Result<()> {
+    let record = crate::cli::fetch_record(&a.id, &a.source).await?;
+    let policy = a.policy.as_deref().map(crate::config::load_policy).transpose()?;
+    let printed_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let (reviews, superseded_by) = reviews_and_successor(&a.id, &a.source).await?;
+    let ctx = hedui_report::ReportContext {
+        bureau: &a.bureau,
+        county: &a.county,
+        policy: policy.as_ref(),
+        printed_at: &printed_at,
+        superseded_by: superseded_by.as_deref(),
+    };
+    let text = match a.format {
+        ReportFormat::Html => hedui_report::render_html_with_reviews(&record, &ctx, &reviews),
+        ReportFormat::Json => hedui_report::render_json_with_reviews(&record, &ctx, &reviews),
+    };
+    match a.out {
+        Some(path) => {
+            std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
+            eprintln!("report written to {} (print on A4 from a browser)", path.display());
+        }
+        None => print!("{text}"),
+    }
+    Ok(())
+}
+
+/// For a version a re-check replaced: which version replaces it, as one
+/// line in the chosen language. Empty for the latest version.
+pub fn superseded_line(r: &VerificationRecord, superseded_by: Option<&str>) -> String {
+    match superseded_by {
+        None => String::new(),
+        Some(next) => match render::lang() {
+            hedui_i18n::Lang::Zh => format!(
+                "本记录已被第 {} 版（记录 {next}）替代，请以最新版本为准\n",
+                version_of(r) + 1
+            ),
+            hedui_i18n::Lang::En => format!("Replaced by version {} ({next}); use the latest\n", version_of(r) + 1),
+        },
     }
 }
 

@@ -5,7 +5,10 @@ use std::process::Command;
 
 fn hedui() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_hedui"));
-    c.env_remove("HEDUI_HUB").env_remove("HEDUI_LOG");
+    c.env_remove("HEDUI_HUB")
+        .env_remove("HEDUI_LOG")
+        .env_remove("LC_ALL")
+        .env_remove("LANG");
     c
 }
 
@@ -138,6 +141,27 @@ fn the_demo_runs_end_to_end_and_shows_every_verdict() {
         .unwrap();
     assert!(show.status.success());
     assert!(String::from_utf8_lossy(&show.stdout).contains("VERDICT: NEEDS_REVIEW"));
+    // In Chinese with --lang zh, or with a zh_CN locale.
+    for (flag, env) in [(Some("zh"), None), (None, Some(("LANG", "zh_CN.UTF-8")))] {
+        let mut cmd = hedui();
+        if let Some(lang) = flag {
+            cmd.args(["--lang", lang]);
+        }
+        if let Some((k, v)) = env {
+            cmd.env(k, v);
+        }
+        let show = cmd
+            .args(["record", "show", &id, "--database"])
+            .arg(&db)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&show.stdout);
+        assert!(show.status.success() && text.contains("核对结论：需人工复核"), "{text}");
+        assert!(text.contains("依据：") && !text.contains("VERDICT:"), "{text}");
+    }
+    let out = hedui().args(["--lang", "fr", "record", "show", &id]).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("expected zh or en"));
 
     // The printable report of the same record.
     let html = dir.path().join("report.html");
@@ -151,7 +175,7 @@ fn the_demo_runs_end_to_end_and_shows_every_verdict() {
     assert!(report.status.success(), "{}", String::from_utf8_lossy(&report.stderr));
     let text = std::fs::read_to_string(&html).unwrap();
     assert!(
-        text.contains("居民家庭经济状况核对报告") && text.contains("需入户核查"),
+        text.contains("居民家庭经济状况核对报告") && text.contains("需人工复核"),
         "{text}"
     );
     assert!(text.contains("复核人"));

@@ -12,6 +12,7 @@ use hedui_i18n::Lang;
 use hedui_proto::v1::{
     AccountType, BusinessRole, EntityStatus, EntityType, FundAccountStatus, HukouType, IdentityStatus, IncomeCategory,
     InsuranceState, InsuranceType, LifeStatus, PropertyUse, SourceOutcome, VehicleStatus, VehicleType,
+    VerificationRecord,
 };
 
 const ZH: Lang = Lang::Zh;
@@ -55,6 +56,34 @@ pub fn flag_zh(v: i32) -> String {
 /// What to check on the home visit (入户核查要点) for a flag.
 pub fn flag_advice_zh(v: i32) -> String {
     hedui_i18n::flag_advice(ZH, v)
+}
+
+/// The reasons of a record on one line, `规则：说明；规则：说明`, in Chinese:
+/// what a results file's 主要依据 column holds.
+pub fn reasons_zh(record: &VerificationRecord) -> String {
+    let reasons: Vec<String> = record
+        .reasons
+        .iter()
+        .map(|r| format!("{}：{}", rule_zh(&r.rule), hedui_i18n::reason(ZH, r)))
+        .collect();
+    reasons.join("；")
+}
+
+/// The flags of a record on one line, `提示（成员 n）：说明；…`, in Chinese:
+/// what a results file's 核查提示 column holds.
+pub fn flags_zh(record: &VerificationRecord) -> String {
+    let flags: Vec<String> = record
+        .flags
+        .iter()
+        .map(|f| {
+            let detail = hedui_i18n::flag_detail(ZH, f);
+            match f.member_index {
+                Some(i) => format!("{}（成员 {}）：{detail}", flag_zh(f.kind), i + 1),
+                None => format!("{}：{detail}", flag_zh(f.kind)),
+            }
+        })
+        .collect();
+    flags.join("；")
 }
 
 /// Whether a department knows the person.
