@@ -295,12 +295,18 @@ pub enum RecordCommand {
     Report {
         /// The record id.
         id: String,
-        /// html (for printing on A4) or json.
-        #[arg(long, value_enum, default_value = "html")]
-        format: ReportFormat,
-        /// Write to this file instead of standard output.
+        /// html (for printing on A4), pdf (A4, made here, no browser) or
+        /// json. Default: from the extension of -o, else html.
+        #[arg(long, value_enum)]
+        format: Option<ReportFormat>,
+        /// Write to this file instead of standard output; its extension
+        /// must match the format.
         #[arg(long, short)]
         out: Option<PathBuf>,
+        /// The CJK font embedded in a PDF (.ttf, .otf or .ttc). Default: the
+        /// first of Debian's fonts-noto-cjk, fonts-wqy-microhei, fonts-wqy-zenhei.
+        #[arg(long, env = "HEDUI_CJK_FONT")]
+        font: Option<PathBuf>,
         /// The bureau printed at the top.
         #[arg(long, env = "HEDUI_BUREAU", default_value = "德江县民政局")]
         bureau: String,
@@ -663,12 +669,14 @@ async fn record(c: RecordCommand) -> anyhow::Result<()> {
             bureau,
             county,
             policy,
+            font,
             source,
         } => {
             crate::record_cmd::report(crate::record_cmd::ReportArgs {
                 id,
                 format,
                 out,
+                font,
                 bureau,
                 county,
                 policy,
@@ -864,6 +872,8 @@ pub enum ReportFormat {
     Html,
     /// JSON with the same content.
     Json,
+    /// PDF on A4, with the CJK font's used glyphs embedded.
+    Pdf,
 }
 
 /// One record, from the hub or from a local database file.

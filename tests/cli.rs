@@ -180,6 +180,83 @@ fn the_demo_runs_end_to_end_and_shows_every_verdict() {
     );
     assert!(text.contains("复核人"));
 
+    // The same report as a PDF, made in-process; -o x.pdf says so alone.
+    let pdf = dir.path().join("report.pdf");
+    let out = hedui()
+        .args(["record", "report", &id, "-o"])
+        .arg(&pdf)
+        .arg("--database")
+        .arg(&db)
+        .output()
+        .unwrap();
+    let font_missing = hedui_report_fonts().is_none();
+    if font_missing && std::env::var_os("CI").is_none() {
+        eprintln!("NOTICE: PDF part skipped, no CJK font installed (apt-get install fonts-noto-cjk)");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("no CJK font found"));
+    } else {
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let bytes = std::fs::read(&pdf).unwrap();
+        assert!(bytes.starts_with(b"%PDF-"), "a real PDF, not HTML");
+        match std::process::Command::new("pdftotext")
+            .arg("-layout")
+            .arg(&pdf)
+            .arg("-")
+            .output()
+        {
+            Ok(t) => {
+                let text = String::from_utf8_lossy(&t.stdout);
+                assert!(text.contains("核对结论：需人工复核"), "{text}");
+                let json: serde_json::Value = serde_json::from_slice(
+                    &hedui()
+                        .args(["record", "show", &id, "--output", "json", "--database"])
+                        .arg(&db)
+                        .output()
+                        .unwrap()
+                        .stdout,
+                )
+                .unwrap();
+                let household = json["household"]["householdRef"].as_str().unwrap();
+                assert!(text.contains(household), "{household}: {text}");
+                for d in hedui_domain::department::ALL {
+                    let name = hedui_domain::department::name_zh(d);
+                    assert!(text.lines().any(|l| l.contains(name)), "{name}: {text}");
+                }
+            }
+            Err(_) => {
+                assert!(std::env::var_os("CI").is_none(), "pdftotext is missing in CI");
+                eprintln!("NOTICE: PDF text not checked, pdftotext is not installed (apt-get install poppler-utils)");
+            }
+        }
+    }
+    // A format and an extension that disagree, or a record that does not
+    // exist, are clear errors, and no file is left behind.
+    for (args, expected) in [
+        (vec!["--format", "html", "-o", "x.pdf"], "--format is html"),
+        (vec!["-o", "x.txt"], ".html, .pdf or .json"),
+    ] {
+        let out = hedui()
+            .args(["record", "report", &id])
+            .args(&args)
+            .arg("--database")
+            .arg(&db)
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(expected), "{expected}: {err}");
+    }
+    let missing = "0193f4a2-0000-7000-8000-00000000dead";
+    let out = hedui()
+        .args(["record", "report", missing, "-o", "missing.pdf", "--database"])
+        .arg(&db)
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains(&format!("no record with id {missing}")));
+    assert!(!dir.path().join("missing.pdf").exists() && !dir.path().join("x.pdf").exists());
+
     // The departments' service report over the demo's records.
     let today = chrono::Utc::now().date_naive();
     let (from, to) = (
@@ -705,4 +782,16 @@ fn batch_submit_reports_every_invalid_row_before_anything_starts() {
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains(expected), "{args:?}: {err}");
     }
+}
+
+/// The first Debian CJK font that is installed, if any.
+fn hedui_report_fonts() -> Option<&'static str> {
+    [
+        "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+        "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+        "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
+        "/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc",
+    ]
+    .into_iter()
+    .find(|p| std::path::Path::new(p).exists())
 }

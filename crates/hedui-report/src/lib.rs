@@ -20,6 +20,8 @@ use hedui_proto::v1::{Department, Residence, Review, Verdict, VerificationRecord
 pub mod departments;
 mod html;
 mod json;
+#[cfg(feature = "pdf")]
+pub mod pdf;
 pub mod words;
 
 #[cfg(test)]
@@ -55,6 +57,18 @@ pub fn render_html(record: &VerificationRecord, ctx: &ReportContext<'_>) -> Stri
 /// objections), listed in their own section in the order given.
 pub fn render_html_with_reviews(record: &VerificationRecord, ctx: &ReportContext<'_>, reviews: &[Review]) -> String {
     html::render(record, ctx, Some(reviews))
+}
+
+/// The report as an A4 PDF with the used glyphs of `font` embedded: the
+/// same content as [`render_html_with_reviews`] (reviews when given).
+#[cfg(feature = "pdf")]
+pub fn render_pdf(
+    record: &VerificationRecord,
+    ctx: &ReportContext<'_>,
+    reviews: Option<&[Review]>,
+    font: &pdf::CjkFont,
+) -> Result<Vec<u8>, pdf::PdfError> {
+    pdf::html_to_pdf(&html::render(record, ctx, reviews), &record.record_id, font)
 }
 
 /// The report's content as a stable JSON document (pretty-printed, keys in a

@@ -660,7 +660,7 @@ fn ctx() -> ReportContext<'static> {
     }
 }
 
-fn reviews() -> Vec<hedui_proto::v1::Review> {
+pub(crate) fn reviews() -> Vec<hedui_proto::v1::Review> {
     use hedui_proto::v1::{Review, ReviewOutcome};
     vec![
         Review {
@@ -814,7 +814,7 @@ fn a_replaced_version_says_which_version_replaces_it() {
 }
 
 /// The context with the example policy, as the command gives it.
-fn context() -> ReportContext<'static> {
+pub(crate) fn context() -> ReportContext<'static> {
     let policy: &'static Policy = Box::leak(Box::new(fixture::policy()));
     ReportContext {
         policy: Some(policy),
