@@ -473,7 +473,10 @@ impl<'a> Metrics<'a> {
             let mut last_space: Option<usize> = None;
             for c in para.chars() {
                 let cw = self.advance(c) * size;
-                if w + cw > width && !line.is_empty() {
+                // Closing punctuation hangs at the end of the line rather
+                // than start the next one (a light 避头尾).
+                let closing = "）)，,。.、；;：:」』”’》!！?？".contains(c);
+                if w + cw > width && !line.is_empty() && !closing {
                     match last_space {
                         Some(at) if c != ' ' && at > 0 => {
                             let rest = line.split_off(at);
