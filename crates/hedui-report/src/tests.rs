@@ -542,6 +542,15 @@ fn the_json_has_the_same_content() {
             .iter()
             .any(|x| x["rule"] == "vehicles.count" && x["leads_to"] == "VERDICT_DOES_NOT_MEET")
     );
+    // Beside each English sentence of the record, the catalog's Chinese.
+    let income = j["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["rule"] == "income.per_capita")
+        .unwrap();
+    assert_eq!(income["detail_zh"], "人均月收入 822.00 元，高于农村低保标准 580.00 元");
+    assert_eq!(deceased["detail_zh"], "公安局登记第2位成员已于 2026-03-02 死亡");
 }
 
 #[test]
