@@ -257,6 +257,37 @@ fn the_demo_runs_end_to_end_and_shows_every_verdict() {
     assert!(String::from_utf8_lossy(&out.stderr).contains(&format!("no record with id {missing}")));
     assert!(!dir.path().join("missing.pdf").exists() && !dir.path().join("x.pdf").exists());
 
+    // A version a re-check replaced says which version replaces it, in
+    // record show and in the report.
+    let next = replace_with_a_new_version(&db, &id);
+    let show = hedui()
+        .args(["--lang", "zh", "record", "show", &id, "--database"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&show.stdout);
+    assert!(
+        text.contains(&format!("本记录已被第 2 版（记录 {next}）替代")),
+        "{text}"
+    );
+    let show = hedui()
+        .args(["record", "show", &id, "--database"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&show.stdout);
+    assert!(text.contains(&format!("Replaced by version 2 ({next})")), "{text}");
+    let report = hedui()
+        .args(["record", "report", &id, "--format", "html", "--database"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    let html = String::from_utf8_lossy(&report.stdout);
+    assert!(
+        html.contains("本记录已被第 2 版") && html.contains(&next),
+        "the report names its successor"
+    );
+
     // The departments' service report over the demo's records.
     let today = chrono::Utc::now().date_naive();
     let (from, to) = (
@@ -794,4 +825,23 @@ fn hedui_report_fonts() -> Option<&'static str> {
     ]
     .into_iter()
     .find(|p| std::path::Path::new(p).exists())
+}
+
+/// Stores a second version of record `id` in the demo's database, as a
+/// re-check would, and returns its id.
+fn replace_with_a_new_version(db: &std::path::Path, id: &str) -> String {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let store = hedui_store::Store::open(db.to_str().unwrap()).await.unwrap();
+        let mut next = store.get_record(id).await.unwrap().unwrap();
+        next.record_id = uuid::Uuid::now_v7().to_string();
+        next.previous_record_id = id.to_owned();
+        next.version = 2;
+        hedui_domain::digest::seal(&mut next);
+        store
+            .put_version(&next, &format!("test-{}", next.record_id), "h")
+            .await
+            .unwrap();
+        next.record_id
+    })
 }
