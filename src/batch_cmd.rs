@@ -471,7 +471,7 @@ async fn results(
     // One household at a time: memory does not grow with the batch.
     while let Some(r) = stream.message().await.map_err(explain)? {
         let row = match &r.record {
-            Some(record) => ResultRow::from_record(r.row as usize, record),
+            Some(record) => crate::render::result_row(r.row as usize, record),
             None => ResultRow {
                 household_ref: r.household_ref.clone(),
                 first_row: r.row as usize,

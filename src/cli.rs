@@ -23,8 +23,16 @@ use crate::{config, demo, household_file, render};
 #[derive(Debug, Parser)]
 #[command(name = "hedui", version, about, long_about = None)]
 pub struct Cli {
+    /// The language of what a caseworker reads (verdicts, reasons): zh or en.
+    /// Default: Chinese when LC_ALL or LANG starts with zh_CN, else English.
+    #[arg(long, global = true, value_parser = parse_lang)]
+    pub lang: Option<hedui_i18n::Lang>,
     #[command(subcommand)]
     pub command: Command,
+}
+
+fn parse_lang(s: &str) -> Result<hedui_i18n::Lang, String> {
+    hedui_i18n::Lang::parse(s).ok_or_else(|| format!("unknown language {s:?}; expected zh or en"))
 }
 
 impl Cli {
@@ -305,12 +313,18 @@ pub enum RecordCommand {
     Report {
         /// The record id.
         id: String,
-        /// html (for printing on A4) or json.
-        #[arg(long, value_enum, default_value = "html")]
-        format: ReportFormat,
-        /// Write to this file instead of standard output.
+        /// html (for printing on A4), pdf (A4, made here, no browser) or
+        /// json. Default: from the extension of -o, else html.
+        #[arg(long, value_enum)]
+        format: Option<ReportFormat>,
+        /// Write to this file instead of standard output; its extension
+        /// must match the format.
         #[arg(long, short)]
         out: Option<PathBuf>,
+        /// The CJK font embedded in a PDF (.ttf, .otf or .ttc). Default: the
+        /// first of Debian's fonts-noto-cjk, fonts-wqy-microhei, fonts-wqy-zenhei.
+        #[arg(long, env = "HEDUI_CJK_FONT")]
+        font: Option<PathBuf>,
         /// The bureau printed at the top.
         #[arg(long, env = "HEDUI_BUREAU", default_value = "德江县民政局")]
         bureau: String,
@@ -405,6 +419,7 @@ fn parse_verdict(s: &str) -> Result<Verdict, String> {
 
 /// Runs the parsed command.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    render::set_lang(hedui_i18n::Lang::detect(cli.lang));
     match cli.command {
         Command::Hub(a) => hub(a).await,
         Command::Adapter(a) => adapter(a).await,
@@ -693,29 +708,20 @@ async fn record(c: RecordCommand) -> anyhow::Result<()> {
             bureau,
             county,
             policy,
+            font,
             source,
         } => {
-            let record = fetch_record(&id, &source).await?;
-            let policy = policy.as_deref().map(config::load_policy).transpose()?;
-            let printed_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-            let ctx = hedui_report::ReportContext {
-                bureau: &bureau,
-                county: &county,
-                policy: policy.as_ref(),
-                printed_at: &printed_at,
-            };
-            let reviews = crate::record_cmd::reviews_of(&id, &source).await?;
-            let text = match format {
-                ReportFormat::Html => hedui_report::render_html_with_reviews(&record, &ctx, &reviews),
-                ReportFormat::Json => hedui_report::render_json_with_reviews(&record, &ctx, &reviews),
-            };
-            match out {
-                Some(path) => {
-                    std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
-                    eprintln!("report written to {} (print on A4 from a browser)", path.display());
-                }
-                None => print!("{text}"),
-            }
+            crate::record_cmd::report(crate::record_cmd::ReportArgs {
+                id,
+                format,
+                out,
+                font,
+                bureau,
+                county,
+                policy,
+                source,
+            })
+            .await?;
         }
         RecordCommand::Verify { file, key } => {
             crate::record_verify::run(&file, &crate::config::load_verifying_key(&key)?)?;
@@ -723,6 +729,13 @@ async fn record(c: RecordCommand) -> anyhow::Result<()> {
         RecordCommand::Show { id, source } => {
             let record = fetch_record(&id, &source).await?;
             print_record(&record, source.client.output, None);
+            if source.client.output == Output::Human {
+                let (_, superseded_by) = crate::record_cmd::reviews_and_successor(&id, &source).await?;
+                print!(
+                    "{}",
+                    crate::record_cmd::superseded_line(&record, superseded_by.as_deref())
+                );
+            }
         }
         RecordCommand::List {
             verdict,
@@ -901,10 +914,12 @@ pub enum ReportFormat {
     Html,
     /// JSON with the same content.
     Json,
+    /// PDF on A4, with the CJK font's used glyphs embedded.
+    Pdf,
 }
 
 /// One record, from the hub or from a local database file.
-async fn fetch_record(id: &str, source: &RecordSource) -> anyhow::Result<VerificationRecord> {
+pub async fn fetch_record(id: &str, source: &RecordSource) -> anyhow::Result<VerificationRecord> {
     uuid::Uuid::parse_str(id).map_err(|_| anyhow!("record id {id:?} is not a UUID"))?;
     match &source.database {
         Some(db) => open_local(db)

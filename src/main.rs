@@ -22,6 +22,11 @@ mod render;
 mod report_cmd;
 mod telemetry;
 
+/// The report's sample record, for the tests of what the command prints.
+#[cfg(test)]
+#[path = "../crates/hedui-report/src/fixture.rs"]
+mod fixture;
+
 fn main() -> ExitCode {
     let args = cli::Cli::parse();
     telemetry::init(args.log_level());

@@ -3,7 +3,10 @@
 
 use std::fmt::Write as _;
 
-use anyhow::anyhow;
+use std::io::{IsTerminal as _, Write as _};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, anyhow, bail};
 use hedui_domain::department::slug;
 use hedui_domain::recheck::{outcome_words, unanswered, verdict_words, version_of};
 use hedui_domain::review::outcome_slug;
@@ -12,7 +15,7 @@ use hedui_proto::v1::{
     ReviewOutcome, ReviewRecordRequest, Verdict, VerificationRecord,
 };
 
-use crate::cli::{ClientArgs, Output, RecordSource, connect, explain, open_local};
+use crate::cli::{ClientArgs, Output, RecordSource, ReportFormat, connect, explain, open_local};
 use crate::render;
 
 /// Departments given as `tax,pboc`, checked when the command line is parsed.
@@ -144,14 +147,21 @@ pub async fn history(id: String, client: &ClientArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The reviews of one record, in the order made, from the hub or from a
-/// local database file (for `hedui record report`).
-pub async fn reviews_of(id: &str, source: &RecordSource) -> anyhow::Result<Vec<hedui_proto::v1::Review>> {
+/// The reviews of one record, in the order made, and the record that
+/// replaces it (a re-check's newer version) when there is one, from the hub
+/// or from a local database file (for `hedui record report` and `show`).
+pub async fn reviews_and_successor(
+    id: &str,
+    source: &RecordSource,
+) -> anyhow::Result<(Vec<hedui_proto::v1::Review>, Option<String>)> {
     let id = &uuid::Uuid::parse_str(id)
         .map_err(|_| anyhow!("record id {id:?} is not a UUID"))?
         .to_string();
-    match &source.database {
-        Some(db) => Ok(open_local(db).await?.reviews(id).await?),
+    let (reviews, versions) = match &source.database {
+        Some(db) => {
+            let store = open_local(db).await?;
+            (store.reviews(id).await?, store.lineage(id).await?)
+        }
         None => {
             let history = connect(&source.client)
                 .await?
@@ -161,8 +171,163 @@ pub async fn reviews_of(id: &str, source: &RecordSource) -> anyhow::Result<Vec<h
                 .await
                 .map_err(explain)?
                 .into_inner();
-            Ok(history.reviews.into_iter().filter(|r| &r.record_id == id).collect())
+            let reviews = history.reviews.into_iter().filter(|r| &r.record_id == id).collect();
+            (reviews, history.versions)
         }
+    };
+    let successor = versions
+        .iter()
+        .find(|v| &v.record_id == id)
+        .map(|v| v.superseded_by.clone())
+        .filter(|s| !s.is_empty());
+    Ok((reviews, successor))
+}
+
+/// What `hedui record report` was asked.
+pub struct ReportArgs {
+    pub id: String,
+    pub format: Option<ReportFormat>,
+    pub out: Option<PathBuf>,
+    pub font: Option<PathBuf>,
+    pub bureau: String,
+    pub county: String,
+    pub policy: Option<PathBuf>,
+    pub source: RecordSource,
+}
+
+/// The format of the report: the one asked for, else the one the output
+/// file's extension names, else HTML. An extension that names another
+/// format, or none this command writes, is an error: a file called
+/// `report.pdf` that holds HTML helps nobody.
+pub fn report_format(format: Option<ReportFormat>, out: Option<&Path>) -> anyhow::Result<ReportFormat> {
+    let ext = out
+        .and_then(|p| p.extension())
+        .map(|e| e.to_string_lossy().to_ascii_lowercase());
+    let named = match ext.as_deref() {
+        None => None,
+        Some("html" | "htm") => Some(ReportFormat::Html),
+        Some("json") => Some(ReportFormat::Json),
+        Some("pdf") => Some(ReportFormat::Pdf),
+        Some(other) => bail!("-o: cannot write a report as .{other}; use .html, .pdf or .json"),
+    };
+    match (format, named) {
+        (Some(f), Some(n)) if f != n => bail!(
+            "-o: the file ends in .{} but --format is {}; make them match",
+            ext.unwrap_or_default(),
+            format_name(f)
+        ),
+        (Some(f), _) => Ok(f),
+        (None, Some(n)) => Ok(n),
+        (None, None) => Ok(ReportFormat::Html),
+    }
+}
+
+fn format_name(f: ReportFormat) -> &'static str {
+    match f {
+        ReportFormat::Html => "html",
+        ReportFormat::Json => "json",
+        ReportFormat::Pdf => "pdf",
+    }
+}
+
+/// The CJK font for a PDF: `--font` (or HEDUI_CJK_FONT) when given, else
+/// the first Debian font package's file that exists.
+#[cfg(feature = "pdf")]
+pub fn load_cjk_font(explicit: Option<&Path>) -> anyhow::Result<hedui_report::pdf::CjkFont> {
+    let read = |path: &Path| -> anyhow::Result<hedui_report::pdf::CjkFont> {
+        let data = std::fs::read(path).with_context(|| format!("--font {}", path.display()))?;
+        hedui_report::pdf::CjkFont::from_bytes(data).map_err(|e| anyhow!("--font {}: {e}", path.display()))
+    };
+    if let Some(path) = explicit {
+        return read(path);
+    }
+    for path in hedui_report::pdf::DEBIAN_CJK_FONTS {
+        let path = Path::new(path);
+        if path.exists() {
+            return read(path);
+        }
+    }
+    bail!(
+        "no CJK font found for the PDF (tried {}); install one (apt-get install fonts-noto-cjk) or give --font FILE",
+        hedui_report::pdf::DEBIAN_CJK_FONTS.join(", ")
+    )
+}
+
+/// `hedui record report`: the 核对报告 of one record, with its reviews and
+/// the version that replaces it, as HTML, PDF or JSON.
+pub async fn report(a: ReportArgs) -> anyhow::Result<()> {
+    let format = report_format(a.format, a.out.as_deref())?;
+    if format == ReportFormat::Pdf && a.out.is_none() && std::io::stdout().is_terminal() {
+        bail!("a PDF is not shown on a terminal; give -o FILE.pdf or redirect the output");
+    }
+    let record = crate::cli::fetch_record(&a.id, &a.source).await?;
+    let policy = a.policy.as_deref().map(crate::config::load_policy).transpose()?;
+    let printed_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let (reviews, superseded_by) = reviews_and_successor(&a.id, &a.source).await?;
+    let ctx = hedui_report::ReportContext {
+        bureau: &a.bureau,
+        county: &a.county,
+        policy: policy.as_ref(),
+        printed_at: &printed_at,
+        superseded_by: superseded_by.as_deref(),
+    };
+    let bytes = match format {
+        ReportFormat::Html => hedui_report::render_html_with_reviews(&record, &ctx, &reviews).into_bytes(),
+        ReportFormat::Json => hedui_report::render_json_with_reviews(&record, &ctx, &reviews).into_bytes(),
+        ReportFormat::Pdf => pdf_bytes(&record, &ctx, &reviews, a.font.as_deref())?,
+    };
+    match a.out {
+        Some(path) => {
+            // Written beside the target and renamed over it: never half a file.
+            let tmp = path.with_extension(format!("{}.part", format_name(format)));
+            std::fs::write(&tmp, &bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
+            std::fs::rename(&tmp, &path).with_context(|| format!("cannot write {}", path.display()))?;
+            let how = match format {
+                ReportFormat::Html => " (print on A4 from a browser)",
+                ReportFormat::Pdf => " (A4)",
+                ReportFormat::Json => "",
+            };
+            eprintln!("report written to {}{how}", path.display());
+        }
+        None => std::io::stdout().write_all(&bytes).context("cannot write the report")?,
+    }
+    Ok(())
+}
+
+/// The report as a PDF with the CJK font's used glyphs embedded.
+#[cfg(feature = "pdf")]
+fn pdf_bytes(
+    record: &VerificationRecord,
+    ctx: &hedui_report::ReportContext<'_>,
+    reviews: &[hedui_proto::v1::Review],
+    font: Option<&Path>,
+) -> anyhow::Result<Vec<u8>> {
+    let font = load_cjk_font(font)?;
+    Ok(hedui_report::render_pdf(record, ctx, Some(reviews), &font)?)
+}
+
+#[cfg(not(feature = "pdf"))]
+fn pdf_bytes(
+    _: &VerificationRecord,
+    _: &hedui_report::ReportContext<'_>,
+    _: &[hedui_proto::v1::Review],
+    _: Option<&Path>,
+) -> anyhow::Result<Vec<u8>> {
+    bail!("this hedui was built without PDF support (the pdf feature); use --format html")
+}
+
+/// For a version a re-check replaced: which version replaces it, as one
+/// line in the chosen language. Empty for the latest version.
+pub fn superseded_line(r: &VerificationRecord, superseded_by: Option<&str>) -> String {
+    match superseded_by {
+        None => String::new(),
+        Some(next) => match render::lang() {
+            hedui_i18n::Lang::Zh => format!(
+                "本记录已被第 {} 版（记录 {next}）替代，请以最新版本为准\n",
+                version_of(r) + 1
+            ),
+            hedui_i18n::Lang::En => format!("Replaced by version {} ({next}); use the latest\n", version_of(r) + 1),
+        },
     }
 }
 
@@ -363,5 +528,36 @@ mod tests {
         });
         assert!(c.contains("Asked again: tax"), "{c}");
         assert!(c.contains("verdict: INCOMPLETE → MEETS_CRITERIA"), "{c}");
+    }
+
+    #[test]
+    fn the_report_format_comes_from_the_flag_or_the_extension_and_they_must_agree() {
+        use crate::cli::ReportFormat::{Html, Json, Pdf};
+        let f = |format, out: Option<&str>| report_format(format, out.map(Path::new));
+        assert_eq!(f(None, None).unwrap(), Html);
+        assert_eq!(f(None, Some("report.pdf")).unwrap(), Pdf);
+        assert_eq!(f(None, Some("report.PDF")).unwrap(), Pdf);
+        assert_eq!(f(None, Some("r.json")).unwrap(), Json);
+        assert_eq!(f(None, Some("r.htm")).unwrap(), Html);
+        assert_eq!(f(Some(Pdf), Some("r.pdf")).unwrap(), Pdf);
+        assert_eq!(f(Some(Json), Some("report")).unwrap(), Json);
+        let err = f(Some(Html), Some("report.pdf")).unwrap_err().to_string();
+        assert!(err.contains(".pdf") && err.contains("--format is html"), "{err}");
+        let err = f(None, Some("report.txt")).unwrap_err().to_string();
+        assert!(err.contains(".txt") && err.contains(".html, .pdf or .json"), "{err}");
+    }
+
+    #[cfg(feature = "pdf")]
+    #[test]
+    fn a_missing_font_is_a_clear_error() {
+        let err = load_cjk_font(Some(Path::new("/nonexistent/font.ttc")))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("--font /nonexistent/font.ttc"), "{err}");
+        let dir = tempfile::tempdir().unwrap();
+        let bad = dir.path().join("x.ttf");
+        std::fs::write(&bad, b"not a font").unwrap();
+        let err = load_cjk_font(Some(&bad)).unwrap_err().to_string();
+        assert!(err.contains("not a TrueType/OpenType font"), "{err}");
     }
 }

@@ -1,6 +1,10 @@
 //! Human-readable text for records and lists.
 
 use std::fmt::Write as _;
+use std::sync::OnceLock;
+
+use hedui_i18n::Lang;
+use hedui_roster::results::ResultRow;
 
 use hedui_domain::department::slug;
 use hedui_domain::money::yuan;
@@ -9,6 +13,30 @@ use hedui_proto::v1::{
     Department, FlagKind, IdentityStatus, Purpose, RecordSummary, Relation, Residence, SourceOutcome, VehicleType,
     Verdict, VerificationRecord, person_result::Findings,
 };
+
+/// The language of the words a caseworker reads, chosen once per run
+/// (`--lang`, else the locale).
+static LANG: OnceLock<Lang> = OnceLock::new();
+
+/// Sets the language of this run; the first call wins.
+pub fn set_lang(lang: Lang) {
+    let _ = LANG.set(lang);
+}
+
+/// The language of this run: English until [`set_lang`] says otherwise.
+pub fn lang() -> Lang {
+    LANG.get().copied().unwrap_or(Lang::En)
+}
+
+/// One household's line of a batch's results file: the roster crate's row,
+/// with the 主要依据 and 核查提示 columns in Chinese from the catalog
+/// (the results file is for caseworkers, whatever the command's language).
+pub fn result_row(first_row: usize, record: &VerificationRecord) -> ResultRow {
+    let mut row = ResultRow::from_record(first_row, record);
+    row.reasons = hedui_report::words::reasons_zh(record);
+    row.flags = hedui_report::words::flags_zh(record);
+    row
+}
 
 /// The short name of a verdict, e.g. `MEETS_CRITERIA`.
 pub fn verdict_name(v: i32) -> &'static str {
@@ -105,41 +133,10 @@ pub fn record(r: &VerificationRecord) -> String {
         "Income window {} .. {} · assets as of {} · authorization {} · policy {}",
         w.from_month, w.to_month, r.asset_reference_date, r.authorization_ref, r.policy_version
     );
-    let _ = writeln!(o, "\nVERDICT: {}", verdict_name(r.verdict));
-    for reason in &r.reasons {
-        let _ = writeln!(
-            o,
-            "  - [{}] {} → {}",
-            reason.rule,
-            reason.detail,
-            verdict_name(reason.leads_to)
-        );
-    }
-    if !r.flags.is_empty() {
-        let _ = writeln!(o, "\nFlags (check on the home visit):");
-        for f in &r.flags {
-            let _ = writeln!(o, "  ! {}: {}", flag_name(f.kind), f.detail);
-        }
-    }
-    let _ = writeln!(o, "\nSources:");
-    for s in &r.sources {
-        let _ = writeln!(
-            o,
-            "  {:<19} {:<12} {:>6} ms  {}{}",
-            dept(s.department),
-            outcome_name(s.outcome),
-            s.latency_ms,
-            if s.data_as_of.is_empty() {
-                String::new()
-            } else {
-                format!("data as of {}", s.data_as_of)
-            },
-            if s.detail.is_empty() {
-                String::new()
-            } else {
-                format!("  ({})", s.detail)
-            }
-        );
+    if lang() == Lang::Zh {
+        verdict_zh(&mut o, r);
+    } else {
+        verdict_en(&mut o, r);
     }
     if let Some(s) = &r.summary {
         let _ = writeln!(o, "\nHousehold summary:");
@@ -221,6 +218,97 @@ pub fn record(r: &VerificationRecord) -> String {
     o
 }
 
+/// The verdict, its reasons, the flags and the sources, in English.
+fn verdict_en(o: &mut String, r: &VerificationRecord) {
+    let _ = writeln!(o, "\nVERDICT: {}", verdict_name(r.verdict));
+    for reason in &r.reasons {
+        let _ = writeln!(
+            o,
+            "  - [{}] {} → {}",
+            reason.rule,
+            reason.detail,
+            verdict_name(reason.leads_to)
+        );
+    }
+    if !r.flags.is_empty() {
+        let _ = writeln!(o, "\nFlags (check on the home visit):");
+        for f in &r.flags {
+            let _ = writeln!(o, "  ! {}: {}", flag_name(f.kind), f.detail);
+        }
+    }
+    let _ = writeln!(o, "\nSources:");
+    for s in &r.sources {
+        let _ = writeln!(
+            o,
+            "  {:<19} {:<12} {:>6} ms  {}{}",
+            dept(s.department),
+            outcome_name(s.outcome),
+            s.latency_ms,
+            if s.data_as_of.is_empty() {
+                String::new()
+            } else {
+                format!("data as of {}", s.data_as_of)
+            },
+            if s.detail.is_empty() {
+                String::new()
+            } else {
+                format!("  ({})", s.detail)
+            }
+        );
+    }
+}
+
+/// The verdict, its reasons, the flags and the sources, in Chinese from the
+/// catalog (`--lang zh`).
+fn verdict_zh(o: &mut String, r: &VerificationRecord) {
+    let zh = Lang::Zh;
+    let _ = writeln!(o, "\n核对结论：{}", hedui_i18n::verdict(zh, r.verdict));
+    let _ = writeln!(o, "  {}", hedui_i18n::verdict_explained(zh, r.verdict));
+    let _ = writeln!(o, "依据：");
+    for reason in &r.reasons {
+        let _ = writeln!(
+            o,
+            "  - {}（{}）：{} → {}",
+            hedui_i18n::rule(zh, &reason.rule),
+            reason.rule,
+            hedui_i18n::reason(zh, reason),
+            hedui_i18n::rule_result(zh, reason.leads_to)
+        );
+    }
+    if !r.flags.is_empty() {
+        let _ = writeln!(o, "\n核查提示（入户核查时核实）：");
+        for f in &r.flags {
+            let _ = writeln!(
+                o,
+                "  ! {}：{}",
+                hedui_i18n::flag(zh, f.kind),
+                hedui_i18n::flag_detail(zh, f)
+            );
+        }
+    }
+    let _ = writeln!(o, "\n各部门核对情况：");
+    for s in &r.sources {
+        let note = hedui_i18n::source_note(zh, s);
+        let _ = writeln!(
+            o,
+            "  {}  {}  {} 毫秒{}{}",
+            hedui_i18n::department(zh, s.department),
+            hedui_i18n::outcome(zh, s.outcome),
+            s.latency_ms,
+            if s.data_as_of.is_empty() {
+                String::new()
+            } else {
+                format!("  数据日期 {}", s.data_as_of)
+            },
+            if note.is_empty() {
+                String::new()
+            } else {
+                format!("  （{note}）")
+            }
+        );
+    }
+}
+
 /// A table of record summaries.
 pub fn summaries(records: &[RecordSummary]) -> String {
     let mut o = String::new();
@@ -256,4 +344,53 @@ pub fn summaries(records: &[RecordSummary]) -> String {
     }
     let _ = writeln!(o, "{} record(s)", records.len());
     o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixture;
+
+    #[test]
+    fn the_results_file_has_no_english_sentence() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("results.csv");
+        let mut sink = hedui_roster::results::create(&path).unwrap();
+        for (i, record) in [fixture::rich_record(), fixture::incomplete_record()]
+            .iter()
+            .enumerate()
+        {
+            sink.write(&result_row(2 + 5 * i, record)).unwrap();
+        }
+        sink.finish().unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains("不符合条件") && text.contains("核对不完整"));
+        assert!(
+            text.contains("人均月收入 822.00 元，高于农村低保标准 580.00 元"),
+            "{text}"
+        );
+        assert!(text.contains("公安局登记第2位成员已于 2026-03-02 死亡"), "{text}");
+        for line in text.lines() {
+            assert!(
+                !hedui_i18n::has_english_sentence(line),
+                "English in the results: {line}"
+            );
+        }
+    }
+
+    #[test]
+    fn record_show_in_chinese_gives_the_verdict_and_reasons_in_chinese() {
+        let r = fixture::incomplete_record();
+        let mut o = String::new();
+        verdict_zh(&mut o, &r);
+        assert!(o.contains("核对结论：核对不完整"), "{o}");
+        assert!(o.contains("必需部门税务局未答复"), "{o}");
+        assert!(o.contains("人民银行  无法连接"), "{o}");
+        for line in o.lines() {
+            assert!(!hedui_i18n::has_english_sentence(line), "{line}");
+        }
+        let mut en = String::new();
+        verdict_en(&mut en, &r);
+        assert!(en.contains("VERDICT: INCOMPLETE") && en.contains("required source tax did not answer"));
+    }
 }

@@ -5,7 +5,10 @@ use std::process::Command;
 
 fn hedui() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_hedui"));
-    c.env_remove("HEDUI_HUB").env_remove("HEDUI_LOG");
+    c.env_remove("HEDUI_HUB")
+        .env_remove("HEDUI_LOG")
+        .env_remove("LC_ALL")
+        .env_remove("LANG");
     c
 }
 
@@ -138,6 +141,27 @@ fn the_demo_runs_end_to_end_and_shows_every_verdict() {
         .unwrap();
     assert!(show.status.success());
     assert!(String::from_utf8_lossy(&show.stdout).contains("VERDICT: NEEDS_REVIEW"));
+    // In Chinese with --lang zh, or with a zh_CN locale.
+    for (flag, env) in [(Some("zh"), None), (None, Some(("LANG", "zh_CN.UTF-8")))] {
+        let mut cmd = hedui();
+        if let Some(lang) = flag {
+            cmd.args(["--lang", lang]);
+        }
+        if let Some((k, v)) = env {
+            cmd.env(k, v);
+        }
+        let show = cmd
+            .args(["record", "show", &id, "--database"])
+            .arg(&db)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&show.stdout);
+        assert!(show.status.success() && text.contains("核对结论：需人工复核"), "{text}");
+        assert!(text.contains("依据：") && !text.contains("VERDICT:"), "{text}");
+    }
+    let out = hedui().args(["--lang", "fr", "record", "show", &id]).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("expected zh or en"));
 
     // The printable report of the same record.
     let html = dir.path().join("report.html");
@@ -151,10 +175,118 @@ fn the_demo_runs_end_to_end_and_shows_every_verdict() {
     assert!(report.status.success(), "{}", String::from_utf8_lossy(&report.stderr));
     let text = std::fs::read_to_string(&html).unwrap();
     assert!(
-        text.contains("居民家庭经济状况核对报告") && text.contains("需入户核查"),
+        text.contains("居民家庭经济状况核对报告") && text.contains("需人工复核"),
         "{text}"
     );
     assert!(text.contains("复核人"));
+
+    // The same report as a PDF, made in-process; -o x.pdf says so alone.
+    let pdf = dir.path().join("report.pdf");
+    let out = hedui()
+        .args(["record", "report", &id, "-o"])
+        .arg(&pdf)
+        .arg("--database")
+        .arg(&db)
+        .output()
+        .unwrap();
+    let font_missing = hedui_report_fonts().is_none();
+    if font_missing && std::env::var_os("CI").is_none() {
+        eprintln!("NOTICE: PDF part skipped, no CJK font installed (apt-get install fonts-noto-cjk)");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("no CJK font found"));
+    } else {
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let bytes = std::fs::read(&pdf).unwrap();
+        assert!(bytes.starts_with(b"%PDF-"), "a real PDF, not HTML");
+        match std::process::Command::new("pdftotext")
+            .arg("-layout")
+            .arg(&pdf)
+            .arg("-")
+            .output()
+        {
+            Ok(t) => {
+                let text = String::from_utf8_lossy(&t.stdout);
+                assert!(text.contains("核对结论：需人工复核"), "{text}");
+                let json: serde_json::Value = serde_json::from_slice(
+                    &hedui()
+                        .args(["record", "show", &id, "--output", "json", "--database"])
+                        .arg(&db)
+                        .output()
+                        .unwrap()
+                        .stdout,
+                )
+                .unwrap();
+                let household = json["household"]["householdRef"].as_str().unwrap();
+                assert!(text.contains(household), "{household}: {text}");
+                for d in hedui_domain::department::ALL {
+                    let name = hedui_domain::department::name_zh(d);
+                    assert!(text.lines().any(|l| l.contains(name)), "{name}: {text}");
+                }
+            }
+            Err(_) => {
+                assert!(std::env::var_os("CI").is_none(), "pdftotext is missing in CI");
+                eprintln!("NOTICE: PDF text not checked, pdftotext is not installed (apt-get install poppler-utils)");
+            }
+        }
+    }
+    // A format and an extension that disagree, or a record that does not
+    // exist, are clear errors, and no file is left behind.
+    for (args, expected) in [
+        (vec!["--format", "html", "-o", "x.pdf"], "--format is html"),
+        (vec!["-o", "x.txt"], ".html, .pdf or .json"),
+    ] {
+        let out = hedui()
+            .args(["record", "report", &id])
+            .args(&args)
+            .arg("--database")
+            .arg(&db)
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(expected), "{expected}: {err}");
+    }
+    let missing = "0193f4a2-0000-7000-8000-00000000dead";
+    let out = hedui()
+        .args(["record", "report", missing, "-o", "missing.pdf", "--database"])
+        .arg(&db)
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains(&format!("no record with id {missing}")));
+    assert!(!dir.path().join("missing.pdf").exists() && !dir.path().join("x.pdf").exists());
+
+    // A version a re-check replaced says which version replaces it, in
+    // record show and in the report.
+    let next = replace_with_a_new_version(&db, &id);
+    let show = hedui()
+        .args(["--lang", "zh", "record", "show", &id, "--database"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&show.stdout);
+    assert!(
+        text.contains(&format!("本记录已被第 2 版（记录 {next}）替代")),
+        "{text}"
+    );
+    let show = hedui()
+        .args(["record", "show", &id, "--database"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&show.stdout);
+    assert!(text.contains(&format!("Replaced by version 2 ({next})")), "{text}");
+    let report = hedui()
+        .args(["record", "report", &id, "--format", "html", "--database"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    let html = String::from_utf8_lossy(&report.stdout);
+    assert!(
+        html.contains("本记录已被第 2 版") && html.contains(&next),
+        "the report names its successor"
+    );
 
     // The departments' service report over the demo's records.
     let today = chrono::Utc::now().date_naive();
@@ -681,4 +813,35 @@ fn batch_submit_reports_every_invalid_row_before_anything_starts() {
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains(expected), "{args:?}: {err}");
     }
+}
+
+/// The first Debian CJK font that is installed, if any.
+fn hedui_report_fonts() -> Option<&'static str> {
+    [
+        "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+        "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+        "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
+        "/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc",
+    ]
+    .into_iter()
+    .find(|p| std::path::Path::new(p).exists())
+}
+
+/// Stores a second version of record `id` in the demo's database, as a
+/// re-check would, and returns its id.
+fn replace_with_a_new_version(db: &std::path::Path, id: &str) -> String {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let store = hedui_store::Store::open(db.to_str().unwrap()).await.unwrap();
+        let mut next = store.get_record(id).await.unwrap().unwrap();
+        next.record_id = uuid::Uuid::now_v7().to_string();
+        next.previous_record_id = id.to_owned();
+        next.version = 2;
+        hedui_domain::digest::seal(&mut next);
+        store
+            .put_version(&next, &format!("test-{}", next.record_id), "h")
+            .await
+            .unwrap();
+        next.record_id
+    })
 }

@@ -198,6 +198,7 @@ struct FlagsRule {
 pub struct Policy {
     version: String,
     description: String,
+    description_zh: String,
     required_departments: Vec<Department>,
     standard: Standard,
     income: IncomeRule,
@@ -241,7 +242,8 @@ pub struct Evaluation {
 
 impl Policy {
     /// Reads and validates a policy file. Unknown keys are rejected anywhere
-    /// in the file, every key except `description` is required (so the file
+    /// in the file, every key except `description` and
+    /// `description_zh` is required (so the file
     /// alone shows what is applied), money must not be negative, month counts
     /// must be 1 to 120, and every slug must be known.
     pub fn from_toml(text: &str) -> Result<Policy, PolicyError> {
@@ -251,6 +253,7 @@ impl Policy {
         let version = root.string("version")?;
         validate_version(&root.path("version"), version)?;
         let description = root.optional_string("description")?.unwrap_or_default().to_owned();
+        let description_zh = root.optional_string("description_zh")?.unwrap_or_default().to_owned();
 
         let required_departments = root.slug_list(
             "required_departments",
@@ -342,6 +345,7 @@ impl Policy {
         Ok(Policy {
             version: version.to_owned(),
             description,
+            description_zh,
             required_departments,
             standard,
             income,
@@ -362,6 +366,12 @@ impl Policy {
     /// The free-text description from the file; empty when it has none.
     pub fn description(&self) -> &str {
         &self.description
+    }
+
+    /// The description in Chinese (`description_zh`), the one the 核对报告
+    /// prints; empty when the file has none.
+    pub fn description_zh(&self) -> &str {
+        &self.description_zh
     }
 
     /// The departments that must answer (OK or NO_RECORD) for any verdict
@@ -970,6 +980,7 @@ fn department_slugs() -> Vec<&'static str> {
 const ROOT_KEYS: &[&str] = &[
     "version",
     "description",
+    "description_zh",
     "required_departments",
     "standard",
     "income",
@@ -1451,6 +1462,16 @@ needs_review = ["identity-mismatch", "identity-not-found", "deceased-member", "d
         assert!(p.monthly_standard_fen(Residence::Urban) > 0);
         assert!(p.monthly_standard_fen(Residence::Rural) > 0);
         assert!(p.description().contains("example"));
+        assert!(p.description_zh().contains("示例"));
+    }
+
+    #[test]
+    fn description_zh_is_optional_and_must_be_a_string() {
+        assert_eq!(policy().description_zh(), "");
+        let p = Policy::from_toml(&format!("description_zh = \"示例政策\"\n{BASE}")).unwrap();
+        assert_eq!(p.description_zh(), "示例政策");
+        let err = Policy::from_toml(&format!("description_zh = 3\n{BASE}")).unwrap_err();
+        assert_eq!(err.key(), Some("description_zh"));
     }
 
     #[test]

@@ -34,6 +34,7 @@ fn main() -> std::io::Result<()> {
         county: "德江县",
         policy: Some(&policy),
         printed_at: "2026-11-27T01:30:00Z",
+        superseded_by: None,
     };
     let text = if json {
         render_json(&record, &ctx)

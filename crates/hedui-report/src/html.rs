@@ -15,6 +15,8 @@ use hedui_proto::v1::{
 };
 
 use crate::words::{self, department_zh, outcome_zh};
+
+const ZH: hedui_i18n::Lang = hedui_i18n::Lang::Zh;
 use crate::{
     ReportContext, area_m2, assets_months, beijing_time, escape, mask_id, member_by_id, member_label, month_runs,
     recheck_command, recheck_departments, residence, rule_result,
@@ -113,7 +115,24 @@ fn page(o: &mut String, r: &VerificationRecord, ctx: &ReportContext<'_>, reviews
     integrity(o, r)?;
     signatures(o)?;
     footer(o, r, ctx)?;
-    writeln!(o, "</body>\n</html>")
+    writeln!(o, "</body>\n</html>")?;
+    number_sections(o);
+    Ok(())
+}
+
+/// Numbers the sections in the order they were written: each `<h2>§` gets
+/// the next Chinese numeral (一、二、…), so a section that is only sometimes
+/// there (复核记录) never leaves a gap or an unnumbered heading.
+fn number_sections(o: &mut String) {
+    const NUMERALS: [&str; 12] = [
+        "一", "二", "三", "四", "五", "六", "七", "八", "九", "十", "十一", "十二",
+    ];
+    let mut n = 0;
+    while let Some(at) = o.find("<h2>§") {
+        let numeral = NUMERALS.get(n).copied().unwrap_or("十二");
+        o.replace_range(at..at + "<h2>§".len(), &format!("<h2>{numeral}、"));
+        n += 1;
+    }
 }
 
 /// Page numbers and the record id in the page margins, so a loose page can
@@ -195,6 +214,14 @@ fn header(o: &mut String, r: &VerificationRecord, ctx: &ReportContext<'_>) -> fm
             escape(&r.previous_record_id)
         )?;
     }
+    if let Some(next) = ctx.superseded_by {
+        writeln!(
+            o,
+            "<tr class=\"attention\"><th>已被替代</th><td colspan=\"3\"><b>本记录已被第 {} 版（记录 <span class=\"mono\">{}</span>）替代</b>，请以最新版本为准。</td></tr>",
+            r.version.max(1) + 1,
+            escape(next)
+        )?;
+    }
     writeln!(
         o,
         "<tr><th>核对结论</th><td colspan=\"3\"><b>{}</b>　<span class=\"muted\">（详见第六部分；结论为系统建议，由民政部门审核决定）</span></td></tr>",
@@ -208,7 +235,7 @@ fn header(o: &mut String, r: &VerificationRecord, ctx: &ReportContext<'_>) -> fm
 // ---------------------------------------------------------------------------
 
 fn authorization(o: &mut String, r: &VerificationRecord) -> fmt::Result {
-    writeln!(o, "<h2>一、授权书</h2>")?;
+    writeln!(o, "<h2>§授权书</h2>")?;
     let Some(a) = &r.authorization else {
         return writeln!(
             o,
@@ -289,7 +316,7 @@ fn authorization_table(o: &mut String, r: &VerificationRecord, a: &Authorization
 // ---------------------------------------------------------------------------
 
 fn household(o: &mut String, r: &VerificationRecord) -> fmt::Result {
-    writeln!(o, "<h2>二、家庭成员</h2>")?;
+    writeln!(o, "<h2>§家庭成员</h2>")?;
     writeln!(
         o,
         "<table class=\"keep\">\n<colgroup><col style=\"width:7%\"><col style=\"width:20%\"><col style=\"width:27%\"><col style=\"width:26%\"><col></colgroup>"
@@ -320,7 +347,7 @@ fn household(o: &mut String, r: &VerificationRecord) -> fmt::Result {
 // ---------------------------------------------------------------------------
 
 fn sources(o: &mut String, r: &VerificationRecord) -> fmt::Result {
-    writeln!(o, "<h2>三、各部门核对情况</h2>")?;
+    writeln!(o, "<h2>§各部门核对情况</h2>")?;
     writeln!(
         o,
         "<table class=\"keep\">\n<colgroup><col style=\"width:7%\"><col style=\"width:22%\"><col style=\"width:12%\"><col style=\"width:12%\"><col style=\"width:15%\"><col></colgroup>"
@@ -348,7 +375,7 @@ fn sources(o: &mut String, r: &VerificationRecord) -> fmt::Result {
             } else {
                 escape(&s.data_as_of)
             },
-            escape(&s.detail)
+            escape(&hedui_i18n::source_note(ZH, s))
         )?;
     }
     for d in ALL {
@@ -356,8 +383,9 @@ fn sources(o: &mut String, r: &VerificationRecord) -> fmt::Result {
             n += 1;
             writeln!(
                 o,
-                "<tr class=\"attention\"><td class=\"c\">{n}</td><td>{}</td><td><b>未记录结果</b></td><td class=\"num\">—</td><td>—</td><td class=\"muted\">记录中没有该部门的结果</td></tr>",
-                name_zh(d)
+                "<tr class=\"attention\"><td class=\"c\">{n}</td><td>{}</td><td><b>未记录结果</b></td><td class=\"num\">—</td><td>—</td><td class=\"muted\">{}</td></tr>",
+                name_zh(d),
+                hedui_i18n::tr(ZH, "source-note-missing")
             )?;
         }
     }
@@ -373,7 +401,7 @@ fn sources(o: &mut String, r: &VerificationRecord) -> fmt::Result {
 // ---------------------------------------------------------------------------
 
 fn findings(o: &mut String, r: &VerificationRecord) -> fmt::Result {
-    writeln!(o, "<h2>四、成员核对明细</h2>")?;
+    writeln!(o, "<h2>§成员核对明细</h2>")?;
     if r.members.is_empty() {
         return writeln!(o, "<p>记录中没有成员核对明细。</p>");
     }
@@ -405,7 +433,7 @@ fn member_findings(o: &mut String, r: &VerificationRecord, i: usize, m: &MemberF
     // A row for every result that says something (found, name mismatch),
     // in the record's order; then one row naming the departments that know
     // nothing of this member, and one naming those that gave no answer.
-    let mut no_record: Vec<&str> = Vec::new();
+    let mut no_record: Vec<String> = Vec::new();
     let mut no_data: Vec<String> = Vec::new();
     let mut seen = Vec::new();
     for (d, res) in m.result_departments.iter().zip(&m.results) {
@@ -432,7 +460,7 @@ fn member_findings(o: &mut String, r: &VerificationRecord, i: usize, m: &MemberF
             continue;
         }
         match r.sources.iter().find(|s| s.department == d as i32).map(|s| s.outcome) {
-            Some(o) if words::answered(o) => no_record.push(name_zh(d)),
+            Some(o) if words::answered(o) => no_record.push(name_zh(d).to_owned()),
             Some(o) => no_data.push(format!("{}（{}）", name_zh(d), outcome_zh(o))),
             None => no_data.push(format!("{}（未记录结果）", name_zh(d))),
         }
@@ -442,7 +470,7 @@ fn member_findings(o: &mut String, r: &VerificationRecord, i: usize, m: &MemberF
             o,
             "<tr><td>{}</td><td>无记录</td><td>{}</td></tr>",
             if no_record.len() == 1 {
-                no_record[0]
+                no_record[0].as_str()
             } else {
                 "其他部门"
             },
@@ -692,21 +720,18 @@ fn result_detail(res: &PersonResult) -> String {
 fn rule_cell(r: &VerificationRecord, rule: &str) -> String {
     match rule_result(r, rule) {
         Some(v) => {
-            let text = match Verdict::try_from(v) {
-                Ok(Verdict::MeetsCriteria) => "符合",
-                Ok(Verdict::DoesNotMeet) => "<b>不符合</b>",
-                Ok(Verdict::NeedsReview) => "<b>需入户核查</b>",
-                Ok(Verdict::Incomplete) => "<b>核对不完整</b>",
-                Ok(Verdict::Unspecified) | Err(_) => "未知",
-            };
-            text.to_owned()
+            let text = hedui_i18n::rule_result(ZH, v);
+            match Verdict::try_from(v) {
+                Ok(Verdict::MeetsCriteria | Verdict::Unspecified) | Err(_) => text,
+                Ok(Verdict::DoesNotMeet | Verdict::NeedsReview | Verdict::Incomplete) => format!("<b>{text}</b>"),
+            }
         }
         None => "—".to_owned(),
     }
 }
 
 fn summary(o: &mut String, r: &VerificationRecord, ctx: &ReportContext<'_>) -> fmt::Result {
-    writeln!(o, "<h2>五、家庭汇总与政策标准</h2>")?;
+    writeln!(o, "<h2>§家庭汇总与政策标准</h2>")?;
     let s: HouseholdSummary = r.summary.clone().unwrap_or_default();
     let policy = crate::matching_policy(r, ctx);
     let res = residence(r);
@@ -870,8 +895,8 @@ fn summary(o: &mut String, r: &VerificationRecord, ctx: &ReportContext<'_>) -> f
                 "<p class=\"muted\">适用政策版本：<span class=\"mono\">{}</span>",
                 escape(&r.policy_version)
             )?;
-            if !p.description().is_empty() {
-                write!(o, "；政策说明：{}", escape(p.description()))?;
+            if !p.description_zh().is_empty() {
+                write!(o, "；政策说明：{}", escape(p.description_zh()))?;
             }
             writeln!(o, "。</p>")
         }
@@ -895,7 +920,7 @@ fn summary(o: &mut String, r: &VerificationRecord, ctx: &ReportContext<'_>) -> f
 
 fn verdict(o: &mut String, r: &VerificationRecord) -> fmt::Result {
     // The heading, the verdict and the re-check notice stay on one page.
-    writeln!(o, "<div class=\"keep\">\n<h2>六、核对结论及依据</h2>")?;
+    writeln!(o, "<div class=\"keep\">\n<h2>§核对结论及依据</h2>")?;
     writeln!(
         o,
         "<div class=\"verdict\"><span class=\"label\">核对结论：</span><span class=\"value\">{}</span><br>{}<br><span class=\"muted\">本结论是系统按政策文件（版本 <span class=\"mono\">{}</span>）作出的建议，不是审批决定；由民政部门审核后决定。</span></div>",
@@ -913,13 +938,13 @@ fn verdict(o: &mut String, r: &VerificationRecord) -> fmt::Result {
     )?;
     writeln!(
         o,
-        "<thead><tr><th class=\"c\">序号</th><th>规则</th><th>结论</th><th>依据说明（系统原文）</th></tr></thead>\n<tbody>"
+        "<thead><tr><th class=\"c\">序号</th><th>规则</th><th>结论</th><th>依据说明</th></tr></thead>\n<tbody>"
     )?;
     for (i, reason) in r.reasons.iter().enumerate() {
         let passes = reason.leads_to == Verdict::MeetsCriteria as i32;
         let result = match Verdict::try_from(reason.leads_to) {
             Ok(Verdict::MeetsCriteria) => "符合".to_owned(),
-            _ => format!("<b>{}</b>", words::verdict_zh(reason.leads_to)),
+            _ => format!("<b>{}</b>", hedui_i18n::rule_result(ZH, reason.leads_to)),
         };
         writeln!(
             o,
@@ -928,7 +953,7 @@ fn verdict(o: &mut String, r: &VerificationRecord) -> fmt::Result {
             i + 1,
             words::rule_zh(&reason.rule),
             escape(&reason.rule).replace('.', ".<wbr>"),
-            escape(&reason.detail)
+            escape(&hedui_i18n::reason(ZH, reason))
         )?;
     }
     if r.reasons.is_empty() {
@@ -937,7 +962,7 @@ fn verdict(o: &mut String, r: &VerificationRecord) -> fmt::Result {
     writeln!(o, "</tbody>\n</table>")?;
     writeln!(
         o,
-        "<p class=\"muted\">依据说明中的“member N”指第二部分表中序号为 N 的成员。</p>"
+        "<p class=\"muted\">依据说明中的“第 N 位成员”指第二部分表中序号为 N 的成员。</p>"
     )
 }
 
@@ -964,7 +989,7 @@ fn recheck(o: &mut String, r: &VerificationRecord) -> fmt::Result {
 // ---------------------------------------------------------------------------
 
 fn flags(o: &mut String, r: &VerificationRecord) -> fmt::Result {
-    writeln!(o, "<h2>七、核查提示与入户核查要点</h2>")?;
+    writeln!(o, "<h2>§核查提示与入户核查要点</h2>")?;
     if r.flags.is_empty() {
         return writeln!(o, "<p>本次核对没有核查提示。</p>");
     }
@@ -974,14 +999,14 @@ fn flags(o: &mut String, r: &VerificationRecord) -> fmt::Result {
     )?;
     writeln!(
         o,
-        "<thead><tr><th>提示</th><th>情况说明（系统原文）</th><th>入户核查要点</th><th>核查结果（手写）</th></tr></thead>\n<tbody>"
+        "<thead><tr><th>提示</th><th>情况说明</th><th>入户核查要点</th><th>核查结果（手写）</th></tr></thead>\n<tbody>"
     )?;
     for (i, f) in r.flags.iter().enumerate() {
         let member = f
             .member_index
             .map(|m| format!("<br>{}", escape(&member_label(r, m as usize))))
             .unwrap_or_default();
-        let depts: Vec<&str> = f.departments.iter().map(|d| department_zh(*d)).collect();
+        let depts: Vec<String> = f.departments.iter().map(|d| department_zh(*d)).collect();
         let depts = if depts.is_empty() {
             String::new()
         } else {
@@ -992,7 +1017,7 @@ fn flags(o: &mut String, r: &VerificationRecord) -> fmt::Result {
             "<tr><td><b>{}. {}</b>{member}{depts}</td><td>{}</td><td>{}</td><td></td></tr>",
             i + 1,
             words::flag_zh(f.kind),
-            escape(&f.detail),
+            escape(&hedui_i18n::flag_detail(ZH, f)),
             words::flag_advice_zh(f.kind)
         )?;
     }
@@ -1004,7 +1029,7 @@ fn flags(o: &mut String, r: &VerificationRecord) -> fmt::Result {
 // ---------------------------------------------------------------------------
 
 fn review_list(o: &mut String, reviews: &[Review]) -> fmt::Result {
-    writeln!(o, "<h2>复核记录</h2>")?;
+    writeln!(o, "<h2>§复核记录</h2>")?;
     if reviews.is_empty() {
         return writeln!(o, "<p>本记录尚无复核记录。</p>");
     }
@@ -1039,7 +1064,7 @@ fn review_list(o: &mut String, reviews: &[Review]) -> fmt::Result {
 // ---------------------------------------------------------------------------
 
 fn integrity(o: &mut String, r: &VerificationRecord) -> fmt::Result {
-    writeln!(o, "<h2>八、记录完整性校验</h2>")?;
+    writeln!(o, "<h2>§记录完整性校验</h2>")?;
     let ok = hedui_domain::digest::verify(r);
     writeln!(o, "<table class=\"kv keep\">")?;
     writeln!(
@@ -1064,8 +1089,7 @@ fn integrity(o: &mut String, r: &VerificationRecord) -> fmt::Result {
     writeln!(o, "</table>")?;
     writeln!(
         o,
-        "<p class=\"muted keep\">摘要是对核对记录计算的 SHA-256：先把记录的 digest 字段置为空字符串，再按 <code>proto/hedui/v1/verification.proto</code> 中 VerificationRecord 的定义做 protobuf 编码（字段按编号顺序，记录中没有 map 字段，同一记录的编码总是相同的字节），对编码结果计算 SHA-256，以小写十六进制表示。核验方法：用 <code>hedui record show {} --output json</code> 取得记录，按 proto 定义把 JSON 还原为 VerificationRecord 消息，清空 digest 字段后重新编码并计算 SHA-256，结果应与上面的摘要一致。注意不能直接对 JSON 文本计算。系统每次读取记录时也会重新校验摘要，不一致的记录不会被提供。</p>",
-        escape(&r.record_id)
+        "<p class=\"muted keep\">记录摘要是系统为这份核对记录的全部内容生成的“数字指纹”：记录有任何改动，摘要就会不同；系统每次读取记录时都重新核对，不一致的记录不会被提供。</p>"
     )
 }
 
@@ -1075,7 +1099,7 @@ fn integrity(o: &mut String, r: &VerificationRecord) -> fmt::Result {
 
 fn signatures(o: &mut String) -> fmt::Result {
     writeln!(o, "<div class=\"keep\">")?;
-    writeln!(o, "<h2>九、签字</h2>")?;
+    writeln!(o, "<h2>§签字</h2>")?;
     writeln!(
         o,
         "<table class=\"sign\">\n<colgroup><col style=\"width:22%\"><col style=\"width:33%\"><col style=\"width:10%\"><col></colgroup>"

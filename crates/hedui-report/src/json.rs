@@ -76,6 +76,7 @@ fn document(r: &VerificationRecord, ctx: &ReportContext<'_>) -> Value {
             "policy_version": r.policy_version,
             "version": r.version.max(1),
             "previous_record_id": r.previous_record_id,
+            "superseded_by": ctx.superseded_by,
         },
         "authorization": authorization(r),
         "members": h.members.iter().enumerate().map(|(i, m)| json!({
@@ -101,12 +102,14 @@ fn document(r: &VerificationRecord, ctx: &ReportContext<'_>) -> Value {
             "rule": x.rule,
             "leads_to": proto_name(x.leads_to, |v: Verdict| v.as_str_name()),
             "detail": x.detail,
+            "detail_zh": hedui_i18n::reason(hedui_i18n::Lang::Zh, x),
         })).collect::<Vec<_>>(),
         "flags": r.flags.iter().map(|f| json!({
             "kind": proto_name(f.kind, |v: FlagKind| v.as_str_name()),
             "member_number": f.member_index.map(|i| i + 1),
             "departments": f.departments.iter().map(|d| department(*d)).collect::<Vec<_>>(),
             "detail": f.detail,
+            "detail_zh": hedui_i18n::flag_detail(hedui_i18n::Lang::Zh, f),
             "home_visit_advice_zh": words::flag_advice_zh(f.kind),
         })).collect::<Vec<_>>(),
         "recheck": if incomplete {
@@ -157,6 +160,7 @@ fn sources(r: &VerificationRecord) -> Vec<Value> {
             v["latency_ms"] = json!(s.latency_ms);
             v["data_as_of"] = json!(s.data_as_of);
             v["detail"] = json!(s.detail);
+            v["note_zh"] = json!(hedui_i18n::source_note(hedui_i18n::Lang::Zh, s));
             v
         })
         .collect();

@@ -20,6 +20,8 @@ use hedui_proto::v1::{Department, Residence, Review, Verdict, VerificationRecord
 pub mod departments;
 mod html;
 mod json;
+#[cfg(feature = "pdf")]
+pub mod pdf;
 pub mod words;
 
 #[cfg(test)]
@@ -40,6 +42,10 @@ pub struct ReportContext<'a> {
     pub policy: Option<&'a Policy>,
     /// When the report was printed, RFC 3339 or a date; shown in the footer.
     pub printed_at: &'a str,
+    /// The record that replaces this one (a re-check's newer version), when
+    /// there is one: the caller reads it from the store's summary
+    /// (`superseded_by`), since the record itself never changes.
+    pub superseded_by: Option<&'a str>,
 }
 
 /// The report as one self-contained HTML page in Chinese, for A4 paper.
@@ -51,6 +57,18 @@ pub fn render_html(record: &VerificationRecord, ctx: &ReportContext<'_>) -> Stri
 /// objections), listed in their own section in the order given.
 pub fn render_html_with_reviews(record: &VerificationRecord, ctx: &ReportContext<'_>, reviews: &[Review]) -> String {
     html::render(record, ctx, Some(reviews))
+}
+
+/// The report as an A4 PDF with the used glyphs of `font` embedded: the
+/// same content as [`render_html_with_reviews`] (reviews when given).
+#[cfg(feature = "pdf")]
+pub fn render_pdf(
+    record: &VerificationRecord,
+    ctx: &ReportContext<'_>,
+    reviews: Option<&[Review]>,
+    font: &pdf::CjkFont,
+) -> Result<Vec<u8>, pdf::PdfError> {
+    pdf::html_to_pdf(&html::render(record, ctx, reviews), &record.record_id, font)
 }
 
 /// The report's content as a stable JSON document (pretty-printed, keys in a

@@ -16,6 +16,7 @@ fn html_with(record: &VerificationRecord, policy: Option<&Policy>) -> String {
             county: COUNTY,
             policy,
             printed_at: "2026-11-27T01:30:00Z",
+            superseded_by: None,
         },
     )
 }
@@ -33,6 +34,7 @@ fn json(record: &VerificationRecord) -> Value {
             county: COUNTY,
             policy: Some(&p),
             printed_at: "2026-11-27",
+            superseded_by: None,
         },
     );
     serde_json::from_str(&text).expect("render_json gives valid JSON")
@@ -131,7 +133,8 @@ fn every_text_from_the_record_is_escaped() {
     assert!(!page.contains("<img"), "unescaped img tag");
     assert!(!page.contains("<b>H</b>"));
     assert!(page.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;"));
-    assert!(page.contains("&lt;img src=x onerror=alert(1)&gt;"));
+    // A reason the catalog cannot say is not shown at all, escaped or not.
+    assert!(!page.contains("onerror"));
     // The record id in the page-margin CSS keeps only safe characters.
     let style = &page[page.find("<style>").unwrap() + "<style>".len()..page.find("</style>").unwrap()];
     assert!(!style.contains("</style") && !style.contains('<'));
@@ -225,7 +228,9 @@ fn each_department_shows_its_chinese_name_and_outcome() {
     }
     assert!(row(table, "税务局").contains(">5000<"), "latency in ms");
     assert!(row(table, "公安局").contains("2026-11-25"), "date of the data");
-    assert!(row(table, "人民银行").contains("connection refused"));
+    // The hub's English detail becomes a Chinese note.
+    assert!(row(table, "人民银行").contains("无法连接该部门"));
+    assert!(!table.contains("connection refused"));
     // A member's findings say why a department has nothing for them.
     let f = section(&page, "四、成员核对明细");
     assert!(
@@ -312,9 +317,13 @@ fn the_summary_compares_with_the_policy_thresholds() {
     assert!(assets.contains("不超过 24 个月农村低保标准"), "{assets}");
     assert!(assets.contains("13,920.00 元/人"));
     assert!(row(s, "在用机动车").contains("<b>不符合</b>"));
-    assert!(row(s, "商品房网签合同").contains("<b>需入户核查</b>"));
+    assert!(row(s, "商品房网签合同").contains("<b>需人工复核</b>"));
     assert!(s.contains("dejiang-example-2026.1"));
-    assert!(s.contains("numbers are examples"), "the policy's description is shown");
+    assert!(
+        s.contains("政策说明：最低生活保障（低保）示例政策"),
+        "the policy's description_zh is shown"
+    );
+    assert!(!s.contains("numbers are examples"), "the English description is not");
 
     let without = html_with(&r, None);
     let s = section(&without, "五、家庭汇总与政策标准");
@@ -339,8 +348,11 @@ fn the_verdict_is_in_chinese_with_rule_names_and_details() {
     let v = section(&page, "六、核对结论及依据");
     assert!(v.contains("<span class=\"value\">不符合条件</span>"));
     let vehicles = row(v, &rule("vehicles.count"));
-    assert!(vehicles.contains("车辆") && vehicles.contains("<b>不符合条件</b>"));
-    assert!(vehicles.contains("the household has 1 active non-exempt vehicle"));
+    assert!(vehicles.contains("车辆") && vehicles.contains("<b>不符合</b>"));
+    assert!(
+        vehicles.contains("本户在用的非豁免机动车 1 辆（小型汽车 1 辆）"),
+        "{vehicles}"
+    );
     assert!(row(v, &rule("income.per_capita")).contains("<td>收入<br>"));
     assert!(row(v, &rule("assets.per_capita")).contains("<td>金融资产<br>"));
     assert!(row(v, &rule("real_estate.residential_count")).contains("<td>房产<br>"));
@@ -352,7 +364,7 @@ fn the_verdict_is_in_chinese_with_rule_names_and_details() {
 
     for (verdict, zh) in [
         (Verdict::MeetsCriteria, "符合条件"),
-        (Verdict::NeedsReview, "需入户核查"),
+        (Verdict::NeedsReview, "需人工复核"),
         (Verdict::Incomplete, "核对不完整"),
     ] {
         let mut r = fixture::rich_record();
@@ -384,7 +396,10 @@ fn every_flag_comes_with_what_to_check_on_the_home_visit() {
     }
     let deceased = row(f, "成员已登记死亡");
     assert!(deceased.contains("成员 2 田秀英") && deceased.contains("公安局"));
-    assert!(deceased.contains("public security records member 2 as deceased on 2026-03-02"));
+    assert!(
+        deceased.contains("公安局登记第2位成员已于 2026-03-02 死亡"),
+        "{deceased}"
+    );
     assert!(f.contains("核查结果（手写）"));
 
     let mut quiet = fixture::rich_record();
@@ -403,7 +418,7 @@ fn an_incomplete_record_names_the_departments_to_recheck_and_the_command() {
     assert!(v.contains(&format!(
         "<code>hedui record recheck {RECORD_ID} --departments tax,pboc</code>"
     )));
-    assert!(row(v, "required source tax did not answer").contains("<td>数据来源<br>"));
+    assert!(row(v, "必需部门税务局未答复").contains("<td>数据来源<br>"));
     assert!(section(&page, "五、家庭汇总与政策标准").contains("有部门未答复"));
 }
 
@@ -415,8 +430,9 @@ fn the_digest_is_shown_checked_and_explained() {
     let d = section(&page, "八、记录完整性校验");
     assert!(d.contains(&r.digest));
     assert!(d.contains("已重新计算，与记录内容一致"));
-    assert!(d.contains(&format!("hedui record show {RECORD_ID} --output json")));
-    assert!(d.contains("digest 字段置为空字符串") && d.contains("protobuf 编码") && d.contains("SHA-256"));
+    // One sentence a caseworker understands, and no protobuf lecture.
+    assert!(d.contains("“数字指纹”") && d.contains("不一致的记录不会被提供"));
+    assert!(!d.contains("protobuf") && !d.contains("digest 字段"));
 
     let mut tampered = r.clone();
     tampered.summary.as_mut().unwrap().financial_assets_fen = 1;
@@ -526,6 +542,15 @@ fn the_json_has_the_same_content() {
             .iter()
             .any(|x| x["rule"] == "vehicles.count" && x["leads_to"] == "VERDICT_DOES_NOT_MEET")
     );
+    // Beside each English sentence of the record, the catalog's Chinese.
+    let income = j["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["rule"] == "income.per_capita")
+        .unwrap();
+    assert_eq!(income["detail_zh"], "人均月收入 822.00 元，高于农村低保标准 580.00 元");
+    assert_eq!(deceased["detail_zh"], "公安局登记第2位成员已于 2026-03-02 死亡");
 }
 
 #[test]
@@ -559,7 +584,8 @@ fn renderings_are_deterministic() {
                 bureau: BUREAU,
                 county: COUNTY,
                 policy: None,
-                printed_at: "x"
+                printed_at: "x",
+                superseded_by: None,
             }
         ),
         render_json(
@@ -568,7 +594,8 @@ fn renderings_are_deterministic() {
                 bureau: BUREAU,
                 county: COUNTY,
                 policy: None,
-                printed_at: "x"
+                printed_at: "x",
+                superseded_by: None,
             }
         )
     );
@@ -587,6 +614,7 @@ fn an_empty_record_renders_without_panicking() {
             county: "",
             policy: None,
             printed_at: "",
+            superseded_by: None,
         },
     ))
     .unwrap();
@@ -637,10 +665,11 @@ fn ctx() -> ReportContext<'static> {
         county: COUNTY,
         policy: None,
         printed_at: "2026-11-27",
+        superseded_by: None,
     }
 }
 
-fn reviews() -> Vec<hedui_proto::v1::Review> {
+pub(crate) fn reviews() -> Vec<hedui_proto::v1::Review> {
     use hedui_proto::v1::{Review, ReviewOutcome};
     vec![
         Review {
@@ -707,4 +736,101 @@ fn reviews_are_listed_in_order_and_escaped() {
     assert_eq!(list.len(), 2);
     assert_eq!(list[0]["outcome"], "REVIEW_OUTCOME_OBJECTION");
     assert_eq!(list[1]["note"], "入户核查：车辆已过户");
+}
+
+/// The page's text as a reader sees it, without the style sheet, commands
+/// (`<code>`) and tags; each tag becomes a line break.
+pub(crate) fn visible_text(page: &str) -> String {
+    let mut s = page.to_owned();
+    for (open, close) in [("<style>", "</style>"), ("<code>", "</code>")] {
+        while let Some(a) = s.find(open) {
+            let b = s[a..].find(close).map(|b| a + b + close.len()).unwrap_or(s.len());
+            s.replace_range(a..b, "\n");
+        }
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut in_tag = false;
+    for c in s.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' if in_tag => {
+                in_tag = false;
+                out.push('\n');
+            }
+            c if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    out
+}
+
+#[test]
+fn the_report_has_no_english_sentence() {
+    let reviews = reviews();
+    let mut superseded = context();
+    superseded.superseded_by = Some("0193f4a2-0000-7000-8000-000000000002");
+    for r in [fixture::rich_record(), fixture::incomplete_record()] {
+        for page in [html(&r), render_html_with_reviews(&r, &superseded, &reviews)] {
+            let text = visible_text(&page);
+            for line in text.lines() {
+                assert!(!hedui_i18n::has_english_sentence(line), "English in the report: {line}");
+            }
+        }
+    }
+}
+
+#[test]
+fn sections_are_numbered_in_order_with_or_without_reviews() {
+    let r = fixture::rich_record();
+    let headings = |page: &str| -> Vec<String> {
+        page.lines()
+            .filter_map(|l| l.split("<h2>").nth(1))
+            .map(|h| h.split("</h2>").next().unwrap_or("").to_owned())
+            .collect()
+    };
+    let plain = headings(&html(&r));
+    assert_eq!(plain.len(), 9);
+    assert_eq!(plain[7], "八、记录完整性校验");
+    assert_eq!(plain[8], "九、签字");
+    let with = headings(&render_html_with_reviews(&r, &context(), &[]));
+    assert_eq!(
+        with[7..],
+        [
+            "八、复核记录".to_owned(),
+            "九、记录完整性校验".to_owned(),
+            "十、签字".to_owned()
+        ]
+    );
+    assert!(
+        with.iter().all(|h| h.contains('、')),
+        "every section has a number: {with:?}"
+    );
+}
+
+#[test]
+fn a_replaced_version_says_which_version_replaces_it() {
+    let mut r = fixture::rich_record();
+    r.version = 2;
+    r.previous_record_id = "0193f4a2-0000-7000-8000-000000000001".into();
+    let mut ctx = context();
+    let next = "0193f4a2-0000-7000-8000-000000000003";
+    assert!(!html_with_ctx(&r, &ctx).contains("已被替代"));
+    ctx.superseded_by = Some(next);
+    let page = html_with_ctx(&r, &ctx);
+    let line = row(&page, "已被替代");
+    assert!(line.contains("本记录已被第 3 版") && line.contains(next), "{line}");
+    assert!(render_json(&r, &ctx).contains(&format!("\"superseded_by\": \"{next}\"")));
+}
+
+/// The context with the example policy, as the command gives it.
+pub(crate) fn context() -> ReportContext<'static> {
+    let policy: &'static Policy = Box::leak(Box::new(fixture::policy()));
+    ReportContext {
+        policy: Some(policy),
+        ..ctx()
+    }
+}
+
+fn html_with_ctx(r: &VerificationRecord, ctx: &ReportContext<'_>) -> String {
+    render_html(r, ctx)
 }

@@ -1,35 +1,30 @@
 //! The Chinese words of the report: protobuf enums, rule ids and flags, and
-//! what to check on the home visit for each flag.
+//! what to check on the home visit for each flag. The words a caseworker
+//! also reads elsewhere (verdicts, outcomes, departments, flags, rules) come
+//! from the message catalog (`hedui-i18n`); the detail words of findings
+//! are only in the report and stay here.
 //!
 //! Every function takes the raw `i32` of the record, because a record may
 //! come from a newer build with values this one does not know; those print
 //! as "未知" instead of failing.
 
+use hedui_i18n::Lang;
 use hedui_proto::v1::{
-    AccountType, BusinessRole, Department, EntityStatus, EntityType, FlagKind, FundAccountStatus, HukouType,
-    IdentityStatus, IncomeCategory, InsuranceState, InsuranceType, LifeStatus, PropertyUse, SourceOutcome,
-    VehicleStatus, VehicleType, Verdict,
+    AccountType, BusinessRole, EntityStatus, EntityType, FundAccountStatus, HukouType, IdentityStatus, IncomeCategory,
+    InsuranceState, InsuranceType, LifeStatus, PropertyUse, SourceOutcome, VehicleStatus, VehicleType,
+    VerificationRecord,
 };
 
-/// The Chinese name of a department (via `hedui_domain::department::name_zh`).
-pub fn department_zh(v: i32) -> &'static str {
-    match Department::try_from(v) {
-        Ok(d) => hedui_domain::department::name_zh(d),
-        Err(_) => "未知部门",
-    }
+const ZH: Lang = Lang::Zh;
+
+/// The Chinese name of a department, from the catalog.
+pub fn department_zh(v: i32) -> String {
+    hedui_i18n::department(ZH, v)
 }
 
 /// A department's outcome: 已答复 / 无记录 / 超时 / 无法连接 / 出错 / 拒绝.
-pub fn outcome_zh(v: i32) -> &'static str {
-    match SourceOutcome::try_from(v) {
-        Ok(SourceOutcome::Ok) => "已答复",
-        Ok(SourceOutcome::NoRecord) => "无记录",
-        Ok(SourceOutcome::Timeout) => "超时",
-        Ok(SourceOutcome::Unavailable) => "无法连接",
-        Ok(SourceOutcome::Error) => "出错",
-        Ok(SourceOutcome::Refused) => "拒绝",
-        Ok(SourceOutcome::Unspecified) | Err(_) => "未知",
-    }
+pub fn outcome_zh(v: i32) -> String {
+    hedui_i18n::outcome(ZH, v)
 }
 
 /// True when the department answered (OK or NO_RECORD); anything else is a
@@ -38,86 +33,57 @@ pub fn answered(outcome: i32) -> bool {
     outcome == SourceOutcome::Ok as i32 || outcome == SourceOutcome::NoRecord as i32
 }
 
-/// The verdict in plain Chinese.
-pub fn verdict_zh(v: i32) -> &'static str {
-    match Verdict::try_from(v) {
-        Ok(Verdict::MeetsCriteria) => "符合条件",
-        Ok(Verdict::DoesNotMeet) => "不符合条件",
-        Ok(Verdict::NeedsReview) => "需入户核查",
-        Ok(Verdict::Incomplete) => "核对不完整",
-        Ok(Verdict::Unspecified) | Err(_) => "未作结论",
-    }
+/// The verdict in plain Chinese: 符合条件 / 不符合条件 / 需人工复核 / 核对不完整.
+pub fn verdict_zh(v: i32) -> String {
+    hedui_i18n::verdict(ZH, v)
 }
 
 /// One sentence under the verdict saying what it means for the caseworker.
-pub fn verdict_explained(v: i32) -> &'static str {
-    match Verdict::try_from(v) {
-        Ok(Verdict::MeetsCriteria) => "各必需部门均已答复，按所适用的政策未发现不符合条件的情况。",
-        Ok(Verdict::DoesNotMeet) => "至少有一项规则判定为不符合条件，见下列依据。",
-        Ok(Verdict::NeedsReview) => "有事项需要入户核查后再作决定，见下列依据和核查要点。",
-        Ok(Verdict::Incomplete) => {
-            "有必需部门未答复，不能作出结论，更不得视为符合条件；请对未答复的部门复核后再作决定。"
-        }
-        Ok(Verdict::Unspecified) | Err(_) => "记录中没有可识别的结论，请人工审核。",
-    }
+pub fn verdict_explained(v: i32) -> String {
+    hedui_i18n::verdict_explained(ZH, v)
 }
 
-/// The Chinese name of a rule id, by its prefix.
-pub fn rule_zh(rule: &str) -> &'static str {
-    let group = rule.split('.').next().unwrap_or(rule);
-    match (rule, group) {
-        ("income.per_capita", _) => "收入",
-        ("assets.per_capita", _) => "金融资产",
-        ("vehicles.count", _) => "车辆",
-        ("recent_purchase", _) => "近期购房",
-        ("sources.required", _) => "数据来源",
-        ("residence", _) => "城乡类别",
-        (_, "real_estate") => "房产",
-        (_, "business") => "经营情况",
-        (_, "flags") => "核查提示",
-        (_, "income") => "收入",
-        (_, "assets") => "金融资产",
-        (_, "vehicles") => "车辆",
-        (_, "sources") => "数据来源",
-        _ => "其他规则",
-    }
+/// The Chinese name of a rule id, by its group.
+pub fn rule_zh(rule: &str) -> String {
+    hedui_i18n::rule(ZH, rule)
 }
 
 /// The Chinese name of a flag kind.
-pub fn flag_zh(v: i32) -> &'static str {
-    match FlagKind::try_from(v) {
-        Ok(FlagKind::IdentityMismatch) => "姓名与身份证号不符",
-        Ok(FlagKind::DeceasedMember) => "成员已登记死亡",
-        Ok(FlagKind::DepartmentsDisagree) => "部门信息不一致",
-        Ok(FlagKind::RecentAcquisition) => "核对期内新增车辆或房产",
-        Ok(FlagKind::IdentityNotFound) => "公安无此身份证号",
-        Ok(FlagKind::Unspecified) | Err(_) => "其他提示",
-    }
+pub fn flag_zh(v: i32) -> String {
+    hedui_i18n::flag(ZH, v)
 }
 
 /// What to check on the home visit (入户核查要点) for a flag.
-pub fn flag_advice_zh(v: i32) -> &'static str {
-    match FlagKind::try_from(v) {
-        Ok(FlagKind::IdentityMismatch) => {
-            "当面核验该成员的居民身份证原件和户口簿，核对姓名（含曾用名、同音字、少数民族姓名译写）；\
-             属登记错误的，请其到有关部门更正后重新核对"
-        }
-        Ok(FlagKind::DeceasedMember) => {
-            "核实该成员是否已死亡、是否仍在领取养老金，必要时调取死亡证明；确已死亡的，应从家庭成员中减员后重新核对"
-        }
-        Ok(FlagKind::DepartmentsDisagree) => {
-            "对照各部门记录逐项核实（例如死亡后仍有缴费、领取待遇或纳税记录，或各部门对姓名的核验结果不同），\
-             查看相关凭证，问明原因并记录"
-        }
-        Ok(FlagKind::RecentAcquisition) => {
-            "核实该车辆或房产的取得时间、方式（购买、继承、赠与）、资金来源和实际使用情况，\
-             查看购车或购房合同、登记证书"
-        }
-        Ok(FlagKind::IdentityNotFound) => {
-            "当面核验居民身份证原件和户口簿，核实身份证号码是否填错、户口是否已注销或迁出；更正后重新核对"
-        }
-        Ok(FlagKind::Unspecified) | Err(_) => "按提示所述情况入户核实，并记录核实结果",
-    }
+pub fn flag_advice_zh(v: i32) -> String {
+    hedui_i18n::flag_advice(ZH, v)
+}
+
+/// The reasons of a record on one line, `规则：说明；规则：说明`, in Chinese:
+/// what a results file's 主要依据 column holds.
+pub fn reasons_zh(record: &VerificationRecord) -> String {
+    let reasons: Vec<String> = record
+        .reasons
+        .iter()
+        .map(|r| format!("{}：{}", rule_zh(&r.rule), hedui_i18n::reason(ZH, r)))
+        .collect();
+    reasons.join("；")
+}
+
+/// The flags of a record on one line, `提示（成员 n）：说明；…`, in Chinese:
+/// what a results file's 核查提示 column holds.
+pub fn flags_zh(record: &VerificationRecord) -> String {
+    let flags: Vec<String> = record
+        .flags
+        .iter()
+        .map(|f| {
+            let detail = hedui_i18n::flag_detail(ZH, f);
+            match f.member_index {
+                Some(i) => format!("{}（成员 {}）：{detail}", flag_zh(f.kind), i + 1),
+                None => format!("{}：{detail}", flag_zh(f.kind)),
+            }
+        })
+        .collect();
+    flags.join("；")
 }
 
 /// Whether a department knows the person.
@@ -267,6 +233,7 @@ pub fn proto_name<E: TryFrom<i32>>(v: i32, name: impl Fn(E) -> &'static str) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use hedui_proto::v1::Verdict;
 
     #[test]
     fn rules_map_to_chinese_names() {
@@ -288,6 +255,7 @@ mod tests {
     fn unknown_enum_values_do_not_panic() {
         assert_eq!(outcome_zh(99), "未知");
         assert_eq!(verdict_zh(-1), "未作结论");
+        assert_eq!(verdict_zh(3), "需人工复核");
         assert_eq!(department_zh(42), "未知部门");
         assert_eq!(flag_zh(7), "其他提示");
         assert_eq!(proto_name(99, |v: Verdict| v.as_str_name()), "UNKNOWN_99");
