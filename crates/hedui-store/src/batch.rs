@@ -16,9 +16,9 @@
 //! rows it takes. A draft's items are stored never due and made due when it
 //! starts; a cancelled batch's pending items are made never due again.
 
-use hedui_proto::v1::VerificationRecord;
+use hedui_proto::v1::{Verdict, VerificationRecord};
 
-use crate::{Result, Store};
+use crate::{Result, Store, StoreError};
 
 mod postgres;
 mod sqlite;
@@ -304,8 +304,43 @@ impl Store {
         limit: i64,
         only_flagged: bool,
     ) -> Result<Vec<ResultRow>> {
-        bdispatch!(self.batch_results(batch_id, after_seq, limit, only_flagged))
+        let rows: Vec<RawResultRow> = bdispatch!(self.batch_results(batch_id, after_seq, limit, only_flagged))?;
+        rows.into_iter()
+            .map(|r| {
+                let record = r.record.map(|raw| self.check(raw)).transpose()?;
+                if let Some(record) = &record {
+                    // The item's columns are an index for results and
+                    // counts: they must say what the sealed record says.
+                    let verdict = Verdict::try_from(record.verdict).unwrap_or_default().as_str_name();
+                    let flagged = !record.flags.is_empty() || record.verdict == Verdict::NeedsReview as i32;
+                    if r.item_verdict.as_deref().is_some_and(|v| v != verdict) || r.flagged != flagged {
+                        return Err(StoreError::Corrupt {
+                            record_id: format!("batch {batch_id} item {}", r.seq),
+                            problem: "its verdict or flagged column differs from the sealed record".into(),
+                        });
+                    }
+                }
+                Ok(ResultRow {
+                    seq: r.seq,
+                    first_row: r.first_row,
+                    household_ref: r.household_ref,
+                    record,
+                    error: r.error,
+                })
+            })
+            .collect()
     }
+}
+
+/// A result row as read, before its record is checked.
+pub(crate) struct RawResultRow {
+    pub seq: i64,
+    pub first_row: i64,
+    pub household_ref: String,
+    pub error: String,
+    pub item_verdict: Option<String>,
+    pub flagged: bool,
+    pub record: Option<crate::RawRecord>,
 }
 
 /// Builds a [`BatchInfo`] from its header and grouped counts.

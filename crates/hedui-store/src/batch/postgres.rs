@@ -4,7 +4,7 @@
 
 use sqlx::{PgPool, Row as _};
 
-use super::{BatchInfo, BatchState, ClaimedItem, InfoParts, ItemOutcome, NewBatch, NewItem, ResultRow, Transition};
+use super::{BatchInfo, BatchState, ClaimedItem, InfoParts, ItemOutcome, NewBatch, NewItem, Transition};
 use crate::Result;
 
 const HEADER: &str = "SELECT batch_id, label, state, purpose, window_from, window_to, asset_date, created_by_role,
@@ -347,10 +347,12 @@ pub(crate) async fn batch_results(
     after_seq: i64,
     limit: i64,
     only_flagged: bool,
-) -> Result<Vec<ResultRow>> {
+) -> Result<Vec<crate::batch::RawResultRow>> {
     let rows = sqlx::query(
-        "SELECT i.seq, i.first_row, i.household_ref, i.last_error, r.record_id, r.body
+        "SELECT i.seq, i.first_row, i.household_ref, i.last_error, i.verdict AS item_verdict, i.flagged,
+                r.record_id, r.body, r.entry_seq, a.entry AS bound_entry
          FROM batch_items i LEFT JOIN records r ON r.record_id = i.record_id
+                            LEFT JOIN audit_entries a ON a.seq = r.entry_seq
          WHERE i.batch_id = $1 AND i.seq > $2 AND i.state = 'DONE' AND (NOT $3 OR i.flagged)
          ORDER BY i.seq LIMIT $4",
     )
@@ -360,21 +362,25 @@ pub(crate) async fn batch_results(
     .bind(limit)
     .fetch_all(pool)
     .await?;
-    rows.into_iter()
-        .map(|r| {
-            let record = match r.get::<Option<String>, _>("record_id") {
-                Some(id) => Some(crate::decode(id, r.get("body"))?),
-                None => None,
-            };
-            Ok(ResultRow {
-                seq: r.get("seq"),
-                first_row: r.get("first_row"),
-                household_ref: r.get("household_ref"),
-                record,
-                error: r.get("last_error"),
-            })
+    Ok(rows
+        .into_iter()
+        .map(|r| crate::batch::RawResultRow {
+            seq: r.get("seq"),
+            first_row: r.get("first_row"),
+            household_ref: r.get("household_ref"),
+            error: r.get("last_error"),
+            item_verdict: r.get("item_verdict"),
+            flagged: r.get::<bool, _>("flagged"),
+            record: r
+                .get::<Option<String>, _>("record_id")
+                .map(|record_id| crate::RawRecord {
+                    record_id,
+                    body: r.get("body"),
+                    entry_seq: r.get("entry_seq"),
+                    bound_entry: r.get("bound_entry"),
+                }),
         })
-        .collect()
+        .collect())
 }
 
 pub(crate) async fn get_batch_header(pool: &PgPool, batch_id: &str) -> Result<Option<(NewBatch, BatchState)>> {

@@ -3,7 +3,7 @@
 
 use sqlx::{Row as _, SqlitePool};
 
-use super::{BatchInfo, BatchState, ClaimedItem, InfoParts, ItemOutcome, NewBatch, NewItem, ResultRow, Transition};
+use super::{BatchInfo, BatchState, ClaimedItem, InfoParts, ItemOutcome, NewBatch, NewItem, Transition};
 use crate::Result;
 
 const HEADER: &str = "SELECT batch_id, label, state, purpose, window_from, window_to, asset_date, created_by_role,
@@ -344,10 +344,12 @@ pub(crate) async fn batch_results(
     after_seq: i64,
     limit: i64,
     only_flagged: bool,
-) -> Result<Vec<ResultRow>> {
+) -> Result<Vec<crate::batch::RawResultRow>> {
     let rows = sqlx::query(
-        "SELECT i.seq, i.first_row, i.household_ref, i.last_error, r.record_id, r.body
+        "SELECT i.seq, i.first_row, i.household_ref, i.last_error, i.verdict AS item_verdict, i.flagged,
+                r.record_id, r.body, r.entry_seq, a.entry AS bound_entry
          FROM batch_items i LEFT JOIN records r ON r.record_id = i.record_id
+                            LEFT JOIN audit_entries a ON a.seq = r.entry_seq
          WHERE i.batch_id = ? AND i.seq > ? AND i.state = 'DONE' AND (? = 0 OR i.flagged = 1)
          ORDER BY i.seq LIMIT ?",
     )
@@ -357,21 +359,25 @@ pub(crate) async fn batch_results(
     .bind(limit)
     .fetch_all(pool)
     .await?;
-    rows.into_iter()
-        .map(|r| {
-            let record = match r.get::<Option<String>, _>("record_id") {
-                Some(id) => Some(crate::decode(id, r.get("body"))?),
-                None => None,
-            };
-            Ok(ResultRow {
-                seq: r.get("seq"),
-                first_row: r.get("first_row"),
-                household_ref: r.get("household_ref"),
-                record,
-                error: r.get("last_error"),
-            })
+    Ok(rows
+        .into_iter()
+        .map(|r| crate::batch::RawResultRow {
+            seq: r.get("seq"),
+            first_row: r.get("first_row"),
+            household_ref: r.get("household_ref"),
+            error: r.get("last_error"),
+            item_verdict: r.get("item_verdict"),
+            flagged: r.get::<i64, _>("flagged") != 0,
+            record: r
+                .get::<Option<String>, _>("record_id")
+                .map(|record_id| crate::RawRecord {
+                    record_id,
+                    body: r.get("body"),
+                    entry_seq: r.get("entry_seq"),
+                    bound_entry: r.get("bound_entry"),
+                }),
         })
-        .collect()
+        .collect())
 }
 
 pub(crate) async fn get_batch_header(pool: &SqlitePool, batch_id: &str) -> Result<Option<(NewBatch, BatchState)>> {

@@ -66,6 +66,21 @@ fn done(record_id: &str, flagged: bool) -> ItemOutcome {
     }
 }
 
+/// The item's verdict column, edited behind the hub's back, is refused when
+/// the results are read.
+pub async fn an_edited_item_verdict_is_refused_in_results(db: &TestDb) {
+    let store = &db.store;
+    leases_expire_and_items_are_reclaimed_and_completed_once(db).await;
+    store
+        .execute_raw_for_tests(
+            "UPDATE batch_items SET verdict = 'VERDICT_DOES_NOT_MEET' WHERE batch_id = 'b' AND seq = 3",
+        )
+        .await
+        .unwrap();
+    let err = store.batch_results("b", 0, 10, false).await.unwrap_err();
+    assert!(err.to_string().contains("batch b item 3"), "{err}");
+}
+
 pub async fn a_draft_never_runs_and_an_empty_batch_cannot_start(db: &TestDb) {
     let store = &db.store;
     store.create_batch(&new_batch("b1")).await.unwrap();
@@ -135,7 +150,15 @@ pub async fn leases_expire_and_items_are_reclaimed_and_completed_once(db: &TestD
     );
     // Records are stored first under the item's key, then the item marked.
     for (i, seq) in [1, 2, 3, 4].into_iter().enumerate() {
-        let r = record(&format!("00000000-0000-7000-8000-00000000000{i}"));
+        let mut r = record(&format!("00000000-0000-7000-8000-00000000000{i}"));
+        if seq == 2 {
+            // The item's flagged column must say what its record says.
+            r.flags.push(hedui_proto::v1::Flag {
+                detail: "a flag for the home-visit list".into(),
+                ..Default::default()
+            });
+            hedui_domain::digest::seal(&mut r);
+        }
         let key = item_key("b", seq);
         assert_eq!(store.put_record(&r, &key, "h").await.unwrap(), PutOutcome::Inserted);
         // A re-run after a crash replays the same record.
