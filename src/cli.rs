@@ -615,6 +615,13 @@ pub async fn connect(client: &ClientArgs) -> anyhow::Result<VerificationServiceC
 
 /// A connected channel to the hub, over mutual TLS for `https://` addresses.
 pub async fn channel_to_hub(hub: &str, tls: &TlsArgs) -> anyhow::Result<Channel> {
+    // An address without a scheme (`hub.dejiang:7300`) means mutual TLS.
+    let with_scheme = if hub.contains("://") {
+        hub.to_owned()
+    } else {
+        format!("https://{hub}")
+    };
+    let hub = with_scheme.as_str();
     let unreachable =
         |e: &dyn std::fmt::Display| anyhow!("cannot reach the hub at {hub}: {e}; is `hedui hub` running?");
     if hub.starts_with("https://") {

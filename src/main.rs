@@ -27,7 +27,27 @@ mod telemetry;
 #[path = "../crates/hedui-report/src/fixture.rs"]
 mod fixture;
 
+/// `hedui … | head`: when the reader of our output goes away, printing
+/// fails with a broken pipe, which `println!` turns into a panic. That is
+/// not an error of ours: stop quietly, as other command-line tools do.
+fn quiet_on_closed_pipe() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or_default();
+        if message.contains("Broken pipe") || message.contains("os error 32") {
+            std::process::exit(0);
+        }
+        default(info);
+    }));
+}
+
 fn main() -> ExitCode {
+    quiet_on_closed_pipe();
     let args = cli::Cli::parse();
     telemetry::init(args.log_level());
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {

@@ -12,8 +12,11 @@ pub fn init(default_level: &str) {
         "{filter},h2=warn,hyper=warn,hyper_util=warn,tower=warn,sqlx=warn"
     ))
     .unwrap_or_else(|_| EnvFilter::new("info"));
+    // Colours only for a person at a terminal, never in a journal or a file.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(ansi)
         .with_writer(std::io::stderr);
     let json = std::env::var("HEDUI_LOG_FORMAT").is_ok_and(|v| v.eq_ignore_ascii_case("json"));
     // A second init (as in tests) is harmless; ignore the error it returns.

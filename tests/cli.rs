@@ -845,3 +845,39 @@ fn replace_with_a_new_version(db: &std::path::Path, id: &str) -> String {
         next.record_id
     })
 }
+
+/// `hedui … | head`: the reader goes away first; hedui stops quietly, with
+/// no panic and no exit 101.
+#[test]
+fn a_closed_pipe_ends_the_command_quietly() {
+    let mut child = hedui()
+        .args(["config", "default"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    assert_ne!(out.status.code(), Some(101), "{err}");
+}
+
+/// An address without a scheme is taken as mutual TLS, and what is missing
+/// for that is named.
+#[test]
+fn a_hub_address_without_a_scheme_means_mutual_tls() {
+    let out = hedui()
+        .args(["record", "list", "--hub", "127.0.0.1:1"])
+        .env_remove("HEDUI_CA")
+        .env_remove("HEDUI_CERT")
+        .env_remove("HEDUI_KEY")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--ca") && !err.to_lowercase().contains("invalid uri"),
+        "{err}"
+    );
+}
