@@ -446,24 +446,7 @@ pub(crate) async fn list_records(pool: &PgPool, f: &ListBounds<'_>) -> Result<Ve
     }
     q = q.bind(f.limit);
     let rows = q.fetch_all(pool).await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| {
-            let row = SummaryRow {
-                record_id: r.get("record_id"),
-                household_ref: r.get("household_ref"),
-                created_at: r.get("created_at"),
-                verdict: r.get("verdict"),
-                purpose: r.get("purpose"),
-                member_count: r.get("member_count"),
-                digest: r.get("digest"),
-                version: r.get("version"),
-                previous_record_id: r.get("previous_record_id"),
-                superseded_by: r.get("superseded_by"),
-            };
-            (row, raw_record(&r))
-        })
-        .collect())
+    Ok(rows.into_iter().map(|r| (summary_row(&r), raw_record(&r))).collect())
 }
 
 pub(crate) async fn ping(pool: &PgPool) -> Result<()> {
@@ -522,6 +505,11 @@ async fn write_record(
     idempotency_key: &str,
     request_hash: &str,
 ) -> Result<RecordStored> {
+    // Look first, insert second. Letting ON CONFLICT alone decide was tried:
+    // the batch of batch::two_hubs_on_one_postgres_share_a_batch_and_an_audit_log
+    // then did not finish in 150 s when run with the hub suite (an INSERT on a
+    // key that another hub's open group holds waits for that group). A SELECT
+    // does not wait.
     let taken: Option<String> = sqlx::query_scalar("SELECT record_id FROM records WHERE idempotency_key = $1")
         .bind(idempotency_key)
         .fetch_optional(&mut *tx)
@@ -910,24 +898,7 @@ pub(crate) async fn lineage(pool: &PgPool, record_id: &str) -> Result<Vec<(Summa
     .bind(record_id)
     .fetch_all(pool)
     .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| {
-            let row = SummaryRow {
-                record_id: r.get("record_id"),
-                household_ref: r.get("household_ref"),
-                created_at: r.get("created_at"),
-                verdict: r.get("verdict"),
-                purpose: r.get("purpose"),
-                member_count: r.get("member_count"),
-                digest: r.get("digest"),
-                version: r.get("version"),
-                previous_record_id: r.get("previous_record_id"),
-                superseded_by: r.get("superseded_by"),
-            };
-            (row, raw_record(&r))
-        })
-        .collect())
+    Ok(rows.into_iter().map(|r| (summary_row(&r), raw_record(&r))).collect())
 }
 
 pub(crate) async fn add_review(pool: &PgPool, r: &ReviewRow<'_>) -> Result<()> {
@@ -1024,18 +995,7 @@ pub(crate) async fn integrity_rows(pool: &PgPool) -> Result<crate::integrity::In
     let records = rows
         .iter()
         .map(|r| crate::integrity::RecordCols {
-            summary: SummaryRow {
-                record_id: r.get("record_id"),
-                household_ref: r.get("household_ref"),
-                created_at: r.get("created_at"),
-                verdict: r.get("verdict"),
-                purpose: r.get("purpose"),
-                member_count: r.get("member_count"),
-                digest: r.get("digest"),
-                version: r.get("version"),
-                previous_record_id: r.get("previous_record_id"),
-                superseded_by: r.get("superseded_by"),
-            },
+            summary: summary_row(r),
             entry_seq: r.get("entry_seq"),
             body: r.get("body"),
         })
@@ -1098,4 +1058,20 @@ pub(crate) async fn release_claim(pool: &PgPool, key: &str, owner: &str) -> Resu
         .execute(pool)
         .await?;
     Ok(())
+}
+
+/// The summary columns of a records row (see [`SummaryRow`]).
+fn summary_row(r: &sqlx::postgres::PgRow) -> SummaryRow {
+    SummaryRow {
+        record_id: r.get("record_id"),
+        household_ref: r.get("household_ref"),
+        created_at: r.get("created_at"),
+        verdict: r.get("verdict"),
+        purpose: r.get("purpose"),
+        member_count: r.get("member_count"),
+        digest: r.get("digest"),
+        version: r.get("version"),
+        previous_record_id: r.get("previous_record_id"),
+        superseded_by: r.get("superseded_by"),
+    }
 }

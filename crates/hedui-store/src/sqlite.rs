@@ -345,24 +345,7 @@ pub(crate) async fn list_records(pool: &SqlitePool, f: &ListBounds<'_>) -> Resul
     }
     q = q.bind(f.limit);
     let rows = q.fetch_all(pool).await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| {
-            let row = SummaryRow {
-                record_id: r.get("record_id"),
-                household_ref: r.get("household_ref"),
-                created_at: r.get("created_at"),
-                verdict: r.get("verdict"),
-                purpose: r.get("purpose"),
-                member_count: r.get("member_count"),
-                digest: r.get("digest"),
-                version: r.get("version"),
-                previous_record_id: r.get("previous_record_id"),
-                superseded_by: r.get("superseded_by"),
-            };
-            (row, raw_record(&r))
-        })
-        .collect())
+    Ok(rows.into_iter().map(|r| (summary_row(&r), raw_record(&r))).collect())
 }
 
 pub(crate) async fn ping(pool: &SqlitePool) -> Result<()> {
@@ -724,24 +707,7 @@ pub(crate) async fn lineage(pool: &SqlitePool, record_id: &str) -> Result<Vec<(S
     .bind(record_id)
     .fetch_all(pool)
     .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| {
-            let row = SummaryRow {
-                record_id: r.get("record_id"),
-                household_ref: r.get("household_ref"),
-                created_at: r.get("created_at"),
-                verdict: r.get("verdict"),
-                purpose: r.get("purpose"),
-                member_count: r.get("member_count"),
-                digest: r.get("digest"),
-                version: r.get("version"),
-                previous_record_id: r.get("previous_record_id"),
-                superseded_by: r.get("superseded_by"),
-            };
-            (row, raw_record(&r))
-        })
-        .collect())
+    Ok(rows.into_iter().map(|r| (summary_row(&r), raw_record(&r))).collect())
 }
 
 pub(crate) async fn add_review(pool: &SqlitePool, r: &ReviewRow<'_>) -> Result<()> {
@@ -835,18 +801,7 @@ pub(crate) async fn integrity_rows(pool: &SqlitePool) -> Result<crate::integrity
     let records = rows
         .iter()
         .map(|r| crate::integrity::RecordCols {
-            summary: SummaryRow {
-                record_id: r.get("record_id"),
-                household_ref: r.get("household_ref"),
-                created_at: r.get("created_at"),
-                verdict: r.get("verdict"),
-                purpose: r.get("purpose"),
-                member_count: r.get("member_count"),
-                digest: r.get("digest"),
-                version: r.get("version"),
-                previous_record_id: r.get("previous_record_id"),
-                superseded_by: r.get("superseded_by"),
-            },
+            summary: summary_row(r),
             entry_seq: r.get("entry_seq"),
             body: r.get("body"),
         })
@@ -909,4 +864,20 @@ pub(crate) async fn release_claim(pool: &SqlitePool, key: &str, owner: &str) -> 
         .execute(pool)
         .await?;
     Ok(())
+}
+
+/// The summary columns of a records row (see [`SummaryRow`]).
+fn summary_row(r: &sqlx::sqlite::SqliteRow) -> SummaryRow {
+    SummaryRow {
+        record_id: r.get("record_id"),
+        household_ref: r.get("household_ref"),
+        created_at: r.get("created_at"),
+        verdict: r.get("verdict"),
+        purpose: r.get("purpose"),
+        member_count: r.get("member_count"),
+        digest: r.get("digest"),
+        version: r.get("version"),
+        previous_record_id: r.get("previous_record_id"),
+        superseded_by: r.get("superseded_by"),
+    }
 }
