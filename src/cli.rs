@@ -488,9 +488,34 @@ async fn hub(a: HubArgs) -> anyhow::Result<()> {
             a.config.display()
         );
     }
+    let console = config::load_console(&a.config)?;
+    let tls = cfg.tls.clone();
     let app = hedui_hub::Application::build(cfg).await?;
     eprintln!("hedui hub listening on {}", app.local_addr());
-    app.run_until(shutdown_signal()).await?;
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let console_task = match (console, tls) {
+        (Some(c), Some(tls)) => {
+            let console = hedui_console::Console::bind(c.listen, tls, app.state(), c.settings).await?;
+            eprintln!("console: https://{}/", console.local_addr());
+            let mut rx = stop_rx.clone();
+            Some(tokio::spawn(console.serve_until(async move {
+                let _ = rx.wait_for(|s| *s).await;
+            })))
+        }
+        (Some(_), None) => bail!(
+            "{}: [console] needs [tls]: the console signs people in by their certificates",
+            a.config.display()
+        ),
+        (None, _) => None,
+    };
+    let stop = async move {
+        shutdown_signal().await;
+        let _ = stop_tx.send(true);
+    };
+    app.run_until(stop).await?;
+    if let Some(t) = console_task {
+        let _ = t.await;
+    }
     Ok(())
 }
 

@@ -92,6 +92,54 @@ pub struct HubFile {
     /// Batch settings.
     #[serde(default)]
     pub batch: BatchFile,
+    /// The caseworkers' web console; absent serves none.
+    pub console: Option<ConsoleFile>,
+}
+
+/// The `[console]` table: the caseworkers' web console (核对工作台), served
+/// over HTTPS with the hub's certificate, to browsers that present a
+/// person's certificate of the county CA.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsoleFile {
+    /// Address to listen on, such as `0.0.0.0:7443`.
+    pub listen: SocketAddr,
+    /// The bureau named on printed reports, such as 德江县民政局.
+    #[serde(default)]
+    pub bureau: Option<String>,
+    /// The county named on printed reports, such as 德江县.
+    #[serde(default)]
+    pub county: Option<String>,
+    /// A CJK font file for PDF reports, relative to this file; the Debian
+    /// font packages' files when absent.
+    #[serde(default)]
+    pub font: Option<PathBuf>,
+}
+
+/// What `hedui hub` needs to serve the console.
+#[derive(Debug, Clone)]
+pub struct ConsoleConfig {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// Names and font.
+    pub settings: hedui_console::Settings,
+}
+
+/// The `[console]` table of the hub configuration, if there is one.
+pub fn load_console(path: &Path) -> anyhow::Result<Option<ConsoleConfig>> {
+    let file = load_layers(Some(path), env_layer()?)?;
+    let base = path.parent().unwrap_or(Path::new("."));
+    Ok(file.console.map(|c| {
+        let d = hedui_console::Settings::default();
+        ConsoleConfig {
+            listen: c.listen,
+            settings: hedui_console::Settings {
+                bureau: c.bureau.unwrap_or(d.bureau),
+                county: c.county.unwrap_or(d.county),
+                font: c.font.map(|f| base.join(f)),
+            },
+        }
+    }))
 }
 
 impl Default for HubFile {
@@ -113,6 +161,7 @@ impl Default for HubFile {
             tls: None,
             adapters: BTreeMap::new(),
             batch: BatchFile::default(),
+            console: None,
         }
     }
 }

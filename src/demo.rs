@@ -46,6 +46,13 @@ pub struct DemoArgs {
     /// not keep you waiting.
     #[arg(long, default_value_t = 3_000)]
     pub deadline_ms: u64,
+    /// After the demo, keep everything running and serve the caseworkers'
+    /// web console (核对工作台) until Ctrl-C.
+    #[arg(long)]
+    pub console: bool,
+    /// Where the console listens (with --console); port 0 picks a free one.
+    #[arg(long, default_value = "127.0.0.1:7443")]
+    pub console_listen: SocketAddr,
 }
 
 /// The example policy, compiled in so the demo runs from any directory.
@@ -120,13 +127,14 @@ pub async fn run(a: DemoArgs) -> anyhow::Result<()> {
             breaker: Default::default(),
         });
     }
+    let hub_files = issue(Role::Hub, "hub-01")?;
     let app = Application::build(HubConfig {
         listen: loopback,
         database_url: format!("sqlite://{}", db.display()),
         policy,
         adapters,
         grant_key: hub_key,
-        tls: Some(issue(Role::Hub, "hub-01")?),
+        tls: Some(hub_files.clone()),
         audit_origin: "hedui.demo/audit".to_owned(),
         checkpoint_interval: Duration::from_secs(60),
         // One process, no load balancer to wait for at Ctrl-C.
@@ -138,10 +146,26 @@ pub async fn run(a: DemoArgs) -> anyhow::Result<()> {
     })
     .await?;
     let hub_addr = app.local_addr();
+    let console = if a.console {
+        let console = hedui_console::Console::bind(
+            a.console_listen,
+            hub_files.clone(),
+            app.state(),
+            hedui_console::Settings {
+                bureau: "德江县民政局（演示）".to_owned(),
+                county: "德江县".to_owned(),
+                font: None,
+            },
+        )
+        .await?;
+        Some(console)
+    } else {
+        None
+    };
     let hub = tokio::spawn(app.run_until(stopped(stop_rx.clone())));
     println!("hedui demo: 8 sandbox adapters and the hub are running on 127.0.0.1 (hub at {hub_addr})");
 
-    let caseworker = issue(Role::Caseworker, "demo.caseworker")?;
+    let caseworker = issue(Role::Caseworker, "caseworker")?;
     let client_tls = crate::cli::TlsArgs {
         ca: Some(caseworker.ca),
         cert: Some(caseworker.cert),
@@ -218,6 +242,37 @@ pub async fn run(a: DemoArgs) -> anyhow::Result<()> {
     }
     println!("  hedui record list --verdict NEEDS_REVIEW --database {}", db.display());
 
+    if let Some(console) = console {
+        let auditor = issue(Role::Auditor, "auditor")?;
+        let admin = issue(Role::Admin, "admin")?;
+        let addr = console.local_addr();
+        let console_task = tokio::spawn(console.serve_until(stopped(stop_rx.clone())));
+        println!();
+        println!("console: https://{addr}/");
+        println!(
+            "  sign in with a person's certificate; PEM files for curl (certificate and key):\n    caseworker: {} {}\n    auditor:    {} {}\n    admin:      {} {}",
+            pki_dir.join("caseworker.crt").display(),
+            pki_dir.join("caseworker.key").display(),
+            auditor.cert.display(),
+            auditor.key.display(),
+            admin.cert.display(),
+            admin.key.display(),
+        );
+        println!(
+            "  the county CA of this run is {} (import it as a trusted authority, or accept the browser's warning)",
+            auditor.ca.display()
+        );
+        println!(
+            "  e.g. curl --cacert {} --cert {} --key {} https://{addr}/",
+            auditor.ca.display(),
+            pki_dir.join("caseworker.crt").display(),
+            pki_dir.join("caseworker.key").display()
+        );
+        println!("everything keeps running; press Ctrl-C to stop.");
+        crate::cli::shutdown_signal().await;
+        let _ = stop_tx.send(true);
+        let _ = console_task.await;
+    }
     let _ = stop_tx.send(true);
     hub.await.context("the demo hub task failed")??;
     Ok(())

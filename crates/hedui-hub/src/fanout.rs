@@ -217,6 +217,11 @@ impl DepartmentClient {
         self.department
     }
 
+    /// True while the department's circuit breaker fails calls fast.
+    pub fn breaker_open(&self) -> bool {
+        self.breaker.lock().map(|b| b.is_open()).unwrap_or(true)
+    }
+
     /// Asks the department and turns whatever happens into an answer.
     async fn ask(
         &self,

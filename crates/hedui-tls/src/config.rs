@@ -167,6 +167,15 @@ impl ServerTls {
         })
     }
 
+    /// Loads the three files for a listener that browsers use (the hub's
+    /// web console): the same CA, certificate and required client
+    /// certificate as [`ServerTls::load`], offering HTTP/2 and HTTP/1.1.
+    pub fn load_for_browsers(files: TlsFiles) -> Result<ServerTls, TlsError> {
+        Ok(ServerTls {
+            inner: Arc::new(Reloader::load(files, "console", build_browser_server)?),
+        })
+    }
+
     /// The configuration to use for the next handshake. If a file changed
     /// since the last check (at most once per [`RELOAD_CHECK_INTERVAL`]),
     /// the files are reloaded first; if that fails, for example because a
@@ -367,6 +376,17 @@ fn build_server(files: &TlsFiles) -> Result<Loaded<ServerConfig>, TlsError> {
     Ok(Loaded {
         config: Arc::new(config),
         identity,
+    })
+}
+
+/// [`build_server`] with HTTP/1.1 offered beside HTTP/2, for browsers.
+fn build_browser_server(files: &TlsFiles) -> Result<Loaded<ServerConfig>, TlsError> {
+    let loaded = build_server(files)?;
+    let mut config = (*loaded.config).clone();
+    config.alpn_protocols = vec![ALPN_H2.to_vec(), b"http/1.1".to_vec()];
+    Ok(Loaded {
+        config: Arc::new(config),
+        identity: loaded.identity,
     })
 }
 
