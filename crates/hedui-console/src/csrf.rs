@@ -60,20 +60,22 @@ impl Key {
 /// Requests without these headers (curl, old browsers) pass here and are
 /// held by the token alone.
 pub fn same_origin(h: &HeaderMap) -> bool {
-    if let Some(site) = h.get("sec-fetch-site").and_then(|v| v.to_str().ok())
-        && !matches!(site, "same-origin" | "none")
-    {
-        return false;
+    // Every current browser says where a request comes from; it decides.
+    if let Some(site) = h.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
+        return matches!(site, "same-origin" | "none");
     }
-    if let Some(origin) = h.get(http::header::ORIGIN).and_then(|v| v.to_str().ok()) {
+    // Older browsers: the Origin, when it names a site, must be this one.
+    // ("null" is sent by privacy settings and carries nothing.)
+    if let Some(origin) = h.get(http::header::ORIGIN).and_then(|v| v.to_str().ok())
+        && origin != "null"
+    {
         let host = h.get(http::header::HOST).and_then(|v| v.to_str().ok());
-        let origin_host = origin.strip_prefix("https://");
-        // HTTP/2 requests carry the authority in the URI, not in Host; the
-        // fetch-site header above covers them in every current browser.
-        if let (Some(host), Some(origin_host)) = (host, origin_host) {
-            return host == origin_host;
-        }
-        return origin_host.is_some();
+        return match (origin.strip_prefix("https://"), host) {
+            (Some(o), Some(host)) => o == host,
+            // HTTP/2 carries the authority in the URI, not in Host.
+            (Some(_), None) => true,
+            (None, _) => false,
+        };
     }
     true
 }
@@ -84,5 +86,41 @@ pub async fn log_refusal(app: &App, who: &Who, why: &str) {
     e.detail = why.to_owned();
     if let Err(error) = app.state.audit.append(vec![e]).await {
         tracing::warn!(%error, "could not log a refused console request");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, http::HeaderValue::from_static(v));
+        }
+        h
+    }
+
+    #[test]
+    fn the_browser_says_where_a_post_comes_from() {
+        // Chromium sends Origin: null under some referrer policies; its
+        // fetch-site header still decides.
+        assert!(same_origin(&headers(&[
+            ("sec-fetch-site", "same-origin"),
+            ("origin", "null")
+        ])));
+        assert!(!same_origin(&headers(&[("sec-fetch-site", "cross-site")])));
+        assert!(!same_origin(&headers(&[("sec-fetch-site", "same-site")])));
+        assert!(!same_origin(&headers(&[
+            ("origin", "https://evil.example"),
+            ("host", "127.0.0.1:7443")
+        ])));
+        assert!(same_origin(&headers(&[
+            ("origin", "https://127.0.0.1:7443"),
+            ("host", "127.0.0.1:7443")
+        ])));
+        assert!(!same_origin(&headers(&[("origin", "http://127.0.0.1:7443")])));
+        // No header at all (curl): the token alone holds it.
+        assert!(same_origin(&HeaderMap::new()));
     }
 }

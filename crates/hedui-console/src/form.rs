@@ -77,7 +77,13 @@ impl Errors {
             .into_iter()
             .chain(hedui_proto::status::precondition_violations(status))
         {
-            let text = hedui_i18n::violation(Lang::Zh, &path, &desc);
+            let mut text = hedui_i18n::violation(Lang::Zh, &path, &desc);
+            // A sentence this build cannot say in Chinese is not shown in
+            // English to a caseworker: the field is named, the IT log has it.
+            if hedui_i18n::has_english_sentence(&text) {
+                let label = hedui_i18n::field_label(Lang::Zh, &path).unwrap_or_else(|| "此项".to_owned());
+                text = format!("{label}：内容不符合要求，请检查后重填");
+            }
             e.fields.push((path, text));
         }
         if e.fields.is_empty() {

@@ -198,6 +198,14 @@ pub const VIOLATION_TEMPLATES: &[Template] = &[
         "only one member may be the applicant; members[{first}] already is",
     ),
     t("violation-required", "is required"),
+    t("violation-required-as", "is required, as {_form}"),
+    t("violation-choose", "is required; expected one of {_choices}"),
+    t(
+        "violation-unknown-value",
+        "unknown value {_value}; expected one of {_choices}",
+    ),
+    t("violation-no-signer", "at least one signer is required"),
+    t("violation-uuid", "must be a UUID"),
 ];
 
 /// Every template list, for the tests.

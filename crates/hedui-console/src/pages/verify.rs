@@ -42,6 +42,19 @@ pub async fn submit(State(app): State<Arc<App>>, who: Who, body: Bytes) -> Respo
     }
     let lay = Layout::of(&f);
     let (req, mut errors) = build(&f, &lay);
+    // Say everything at once, before anyone is asked: the hub's own (pure)
+    // validation of the request and its authorization. The handler runs it
+    // again; this only spares the caseworker a round trip per mistake.
+    let today = chrono::Utc::now().date_naive();
+    if let Err(e) = hedui_hub::service::parse_submission(&req, today) {
+        let more = Errors::from_status(&tonic::Status::from(e));
+        for (path, message) in more.fields {
+            if !errors.fields.iter().any(|(p, _)| p == &path) {
+                errors.fields.push((path, message));
+            }
+        }
+        errors.general.extend(more.general);
+    }
     if !errors.is_empty() {
         return layout::respond(StatusCode::BAD_REQUEST, render(&who, &f, &errors, &lay));
     }
@@ -187,14 +200,10 @@ impl Layout {
     }
 }
 
-fn number(f: &Fields, name: &str, label: &str, errors: &mut Errors, path: &str) -> i32 {
-    match f.get(name).parse::<i32>() {
-        Ok(v) if v > 0 => v,
-        _ => {
-            errors.field(path, format!("{label}：请选择"));
-            0
-        }
-    }
+/// A choice of a select; 0 (unset) when none was made, which the hub's
+/// validation names.
+fn number(f: &Fields, name: &str) -> i32 {
+    f.get(name).parse::<i32>().unwrap_or(0)
 }
 
 /// The request the form describes, or the errors that keep it from being
@@ -203,8 +212,8 @@ fn number(f: &Fields, name: &str, label: &str, errors: &mut Errors, path: &str) 
 /// construction.
 fn build(f: &Fields, lay: &Layout) -> (SubmitVerificationRequest, Errors) {
     let mut errors = Errors::default();
-    let residence = number(f, "residence", "城乡类别", &mut errors, "household.residence");
-    let purpose = number(f, "purpose", "救助类型", &mut errors, "purpose");
+    let residence = number(f, "residence");
+    let purpose = number(f, "purpose");
     let filled: Vec<&MemberRow> = lay.members.iter().filter(|m| m.index.is_some()).collect();
     if filled.is_empty() {
         errors.field("household.members", "家庭成员：至少填写一位成员（申请人）");
