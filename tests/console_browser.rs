@@ -55,7 +55,14 @@ fn household_case() -> serde_json::Value {
     let h = sandbox
         .households()
         .iter()
-        .find(|h| h.scenario == "qualifies")
+        .find(|h| {
+            h.scenario == "qualifies"
+                && h.household.members.len() >= 3
+                && hedui_trust::authorization::complete_for(&h.household, Purpose::MinimumLiving, "x", today, today)
+                    .signers
+                    .iter()
+                    .any(|s| s.as_guardian)
+        })
         .or_else(|| sandbox.households().first())
         .expect("the sandbox has households");
     let household = &h.household;

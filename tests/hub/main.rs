@@ -4,6 +4,7 @@
 mod access;
 mod audit;
 mod batch;
+mod console;
 mod faults;
 mod helpers;
 mod ops;
