@@ -138,6 +138,14 @@ pub enum PkiCommand {
         /// Where to write <name>.crt and <name>.key; defaults to --dir.
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Also write the certificate, its key and the CA certificate as a password-protected
+        /// PKCS#12 file (.p12 or .pfx) for a person to import into Chrome, Firefox or Windows.
+        #[arg(long, value_name = "PATH")]
+        p12: Option<PathBuf>,
+        /// A file whose first line is the .p12 password; without it a random password is
+        /// generated and printed once.
+        #[arg(long, value_name = "FILE", requires = "p12")]
+        p12_password_file: Option<PathBuf>,
     },
 }
 
@@ -923,20 +931,64 @@ fn pki(c: PkiCommand) -> anyhow::Result<()> {
             days,
             hosts,
             out,
+            p12,
+            p12_password_file,
         } => {
             let role = hedui_tls::Role::parse(&role).map_err(|e| anyhow!("--role: {e}"))?;
             let out = out.unwrap_or_else(|| dir.clone());
-            let f = hedui_tls::pki::issue(&dir, &role, &name, days, &hosts, &out)?;
-            println!(
-                "issued {role} certificate for {name}: {} and {} (serial {}, valid until {})",
-                f.cert.display(),
-                f.key.display(),
-                f.serial,
-                f.not_after
-            );
+            let Some(p12) = p12 else {
+                let f = hedui_tls::pki::issue(&dir, &role, &name, days, &hosts, &out)?;
+                print_issued(&role, &name, &f);
+                return Ok(());
+            };
+            // The password is settled before anything is issued, so a bad
+            // password file leaves no new certificate behind.
+            let (password, generated) = match &p12_password_file {
+                Some(file) => (read_p12_password(file)?, false),
+                None => (hedui_tls::pki::P12Password::generate()?, true),
+            };
+            let f = hedui_tls::pki::issue_with_p12(&dir, &role, &name, days, &hosts, &out, (&p12, &password)).map_err(
+                |e| match e {
+                    hedui_tls::pki::PkiError::Invalid(m) if m.starts_with("p12:") => anyhow!("--{m}"),
+                    other => other.into(),
+                },
+            )?;
+            print_issued(&role, &name, &f);
+            println!("wrote {} for importing into a browser", p12.display());
+            if generated {
+                println!(
+                    "p12 password: {}\n(generated; shown only this once and not stored anywhere: give it to {name} separately from the file)",
+                    password.expose()
+                );
+            }
         }
     }
     Ok(())
+}
+
+fn print_issued(role: &hedui_tls::Role, name: &str, f: &hedui_tls::pki::IssuedFiles) {
+    println!(
+        "issued {role} certificate for {name}: {} and {} (serial {}, valid until {})",
+        f.cert.display(),
+        f.key.display(),
+        f.serial,
+        f.not_after
+    );
+}
+
+/// Reads the .p12 password from the first line of `file`; the line ending
+/// is not part of it, so `echo secret > file` works as expected.
+fn read_p12_password(file: &std::path::Path) -> anyhow::Result<hedui_tls::pki::P12Password> {
+    let flag = "--p12-password-file";
+    let text = std::fs::read_to_string(file).map_err(|e| anyhow!("{flag}: {}: {e}", file.display()))?;
+    let first = text.lines().next().unwrap_or_default();
+    if first.is_empty() {
+        return Err(anyhow!(
+            "{flag}: {}: the first line is empty; put the password there",
+            file.display()
+        ));
+    }
+    hedui_tls::pki::P12Password::new(first).map_err(|e| anyhow!("{flag}: {}: {e}", file.display()))
 }
 
 /// Output format of `hedui record report`.

@@ -881,3 +881,134 @@ fn a_hub_address_without_a_scheme_means_mutual_tls() {
         "{err}"
     );
 }
+
+#[test]
+fn pki_issue_writes_a_p12_with_a_generated_or_given_password() {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = dir.path().join("pki");
+    let pki_arg = pki.to_str().unwrap();
+    let ok = |args: &[&str]| {
+        let out = hedui().args(args).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    ok(&["pki", "init", "--dir", pki_arg, "--county", "dejiang"]);
+
+    // Without a password file, a password is generated and shown once.
+    let p12 = dir.path().join("zhang.san.p12");
+    let stdout = ok(&[
+        "pki",
+        "issue",
+        "--dir",
+        pki_arg,
+        "--role",
+        "caseworker",
+        "--name",
+        "zhang.san",
+        "--p12",
+        p12.to_str().unwrap(),
+    ]);
+    assert!(stdout.contains("not stored"), "{stdout}");
+    let password = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("p12 password: "))
+        .expect("the generated password is printed")
+        .to_owned();
+    let der = std::fs::read(&p12).unwrap();
+    let store = p12_keystore::KeyStore::from_pkcs12(&der, &password).unwrap();
+    let (alias, chain) = store.private_key_chain().unwrap();
+    assert_eq!(alias, "zhang.san");
+    assert_eq!(chain.chain().len(), 2);
+    assert!(p12_keystore::KeyStore::from_pkcs12(&der, "wrong").is_err());
+
+    // With a password file, its first line is the password and nothing is printed.
+    let pass_file = write(&dir, "pass.txt", "hunter2 but longer\r\n");
+    let p12 = dir.path().join("li.si.pfx");
+    let stdout = ok(&[
+        "pki",
+        "issue",
+        "--dir",
+        pki_arg,
+        "--role",
+        "auditor",
+        "--name",
+        "li.si",
+        "--p12",
+        p12.to_str().unwrap(),
+        "--p12-password-file",
+        pass_file.to_str().unwrap(),
+    ]);
+    assert!(!stdout.contains("p12 password"), "{stdout}");
+    let store = p12_keystore::KeyStore::from_pkcs12(&std::fs::read(&p12).unwrap(), "hunter2 but longer").unwrap();
+    assert_eq!(store.private_key_chain().unwrap().0, "li.si");
+}
+
+#[test]
+fn a_bad_p12_password_file_or_path_names_the_flag_and_issues_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = dir.path().join("pki");
+    let pki_arg = pki.to_str().unwrap();
+    assert!(
+        hedui()
+            .args(["pki", "init", "--dir", pki_arg, "--county", "dejiang"])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let empty = write(&dir, "empty.txt", "");
+    let blank_line = write(&dir, "blank.txt", "\nsecret\n");
+    let missing = dir.path().join("missing.txt");
+    let p12 = dir.path().join("wang.wu.p12");
+    let cases: [(&[&str], &str); 5] = [
+        (&["--p12-password-file", empty.to_str().unwrap()], "--p12-password-file"),
+        (
+            &["--p12-password-file", blank_line.to_str().unwrap()],
+            "--p12-password-file",
+        ),
+        (
+            &["--p12-password-file", missing.to_str().unwrap()],
+            "--p12-password-file",
+        ),
+        (&["--p12", "wang.wu.key"], "--p12: wang.wu.key must end in .p12 or .pfx"),
+        (&["--p12", "wang.wu"], "--p12: wang.wu must end in .p12 or .pfx"),
+    ];
+    for (i, (extra, flag)) in cases.iter().enumerate() {
+        let mut args = vec![
+            "pki",
+            "issue",
+            "--dir",
+            pki_arg,
+            "--role",
+            "caseworker",
+            "--name",
+            "wang.wu",
+        ];
+        if !extra.contains(&"--p12") {
+            args.extend(["--p12", p12.to_str().unwrap()]);
+        }
+        args.extend(extra.iter());
+        let out = hedui().args(&args).output().unwrap();
+        assert!(!out.status.success(), "case {i} should fail");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(flag), "case {i}: expected {flag:?} in {err}");
+        assert!(!pki.join("wang.wu.crt").exists(), "case {i} issued a certificate");
+        assert!(!p12.exists(), "case {i} wrote a .p12");
+    }
+    // A password file without --p12 is a usage error from clap.
+    let out = hedui()
+        .args([
+            "pki",
+            "issue",
+            "--dir",
+            pki_arg,
+            "--role",
+            "caseworker",
+            "--name",
+            "wang.wu",
+        ])
+        .args(["--p12-password-file", empty.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--p12"));
+}
