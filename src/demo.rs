@@ -243,30 +243,44 @@ pub async fn run(a: DemoArgs) -> anyhow::Result<()> {
     println!("  hedui record list --verdict NEEDS_REVIEW --database {}", db.display());
 
     if let Some(console) = console {
-        let auditor = issue(Role::Auditor, "auditor")?;
-        let admin = issue(Role::Admin, "admin")?;
+        // The people of the console: a certificate each, as PEM for curl and
+        // as a .p12 for a browser, all under one password printed here.
+        let password = hedui_tls::pki::P12Password::generate()?;
+        let mut p12s = Vec::new();
+        for (role, name) in [
+            (Role::Caseworker, "caseworker"),
+            (Role::Auditor, "auditor"),
+            (Role::Admin, "admin"),
+        ] {
+            let issued = ca.issue(&role, name, 30, &[])?;
+            issued.save(&pki_dir)?;
+            let p12 = pki_dir.join(format!("{name}.p12"));
+            hedui_tls::pki::write_p12(&p12, &issued, ca.cert_pem(), &password)?;
+            p12s.push(p12);
+        }
+        let ca_file = pki_dir.join(hedui_tls::pki::CA_CERT_FILE);
         let addr = console.local_addr();
         let console_task = tokio::spawn(console.serve_until(stopped(stop_rx.clone())));
         println!();
         println!("console: https://{addr}/");
         println!(
-            "  sign in with a person's certificate; PEM files for curl (certificate and key):\n    caseworker: {} {}\n    auditor:    {} {}\n    admin:      {} {}",
-            pki_dir.join("caseworker.crt").display(),
-            pki_dir.join("caseworker.key").display(),
-            auditor.cert.display(),
-            auditor.key.display(),
-            admin.cert.display(),
-            admin.key.display(),
+            "  sign in with a person's certificate. For a browser, import one of these (password: {}):",
+            password.expose()
+        );
+        for p in &p12s {
+            println!("    {}", p.display());
+        }
+        println!(
+            "  Chrome: 设置 → 隐私和安全 → 安全 → 管理证书 → 导入; Firefox: 设置 → 隐私与安全 → 证书 → 查看证书 → 您的证书 → 导入."
         );
         println!(
-            "  the county CA of this run is {} (import it as a trusted authority, or accept the browser's warning)",
-            auditor.ca.display()
+            "  Also import {} as a trusted authority (or accept the browser's warning): this run's county CA.",
+            ca_file.display()
         );
         println!(
-            "  e.g. curl --cacert {} --cert {} --key {} https://{addr}/",
-            auditor.ca.display(),
-            pki_dir.join("caseworker.crt").display(),
-            pki_dir.join("caseworker.key").display()
+            "  PEM files for curl sit beside them ({0}/caseworker.crt and .key, auditor.*, admin.*), e.g.\n    curl --cacert {1} --cert {0}/caseworker.crt --key {0}/caseworker.key https://{addr}/",
+            pki_dir.display(),
+            ca_file.display()
         );
         println!("everything keeps running; press Ctrl-C to stop.");
         crate::cli::shutdown_signal().await;

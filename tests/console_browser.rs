@@ -162,6 +162,16 @@ fn a_caseworker_and_an_auditor_use_the_console_in_chromium() {
         );
     }
     let url = url.expect("the demo printed its console address");
+    // The .p12 files' password, printed on the next line.
+    let mut password = String::new();
+    for line in lines.by_ref() {
+        let line = line.expect("demo output");
+        if let Some((_, rest)) = line.split_once("(password: ") {
+            password = rest.split_once(')').map(|(p, _)| p.to_owned()).unwrap_or_default();
+            break;
+        }
+    }
+    assert!(!password.is_empty(), "the demo printed the .p12 password");
     // Keep reading: a closed pipe would end the demo at its next line.
     std::thread::spawn(move || for _ in lines {});
     let shots = std::env::var("HEDUI_SCREENSHOTS")
@@ -173,6 +183,7 @@ fn a_caseworker_and_an_auditor_use_the_console_in_chromium() {
     let case = json!({
         "url": url,
         "pki": data.join("pki"),
+        "p12_password": password,
         "household": household_case(),
         "roster": small_roster(dir.path()),
         "screenshots": shots,

@@ -192,7 +192,13 @@ def main():
         nocert.close()
 
         step("auditor: the caseworker's reads in 个人查询记录")
-        au = browser.new_context(client_certificates=cert("auditor"), ignore_https_errors=True, viewport=viewport)
+        # The auditor signs in with the .p12 the demo wrote, as a person
+        # would import it into a browser.
+        au = browser.new_context(
+            client_certificates=[{"origin": url, "pfxPath": f"{pki}/auditor.p12", "passphrase": case["p12_password"]}],
+            ignore_https_errors=True,
+            viewport=viewport,
+        )
         ap = au.new_page()
         ap.goto(url + "/audit/who?id_number=" + urllib.parse.quote(applicant))
         text = ap.locator("main").inner_text()
