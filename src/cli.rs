@@ -807,6 +807,7 @@ async fn record(c: RecordCommand) -> anyhow::Result<()> {
                         id_number,
                         limit: limit.clamp(1, 1000),
                         latest_only: latest,
+                        ..Default::default()
                     };
                     open_local(db).await?.list_records(&filter).await?
                 }
@@ -819,6 +820,7 @@ async fn record(c: RecordCommand) -> anyhow::Result<()> {
                         id_number: id_number.unwrap_or_default(),
                         limit,
                         latest_only: latest,
+                        ..Default::default()
                     };
                     client.list_records(req).await.map_err(explain)?.into_inner().records
                 }
@@ -826,7 +828,13 @@ async fn record(c: RecordCommand) -> anyhow::Result<()> {
             match source.client.output {
                 Output::Json => println!(
                     "{}",
-                    hedui_proto::to_json(&ListRecordsResponse { records }, "hedui.v1.ListRecordsResponse")
+                    hedui_proto::to_json(
+                        &ListRecordsResponse {
+                            records,
+                            ..Default::default()
+                        },
+                        "hedui.v1.ListRecordsResponse"
+                    )
                 ),
                 Output::Human => print!("{}", render::summaries(&records)),
             }

@@ -448,3 +448,74 @@ async fn list_filters_by_verdict() {
     assert_eq!(meets.records.len(), 1);
     assert_eq!(meets.records[0].verdict, Verdict::MeetsCriteria as i32);
 }
+
+#[tokio::test]
+async fn lists_page_by_token_and_filter_by_purpose_and_household() {
+    let sys = TestSystem::start().await;
+    let mut hub = sys.hub.clone();
+    let mut refs = Vec::new();
+    for (i, s) in ["qualifies", "car-owner", "deceased-member"].iter().enumerate() {
+        let h = household(s);
+        refs.push(h.household.household_ref.clone());
+        hub.submit_verification(request(&h, &format!("page-{i}")))
+            .await
+            .unwrap();
+    }
+    let first = hub
+        .list_records(ListRecordsRequest {
+            limit: 2,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(first.records.len(), 2);
+    assert!(!first.next_page_token.is_empty(), "a third record waits");
+    let second = hub
+        .list_records(ListRecordsRequest {
+            limit: 2,
+            page_token: first.next_page_token.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(second.records.len(), 1);
+    assert!(second.next_page_token.is_empty(), "the last page says so");
+    let mut seen: Vec<_> = first
+        .records
+        .iter()
+        .chain(&second.records)
+        .map(|r| r.household_ref.clone())
+        .collect();
+    seen.sort();
+    refs.sort();
+    assert_eq!(seen, refs, "every record once, across the pages");
+    let one = hub
+        .list_records(ListRecordsRequest {
+            household_ref: refs[1].clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(one.records.len(), 1);
+    assert_eq!(one.records[0].household_ref, refs[1]);
+    let medical = hub
+        .list_records(ListRecordsRequest {
+            purpose: hedui_proto::v1::Purpose::Medical as i32,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(medical.records.is_empty());
+    let err = hub
+        .list_records(ListRecordsRequest {
+            page_token: "not-a-token".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(field_violations(&err)[0].0, "page_token");
+}

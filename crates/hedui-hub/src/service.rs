@@ -625,13 +625,25 @@ impl HubState {
 
     /// Record summaries matching the filters.
     pub async fn list(&self, caller: &Caller, req: &ListRecordsRequest) -> Result<ListRecordsResponse, HubError> {
-        let filter = list_filter(req, today())?;
-        let records = self.store.list_records(&filter).await?;
+        let mut filter = list_filter(req, today())?;
+        // One more than asked tells whether a next page exists.
+        let limit = filter.limit;
+        filter.limit = limit + 1;
+        let mut records = self.store.list_records(&filter).await?;
+        let more = records.len() > limit as usize;
+        records.truncate(limit as usize);
+        let next_page_token = match (more, records.last()) {
+            (true, Some(last)) => page_token(last),
+            _ => String::new(),
+        };
         let mut e = audit_entry(caller, "ListRecords", "OK");
         e.persons = filter.id_number.iter().map(|id| self.audit.person(id)).collect();
         e.detail = format!("{} record(s)", records.len());
         self.audit.append(vec![e]).await?;
-        Ok(ListRecordsResponse { records })
+        Ok(ListRecordsResponse {
+            records,
+            next_page_token,
+        })
     }
 
     /// Logs a call that ended in an error. When even that cannot be written
@@ -747,6 +759,42 @@ fn list_filter(req: &ListRecordsRequest, today: NaiveDate) -> Result<ListFilter,
             format!("{} is more than {MAX_LIST_LIMIT}", req.limit),
         ));
     }
+    let purpose = match Purpose::try_from(req.purpose) {
+        Ok(Purpose::Unspecified) => None,
+        Ok(p) => Some(p),
+        Err(_) => {
+            v.push(hedui_domain::FieldViolation::new(
+                "purpose",
+                format!("unknown value {}", req.purpose),
+            ));
+            None
+        }
+    };
+    let household_ref = if req.household_ref.is_empty() {
+        None
+    } else if req.household_ref.chars().count() > 64 || req.household_ref.chars().any(char::is_control) {
+        v.push(hedui_domain::FieldViolation::new(
+            "household_ref",
+            "must be 1 to 64 printable characters",
+        ));
+        None
+    } else {
+        Some(req.household_ref.clone())
+    };
+    let after = if req.page_token.is_empty() {
+        None
+    } else {
+        match parse_page_token(&req.page_token) {
+            Some(t) => Some(t),
+            None => {
+                v.push(hedui_domain::FieldViolation::new(
+                    "page_token",
+                    "is not a token this hub gave; start from the first page",
+                ));
+                None
+            }
+        }
+    };
     ValidationError::check(v)?;
     Ok(ListFilter {
         verdict,
@@ -755,7 +803,24 @@ fn list_filter(req: &ListRecordsRequest, today: NaiveDate) -> Result<ListFilter,
         id_number,
         limit: if req.limit == 0 { 100 } else { req.limit },
         latest_only: req.latest_only,
+        purpose,
+        household_ref,
+        after,
     })
+}
+
+/// The token of the page after a list ending with `last`: its creation
+/// time and id, which the next page starts after.
+fn page_token(last: &hedui_proto::v1::RecordSummary) -> String {
+    format!("{}|{}", last.created_at, last.record_id)
+}
+
+/// A token made by [`page_token`]: an RFC 3339 time and a UUID.
+fn parse_page_token(token: &str) -> Option<(String, String)> {
+    let (created, id) = token.split_once('|')?;
+    chrono::DateTime::parse_from_rfc3339(created).ok()?;
+    let id = uuid::Uuid::parse_str(id).ok()?;
+    Some((created.to_owned(), id.to_string()))
 }
 
 /// Logs a finished call at a level chosen by its status: client errors at

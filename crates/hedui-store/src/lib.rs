@@ -129,6 +129,13 @@ pub struct ListFilter {
     pub limit: u32,
     /// Only versions that no re-check has replaced.
     pub latest_only: bool,
+    /// Only records made for this purpose.
+    pub purpose: Option<Purpose>,
+    /// Only records of this household reference, exactly.
+    pub household_ref: Option<String>,
+    /// Only records listed after this one in the list's order (newest
+    /// first): its `(created_at, record_id)`. The next page of a list.
+    pub after: Option<(String, String)>,
 }
 
 /// Which database a [`Store`] is backed by.
@@ -524,6 +531,9 @@ pub(crate) struct ListBounds<'a> {
     pub id_number: Option<&'a str>,
     pub limit: i64,
     pub latest_only: bool,
+    pub purpose: Option<&'static str>,
+    pub household_ref: Option<&'a str>,
+    pub after: Option<(&'a str, &'a str)>,
 }
 
 impl<'a> ListBounds<'a> {
@@ -537,6 +547,9 @@ impl<'a> ListBounds<'a> {
             id_number: filter.id_number.as_deref(),
             limit: i64::from(filter.limit.max(1)),
             latest_only: filter.latest_only,
+            purpose: filter.purpose.map(|p| p.as_str_name()),
+            household_ref: filter.household_ref.as_deref(),
+            after: filter.after.as_ref().map(|(c, r)| (c.as_str(), r.as_str())),
         }
     }
 }

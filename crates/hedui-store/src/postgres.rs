@@ -398,7 +398,11 @@ impl Params {
 }
 
 pub(crate) async fn list_records(pool: &PgPool, f: &ListBounds<'_>) -> Result<Vec<(SummaryRow, RawRecord)>> {
-    if f.id_number.is_some_and(|id| id.contains('\0')) {
+    let nul = |s: &str| s.contains('\0');
+    if f.id_number.is_some_and(nul)
+        || f.household_ref.is_some_and(nul)
+        || f.after.is_some_and(|(c, r)| nul(c) || nul(r))
+    {
         return Ok(Vec::new()); // no stored text has NUL: see `before_nul`
     }
     let mut p = Params::default();
@@ -427,6 +431,18 @@ pub(crate) async fn list_records(pool: &PgPool, f: &ListBounds<'_>) -> Result<Ve
     if f.latest_only {
         sql.push_str(" AND NOT EXISTS (SELECT 1 FROM records s WHERE s.previous_record_id = r.record_id)");
     }
+    if f.purpose.is_some() {
+        sql.push_str(&format!(" AND r.purpose = {}", p.next()));
+    }
+    if f.household_ref.is_some() {
+        sql.push_str(&format!(" AND r.household_ref = {}", p.next()));
+    }
+    if f.after.is_some() {
+        let (a, b, c) = (p.next(), p.next(), p.next());
+        sql.push_str(&format!(
+            " AND (r.created_at < {a} OR (r.created_at = {b} AND r.record_id < {c}))"
+        ));
+    }
     sql.push_str(&format!(
         " ORDER BY r.created_at DESC, r.record_id DESC LIMIT {}",
         p.next()
@@ -443,6 +459,15 @@ pub(crate) async fn list_records(pool: &PgPool, f: &ListBounds<'_>) -> Result<Ve
     }
     if let Some(id) = f.id_number {
         q = q.bind(id);
+    }
+    if let Some(p) = f.purpose {
+        q = q.bind(p);
+    }
+    if let Some(h) = f.household_ref {
+        q = q.bind(h);
+    }
+    if let Some((created, id)) = f.after {
+        q = q.bind(created).bind(created).bind(id);
     }
     q = q.bind(f.limit);
     let rows = q.fetch_all(pool).await?;

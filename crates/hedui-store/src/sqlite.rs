@@ -329,6 +329,15 @@ pub(crate) async fn list_records(pool: &SqlitePool, f: &ListBounds<'_>) -> Resul
     if f.latest_only {
         sql.push_str(" AND NOT EXISTS (SELECT 1 FROM records s WHERE s.previous_record_id = r.record_id)");
     }
+    if f.purpose.is_some() {
+        sql.push_str(" AND r.purpose = ?");
+    }
+    if f.household_ref.is_some() {
+        sql.push_str(" AND r.household_ref = ?");
+    }
+    if f.after.is_some() {
+        sql.push_str(" AND (r.created_at < ? OR (r.created_at = ? AND r.record_id < ?))");
+    }
     sql.push_str(" ORDER BY r.created_at DESC, r.record_id DESC LIMIT ?");
     let mut q = sqlx::query(&sql);
     if let Some(v) = f.verdict {
@@ -342,6 +351,15 @@ pub(crate) async fn list_records(pool: &SqlitePool, f: &ListBounds<'_>) -> Resul
     }
     if let Some(id) = f.id_number {
         q = q.bind(id);
+    }
+    if let Some(p) = f.purpose {
+        q = q.bind(p);
+    }
+    if let Some(h) = f.household_ref {
+        q = q.bind(h);
+    }
+    if let Some((created, id)) = f.after {
+        q = q.bind(created).bind(created).bind(id);
     }
     q = q.bind(f.limit);
     let rows = q.fetch_all(pool).await?;

@@ -19,51 +19,47 @@ use crate::form::{Errors, Fields};
 use crate::{csrf, layout, words};
 
 /// Rows per page of the list.
-pub const PAGE_SIZE: usize = 50;
-/// The most records one list asks the hub for (its own limit).
-const FETCH_LIMIT: u32 = 1000;
+pub const PAGE_SIZE: u32 = 50;
 
-/// The list, with its filters. Verdict, dates, ID number and "latest
-/// only" are the hub's `ListRecords` filters (a search by ID number is an
-/// audited access there); purpose and household number are applied to what
-/// the hub returned, and the page says so when the hub's limit was reached.
+/// The list, with its filters: verdict, purpose, dates, household number,
+/// a member's ID number (an audited access, as in the hub's `ListRecords`)
+/// and "latest only", all applied by the hub, a page at a time.
 pub async fn list(State(app): State<Arc<App>>, who: Who, uri: http::Uri) -> Response {
     let q = Fields::query(&uri);
     let verdict = q.get("verdict").parse::<i32>().unwrap_or(0);
     let purpose = q.get("purpose").parse::<i32>().unwrap_or(0);
     let household = q.get("household");
     let latest = q.get("latest") != "0";
-    let page = q.get("page").parse::<usize>().unwrap_or(1).max(1);
     let req = ListRecordsRequest {
         verdict,
         created_from: q.get("from"),
         created_to: q.get("to"),
         id_number: q.get("id_number"),
-        limit: FETCH_LIMIT,
+        limit: PAGE_SIZE,
         latest_only: latest,
+        purpose,
+        household_ref: household.clone(),
+        page_token: q.get("page"),
     };
-    let (rows, errors) = match app.verification.list_records(who.req(req)).await {
-        Ok(r) => (r.into_inner().records, Errors::default()),
-        Err(s) if s.code() == tonic::Code::InvalidArgument => (Vec::new(), Errors::from_status(&s)),
+    let (rows, next, errors) = match app.verification.list_records(who.req(req)).await {
+        Ok(r) => {
+            let r = r.into_inner();
+            (r.records, r.next_page_token, Errors::default())
+        }
+        Err(s) if s.code() == tonic::Code::InvalidArgument => (Vec::new(), String::new(), Errors::from_status(&s)),
         Err(s) => return status_page(&s),
     };
-    let reached_limit = rows.len() == FETCH_LIMIT as usize;
-    let rows: Vec<_> = rows
-        .into_iter()
-        .filter(|r| purpose == 0 || r.purpose == purpose)
-        .filter(|r| household.is_empty() || r.household_ref.contains(household.as_str()))
-        .collect();
-    let pages = rows.len().div_ceil(PAGE_SIZE).max(1);
-    let page = page.min(pages);
-    let shown = &rows[(page - 1) * PAGE_SIZE..(page * PAGE_SIZE).min(rows.len())];
-    let link = |p: usize| {
+    let paged = !q.get("page").is_empty();
+    let link = |token: Option<&str>| {
         let mut s = form_urlencoded::Serializer::new(String::new());
         for (k, v) in q.pairs() {
             if k != "page" {
                 s.append_pair(k, v);
             }
         }
-        s.append_pair("page", &p.to_string());
+        if let Some(t) = token {
+            s.append_pair("page", t);
+        }
         format!("/records?{}", s.finish())
     };
     let body = html! {
@@ -96,13 +92,12 @@ pub async fn list(State(app): State<Arc<App>>, who: Who, uri: http::Uri) -> Resp
         @if !errors.is_empty() {
             section.errors-summary role="alert" { ul { @for m in errors.all() { li { (m) } } } }
         }
-        p.count { "共 " (rows.len()) " 条" @if reached_limit { "（已达单次查询上限 " (FETCH_LIMIT) " 条，请缩小日期范围）" } }
-        (summary_table(shown))
-        @if pages > 1 {
+        p.count { "本页 " (rows.len()) " 条" @if !next.is_empty() { "，还有更多" } }
+        (summary_table(&rows))
+        @if paged || !next.is_empty() {
             nav.pager aria-label="分页" {
-                @if page > 1 { a href=(link(page - 1)) { "上一页" } }
-                span { "第 " (page) " / " (pages) " 页" }
-                @if page < pages { a href=(link(page + 1)) { "下一页" } }
+                @if paged { a href=(link(None)) { "第一页" } }
+                @if !next.is_empty() { a href=(link(Some(&next))) { "下一页" } }
             }
         }
     };

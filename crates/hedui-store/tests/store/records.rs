@@ -225,8 +225,37 @@ pub async fn list_filters_by_verdict_date_and_person(db: &TestDb) {
         id_number: Some(p2.into()),
         limit: 10,
         latest_only: false,
+        purpose: Some(Purpose::MinimumLiving),
+        household_ref: Some("H-b".into()),
+        after: None,
     };
     assert_eq!(ids(store.list_records(&everything).await.unwrap()), ["b"]);
+    // Purpose and household reference, exactly.
+    let medical = ListFilter {
+        purpose: Some(Purpose::Medical),
+        ..all()
+    };
+    assert!(store.list_records(&medical).await.unwrap().is_empty());
+    let household = ListFilter {
+        household_ref: Some("H-a".into()),
+        ..all()
+    };
+    assert_eq!(ids(store.list_records(&household).await.unwrap()), ["a"]);
+    let prefix_only = ListFilter {
+        household_ref: Some("H-".into()),
+        ..all()
+    };
+    assert!(store.list_records(&prefix_only).await.unwrap().is_empty());
+    // Pages: after a row, the rows older than it, in the same order.
+    let first = store.list_records(&ListFilter { limit: 2, ..all() }).await.unwrap();
+    assert_eq!(ids(first.clone()), ["c", "b"]);
+    let last = first.last().unwrap();
+    let next = ListFilter {
+        limit: 2,
+        after: Some((last.created_at.clone(), last.record_id.clone())),
+        ..all()
+    };
+    assert_eq!(ids(store.list_records(&next).await.unwrap()), ["a"]);
     let nobody = ListFilter {
         id_number: Some("110101199003077777".into()),
         ..all()
