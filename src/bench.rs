@@ -83,9 +83,16 @@ pub struct BenchArgs {
     /// Concurrent callers appending to the audit log.
     #[arg(long, default_value_t = 64)]
     pub audit_writers: usize,
-    /// Run only these parts (comma-separated: overhead, throughput, audit).
+    /// Run only these parts (comma-separated: overhead, throughput, audit,
+    /// console).
     #[arg(long, value_delimiter = ',')]
     pub only: Vec<String>,
+    /// Records in the database for the console run (`--only console`).
+    #[arg(long, default_value_t = 10_000)]
+    pub console_records: usize,
+    /// Pages fetched of each kind in the console run.
+    #[arg(long, default_value_t = 300)]
+    pub console_pages: usize,
 }
 
 /// The figures the issue sets, checked against the run.
@@ -135,15 +142,15 @@ fn jittered(latency: Duration, jitter: Duration) -> Duration {
 }
 
 /// Sorted samples and their percentiles.
-struct Dist(Vec<Duration>);
+pub(crate) struct Dist(Vec<Duration>);
 
 impl Dist {
-    fn new(mut v: Vec<Duration>) -> Dist {
+    pub(crate) fn new(mut v: Vec<Duration>) -> Dist {
         v.sort();
         Dist(v)
     }
 
-    fn pct(&self, p: f64) -> Duration {
+    pub(crate) fn pct(&self, p: f64) -> Duration {
         if self.0.is_empty() {
             return Duration::ZERO;
         }
@@ -152,17 +159,20 @@ impl Dist {
     }
 }
 
-fn ms(d: Duration) -> String {
+pub(crate) fn ms(d: Duration) -> String {
     format!("{:.2} ms", d.as_secs_f64() * 1000.0)
 }
 
-fn met(ok: bool) -> &'static str {
+pub(crate) fn met(ok: bool) -> &'static str {
     if ok { "met" } else { "NOT MET" }
 }
 
 /// The running system.
-struct System {
-    client: VerificationServiceClient<Channel>,
+pub(crate) struct System {
+    pub(crate) client: VerificationServiceClient<Channel>,
+    pub(crate) state: Arc<hedui_hub::HubState>,
+    pub(crate) hub_files: TlsFiles,
+    pub(crate) caseworker_files: TlsFiles,
     direct: Vec<DepartmentClient>,
     hub_key: hedui_trust::SigningKey,
     latency: Arc<Mutex<(Duration, Duration)>>,
@@ -229,6 +239,7 @@ async fn start(a: &BenchArgs) -> anyhow::Result<System> {
         });
     }
     let hub_files = issue(Role::Hub, "hub-bench")?;
+    let hub_files_kept = hub_files.clone();
     let client_tls = ClientTls::load(hub_files.clone())?;
     let direct = endpoints
         .iter()
@@ -256,8 +267,10 @@ async fn start(a: &BenchArgs) -> anyhow::Result<System> {
     .await
     .context("cannot start the hub")?;
     let hub_addr = app.local_addr();
+    let state = app.state();
     let hub = tokio::spawn(app.run_until(stopped(rx.clone())));
     let caseworker = issue(Role::Caseworker, "bench.caseworker")?;
+    let caseworker_files = caseworker.clone();
     let tls = ClientTls::load(caseworker)?;
     let channel = hedui_tls::channel(
         &format!("https://{hub_addr}"),
@@ -295,6 +308,9 @@ async fn start(a: &BenchArgs) -> anyhow::Result<System> {
         .collect();
     Ok(System {
         client,
+        state,
+        hub_files: hub_files_kept,
+        caseworker_files,
         direct,
         hub_key,
         latency,
@@ -308,13 +324,13 @@ async fn start(a: &BenchArgs) -> anyhow::Result<System> {
 }
 
 impl System {
-    fn request(&self, n: usize) -> SubmitVerificationRequest {
+    pub(crate) fn request(&self, n: usize) -> SubmitVerificationRequest {
         let mut r = self.requests[n % self.requests.len()].clone();
         r.idempotency_key = uuid::Uuid::new_v4().to_string();
         r
     }
 
-    fn set_latency(&self, latency: Duration, jitter: Duration) {
+    pub(crate) fn set_latency(&self, latency: Duration, jitter: Duration) {
         *self.latency.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = (latency, jitter);
     }
 
@@ -387,6 +403,9 @@ pub async fn run(a: BenchArgs) -> anyhow::Result<()> {
     }
     if wants("audit") {
         audit(&a, &sys.database_url, &mut table).await?;
+    }
+    if wants("console") {
+        crate::bench_console::run(&a, &sys, &mut table).await?;
     }
     table.push(("peak RSS (whole process)".into(), peak_rss()));
     println!();

@@ -508,6 +508,20 @@ mod tests {
     }
 
     #[test]
+    fn the_shipped_example_serves_the_console() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hub.toml");
+        std::fs::write(&path, example_with_key(&dir)).unwrap();
+        let console = load_console(&path).unwrap().expect("the example has [console]");
+        assert_eq!(console.listen, "127.0.0.1:7443".parse().unwrap());
+        assert_eq!(console.settings.county, "德江县");
+        // A typo in the table is named.
+        std::fs::write(&path, example_with_key(&dir).replace("county =", "countee =")).unwrap();
+        let err = load_console(&path).unwrap_err();
+        assert!(format!("{err:#}").contains("countee"), "{err:#}");
+    }
+
+    #[test]
     fn a_missing_hub_key_says_how_to_make_one() {
         let text = std::fs::read_to_string(base().join("hub.example.toml")).unwrap();
         let err = parse_hub(&text.replace("keys/hub.key", "no/such.key"), &base()).unwrap_err();

@@ -10,6 +10,7 @@ mod adapter_cmd;
 mod audit_cmd;
 mod batch_cmd;
 mod bench;
+mod bench_console;
 mod cli;
 mod config;
 mod demo;
