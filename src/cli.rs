@@ -49,7 +49,8 @@ impl Cli {
             | Command::Batch(_)
             | Command::Config(_)
             | Command::Migrate(_)
-            | Command::Report(_) => "warn",
+            | Command::Report(_)
+            | Command::Completions { .. } => "warn",
             // The demo simulates failing departments on purpose; their
             // warnings would only clutter its table.
             Command::Demo(_) | Command::Bench(_) => "error",
@@ -102,6 +103,12 @@ pub enum Command {
     /// Re-check a whole roster on the hub, durably: submit, watch, results.
     #[command(subcommand)]
     Batch(crate::batch_cmd::BatchCommand),
+    /// Print the shell completion script for bash, zsh, fish or powershell,
+    /// e.g. `hedui completions bash > /etc/bash_completion.d/hedui`.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -434,7 +441,19 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Migrate(a) => crate::ops_cmd::migrate(a).await,
         Command::Report(c) => crate::report_cmd::run(c).await,
         Command::Batch(c) => crate::batch_cmd::run(c).await,
+        Command::Completions { shell } => {
+            completions(shell);
+            Ok(())
+        }
     }
+}
+
+/// Writes the completion script of `shell` for the whole command line to
+/// standard output.
+fn completions(shell: clap_complete::Shell) {
+    use clap::CommandFactory as _;
+    let mut command = Cli::command();
+    clap_complete::generate(shell, &mut command, "hedui", &mut std::io::stdout());
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

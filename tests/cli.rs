@@ -881,3 +881,36 @@ fn a_hub_address_without_a_scheme_means_mutual_tls() {
         "{err}"
     );
 }
+
+#[test]
+fn completions_are_printed_for_every_shell() {
+    for (shell, marker) in [
+        ("bash", "_hedui()"),
+        ("zsh", "#compdef hedui"),
+        ("fish", "complete -c hedui"),
+        ("powershell", "Register-ArgumentCompleter"),
+    ] {
+        let out = hedui().args(["completions", shell]).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{shell}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let script = String::from_utf8(out.stdout).unwrap();
+        assert!(script.contains(marker), "{shell}: no {marker:?}");
+        // The script knows the subcommands and their flags.
+        for word in ["batch", "record", "skip-invalid", "idempotency-key"] {
+            assert!(script.contains(word), "{shell}: no {word}");
+        }
+        if shell == "bash" {
+            // bash itself accepts the script.
+            let dir = tempfile::tempdir().unwrap();
+            let f = write(&dir, "hedui.bash", &script);
+            let check = Command::new("bash").arg("-n").arg(&f).output().unwrap();
+            assert!(check.status.success(), "{}", String::from_utf8_lossy(&check.stderr));
+        }
+    }
+    let out = hedui().args(["completions", "tcsh"]).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("zsh"));
+}
