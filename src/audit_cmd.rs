@@ -94,8 +94,8 @@ pub struct FilterArgs {
     /// Only entries about this person.
     #[arg(long)]
     pub id_number: Option<String>,
-    /// Only entries naming this department, e.g. tax.
-    #[arg(long)]
+    /// Only entries naming this department, e.g. tax or 税务.
+    #[arg(long, value_parser = department_slug)]
     pub department: Option<String>,
     /// Only this action, e.g. SubmitVerification or source.query.
     #[arg(long)]
@@ -104,6 +104,11 @@ pub struct FilterArgs {
     /// an export holds every matching entry unless told.
     #[arg(long)]
     pub limit: Option<u32>,
+}
+
+/// `--department` in any of its words, as the slug the hub filters on.
+fn department_slug(s: &str) -> Result<String, String> {
+    hedui_domain::words::parse::<hedui_proto::v1::Department>(s).map(hedui_domain::words::english)
 }
 
 impl FilterArgs {

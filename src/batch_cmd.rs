@@ -15,7 +15,6 @@ use std::time::Duration;
 
 use anyhow::{Context as _, anyhow, bail};
 use clap::{Args, Subcommand, ValueEnum};
-use hedui_domain::purpose::parse_purpose_slug;
 use hedui_domain::window::{IncomeWindow, parse_date};
 use hedui_proto::v1::batch_service_client::BatchServiceClient;
 use hedui_proto::v1::{
@@ -94,7 +93,7 @@ pub enum Only {
 pub struct SubmitArgs {
     /// The roster: .xlsx, .xlsb, .xls, .ods, or .csv/.txt in UTF-8, GBK or UTF-16 (see docs/roster.md).
     pub file: PathBuf,
-    /// Why the roll is checked, e.g. minimum-living.
+    /// Why the roll is checked, e.g. minimum-living, 低保 or 最低生活保障.
     #[arg(long)]
     pub purpose: String,
     /// The income window: FROM..TO as YYYY-MM..YYYY-MM, or a number of
@@ -226,7 +225,8 @@ pub fn parse_window(s: &str, today: chrono::NaiveDate) -> anyhow::Result<WireWin
 
 async fn submit(a: SubmitArgs) -> anyhow::Result<()> {
     let today = chrono::Utc::now().date_naive();
-    let purpose = parse_purpose_slug(&a.purpose).map_err(|e| anyhow!("--purpose: {e}"))?;
+    let purpose: hedui_proto::v1::Purpose =
+        hedui_domain::words::parse(&a.purpose).map_err(|e| anyhow!("--purpose: {e}"))?;
     let window = parse_window(&a.window, today)?;
     if let Some(d) = &a.asset_date {
         let date = parse_date(d).map_err(|e| anyhow!("--asset-date: {e}"))?;

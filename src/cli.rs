@@ -8,7 +8,6 @@ use anyhow::{Context as _, anyhow, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use hedui_adapter::SandboxSource;
 use hedui_adapter::sandbox::Sandbox;
-use hedui_domain::department::parse_slug;
 use hedui_domain::ids::ResidentId;
 use hedui_proto::v1::verification_service_client::VerificationServiceClient;
 use hedui_proto::v1::{
@@ -261,7 +260,7 @@ pub struct AdapterArgs {
 }
 
 fn parse_department(s: &str) -> Result<hedui_proto::v1::Department, String> {
-    parse_slug(s)
+    hedui_domain::words::parse(s)
 }
 
 #[derive(Debug, Args)]
@@ -347,7 +346,8 @@ pub enum RecordCommand {
     },
     /// List records, newest first.
     List {
-        /// Only this verdict: MEETS_CRITERIA, DOES_NOT_MEET, NEEDS_REVIEW or INCOMPLETE.
+        /// Only this verdict: MEETS_CRITERIA, DOES_NOT_MEET, NEEDS_REVIEW or
+        /// INCOMPLETE, or in Chinese: 符合条件, 不符合条件, 需人工复核, 核对不完整.
         #[arg(long, value_parser = parse_verdict)]
         verdict: Option<Verdict>,
         /// Only records made on or after this day, YYYY-MM-DD.
@@ -375,7 +375,7 @@ pub enum RecordCommand {
     Review {
         /// The record id.
         id: String,
-        /// confirmed, corrected or objection.
+        /// confirmed, corrected or objection (确认, 更正, 异议).
         #[arg(long, value_parser = crate::record_cmd::parse_outcome)]
         outcome: hedui_proto::v1::ReviewOutcome,
         /// What was found or objected to; required for corrected and
@@ -390,7 +390,9 @@ pub enum RecordCommand {
     Recheck {
         /// The record id (the latest version of the record).
         id: String,
-        /// Departments to ask again, comma-separated, e.g. tax,pboc.
+        /// Departments to ask again, comma-separated, e.g. tax,pboc or
+        /// 税务,人行 (short or full Chinese names: 公安, 自然资源, 住建, 税务,
+        /// 市场监管, 公积金, 人行, 人社).
         #[arg(long, value_parser = crate::record_cmd::parse_departments)]
         departments: Option<crate::record_cmd::DepartmentList>,
         /// Retry key; reuse the key printed by an earlier attempt to get the
@@ -409,19 +411,10 @@ pub enum RecordCommand {
     },
 }
 
+/// Parses `--verdict`: MEETS_CRITERIA, meets-criteria, 符合条件, 符合… (see
+/// [`hedui_domain::words`]).
 fn parse_verdict(s: &str) -> Result<Verdict, String> {
-    let upper = s.to_ascii_uppercase().replace('-', "_");
-    let name = if upper.starts_with("VERDICT_") {
-        upper
-    } else {
-        format!("VERDICT_{upper}")
-    };
-    match Verdict::from_str_name(&name) {
-        Some(Verdict::Unspecified) | None => Err(format!(
-            "unknown verdict {s:?}; expected MEETS_CRITERIA, DOES_NOT_MEET, NEEDS_REVIEW or INCOMPLETE"
-        )),
-        Some(v) => Ok(v),
-    }
+    hedui_domain::words::parse(s)
 }
 
 /// Runs the parsed command.

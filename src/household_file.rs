@@ -9,10 +9,11 @@
 use std::path::Path;
 
 use anyhow::{Context as _, bail};
-use hedui_domain::purpose::{parse_purpose_slug, parse_relation_slug, parse_residence_slug};
 use hedui_domain::window::IncomeWindow;
+use hedui_domain::words;
 use hedui_proto::v1::{
-    Authorization, Household, IncomeWindow as WireWindow, Member, Signer, SubmitVerificationRequest,
+    Authorization, Household, IncomeWindow as WireWindow, Member, Purpose, Relation, Residence, Signer,
+    SubmitVerificationRequest,
 };
 use serde::Deserialize;
 
@@ -130,11 +131,11 @@ pub fn read(path: &Path, today: chrono::NaiveDate) -> anyhow::Result<SubmitVerif
 
 /// Converts a parsed file into a request; words become enum values.
 pub fn to_request(file: HouseholdFile, today: chrono::NaiveDate) -> Result<SubmitVerificationRequest, String> {
-    let residence = parse_residence_slug(&file.residence).map_err(|e| format!("residence: {e}"))?;
-    let purpose = parse_purpose_slug(&file.purpose).map_err(|e| format!("purpose: {e}"))?;
+    let residence: Residence = words::parse(&file.residence).map_err(|e| format!("residence: {e}"))?;
+    let purpose: Purpose = words::parse(&file.purpose).map_err(|e| format!("purpose: {e}"))?;
     let mut members = Vec::with_capacity(file.members.len());
     for (i, m) in file.members.into_iter().enumerate() {
-        let relation = parse_relation_slug(&m.relation).map_err(|e| format!("members[{i}].relation: {e}"))?;
+        let relation: Relation = words::parse(&m.relation).map_err(|e| format!("members[{i}].relation: {e}"))?;
         members.push(Member {
             name: m.name,
             id_number: m.id_number,

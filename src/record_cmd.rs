@@ -22,15 +22,16 @@ use crate::render;
 #[derive(Debug, Clone)]
 pub struct DepartmentList(pub Vec<Department>);
 
-/// Parses `--departments`: comma-separated slugs; an unknown one is refused
-/// with the list of valid slugs before anything is sent.
+/// Parses `--departments`: comma-separated names (`tax,pboc`, `税务,人行`);
+/// an unknown one is refused with the accepted names before anything is
+/// sent.
 pub fn parse_departments(s: &str) -> Result<DepartmentList, String> {
-    hedui_domain::recheck::parse_slug_list(s).map(DepartmentList)
+    hedui_domain::words::parse_list(s).map(DepartmentList)
 }
 
-/// Parses `--outcome`: confirmed, corrected or objection.
+/// Parses `--outcome`: confirmed, corrected or objection (确认, 更正, 异议).
 pub fn parse_outcome(s: &str) -> Result<ReviewOutcome, String> {
-    hedui_domain::review::parse_outcome_slug(s)
+    hedui_domain::words::parse(s)
 }
 
 fn check_id(id: &str) -> anyhow::Result<()> {

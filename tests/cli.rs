@@ -134,6 +134,28 @@ fn the_demo_runs_end_to_end_and_shows_every_verdict() {
     assert!(list.status.success(), "{}", String::from_utf8_lossy(&list.stderr));
     let json: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
     let id = json["records"][0]["recordId"].as_str().unwrap().to_owned();
+    // The same list asked for in Chinese.
+    let in_chinese = hedui()
+        .args([
+            "record",
+            "list",
+            "--verdict",
+            "需人工复核",
+            "--limit",
+            "1",
+            "--output",
+            "json",
+            "--database",
+        ])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(
+        in_chinese.status.success(),
+        "{}",
+        String::from_utf8_lossy(&in_chinese.stderr)
+    );
+    assert_eq!(in_chinese.stdout, list.stdout);
     let show = hedui()
         .args(["record", "show", &id, "--database"])
         .arg(&db)
@@ -396,7 +418,7 @@ fn bad_review_and_recheck_arguments_fail_before_any_call() {
         ),
         (
             &["record", "review", id, "--outcome", "maybe"],
-            &["confirmed, corrected or objection"],
+            &["confirmed (确认)", "corrected (更正)", "objection (异议)"],
         ),
         (
             &["record", "review", "not-an-id", "--outcome", "confirmed"],
@@ -913,4 +935,81 @@ fn completions_are_printed_for_every_shell() {
     let out = hedui().args(["completions", "tcsh"]).output().unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("zsh"));
+}
+
+#[test]
+fn chinese_words_are_accepted_wherever_a_word_is_asked_for() {
+    let id = "0199c0de-0000-7000-8000-000000000001";
+    let dir = tempfile::tempdir().unwrap();
+    let household = write(
+        &dir,
+        "h.toml",
+        &GOOD
+            .replace("\"minimum-living\"", "\"低保\"")
+            .replace("\"rural\"", "\"农村\"")
+            .replace("\"applicant\"", "\"本人\""),
+    );
+    let roster = concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/examples/roster.csv");
+    // Each is understood, so each gets as far as the (unreachable) hub.
+    let understood: [&[&str]; 5] = [
+        &["record", "recheck", id, "--departments", "税务,人行"],
+        &[
+            "record",
+            "recheck",
+            id,
+            "--departments",
+            "人民银行，住房公积金管理中心、公安",
+        ],
+        &["verify", household.to_str().unwrap()],
+        &["batch", "submit", roster, "--purpose", "最低生活保障"],
+        &["batch", "submit", roster, "--purpose", "低保"],
+    ];
+    for args in understood {
+        let out = hedui()
+            .args(args)
+            .args(["--hub", "http://127.0.0.1:9"])
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("cannot reach the hub"), "{args:?}: {err}");
+    }
+    // A review's outcome in Chinese: an objection without a note is refused
+    // for the note, not for the word.
+    let out = hedui()
+        .args([
+            "record",
+            "review",
+            id,
+            "--outcome",
+            "异议",
+            "--hub",
+            "http://127.0.0.1:9",
+        ])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("--note"), "{err}");
+    for (args, expected) in [
+        (
+            vec!["batch", "submit", roster, "--purpose", "扶贫"],
+            "unknown purpose \"扶贫\"; expected one of minimum-living (低保)",
+        ),
+        (
+            vec!["record", "list", "--verdict", "合格", "--limit", "1"],
+            "unknown verdict \"合格\"; expected one of meets-criteria (符合)",
+        ),
+        (
+            vec!["record", "recheck", id, "--departments", "税务,警察"],
+            "unknown department \"警察\"",
+        ),
+    ] {
+        let out = hedui()
+            .args(&args)
+            .args(["--hub", "http://127.0.0.1:9"])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success() && err.contains(expected), "{args:?}: {err}");
+    }
 }
