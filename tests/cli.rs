@@ -84,7 +84,7 @@ fn an_unreachable_hub_is_a_plain_error() {
         .output()
         .unwrap();
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot reach the hub"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot connect to the hub"));
 }
 
 #[test]
@@ -436,7 +436,10 @@ fn bad_review_and_recheck_arguments_fail_before_any_call() {
         for e in expected {
             assert!(err.contains(e), "{args:?}: expected {e:?} in {err}");
         }
-        assert!(!err.contains("cannot reach the hub"), "{args:?} made a call: {err}");
+        assert!(
+            !err.contains("cannot connect to the hub"),
+            "{args:?} made a call: {err}"
+        );
     }
 }
 
@@ -815,7 +818,7 @@ fn batch_submit_reports_every_invalid_row_before_anything_starts() {
     assert!(err.contains("row 3"), "{err}");
     assert!(err.contains("nothing was started"), "{err}");
     assert!(err.contains("--skip-invalid"), "{err}");
-    assert!(!err.contains("cannot reach the hub"), "{err}");
+    assert!(!err.contains("cannot connect to the hub"), "{err}");
     // Bad flags are named.
     for (args, expected) in [
         (vec!["--purpose", "groceries"], "--purpose"),
@@ -972,7 +975,7 @@ fn chinese_words_are_accepted_wherever_a_word_is_asked_for() {
             .unwrap();
         assert!(!out.status.success());
         let err = String::from_utf8_lossy(&out.stderr);
-        assert!(err.contains("cannot reach the hub"), "{args:?}: {err}");
+        assert!(err.contains("cannot connect to the hub"), "{args:?}: {err}");
     }
     // A review's outcome in Chinese: an objection without a note is refused
     // for the note, not for the word.
@@ -1011,5 +1014,153 @@ fn chinese_words_are_accepted_wherever_a_word_is_asked_for() {
             .unwrap();
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(!out.status.success() && err.contains(expected), "{args:?}: {err}");
+    }
+}
+
+/// Starts `hedui hub` with `config` and returns it with its address; its
+/// stderr is drained by a thread so it never blocks.
+fn spawn_hub(config: &std::path::Path, extra: &[&str]) -> (KillOnDrop, String) {
+    use std::io::BufRead as _;
+    let mut child = KillOnDrop(
+        hedui()
+            .arg("hub")
+            .args(extra)
+            .arg("--config")
+            .arg(config)
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut stderr = std::io::BufReader::new(child.0.stderr.take().unwrap());
+    let mut line = String::new();
+    let mut seen = String::new();
+    while stderr.read_line(&mut line).unwrap() > 0 {
+        if let Some(a) = line.trim().strip_prefix("hedui hub listening on ") {
+            let addr = a.to_owned();
+            std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
+            return (child, addr);
+        }
+        seen.push_str(&line);
+        line.clear();
+    }
+    drop(child);
+    panic!("the hub did not start:\n{seen}");
+}
+
+/// A county CA in `dir/name` with a certificate for `role` named `holder`.
+fn pki(dir: &tempfile::TempDir, name: &str, issue: &[(&str, &str)]) -> std::path::PathBuf {
+    let pki = dir.path().join(name);
+    let out = hedui()
+        .args(["pki", "init", "--county", name, "--dir"])
+        .arg(&pki)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    for (role, holder) in issue {
+        let out = hedui()
+            .args(["pki", "issue", "--role", role, "--name", holder, "--dir"])
+            .arg(&pki)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    pki
+}
+
+/// Connection errors say what happened: nothing listening, a hub whose
+/// certificate is from another CA, a hub that refuses our certificate.
+/// Only the last is "the hub refused": there the hub itself answered.
+#[test]
+fn connection_errors_say_what_happened() {
+    let dir = tempfile::tempdir().unwrap();
+    // A port nobody listens on: bound, then closed.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let ours = pki(&dir, "dejiang", &[("hub", "hub-01"), ("caseworker", "zhang.san")]);
+    let other = pki(&dir, "elsewhere", &[("caseworker", "li.si")]);
+    let tls = |pki: &std::path::Path, who: &str| -> Vec<String> {
+        vec![
+            format!("--ca={}", pki.join("ca.crt").display()),
+            format!("--cert={}", pki.join(format!("{who}.crt")).display()),
+            format!("--key={}", pki.join(format!("{who}.key")).display()),
+        ]
+    };
+    for hub in [format!("http://127.0.0.1:{port}"), format!("127.0.0.1:{port}")] {
+        let out = hedui()
+            .args(["record", "list", "--hub", &hub])
+            .args(tls(&ours, "zhang.san"))
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success());
+        assert!(
+            err.contains(&format!(
+                "cannot connect to the hub at {}: connection refused (is `hedui hub` running?)",
+                if hub.contains("://") {
+                    hub.clone()
+                } else {
+                    format!("https://{hub}")
+                }
+            )),
+            "{err}"
+        );
+    }
+
+    // A real hub with a certificate from our CA.
+    let (config, _) = hub_config(&dir, "");
+    let text = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace("http://127.0.0.1:9", "https://127.0.0.1:9");
+    let text = format!(
+        "{text}[tls]\nca = \"{}\"\ncert = \"{}\"\nkey = \"{}\"\n",
+        ours.join("ca.crt").display(),
+        ours.join("hub-01.crt").display(),
+        ours.join("hub-01.key").display()
+    );
+    std::fs::write(&config, text).unwrap();
+    let (_hub, addr) = spawn_hub(&config, &[]);
+    let list = |args: Vec<String>| {
+        let out = hedui()
+            .args(["record", "list", "--hub", &addr])
+            .args(args)
+            .output()
+            .unwrap();
+        (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    let (ok, err) = list(tls(&ours, "zhang.san"));
+    assert!(ok, "{err}");
+    // Our trust is in another CA: the hub's certificate is not signed by it.
+    let mut wrong_ca = tls(&ours, "zhang.san");
+    wrong_ca[0] = format!("--ca={}", other.join("ca.crt").display());
+    let (ok, err) = list(wrong_ca);
+    assert!(!ok);
+    assert!(
+        err.contains(&format!(
+            "the hub's certificate is not signed by the CA in {}",
+            other.join("ca.crt").display()
+        )) && !err.contains("the hub refused"),
+        "{err}"
+    );
+    // Our certificate is from another CA: the hub refuses it.
+    let mut foreign = tls(&other, "li.si");
+    foreign[0] = format!("--ca={}", ours.join("ca.crt").display());
+    let (ok, err) = list(foreign);
+    assert!(!ok);
+    assert!(
+        err.contains("the hub refused the connection: our certificate is not signed by the CA it trusts"),
+        "{err}"
+    );
+}
+
+/// A child process killed when the test ends, failed or not.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
     }
 }
