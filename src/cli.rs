@@ -359,9 +359,14 @@ pub enum RecordCommand {
         /// Only records about this person.
         #[arg(long)]
         id_number: Option<String>,
-        /// At most this many records.
+        /// Records per page (1 to 1000).
         #[arg(long, default_value_t = 100)]
         limit: u32,
+        /// Which page of --limit records, from 1 (the newest). The hub
+        /// lists the newest 1000 matching records; for older ones narrow
+        /// with --to.
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+        page: u32,
         /// Only the latest version of each record, leaving out versions a
         /// re-check has replaced (with --verdict INCOMPLETE: what is still
         /// to complete).
@@ -898,9 +903,11 @@ async fn record(c: RecordCommand) -> anyhow::Result<()> {
             to,
             id_number,
             limit,
+            page,
             latest,
             source,
         } => {
+            let page = crate::record_cmd::Page::new(page, limit)?;
             let today = chrono::Utc::now().date_naive();
             let date = |s: &Option<String>, flag: &str| -> anyhow::Result<Option<chrono::NaiveDate>> {
                 s.as_deref()
@@ -920,7 +927,7 @@ async fn record(c: RecordCommand) -> anyhow::Result<()> {
                         created_from,
                         created_to,
                         id_number,
-                        limit: limit.clamp(1, 1000),
+                        limit: page.fetch(),
                         latest_only: latest,
                     };
                     open_local(db).await?.list_records(&filter).await?
@@ -932,18 +939,23 @@ async fn record(c: RecordCommand) -> anyhow::Result<()> {
                         created_from: from.unwrap_or_default(),
                         created_to: to.unwrap_or_default(),
                         id_number: id_number.unwrap_or_default(),
-                        limit,
+                        limit: page.fetch(),
                         latest_only: latest,
                     };
                     client.list_records(req).await.map_err(explain)?.into_inner().records
                 }
             };
+            let (records, more) = page.cut(records);
             match source.client.output {
                 Output::Json => println!(
                     "{}",
                     hedui_proto::to_json(&ListRecordsResponse { records }, "hedui.v1.ListRecordsResponse")
                 ),
                 Output::Human => print!("{}", render::summaries(&records)),
+            }
+            // On stderr, so JSON on stdout stays one document.
+            if let Some(line) = more {
+                eprintln!("{line}");
             }
         }
         RecordCommand::Review {

@@ -156,6 +156,40 @@ fn the_demo_runs_end_to_end_and_shows_every_verdict() {
         String::from_utf8_lossy(&in_chinese.stderr)
     );
     assert_eq!(in_chinese.stdout, list.stdout);
+    // A list says when more match, and the next page shows the next ones.
+    let page = |n: &str| {
+        let out = hedui()
+            .args([
+                "record",
+                "list",
+                "--limit",
+                "2",
+                "--page",
+                n,
+                "--output",
+                "json",
+                "--database",
+            ])
+            .arg(&db)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let ids: Vec<String> = json["records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["recordId"].as_str().unwrap().to_owned())
+            .collect();
+        (ids, String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    let (first, hint) = page("1");
+    assert_eq!(first.len(), 2);
+    assert!(hint.contains("showing records 1–2; more match: add --page 2"), "{hint}");
+    let (second, hint) = page("2");
+    assert_eq!(second.len(), 2);
+    assert!(hint.contains("add --page 3"), "{hint}");
+    assert!(first.iter().all(|id| !second.contains(id)));
     let show = hedui()
         .args(["record", "show", &id, "--database"])
         .arg(&db)
