@@ -90,8 +90,10 @@ fn an_unreachable_hub_is_a_plain_error() {
 #[test]
 fn the_demo_runs_end_to_end_and_shows_every_verdict() {
     let dir = tempfile::tempdir().unwrap();
+    let households = dir.path().join("households");
     let out = hedui()
-        .args(["demo", "--data-dir", dir.path().to_str().unwrap()])
+        .args(["demo", "--data-dir", dir.path().to_str().unwrap(), "--write-households"])
+        .arg(&households)
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -113,6 +115,29 @@ fn the_demo_runs_end_to_end_and_shows_every_verdict() {
         assert!(stdout.contains(flag), "the demo shows no {flag}:\n{stdout}");
     }
     assert!(dir.path().join("hedui.db").exists());
+
+    // The households it used, as files `hedui verify` accepts: each passes
+    // every local check and gets as far as the (unreachable) hub.
+    let files: Vec<_> = std::fs::read_dir(&households)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert!(files.len() >= 10, "{files:?}");
+    assert!(
+        stdout.contains(&format!("{} household files written to", files.len())),
+        "{stdout}"
+    );
+    assert!(households.join("DJ-0001.toml").exists());
+    for f in &files {
+        let out = hedui()
+            .arg("verify")
+            .arg(f)
+            .args(["--hub", "http://127.0.0.1:9"])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("cannot connect to the hub"), "{}: {err}", f.display());
+    }
 
     // The records the demo stored can be read back offline.
     let db = dir.path().join("hedui.db");
