@@ -136,10 +136,19 @@ fn parse(v: &AuditEntryView) -> anyhow::Result<AuditEntry> {
 }
 
 fn print_entries(views: &[AuditEntryView], output: Output) -> anyhow::Result<()> {
-    if output == Output::Json {
-        for v in views {
-            println!("{}", v.canonical_json);
-        }
+    if output != Output::Human {
+        // The entries as the log holds them, with the names in camelCase
+        // like the rest of --output json; `audit export` keeps the exact
+        // canonical text that the hashes cover.
+        let items = views
+            .iter()
+            .map(|v| {
+                serde_json::from_str(&v.canonical_json)
+                    .map(crate::output::camel)
+                    .with_context(|| format!("entry {} from the hub does not parse", v.seq))
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        crate::output::list(items, output);
         return Ok(());
     }
     if views.is_empty() {
@@ -205,9 +214,19 @@ pub async fn run(c: AuditCommand) -> anyhow::Result<()> {
                 .await
                 .map_err(explain)?
                 .into_inner();
-            println!("{}", resp.checkpoint_json);
             if c.output == Output::Human {
+                println!("{}", resp.checkpoint_json);
                 println!("signed by {}", resp.public_key);
+            } else {
+                let checkpoint: serde_json::Value = serde_json::from_str(&resp.checkpoint_json)
+                    .context("the checkpoint from the hub does not parse")?;
+                crate::output::one(
+                    &serde_json::json!({
+                        "checkpoint": crate::output::camel(checkpoint),
+                        "publicKey": resp.public_key,
+                    }),
+                    c.output,
+                );
             }
         }
         AuditCommand::Export { filter, out, client: c } => {
@@ -221,6 +240,13 @@ pub async fn run(c: AuditCommand) -> anyhow::Result<()> {
                 .map_err(explain)?
                 .into_inner();
             std::fs::write(&out, &resp.bundle_json).with_context(|| format!("cannot write {}", out.display()))?;
+            if c.output != Output::Human {
+                crate::output::one(
+                    &serde_json::json!({"entryCount": resp.entry_count, "file": out.display().to_string()}),
+                    c.output,
+                );
+                return Ok(());
+            }
             println!("{} entries with proofs written to {}", resp.entry_count, out.display());
             if let Ok(bundle) = serde_json::from_slice::<ExportBundle>(&resp.bundle_json)
                 && let Some(scope) = &bundle.scope

@@ -65,8 +65,8 @@ pub enum BatchCommand {
         /// The batch id.
         id: String,
         /// The file to write, .csv or .xlsx.
-        #[arg(short = 'o', long)]
-        output_file: PathBuf,
+        #[arg(short = 'o', long = "out", alias = "output-file")]
+        out: PathBuf,
         /// `flagged`: only the home-visit list (a flag, or NEEDS_REVIEW).
         #[arg(long, value_enum)]
         only: Option<Only>,
@@ -141,11 +141,13 @@ pub async fn run(c: BatchCommand) -> anyhow::Result<()> {
                 .map_err(explain)?
                 .into_inner();
             match c.output {
-                Output::Json => {
-                    for b in &list.batches {
-                        println!("{}", hedui_proto::to_json(b, "hedui.v1.Batch"));
-                    }
-                }
+                Output::Json | Output::Jsonl => crate::output::list(
+                    list.batches
+                        .iter()
+                        .map(|b| crate::output::message(b, "hedui.v1.Batch"))
+                        .collect(),
+                    c.output,
+                ),
                 Output::Human => {
                     if list.batches.is_empty() {
                         println!("no batches");
@@ -172,10 +174,10 @@ pub async fn run(c: BatchCommand) -> anyhow::Result<()> {
         }
         BatchCommand::Results {
             id,
-            output_file,
+            out,
             only,
             client: c,
-        } => results(&mut client(&c).await?, &id, &output_file, only.is_some()).await,
+        } => results(&mut client(&c).await?, &id, &out, only.is_some()).await,
         BatchCommand::Cancel { id, client: c } => {
             let b = client(&c)
                 .await?
@@ -309,7 +311,9 @@ async fn submit(a: SubmitArgs) -> anyhow::Result<()> {
         print_batch(&b, a.client.output);
     } else {
         match a.client.output {
-            Output::Json => println!("{}", hedui_proto::to_json(&started, "hedui.v1.Batch")),
+            Output::Json | Output::Jsonl => {
+                crate::output::one(&crate::output::message(&started, "hedui.v1.Batch"), a.client.output)
+            }
             Output::Human => println!("{id}"),
         }
     }
@@ -690,7 +694,7 @@ fn state_word(s: i32) -> &'static str {
 
 fn print_batch(b: &Batch, output: Output) {
     match output {
-        Output::Json => println!("{}", hedui_proto::to_json(b, "hedui.v1.Batch")),
+        Output::Json | Output::Jsonl => crate::output::one(&crate::output::message(b, "hedui.v1.Batch"), output),
         Output::Human => {
             println!("batch      {}", b.batch_id);
             if !b.label.is_empty() {

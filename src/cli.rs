@@ -10,9 +10,7 @@ use hedui_adapter::SandboxSource;
 use hedui_adapter::sandbox::Sandbox;
 use hedui_domain::ids::ResidentId;
 use hedui_proto::v1::verification_service_client::VerificationServiceClient;
-use hedui_proto::v1::{
-    GetRecordRequest, ListRecordsRequest, ListRecordsResponse, RecordSummary, Verdict, VerificationRecord,
-};
+use hedui_proto::v1::{GetRecordRequest, ListRecordsRequest, RecordSummary, Verdict, VerificationRecord};
 use hedui_store::{ListFilter, Store};
 use tonic::transport::Channel;
 
@@ -61,9 +59,12 @@ impl Cli {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Output {
     /// Readable text (default).
+    #[value(alias = "text")]
     Human,
-    /// proto3 JSON, for scripts.
+    /// proto3 JSON, for scripts: an object, or an array for a list.
     Json,
+    /// JSON Lines: one compact object per line (each item of a list).
+    Jsonl,
 }
 
 #[derive(Debug, Subcommand)]
@@ -271,7 +272,8 @@ pub struct ClientArgs {
     pub hub: String,
     #[command(flatten)]
     pub tls: TlsArgs,
-    /// Output format.
+    /// Output format: human (or text), json (proto3 JSON, camelCase; a
+    /// list is an array) or jsonl (one object per line).
     #[arg(long, value_enum, default_value = "human")]
     pub output: Output,
 }
@@ -843,7 +845,9 @@ async fn verify(a: VerifyArgs) -> anyhow::Result<()> {
 
 fn print_record(record: &VerificationRecord, output: Output, key: Option<(&str, bool)>) {
     match output {
-        Output::Json => println!("{}", hedui_proto::to_json(record, "hedui.v1.VerificationRecord")),
+        Output::Json | Output::Jsonl => {
+            crate::output::one(&crate::output::message(record, "hedui.v1.VerificationRecord"), output)
+        }
         Output::Human => {
             print!("{}", render::record(record));
             print!("{}", crate::record_cmd::version_line(record));
@@ -947,9 +951,12 @@ async fn record(c: RecordCommand) -> anyhow::Result<()> {
             };
             let (records, more) = page.cut(records);
             match source.client.output {
-                Output::Json => println!(
-                    "{}",
-                    hedui_proto::to_json(&ListRecordsResponse { records }, "hedui.v1.ListRecordsResponse")
+                Output::Json | Output::Jsonl => crate::output::list(
+                    records
+                        .iter()
+                        .map(|r| crate::output::message(r, "hedui.v1.RecordSummary"))
+                        .collect(),
+                    source.client.output,
                 ),
                 Output::Human => print!("{}", render::summaries(&records)),
             }

@@ -70,7 +70,9 @@ pub async fn review(
         .review
         .ok_or_else(|| anyhow!("the hub answered without the review"))?;
     match client.output {
-        Output::Json => println!("{}", hedui_proto::to_json(&review, "hedui.v1.Review")),
+        Output::Json | Output::Jsonl => {
+            crate::output::one(&crate::output::message(&review, "hedui.v1.Review"), client.output)
+        }
         Output::Human => println!(
             "review {} of record {} stored: {} by {} at {}{}",
             review.review_id,
@@ -112,7 +114,10 @@ pub async fn recheck(
         .map_err(explain)?
         .into_inner();
     match client.output {
-        Output::Json => println!("{}", hedui_proto::to_json(&resp, "hedui.v1.RecheckRecordResponse")),
+        Output::Json | Output::Jsonl => crate::output::one(
+            &crate::output::message(&resp, "hedui.v1.RecheckRecordResponse"),
+            client.output,
+        ),
         Output::Human => {
             let record = resp
                 .record
@@ -142,7 +147,10 @@ pub async fn history(id: String, client: &ClientArgs) -> anyhow::Result<()> {
         .map_err(explain)?
         .into_inner();
     match client.output {
-        Output::Json => println!("{}", hedui_proto::to_json(&resp, "hedui.v1.GetRecordHistoryResponse")),
+        Output::Json | Output::Jsonl => crate::output::one(
+            &crate::output::message(&resp, "hedui.v1.GetRecordHistoryResponse"),
+            client.output,
+        ),
         Output::Human => print!("{}", history_text(&resp)),
     }
     Ok(())

@@ -195,12 +195,28 @@ async fn results_of_an_unfinished_batch_list_every_household() {
     assert_eq!(unfinished, left, "{text}");
     assert!(text.contains("批次已取消，此户未核对"), "{text}");
 
+    // --output json: the list of batches is an array, one batch an object;
+    // jsonl puts it on one line.
+    let out = s.cli(&["batch", "list", "--output", "json"]);
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        list.as_array().unwrap().iter().any(|b| b["batchId"] == s.id.as_str()),
+        "{list}"
+    );
+    let out = s.cli(&["batch", "status", &s.id.clone(), "--output", "jsonl"]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(text.lines().count(), 1, "{text}");
+    let status: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(status["state"], "BATCH_STATE_CANCELLED");
+    assert_eq!(status["total"], 12);
+
     let visits = s.dir.path().join("visits.csv");
     let out = s.cli(&[
         "batch",
         "results",
         &s.id.clone(),
-        "-o",
+        // The old spelling of -o/--out still works.
+        "--output-file",
         visits.to_str().unwrap(),
         "--only",
         "flagged",

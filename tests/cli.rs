@@ -158,7 +158,8 @@ fn the_demo_runs_end_to_end_and_shows_every_verdict() {
         .unwrap();
     assert!(list.status.success(), "{}", String::from_utf8_lossy(&list.stderr));
     let json: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
-    let id = json["records"][0]["recordId"].as_str().unwrap().to_owned();
+    // A list is a JSON array.
+    let id = json[0]["recordId"].as_str().unwrap().to_owned();
     // The same list asked for in Chinese.
     let in_chinese = hedui()
         .args([
@@ -181,6 +182,33 @@ fn the_demo_runs_end_to_end_and_shows_every_verdict() {
         String::from_utf8_lossy(&in_chinese.stderr)
     );
     assert_eq!(in_chinese.stdout, list.stdout);
+    // JSON Lines: one object per line, the same objects as the array.
+    let array = hedui()
+        .args(["record", "list", "--limit", "3", "--output", "json", "--database"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    let lines = hedui()
+        .args(["record", "list", "--limit", "3", "--output", "jsonl", "--database"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    let array: Vec<serde_json::Value> = serde_json::from_slice(&array.stdout).unwrap();
+    let lines: Vec<serde_json::Value> = String::from_utf8(lines.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!((array.len(), &array), (3, &lines));
+    let show = hedui()
+        .args(["record", "show", &id, "--output", "jsonl", "--database"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    let text = String::from_utf8(show.stdout).unwrap();
+    assert_eq!(text.lines().count(), 1, "{text}");
+    let record: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(record["recordId"], id.as_str());
     // A list says when more match, and the next page shows the next ones.
     let page = |n: &str| {
         let out = hedui()
@@ -200,7 +228,7 @@ fn the_demo_runs_end_to_end_and_shows_every_verdict() {
             .unwrap();
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        let ids: Vec<String> = json["records"]
+        let ids: Vec<String> = json
             .as_array()
             .unwrap()
             .iter()
@@ -445,7 +473,7 @@ fn the_demo_runs_end_to_end_and_shows_every_verdict() {
         .unwrap();
     assert!(list.status.success(), "{}", String::from_utf8_lossy(&list.stderr));
     let json: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
-    let records = json["records"].as_array().unwrap();
+    let records = json.as_array().unwrap();
     assert!(!records.is_empty());
     assert!(records.iter().all(|r| r["verdict"] == "VERDICT_INCOMPLETE"), "{json}");
     let id = records[0]["recordId"].as_str().unwrap().to_owned();
