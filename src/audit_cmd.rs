@@ -94,8 +94,8 @@ pub struct FilterArgs {
     /// Only entries about this person.
     #[arg(long)]
     pub id_number: Option<String>,
-    /// Only entries naming this department, e.g. tax.
-    #[arg(long)]
+    /// Only entries naming this department, e.g. tax or 税务.
+    #[arg(long, value_parser = department_slug)]
     pub department: Option<String>,
     /// Only this action, e.g. SubmitVerification or source.query.
     #[arg(long)]
@@ -104,6 +104,11 @@ pub struct FilterArgs {
     /// an export holds every matching entry unless told.
     #[arg(long)]
     pub limit: Option<u32>,
+}
+
+/// `--department` in any of its words, as the slug the hub filters on.
+fn department_slug(s: &str) -> Result<String, String> {
+    hedui_domain::words::parse::<hedui_proto::v1::Department>(s).map(hedui_domain::words::english)
 }
 
 impl FilterArgs {
@@ -131,10 +136,19 @@ fn parse(v: &AuditEntryView) -> anyhow::Result<AuditEntry> {
 }
 
 fn print_entries(views: &[AuditEntryView], output: Output) -> anyhow::Result<()> {
-    if output == Output::Json {
-        for v in views {
-            println!("{}", v.canonical_json);
-        }
+    if output != Output::Human {
+        // The entries as the log holds them, with the names in camelCase
+        // like the rest of --output json; `audit export` keeps the exact
+        // canonical text that the hashes cover.
+        let items = views
+            .iter()
+            .map(|v| {
+                serde_json::from_str(&v.canonical_json)
+                    .map(crate::output::camel)
+                    .with_context(|| format!("entry {} from the hub does not parse", v.seq))
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        crate::output::list(items, output);
         return Ok(());
     }
     if views.is_empty() {
@@ -200,9 +214,19 @@ pub async fn run(c: AuditCommand) -> anyhow::Result<()> {
                 .await
                 .map_err(explain)?
                 .into_inner();
-            println!("{}", resp.checkpoint_json);
             if c.output == Output::Human {
+                println!("{}", resp.checkpoint_json);
                 println!("signed by {}", resp.public_key);
+            } else {
+                let checkpoint: serde_json::Value = serde_json::from_str(&resp.checkpoint_json)
+                    .context("the checkpoint from the hub does not parse")?;
+                crate::output::one(
+                    &serde_json::json!({
+                        "checkpoint": crate::output::camel(checkpoint),
+                        "publicKey": resp.public_key,
+                    }),
+                    c.output,
+                );
             }
         }
         AuditCommand::Export { filter, out, client: c } => {
@@ -216,6 +240,13 @@ pub async fn run(c: AuditCommand) -> anyhow::Result<()> {
                 .map_err(explain)?
                 .into_inner();
             std::fs::write(&out, &resp.bundle_json).with_context(|| format!("cannot write {}", out.display()))?;
+            if c.output != Output::Human {
+                crate::output::one(
+                    &serde_json::json!({"entryCount": resp.entry_count, "file": out.display().to_string()}),
+                    c.output,
+                );
+                return Ok(());
+            }
             println!("{} entries with proofs written to {}", resp.entry_count, out.display());
             if let Ok(bundle) = serde_json::from_slice::<ExportBundle>(&resp.bundle_json)
                 && let Some(scope) = &bundle.scope

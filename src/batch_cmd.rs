@@ -15,7 +15,6 @@ use std::time::Duration;
 
 use anyhow::{Context as _, anyhow, bail};
 use clap::{Args, Subcommand, ValueEnum};
-use hedui_domain::purpose::parse_purpose_slug;
 use hedui_domain::window::{IncomeWindow, parse_date};
 use hedui_proto::v1::batch_service_client::BatchServiceClient;
 use hedui_proto::v1::{
@@ -66,8 +65,8 @@ pub enum BatchCommand {
         /// The batch id.
         id: String,
         /// The file to write, .csv or .xlsx.
-        #[arg(short = 'o', long)]
-        output_file: PathBuf,
+        #[arg(short = 'o', long = "out", alias = "output-file")]
+        out: PathBuf,
         /// `flagged`: only the home-visit list (a flag, or NEEDS_REVIEW).
         #[arg(long, value_enum)]
         only: Option<Only>,
@@ -94,7 +93,7 @@ pub enum Only {
 pub struct SubmitArgs {
     /// The roster: .xlsx, .xlsb, .xls, .ods, or .csv/.txt in UTF-8, GBK or UTF-16 (see docs/roster.md).
     pub file: PathBuf,
-    /// Why the roll is checked, e.g. minimum-living.
+    /// Why the roll is checked, e.g. minimum-living, 低保 or 最低生活保障.
     #[arg(long)]
     pub purpose: String,
     /// The income window: FROM..TO as YYYY-MM..YYYY-MM, or a number of
@@ -142,11 +141,13 @@ pub async fn run(c: BatchCommand) -> anyhow::Result<()> {
                 .map_err(explain)?
                 .into_inner();
             match c.output {
-                Output::Json => {
-                    for b in &list.batches {
-                        println!("{}", hedui_proto::to_json(b, "hedui.v1.Batch"));
-                    }
-                }
+                Output::Json | Output::Jsonl => crate::output::list(
+                    list.batches
+                        .iter()
+                        .map(|b| crate::output::message(b, "hedui.v1.Batch"))
+                        .collect(),
+                    c.output,
+                ),
                 Output::Human => {
                     if list.batches.is_empty() {
                         println!("no batches");
@@ -173,10 +174,10 @@ pub async fn run(c: BatchCommand) -> anyhow::Result<()> {
         }
         BatchCommand::Results {
             id,
-            output_file,
+            out,
             only,
             client: c,
-        } => results(&mut client(&c).await?, &id, &output_file, only.is_some()).await,
+        } => results(&mut client(&c).await?, &id, &out, only.is_some()).await,
         BatchCommand::Cancel { id, client: c } => {
             let b = client(&c)
                 .await?
@@ -226,7 +227,8 @@ pub fn parse_window(s: &str, today: chrono::NaiveDate) -> anyhow::Result<WireWin
 
 async fn submit(a: SubmitArgs) -> anyhow::Result<()> {
     let today = chrono::Utc::now().date_naive();
-    let purpose = parse_purpose_slug(&a.purpose).map_err(|e| anyhow!("--purpose: {e}"))?;
+    let purpose: hedui_proto::v1::Purpose =
+        hedui_domain::words::parse(&a.purpose).map_err(|e| anyhow!("--purpose: {e}"))?;
     let window = parse_window(&a.window, today)?;
     if let Some(d) = &a.asset_date {
         let date = parse_date(d).map_err(|e| anyhow!("--asset-date: {e}"))?;
@@ -309,7 +311,9 @@ async fn submit(a: SubmitArgs) -> anyhow::Result<()> {
         print_batch(&b, a.client.output);
     } else {
         match a.client.output {
-            Output::Json => println!("{}", hedui_proto::to_json(&started, "hedui.v1.Batch")),
+            Output::Json | Output::Jsonl => {
+                crate::output::one(&crate::output::message(&started, "hedui.v1.Batch"), a.client.output)
+            }
             Output::Human => println!("{id}"),
         }
     }
@@ -396,59 +400,166 @@ fn ended(b: &Batch) -> bool {
     b.state == BatchState::Done as i32 || b.state == BatchState::Cancelled as i32
 }
 
+/// The time left at the batch's rate: never "0s" while households remain
+/// (a remainder rounds up to a second), "unknown" without a rate.
 fn eta(b: &Batch) -> String {
     let left = b.total.saturating_sub(b.done);
     if left == 0 {
         return "0s".into();
     }
-    if b.rate_per_s <= 0.0 {
+    if b.rate_per_s.is_nan() || b.rate_per_s <= 0.0 {
         return "unknown".into();
     }
-    let secs = (f64::from(left) / b.rate_per_s).round() as u64;
-    format!("{}h{:02}m{:02}s", secs / 3600, secs / 60 % 60, secs % 60)
+    let secs = (f64::from(left) / b.rate_per_s).ceil().max(1.0);
+    let secs = if secs > 1e9 { 1_000_000_000 } else { secs as u64 };
+    if secs < 60 {
+        format!("{secs}s")
+    } else if secs < 3600 {
+        format!("{}m{:02}s", secs / 60, secs % 60)
+    } else {
+        format!("{}h{:02}m{:02}s", secs / 3600, secs / 60 % 60, secs % 60)
+    }
+}
+
+/// Tells, from GetBatch alone, when households sit on the lease of a hub
+/// that died: after the watch lost the hub and got it back, households
+/// still counted as running while nothing finishes (or nothing else is
+/// left) are waiting for the dead hub's lease to run out. A hub that
+/// stopped cleanly hands its leases back, so this shows only after a crash.
+#[derive(Debug, Default)]
+struct LeaseWatch {
+    /// Households done at the first reading after a reconnection.
+    done_at_reconnect: Option<u32>,
+    reconnected: bool,
+}
+
+impl LeaseWatch {
+    /// The hub was unreachable and answers again.
+    fn reconnected(&mut self) {
+        self.reconnected = true;
+        self.done_at_reconnect = None;
+    }
+
+    /// Whether households of `b` are waiting for a dead hub's lease.
+    fn waiting(&mut self, b: &Batch) -> bool {
+        if !self.reconnected {
+            return false;
+        }
+        if b.running == 0 || ended(b) {
+            self.reconnected = false;
+            return false;
+        }
+        let at = *self.done_at_reconnect.get_or_insert(b.done);
+        b.done == at || b.pending == 0
+    }
+}
+
+/// The progress words of one reading: rate and time left, or the wait for
+/// a lease.
+fn progress(b: &Batch, leases: &mut LeaseWatch) -> String {
+    if leases.waiting(b) {
+        format!(
+            "等待租约到期 (waiting for a lease to expire): {} household(s) sit on the lease of the hub that stopped; they are checked again when it runs out",
+            b.running
+        )
+    } else {
+        format!("{:.1}/s, {} left, {} retried", b.rate_per_s, eta(b), b.retried)
+    }
+}
+
+/// Whether a failed call means the hub is out of reach for now (down,
+/// restarting, draining), so that a watch should wait and try again.
+fn hub_unreachable(s: &tonic::Status) -> bool {
+    s.code() == tonic::Code::Unavailable || std::error::Error::source(s).is_some()
+}
+
+/// How long a watch keeps trying to reach a hub that does not answer.
+const GIVE_UP_AFTER: Duration = Duration::from_secs(600);
+
+/// Reads the batch; while the hub is unreachable, says so and tries again
+/// with a growing pause (1 s, 2 s, … 30 s), for up to ten minutes.
+async fn get_retrying(
+    c: &mut BatchServiceClient<Channel>,
+    id: &str,
+    leases: &mut LeaseWatch,
+    say: &dyn Fn(&str),
+) -> anyhow::Result<Batch> {
+    let mut pause = Duration::from_secs(1);
+    let mut lost: Option<std::time::Instant> = None;
+    loop {
+        let answer = c
+            .get_batch(GetBatchRequest {
+                batch_id: id.to_owned(),
+            })
+            .await;
+        match answer {
+            Ok(r) => {
+                if lost.is_some() {
+                    say(&format!("batch {id}: the hub answers again; following the batch"));
+                    leases.reconnected();
+                }
+                return r
+                    .into_inner()
+                    .batch
+                    .ok_or_else(|| anyhow!("the hub answered without the batch"));
+            }
+            Err(s) if hub_unreachable(&s) => {
+                let since = *lost.get_or_insert_with(std::time::Instant::now);
+                let why = explain(s);
+                if since.elapsed() >= GIVE_UP_AFTER {
+                    return Err(why.context(format!(
+                        "batch {id}: the hub has not answered for {} minutes; the batch goes on on the hub, `hedui batch watch {id}` follows it again",
+                        GIVE_UP_AFTER.as_secs() / 60
+                    )));
+                }
+                say(&format!("batch {id}: {why:#}; trying again in {} s", pause.as_secs()));
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(30));
+            }
+            Err(s) => return Err(explain(s)),
+        }
+    }
 }
 
 /// Follows a batch until it is done or cancelled: a progress bar on a
-/// terminal, a plain line every few seconds otherwise.
+/// terminal, a plain line every few seconds otherwise. A hub that goes away
+/// (restart, crash) is waited for, with a message.
 async fn watch(c: &mut BatchServiceClient<Channel>, id: &str) -> anyhow::Result<Batch> {
     let tty = std::io::stderr().is_terminal();
-    let mut b = get(c, id).await?;
+    let mut leases = LeaseWatch::default();
+    let plain = |line: &str| eprintln!("{line}");
+    let mut b = get_retrying(c, id, &mut leases, &plain).await?;
     if tty {
         let bar = indicatif::ProgressBar::new(u64::from(b.total));
         bar.set_style(
             indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} {msg}").context("progress bar template")?,
         );
+        let above = |line: &str| bar.println(line);
         loop {
             bar.set_length(u64::from(b.total));
             bar.set_position(u64::from(b.done));
-            bar.set_message(format!(
-                "{:.1}/s, {} left, {} retried",
-                b.rate_per_s,
-                eta(&b),
-                b.retried
-            ));
+            bar.set_message(progress(&b, &mut leases));
             if ended(&b) {
                 bar.finish();
                 return Ok(b);
             }
             tokio::time::sleep(Duration::from_millis(500)).await;
-            b = get(c, id).await?;
+            b = get_retrying(c, id, &mut leases, &above).await?;
         }
     }
     loop {
         eprintln!(
-            "batch {id}: {} {}/{} done, {:.1}/s, {} left",
+            "batch {id}: {} {}/{} done, {}",
             state_word(b.state),
             b.done,
             b.total,
-            b.rate_per_s,
-            eta(&b)
+            progress(&b, &mut leases)
         );
         if ended(&b) {
             return Ok(b);
         }
         tokio::time::sleep(Duration::from_secs(5)).await;
-        b = get(c, id).await?;
+        b = get_retrying(c, id, &mut leases, &plain).await?;
     }
 }
 
@@ -458,6 +569,9 @@ async fn results(
     path: &std::path::Path,
     only_flagged: bool,
 ) -> anyhow::Result<()> {
+    // Read first, so that an unfinished batch is known before the file is.
+    let batch = get(c, id).await?;
+    let cancelled = batch.state == BatchState::Cancelled as i32;
     let mut sink = hedui_roster::results::create(path).map_err(|e| anyhow!("-o {}: {e}", path.display()))?;
     let mut stream = c
         .stream_batch_results(StreamBatchResultsRequest {
@@ -467,9 +581,22 @@ async fn results(
         .await
         .map_err(explain)?
         .into_inner();
-    let mut n = 0usize;
-    // One household at a time: memory does not grow with the batch.
+    let write = |sink: &mut Box<dyn hedui_roster::results::ResultsSink>, row: &ResultRow| {
+        sink.write(row).map_err(|e| anyhow!("{}: {e}", path.display()))
+    };
+    let (mut n, mut unfinished, mut next_seq) = (0usize, 0u32, 1u32);
+    // One household at a time: memory does not grow with the batch. The
+    // results come in batch order (seq 1, 2, …) and only for finished
+    // households; a gap in the seqs is an unfinished one.
     while let Some(r) = stream.message().await.map_err(explain)? {
+        if !only_flagged {
+            while next_seq < r.seq {
+                write(&mut sink, &unfinished_row(next_seq, cancelled))?;
+                unfinished += 1;
+                next_seq += 1;
+            }
+        }
+        next_seq = next_seq.max(r.seq + 1);
         let row = match &r.record {
             Some(record) => crate::render::result_row(r.row as usize, record),
             None => ResultRow {
@@ -483,12 +610,76 @@ async fn results(
                 flagged: true,
             },
         };
-        sink.write(&row).map_err(|e| anyhow!("{}: {e}", path.display()))?;
+        write(&mut sink, &row)?;
         n += 1;
+    }
+    if only_flagged {
+        // The unfinished households are not known one by one here; one row
+        // says how many there are, so the list is never silently short.
+        let left = batch.total.saturating_sub(batch.done);
+        if left > 0 {
+            write(&mut sink, &unfinished_flagged_row(left, cancelled))?;
+            unfinished = left;
+        }
+    } else {
+        while next_seq <= batch.total {
+            write(&mut sink, &unfinished_row(next_seq, cancelled))?;
+            unfinished += 1;
+            next_seq += 1;
+        }
     }
     sink.finish().map_err(|e| anyhow!("{}: {e}", path.display()))?;
     eprintln!("wrote {n} household(s) to {}", path.display());
+    if unfinished > 0 {
+        let (what, then) = if cancelled {
+            ("was cancelled", "they will not be checked in this batch")
+        } else {
+            (
+                "is not finished",
+                "download the results again when `hedui batch status` says DONE",
+            )
+        };
+        eprintln!(
+            "batch {id} {what}: {unfinished} of {} household(s) are not done; {} as 未完成; {then}",
+            batch.total,
+            if only_flagged {
+                "the file says so in its last row"
+            } else {
+                "they are in the file"
+            }
+        );
+    }
     Ok(())
+}
+
+/// The results line of household `seq` of the batch, which has no record yet.
+fn unfinished_row(seq: u32, cancelled: bool) -> ResultRow {
+    ResultRow {
+        household_ref: String::new(),
+        first_row: 0,
+        record_id: String::new(),
+        verdict: "未完成".into(),
+        reasons: if cancelled {
+            format!("批次第 {seq} 户：批次已取消，此户未核对")
+        } else {
+            format!("批次第 {seq} 户：尚未核对完毕（批次仍在进行），批次结束后请重新下载结果")
+        },
+        flags: String::new(),
+        missing_sources: String::new(),
+        flagged: false,
+    }
+}
+
+/// The last line of a home-visit list of an unfinished batch.
+fn unfinished_flagged_row(left: u32, cancelled: bool) -> ResultRow {
+    ResultRow {
+        reasons: if cancelled {
+            format!("批次已取消：另有 {left} 户未核对，不在此清单中")
+        } else {
+            format!("另有 {left} 户尚未核对完毕，其中可能还有需入户核查的家庭；批次结束后请重新下载")
+        },
+        ..unfinished_row(0, cancelled)
+    }
 }
 
 fn state_word(s: i32) -> &'static str {
@@ -503,7 +694,7 @@ fn state_word(s: i32) -> &'static str {
 
 fn print_batch(b: &Batch, output: Output) {
     match output {
-        Output::Json => println!("{}", hedui_proto::to_json(b, "hedui.v1.Batch")),
+        Output::Json | Output::Jsonl => crate::output::one(&crate::output::message(b, "hedui.v1.Batch"), output),
         Output::Human => {
             println!("batch      {}", b.batch_id);
             if !b.label.is_empty() {
@@ -528,5 +719,63 @@ fn print_batch(b: &Batch, output: Output) {
             println!("home visit {}", b.flagged);
             println!("rate       {:.1}/s, {} left", b.rate_per_s, eta(b));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn batch(total: u32, done: u32, running: u32, pending: u32, rate: f64) -> Batch {
+        Batch {
+            state: BatchState::Running as i32,
+            total,
+            done,
+            running,
+            pending,
+            rate_per_s: rate,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn time_left_is_never_zero_while_households_remain() {
+        assert_eq!(eta(&batch(100, 100, 0, 0, 5.0)), "0s");
+        assert_eq!(eta(&batch(100, 99, 1, 0, 500.0)), "1s");
+        assert_eq!(eta(&batch(100, 99, 1, 0, 1e12)), "1s");
+        assert_eq!(eta(&batch(100, 90, 1, 9, 0.0)), "unknown");
+        assert_eq!(eta(&batch(100, 90, 1, 9, f64::NAN)), "unknown");
+        assert_eq!(eta(&batch(100, 0, 1, 99, 1.0)), "1m40s");
+        assert_eq!(eta(&batch(10_000, 0, 1, 9_999, 1.0)), "2h46m40s");
+    }
+
+    #[test]
+    fn a_dead_hubs_leases_are_told_after_a_reconnection() {
+        let mut w = LeaseWatch::default();
+        // Without a lost hub, a running household is just running.
+        assert!(!w.waiting(&batch(10, 4, 2, 4, 1.0)));
+        w.reconnected();
+        // Nothing finished since the hub came back: waiting for the lease.
+        assert!(w.waiting(&batch(10, 4, 2, 4, 1.0)));
+        assert!(progress(&batch(10, 4, 2, 4, 1.0), &mut w).starts_with("等待租约到期"));
+        // The new hub finishes others, and some are still leased: running.
+        assert!(!w.waiting(&batch(10, 6, 2, 2, 1.0)));
+        // Only leased households are left: waiting again.
+        assert!(w.waiting(&batch(10, 8, 2, 0, 1.0)));
+        // The leases ran out and were taken again: done with the wait.
+        assert!(!w.waiting(&batch(10, 8, 0, 2, 1.0)));
+        assert!(!w.waiting(&batch(10, 8, 2, 0, 1.0)));
+    }
+
+    #[test]
+    fn unfinished_households_are_rows_that_say_so() {
+        let row = unfinished_row(7, false);
+        let cells = row.cells();
+        assert_eq!(cells[0], "");
+        assert_eq!(cells[1], "");
+        assert_eq!(cells[3], "未完成");
+        assert!(cells[4].starts_with("批次第 7 户：尚未核对完毕"), "{}", cells[4]);
+        assert!(unfinished_row(7, true).reasons.contains("批次已取消"));
+        assert!(unfinished_flagged_row(12, false).reasons.contains("另有 12 户"));
     }
 }

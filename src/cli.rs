@@ -8,12 +8,9 @@ use anyhow::{Context as _, anyhow, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use hedui_adapter::SandboxSource;
 use hedui_adapter::sandbox::Sandbox;
-use hedui_domain::department::parse_slug;
 use hedui_domain::ids::ResidentId;
 use hedui_proto::v1::verification_service_client::VerificationServiceClient;
-use hedui_proto::v1::{
-    GetRecordRequest, ListRecordsRequest, ListRecordsResponse, RecordSummary, Verdict, VerificationRecord,
-};
+use hedui_proto::v1::{GetRecordRequest, ListRecordsRequest, RecordSummary, Verdict, VerificationRecord};
 use hedui_store::{ListFilter, Store};
 use tonic::transport::Channel;
 
@@ -49,7 +46,8 @@ impl Cli {
             | Command::Batch(_)
             | Command::Config(_)
             | Command::Migrate(_)
-            | Command::Report(_) => "warn",
+            | Command::Report(_)
+            | Command::Completions { .. } => "warn",
             // The demo simulates failing departments on purpose; their
             // warnings would only clutter its table.
             Command::Demo(_) | Command::Bench(_) => "error",
@@ -61,9 +59,12 @@ impl Cli {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Output {
     /// Readable text (default).
+    #[value(alias = "text")]
     Human,
-    /// proto3 JSON, for scripts.
+    /// proto3 JSON, for scripts: an object, or an array for a list.
     Json,
+    /// JSON Lines: one compact object per line (each item of a list).
+    Jsonl,
 }
 
 #[derive(Debug, Subcommand)]
@@ -102,6 +103,12 @@ pub enum Command {
     /// Re-check a whole roster on the hub, durably: submit, watch, results.
     #[command(subcommand)]
     Batch(crate::batch_cmd::BatchCommand),
+    /// Print the shell completion script for bash, zsh, fish or powershell,
+    /// e.g. `hedui completions bash > /etc/bash_completion.d/hedui`.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -262,7 +269,7 @@ pub struct AdapterArgs {
 }
 
 fn parse_department(s: &str) -> Result<hedui_proto::v1::Department, String> {
-    parse_slug(s)
+    hedui_domain::words::parse(s)
 }
 
 #[derive(Debug, Args)]
@@ -273,7 +280,8 @@ pub struct ClientArgs {
     pub hub: String,
     #[command(flatten)]
     pub tls: TlsArgs,
-    /// Output format.
+    /// Output format: human (or text), json (proto3 JSON, camelCase; a
+    /// list is an array) or jsonl (one object per line).
     #[arg(long, value_enum, default_value = "human")]
     pub output: Output,
 }
@@ -348,7 +356,8 @@ pub enum RecordCommand {
     },
     /// List records, newest first.
     List {
-        /// Only this verdict: MEETS_CRITERIA, DOES_NOT_MEET, NEEDS_REVIEW or INCOMPLETE.
+        /// Only this verdict: MEETS_CRITERIA, DOES_NOT_MEET, NEEDS_REVIEW or
+        /// INCOMPLETE, or in Chinese: 符合条件, 不符合条件, 需人工复核, 核对不完整.
         #[arg(long, value_parser = parse_verdict)]
         verdict: Option<Verdict>,
         /// Only records made on or after this day, YYYY-MM-DD.
@@ -360,9 +369,14 @@ pub enum RecordCommand {
         /// Only records about this person.
         #[arg(long)]
         id_number: Option<String>,
-        /// At most this many records.
+        /// Records per page (1 to 1000).
         #[arg(long, default_value_t = 100)]
         limit: u32,
+        /// Which page of --limit records, from 1 (the newest). The hub
+        /// lists the newest 1000 matching records; for older ones narrow
+        /// with --to.
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+        page: u32,
         /// Only the latest version of each record, leaving out versions a
         /// re-check has replaced (with --verdict INCOMPLETE: what is still
         /// to complete).
@@ -376,7 +390,7 @@ pub enum RecordCommand {
     Review {
         /// The record id.
         id: String,
-        /// confirmed, corrected or objection.
+        /// confirmed, corrected or objection (确认, 更正, 异议).
         #[arg(long, value_parser = crate::record_cmd::parse_outcome)]
         outcome: hedui_proto::v1::ReviewOutcome,
         /// What was found or objected to; required for corrected and
@@ -391,7 +405,9 @@ pub enum RecordCommand {
     Recheck {
         /// The record id (the latest version of the record).
         id: String,
-        /// Departments to ask again, comma-separated, e.g. tax,pboc.
+        /// Departments to ask again, comma-separated, e.g. tax,pboc or
+        /// 税务,人行 (short or full Chinese names: 公安, 自然资源, 住建, 税务,
+        /// 市场监管, 公积金, 人行, 人社).
         #[arg(long, value_parser = crate::record_cmd::parse_departments)]
         departments: Option<crate::record_cmd::DepartmentList>,
         /// Retry key; reuse the key printed by an earlier attempt to get the
@@ -410,19 +426,10 @@ pub enum RecordCommand {
     },
 }
 
+/// Parses `--verdict`: MEETS_CRITERIA, meets-criteria, 符合条件, 符合… (see
+/// [`hedui_domain::words`]).
 fn parse_verdict(s: &str) -> Result<Verdict, String> {
-    let upper = s.to_ascii_uppercase().replace('-', "_");
-    let name = if upper.starts_with("VERDICT_") {
-        upper
-    } else {
-        format!("VERDICT_{upper}")
-    };
-    match Verdict::from_str_name(&name) {
-        Some(Verdict::Unspecified) | None => Err(format!(
-            "unknown verdict {s:?}; expected MEETS_CRITERIA, DOES_NOT_MEET, NEEDS_REVIEW or INCOMPLETE"
-        )),
-        Some(v) => Ok(v),
-    }
+    hedui_domain::words::parse(s)
 }
 
 /// Runs the parsed command.
@@ -442,7 +449,19 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Migrate(a) => crate::ops_cmd::migrate(a).await,
         Command::Report(c) => crate::report_cmd::run(c).await,
         Command::Batch(c) => crate::batch_cmd::run(c).await,
+        Command::Completions { shell } => {
+            completions(shell);
+            Ok(())
+        }
     }
+}
+
+/// Writes the completion script of `shell` for the whole command line to
+/// standard output.
+fn completions(shell: clap_complete::Shell) {
+    use clap::CommandFactory as _;
+    let mut command = Cli::command();
+    clap_complete::generate(shell, &mut command, "hedui", &mut std::io::stdout());
 }
 
 /// Resolves on Ctrl-C or SIGTERM.
@@ -655,26 +674,142 @@ pub async fn channel_to_hub(hub: &str, tls: &TlsArgs) -> anyhow::Result<Channel>
         format!("https://{hub}")
     };
     let hub = with_scheme.as_str();
-    let unreachable =
-        |e: &dyn std::fmt::Display| anyhow!("cannot reach the hub at {hub}: {e}; is `hedui hub` running?");
     if hub.starts_with("https://") {
-        let tls = hedui_tls::ClientTls::load(tls.files()?)?;
-        let channel = hedui_tls::channel(hub, tls, Some(hedui_tls::Role::Hub), std::time::Duration::from_secs(10))?;
-        // Connect now, so an unreachable hub is reported as such.
-        let mut probe = tonic::client::Grpc::new(channel.clone());
-        probe.ready().await.map_err(|e| unreachable(&e))?;
-        Ok(channel)
+        let files = tls.files()?;
+        let ca = files.ca.clone();
+        let cert = files.cert.clone();
+        // A connection failure may show only at the first call (the channel
+        // connects lazily): `explain` names the hub and files then.
+        let _ = HUB.set(Hub {
+            address: hub.to_owned(),
+            files: Some((ca.clone(), cert.clone())),
+        });
+        let tls = hedui_tls::ClientTls::load(files)?;
+        // Connect once now, so an unreachable hub, a certificate from
+        // another CA or a refusal of ours is reported as such, by name.
+        hedui_tls::probe(hub, &tls, Some(hedui_tls::Role::Hub), CONNECT_TIMEOUT)
+            .await
+            .map_err(|e| cannot_connect(hub, Some((&ca, &cert)), &e))?;
+        Ok(hedui_tls::channel(
+            hub,
+            tls,
+            Some(hedui_tls::Role::Hub),
+            CONNECT_TIMEOUT,
+        )?)
     } else {
+        let _ = HUB.set(Hub {
+            address: hub.to_owned(),
+            files: None,
+        });
         tonic::transport::Endpoint::from_shared(hub.to_owned())
             .map_err(|e| anyhow!("--hub {hub:?}: {e}"))?
+            .connect_timeout(CONNECT_TIMEOUT)
             .connect()
             .await
-            .map_err(|e| unreachable(&e))
+            .map_err(|e| cannot_connect(hub, None, &e))
     }
 }
 
-/// Turns a gRPC error into a message a caseworker can act on.
+/// The hub this process talks to (a command talks to one), for the words
+/// of a connection failure reported by [`explain`].
+struct Hub {
+    address: String,
+    /// The CA and certificate files of a TLS connection.
+    files: Option<(PathBuf, PathBuf)>,
+}
+
+static HUB: std::sync::OnceLock<Hub> = std::sync::OnceLock::new();
+
+/// How long a client waits for the hub to accept a connection.
+const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Says why the hub at `hub` could not be reached, from the cause at the end
+/// of the error's chain; `files` are the CA and certificate files of a TLS
+/// connection, to name them.
+fn cannot_connect(
+    hub: &str,
+    files: Option<(&std::path::Path, &std::path::Path)>,
+    err: &(dyn std::error::Error + 'static),
+) -> anyhow::Error {
+    match hedui_tls::connect_failure(err) {
+        Some(f) => anyhow!("{}", failure_words(Some(hub), files, &f)),
+        None => anyhow!("cannot connect to the hub at {hub}: {}", chain(err)),
+    }
+}
+
+/// An error and its causes on one line: `a: b: c`, without repeats.
+fn chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut next = Some(err);
+    while let Some(e) = next {
+        let text = e.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        next = e.source();
+    }
+    parts.join(": ")
+}
+
+/// Words for a connection failure. `hub` is the address when known;
+/// `files` the CA and certificate files when known.
+fn failure_words(
+    hub: Option<&str>,
+    files: Option<(&std::path::Path, &std::path::Path)>,
+    f: &hedui_tls::ConnectFailure,
+) -> String {
+    use hedui_tls::ConnectFailure as F;
+    let at = match hub {
+        Some(h) => format!("cannot connect to the hub at {h}"),
+        None => "the connection to the hub failed".to_owned(),
+    };
+    let ca = files.map_or_else(|| "--ca".to_owned(), |(ca, _)| ca.display().to_string());
+    let cert = files.map_or_else(|| "--cert".to_owned(), |(_, cert)| cert.display().to_string());
+    match f {
+        F::Refused => format!("{at}: connection refused (is `hedui hub` running?)"),
+        F::TimedOut => format!(
+            "{at}: no answer within {} s (check the address, and that no firewall drops the port)",
+            CONNECT_TIMEOUT.as_secs()
+        ),
+        F::Unresolved => format!("{at}: the host name cannot be resolved (check the address)"),
+        F::UnknownIssuer => format!(
+            "{at}: the hub's certificate is not signed by the CA in {ca} (is it the county's CA, the one the hub's certificate was issued by?)"
+        ),
+        F::WrongName => format!(
+            "{at}: the hub's certificate is not issued for this host name; use a name it was issued for, or reissue it with `hedui pki issue --role hub --host NAME`"
+        ),
+        F::Expired => format!(
+            "{at}: the hub's certificate has expired or is not valid yet (check this machine's clock, or renew the certificate)"
+        ),
+        F::BadServerCertificate(why) => format!("{at}: the hub's certificate is not usable: {why}"),
+        F::OurCertificateRefused(why) => format!("the hub refused the connection: {why} (certificate {cert})"),
+        F::WrongRole { presented, .. } => {
+            format!("{at}: the server there is not a hub; its certificate is for {presented}")
+        }
+        F::NoIdentity(why) => format!("{at}: the server there is not a hedui hub: {why}"),
+        F::Broken(why) => format!("{at}: {why}"),
+    }
+}
+
+/// Turns a gRPC error into a message a caseworker can act on. Only a status
+/// the hub itself sent is "the hub refused"; one made on this side (the
+/// connection failed or broke) says what happened to the connection.
 pub fn explain(status: tonic::Status) -> anyhow::Error {
+    if let Some(source) = std::error::Error::source(&status) {
+        let hub = HUB.get();
+        let address = hub.map(|h| h.address.as_str());
+        let files = hub
+            .and_then(|h| h.files.as_ref())
+            .map(|(ca, cert)| (ca.as_path(), cert.as_path()));
+        return match hedui_tls::connect_failure(source) {
+            Some(f) => anyhow!("{}", failure_words(address, files, &f)),
+            None => anyhow!(
+                "the connection to the hub{} failed: {}",
+                address.map(|a| format!(" at {a}")).unwrap_or_default(),
+                chain(source)
+            ),
+        };
+    }
     let preconditions = hedui_proto::status::precondition_violations(&status);
     if !preconditions.is_empty() {
         let lines: Vec<String> = preconditions.iter().map(|(s, d)| format!("  {s}: {d}")).collect();
@@ -686,14 +821,34 @@ pub fn explain(status: tonic::Status) -> anyhow::Error {
     }
     let violations = hedui_proto::status::field_violations(&status);
     if violations.is_empty() {
-        return anyhow!(
-            "the hub refused the request ({:?}): {}",
-            status.code(),
-            status.message()
-        );
+        return anyhow!("the hub refused: {} ({})", status.message(), code_words(status.code()));
     }
     let lines: Vec<String> = violations.iter().map(|(f, d)| format!("  {f}: {d}")).collect();
-    anyhow!("the request is invalid:\n{}", lines.join("\n"))
+    anyhow!("the hub refused the request as invalid:\n{}", lines.join("\n"))
+}
+
+/// What a gRPC status code means, in words.
+fn code_words(code: tonic::Code) -> &'static str {
+    use tonic::Code as C;
+    match code {
+        C::Ok => "ok",
+        C::Cancelled => "cancelled",
+        C::Unknown => "unknown error",
+        C::InvalidArgument => "invalid argument",
+        C::DeadlineExceeded => "took too long",
+        C::NotFound => "not found",
+        C::AlreadyExists => "already exists",
+        C::PermissionDenied => "not allowed for this certificate's role",
+        C::ResourceExhausted => "too many requests; try again later",
+        C::FailedPrecondition => "not possible in the current state",
+        C::Aborted => "aborted",
+        C::OutOfRange => "out of range",
+        C::Unimplemented => "not supported by this hub",
+        C::Internal => "internal error on the hub",
+        C::Unavailable => "unavailable; try again later",
+        C::DataLoss => "data loss",
+        C::Unauthenticated => "no valid certificate",
+    }
 }
 
 async fn verify(a: VerifyArgs) -> anyhow::Result<()> {
@@ -723,7 +878,9 @@ async fn verify(a: VerifyArgs) -> anyhow::Result<()> {
 
 fn print_record(record: &VerificationRecord, output: Output, key: Option<(&str, bool)>) {
     match output {
-        Output::Json => println!("{}", hedui_proto::to_json(record, "hedui.v1.VerificationRecord")),
+        Output::Json | Output::Jsonl => {
+            crate::output::one(&crate::output::message(record, "hedui.v1.VerificationRecord"), output)
+        }
         Output::Human => {
             print!("{}", render::record(record));
             print!("{}", crate::record_cmd::version_line(record));
@@ -783,9 +940,11 @@ async fn record(c: RecordCommand) -> anyhow::Result<()> {
             to,
             id_number,
             limit,
+            page,
             latest,
             source,
         } => {
+            let page = crate::record_cmd::Page::new(page, limit)?;
             let today = chrono::Utc::now().date_naive();
             let date = |s: &Option<String>, flag: &str| -> anyhow::Result<Option<chrono::NaiveDate>> {
                 s.as_deref()
@@ -805,7 +964,7 @@ async fn record(c: RecordCommand) -> anyhow::Result<()> {
                         created_from,
                         created_to,
                         id_number,
-                        limit: limit.clamp(1, 1000),
+                        limit: page.fetch(),
                         latest_only: latest,
                         ..Default::default()
                     };
@@ -818,25 +977,27 @@ async fn record(c: RecordCommand) -> anyhow::Result<()> {
                         created_from: from.unwrap_or_default(),
                         created_to: to.unwrap_or_default(),
                         id_number: id_number.unwrap_or_default(),
-                        limit,
+                        limit: page.fetch(),
                         latest_only: latest,
                         ..Default::default()
                     };
                     client.list_records(req).await.map_err(explain)?.into_inner().records
                 }
             };
+            let (records, more) = page.cut(records);
             match source.client.output {
-                Output::Json => println!(
-                    "{}",
-                    hedui_proto::to_json(
-                        &ListRecordsResponse {
-                            records,
-                            ..Default::default()
-                        },
-                        "hedui.v1.ListRecordsResponse"
-                    )
+                Output::Json | Output::Jsonl => crate::output::list(
+                    records
+                        .iter()
+                        .map(|r| crate::output::message(r, "hedui.v1.RecordSummary"))
+                        .collect(),
+                    source.client.output,
                 ),
                 Output::Human => print!("{}", render::summaries(&records)),
+            }
+            // On stderr, so JSON on stdout stays one document.
+            if let Some(line) = more {
+                eprintln!("{line}");
             }
         }
         RecordCommand::Review {

@@ -53,6 +53,11 @@ pub struct DemoArgs {
     /// Where the console listens (with --console); port 0 picks a free one.
     #[arg(long, default_value = "127.0.0.1:7443")]
     pub console_listen: SocketAddr,
+    /// Also write every sample household as a household file
+    /// (<DIR>/DJ-0001.toml, …) that `hedui verify` accepts, for trying
+    /// them against a running sandbox.
+    #[arg(long, value_name = "DIR")]
+    pub write_households: Option<PathBuf>,
 }
 
 /// The example policy, compiled in so the demo runs from any directory.
@@ -222,6 +227,9 @@ pub async fn run(a: DemoArgs) -> anyhow::Result<()> {
         .collect::<anyhow::Result<_>>()?;
     let verify_elapsed = verify_started.elapsed();
     results.sort_by_key(|(i, _)| *i);
+    if let Some(dir) = &a.write_households {
+        write_households(dir, households, &results, &window, today)?;
+    }
 
     print_table(&results, households, a.all);
     print_totals(&results);
@@ -396,4 +404,47 @@ fn print_totals(results: &[(usize, VerificationRecord)]) {
     for (f, n) in &flags {
         println!("  {f:<22} {n}");
     }
+}
+
+/// `--write-households DIR`: each sample household as a household file,
+/// with the same authorization (form number, dates, signers) the demo
+/// submitted, and a comment naming its scenario and the demo's verdict.
+fn write_households(
+    dir: &std::path::Path,
+    households: &[hedui_adapter::sandbox::SandboxHousehold],
+    results: &[(usize, VerificationRecord)],
+    window: &hedui_proto::v1::IncomeWindow,
+    today: chrono::NaiveDate,
+) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    for (i, record) in results {
+        let h = &households[*i];
+        let form = format!("SQ-{}-{:04}", today.format("%Y"), i + 1);
+        let req = SubmitVerificationRequest {
+            authorization: Some(complete_for(
+                &h.household,
+                Purpose::MinimumLiving,
+                &form,
+                today,
+                today + chrono::Days::new(365),
+            )),
+            idempotency_key: String::new(),
+            household: Some(h.household.clone()),
+            purpose: Purpose::MinimumLiving as i32,
+            income_window: Some(window.clone()),
+            asset_reference_date: String::new(),
+            authorization_ref: form,
+        };
+        let path = dir.join(format!("{}.toml", h.household.household_ref));
+        let comment = format!(
+            "A sample household of `hedui demo` ({}: {}).\nThe demo's verdict on {today}: {}.\nVerify it against the sandbox adapters with `hedui verify {}`.",
+            h.scenario,
+            h.scenario_zh,
+            verdict_name(record.verdict),
+            path.display()
+        );
+        crate::household_file::write(&path, &req, &comment)?;
+    }
+    println!("{} household files written to {}", results.len(), dir.display());
+    Ok(())
 }

@@ -9,18 +9,19 @@
 use std::path::Path;
 
 use anyhow::{Context as _, bail};
-use hedui_domain::purpose::{parse_purpose_slug, parse_relation_slug, parse_residence_slug};
 use hedui_domain::window::IncomeWindow;
+use hedui_domain::words;
 use hedui_proto::v1::{
-    Authorization, Household, IncomeWindow as WireWindow, Member, Signer, SubmitVerificationRequest,
+    Authorization, Household, IncomeWindow as WireWindow, Member, Purpose, Relation, Residence, Signer,
+    SubmitVerificationRequest,
 };
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// Largest household file read, to refuse a wrong file quickly.
 const MAX_FILE_BYTES: u64 = 1024 * 1024;
 
 /// A household file.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct HouseholdFile {
     /// The bureau's household or case number.
@@ -32,13 +33,13 @@ pub struct HouseholdFile {
     /// The signed authorization's form number.
     pub authorization_ref: String,
     /// Retry key; when absent a new one is generated and printed.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub idempotency_key: Option<String>,
     /// The income window; when absent, the last 12 whole months.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub income_window: Option<WindowFile>,
     /// The asset reference date; when absent, today.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub asset_reference_date: Option<String>,
     /// The members.
     #[serde(default)]
@@ -48,7 +49,7 @@ pub struct HouseholdFile {
 }
 
 /// The signed authorization in a household file.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct AuthorizationFile {
     /// Date signed, `YYYY-MM-DD`.
@@ -63,7 +64,7 @@ pub struct AuthorizationFile {
 }
 
 /// One signer of the authorization.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct SignerFile {
     /// Full name.
@@ -71,15 +72,15 @@ pub struct SignerFile {
     /// Resident ID number.
     pub id_number: String,
     /// True when signing as guardian for the members in `on_behalf_of`.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub as_guardian: bool,
     /// ID numbers of the members a guardian signs for.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub on_behalf_of: Vec<String>,
 }
 
 /// An income window in a household file.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct WindowFile {
     /// First month, `YYYY-MM`.
@@ -89,7 +90,7 @@ pub struct WindowFile {
 }
 
 /// A member in a household file.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct MemberFile {
     /// Full name.
@@ -99,7 +100,7 @@ pub struct MemberFile {
     /// Relation to the applicant, for example `spouse`.
     pub relation: String,
     /// True when a guardian signs for the member.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub lacks_capacity: bool,
 }
 
@@ -130,11 +131,11 @@ pub fn read(path: &Path, today: chrono::NaiveDate) -> anyhow::Result<SubmitVerif
 
 /// Converts a parsed file into a request; words become enum values.
 pub fn to_request(file: HouseholdFile, today: chrono::NaiveDate) -> Result<SubmitVerificationRequest, String> {
-    let residence = parse_residence_slug(&file.residence).map_err(|e| format!("residence: {e}"))?;
-    let purpose = parse_purpose_slug(&file.purpose).map_err(|e| format!("purpose: {e}"))?;
+    let residence: Residence = words::parse(&file.residence).map_err(|e| format!("residence: {e}"))?;
+    let purpose: Purpose = words::parse(&file.purpose).map_err(|e| format!("purpose: {e}"))?;
     let mut members = Vec::with_capacity(file.members.len());
     for (i, m) in file.members.into_iter().enumerate() {
-        let relation = parse_relation_slug(&m.relation).map_err(|e| format!("members[{i}].relation: {e}"))?;
+        let relation: Relation = words::parse(&m.relation).map_err(|e| format!("members[{i}].relation: {e}"))?;
         members.push(Member {
             name: m.name,
             id_number: m.id_number,
@@ -181,6 +182,64 @@ pub fn to_request(file: HouseholdFile, today: chrono::NaiveDate) -> Result<Submi
     })
 }
 
+/// The household file of a request: what `hedui verify` reads back into
+/// the same request (with a new idempotency key). Enum values are written
+/// as their English names.
+pub fn from_request(req: &SubmitVerificationRequest) -> HouseholdFile {
+    let household = req.household.clone().unwrap_or_default();
+    HouseholdFile {
+        household_ref: household.household_ref,
+        residence: words::english(Residence::try_from(household.residence).unwrap_or_default()),
+        purpose: words::english(Purpose::try_from(req.purpose).unwrap_or_default()),
+        authorization_ref: req.authorization_ref.clone(),
+        idempotency_key: None,
+        income_window: req.income_window.as_ref().map(|w| WindowFile {
+            from: w.from_month.clone(),
+            to: w.to_month.clone(),
+        }),
+        asset_reference_date: Some(req.asset_reference_date.clone()).filter(|d| !d.is_empty()),
+        members: household
+            .members
+            .into_iter()
+            .map(|m| MemberFile {
+                name: m.name,
+                id_number: m.id_number,
+                relation: words::english(Relation::try_from(m.relation).unwrap_or_default()),
+                lacks_capacity: m.lacks_capacity,
+            })
+            .collect(),
+        authorization: req.authorization.as_ref().map(|a| AuthorizationFile {
+            signed_date: a.signed_date.clone(),
+            valid_until: a.valid_until.clone(),
+            scan_sha256: a.scan_sha256.clone(),
+            signers: a
+                .signers
+                .iter()
+                .map(|s| SignerFile {
+                    name: s.name.clone(),
+                    id_number: s.id_number.clone(),
+                    as_guardian: s.as_guardian,
+                    on_behalf_of: s.on_behalf_of.clone(),
+                })
+                .collect(),
+        }),
+    }
+}
+
+/// Writes `req` as a TOML household file at `path`, after `comment` (each
+/// line is prefixed with `# `).
+pub fn write(path: &Path, req: &SubmitVerificationRequest, comment: &str) -> anyhow::Result<()> {
+    let body = toml::to_string(&from_request(req)).with_context(|| format!("{}: cannot write TOML", path.display()))?;
+    let mut text = String::new();
+    for line in comment.lines() {
+        text.push_str("# ");
+        text.push_str(line);
+        text.push('\n');
+    }
+    text.push_str(&body);
+    std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -200,6 +259,28 @@ mod tests {
                 .unwrap_or_else(|e| panic!("{name}: {e:?}"));
             hedui_domain::request::ValidatedSubmission::parse(&req, today()).unwrap_or_else(|e| panic!("{name}: {e}"));
         }
+    }
+
+    #[test]
+    fn a_written_file_reads_back_as_the_same_request() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/examples");
+        let req = read(&dir.join("household.toml"), today()).unwrap();
+        let out = tempfile::tempdir().unwrap();
+        let path = out.path().join("h.toml");
+        write(&path, &req, "a comment\nof two lines").unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.starts_with("# a comment\n# of two lines\n"), "{text}");
+        let back = read(&path, today()).unwrap();
+        assert_eq!(
+            SubmitVerificationRequest {
+                idempotency_key: String::new(),
+                ..back
+            },
+            SubmitVerificationRequest {
+                idempotency_key: String::new(),
+                ..req
+            }
+        );
     }
 
     #[test]

@@ -16,6 +16,7 @@ mod config;
 mod demo;
 mod household_file;
 mod ops_cmd;
+mod output;
 mod reconcile_cmd;
 mod record_cmd;
 mod record_verify;

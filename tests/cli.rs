@@ -84,14 +84,16 @@ fn an_unreachable_hub_is_a_plain_error() {
         .output()
         .unwrap();
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot reach the hub"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot connect to the hub"));
 }
 
 #[test]
 fn the_demo_runs_end_to_end_and_shows_every_verdict() {
     let dir = tempfile::tempdir().unwrap();
+    let households = dir.path().join("households");
     let out = hedui()
-        .args(["demo", "--data-dir", dir.path().to_str().unwrap()])
+        .args(["demo", "--data-dir", dir.path().to_str().unwrap(), "--write-households"])
+        .arg(&households)
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -114,6 +116,29 @@ fn the_demo_runs_end_to_end_and_shows_every_verdict() {
     }
     assert!(dir.path().join("hedui.db").exists());
 
+    // The households it used, as files `hedui verify` accepts: each passes
+    // every local check and gets as far as the (unreachable) hub.
+    let files: Vec<_> = std::fs::read_dir(&households)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert!(files.len() >= 10, "{files:?}");
+    assert!(
+        stdout.contains(&format!("{} household files written to", files.len())),
+        "{stdout}"
+    );
+    assert!(households.join("DJ-0001.toml").exists());
+    for f in &files {
+        let out = hedui()
+            .arg("verify")
+            .arg(f)
+            .args(["--hub", "http://127.0.0.1:9"])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("cannot connect to the hub"), "{}: {err}", f.display());
+    }
+
     // The records the demo stored can be read back offline.
     let db = dir.path().join("hedui.db");
     let list = hedui()
@@ -133,7 +158,91 @@ fn the_demo_runs_end_to_end_and_shows_every_verdict() {
         .unwrap();
     assert!(list.status.success(), "{}", String::from_utf8_lossy(&list.stderr));
     let json: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
-    let id = json["records"][0]["recordId"].as_str().unwrap().to_owned();
+    // A list is a JSON array.
+    let id = json[0]["recordId"].as_str().unwrap().to_owned();
+    // The same list asked for in Chinese.
+    let in_chinese = hedui()
+        .args([
+            "record",
+            "list",
+            "--verdict",
+            "需人工复核",
+            "--limit",
+            "1",
+            "--output",
+            "json",
+            "--database",
+        ])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(
+        in_chinese.status.success(),
+        "{}",
+        String::from_utf8_lossy(&in_chinese.stderr)
+    );
+    assert_eq!(in_chinese.stdout, list.stdout);
+    // JSON Lines: one object per line, the same objects as the array.
+    let array = hedui()
+        .args(["record", "list", "--limit", "3", "--output", "json", "--database"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    let lines = hedui()
+        .args(["record", "list", "--limit", "3", "--output", "jsonl", "--database"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    let array: Vec<serde_json::Value> = serde_json::from_slice(&array.stdout).unwrap();
+    let lines: Vec<serde_json::Value> = String::from_utf8(lines.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!((array.len(), &array), (3, &lines));
+    let show = hedui()
+        .args(["record", "show", &id, "--output", "jsonl", "--database"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    let text = String::from_utf8(show.stdout).unwrap();
+    assert_eq!(text.lines().count(), 1, "{text}");
+    let record: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(record["recordId"], id.as_str());
+    // A list says when more match, and the next page shows the next ones.
+    let page = |n: &str| {
+        let out = hedui()
+            .args([
+                "record",
+                "list",
+                "--limit",
+                "2",
+                "--page",
+                n,
+                "--output",
+                "json",
+                "--database",
+            ])
+            .arg(&db)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let ids: Vec<String> = json
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["recordId"].as_str().unwrap().to_owned())
+            .collect();
+        (ids, String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    let (first, hint) = page("1");
+    assert_eq!(first.len(), 2);
+    assert!(hint.contains("showing records 1–2; more match: add --page 2"), "{hint}");
+    let (second, hint) = page("2");
+    assert_eq!(second.len(), 2);
+    assert!(hint.contains("add --page 3"), "{hint}");
+    assert!(first.iter().all(|id| !second.contains(id)));
     let show = hedui()
         .args(["record", "show", &id, "--database"])
         .arg(&db)
@@ -364,7 +473,7 @@ fn the_demo_runs_end_to_end_and_shows_every_verdict() {
         .unwrap();
     assert!(list.status.success(), "{}", String::from_utf8_lossy(&list.stderr));
     let json: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
-    let records = json["records"].as_array().unwrap();
+    let records = json.as_array().unwrap();
     assert!(!records.is_empty());
     assert!(records.iter().all(|r| r["verdict"] == "VERDICT_INCOMPLETE"), "{json}");
     let id = records[0]["recordId"].as_str().unwrap().to_owned();
@@ -396,7 +505,7 @@ fn bad_review_and_recheck_arguments_fail_before_any_call() {
         ),
         (
             &["record", "review", id, "--outcome", "maybe"],
-            &["confirmed, corrected or objection"],
+            &["confirmed (确认)", "corrected (更正)", "objection (异议)"],
         ),
         (
             &["record", "review", "not-an-id", "--outcome", "confirmed"],
@@ -414,7 +523,10 @@ fn bad_review_and_recheck_arguments_fail_before_any_call() {
         for e in expected {
             assert!(err.contains(e), "{args:?}: expected {e:?} in {err}");
         }
-        assert!(!err.contains("cannot reach the hub"), "{args:?} made a call: {err}");
+        assert!(
+            !err.contains("cannot connect to the hub"),
+            "{args:?} made a call: {err}"
+        );
     }
 }
 
@@ -793,7 +905,7 @@ fn batch_submit_reports_every_invalid_row_before_anything_starts() {
     assert!(err.contains("row 3"), "{err}");
     assert!(err.contains("nothing was started"), "{err}");
     assert!(err.contains("--skip-invalid"), "{err}");
-    assert!(!err.contains("cannot reach the hub"), "{err}");
+    assert!(!err.contains("cannot connect to the hub"), "{err}");
     // Bad flags are named.
     for (args, expected) in [
         (vec!["--purpose", "groceries"], "--purpose"),
@@ -880,6 +992,264 @@ fn a_hub_address_without_a_scheme_means_mutual_tls() {
         err.contains("--ca") && !err.to_lowercase().contains("invalid uri"),
         "{err}"
     );
+}
+
+#[test]
+fn completions_are_printed_for_every_shell() {
+    for (shell, marker) in [
+        ("bash", "_hedui()"),
+        ("zsh", "#compdef hedui"),
+        ("fish", "complete -c hedui"),
+        ("powershell", "Register-ArgumentCompleter"),
+    ] {
+        let out = hedui().args(["completions", shell]).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{shell}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let script = String::from_utf8(out.stdout).unwrap();
+        assert!(script.contains(marker), "{shell}: no {marker:?}");
+        // The script knows the subcommands and their flags.
+        for word in ["batch", "record", "skip-invalid", "idempotency-key"] {
+            assert!(script.contains(word), "{shell}: no {word}");
+        }
+        if shell == "bash" {
+            // bash itself accepts the script.
+            let dir = tempfile::tempdir().unwrap();
+            let f = write(&dir, "hedui.bash", &script);
+            let check = Command::new("bash").arg("-n").arg(&f).output().unwrap();
+            assert!(check.status.success(), "{}", String::from_utf8_lossy(&check.stderr));
+        }
+    }
+    let out = hedui().args(["completions", "tcsh"]).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("zsh"));
+}
+
+#[test]
+fn chinese_words_are_accepted_wherever_a_word_is_asked_for() {
+    let id = "0199c0de-0000-7000-8000-000000000001";
+    let dir = tempfile::tempdir().unwrap();
+    let household = write(
+        &dir,
+        "h.toml",
+        &GOOD
+            .replace("\"minimum-living\"", "\"低保\"")
+            .replace("\"rural\"", "\"农村\"")
+            .replace("\"applicant\"", "\"本人\""),
+    );
+    let roster = concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/examples/roster.csv");
+    // Each is understood, so each gets as far as the (unreachable) hub.
+    let understood: [&[&str]; 5] = [
+        &["record", "recheck", id, "--departments", "税务,人行"],
+        &[
+            "record",
+            "recheck",
+            id,
+            "--departments",
+            "人民银行，住房公积金管理中心、公安",
+        ],
+        &["verify", household.to_str().unwrap()],
+        &["batch", "submit", roster, "--purpose", "最低生活保障"],
+        &["batch", "submit", roster, "--purpose", "低保"],
+    ];
+    for args in understood {
+        let out = hedui()
+            .args(args)
+            .args(["--hub", "http://127.0.0.1:9"])
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("cannot connect to the hub"), "{args:?}: {err}");
+    }
+    // A review's outcome in Chinese: an objection without a note is refused
+    // for the note, not for the word.
+    let out = hedui()
+        .args([
+            "record",
+            "review",
+            id,
+            "--outcome",
+            "异议",
+            "--hub",
+            "http://127.0.0.1:9",
+        ])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("--note"), "{err}");
+    for (args, expected) in [
+        (
+            vec!["batch", "submit", roster, "--purpose", "扶贫"],
+            "unknown purpose \"扶贫\"; expected one of minimum-living (低保)",
+        ),
+        (
+            vec!["record", "list", "--verdict", "合格", "--limit", "1"],
+            "unknown verdict \"合格\"; expected one of meets-criteria (符合)",
+        ),
+        (
+            vec!["record", "recheck", id, "--departments", "税务,警察"],
+            "unknown department \"警察\"",
+        ),
+    ] {
+        let out = hedui()
+            .args(&args)
+            .args(["--hub", "http://127.0.0.1:9"])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success() && err.contains(expected), "{args:?}: {err}");
+    }
+}
+
+/// Starts `hedui hub` with `config` and returns it with its address; its
+/// stderr is drained by a thread so it never blocks.
+fn spawn_hub(config: &std::path::Path, extra: &[&str]) -> (KillOnDrop, String) {
+    use std::io::BufRead as _;
+    let mut child = KillOnDrop(
+        hedui()
+            .arg("hub")
+            .args(extra)
+            .arg("--config")
+            .arg(config)
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut stderr = std::io::BufReader::new(child.0.stderr.take().unwrap());
+    let mut line = String::new();
+    let mut seen = String::new();
+    while stderr.read_line(&mut line).unwrap() > 0 {
+        if let Some(a) = line.trim().strip_prefix("hedui hub listening on ") {
+            let addr = a.to_owned();
+            std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
+            return (child, addr);
+        }
+        seen.push_str(&line);
+        line.clear();
+    }
+    drop(child);
+    panic!("the hub did not start:\n{seen}");
+}
+
+/// A county CA in `dir/name` with a certificate for `role` named `holder`.
+fn pki(dir: &tempfile::TempDir, name: &str, issue: &[(&str, &str)]) -> std::path::PathBuf {
+    let pki = dir.path().join(name);
+    let out = hedui()
+        .args(["pki", "init", "--county", name, "--dir"])
+        .arg(&pki)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    for (role, holder) in issue {
+        let out = hedui()
+            .args(["pki", "issue", "--role", role, "--name", holder, "--dir"])
+            .arg(&pki)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    pki
+}
+
+/// Connection errors say what happened: nothing listening, a hub whose
+/// certificate is from another CA, a hub that refuses our certificate.
+/// Only the last is "the hub refused": there the hub itself answered.
+#[test]
+fn connection_errors_say_what_happened() {
+    let dir = tempfile::tempdir().unwrap();
+    // A port nobody listens on: bound, then closed.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let ours = pki(&dir, "dejiang", &[("hub", "hub-01"), ("caseworker", "zhang.san")]);
+    let other = pki(&dir, "elsewhere", &[("caseworker", "li.si")]);
+    let tls = |pki: &std::path::Path, who: &str| -> Vec<String> {
+        vec![
+            format!("--ca={}", pki.join("ca.crt").display()),
+            format!("--cert={}", pki.join(format!("{who}.crt")).display()),
+            format!("--key={}", pki.join(format!("{who}.key")).display()),
+        ]
+    };
+    for hub in [format!("http://127.0.0.1:{port}"), format!("127.0.0.1:{port}")] {
+        let out = hedui()
+            .args(["record", "list", "--hub", &hub])
+            .args(tls(&ours, "zhang.san"))
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success());
+        assert!(
+            err.contains(&format!(
+                "cannot connect to the hub at {}: connection refused (is `hedui hub` running?)",
+                if hub.contains("://") {
+                    hub.clone()
+                } else {
+                    format!("https://{hub}")
+                }
+            )),
+            "{err}"
+        );
+    }
+
+    // A real hub with a certificate from our CA.
+    let (config, _) = hub_config(&dir, "");
+    let text = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace("http://127.0.0.1:9", "https://127.0.0.1:9");
+    let text = format!(
+        "{text}[tls]\nca = \"{}\"\ncert = \"{}\"\nkey = \"{}\"\n",
+        ours.join("ca.crt").display(),
+        ours.join("hub-01.crt").display(),
+        ours.join("hub-01.key").display()
+    );
+    std::fs::write(&config, text).unwrap();
+    let (_hub, addr) = spawn_hub(&config, &[]);
+    let list = |args: Vec<String>| {
+        let out = hedui()
+            .args(["record", "list", "--hub", &addr])
+            .args(args)
+            .output()
+            .unwrap();
+        (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    let (ok, err) = list(tls(&ours, "zhang.san"));
+    assert!(ok, "{err}");
+    // Our trust is in another CA: the hub's certificate is not signed by it.
+    let mut wrong_ca = tls(&ours, "zhang.san");
+    wrong_ca[0] = format!("--ca={}", other.join("ca.crt").display());
+    let (ok, err) = list(wrong_ca);
+    assert!(!ok);
+    assert!(
+        err.contains(&format!(
+            "the hub's certificate is not signed by the CA in {}",
+            other.join("ca.crt").display()
+        )) && !err.contains("the hub refused"),
+        "{err}"
+    );
+    // Our certificate is from another CA: the hub refuses it.
+    let mut foreign = tls(&other, "li.si");
+    foreign[0] = format!("--ca={}", ours.join("ca.crt").display());
+    let (ok, err) = list(foreign);
+    assert!(!ok);
+    assert!(
+        err.contains("the hub refused the connection: our certificate is not signed by the CA it trusts"),
+        "{err}"
+    );
+}
+
+/// A child process killed when the test ends, failed or not.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 #[test]

@@ -31,19 +31,10 @@ pub fn slug(d: Department) -> &'static str {
     }
 }
 
-/// The Chinese name of a department, for reports.
+/// The Chinese name of a department, for reports: 公安局, 人民银行…
+/// (from the table of [`crate::words`]).
 pub fn name_zh(d: Department) -> &'static str {
-    match d {
-        Department::Unspecified => "未指定",
-        Department::PublicSecurity => "公安局",
-        Department::NaturalResources => "自然资源局",
-        Department::Housing => "住建局",
-        Department::Tax => "税务局",
-        Department::MarketSupervision => "市场监督管理局",
-        Department::HousingFund => "住房公积金管理中心",
-        Department::Pboc => "人民银行",
-        Department::Hrss => "人社局",
-    }
+    crate::words::name(d)
 }
 
 /// Parses a department slug. Errors name the accepted values.

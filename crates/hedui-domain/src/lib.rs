@@ -13,6 +13,8 @@
 //! - [`recheck`]: re-checks (复核): kept answers, the next version, and what
 //!   changed between two versions.
 //! - [`review`]: reviews of a record (home visit, objection).
+//! - [`words`]: the one table of the Chinese words for enum values, what
+//!   reports print and what a caseworker may type.
 //!
 //! Functions that need "today" take it as an argument, so every result here
 //! is a function of its inputs.
@@ -31,5 +33,6 @@ pub mod reply;
 pub mod request;
 pub mod review;
 pub mod window;
+pub mod words;
 
 pub use error::{FieldViolation, ValidationError};

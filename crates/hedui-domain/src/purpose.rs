@@ -103,17 +103,7 @@ pub fn parse_purpose_slug(s: &str) -> Result<Purpose, String> {
 
 /// The Chinese name of a purpose (救助类型), for reports.
 pub fn purpose_zh(p: Purpose) -> &'static str {
-    match p {
-        Purpose::Unspecified => "未指定",
-        Purpose::MinimumLiving => "最低生活保障",
-        Purpose::ExtremePoverty => "特困人员救助供养",
-        Purpose::Medical => "医疗救助",
-        Purpose::Education => "教育救助",
-        Purpose::Housing => "住房救助",
-        Purpose::Employment => "就业救助",
-        Purpose::Temporary => "临时救助",
-        Purpose::LowIncome => "低收入家庭认定",
-    }
+    crate::words::name(p)
 }
 
 /// The command-line name of a relation, for example `child-in-law`.
@@ -140,18 +130,7 @@ pub fn parse_relation_slug(s: &str) -> Result<Relation, String> {
 /// The Chinese name of a relation to the applicant (与申请人关系), for
 /// reports.
 pub fn relation_zh(r: Relation) -> &'static str {
-    match r {
-        Relation::Unspecified => "未指定",
-        Relation::Applicant => "申请人本人",
-        Relation::Spouse => "配偶",
-        Relation::Child => "子女",
-        Relation::Parent => "父母",
-        Relation::Grandparent => "祖父母/外祖父母",
-        Relation::Grandchild => "孙子女/外孙子女",
-        Relation::Sibling => "兄弟姐妹",
-        Relation::ChildInLaw => "儿媳/女婿",
-        Relation::Other => "其他共同生活的家庭成员",
-    }
+    crate::words::name(r)
 }
 
 /// The command-line name of a residence: `urban` or `rural`.
@@ -170,11 +149,7 @@ pub fn parse_residence_slug(s: &str) -> Result<Residence, String> {
 
 /// The Chinese name of a residence, for reports.
 pub fn residence_zh(r: Residence) -> &'static str {
-    match r {
-        Residence::Unspecified => "未指定",
-        Residence::Urban => "城市",
-        Residence::Rural => "农村",
-    }
+    crate::words::name(r)
 }
 
 #[cfg(test)]

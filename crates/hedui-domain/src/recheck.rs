@@ -14,7 +14,7 @@ use hedui_proto::v1::{
     Verdict, VerificationRecord, person_result::Findings,
 };
 
-use crate::department::{ALL, parse_slug, slug};
+use crate::department::{ALL, slug};
 use crate::error::{FieldViolation, ValidationError};
 use crate::merge::{RecordHeader, SourceAnswer, build_record};
 use crate::money::yuan;
@@ -67,28 +67,6 @@ pub fn parse_departments(values: &[i32]) -> Result<Vec<Department>, ValidationEr
     }
     ValidationError::check(violations)?;
     Ok(ALL.iter().copied().filter(|d| out.contains(d)).collect())
-}
-
-/// Parses a comma-separated list of department slugs, as the command line
-/// takes them (`tax,pboc`).
-pub fn parse_slug_list(s: &str) -> Result<Vec<Department>, String> {
-    let mut out = Vec::new();
-    for part in s.split(',').map(str::trim) {
-        if part.is_empty() {
-            continue;
-        }
-        let d = parse_slug(part)?;
-        if !out.contains(&d) {
-            out.push(d);
-        }
-    }
-    if out.is_empty() {
-        return Err(format!(
-            "names no department; expected some of {}",
-            ALL.map(slug).join(", ")
-        ));
-    }
-    Ok(out)
 }
 
 /// The departments a re-check asks: the ones named, or else every one that

@@ -437,3 +437,27 @@ fn english_sentences_are_told_from_codes() {
         "required source tax did not answer: outcome timeout"
     ));
 }
+
+/// The verdicts and departments the catalog prints in Chinese are the names
+/// of hedui-domain's table of words, so what a caseworker reads is what
+/// they can type back (`--verdict 需人工复核`, `--departments 税务局`).
+#[test]
+fn chinese_names_are_the_words_the_command_line_reads() {
+    use hedui_domain::words;
+    for v in [
+        Verdict::MeetsCriteria,
+        Verdict::DoesNotMeet,
+        Verdict::NeedsReview,
+        Verdict::Incomplete,
+    ] {
+        let shown = verdict(Lang::Zh, v as i32);
+        assert_eq!(shown, words::name(v));
+        assert_eq!(words::parse::<Verdict>(&shown), Ok(v));
+    }
+    for d in hedui_domain::department::ALL {
+        let shown = department(Lang::Zh, d as i32);
+        assert_eq!(shown, words::name(d));
+        assert_eq!(words::parse::<Department>(&shown), Ok(d));
+        assert_eq!(department_slug(d as i32), Some(words::english(d).as_str()));
+    }
+}

@@ -4,7 +4,6 @@
 use std::fmt;
 
 use chrono::NaiveDate;
-use hedui_domain::purpose::{parse_relation_slug, parse_residence_slug};
 use hedui_proto::v1::{Relation, Residence};
 
 /// One column of the roster.
@@ -136,63 +135,19 @@ impl fmt::Display for Column {
 /// Parses 城乡: 城镇, 城市 or `urban`; 农村 or `rural`.
 pub fn parse_residence(s: &str) -> Result<Residence, String> {
     match s.trim() {
-        "城镇" | "城市" => Ok(Residence::Urban),
-        "农村" => Ok(Residence::Rural),
         "" => Err("is required: 城镇 or 农村 (urban or rural)".to_owned()),
-        other => parse_residence_slug(&other.to_ascii_lowercase())
+        other => hedui_domain::words::parse::<Residence>(other)
             .map_err(|_| format!("{other:?} is not a residence; expected 城镇 or 农村 (urban or rural)")),
     }
 }
 
-/// The accepted Chinese words for each relation, first the one the
-/// generator writes.
-const RELATION_WORDS: [(Relation, &[&str]); 9] = [
-    (Relation::Applicant, &["本人", "申请人", "申请人本人"]),
-    (Relation::Spouse, &["配偶", "丈夫", "妻子"]),
-    (Relation::Child, &["子女", "儿子", "女儿"]),
-    (Relation::Parent, &["父母", "父亲", "母亲"]),
-    (
-        Relation::Grandparent,
-        &[
-            "祖父母",
-            "外祖父母",
-            "祖父母/外祖父母",
-            "祖父",
-            "祖母",
-            "外祖父",
-            "外祖母",
-        ],
-    ),
-    (
-        Relation::Grandchild,
-        &[
-            "孙子女",
-            "外孙子女",
-            "孙子女/外孙子女",
-            "孙子",
-            "孙女",
-            "外孙",
-            "外孙女",
-        ],
-    ),
-    (
-        Relation::Sibling,
-        &["兄弟姐妹", "兄弟", "姐妹", "哥哥", "弟弟", "姐姐", "妹妹"],
-    ),
-    (Relation::ChildInLaw, &["儿媳/女婿", "儿媳", "女婿"]),
-    (Relation::Other, &["其他", "其他共同生活的家庭成员"]),
-];
-
-/// The word the generator writes for a relation.
+/// The word the generator writes for a relation: its short word in the
+/// table of [`hedui_domain::words`] (本人, 配偶, …).
 pub fn relation_word(r: Relation) -> &'static str {
-    RELATION_WORDS
-        .iter()
-        .find(|(rel, _)| *rel == r)
-        .map(|(_, words)| words[0])
-        .unwrap_or("其他")
+    hedui_domain::words::words(r).map_or("其他", |w| w.short)
 }
 
-/// Parses 与申请人关系: the Chinese words of [`RELATION_WORDS`] or the
+/// Parses 与申请人关系: the Chinese words of [`hedui_domain::words`] or the
 /// English slugs (`applicant`, `spouse`, `child`, `parent`, `grandparent`,
 /// `grandchild`, `sibling`, `child-in-law`, `other`).
 pub fn parse_relation(s: &str) -> Result<Relation, String> {
@@ -200,10 +155,7 @@ pub fn parse_relation(s: &str) -> Result<Relation, String> {
     if s.is_empty() {
         return Err("is required, for example 本人, 配偶 or 子女".to_owned());
     }
-    if let Some((r, _)) = RELATION_WORDS.iter().find(|(_, words)| words.contains(&s)) {
-        return Ok(*r);
-    }
-    parse_relation_slug(&s.to_ascii_lowercase()).map_err(|_| {
+    hedui_domain::words::parse::<Relation>(s).map_err(|_| {
         format!(
             "{s:?} is not a relation; expected one of 本人, 配偶, 子女, 父母, 祖父母, 孙子女, 兄弟姐妹, 儿媳/女婿, 其他 \
              (or applicant, spouse, child, parent, grandparent, grandchild, sibling, child-in-law, other)"
@@ -314,12 +266,13 @@ mod tests {
         assert_eq!(parse_residence("城镇"), Ok(Residence::Urban));
         assert_eq!(parse_residence("Rural"), Ok(Residence::Rural));
         assert!(parse_residence("县城").unwrap_err().contains("城镇 or 农村"));
-        for (r, words) in RELATION_WORDS {
-            for w in words {
-                assert_eq!(parse_relation(w), Ok(r));
+        for words in <Relation as hedui_domain::words::Worded>::TABLE {
+            for w in words.all() {
+                assert_eq!(parse_relation(w), Ok(words.value));
             }
-            assert_eq!(parse_relation(relation_word(r)), Ok(r));
+            assert_eq!(parse_relation(relation_word(words.value)), Ok(words.value));
         }
+        assert_eq!(relation_word(Relation::Applicant), "本人");
         assert_eq!(parse_relation("child-in-law"), Ok(Relation::ChildInLaw));
         assert!(parse_relation("表哥").unwrap_err().contains("兄弟姐妹"));
         assert_eq!(parse_yes_no(""), Ok(false));

@@ -105,7 +105,13 @@ impl ResultRow {
     pub fn cells(&self) -> [String; 8] {
         [
             self.household_ref.clone(),
-            self.first_row.to_string(),
+            // 0 is no row: a household the results do not place (one not
+            // finished yet); roster rows start at 1.
+            if self.first_row == 0 {
+                String::new()
+            } else {
+                self.first_row.to_string()
+            },
             self.record_id.clone(),
             self.verdict.clone(),
             self.reasons.clone(),

@@ -51,6 +51,50 @@ pub fn channel(
     channel_from_endpoint(endpoint.connect_timeout(connect_timeout), tls, expected_role)
 }
 
+/// Opens one connection to `url` as [`channel`] would (the same checks of
+/// the server's certificate and role), then waits up to `timeout` for the
+/// server's first bytes (its HTTP/2 settings) and closes it.
+///
+/// In TLS 1.3 a server that refuses our certificate says so only after our
+/// side of the handshake is done, and a lazily connected channel then loses
+/// the server's alert in its connection task. A command line calls this
+/// first, so that every failure — nothing listening, a server certificate
+/// from another CA, our certificate refused — comes back as a [`TlsError`]
+/// whose chain ends in the cause ([`crate::connect_failure`]).
+pub async fn probe(url: &str, tls: &ClientTls, expected_role: Option<Role>, timeout: Duration) -> Result<(), TlsError> {
+    let url_error = |reason: &str| TlsError::Url {
+        url: url.to_owned(),
+        reason: reason.to_owned(),
+    };
+    let uri: Uri = url.parse().map_err(|_| url_error("not a URL"))?;
+    let addr = format!("{}:{}", uri.host().unwrap_or_default(), uri.port_u16().unwrap_or(443));
+    let mut connector = Connector {
+        tls: tls.clone(),
+        expected_role,
+    };
+    let handshake = tower_service::Service::call(&mut connector, uri);
+    let conn = match tokio::time::timeout(timeout, handshake).await {
+        Ok(c) => c?,
+        Err(_) => {
+            return Err(TlsError::Connect {
+                addr,
+                source: std::io::ErrorKind::TimedOut.into(),
+            });
+        }
+    };
+    let mut stream = conn.into_inner();
+    let mut buf = [0u8; 64];
+    let first = std::future::poll_fn(|cx| {
+        let mut read = tokio::io::ReadBuf::new(&mut buf);
+        tokio::io::AsyncRead::poll_read(Pin::new(&mut stream), cx, &mut read).map_ok(|()| read.filled().len())
+    });
+    match tokio::time::timeout(timeout, first).await {
+        // A slow server is not a refusal: the call itself will tell.
+        Ok(Ok(_)) | Err(_) => Ok(()),
+        Ok(Err(source)) => Err(TlsError::Handshake { addr, source }),
+    }
+}
+
 /// Like [`channel`], for an [`Endpoint`] the caller has configured (HTTP/2
 /// keep-alive, a per-request timeout, and so on).
 pub fn channel_from_endpoint(

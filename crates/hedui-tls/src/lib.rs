@@ -85,12 +85,14 @@
 
 mod client;
 mod config;
+mod failure;
 mod identity;
 pub mod pki;
 mod server;
 
-pub use client::{channel, channel_from_endpoint};
+pub use client::{channel, channel_from_endpoint, probe};
 pub use config::{ClientTls, RELOAD_CHECK_INTERVAL, ServerTls, TlsError, TlsFiles, crypto_provider};
+pub use failure::{ConnectFailure, connect_failure};
 pub use identity::{
     IdentityError, MAX_NAME_LEN, PeerIdentity, Role, URI_PREFIX, check_name, identity_from_cert, identity_uri,
     parse_identity_uri,
