@@ -287,8 +287,20 @@ async fn killed_batch(n: usize, kills: usize, adapter_delay: Duration) {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+    // The hub logs at INFO by default; per-household lines are DEBUG, so
+    // the whole batch, restarts included, stays well under 1 MB of logs.
+    let log_bytes: u64 = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.file_name().is_some_and(|f| f.to_string_lossy().starts_with("hub-")))
+        .map(|p| std::fs::metadata(p).unwrap().len())
+        .sum();
+    assert!(
+        log_bytes < 512 * 1024,
+        "{n} households wrote {log_bytes} bytes of hub logs at INFO"
+    );
     eprintln!(
-        "batch crash test: {n} households, {kills} SIGKILL(s) at {kill_points:?} households done; {} records, all in the audit log; {}",
+        "batch crash test: {n} households, {kills} SIGKILL(s) at {kill_points:?} households done; {} records, all in the audit log; {}; hub logs {log_bytes} bytes",
         records.len(),
         String::from_utf8_lossy(&out.stdout).trim()
     );

@@ -303,12 +303,23 @@ impl DepartmentClient {
                 started.elapsed(),
             );
         }
-        tracing::info!(
-            department = slug(d),
-            outcome = answer.outcome.as_str_name(),
-            latency_ms,
-            "department answered"
-        );
+        // One line per department per household: DEBUG when it answered,
+        // INFO when it did not (what an operator looks for).
+        if matches!(answer.outcome, SourceOutcome::Ok | SourceOutcome::NoRecord) {
+            tracing::debug!(
+                department = slug(d),
+                outcome = answer.outcome.as_str_name(),
+                latency_ms,
+                "department answered"
+            );
+        } else {
+            tracing::info!(
+                department = slug(d),
+                outcome = answer.outcome.as_str_name(),
+                latency_ms,
+                "department did not answer"
+            );
+        }
         answer
     }
 }

@@ -563,7 +563,7 @@ impl HubState {
         let record = write.record.clone();
         let (_, stored) = self.audit.append_with_record(entries.clone(), write).await?;
         if stored == RecordStored::Inserted {
-            tracing::info!(verdict, "record stored");
+            tracing::debug!(verdict, "record stored");
             return Ok(Ran::Stored {
                 record: Box::new(record),
                 replayed: false,
