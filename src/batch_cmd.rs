@@ -248,7 +248,7 @@ async fn submit(a: SubmitArgs) -> anyhow::Result<()> {
         check.add(&h);
     }
     eprintln!("{}: {}", a.file.display(), check.summary());
-    for line in check.details() {
+    for line in check.details_in(crate::render::lang()) {
         eprintln!("{}: {line}", a.file.display());
     }
     let (valid, invalid) = (check.valid(), check.invalid());

@@ -206,10 +206,59 @@ pub const VIOLATION_TEMPLATES: &[Template] = &[
     ),
     t("violation-no-signer", "at least one signer is required"),
     t("violation-uuid", "must be a UUID"),
+    t("violation-empty", "must not be empty"),
+];
+
+/// A roster's row problems (`hedui-roster`), beside [`VIOLATION_TEMPLATES`]
+/// for what the domain's validation says of a member.
+pub const ROSTER_TEMPLATES: &[Template] = &[
+    t(
+        "roster-differs-in-household",
+        "{text} differs from {other} in row {row} of the same household; leave it blank or repeat the same value",
+    ),
+    t(
+        "roster-differs-for-guardian",
+        "{text} differs from {other} in row {row} for the same guardian",
+    ),
+    t(
+        "roster-differs-from-member",
+        "{text} differs from the name of the member in row {row} with this guardian ID number",
+    ),
+    t(
+        "roster-not-a-date",
+        "{text} is not a date; write it as 2026-11-02, 2026/11/2, 2026年11月2日 or 20261102",
+    ),
+    t("roster-no-month", "{text} is not a date: there is no month {month}"),
+    t("roster-no-day", "{text} is not a date: {ym} has no day {day}"),
+    t(
+        "roster-year-range",
+        "{text}: the year {year} is out of range (1880 to 9999)",
+    ),
+    t(
+        "roster-not-residence",
+        "{text} is not a residence; expected 城镇 or 农村 (urban or rural)",
+    ),
+    t(
+        "roster-not-relation",
+        "{text} is not a relation; expected one of {_choices}",
+    ),
+    t("roster-required-for", "is required, for example {_example}"),
+    t("roster-required-because", "is required: {_why}"),
+    t("roster-blank-guardian", "is given but {column} is blank"),
+    t(
+        "roster-not-yes-no",
+        "{text} is not 是 or 否 (yes or no; Y/N and √ are read too)",
+    ),
 ];
 
 /// Every template list, for the tests.
-pub const ALL: &[&[Template]] = &[REASON_TEMPLATES, FLAG_TEMPLATES, SOURCE_TEMPLATES, VIOLATION_TEMPLATES];
+pub const ALL: &[&[Template]] = &[
+    REASON_TEMPLATES,
+    FLAG_TEMPLATES,
+    SOURCE_TEMPLATES,
+    VIOLATION_TEMPLATES,
+    ROSTER_TEMPLATES,
+];
 
 /// The sentence `text` said in `lang` from the first template of `templates`
 /// that recognises it, or `None`.
@@ -396,6 +445,9 @@ fn value_in(lang: Lang, name: &str, v: &str) -> Option<String> {
         // A department's own detail inside a reason: said when known, else
         // a pointer to the record.
         "source_detail" => Some(say(lang, SOURCE_TEMPLATES, v).unwrap_or_else(|| tr(lang, "flag-detail-untranslated"))),
+        // A roster's cell values, quoted as typed, and its row numbers.
+        "text" | "other" | "ym" | "column" => (v.chars().count() <= 200).then(|| v.to_owned()),
+        "row" | "month" | "day" | "year" => digits(v).then(|| v.to_owned()),
         _ => None,
     }
 }

@@ -129,7 +129,13 @@ impl Check {
     /// [`SHOWN_ROWS`] rows, then the counts of the rest by column and by
     /// kind, then the notes.
     pub fn details(&self) -> Vec<String> {
-        let mut out: Vec<String> = self.shown.iter().map(ToString::to_string).collect();
+        self.details_in(hedui_i18n::Lang::En)
+    }
+
+    /// [`Check::details`] with each row's problem said in `lang` (see
+    /// [`crate::RowError::said`]): what a caseworker reads.
+    pub fn details_in(&self, lang: hedui_i18n::Lang) -> Vec<String> {
+        let mut out: Vec<String> = self.shown.iter().map(|e| e.said(lang)).collect();
         if self.hidden_rows > 0 {
             let total: usize = self.hidden_by_kind.values().sum();
             out.push(format!(
@@ -146,7 +152,7 @@ impl Check {
             out.push(format!("  按问题类型：{}", by_kind.join("，")));
         }
         for n in &self.notes {
-            out.push(format!("注意 {n}"));
+            out.push(format!("注意 {}", n.said(lang)));
         }
         if self.notes_total > self.notes.len() {
             out.push(format!(

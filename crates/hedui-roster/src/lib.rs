@@ -164,6 +164,37 @@ impl fmt::Display for RowError {
     }
 }
 
+impl RowError {
+    /// The problem said in `lang`: `第 3 行，身份证号：校验码应为 9，实为 8`. A
+    /// reason this build cannot say in Chinese is given as its kind
+    /// (格式或取值不对 …), never as an English sentence.
+    pub fn said(&self, lang: hedui_i18n::Lang) -> String {
+        use hedui_i18n::{Lang, explain, tr_args};
+        let at = match &self.column {
+            Some(c) => tr_args(
+                lang,
+                "roster-row-column",
+                &[("row", self.row.to_string()), ("column", c.clone())],
+            ),
+            None => tr_args(lang, "roster-row", &[("row", self.row.to_string())]),
+        };
+        let message = if lang == Lang::En {
+            self.reason.clone()
+        } else {
+            explain::say(lang, explain::ROSTER_TEMPLATES, &self.reason)
+                .or_else(|| explain::say(lang, explain::VIOLATION_TEMPLATES, &self.reason))
+                .unwrap_or_else(|| {
+                    if hedui_i18n::has_english_sentence(&self.reason) {
+                        format!("{}，请核对", self.kind.zh())
+                    } else {
+                        self.reason.clone()
+                    }
+                })
+        };
+        tr_args(lang, "roster-row-error", &[("where", at), ("message", message)])
+    }
+}
+
 impl std::error::Error for RowError {}
 
 /// A problem with the file as a whole: nothing in it is read.

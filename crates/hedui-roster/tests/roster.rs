@@ -656,3 +656,56 @@ fn a_workbook_whose_cell_reference_overflows_is_refused_naming_the_sheet() {
     assert!(msg.contains("worksheet"), "{msg}");
     eprintln!("{msg}");
 }
+
+/// Every kind of row problem, said in Chinese for a caseworker: no English
+/// sentence in any line (issue #11, and the console's upload, issue #12).
+#[test]
+fn every_row_problem_is_said_in_chinese() {
+    let d = dir();
+    let mut rows = example_rows(12);
+    let id = col(&rows, "身份证号");
+    let signed = col(&rows, "签署日期");
+    let residence = col(&rows, "城乡");
+    let capacity = col(&rows, "无民事行为能力");
+    let relation = col(&rows, "与申请人关系");
+    let name = col(&rows, "姓名");
+    // A wrong check character, a date that does not exist, a residence and
+    // a yes/no that are not words of the roster, a relation that is not
+    // one, a blank name, a date that differs within a household, a
+    // year out of range.
+    let flip = |s: &mut String| {
+        let last = s.pop().unwrap();
+        s.push(if last == '0' { '1' } else { '0' });
+    };
+    flip(&mut rows[1][id]);
+    rows[2][signed] = "2026/13/45".into();
+    rows[3][residence] = "乡下".into();
+    rows[4][capacity] = "也许".into();
+    rows[5][relation] = "邻居".into();
+    rows[6][name] = String::new();
+    rows[7][signed] = "2026-02-30".into();
+    rows[8][signed] = "0900-01-01".into();
+    let p = write_csv(d.path(), "bad.csv", &rows);
+    let mut reader = RosterReader::open(&p, today())
+        .unwrap()
+        .with_purpose(Purpose::MinimumLiving);
+    let mut check = hedui_roster::check::Check::new(&reader);
+    for h in reader.by_ref() {
+        check.add(&h);
+    }
+    let lines = check.details_in(hedui_i18n::Lang::Zh);
+    assert!(lines.len() >= 7, "{lines:#?}");
+    for l in &lines {
+        assert!(!hedui_i18n::has_english_sentence(l), "English in: {l}");
+        assert!(
+            l.starts_with("第 ") || l.starts_with("注意") || l.starts_with("……") || l.starts_with("  "),
+            "{l}"
+        );
+    }
+    let all = lines.join("\n");
+    assert!(all.contains("校验码应为"), "{all}");
+    assert!(all.contains("不是日期"), "{all}");
+    // In English the same lines read as before.
+    let en = check.details_in(hedui_i18n::Lang::En);
+    assert!(en.iter().any(|l| l.contains("check character should be")), "{en:#?}");
+}

@@ -233,7 +233,13 @@ pub async fn upload(State(app): State<Arc<App>>, who: Who, mut parts: Multipart)
                 });
             }
         }
-        Ok((check.summary(), check.details(), check.valid(), check.invalid(), items))
+        Ok((
+            check.summary(),
+            check.details_in(hedui_i18n::Lang::Zh),
+            check.valid(),
+            check.invalid(),
+            items,
+        ))
     })
     .await;
     drop(tmp);
