@@ -5,6 +5,7 @@
 //! posts, nothing stored) and they run in every `cargo test`.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use hedui_tls::{ClientTls, Role, TlsFiles};
 use http_body_util::{BodyExt as _, Full};
@@ -17,6 +18,7 @@ use crate::helpers::{TestSystem, household};
 struct Console {
     addr: SocketAddr,
     stop: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
 }
 
 async fn console(sys: &TestSystem) -> Console {
@@ -30,10 +32,47 @@ async fn console(sys: &TestSystem) -> Console {
     .unwrap();
     let addr = c.local_addr();
     let (stop, mut rx) = watch::channel(false);
-    tokio::spawn(c.serve_until(async move {
+    let task = tokio::spawn(c.serve_until(async move {
         let _ = rx.wait_for(|s| *s).await;
     }));
-    Console { addr, stop }
+    Console { addr, stop, task }
+}
+
+#[tokio::test]
+async fn a_browser_without_a_certificate_is_refused_in_the_handshake_and_logged() {
+    let sys = TestSystem::start().await;
+    let c = console(&sys).await;
+    // A client that trusts the CA but presents no certificate of its own.
+    let roots = {
+        let mut r = rustls::RootCertStore::empty();
+        let pem = std::fs::read(sys.pki.files(&Role::Caseworker, "x").ca).unwrap();
+        for cert in rustls_pki_types::pem::PemObject::pem_slice_iter(&pem) {
+            r.add(cert.unwrap()).unwrap();
+        }
+        r
+    };
+    let config = rustls::ClientConfig::builder_with_provider(hedui_tls::crypto_provider())
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+    let tcp = tokio::net::TcpStream::connect(c.addr).await.unwrap();
+    let name = rustls_pki_types::ServerName::try_from("127.0.0.1").unwrap();
+    // TLS 1.3: the refusal arrives with the first read after the handshake.
+    let refused = match connector.connect(name, tcp).await {
+        Err(_) => true,
+        Ok(mut stream) => {
+            use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+            let _ = stream.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").await;
+            let mut buf = [0u8; 64];
+            !matches!(stream.read(&mut buf).await, Ok(n) if n > 0)
+        }
+    };
+    assert!(refused, "a connection without a certificate was served");
+    let _ = c.stop.send(true);
+    c.task.await.unwrap();
+    assert!(entries_with(&sys, "connection.refused", "UNAUTHENTICATED").await >= 1);
 }
 
 /// A browser holding one certificate.

@@ -92,7 +92,21 @@ impl Console {
     pub async fn serve_until(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) {
         tracing::info!(addr = %self.local_addr, "console serving");
         let router = app::router(self.app.clone());
-        let mut incoming = Box::pin(hedui_tls::incoming(self.listener, self.tls));
+        // Handshakes refused (no certificate, another CA, expired) go to the
+        // audit log as `connection.refused`, as on the gRPC listener.
+        let (refusals_tx, refusals_rx) = tokio::sync::mpsc::channel(1024);
+        let (stop_refusals, refusals_stop) = tokio::sync::watch::channel(false);
+        let refusals = tokio::spawn(hedui_hub::refusals::run(
+            refusals_rx,
+            self.app.state.audit.clone(),
+            self.app.state.metrics.clone(),
+            refusals_stop,
+        ));
+        let mut incoming = Box::pin(hedui_tls::incoming_reporting(
+            self.listener,
+            self.tls,
+            Some(refusals_tx),
+        ));
         let mut conns = JoinSet::new();
         tokio::pin!(shutdown);
         loop {
@@ -126,6 +140,8 @@ impl Console {
         drop(incoming);
         let _ = tokio::time::timeout(SHUTDOWN_GRACE, async { while conns.join_next().await.is_some() {} }).await;
         conns.abort_all();
+        let _ = stop_refusals.send(true);
+        let _ = tokio::time::timeout(Duration::from_secs(5), refusals).await;
         tracing::info!("console stopped");
     }
 }
