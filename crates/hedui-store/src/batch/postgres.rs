@@ -285,6 +285,13 @@ pub(crate) async fn complete_batch_item(
     now: &str,
 ) -> Result<bool> {
     let mut tx = pool.begin().await?;
+    // The batch row is locked first. Without it two hubs finishing the last
+    // two households at once each see the other's item still RUNNING (READ
+    // COMMITTED reads before the other commits), neither marks the batch
+    // DONE, and it stays RUNNING for ever: a write skew. With it, the second
+    // completion waits for the first to commit and its statements then see
+    // the first item DONE.
+    state_of(&mut tx, batch_id).await?;
     let held = sqlx::query(
         "UPDATE batch_items SET state = 'DONE', lease_owner = NULL, lease_until = NULL,
                 record_id = $1, verdict = $2, flagged = $3, last_error = $4

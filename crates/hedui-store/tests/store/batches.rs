@@ -262,3 +262,46 @@ pub async fn concurrent_claimers_never_get_the_same_item(db: &TestDb) {
     assert_eq!(total, n);
     assert_eq!(seen.len(), n);
 }
+
+/// The last households of a batch, finished at the same moment by two hubs,
+/// end the batch. Each completion reads whether anything is left; without
+/// the batch row locked first, each saw the other's item still RUNNING and
+/// the batch stayed RUNNING for ever (found by CI, two hubs on PostgreSQL).
+pub async fn the_last_households_finished_at_once_end_the_batch(db: &TestDb) {
+    let other = db.reopen().await.unwrap();
+    for round in 0..40 {
+        let id = format!("b{round}");
+        db.store.create_batch(&new_batch(&id)).await.unwrap();
+        db.store.add_batch_items(&id, &items(2, 2)).await.unwrap().unwrap();
+        db.store.start_batch(&id, "t").await.unwrap();
+        let a = db.store.claim_batch_items("hub-a", 1_000, 9_000, 1).await.unwrap();
+        let b = other.claim_batch_items("hub-b", 1_000, 9_000, 1).await.unwrap();
+        assert_eq!((a.len(), b.len()), (1, 1));
+        // Each household's record is stored first, as the worker does.
+        for (i, seq) in [a[0].seq, b[0].seq].into_iter().enumerate() {
+            let r = record(&format!("00000000-0000-7000-8000-{round:06}{i:06}"));
+            let stored = db.store.put_record(&r, &item_key(&id, seq), "h").await.unwrap();
+            assert_eq!(stored, PutOutcome::Inserted);
+        }
+        let gate = std::sync::Arc::new(tokio::sync::Barrier::new(2));
+        let finish = |s: hedui_store::Store, owner: &'static str, seq: i64, i: usize| {
+            let (gate, id) = (gate.clone(), id.clone());
+            let record_id = format!("00000000-0000-7000-8000-{round:06}{i:06}");
+            tokio::spawn(async move {
+                gate.wait().await;
+                s.complete_batch_item(&id, seq, owner, &done(&record_id, false), "t2")
+                    .await
+                    .unwrap()
+            })
+        };
+        let ta = finish(db.store.clone(), "hub-a", a[0].seq, 0);
+        let tb = finish(other.clone(), "hub-b", b[0].seq, 1);
+        assert!(ta.await.unwrap() && tb.await.unwrap());
+        let info = db.store.get_batch(&id).await.unwrap().unwrap();
+        assert_eq!(
+            (info.state, info.done),
+            (BatchState::Done, 2),
+            "round {round}: both households are done, so is the batch"
+        );
+    }
+}

@@ -72,6 +72,7 @@ on_both_backends!(
     batches::a_rescheduled_item_waits_for_its_time,
     batches::concurrent_claimers_never_get_the_same_item,
     batches::an_edited_item_verdict_is_refused_in_results,
+    batches::the_last_households_finished_at_once_end_the_batch,
     tamper::an_intact_database_verifies_with_nothing_left_out,
     tamper::a_record_resealed_with_a_recomputed_digest_is_refused,
     tamper::a_changed_verdict_column_is_refused_in_lists,
