@@ -840,4 +840,22 @@ mod tests {
             "deploy/README.md waits for another Job"
         );
     }
+
+    /// The Dockerfile builds with the toolchain of rust-toolchain.toml, from
+    /// an image of that exact version, without downloading another.
+    #[test]
+    fn the_dockerfile_builds_with_the_pinned_toolchain() {
+        let toolchain = std::fs::read_to_string(base().join("../rust-toolchain.toml")).unwrap();
+        let channel = toolchain
+            .lines()
+            .find_map(|l| l.strip_prefix("channel = "))
+            .unwrap()
+            .trim_matches('"');
+        let docker = std::fs::read_to_string(base().join("Dockerfile")).unwrap();
+        assert!(
+            docker.contains(&format!("\nFROM rust:{channel}-slim-bookworm")),
+            "{docker}"
+        );
+        assert!(docker.contains(&format!("ENV RUSTUP_TOOLCHAIN={channel} RUSTUP_AUTO_INSTALL=0\n")));
+    }
 }
