@@ -60,8 +60,9 @@ pub async fn run(action: AdapterAction) -> anyhow::Result<()> {
     }
 }
 
-/// The configuration named by `--config`, matching `--backend` and
-/// `--department` when given.
+/// The configuration named by `--config`, whose `[sql]` or `[snapshot]`
+/// section chooses the backend, matching `--backend` and `--department`
+/// when given.
 pub fn load_for(a: &AdapterArgs) -> anyhow::Result<AdapterConfig> {
     let path = a
         .config
@@ -69,9 +70,10 @@ pub fn load_for(a: &AdapterArgs) -> anyhow::Result<AdapterConfig> {
         .ok_or_else(|| anyhow!("--config is required with --backend sql or snapshot"))?;
     let config = AdapterConfig::load(path)?;
     let wanted = match a.backend {
-        Backend::Sql => "sql",
-        Backend::Snapshot => "snapshot",
-        Backend::Sandbox => "sandbox",
+        None => config.backend_name(),
+        Some(Backend::Sql) => "sql",
+        Some(Backend::Snapshot) => "snapshot",
+        Some(Backend::Sandbox) => "sandbox",
     };
     if config.backend_name() != wanted {
         bail!(

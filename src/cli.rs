@@ -234,9 +234,10 @@ pub struct AdapterArgs {
     /// market-supervision, housing-fund, pboc or hrss. With --config, taken from the file.
     #[arg(long, value_parser = parse_department)]
     pub department: Option<hedui_proto::v1::Department>,
-    /// Where the data comes from.
-    #[arg(long, value_enum, default_value = "sandbox")]
-    pub backend: Backend,
+    /// Where the data comes from. With --config, the file says ([sql] or
+    /// [snapshot]) and --backend, if given, must agree; without, sandbox.
+    #[arg(long, value_enum)]
+    pub backend: Option<Backend>,
     /// The adapter configuration file (TOML) of the sql or snapshot backend,
     /// e.g. deploy/adapters/tax.toml.
     #[arg(long)]
@@ -550,11 +551,16 @@ async fn adapter(a: AdapterArgs) -> anyhow::Result<()> {
     if let Some(action) = a.action {
         return crate::adapter_cmd::run(action).await;
     }
-    match a.backend {
-        Backend::Sandbox => {
-            if a.config.is_some() {
-                bail!("--config: the sandbox backend takes no configuration file; use --backend sql or snapshot");
-            }
+    match (a.backend, &a.config) {
+        (Some(Backend::Sandbox), Some(_)) => {
+            bail!(
+                "--config: the sandbox backend takes no configuration file; use --backend sql or snapshot, or leave --backend out to take it from the file"
+            );
+        }
+        (Some(Backend::Sql | Backend::Snapshot), None) => {
+            bail!("--config is required with --backend sql or snapshot");
+        }
+        (None | Some(Backend::Sandbox), None) => {
             let department = a
                 .department
                 .ok_or_else(|| anyhow!("--department is required with the sandbox backend"))?;
@@ -562,7 +568,7 @@ async fn adapter(a: AdapterArgs) -> anyhow::Result<()> {
             let source = Arc::new(SandboxSource::new(sandbox, department));
             serve_adapter(source, department, "sandbox", a, Default::default(), None).await
         }
-        Backend::Sql | Backend::Snapshot => {
+        (None | Some(Backend::Sql | Backend::Snapshot), Some(_)) => {
             let config = crate::adapter_cmd::load_for(&a)?;
             let department = config.department;
             match config.backend {

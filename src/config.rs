@@ -720,4 +720,142 @@ mod tests {
             assert!(secret.contains(&format!("  {key}:")), "{key} is not in the Secret");
         }
     }
+
+    /// A YAML block scalar `key: |` of `file`, taken out by indentation.
+    fn yaml_block(file: &str, key: &str, indent: &str) -> String {
+        let yaml = std::fs::read_to_string(base().join(file)).unwrap();
+        let mut out = String::new();
+        for l in yaml.lines().skip_while(|l| l.trim() != key).skip(1) {
+            if !l.is_empty() && !l.starts_with(indent) {
+                break;
+            }
+            out.push_str(l.strip_prefix(indent).unwrap_or(""));
+            out.push('\n');
+        }
+        assert!(!out.is_empty(), "{file}: no {key}");
+        out
+    }
+
+    /// Any database URL an example's `url_env` names, of the right dialect.
+    fn example_db_url(var: &str) -> Option<String> {
+        Some(if var.contains("ZRZY") || var.contains("SCJG") {
+            "mysql://hedui_ro:pw@127.0.0.1:3306/db".into()
+        } else {
+            "postgres://hedui_ro:pw@127.0.0.1:5432/db".into()
+        })
+    }
+
+    /// Every file an adapter configuration makes the adapter write.
+    fn adapter_writes(cfg: &hedui_adapter::config::AdapterConfig) -> Vec<PathBuf> {
+        let mut paths = vec![cfg.log.query_log.clone().expect("log.query_log is set")];
+        if let Some(hedui_adapter::config::GrantStoreConfig::File(p)) = &cfg.log.grant_store {
+            paths.push(p.clone());
+        }
+        if let hedui_adapter::config::BackendConfig::Snapshot(s) = &cfg.backend {
+            paths.push(s.drop_dir.clone());
+            paths.push(s.store.clone());
+        }
+        paths
+    }
+
+    /// The templated unit runs `hedui adapter --config
+    /// /etc/hedui/adapters/%i.toml` without `--backend`, and every example
+    /// configuration in deploy/adapters/ writes only under
+    /// /var/lib/hedui-adapter/<department>/, which is the unit's
+    /// StateDirectory (the rest of the system is read-only to it).
+    #[test]
+    fn the_adapter_unit_and_the_example_configurations_agree_on_paths() {
+        let unit = std::fs::read_to_string(base().join("systemd/hedui-adapter@.service")).unwrap();
+        let exec = unit.lines().find(|l| l.starts_with("ExecStart=")).unwrap();
+        assert!(
+            exec.contains(" adapter --config /etc/hedui/adapters/%i.toml "),
+            "{exec}"
+        );
+        assert!(!exec.contains("--backend") && !exec.contains("--query-log"), "{exec}");
+        assert!(unit.contains("\nStateDirectory=hedui-adapter/%i\n"), "{unit}");
+        assert!(unit.contains("\nProtectSystem=strict\n"));
+        let mut seen = 0;
+        for entry in std::fs::read_dir(base().join("adapters")).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_none_or(|e| e != "toml") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            let cfg = hedui_adapter::config::AdapterConfig::parse(&text, &path, example_db_url)
+                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            let dept = hedui_domain::department::slug(cfg.department);
+            assert_eq!(path.file_stem().unwrap().to_str().unwrap(), dept);
+            let state = PathBuf::from(format!("/var/lib/hedui-adapter/{dept}"));
+            for p in adapter_writes(&cfg) {
+                assert!(
+                    p.starts_with(&state),
+                    "{}: {} is outside {}",
+                    path.display(),
+                    p.display(),
+                    state.display()
+                );
+            }
+            seen += 1;
+        }
+        assert_eq!(seen, 8, "one configuration per department");
+    }
+
+    /// The adapter's Kubernetes example: its ConfigMap is a valid sql
+    /// configuration, and everything it writes is on the
+    /// PersistentVolumeClaim, not in the pod.
+    #[test]
+    fn the_kubernetes_adapter_keeps_its_records_on_a_persistent_volume() {
+        let text = yaml_block("k8s/adapter-tax.yaml", "tax.toml: |", "    ");
+        let file = PathBuf::from("/etc/hedui/adapter/tax.toml");
+        let cfg = hedui_adapter::config::AdapterConfig::parse(&text, &file, example_db_url).unwrap();
+        assert_eq!(cfg.backend_name(), "sql");
+        let manifest = std::fs::read_to_string(base().join("k8s/adapter-tax.yaml")).unwrap();
+        assert!(manifest.contains("- --config=/etc/hedui/adapter/tax.toml"));
+        assert!(!manifest.contains("--backend") && !manifest.contains("emptyDir"));
+        assert!(manifest.contains("claimName: hedui-adapter-tax-state"));
+        assert!(manifest.contains("kind: PersistentVolumeClaim\nmetadata:\n  name: hedui-adapter-tax-state\n"));
+        assert!(manifest.contains("- name: state\n              mountPath: /var/lib/hedui-adapter/tax\n"));
+        for p in adapter_writes(&cfg) {
+            assert!(p.starts_with("/var/lib/hedui-adapter/tax"), "{}", p.display());
+        }
+        assert_eq!(
+            cfg.log.signing_key.as_deref(),
+            Some(std::path::Path::new("/etc/hedui/secret/log.key"))
+        );
+        assert!(manifest.contains("  log.key:") && manifest.contains("  database-url:"));
+    }
+
+    /// The migration Job is named after the version of the image it runs,
+    /// so each release is a new Job (a Job's template cannot be changed).
+    #[test]
+    fn the_migration_job_is_named_after_its_version() {
+        let version = env!("CARGO_PKG_VERSION");
+        let job = std::fs::read_to_string(base().join("k8s/migrate-job.yaml")).unwrap();
+        let name = format!("hedui-migrate-{}", version.replace('.', "-"));
+        assert!(job.contains(&format!("metadata:\n  name: {name}\n")), "{job}");
+        assert!(job.contains(&format!("image: registry.example.gov.cn/hedui/hedui:{version}\n")));
+        let readme = std::fs::read_to_string(base().join("README.md")).unwrap();
+        assert!(
+            readme.contains(&format!("job/{name} ")),
+            "deploy/README.md waits for another Job"
+        );
+    }
+
+    /// The Dockerfile builds with the toolchain of rust-toolchain.toml, from
+    /// an image of that exact version, without downloading another.
+    #[test]
+    fn the_dockerfile_builds_with_the_pinned_toolchain() {
+        let toolchain = std::fs::read_to_string(base().join("../rust-toolchain.toml")).unwrap();
+        let channel = toolchain
+            .lines()
+            .find_map(|l| l.strip_prefix("channel = "))
+            .unwrap()
+            .trim_matches('"');
+        let docker = std::fs::read_to_string(base().join("Dockerfile")).unwrap();
+        assert!(
+            docker.contains(&format!("\nFROM rust:{channel}-slim-bookworm")),
+            "{docker}"
+        );
+        assert!(docker.contains(&format!("ENV RUSTUP_TOOLCHAIN={channel} RUSTUP_AUTO_INSTALL=0\n")));
+    }
 }

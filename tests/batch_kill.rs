@@ -2,6 +2,9 @@
 //! killed in the middle of a batch submitted with `hedui batch submit`,
 //! started again on the same database, and the batch finishes with exactly
 //! one record per household, none lost, none doubled.
+//!
+//! The kill points are random: each test prints its seed, and
+//! `HEDUI_TEST_SEED=<n>` replays its choices (see `tests/seed/mod.rs`).
 
 #[path = "hub/helpers.rs"]
 #[allow(dead_code)]
@@ -9,6 +12,8 @@ mod helpers;
 #[path = "hub/proxy.rs"]
 #[allow(dead_code)]
 mod proxy;
+#[allow(dead_code)]
+mod seed;
 
 use std::collections::HashSet;
 use std::net::SocketAddr;
@@ -78,20 +83,14 @@ async fn batch_state(c: &mut BatchServiceClient<tonic::transport::Channel>, id: 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_batch_resumes_after_the_hub_is_killed_with_exactly_one_record_each() {
-    killed_batch(240, 1, Duration::from_millis(60)).await;
+    killed_batch("one kill", 240, 1, Duration::from_millis(60)).await;
 }
 
 /// The crash test of the benchmark issue: 2,000 households, the hub killed
 /// with SIGKILL at five random points and restarted each time.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_batch_of_two_thousand_survives_five_kills_at_random_points() {
-    killed_batch(2000, 5, Duration::from_millis(5)).await;
-}
-
-/// A random number in `1..=max`, from the OS's randomness.
-fn random_up_to(max: u32) -> u32 {
-    let r = u32::from_le_bytes(uuid::Uuid::new_v4().as_bytes()[..4].try_into().unwrap());
-    1 + r % max.max(1)
+    killed_batch("five kills", 2000, 5, Duration::from_millis(5)).await;
 }
 
 /// Submits a roster of `n` households with `hedui batch submit`, kills the
@@ -99,7 +98,8 @@ fn random_up_to(max: u32) -> u32 {
 /// same database each time), and checks at the end: every household has
 /// exactly one record, every record's household is done, every done
 /// household is in the audit log, and the log verifies offline.
-async fn killed_batch(n: usize, kills: usize, adapter_delay: Duration) {
+async fn killed_batch(test: &str, n: usize, kills: usize, adapter_delay: Duration) {
+    let mut rng = seed::Rng::for_test(test);
     // Eight slow adapters (served in this process); their in-process hub
     // is not used.
     let adapters = TestSystem::with(|_| Behaviour::Slow(adapter_delay), Duration::from_secs(10)).await;
@@ -173,7 +173,7 @@ async fn killed_batch(n: usize, kills: usize, adapter_delay: Duration) {
     let mut last_kill = 0;
     let mut kill_points = Vec::new();
     for k in 0..kills {
-        let target = last_kill + random_up_to(step);
+        let target = last_kill + 1 + rng.below(u64::from(step)) as u32;
         let mut killed_at = None;
         for _ in 0..6000 {
             if let Some((_, done)) = batch_state(&mut c, &id).await

@@ -867,6 +867,83 @@ fn adapter_check_and_import_report_problems_by_name() {
     );
 }
 
+/// `hedui adapter --config FILE` takes its backend from the file (as the
+/// systemd unit `hedui-adapter@.service` runs it, with no `--backend`), and
+/// its paths from the file's `[log]`; a `--backend` that disagrees with the
+/// file, or sandbox with a file, is refused by name.
+#[test]
+fn the_adapter_takes_its_backend_and_paths_from_the_config_file() {
+    use std::io::{BufRead as _, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let config = write(
+        &dir,
+        "pboc.toml",
+        "department = \"pboc\"\n[snapshot]\ndrop_dir = \"drop\"\nstore = \"pboc.db\"\npoll_seconds = 0\n\
+         [log]\nquery_log = \"state/pboc-queries.jsonl\"\n",
+    );
+    std::fs::create_dir(dir.path().join("state")).unwrap();
+    let hub_key =
+        hedui_audit::checkpoint::format_public_key(&hedui_trust::SigningKey::from_bytes(&[5; 32]).verifying_key());
+    let mut child = hedui()
+        .args([
+            "adapter",
+            "--insecure-dev",
+            "--listen",
+            "127.0.0.1:0",
+            "--hub-key",
+            &hub_key,
+            "--config",
+        ])
+        .arg(&config)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut seen = String::new();
+    for line in BufReader::new(child.stderr.take().unwrap()).lines() {
+        let line = line.unwrap();
+        seen.push_str(&line);
+        seen.push('\n');
+        // Printed after "listening on", before serving.
+        if line.starts_with("query log: ") {
+            break;
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        seen.contains("hedui adapter for pboc (snapshot) listening on 127.0.0.1:"),
+        "{seen}"
+    );
+    let log = dir.path().join("state/pboc-queries.jsonl");
+    assert!(seen.contains(&format!("query log: {}", log.display())), "{seen}");
+
+    for (backend, expected) in [
+        (
+            "sql",
+            "pboc.toml: the file configures the snapshot backend, but --backend is sql",
+        ),
+        ("sandbox", "--config: the sandbox backend takes no configuration file"),
+    ] {
+        let out = hedui()
+            .args([
+                "adapter",
+                "--insecure-dev",
+                "--hub-key",
+                &hub_key,
+                "--backend",
+                backend,
+                "--config",
+            ])
+            .arg(&config)
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "--backend {backend}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(expected), "--backend {backend}: {stderr}");
+    }
+}
+
 #[test]
 fn batch_submit_reports_every_invalid_row_before_anything_starts() {
     let dir = tempfile::tempdir().unwrap();

@@ -15,6 +15,12 @@
 //!
 //! The adapters run in this test process, slowed down so that kills land
 //! while departments are being asked.
+//!
+//! The kill points and delays are random: each test prints its seed, and
+//! `HEDUI_TEST_SEED=<n>` replays its choices (see `tests/seed/mod.rs`).
+
+#[allow(dead_code)]
+mod seed;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -203,14 +209,9 @@ impl Rig {
     }
 }
 
-/// A random delay in `range`, from the OS's randomness.
-fn random_delay(min_ms: u64, max_ms: u64) -> Duration {
-    Duration::from_millis(min_ms + random_below(max_ms - min_ms))
-}
-
-/// A random number below `n`, from the OS's randomness.
-fn random_below(n: u64) -> u64 {
-    u64::from_le_bytes(uuid::Uuid::new_v4().as_bytes()[..8].try_into().unwrap()) % n.max(1)
+/// A random delay of `min_ms..max_ms` milliseconds.
+fn random_delay(rng: &mut seed::Rng, min_ms: u64, max_ms: u64) -> Duration {
+    Duration::from_millis(min_ms + rng.below(max_ms - min_ms))
 }
 
 /// Submits every request, twelve at a time, counting answers in `answered`.
@@ -239,6 +240,7 @@ async fn submit_all(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_hub_killed_mid_submit_loses_nothing_and_doubles_nothing() {
+    let mut rng = seed::Rng::for_test("crash mid-submit");
     let today = chrono::Utc::now().date_naive();
     let sandbox = Arc::new(Sandbox::dejiang(today));
     let rig = Rig::new(sandbox.clone()).await;
@@ -291,11 +293,11 @@ async fn a_hub_killed_mid_submit_loses_nothing_and_doubles_nothing() {
             let answered = answered.clone();
             tokio::spawn(async move { submit_all(&client, &requests, answered).await })
         };
-        let kill_after = (random_below((HOUSEHOLDS_PER_ROUND / 2) as u64) as usize).max(1);
+        let kill_after = (rng.below((HOUSEHOLDS_PER_ROUND / 2) as u64) as usize).max(1);
         while answered.load(std::sync::atomic::Ordering::SeqCst) < kill_after {
             tokio::time::sleep(Duration::from_millis(2)).await;
         }
-        tokio::time::sleep(random_delay(0, 40)).await;
+        tokio::time::sleep(random_delay(&mut rng, 0, 40)).await;
         hub.kill_and_reap();
         let before = in_flight.await.unwrap();
         let acked: Vec<Option<VerificationRecord>> = before.into_iter().map(|r| r.ok().map(|(rec, _)| rec)).collect();
@@ -422,6 +424,7 @@ async fn recheck_all(
 /// its entry: `hedui audit verify --database` checks both, row by row.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_hub_killed_mid_recheck_leaves_every_version_with_its_entries() {
+    let mut rng = seed::Rng::for_test("crash mid-recheck");
     const RECHECK_ROUNDS: usize = 3;
     const HOUSEHOLDS: usize = 24;
     let today = chrono::Utc::now().date_naive();
@@ -476,11 +479,11 @@ async fn a_hub_killed_mid_recheck_leaves_every_version_with_its_entries() {
             let (client, rechecks, answered) = (client.clone(), rechecks.clone(), answered.clone());
             tokio::spawn(async move { recheck_all(&client, &rechecks, answered).await })
         };
-        let kill_after = (random_below((HOUSEHOLDS / 2) as u64) as usize).max(1);
+        let kill_after = (rng.below((HOUSEHOLDS / 2) as u64) as usize).max(1);
         while answered.load(std::sync::atomic::Ordering::SeqCst) < kill_after {
             tokio::time::sleep(Duration::from_millis(2)).await;
         }
-        tokio::time::sleep(random_delay(0, 40)).await;
+        tokio::time::sleep(random_delay(&mut rng, 0, 40)).await;
         hub.kill_and_reap();
         kills += 1;
         let before = in_flight.await.unwrap();

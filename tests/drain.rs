@@ -10,7 +10,8 @@
 //!   id and department; no hub asks about a household twice; every clean
 //!   stop handed its leases back and signed a last checkpoint; the batch
 //!   ends with exactly one record per household and the log verifies.
-//!   The seed is printed; `HEDUI_DRAIN_SEED=<n>` replays the same choices.
+//!   The seed is printed; `HEDUI_TEST_SEED=<n>` replays the same choices
+//!   (see `tests/seed/mod.rs`).
 
 #[path = "hub/helpers.rs"]
 #[allow(dead_code)]
@@ -18,6 +19,8 @@ mod helpers;
 #[path = "hub/proxy.rs"]
 #[allow(dead_code)]
 mod proxy;
+#[allow(dead_code)]
+mod seed;
 
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
@@ -26,6 +29,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
+
+use seed::Rng;
 
 use hedui_adapter::{AdapterOptions, SandboxSource, Source, SourceError, ValidatedQuery};
 use hedui_domain::department::{ALL, slug};
@@ -356,23 +361,6 @@ async fn a_recheck_abandoned_at_shutdown_stores_no_version() {
 
 // ------------------------------------------------------ the real hub process
 
-/// SplitMix64: small, seedable, good enough to choose kill points.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-}
-
 /// A sandbox department that takes a varying while, so SIGTERMs land with
 /// queries in flight.
 struct Slow {
@@ -386,7 +374,7 @@ impl Source for Slow {
     }
 
     async fn query(&self, q: &ValidatedQuery) -> Result<QueryResponse, SourceError> {
-        let r = Rng(self.state.fetch_add(0x9E37_79B9, Ordering::Relaxed)).next();
+        let r = Rng::from_seed(self.state.fetch_add(0x9E37_79B9, Ordering::Relaxed)).next_u64();
         tokio::time::sleep(Duration::from_millis(20 + r % 300)).await;
         self.inner.query(q).await
     }
@@ -511,12 +499,8 @@ fn household_key(detail: &str) -> Option<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sigterm_during_a_batch_loses_no_query_from_the_log_and_asks_no_household_twice() {
-    let seed = std::env::var("HEDUI_DRAIN_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| u64::from_le_bytes(uuid::Uuid::new_v4().as_bytes()[..8].try_into().unwrap()));
-    eprintln!("drain test seed: {seed} (HEDUI_DRAIN_SEED={seed} replays its choices)");
-    let mut rng = Rng(seed);
+    let seed = seed::seed("drain test");
+    let mut rng = Rng::from_seed(seed);
     const N: usize = 240;
     const STOPS: usize = 3;
 

@@ -4,7 +4,8 @@
 //! PostgreSQL tests make a fresh database `hedui_test_<uuid>` (on
 //! `HEDUI_TEST_POSTGRES_URL`, else `postgres://postgres@127.0.0.1:5432/test`
 //! or as `root`) and drop it afterwards. When no server answers they print a
-//! notice and pass, unless `HEDUI_REQUIRE_POSTGRES=1`.
+//! notice and pass, unless `HEDUI_REQUIRE_POSTGRES=1`. The MySQL/MariaDB
+//! test likewise, unless `HEDUI_REQUIRE_MYSQL=1`; `.ci/run` sets both.
 
 use std::io::Write as _;
 use std::net::SocketAddr;
@@ -766,14 +767,20 @@ async fn snapshot_imports_excel_exports() {
 
 /// The same tax bureau on MySQL or MariaDB (`HEDUI_TEST_MYSQL_URL`, else
 /// `mysql://root@127.0.0.1:3306/test`), with the MySQL dialect in the
-/// mapping. Skipped with a notice when no server answers.
+/// mapping. Skipped with a notice when no server answers, unless
+/// `HEDUI_REQUIRE_MYSQL=1` (as `.ci/run` sets), which makes that a failure.
 #[tokio::test]
 async fn sql_backend_answers_from_a_real_mysql_table() {
     let admin = std::env::var("HEDUI_TEST_MYSQL_URL").unwrap_or_else(|_| "mysql://root@127.0.0.1:3306/test".into());
     let mut conn = match sqlx::MySqlConnection::connect(&admin).await {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("NOTICE: MySQL/MariaDB cannot be reached ({e}); skipping the sql backend's MySQL test");
+            if std::env::var("HEDUI_REQUIRE_MYSQL").is_ok_and(|v| v == "1") {
+                panic!("MySQL/MariaDB not reachable at {admin}: {e}; HEDUI_REQUIRE_MYSQL=1 makes this an error");
+            }
+            eprintln!(
+                "NOTICE: MySQL/MariaDB cannot be reached ({e}); skipping the sql backend's MySQL test (HEDUI_REQUIRE_MYSQL=1 makes this an error)"
+            );
             return;
         }
     };

@@ -6,7 +6,8 @@
 //! `HEDUI_TEST_POSTGRES_URL`, else `postgres://postgres@127.0.0.1:5432/test`
 //! or as `root`) and drop it; without a server they print a notice and
 //! pass, unless `HEDUI_REQUIRE_POSTGRES=1`. MySQL likewise on
-//! `HEDUI_TEST_MYSQL_URL` or `mysql://root@127.0.0.1:3306/test`.
+//! `HEDUI_TEST_MYSQL_URL` or `mysql://root@127.0.0.1:3306/test`, unless
+//! `HEDUI_REQUIRE_MYSQL=1`; `.ci/run` sets both.
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -189,7 +190,12 @@ async fn grant_store_in_the_departments_mysql_database() {
     let mut c = match sqlx::MySqlConnection::connect(&admin).await {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("NOTICE: MySQL/MariaDB cannot be reached ({e}); skipping the MySQL grant store test");
+            if std::env::var("HEDUI_REQUIRE_MYSQL").is_ok_and(|v| v == "1") {
+                panic!("MySQL/MariaDB not reachable at {admin}: {e}; HEDUI_REQUIRE_MYSQL=1 makes this an error");
+            }
+            eprintln!(
+                "NOTICE: MySQL/MariaDB cannot be reached ({e}); skipping the MySQL grant store test (HEDUI_REQUIRE_MYSQL=1 makes this an error)"
+            );
             return;
         }
     };

@@ -194,6 +194,7 @@ impl From<HubError> for Status {
                 e @ (StoreError::Database(_)
                 | StoreError::Url(_)
                 | StoreError::SchemaTooNew { .. }
+                | StoreError::MigrationChanged { .. }
                 | StoreError::AuditBehind { .. }),
             ) => {
                 tracing::error!(error = %e, "store error");

@@ -19,7 +19,9 @@
 //! migrations (`migrations/sqlite/`, `migrations/postgres/`), compiled into
 //! the binary and applied in order inside a transaction each; both lists have
 //! the same length, so a schema version means the same on both. A database
-//! whose schema is newer than this binary knows is refused. One test suite
+//! whose schema is newer than this binary knows is refused, and so is one
+//! on which an applied migration differs from the binary's (its SHA-256,
+//! kept in `schema_migrations.checksum`, or its name). One test suite
 //! (`tests/store/`) runs every case on both backends.
 
 use hedui_proto::v1::{Purpose, RecordSummary, Verdict, VerificationRecord};
@@ -60,6 +62,21 @@ pub enum StoreError {
         /// The size found under the lock.
         found: u64,
     },
+    /// A migration recorded as applied is not the one this binary carries:
+    /// its file was edited after it was applied (the checksum differs), or
+    /// another migration stands at its version (the name differs). Nothing
+    /// is served or migrated on such a schema.
+    #[error(
+        "migration {name} (schema version {version}) was applied from a different file than this hedui carries: {problem}; restore the migration as it was applied (or the database from a backup) rather than editing applied migrations"
+    )]
+    MigrationChanged {
+        /// The schema version.
+        version: i64,
+        /// The migration's name as this binary knows it.
+        name: String,
+        /// What differs.
+        problem: String,
+    },
     /// A stored record does not decode or fails its integrity check.
     #[error("record {record_id} is corrupt: {problem}")]
     Corrupt {
@@ -97,6 +114,17 @@ pub struct AppliedMigration {
     pub name: String,
     /// When it was applied (RFC 3339 UTC).
     pub applied_at: String,
+    /// The SHA-256 (hex) of the migration's SQL as applied; `None` for a
+    /// row written before checksums were recorded, until the next
+    /// [`Store::migrate`] records the current file's.
+    pub checksum: Option<String>,
+}
+
+/// The SHA-256 (lower-case hex) of a migration's SQL, as recorded in
+/// `schema_migrations.checksum`.
+pub fn migration_checksum(sql: &str) -> String {
+    use sha2::Digest as _;
+    hex::encode(sha2::Sha256::digest(sql.as_bytes()))
 }
 
 /// The outcome of storing a record under an idempotency key.
@@ -230,7 +258,40 @@ impl Store {
         if found > known {
             return Err(StoreError::SchemaTooNew { found, known });
         }
+        store.check_applied_migrations().await?;
         Ok(store)
+    }
+
+    /// Refuses a database on which an applied migration differs from this
+    /// binary's: by name, or by checksum where one was recorded. Rows
+    /// beyond the versions this binary knows are left to the version check.
+    async fn check_applied_migrations(&self) -> Result<()> {
+        let known = match self.backend {
+            Backend::Sqlite(_) => sqlite::MIGRATIONS,
+            Backend::Postgres(_) => postgres::MIGRATIONS,
+        };
+        for m in self.applied_migrations().await? {
+            let Some((name, sql)) = usize::try_from(m.version - 1).ok().and_then(|i| known.get(i)) else {
+                continue;
+            };
+            let changed = |problem: String| StoreError::MigrationChanged {
+                version: m.version,
+                name: (*name).to_owned(),
+                problem,
+            };
+            if m.name != *name {
+                return Err(changed(format!("the database records {:?} at this version", m.name)));
+            }
+            let file = migration_checksum(sql);
+            if let Some(stored) = &m.checksum
+                && *stored != file
+            {
+                return Err(changed(format!(
+                    "its SHA-256 was {stored} when applied, the file's is {file}"
+                )));
+            }
+        }
+        Ok(())
     }
 
     /// This store, checking on every record read, besides the digest:
@@ -281,9 +342,17 @@ impl Store {
     /// Applies every pending migration, each in its own transaction, and
     /// returns how many were applied. Safe to run from several processes at
     /// once: each migration is applied once.
+    ///
+    /// Every migration it applies is recorded with its checksum
+    /// ([`migration_checksum`]); a migration applied before checksums were
+    /// recorded gets the checksum of this binary's file. An applied
+    /// migration whose file has changed since is refused by name
+    /// ([`StoreError::MigrationChanged`]), before and after migrating.
     pub async fn migrate(&self) -> Result<usize> {
+        self.check_applied_migrations().await?;
         let before = self.schema_version().await?;
         dispatch!(self.migrate(Self::known_schema_version()))?;
+        self.check_applied_migrations().await?;
         let after = self.schema_version().await?;
         Ok(usize::try_from(after - before).unwrap_or(0))
     }

@@ -181,15 +181,26 @@ pub(crate) async fn applied_migrations(pool: &PgPool) -> Result<Vec<crate::Appli
     if !has_migrations_table(pool).await? {
         return Ok(Vec::new());
     }
-    let rows = sqlx::query("SELECT version, name, applied_at FROM schema_migrations ORDER BY version")
-        .fetch_all(pool)
-        .await?;
+    // A table made before checksums were recorded has no such column.
+    let has_checksum: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM information_schema.columns
+          WHERE table_schema = current_schema() AND table_name = 'schema_migrations' AND column_name = 'checksum'",
+    )
+    .fetch_one(pool)
+    .await?;
+    let sql = if has_checksum > 0 {
+        "SELECT version, name, applied_at, checksum FROM schema_migrations ORDER BY version"
+    } else {
+        "SELECT version, name, applied_at, NULL::text AS checksum FROM schema_migrations ORDER BY version"
+    };
+    let rows = sqlx::query(sql).fetch_all(pool).await?;
     Ok(rows
         .into_iter()
         .map(|r| crate::AppliedMigration {
             version: r.get("version"),
             name: r.get("name"),
             applied_at: r.get("applied_at"),
+            checksum: r.get("checksum"),
         })
         .collect())
 }
@@ -238,10 +249,36 @@ pub(crate) async fn migrate(pool: &PgPool, known: i64) -> Result<()> {
              CREATE TABLE IF NOT EXISTS schema_migrations (
                  version BIGINT PRIMARY KEY NOT NULL,
                  name TEXT NOT NULL,
-                 applied_at TEXT NOT NULL
+                 applied_at TEXT NOT NULL,
+                 checksum TEXT
              );",
             )
             .await?;
+        // A table made before checksums were recorded gets the column.
+        let has_checksum: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM information_schema.columns
+              WHERE table_schema = current_schema() AND table_name = 'schema_migrations' AND column_name = 'checksum')",
+        )
+        .fetch_one(&mut *tx)
+        .await?;
+        if !has_checksum {
+            (&mut *tx)
+                .execute("ALTER TABLE schema_migrations ADD COLUMN checksum TEXT")
+                .await?;
+        }
+        // The migrations applied before checksums were recorded get the
+        // checksums of this binary's files (which `Store::migrate` has
+        // checked by name).
+        for (i, (name, sql)) in MIGRATIONS.iter().enumerate() {
+            sqlx::query(
+                "UPDATE schema_migrations SET checksum = $1 WHERE version = $2 AND name = $3 AND checksum IS NULL",
+            )
+            .bind(crate::migration_checksum(sql))
+            .bind(i as i64 + 1)
+            .bind(*name)
+            .execute(&mut *tx)
+            .await?;
+        }
         let current: i64 = sqlx::query_scalar::<_, Option<i64>>("SELECT MAX(version) FROM schema_migrations")
             .fetch_one(&mut *tx)
             .await?
@@ -257,10 +294,11 @@ pub(crate) async fn migrate(pool: &PgPool, known: i64) -> Result<()> {
         // `Executor::execute` with a plain string runs every statement in it
         // (as `raw_sql` does) and returns a boxed `Send` future.
         (&mut *tx).execute(*sql).await?;
-        sqlx::query("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)")
+        sqlx::query("INSERT INTO schema_migrations (version, name, applied_at, checksum) VALUES ($1, $2, $3, $4)")
             .bind(version)
             .bind(*name)
             .bind(crate::now_rfc3339())
+            .bind(crate::migration_checksum(sql))
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;

@@ -112,17 +112,41 @@ pub(crate) async fn applied_migrations(pool: &SqlitePool) -> Result<Vec<crate::A
     if !has_migrations_table(pool).await? {
         return Ok(Vec::new());
     }
-    let rows = sqlx::query("SELECT version, name, applied_at FROM schema_migrations ORDER BY version")
-        .fetch_all(pool)
-        .await?;
+    // A table made before checksums were recorded has no such column.
+    let sql = if has_checksum_column(pool).await? {
+        "SELECT version, name, applied_at, checksum FROM schema_migrations ORDER BY version"
+    } else {
+        "SELECT version, name, applied_at, NULL AS checksum FROM schema_migrations ORDER BY version"
+    };
+    let rows = sqlx::query(sql).fetch_all(pool).await?;
     Ok(rows
         .into_iter()
         .map(|r| crate::AppliedMigration {
             version: r.get("version"),
             name: r.get("name"),
             applied_at: r.get("applied_at"),
+            checksum: r.get("checksum"),
         })
         .collect())
+}
+
+async fn has_checksum_column<'e>(conn: impl sqlx::SqliteExecutor<'e>) -> Result<bool> {
+    let n: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM pragma_table_info('schema_migrations') WHERE name = 'checksum'")
+            .fetch_one(conn)
+            .await?;
+    Ok(n > 0)
+}
+
+/// Whether every applied migration has its checksum recorded.
+async fn checksums_recorded(pool: &SqlitePool) -> Result<bool> {
+    if !has_checksum_column(pool).await? {
+        return Ok(false);
+    }
+    let missing: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM schema_migrations WHERE checksum IS NULL")
+        .fetch_one(pool)
+        .await?;
+    Ok(missing == 0)
 }
 
 /// One page of records created in `[from, before)`, after the key `after`
@@ -168,7 +192,7 @@ pub(crate) async fn migrate(pool: &SqlitePool, known: i64) -> Result<()> {
         if current > known {
             return Err(StoreError::SchemaTooNew { found: current, known });
         }
-        if current == known {
+        if current == known && checksums_recorded(pool).await? {
             return Ok(());
         }
     }
@@ -179,10 +203,29 @@ pub(crate) async fn migrate(pool: &SqlitePool, known: i64) -> Result<()> {
                 "CREATE TABLE IF NOT EXISTS schema_migrations (
                     version INTEGER PRIMARY KEY NOT NULL,
                     name TEXT NOT NULL,
-                    applied_at TEXT NOT NULL
+                    applied_at TEXT NOT NULL,
+                    checksum TEXT
                 ) STRICT",
             )
             .await?;
+        // A table made before checksums were recorded gets the column, and
+        // the migrations applied then get the checksums of this binary's
+        // files (which `Store::migrate` has checked by name).
+        if !has_checksum_column(&mut *tx).await? {
+            (&mut *tx)
+                .execute("ALTER TABLE schema_migrations ADD COLUMN checksum TEXT")
+                .await?;
+        }
+        for (i, (name, sql)) in MIGRATIONS.iter().enumerate() {
+            sqlx::query(
+                "UPDATE schema_migrations SET checksum = ? WHERE version = ? AND name = ? AND checksum IS NULL",
+            )
+            .bind(crate::migration_checksum(sql))
+            .bind(i as i64 + 1)
+            .bind(*name)
+            .execute(&mut *tx)
+            .await?;
+        }
         let current: i64 = sqlx::query_scalar::<_, Option<i64>>("SELECT MAX(version) FROM schema_migrations")
             .fetch_one(&mut *tx)
             .await?
@@ -191,17 +234,18 @@ pub(crate) async fn migrate(pool: &SqlitePool, known: i64) -> Result<()> {
             return Err(StoreError::SchemaTooNew { found: current, known });
         }
         let Some((name, sql)) = MIGRATIONS.get(current as usize) else {
-            tx.rollback().await?;
+            tx.commit().await?;
             return Ok(());
         };
         let version = current + 1;
         // `Executor::execute` with a plain string runs every statement in it
         // (as `raw_sql` does) and returns a boxed `Send` future.
         (&mut *tx).execute(*sql).await?;
-        sqlx::query("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)")
+        sqlx::query("INSERT INTO schema_migrations (version, name, applied_at, checksum) VALUES (?, ?, ?, ?)")
             .bind(version)
             .bind(*name)
             .bind(crate::now_rfc3339())
+            .bind(crate::migration_checksum(sql))
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;

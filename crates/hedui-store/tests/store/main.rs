@@ -57,6 +57,8 @@ on_both_backends!(
     records::a_schema_newer_than_the_binary_is_refused,
     records::two_stores_opening_one_new_database_at_once_migrate_it_once,
     records::migrations_can_be_applied_explicitly_and_reported,
+    records::an_applied_migration_whose_file_changed_is_refused_by_name,
+    records::migrations_applied_before_checksums_get_them_at_the_next_migrate,
     records::records_created_in_a_range_are_read_in_order_across_pages,
     audit::entries_append_filter_and_refuse_updates_and_deletes,
     audit::entries_filter_by_time_action_department_and_seq,

@@ -407,6 +407,106 @@ pub async fn migrations_can_be_applied_explicitly_and_reported(db: &TestDb) {
     assert!(matches!(err, StoreError::SchemaTooNew { found: 99, .. }), "{err}");
 }
 
+/// The SQL file of migration `name` for `kind`, as this checkout has it.
+fn migration_file(kind: BackendKind, name: &str) -> String {
+    let dir = match kind {
+        BackendKind::Sqlite => "sqlite",
+        BackendKind::Postgres => "postgres",
+    };
+    let path = format!("{}/../../migrations/{dir}/{name}.sql", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// Every applied migration is recorded with the SHA-256 of its file. When
+/// the recorded checksum of an applied migration is not its file's (the
+/// file was edited after it was applied), the database is refused at start
+/// (opening with or without migrating) and by `hedui migrate`, naming the
+/// migration.
+pub async fn an_applied_migration_whose_file_changed_is_refused_by_name(db: &TestDb) {
+    let store = &db.store;
+    let applied = store.applied_migrations().await.unwrap();
+    assert_eq!(applied.len() as i64, Store::known_schema_version());
+    for m in &applied {
+        let file = migration_file(db.kind, &m.name);
+        assert_eq!(
+            m.checksum.as_deref(),
+            Some(hedui_store::migration_checksum(&file).as_str()),
+            "{}",
+            m.name
+        );
+    }
+    // As if 0002_audit.sql had been edited after it was applied.
+    store
+        .execute_raw_for_tests(&format!(
+            "UPDATE schema_migrations SET checksum = '{}' WHERE version = 2",
+            hedui_store::migration_checksum("-- the file as it was applied\n")
+        ))
+        .await
+        .unwrap();
+    store.close().await;
+    for err in [
+        db.reopen().await.unwrap_err(),
+        Store::open_without_migrating(&db.url).await.unwrap_err(),
+    ] {
+        assert!(
+            matches!(&err, StoreError::MigrationChanged { version: 2, name, .. } if name == "0002_audit"),
+            "{err}"
+        );
+        let text = err.to_string();
+        assert!(text.contains("migration 0002_audit"), "{text}");
+        assert!(text.contains("SHA-256"), "{text}");
+    }
+    // Another migration recorded at a known version is refused by name too.
+    let url = db.another_empty_database().await;
+    let other = Store::open(&url).await.unwrap();
+    other
+        .execute_raw_for_tests("UPDATE schema_migrations SET name = '0003_something_else' WHERE version = 3")
+        .await
+        .unwrap();
+    let err = other.migrate().await.unwrap_err();
+    assert!(
+        matches!(&err, StoreError::MigrationChanged { version: 3, name, .. } if name == "0003_reviews_versions"),
+        "{err}"
+    );
+    assert!(err.to_string().contains("\"0003_something_else\""), "{err}");
+    other.close().await;
+}
+
+/// A database migrated before checksums were recorded (no `checksum`
+/// column) still opens, and the next `migrate` adds the column and records
+/// the checksums of this binary's files, so later edits are caught.
+pub async fn migrations_applied_before_checksums_get_them_at_the_next_migrate(db: &TestDb) {
+    let store = &db.store;
+    store
+        .execute_raw_for_tests("ALTER TABLE schema_migrations DROP COLUMN checksum")
+        .await
+        .unwrap();
+    store.close().await;
+    let old = Store::open_without_migrating(&db.url).await.unwrap();
+    let applied = old.applied_migrations().await.unwrap();
+    assert_eq!(applied.len() as i64, Store::known_schema_version());
+    assert!(applied.iter().all(|m| m.checksum.is_none()), "{applied:?}");
+    assert_eq!(old.migrate().await.unwrap(), 0);
+    for m in old.applied_migrations().await.unwrap() {
+        let file = migration_file(db.kind, &m.name);
+        assert_eq!(
+            m.checksum.as_deref(),
+            Some(hedui_store::migration_checksum(&file).as_str()),
+            "{}",
+            m.name
+        );
+    }
+    old.execute_raw_for_tests("UPDATE schema_migrations SET checksum = 'edited' WHERE version = 5")
+        .await
+        .unwrap();
+    old.close().await;
+    let err = db.reopen().await.unwrap_err();
+    assert!(
+        matches!(&err, StoreError::MigrationChanged { version: 5, name, .. } if name == "0005_record_binding"),
+        "{err}"
+    );
+}
+
 /// The department report reads every record of a date range, oldest first,
 /// a page at a time: more records than one page, and the bounds are UTC days
 /// (the `to` day is excluded by the caller passing the next day).
