@@ -557,8 +557,8 @@ async fn audit(a: &BenchArgs, database_url: &str, table: &mut Vec<(String, Strin
     .await;
     // The hub above already appended to this log with its own key: start a
     // log of our own on a fresh database of the same kind when we can.
-    let (store, log, _scratch) = match log {
-        Ok(log) => (store, log, None),
+    let (log, _scratch, store_url) = match log {
+        Ok(log) => (log, None, database_url.to_owned()),
         Err(_) => {
             let dir = tempfile::tempdir()?;
             let url = format!("sqlite://{}", dir.path().join("audit-bench.db").display());
@@ -574,7 +574,7 @@ async fn audit(a: &BenchArgs, database_url: &str, table: &mut Vec<(String, Strin
                 Duration::from_secs(3600),
             )
             .await?;
-            (store, log, Some(dir))
+            (log, Some(dir), url)
         }
     };
     let sample = sample_entry();
@@ -596,7 +596,7 @@ async fn audit(a: &BenchArgs, database_url: &str, table: &mut Vec<(String, Strin
     }
     let appended = per_writer * a.audit_writers.max(1);
     let audit_rate = appended as f64 / started.elapsed().as_secs_f64();
-    let (single, bulk) = raw_inserts(&store, &sample, appended, a.audit_writers.max(1)).await?;
+    let (single, bulk) = raw_inserts(&store_url, &sample, appended, a.audit_writers.max(1)).await?;
     let ratio = audit_rate / single;
     table.push((
         format!("[audit, {} callers] appends/s", a.audit_writers),
@@ -651,23 +651,24 @@ fn sample_entry() -> hedui_audit::entry::AuditEntry {
 /// get), and one writer committing 512 rows at a time (the ceiling that
 /// group commit can approach). Returns rows per second for each.
 async fn raw_inserts(
-    store: &hedui_store::Store,
+    url: &str,
     e: &hedui_audit::entry::AuditEntry,
     n: usize,
     writers: usize,
 ) -> anyhow::Result<(f64, f64)> {
-    store.bench_raw_table().await?;
+    let pool = Arc::new(hedui_store::RawPool::connect(url).await?);
+    crate::bench_raw::reset(&pool).await?;
     let text = Arc::new(String::from_utf8(e.canonical_bytes())?);
     let leaf = e.leaf();
     let per_writer = n.div_ceil(writers);
     let started = Instant::now();
     let mut tasks = Vec::new();
     for w in 0..writers {
-        let (store, e, text) = (store.clone(), e.clone(), text.clone());
+        let (pool, e, text) = (pool.clone(), e.clone(), text.clone());
         tasks.push(tokio::spawn(async move {
             for k in 0..per_writer {
                 let seq = (w * per_writer + k) as i64;
-                store.bench_raw_insert(seq, 1, &e, &text, &leaf).await?;
+                crate::bench_raw::insert(&pool, seq, 1, &e, &text, &leaf).await?;
             }
             anyhow::Ok(())
         }));
@@ -676,15 +677,16 @@ async fn raw_inserts(
         t.await??;
     }
     let single = (per_writer * writers) as f64 / started.elapsed().as_secs_f64();
-    store.bench_raw_table().await?;
+    crate::bench_raw::reset(&pool).await?;
     let started = Instant::now();
     let mut done = 0;
     while done < n {
         let k = (n - done).min(512);
-        store.bench_raw_insert(done as i64, k, e, &text, &leaf).await?;
+        crate::bench_raw::insert(&pool, done as i64, k, e, &text, &leaf).await?;
         done += k;
     }
     let bulk = n as f64 / started.elapsed().as_secs_f64();
+    pool.close().await;
     Ok((single, bulk))
 }
 

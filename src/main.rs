@@ -11,6 +11,7 @@ mod audit_cmd;
 mod batch_cmd;
 mod bench;
 mod bench_console;
+mod bench_raw;
 mod cli;
 mod config;
 mod demo;

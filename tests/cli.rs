@@ -1459,3 +1459,29 @@ fn a_bad_p12_password_file_or_path_names_the_flag_and_issues_nothing() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--p12"));
 }
+
+/// The bench still runs (a tiny configuration; no figure is asserted): its
+/// audit part compares the log's append rate with raw durable inserts into
+/// a scratch table of the bench's own, which the store never sees.
+#[test]
+fn the_audit_bench_runs_in_a_tiny_configuration() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("bench.db");
+    let out = hedui()
+        .args([
+            "bench",
+            "--only",
+            "audit",
+            "--audit-entries",
+            "40",
+            "--audit-writers",
+            "4",
+        ])
+        .args(["--database-url", &db.display().to_string()])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("appends/s"), "{stdout}");
+    assert!(stdout.contains("raw"), "{stdout}");
+}

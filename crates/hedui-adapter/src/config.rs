@@ -37,7 +37,7 @@ use hedui_proto::v1::Department;
 use serde::Deserialize;
 
 use crate::mapping;
-use crate::sql::{Dialect, Statement};
+use crate::statement::{Dialect, Statement};
 
 /// A problem with the configuration; the message names the file and the key.
 #[derive(Debug, thiserror::Error)]

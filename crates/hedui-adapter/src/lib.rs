@@ -46,6 +46,7 @@ pub mod mapping;
 pub mod sandbox;
 pub mod snapshot;
 pub mod sql;
+pub mod statement;
 
 pub use guard::{AdapterOptions, GrantStoreOption};
 

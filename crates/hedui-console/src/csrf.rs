@@ -18,8 +18,6 @@ use http::HeaderMap;
 use rand_core::RngCore as _;
 use sha2::Sha256;
 
-use crate::app::{App, Who};
-
 /// The name of the form field that carries the token.
 pub const FIELD: &str = "_csrf";
 
@@ -78,15 +76,6 @@ pub fn same_origin(h: &HeaderMap) -> bool {
         };
     }
     true
-}
-
-/// Writes a refused POST to the audit log.
-pub async fn log_refusal(app: &App, who: &Who, why: &str) {
-    let mut e = hedui_hub::service::audit_entry(&who.caller, "console.csrf", "PERMISSION_DENIED");
-    e.detail = why.to_owned();
-    if let Err(error) = app.state.audit.append(vec![e]).await {
-        tracing::warn!(%error, "could not log a refused console request");
-    }
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@ use axum::response::{Html, IntoResponse, Response};
 use http::StatusCode;
 use maud::{DOCTYPE, Markup, html};
 
-use crate::app::Who;
+use crate::state::Who;
 
 /// A whole page: `<title>` in Chinese, the menu of the person's role.
 pub fn page(who: Option<&Who>, title: &str, active: &str, body: Markup) -> Markup {
@@ -118,5 +118,44 @@ pub fn local_time(rfc3339: &str) -> String {
             t.with_timezone(&cst).format("%Y-%m-%d %H:%M").to_string()
         }
         Err(_) => rfc3339.to_owned(),
+    }
+}
+
+/// A tonic status from a hub handler, as a page: 403 for a refusal, 404
+/// for a missing record or batch, 503 when the hub cannot log, else the
+/// hub's errors listed in Chinese.
+pub fn status_page(status: &tonic::Status) -> Response {
+    use tonic::Code;
+    match status.code() {
+        Code::PermissionDenied | Code::Unauthenticated => error_page(
+            StatusCode::FORBIDDEN,
+            "无权访问",
+            "您的证书角色无权使用此功能。此次访问已记入查询日志。如需使用，请联系管理员。",
+        ),
+        Code::NotFound => error_page(
+            StatusCode::NOT_FOUND,
+            "未找到",
+            "没有找到这条核对记录或批次。请检查编号，或从列表重新打开。",
+        ),
+        Code::Unavailable => error_page(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "暂时无法服务",
+            "核对平台暂时无法完成此操作（可能正在重启或数据库不可用），请稍后重试。",
+        ),
+        Code::DataLoss => error_page(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "数据完整性校验失败",
+            "存储的记录未通过完整性校验，平台拒绝显示。请立即联系管理员和审计员。",
+        ),
+        _ => {
+            let lines = crate::form::Errors::from_status(status).all();
+            error_list_page(StatusCode::BAD_REQUEST, "请求未被受理", &lines)
+        }
+    }
+}
+
+impl IntoResponse for crate::form::Errors {
+    fn into_response(self) -> Response {
+        error_list_page(StatusCode::BAD_REQUEST, "请求未被受理", &self.all())
     }
 }

@@ -33,9 +33,10 @@ pub mod csrf;
 mod form;
 mod layout;
 mod pages;
+mod state;
 mod words;
 
-pub use app::{MAX_FORM_BYTES, MAX_UPLOAD_BYTES, Settings};
+pub use state::{MAX_FORM_BYTES, MAX_UPLOAD_BYTES, Settings};
 
 /// How long connections in flight may finish after the console stops
 /// accepting.
@@ -57,7 +58,7 @@ pub struct Console {
     listener: TcpListener,
     tls: ServerTls,
     local_addr: SocketAddr,
-    app: Arc<app::App>,
+    app: Arc<state::App>,
 }
 
 impl Console {
@@ -78,7 +79,7 @@ impl Console {
             listener,
             tls,
             local_addr,
-            app: Arc::new(app::App::new(state, settings)),
+            app: Arc::new(state::App::new(state, settings)),
         })
     }
 

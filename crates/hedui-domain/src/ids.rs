@@ -291,7 +291,7 @@ fn birth_date_of(first17: &str, today: NaiveDate) -> Result<NaiveDate, IdError> 
 
 /// The 31 characters of a unified social credit code; a character's value is
 /// its index. I, O, Z, S and V are left out because they look like digits.
-const USCC_ALPHABET: &[u8; 31] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
+pub const USCC_ALPHABET: &[u8; 31] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
 const USCC_WEIGHTS: [u32; 17] = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
 
 fn uscc_value(c: char) -> Option<u32> {

@@ -8,6 +8,9 @@
 //! the hub.
 
 use hedui_tls::{PeerIdentity, Role};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use tonic::{Request, Status};
 
 /// The roles a person can hold on the hub.
@@ -129,7 +132,7 @@ pub fn allowed(method: &str) -> Option<&'static [PersonRole]> {
 /// caller is unidentified.
 pub fn authorize<T>(req: &Request<T>, method: &str, insecure: bool) -> Result<Caller, (Caller, Status)> {
     // From here on the handler logs the call, allowed or not.
-    crate::transport_audit::Admitted::mark(req);
+    Admitted::mark(req);
     if insecure {
         return Ok(Caller::InsecureDev);
     }
@@ -190,5 +193,23 @@ mod tests {
             Some(&[PersonRole::Caseworker][..])
         );
         assert_eq!(allowed("/hedui.v1.Unknown/Method"), None);
+    }
+}
+
+/// Set by a handler once it has admitted (and so will log) the call.
+#[derive(Clone, Debug, Default)]
+pub struct Admitted(Arc<AtomicBool>);
+
+impl Admitted {
+    /// Marks the request of `req` as seen by a handler.
+    pub fn mark<T>(req: &tonic::Request<T>) {
+        if let Some(a) = req.extensions().get::<Admitted>() {
+            a.0.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// Whether a handler has marked it.
+    pub fn is_set(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
     }
 }

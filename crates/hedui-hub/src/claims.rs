@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use hedui_store::Store;
 
-use crate::service::HubError;
+use crate::error::HubError;
 
 /// How long a claim holds without renewal.
 pub const CLAIM_TTL: Duration = Duration::from_secs(15);

@@ -62,7 +62,7 @@ impl Metrics {
     /// Counts one finished RPC: its short name (`SubmitVerification`) and
     /// its gRPC code name (`OK`, `INVALID_ARGUMENT`, …).
     pub fn rpc(&self, rpc: &str, code: tonic::Code) {
-        let code = crate::service::code_name(code);
+        let code = crate::codes::code_name(code);
         *lock(&self.inner.rpcs).entry((rpc.to_owned(), code)).or_default() += 1;
     }
 

@@ -16,24 +16,10 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 
-use crate::access::Caller;
+use crate::access::{Admitted, Caller};
 use crate::service::{HubState, audit_entry};
-
-/// Set by a handler once it has admitted (and so will log) the call.
-#[derive(Clone, Debug, Default)]
-pub struct Admitted(Arc<AtomicBool>);
-
-impl Admitted {
-    /// Marks the request of `req` as seen by a handler.
-    pub fn mark<T>(req: &tonic::Request<T>) {
-        if let Some(a) = req.extensions().get::<Admitted>() {
-            a.0.store(true, Ordering::Relaxed);
-        }
-    }
-}
 
 /// The layer: wraps every service of the router.
 #[derive(Clone)]
@@ -109,7 +95,7 @@ where
             let Some(code) = code.filter(|c| *c != tonic::Code::Ok) else {
                 return Ok(resp);
             };
-            if admitted.0.load(Ordering::Relaxed) {
+            if admitted.is_set() {
                 return Ok(resp);
             }
             let message = resp
@@ -127,10 +113,10 @@ where
                 )])
             });
             let logged = answer.as_ref().map_or(code, |s| s.code());
-            let mut e = audit_entry(&caller, &action, crate::service::code_name(logged));
+            let mut e = audit_entry(&caller, &action, crate::codes::code_name(logged));
             e.detail = format!(
                 "refused before the hub read it ({}): {}",
-                crate::service::code_name(code),
+                crate::codes::code_name(code),
                 message.chars().take(200).collect::<String>()
             );
             let status = match (state.audit.append(vec![e]).await, answer) {

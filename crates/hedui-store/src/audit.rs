@@ -181,34 +181,6 @@ impl Store {
     }
 }
 
-impl Store {
-    /// Creates the scratch table `bench_raw_inserts`, shaped like
-    /// `audit_entries` but without its triggers and index, for `hedui bench`
-    /// to measure the database's raw durable insert rate. Never used by the
-    /// hub.
-    #[doc(hidden)]
-    pub async fn bench_raw_table(&self) -> Result<()> {
-        dispatch!(self.bench_raw_table())
-    }
-
-    /// Inserts `count` copies of `entry` (seqs from `first`) into
-    /// `bench_raw_inserts` in one durable transaction, as plainly as the
-    /// database allows. For `hedui bench` only.
-    #[doc(hidden)]
-    pub async fn bench_raw_insert(
-        &self,
-        first: i64,
-        count: usize,
-        entry: &AuditEntry,
-        text: &str,
-        leaf: &Hash,
-    ) -> Result<()> {
-        let mut row = EntryRow::new(entry, leaf);
-        row.entry = text.to_owned();
-        dispatch!(self.bench_raw_insert(first, count, &row))
-    }
-}
-
 /// The first filter column that `e` itself does not match, if any.
 fn mismatch(e: &AuditEntry, f: &AuditFilter) -> Option<&'static str> {
     if f.from.as_deref().is_some_and(|from| e.time.as_str() < from)

@@ -210,6 +210,48 @@ macro_rules! dispatch {
     };
 }
 
+/// Which backend a store URL names; any other `scheme://` is refused.
+fn kind_of(url: &str) -> Result<BackendKind> {
+    match scheme(url) {
+        Some("postgres" | "postgresql") => Ok(BackendKind::Postgres),
+        Some("sqlite") | None => Ok(BackendKind::Sqlite),
+        Some(s) => Err(StoreError::Url(format!(
+            "unsupported scheme {s:?}; use postgres://, postgresql://, sqlite:// or a file path"
+        ))),
+    }
+}
+
+/// A connection pool to a store's database with exactly the settings the
+/// store uses (on SQLite: WAL, `synchronous = FULL`, the busy timeout), and
+/// none of its tables or migrations: for a tool that measures the database
+/// itself, such as `hedui bench`'s raw durable insert rate, whose scratch
+/// table therefore lives in the tool and not in the store.
+pub enum RawPool {
+    /// SQLite.
+    Sqlite(sqlx::SqlitePool),
+    /// PostgreSQL.
+    Postgres(sqlx::PgPool),
+}
+
+impl RawPool {
+    /// Connects to the database at `url`, as [`Store::open`] would, without
+    /// migrating or reading anything.
+    pub async fn connect(url: &str) -> Result<RawPool> {
+        Ok(match kind_of(url)? {
+            BackendKind::Postgres => RawPool::Postgres(postgres::connect(url).await?),
+            BackendKind::Sqlite => RawPool::Sqlite(sqlite::connect(url).await?),
+        })
+    }
+
+    /// Closes the pool's connections.
+    pub async fn close(&self) {
+        match self {
+            RawPool::Sqlite(p) => p.close().await,
+            RawPool::Postgres(p) => p.close().await,
+        }
+    }
+}
+
 impl Store {
     /// Opens the database at `url` and applies any pending migrations.
     ///
@@ -236,15 +278,7 @@ impl Store {
     pub async fn open_without_migrating(url: &str) -> Result<Store> {
         // Decided before any await, so that the future holds no borrow of
         // `url`'s parts and stays `Send` wherever it is spawned.
-        let kind = match scheme(url) {
-            Some("postgres" | "postgresql") => BackendKind::Postgres,
-            Some("sqlite") | None => BackendKind::Sqlite,
-            Some(s) => {
-                return Err(StoreError::Url(format!(
-                    "unsupported scheme {s:?}; use postgres://, postgresql://, sqlite:// or a file path"
-                )));
-            }
-        };
+        let kind = kind_of(url)?;
         let backend = match kind {
             BackendKind::Postgres => Backend::Postgres(postgres::connect(url).await?),
             BackendKind::Sqlite => Backend::Sqlite(sqlite::connect(url).await?),

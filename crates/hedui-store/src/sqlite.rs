@@ -600,42 +600,6 @@ pub(crate) async fn checkpoints(pool: &SqlitePool) -> Result<Vec<SignedCheckpoin
         .collect()
 }
 
-pub(crate) async fn bench_raw_table(pool: &SqlitePool) -> Result<()> {
-    sqlx::query(
-        "CREATE TABLE IF NOT EXISTS bench_raw_inserts (
-            seq BIGINT PRIMARY KEY NOT NULL, time TEXT NOT NULL, actor TEXT NOT NULL, role TEXT NOT NULL,
-            action TEXT NOT NULL, departments TEXT NOT NULL, status TEXT NOT NULL, entry TEXT NOT NULL,
-            leaf BLOB NOT NULL)",
-    )
-    .execute(pool)
-    .await?;
-    sqlx::query("DELETE FROM bench_raw_inserts").execute(pool).await?;
-    Ok(())
-}
-
-pub(crate) async fn bench_raw_insert(pool: &SqlitePool, first: i64, count: usize, e: &EntryRow<'_>) -> Result<()> {
-    let mut tx = pool.begin().await?;
-    for seq in first..first + count as i64 {
-        sqlx::query(
-            "INSERT INTO bench_raw_inserts (seq, time, actor, role, action, departments, status, entry, leaf)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(seq)
-        .bind(e.time)
-        .bind(e.actor)
-        .bind(e.role)
-        .bind(e.action)
-        .bind(&e.departments)
-        .bind(e.status)
-        .bind(&e.entry)
-        .bind(e.leaf)
-        .execute(&mut *tx)
-        .await?;
-    }
-    tx.commit().await?;
-    Ok(())
-}
-
 /// Entries per INSERT statement: a few statements per group commit instead
 /// of one per row, well under the bind-parameter limit.
 const AUDIT_ROWS_PER_STATEMENT: usize = 256;

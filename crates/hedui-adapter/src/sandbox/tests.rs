@@ -12,8 +12,9 @@ use hedui_proto::v1::{
 };
 
 use super::records::{fmt_month, month_number, parse_month};
-use super::roster::{PLAN, RURAL_STANDARD_FEN, URBAN_STANDARD_FEN, uscc_check_char};
+use super::roster::{PLAN, RURAL_STANDARD_FEN, URBAN_STANDARD_FEN};
 use super::{Sandbox, SandboxFault, SandboxHousehold};
+use hedui_domain::ids::uscc_check_char;
 
 const ALL: [Department; 8] = [
     Department::PublicSecurity,

@@ -15,9 +15,9 @@ use hedui_proto::v1::SourceOutcome;
 use http::StatusCode;
 use maud::{Markup, html};
 
-use crate::app::{App, Who};
 use crate::form::Fields;
 use crate::layout;
+use crate::state::{App, Who};
 
 /// Admins only; anyone else is refused, and the attempt logged.
 async fn admit(app: &App, who: &Who, action: &str) -> Result<(), Response> {

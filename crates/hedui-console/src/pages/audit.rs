@@ -17,8 +17,9 @@ use http::{HeaderValue, StatusCode, header};
 use maud::{DOCTYPE, Markup, html};
 use serde_json::Value;
 
-use crate::app::{App, Who, status_page};
 use crate::form::{Errors, Fields};
+use crate::layout::status_page;
+use crate::state::{App, Who};
 use crate::{layout, words};
 
 /// Entries per page of the log.

@@ -24,8 +24,9 @@ use maud::{Markup, html};
 use prost::Message as _;
 use tokio_stream::StreamExt as _;
 
-use crate::app::{App, Who, status_page};
 use crate::form::{Errors, Fields};
+use crate::layout::status_page;
+use crate::state::{App, Who};
 use crate::{csrf, layout, words};
 
 /// Households per `AddBatchHouseholds` call, as the command line sends.
@@ -194,7 +195,7 @@ pub async fn upload(State(app): State<Arc<App>>, who: Who, mut parts: Multipart)
     }
     let f = Fields::from_pairs(pairs);
     if !app.csrf.check(&who.peer, &f.get(csrf::FIELD)) {
-        csrf::log_refusal(&app, &who, "upload without a valid token").await;
+        app.log_refusal(&who, "upload without a valid token").await;
         return layout::error_page(
             StatusCode::FORBIDDEN,
             "请求被拒绝",
@@ -485,7 +486,7 @@ pub async fn progress(State(app): State<Arc<App>>, who: Who, Path(id): Path<Stri
 pub async fn cancel(State(app): State<Arc<App>>, who: Who, Path(id): Path<String>, body: Bytes) -> Response {
     let f = Fields::parse(&body);
     if !app.csrf.check(&who.peer, &f.get(csrf::FIELD)) {
-        csrf::log_refusal(&app, &who, "form without a valid token").await;
+        app.log_refusal(&who, "form without a valid token").await;
         return layout::error_page(
             StatusCode::FORBIDDEN,
             "请求被拒绝",

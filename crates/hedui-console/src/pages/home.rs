@@ -10,9 +10,10 @@ use hedui_proto::v1::{BatchState, ListBatchesRequest, ListRecordsRequest, Record
 use http::StatusCode;
 use maud::html;
 
-use crate::app::{App, Who, status_page};
 use crate::layout;
+use crate::layout::status_page;
 use crate::pages::{batches, records};
+use crate::state::{App, Who};
 
 /// Rows of each list on the home page.
 const HOME_ROWS: u32 = 10;

@@ -14,8 +14,9 @@ use hedui_proto::v1::{
 use http::{HeaderValue, StatusCode, header};
 use maud::{Markup, html};
 
-use crate::app::{App, Who, status_page};
 use crate::form::{Errors, Fields};
+use crate::layout::status_page;
+use crate::state::{App, Who};
 use crate::{csrf, layout, words};
 
 /// Rows per page of the list.
@@ -421,7 +422,7 @@ pub async fn report_pdf(State(app): State<Arc<App>>, who: Who, Path(id): Path<St
 async fn pdf(app: &Arc<App>, record: &VerificationRecord, hist: &GetRecordHistoryResponse, id: &str) -> Response {
     let font = app
         .font
-        .get_or_init(|| crate::app::load_font(app.settings.font.as_deref()));
+        .get_or_init(|| crate::state::load_font(app.settings.font.as_deref()));
     let Ok(_) = font else {
         return layout::error_page(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -531,7 +532,7 @@ async fn check_token(app: &App, who: &Who, f: &Fields) -> Result<(), Response> {
     if app.csrf.check(&who.peer, &f.get(csrf::FIELD)) {
         return Ok(());
     }
-    csrf::log_refusal(app, who, "form without a valid token").await;
+    app.log_refusal(who, "form without a valid token").await;
     Err(layout::error_page(
         StatusCode::FORBIDDEN,
         "请求被拒绝",

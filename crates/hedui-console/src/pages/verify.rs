@@ -10,8 +10,8 @@ use hedui_proto::v1::{Authorization, Household, IncomeWindow, Member, Signer, Su
 use http::StatusCode;
 use maud::{Markup, html};
 
-use crate::app::{App, Who};
 use crate::form::{Errors, Fields};
+use crate::state::{App, Who};
 use crate::{csrf, layout, words};
 
 /// Member rows shown on an empty form; the page's script adds more.
@@ -33,7 +33,7 @@ pub async fn form(who: Who) -> Response {
 pub async fn submit(State(app): State<Arc<App>>, who: Who, body: Bytes) -> Response {
     let f = Fields::parse(&body);
     if !app.csrf.check(&who.peer, &f.get(csrf::FIELD)) {
-        csrf::log_refusal(&app, &who, "form without a valid token").await;
+        app.log_refusal(&who, "form without a valid token").await;
         return layout::error_page(
             StatusCode::FORBIDDEN,
             "请求被拒绝",
@@ -76,7 +76,7 @@ pub async fn submit(State(app): State<Arc<App>>, who: Who, body: Bytes) -> Respo
             errors = Errors::from_status(&status);
             layout::respond(StatusCode::BAD_REQUEST, render(&who, &f, &errors, &lay))
         }
-        Err(status) => crate::app::status_page(&status),
+        Err(status) => crate::layout::status_page(&status),
     }
 }
 
