@@ -161,8 +161,20 @@ async fn health_goes_not_serving_when_the_sqlite_database_closes() {
     let check = |service: &str| tonic_health::pb::HealthCheckRequest {
         service: service.to_owned(),
     };
-    let r = probe.check(check("")).await.unwrap().into_inner();
-    assert_eq!(r.status, ServingStatus::Serving as i32);
+    // An entry for the whole server and for every service the hub serves.
+    let every = [
+        "",
+        "hedui.v1.VerificationService",
+        "hedui.v1.AuditService",
+        "hedui.v1.BatchService",
+    ];
+    for service in every {
+        let r = probe.check(check(service)).await.unwrap().into_inner();
+        assert_eq!(r.status, ServingStatus::Serving as i32, "{service:?}");
+    }
+    // The adapters' service is not the hub's: no entry.
+    let err = probe.check(check("hedui.v1.SourceService")).await.unwrap_err();
+    assert_eq!(err.code(), Code::NotFound, "{err:?}");
     // The database goes away under the running hub.
     sys.state.store.close().await;
     let err = sys
@@ -176,8 +188,8 @@ async fn health_goes_not_serving_when_the_sqlite_database_closes() {
         wait_for_health(&sys, ServingStatus::NotServing).await,
         ServingStatus::NotServing as i32
     );
-    // The probe port says the same, for the whole server and the service.
-    for service in ["", "hedui.v1.VerificationService"] {
+    // The probe port says the same, for the whole server and every service.
+    for service in every {
         let r = probe.check(check(service)).await.unwrap().into_inner();
         assert_eq!(r.status, ServingStatus::NotServing as i32, "{service:?}");
     }

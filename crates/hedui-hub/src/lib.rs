@@ -299,20 +299,30 @@ impl Application {
         let audit_svc = AuditServiceServer::new(audit_service::Audit::new(self.state.clone()))
             .max_decoding_message_size(MAX_REQUEST_BYTES)
             .max_encoding_message_size(64 * 1024 * 1024);
-        // Reflection lets grpcurl and buf curl discover the public services;
-        // it sits behind the same mutual TLS as everything else.
-        let reflection = tonic_reflection::server::Builder::configure()
-            .register_encoded_file_descriptor_set(hedui_proto::FILE_DESCRIPTOR_SET)
-            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-            .build_v1()
-            .expect("our own descriptor sets are valid");
+        // Reflection lets grpcurl, buf curl and grpcio-reflection (which
+        // speaks v1alpha) discover the services; it sits behind the same
+        // mutual TLS as everything else and lists only what this port serves.
+        let reflection = || {
+            health::LISTED.iter().fold(
+                tonic_reflection::server::Builder::configure()
+                    .include_reflection_service(false)
+                    .register_encoded_file_descriptor_set(hedui_proto::FILE_DESCRIPTOR_SET)
+                    .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+                    .register_encoded_file_descriptor_set(tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET)
+                    .register_encoded_file_descriptor_set(tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET),
+                |b, name| b.with_service_name(*name),
+            )
+        };
+        let reflection_v1 = reflection().build_v1().expect("our own descriptor sets are valid");
+        let reflection_v1alpha = reflection().build_v1alpha().expect("our own descriptor sets are valid");
         let batch_svc = BatchServiceServer::new(batch_service::BatchApi::new(self.state.clone()))
             .max_decoding_message_size(batch_service::MAX_ADD_BYTES + 64 * 1024)
             .max_encoding_message_size(16 * 1024 * 1024);
         let router = tonic::transport::Server::builder()
             .layer(transport_audit::TransportAuditLayer::new(self.state.clone()))
             .add_service(health_svc)
-            .add_service(reflection)
+            .add_service(reflection_v1)
+            .add_service(reflection_v1alpha)
             .add_service(svc)
             .add_service(audit_svc)
             .add_service(batch_svc);
