@@ -83,6 +83,8 @@ pub struct HubFile {
     /// before the hub stops waiting for their departments (and logs those
     /// queries as abandoned).
     pub drain_grace_seconds: u64,
+    /// The one request limit, in bytes (transport and hub alike).
+    pub max_request_bytes: usize,
     /// Default deadline for every department, in milliseconds.
     pub deadline_ms: Option<u64>,
     /// The hub's certificate, key and the county CA, relative to this file.
@@ -157,6 +159,7 @@ impl Default for HubFile {
             checkpoint_interval_s: 60,
             drain_seconds: 5,
             drain_grace_seconds: 15,
+            max_request_bytes: hedui_hub::DEFAULT_MAX_REQUEST_BYTES,
             deadline_ms: None,
             tls: None,
             adapters: BTreeMap::new(),
@@ -427,6 +430,14 @@ pub fn to_hub_config(file: HubFile, base: &Path) -> anyhow::Result<HubConfig> {
             },
         });
     }
+    let most = hedui_hub::batch_service::MAX_ADD_BYTES;
+    if !(hedui_hub::MIN_REQUEST_BYTES..=most).contains(&file.max_request_bytes) {
+        bail!(
+            "max_request_bytes: {} is not between {} and {most}",
+            file.max_request_bytes,
+            hedui_hub::MIN_REQUEST_BYTES
+        );
+    }
     if file.checkpoint_interval_s == 0 {
         bail!("checkpoint_interval_s: must be at least 1");
     }
@@ -477,6 +488,7 @@ pub fn to_hub_config(file: HubFile, base: &Path) -> anyhow::Result<HubConfig> {
             health_listen,
             drain_delay: Duration::from_secs(file.drain_seconds),
             drain_grace: Duration::from_secs(file.drain_grace_seconds),
+            max_request_bytes: file.max_request_bytes,
         },
     })
 }
@@ -656,6 +668,14 @@ mod tests {
         assert_eq!(cfg.ops.metrics_listen, Some("127.0.0.1:9300".parse().unwrap()));
         let err = parse_hub(&text.replace("127.0.0.1:9300", "nine-three"), &base()).unwrap_err();
         assert!(format!("{err:#}").contains("metrics_listen"), "{err:#}");
+        // One request limit, transport and hub alike, within bounds.
+        assert_eq!(cfg.ops.max_request_bytes, 64 * 1024);
+        let cfg = parse_hub(&format!("max_request_bytes = 131072\n{text}"), &base()).unwrap();
+        assert_eq!(cfg.ops.max_request_bytes, 131_072);
+        for bad in [1024, 5 * 1024 * 1024] {
+            let err = parse_hub(&format!("max_request_bytes = {bad}\n{text}"), &base()).unwrap_err();
+            assert!(format!("{err:#}").contains("max_request_bytes"), "{err:#}");
+        }
     }
 
     /// The hub.toml inside the Kubernetes ConfigMap, taken out of its YAML

@@ -338,12 +338,12 @@ impl HubState {
                 ));
             }
             let encoded_len = sub_req.encoded_len();
-            if encoded_len > crate::MAX_REQUEST_BYTES {
+            if encoded_len > self.max_request_bytes {
                 violations.push(FieldViolation::new(
                     prefix,
                     format!(
                         "household is {encoded_len} bytes; the limit is {}",
-                        crate::MAX_REQUEST_BYTES
+                        self.max_request_bytes
                     ),
                 ));
                 continue;

@@ -38,8 +38,8 @@ pub mod transport_audit;
 pub use batch_worker::BatchSettings;
 pub use fanout::{AdapterEndpoint, DEFAULT_DEADLINE};
 pub use limits::DepartmentLimits;
-pub use service::{HubState, MAX_REQUEST_BYTES};
-pub use startup::OpsOptions;
+pub use service::HubState;
+pub use startup::{DEFAULT_MAX_REQUEST_BYTES, MIN_REQUEST_BYTES, OpsOptions};
 
 /// What the hub needs to start.
 #[derive(Clone)]
@@ -223,6 +223,7 @@ impl Application {
             metrics,
             batch_wakeup: tokio::sync::Notify::new(),
             drain,
+            max_request_bytes: config.ops.max_request_bytes,
         });
         Ok(Self {
             listener,
@@ -273,10 +274,12 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), tonic::transport::Error> {
+        // One request limit: tonic refuses a bigger message before any
+        // handler, and `transport_audit` logs that and answers
+        // INVALID_ARGUMENT naming `request`.
+        let max_request = self.state.max_request_bytes;
         let svc = VerificationServiceServer::new(service::Verification::new(self.state.clone()))
-            // Bigger messages are refused by tonic itself; smaller ones that
-            // are still over MAX_REQUEST_BYTES get a field-level error.
-            .max_decoding_message_size(4 * MAX_REQUEST_BYTES)
+            .max_decoding_message_size(max_request)
             .max_encoding_message_size(16 * 1024 * 1024);
         tracing::info!(addr = %self.local_addr, departments = self.state.clients.len(), "hub serving");
         let (reporter, health_svc) = tonic_health::server::health_reporter();
@@ -297,7 +300,7 @@ impl Application {
             tokio::spawn(router.serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(l)))
         });
         let audit_svc = AuditServiceServer::new(audit_service::Audit::new(self.state.clone()))
-            .max_decoding_message_size(MAX_REQUEST_BYTES)
+            .max_decoding_message_size(max_request)
             .max_encoding_message_size(64 * 1024 * 1024);
         // Reflection lets grpcurl, buf curl and grpcio-reflection (which
         // speaks v1alpha) discover the services; it sits behind the same
@@ -316,7 +319,8 @@ impl Application {
         let reflection_v1 = reflection().build_v1().expect("our own descriptor sets are valid");
         let reflection_v1alpha = reflection().build_v1alpha().expect("our own descriptor sets are valid");
         let batch_svc = BatchServiceServer::new(batch_service::BatchApi::new(self.state.clone()))
-            .max_decoding_message_size(batch_service::MAX_ADD_BYTES + 64 * 1024)
+            // A chunk of households; each of them is held to `max_request`.
+            .max_decoding_message_size(batch_service::MAX_ADD_BYTES)
             .max_encoding_message_size(16 * 1024 * 1024);
         let router = tonic::transport::Server::builder()
             .layer(transport_audit::TransportAuditLayer::new(self.state.clone()))
