@@ -390,6 +390,65 @@ pub fn parse_hub(text: &str, base: &Path) -> anyhow::Result<HubConfig> {
     to_hub_config(parse_layers(text, [])?, base)
 }
 
+/// Every file a configuration names, as `(key, path, private)`, paths taken
+/// from `base` (the configuration file's directory). Private files are keys
+/// that nobody but the hub's user may read. The SQLite database is not
+/// among them: the hub creates it.
+pub fn named_files(file: &HubFile, base: &Path) -> Vec<(&'static str, PathBuf, bool)> {
+    let mut files = vec![
+        ("policy", base.join(&file.policy), false),
+        ("hub_key", base.join(&file.hub_key), true),
+    ];
+    if let Some(t) = &file.tls {
+        files.push(("tls.ca", base.join(&t.ca), false));
+        files.push(("tls.cert", base.join(&t.cert), false));
+        files.push(("tls.key", base.join(&t.key), true));
+    }
+    if let Some(font) = file.console.as_ref().and_then(|c| c.font.as_ref()) {
+        files.push(("console.font", base.join(font), false));
+    }
+    files
+}
+
+/// What is wrong with the files a configuration names: each one missing,
+/// unreadable or a directory, and each private one that its group or
+/// others may read, with the `chmod` that fixes it. Empty when all is well.
+pub fn file_problems(file: &HubFile, base: &Path) -> Vec<String> {
+    let mut problems = Vec::new();
+    for (key, path, private) in named_files(file, base) {
+        let shown = path.display();
+        let meta = match std::fs::File::open(&path).and_then(|f| f.metadata()) {
+            Ok(m) => m,
+            Err(e) => {
+                let why = match e.kind() {
+                    std::io::ErrorKind::NotFound => "no such file".to_owned(),
+                    std::io::ErrorKind::PermissionDenied => "not readable by this user (permission denied)".to_owned(),
+                    _ => e.to_string(),
+                };
+                problems.push(format!("{key}: {shown}: {why}"));
+                continue;
+            }
+        };
+        if meta.is_dir() {
+            problems.push(format!("{key}: {shown}: is a directory, not a file"));
+            continue;
+        }
+        #[cfg(unix)]
+        if private {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = meta.permissions().mode() & 0o777;
+            if mode & 0o077 != 0 {
+                problems.push(format!(
+                    "{key}: {shown} is a private key readable by its group or others (mode {mode:03o}); run `chmod 600 {shown}`"
+                ));
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = private;
+    }
+    problems
+}
+
 /// Checks a layered configuration and loads the files it names.
 pub fn to_hub_config(file: HubFile, base: &Path) -> anyhow::Result<HubConfig> {
     let default_deadline = file.deadline_ms.map(Duration::from_millis).unwrap_or(DEFAULT_DEADLINE);
