@@ -648,3 +648,70 @@ async fn an_undecodable_request_is_invalid_argument_and_logged() {
     let e = last_entry(&sys, "GetRecord").await;
     assert_eq!(e.status, "INVALID_ARGUMENT");
 }
+
+/// Time filters compare instants at full precision: `--from …T14:58:40Z`
+/// includes an entry stamped `14:58:40.687Z`, an offset is converted, and
+/// `to` is exclusive at the instant given.
+#[tokio::test]
+async fn time_filters_compare_at_full_precision() {
+    let sys = TestSystem::start().await;
+    let times = [
+        "2026-11-30T14:58:39.999Z",
+        "2026-11-30T14:58:40.687Z",
+        "2026-11-30T14:58:41.000Z",
+        "2026-11-30T14:58:41.500Z",
+    ];
+    let entries = times
+        .iter()
+        .map(|t| AuditEntry {
+            seq: 0,
+            time: (*t).into(),
+            actor: "admin:ops".into(),
+            role: "admin".into(),
+            action: "test.time".into(),
+            purpose: String::new(),
+            request_id: String::new(),
+            persons: Vec::new(),
+            departments: Vec::new(),
+            status: "OK".into(),
+            record_digest: String::new(),
+            detail: String::new(),
+        })
+        .collect();
+    sys.state.audit.append(entries).await.unwrap();
+    let list = |from: &'static str, to: &'static str| {
+        let mut c = auditor(&sys, Role::Auditor);
+        async move {
+            let resp = c
+                .list_audit_entries(ListAuditEntriesRequest {
+                    filter: Some(AuditFilter {
+                        from: from.into(),
+                        to: to.into(),
+                        action: "test.time".into(),
+                        ..Default::default()
+                    }),
+                })
+                .await
+                .unwrap()
+                .into_inner();
+            resp.entries
+                .iter()
+                .map(|v| {
+                    let e: serde_json::Value = serde_json::from_str(&v.canonical_json).unwrap();
+                    e["time"].as_str().unwrap()[17..23].to_owned()
+                })
+                .collect::<Vec<String>>()
+        }
+    };
+    assert_eq!(list("2026-11-30T14:58:40Z", "").await, ["40.687", "41.000", "41.500"]);
+    assert_eq!(
+        list("2026-11-30T22:58:40+08:00", "").await,
+        ["40.687", "41.000", "41.500"]
+    );
+    assert_eq!(list("", "2026-11-30T14:58:41Z").await, ["39.999", "40.687"]);
+    assert_eq!(list("2026-11-30T14:58:40Z", "2026-11-30T14:58:41Z").await, ["40.687"]);
+    assert_eq!(list("2026-11-30T14:58:40.6875Z", "").await, ["41.000", "41.500"]);
+    assert_eq!(list("", "2026-11-30T14:58:40.6875Z").await, ["39.999", "40.687"]);
+    assert_eq!(list("2026-11-30", "2026-12-01").await.len(), 4);
+    assert!(list("2026-12-01", "").await.is_empty());
+}
