@@ -31,6 +31,7 @@ pub mod limits;
 pub mod metrics;
 pub mod records;
 pub mod refusals;
+pub mod rpc_metrics;
 pub mod service;
 pub mod startup;
 pub mod transport_audit;
@@ -322,7 +323,10 @@ impl Application {
             // A chunk of households; each of them is held to `max_request`.
             .max_decoding_message_size(batch_service::MAX_ADD_BYTES)
             .max_encoding_message_size(16 * 1024 * 1024);
+        // The first layer is the outermost: the latency histogram sees the
+        // code the caller gets, after `transport_audit` has rewritten it.
         let router = tonic::transport::Server::builder()
+            .layer(rpc_metrics::RpcMetricsLayer::new(self.state.metrics.clone()))
             .layer(transport_audit::TransportAuditLayer::new(self.state.clone()))
             .add_service(health_svc)
             .add_service(reflection_v1)

@@ -1,7 +1,7 @@
 //! Prometheus metrics, in the text exposition format, on a separate plain
 //! HTTP port (`metrics_listen`).
 //!
-//! Hand-written rather than a metrics crate: seven families with fixed,
+//! Hand-written rather than a metrics crate: nine families with fixed,
 //! small label sets (RPC names, status codes, department slugs, outcomes)
 //! fit in a page of code, and the exposition format is plain text. Labels
 //! never carry personal data: there is no label for a person, household,
@@ -9,7 +9,9 @@
 //!
 //! | family | type | labels |
 //! |---|---|---|
+//! | `hedui_build_info` | gauge (1) | `version`, `commit` (when built with `HEDUI_COMMIT`) |
 //! | `hedui_rpc_requests_total` | counter | `rpc`, `code` |
+//! | `hedui_rpc_duration_seconds` | histogram | `service`, `method`, `code` (`rpc_metrics`) |
 //! | `hedui_source_latency_seconds` | histogram | `department` |
 //! | `hedui_source_outcomes_total` | counter | `department`, `outcome` |
 //! | `hedui_batch_queue_depth` | gauge | |
@@ -40,6 +42,7 @@ pub struct Metrics {
 #[derive(Default)]
 struct Inner {
     rpcs: Mutex<BTreeMap<(String, &'static str), u64>>,
+    rpc_durations: Mutex<BTreeMap<(&'static str, &'static str, &'static str), Histogram>>,
     outcomes: Mutex<BTreeMap<(&'static str, &'static str), u64>>,
     latency: Mutex<BTreeMap<&'static str, Histogram>>,
     batch_queue_depth: AtomicI64,
@@ -58,6 +61,41 @@ struct Histogram {
     count: u64,
 }
 
+impl Histogram {
+    fn observe(&mut self, took: Duration) {
+        let seconds = took.as_secs_f64();
+        let i = LATENCY_BUCKETS
+            .iter()
+            .position(|b| seconds <= *b)
+            .unwrap_or(LATENCY_BUCKETS.len());
+        self.buckets[i] += 1;
+        self.sum += seconds;
+        self.count += 1;
+    }
+
+    /// Writes the `_bucket`, `_sum` and `_count` lines of `name` with the
+    /// labels `labels` (already formatted, without braces).
+    fn write(&self, out: &mut String, name: &str, labels: &str) {
+        let mut cumulative = 0;
+        for (bound, n) in LATENCY_BUCKETS.iter().zip(self.buckets) {
+            cumulative += n;
+            let _ = writeln!(out, "{name}_bucket{{{labels},le=\"{bound}\"}} {cumulative}");
+        }
+        let _ = writeln!(out, "{name}_bucket{{{labels},le=\"+Inf\"}} {}", self.count);
+        let _ = writeln!(out, "{name}_sum{{{labels}}} {}", self.sum);
+        let _ = writeln!(out, "{name}_count{{{labels}}} {}", self.count);
+    }
+}
+
+/// The version of the hub, and the commit when the build set `HEDUI_COMMIT`.
+fn build_info_labels() -> String {
+    let version = env!("CARGO_PKG_VERSION");
+    match option_env!("HEDUI_COMMIT").filter(|c| !c.is_empty()) {
+        Some(commit) => format!("version=\"{}\",commit=\"{}\"", escape(version), escape(commit)),
+        None => format!("version=\"{}\"", escape(version)),
+    }
+}
+
 impl Metrics {
     /// Counts one finished RPC: its short name (`SubmitVerification`) and
     /// its gRPC code name (`OK`, `INVALID_ARGUMENT`, …).
@@ -66,19 +104,23 @@ impl Metrics {
         *lock(&self.inner.rpcs).entry((rpc.to_owned(), code)).or_default() += 1;
     }
 
+    /// Times one finished call on the hub's port (from `rpc_metrics`, whose
+    /// labels come from fixed lists).
+    pub fn rpc_duration(&self, service: &'static str, method: &'static str, code: tonic::Code, took: Duration) {
+        let code = crate::service::code_name(code);
+        lock(&self.inner.rpc_durations)
+            .entry((service, method, code))
+            .or_default()
+            .observe(took);
+    }
+
     /// Counts one department's answer (or failure) and its latency.
     pub fn source(&self, department: &'static str, outcome: &'static str, latency: Duration) {
         *lock(&self.inner.outcomes).entry((department, outcome)).or_default() += 1;
-        let seconds = latency.as_secs_f64();
-        let mut latency = lock(&self.inner.latency);
-        let h = latency.entry(department).or_default();
-        let i = LATENCY_BUCKETS
-            .iter()
-            .position(|b| seconds <= *b)
-            .unwrap_or(LATENCY_BUCKETS.len());
-        h.buckets[i] += 1;
-        h.sum += seconds;
-        h.count += 1;
+        lock(&self.inner.latency)
+            .entry(department)
+            .or_default()
+            .observe(latency);
     }
 
     /// Sets the number of batch items waiting (set by the batch engine).
@@ -108,6 +150,26 @@ impl Metrics {
         let mut out = String::new();
         family(
             &mut out,
+            "hedui_build_info",
+            "gauge",
+            "Always 1; the labels say which build of the hub this is.",
+        );
+        let _ = writeln!(out, "hedui_build_info{{{}}} 1", build_info_labels());
+        family(
+            &mut out,
+            "hedui_rpc_duration_seconds",
+            "histogram",
+            "Time from a call's arrival until its status, by service, method and gRPC status code.",
+        );
+        for ((service, method, code), h) in lock(&self.inner.rpc_durations).iter() {
+            h.write(
+                &mut out,
+                "hedui_rpc_duration_seconds",
+                &format!("service=\"{service}\",method=\"{method}\",code=\"{code}\""),
+            );
+        }
+        family(
+            &mut out,
             "hedui_rpc_requests_total",
             "counter",
             "Finished calls to the hub's services, by RPC and gRPC status code.",
@@ -126,28 +188,10 @@ impl Metrics {
             "Time from sending a query to a department until its answer, timeout or failure.",
         );
         for (department, h) in lock(&self.inner.latency).iter() {
-            let mut cumulative = 0;
-            for (bound, n) in LATENCY_BUCKETS.iter().zip(h.buckets) {
-                cumulative += n;
-                let _ = writeln!(
-                    out,
-                    "hedui_source_latency_seconds_bucket{{department=\"{department}\",le=\"{bound}\"}} {cumulative}"
-                );
-            }
-            let _ = writeln!(
-                out,
-                "hedui_source_latency_seconds_bucket{{department=\"{department}\",le=\"+Inf\"}} {}",
-                h.count
-            );
-            let _ = writeln!(
-                out,
-                "hedui_source_latency_seconds_sum{{department=\"{department}\"}} {}",
-                h.sum
-            );
-            let _ = writeln!(
-                out,
-                "hedui_source_latency_seconds_count{{department=\"{department}\"}} {}",
-                h.count
+            h.write(
+                &mut out,
+                "hedui_source_latency_seconds",
+                &format!("department=\"{department}\""),
             );
         }
         family(
