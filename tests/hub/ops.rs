@@ -184,6 +184,13 @@ async fn metrics_time_every_call_by_service_method_and_code_and_name_the_build()
         "{build}"
     );
     assert!(build.ends_with("} 1"), "{build}");
+    // The process, on Linux, where the tests run.
+    if cfg!(target_os = "linux") {
+        assert!(sample(&text, "process_resident_memory_bytes").unwrap() > 1_000_000.0);
+        assert!(sample(&text, "process_cpu_seconds_total").unwrap() > 0.0);
+        assert!(sample(&text, "process_open_fds").unwrap() >= 3.0);
+        assert!(sample(&text, "process_threads").unwrap() >= 1.0);
+    }
 }
 
 /// Asks the health service about the verification service until it reports

@@ -18,6 +18,7 @@
 //! | `hedui_audit_appends_total` | counter | |
 //! | `hedui_audit_last_checkpoint_age_seconds` | gauge | |
 //! | `hedui_breaker_open` | gauge | `department` |
+//! | `process_cpu_seconds_total`, `process_resident_memory_bytes`, `process_open_fds`, `process_threads` | counter, gauges | (Linux, from `/proc/self`) |
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -248,7 +249,56 @@ impl Metrics {
         for (department, open) in lock(&self.inner.breakers).iter() {
             let _ = writeln!(out, "hedui_breaker_open{{department=\"{department}\"}} {open}");
         }
+        process(&mut out);
         out
+    }
+}
+
+/// The usual process metrics, read from `/proc/self` where there is one;
+/// a value that cannot be read is left out rather than made up.
+fn process(out: &mut String) {
+    let proc_file = |name: &str| std::fs::read_to_string(format!("/proc/self/{name}")).ok();
+    // Nanoseconds on a CPU: the first field of schedstat, exact without
+    // the clock tick.
+    if let Some(ns) =
+        proc_file("schedstat").and_then(|s| s.split_whitespace().next().and_then(|v| v.parse::<u64>().ok()))
+    {
+        family(
+            out,
+            "process_cpu_seconds_total",
+            "counter",
+            "CPU time of the hub process, user and system.",
+        );
+        let _ = writeln!(out, "process_cpu_seconds_total {}", ns as f64 / 1e9);
+    }
+    let status = proc_file("status").unwrap_or_default();
+    let field = |key: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(key))
+            .and_then(|v| v.split_whitespace().next().and_then(|n| n.parse::<u64>().ok()))
+    };
+    if let Some(kb) = field("VmRSS:") {
+        family(
+            out,
+            "process_resident_memory_bytes",
+            "gauge",
+            "Resident memory of the hub process.",
+        );
+        let _ = writeln!(out, "process_resident_memory_bytes {}", kb * 1024);
+    }
+    if let Some(n) = field("Threads:") {
+        family(out, "process_threads", "gauge", "Threads of the hub process.");
+        let _ = writeln!(out, "process_threads {n}");
+    }
+    if let Ok(fds) = std::fs::read_dir("/proc/self/fd") {
+        family(
+            out,
+            "process_open_fds",
+            "gauge",
+            "Open file descriptors of the hub process.",
+        );
+        let _ = writeln!(out, "process_open_fds {}", fds.count());
     }
 }
 
