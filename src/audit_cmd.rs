@@ -82,10 +82,12 @@ pub enum AuditCommand {
 /// Filters for listing and export.
 #[derive(Debug, Args)]
 pub struct FilterArgs {
-    /// From this time: YYYY-MM-DD or RFC 3339 (UTC).
+    /// From this instant, inclusive: YYYY-MM-DD (midnight UTC) or RFC 3339
+    /// with any offset; without a fraction, from the start of that second.
     #[arg(long)]
     pub from: Option<String>,
-    /// Before this time: YYYY-MM-DD or RFC 3339 (UTC, exclusive).
+    /// Before this instant, exclusive: YYYY-MM-DD (midnight UTC) or RFC
+    /// 3339; `--to …T14:58:41Z` includes everything in 14:58:40.
     #[arg(long)]
     pub to: Option<String>,
     /// Only this actor, e.g. caseworker:zhang.san.

@@ -359,7 +359,10 @@ async fn send(c: &mut BatchServiceClient<Channel>, id: &str, items: Vec<BatchHou
         Ok(_) => Ok(()),
         Err(status) => {
             // Name the roster row of each refused household.
-            let violations = hedui_proto::status::field_violations(&status);
+            // Invalid fields (INVALID_ARGUMENT) and members an authorization
+            // does not cover (FAILED_PRECONDITION) alike.
+            let mut violations = hedui_proto::status::field_violations(&status);
+            violations.extend(hedui_proto::status::precondition_violations(&status));
             if violations.is_empty() {
                 return Err(explain(status));
             }

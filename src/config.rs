@@ -83,6 +83,8 @@ pub struct HubFile {
     /// before the hub stops waiting for their departments (and logs those
     /// queries as abandoned).
     pub drain_grace_seconds: u64,
+    /// The one request limit, in bytes (transport and hub alike).
+    pub max_request_bytes: usize,
     /// Default deadline for every department, in milliseconds.
     pub deadline_ms: Option<u64>,
     /// The hub's certificate, key and the county CA, relative to this file.
@@ -157,6 +159,7 @@ impl Default for HubFile {
             checkpoint_interval_s: 60,
             drain_seconds: 5,
             drain_grace_seconds: 15,
+            max_request_bytes: hedui_hub::DEFAULT_MAX_REQUEST_BYTES,
             deadline_ms: None,
             tls: None,
             adapters: BTreeMap::new(),
@@ -387,6 +390,65 @@ pub fn parse_hub(text: &str, base: &Path) -> anyhow::Result<HubConfig> {
     to_hub_config(parse_layers(text, [])?, base)
 }
 
+/// Every file a configuration names, as `(key, path, private)`, paths taken
+/// from `base` (the configuration file's directory). Private files are keys
+/// that nobody but the hub's user may read. The SQLite database is not
+/// among them: the hub creates it.
+pub fn named_files(file: &HubFile, base: &Path) -> Vec<(&'static str, PathBuf, bool)> {
+    let mut files = vec![
+        ("policy", base.join(&file.policy), false),
+        ("hub_key", base.join(&file.hub_key), true),
+    ];
+    if let Some(t) = &file.tls {
+        files.push(("tls.ca", base.join(&t.ca), false));
+        files.push(("tls.cert", base.join(&t.cert), false));
+        files.push(("tls.key", base.join(&t.key), true));
+    }
+    if let Some(font) = file.console.as_ref().and_then(|c| c.font.as_ref()) {
+        files.push(("console.font", base.join(font), false));
+    }
+    files
+}
+
+/// What is wrong with the files a configuration names: each one missing,
+/// unreadable or a directory, and each private one that its group or
+/// others may read, with the `chmod` that fixes it. Empty when all is well.
+pub fn file_problems(file: &HubFile, base: &Path) -> Vec<String> {
+    let mut problems = Vec::new();
+    for (key, path, private) in named_files(file, base) {
+        let shown = path.display();
+        let meta = match std::fs::File::open(&path).and_then(|f| f.metadata()) {
+            Ok(m) => m,
+            Err(e) => {
+                let why = match e.kind() {
+                    std::io::ErrorKind::NotFound => "no such file".to_owned(),
+                    std::io::ErrorKind::PermissionDenied => "not readable by this user (permission denied)".to_owned(),
+                    _ => e.to_string(),
+                };
+                problems.push(format!("{key}: {shown}: {why}"));
+                continue;
+            }
+        };
+        if meta.is_dir() {
+            problems.push(format!("{key}: {shown}: is a directory, not a file"));
+            continue;
+        }
+        #[cfg(unix)]
+        if private {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = meta.permissions().mode() & 0o777;
+            if mode & 0o077 != 0 {
+                problems.push(format!(
+                    "{key}: {shown} is a private key readable by its group or others (mode {mode:03o}); run `chmod 600 {shown}`"
+                ));
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = private;
+    }
+    problems
+}
+
 /// Checks a layered configuration and loads the files it names.
 pub fn to_hub_config(file: HubFile, base: &Path) -> anyhow::Result<HubConfig> {
     let default_deadline = file.deadline_ms.map(Duration::from_millis).unwrap_or(DEFAULT_DEADLINE);
@@ -426,6 +488,14 @@ pub fn to_hub_config(file: HubFile, base: &Path) -> anyhow::Result<HubConfig> {
                 }
             },
         });
+    }
+    let most = hedui_hub::batch_service::MAX_ADD_BYTES;
+    if !(hedui_hub::MIN_REQUEST_BYTES..=most).contains(&file.max_request_bytes) {
+        bail!(
+            "max_request_bytes: {} is not between {} and {most}",
+            file.max_request_bytes,
+            hedui_hub::MIN_REQUEST_BYTES
+        );
     }
     if file.checkpoint_interval_s == 0 {
         bail!("checkpoint_interval_s: must be at least 1");
@@ -477,6 +547,7 @@ pub fn to_hub_config(file: HubFile, base: &Path) -> anyhow::Result<HubConfig> {
             health_listen,
             drain_delay: Duration::from_secs(file.drain_seconds),
             drain_grace: Duration::from_secs(file.drain_grace_seconds),
+            max_request_bytes: file.max_request_bytes,
         },
     })
 }
@@ -656,6 +727,14 @@ mod tests {
         assert_eq!(cfg.ops.metrics_listen, Some("127.0.0.1:9300".parse().unwrap()));
         let err = parse_hub(&text.replace("127.0.0.1:9300", "nine-three"), &base()).unwrap_err();
         assert!(format!("{err:#}").contains("metrics_listen"), "{err:#}");
+        // One request limit, transport and hub alike, within bounds.
+        assert_eq!(cfg.ops.max_request_bytes, 64 * 1024);
+        let cfg = parse_hub(&format!("max_request_bytes = 131072\n{text}"), &base()).unwrap();
+        assert_eq!(cfg.ops.max_request_bytes, 131_072);
+        for bad in [1024, 5 * 1024 * 1024] {
+            let err = parse_hub(&format!("max_request_bytes = {bad}\n{text}"), &base()).unwrap_err();
+            assert!(format!("{err:#}").contains("max_request_bytes"), "{err:#}");
+        }
     }
 
     /// The hub.toml inside the Kubernetes ConfigMap, taken out of its YAML

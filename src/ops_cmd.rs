@@ -45,9 +45,15 @@ pub fn config(c: ConfigCommand) -> anyhow::Result<()> {
         ConfigCommand::Default => print!("{}", config::DEFAULT_TOML),
         ConfigCommand::Check { config: path } => {
             let file = config::load_layers(Some(&path), config::env_layer()?)?;
-            // Loads the policy, the key and the certificates' paths exactly as
-            // `hedui hub` would, so a missing file is found now.
-            config::to_hub_config(file.clone(), path.parent().unwrap_or(std::path::Path::new(".")))
+            let base = path.parent().unwrap_or(std::path::Path::new("."));
+            // Every file it names exists and can be read, and no key can be
+            // read by anyone else: all of them at once, by key and path.
+            let problems = config::file_problems(&file, base);
+            if !problems.is_empty() {
+                anyhow::bail!("configuration file {}:\n  {}", path.display(), problems.join("\n  "));
+            }
+            // Loads the policy and the key exactly as `hedui hub` would.
+            config::to_hub_config(file.clone(), base)
                 .with_context(|| format!("configuration file {}", path.display()))?;
             let shown = config::render_effective(&file)?;
             println!("{}", shown.trim_end());

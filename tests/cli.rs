@@ -784,6 +784,78 @@ fn config_check_prints_the_effective_layers_with_the_password_hidden() {
     assert!(stderr.contains("no [tls]") && stderr.contains("OK"), "{stderr}");
 }
 
+/// `config check` opens every file the configuration names and refuses
+/// keys that the group or others may read, naming each file and the
+/// `chmod` that fixes it, all problems at once.
+#[cfg(unix)]
+#[test]
+fn config_check_names_missing_files_and_keys_others_can_read() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    let ca = write(&dir, "ca.crt", "not checked here");
+    let cert = write(&dir, "hub.crt", "not checked here");
+    let key = write(&dir, "hub-tls.key", "not checked here");
+    let missing_ca = dir.path().join("no-such-ca.crt");
+    let tls = |ca: &std::path::Path| {
+        format!(
+            "\n[tls]\nca = \"{}\"\ncert = \"{}\"\nkey = \"{}\"\n",
+            ca.display(),
+            cert.display(),
+            key.display()
+        )
+    };
+    let (config, _) = hub_config(&dir, "");
+    let base = std::fs::read_to_string(&config).unwrap();
+    let hub_key = dir.path().join("hub.key");
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+    std::fs::set_permissions(&hub_key, std::fs::Permissions::from_mode(0o640)).unwrap();
+    std::fs::write(&config, format!("{base}{}", tls(&missing_ca))).unwrap();
+    let out = hedui()
+        .args(["config", "check", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!("tls.ca: {}: no such file", missing_ca.display())),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("run `chmod 600 {}`", key.display())) && err.contains("tls.key"),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("run `chmod 600 {}`", hub_key.display())) && err.contains("mode 640"),
+        "{err}"
+    );
+    // The certificates are public: 0644 is fine for them.
+    assert!(!err.contains(&format!("chmod 600 {}", cert.display())), "{err}");
+
+    // Fixed as told, the same configuration passes.
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    std::fs::set_permissions(&hub_key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    std::fs::write(&config, format!("{base}{}", tls(&ca))).unwrap();
+    let out = hedui()
+        .args(["config", "check", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("OK"), "{err}");
+
+    // A directory where a file belongs is named too.
+    std::fs::write(&config, format!("{base}{}", tls(dir.path()))).unwrap();
+    let out = hedui()
+        .args(["config", "check", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("tls.ca:"));
+}
+
 #[test]
 fn adapter_check_and_import_report_problems_by_name() {
     let dir = tempfile::tempdir().unwrap();

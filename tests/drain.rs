@@ -126,6 +126,11 @@ async fn start_hub(
 }
 
 async fn health_status(addr: SocketAddr) -> Option<ServingStatus> {
+    service_health(addr, "hedui.v1.VerificationService").await
+}
+
+/// The health of `service` as the probe port reports it.
+async fn service_health(addr: SocketAddr, service: &str) -> Option<ServingStatus> {
     let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
         .ok()?
         .connect()
@@ -133,12 +138,20 @@ async fn health_status(addr: SocketAddr) -> Option<ServingStatus> {
         .ok()?;
     let r = HealthClient::new(channel)
         .check(HealthCheckRequest {
-            service: "hedui.v1.VerificationService".into(),
+            service: service.into(),
         })
         .await
         .ok()?;
     ServingStatus::try_from(r.into_inner().status).ok()
 }
+
+/// The server and every service the hub serves.
+const EVERY_SERVICE: [&str; 4] = [
+    "",
+    "hedui.v1.VerificationService",
+    "hedui.v1.AuditService",
+    "hedui.v1.BatchService",
+];
 
 /// Polls `f` every 10 ms until it holds (at most about a minute).
 async fn until(what: &str, mut f: impl FnMut() -> bool) {
@@ -186,7 +199,13 @@ async fn a_stopping_hub_reports_not_serving_then_refuses_new_work_and_finishes_w
     )
     .await;
     let client = hub.pki.client(hub.addr, &Role::Caseworker, "zhang.san");
-    assert_eq!(health_status(hub.health).await, Some(ServingStatus::Serving));
+    for service in EVERY_SERVICE {
+        assert_eq!(
+            service_health(hub.health, service).await,
+            Some(ServingStatus::Serving),
+            "{service:?}"
+        );
+    }
     let first = tokio::spawn({
         let mut c = client.clone();
         async move { c.submit_verification(request("drain-first")).await }
@@ -209,6 +228,18 @@ async fn a_stopping_hub_reports_not_serving_then_refuses_new_work_and_finishes_w
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     assert!(seen_not_serving, "health never went NOT_SERVING");
+    // Every service's entry follows the drain, the batch service's too.
+    for service in EVERY_SERVICE {
+        let mut status = None;
+        for _ in 0..600 {
+            status = service_health(hub.health, service).await;
+            if status == Some(ServingStatus::NotServing) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        assert_eq!(status, Some(ServingStatus::NotServing), "{service:?}");
+    }
     let list = client.clone().list_records(ListRecordsRequest::default()).await;
     assert!(list.is_ok(), "still serving while NOT_SERVING: {list:?}");
 

@@ -117,36 +117,73 @@ async fn a_plaintext_client_cannot_talk_to_the_hub() {
     assert!(client.list_records(ListRecordsRequest::default()).await.is_err());
 }
 
+/// Both reflection versions answer over mutual TLS (grpcurl speaks v1,
+/// Python's grpcio-reflection v1alpha) and list exactly what the hub
+/// serves: not `SourceService`, which is the adapters'.
 #[tokio::test]
-async fn reflection_lists_the_public_services() {
-    use tonic_reflection::pb::v1::ServerReflectionRequest;
-    use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
-    use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
-    use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
-
+async fn reflection_v1_and_v1alpha_list_exactly_the_services_served() {
     let sys = TestSystem::start().await;
-    let mut client = ServerReflectionClient::new(sys.pki.channel(sys.hub_addr, &Role::Admin, "ops"));
-    let req = ServerReflectionRequest {
-        host: String::new(),
-        message_request: Some(MessageRequest::ListServices(String::new())),
-    };
-    let mut stream = client
-        .server_reflection_info(tokio_stream::iter(vec![req]))
-        .await
-        .unwrap()
-        .into_inner();
-    let resp = stream.message().await.unwrap().unwrap();
-    let Some(MessageResponse::ListServicesResponse(list)) = resp.message_response else {
-        panic!("{resp:?}")
-    };
-    let names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
-    for want in [
-        "hedui.v1.VerificationService",
-        "hedui.v1.AuditService",
+    let mut want: Vec<String> = [
         "grpc.health.v1.Health",
-    ] {
-        assert!(names.iter().any(|n| n == want), "{want} missing from {names:?}");
-    }
+        "grpc.reflection.v1.ServerReflection",
+        "grpc.reflection.v1alpha.ServerReflection",
+        "hedui.v1.AuditService",
+        "hedui.v1.BatchService",
+        "hedui.v1.VerificationService",
+    ]
+    .map(String::from)
+    .to_vec();
+    want.sort();
+
+    let v1 = {
+        use tonic_reflection::pb::v1::ServerReflectionRequest;
+        use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
+        use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
+        use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
+        let mut client = ServerReflectionClient::new(sys.pki.channel(sys.hub_addr, &Role::Admin, "ops"));
+        let req = ServerReflectionRequest {
+            host: String::new(),
+            message_request: Some(MessageRequest::ListServices(String::new())),
+        };
+        let mut stream = client
+            .server_reflection_info(tokio_stream::iter(vec![req]))
+            .await
+            .unwrap()
+            .into_inner();
+        let resp = stream.message().await.unwrap().unwrap();
+        let Some(MessageResponse::ListServicesResponse(list)) = resp.message_response else {
+            panic!("{resp:?}")
+        };
+        let mut names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
+        names.sort();
+        names
+    };
+    let v1alpha = {
+        use tonic_reflection::pb::v1alpha::ServerReflectionRequest;
+        use tonic_reflection::pb::v1alpha::server_reflection_client::ServerReflectionClient;
+        use tonic_reflection::pb::v1alpha::server_reflection_request::MessageRequest;
+        use tonic_reflection::pb::v1alpha::server_reflection_response::MessageResponse;
+        let mut client = ServerReflectionClient::new(sys.pki.channel(sys.hub_addr, &Role::Caseworker, "zhang.san"));
+        let req = ServerReflectionRequest {
+            host: String::new(),
+            message_request: Some(MessageRequest::ListServices(String::new())),
+        };
+        let mut stream = client
+            .server_reflection_info(tokio_stream::iter(vec![req]))
+            .await
+            .unwrap()
+            .into_inner();
+        let resp = stream.message().await.unwrap().unwrap();
+        let Some(MessageResponse::ListServicesResponse(list)) = resp.message_response else {
+            panic!("{resp:?}")
+        };
+        let mut names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
+        names.sort();
+        names
+    };
+    assert_eq!(v1, want);
+    assert_eq!(v1alpha, want);
+    assert!(!v1.iter().any(|n| n == "hedui.v1.SourceService"));
 }
 
 /// A certificate from another CA is refused at the handshake, before any

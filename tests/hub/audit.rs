@@ -542,31 +542,176 @@ async fn each_refused_call_is_logged_with_the_code_the_caller_got() {
     );
 }
 
-/// A request over the transport's size limit never reaches a handler; it
-/// is still logged, and the caller gets INVALID_ARGUMENT naming `request`
-/// with the same code in the entry.
+/// A request over the one request limit (64 KiB by default, the
+/// transport's and the hub's alike) never reaches a handler; it is still
+/// logged, and the caller gets INVALID_ARGUMENT naming `request` with the
+/// same code in the entry.
 #[tokio::test]
 async fn a_request_refused_by_the_transport_is_logged_and_named() {
     let sys = TestSystem::start().await;
-    let mut req = request(&household("qualifies"), "too-big");
-    req.household.as_mut().unwrap().members[0].name = "张".repeat(100_000);
-    let err = sys.hub.clone().submit_verification(req).await.unwrap_err();
-    assert_eq!(err.code(), Code::InvalidArgument, "{err:?}");
-    let fields = hedui_proto::status::field_violations(&err);
-    assert!(fields.iter().any(|(f, _)| f == "request"), "{fields:?}");
+    // Just over 64 KiB, and far over it.
+    for (key, n) in [("over-64k", 22_000), ("too-big", 100_000)] {
+        let mut req = request(&household("qualifies"), key);
+        req.household.as_mut().unwrap().members[0].name = "张".repeat(n);
+        let err = sys.hub.clone().submit_verification(req).await.unwrap_err();
+        assert_eq!(err.code(), Code::InvalidArgument, "{err:?}");
+        let fields = hedui_proto::status::field_violations(&err);
+        assert!(
+            fields.iter().any(|(f, d)| f == "request" && d.contains("65536")),
+            "{fields:?}"
+        );
+        let e = last_entry(&sys, "SubmitVerification").await;
+        assert_eq!(e.status, "INVALID_ARGUMENT");
+        assert!(
+            e.detail.starts_with("refused before the hub read it (OUT_OF_RANGE)"),
+            "{}",
+            e.detail
+        );
+        assert!(!e.detail.contains("张张"), "{}", e.detail);
+        assert_eq!(e.actor, "caseworker:zhang.san");
+    }
+}
+
+async fn last_entry(sys: &TestSystem, action: &str) -> AuditEntry {
     let entries = sys
         .state
         .store
         .audit_entries(&hedui_store::audit::AuditFilter {
-            action: Some("SubmitVerification".into()),
+            action: Some(action.into()),
             limit: 100,
             ..Default::default()
         })
         .await
         .unwrap();
-    let e = entries.last().expect("the refusal is logged");
+    entries.last().cloned().expect("the refusal is logged")
+}
+
+/// `GetRecordRequest` as a client that gets the types wrong would send it:
+/// field 1 is a string there.
+#[derive(Clone, PartialEq, prost::Message)]
+struct NotUtf8 {
+    #[prost(bytes = "vec", tag = "1")]
+    record_id: Vec<u8>,
+}
+
+/// Field 1 with the wrong wire type: not a `GetRecordRequest` at all.
+#[derive(Clone, PartialEq, prost::Message)]
+struct WrongWireType {
+    #[prost(fixed32, tag = "1")]
+    record_id: u32,
+}
+
+/// Sends `msg` as the request of GetRecord.
+async fn raw_get_record<M: prost::Message + Send + Sync + 'static>(sys: &TestSystem, msg: M) -> tonic::Status {
+    let mut grpc = tonic::client::Grpc::new(sys.pki.channel(sys.hub_addr, &Role::Auditor, "li.si"));
+    grpc.ready().await.unwrap();
+    let codec = tonic_prost::ProstCodec::<M, hedui_proto::v1::GetRecordResponse>::default();
+    let path = http::uri::PathAndQuery::from_static("/hedui.v1.VerificationService/GetRecord");
+    grpc.unary(tonic::Request::new(msg), path, codec).await.unwrap_err()
+}
+
+/// A request that does not decode (a string that is not UTF-8, bytes that
+/// are not the request message) is refused by tonic before the handler;
+/// the caller still gets INVALID_ARGUMENT with a BadRequest naming
+/// `request`, not INTERNAL, and the refusal is logged.
+#[tokio::test]
+async fn an_undecodable_request_is_invalid_argument_and_logged() {
+    let sys = TestSystem::start().await;
+    let err = raw_get_record(
+        &sys,
+        NotUtf8 {
+            record_id: vec![0xff, 0xfe, b'a'],
+        },
+    )
+    .await;
+    assert_eq!(err.code(), Code::InvalidArgument, "{err:?}");
+    let fields = hedui_proto::status::field_violations(&err);
+    assert_eq!(fields.len(), 1, "{fields:?}");
+    assert_eq!(fields[0].0, "request");
+    assert!(fields[0].1.contains("UTF-8"), "{fields:?}");
+    let e = last_entry(&sys, "GetRecord").await;
+    assert_eq!(
+        (e.status.as_str(), e.actor.as_str()),
+        ("INVALID_ARGUMENT", "auditor:li.si")
+    );
+    assert!(
+        e.detail.starts_with("refused before the hub read it (INTERNAL)"),
+        "{}",
+        e.detail
+    );
+
+    let err = raw_get_record(&sys, WrongWireType { record_id: 7 }).await;
+    assert_eq!(err.code(), Code::InvalidArgument, "{err:?}");
+    let fields = hedui_proto::status::field_violations(&err);
+    assert_eq!(fields[0].0, "request", "{fields:?}");
+    assert!(fields[0].1.contains("wire type"), "{fields:?}");
+    let e = last_entry(&sys, "GetRecord").await;
     assert_eq!(e.status, "INVALID_ARGUMENT");
-    assert!(e.detail.starts_with("refused before the hub read it"), "{}", e.detail);
-    assert!(!e.detail.contains("张张"), "{}", e.detail);
-    assert_eq!(e.actor, "caseworker:zhang.san");
+}
+
+/// Time filters compare instants at full precision: `--from …T14:58:40Z`
+/// includes an entry stamped `14:58:40.687Z`, an offset is converted, and
+/// `to` is exclusive at the instant given.
+#[tokio::test]
+async fn time_filters_compare_at_full_precision() {
+    let sys = TestSystem::start().await;
+    let times = [
+        "2026-11-30T14:58:39.999Z",
+        "2026-11-30T14:58:40.687Z",
+        "2026-11-30T14:58:41.000Z",
+        "2026-11-30T14:58:41.500Z",
+    ];
+    let entries = times
+        .iter()
+        .map(|t| AuditEntry {
+            seq: 0,
+            time: (*t).into(),
+            actor: "admin:ops".into(),
+            role: "admin".into(),
+            action: "test.time".into(),
+            purpose: String::new(),
+            request_id: String::new(),
+            persons: Vec::new(),
+            departments: Vec::new(),
+            status: "OK".into(),
+            record_digest: String::new(),
+            detail: String::new(),
+        })
+        .collect();
+    sys.state.audit.append(entries).await.unwrap();
+    let list = |from: &'static str, to: &'static str| {
+        let mut c = auditor(&sys, Role::Auditor);
+        async move {
+            let resp = c
+                .list_audit_entries(ListAuditEntriesRequest {
+                    filter: Some(AuditFilter {
+                        from: from.into(),
+                        to: to.into(),
+                        action: "test.time".into(),
+                        ..Default::default()
+                    }),
+                })
+                .await
+                .unwrap()
+                .into_inner();
+            resp.entries
+                .iter()
+                .map(|v| {
+                    let e: serde_json::Value = serde_json::from_str(&v.canonical_json).unwrap();
+                    e["time"].as_str().unwrap()[17..23].to_owned()
+                })
+                .collect::<Vec<String>>()
+        }
+    };
+    assert_eq!(list("2026-11-30T14:58:40Z", "").await, ["40.687", "41.000", "41.500"]);
+    assert_eq!(
+        list("2026-11-30T22:58:40+08:00", "").await,
+        ["40.687", "41.000", "41.500"]
+    );
+    assert_eq!(list("", "2026-11-30T14:58:41Z").await, ["39.999", "40.687"]);
+    assert_eq!(list("2026-11-30T14:58:40Z", "2026-11-30T14:58:41Z").await, ["40.687"]);
+    assert_eq!(list("2026-11-30T14:58:40.6875Z", "").await, ["41.000", "41.500"]);
+    assert_eq!(list("", "2026-11-30T14:58:40.6875Z").await, ["39.999", "40.687"]);
+    assert_eq!(list("2026-11-30", "2026-12-01").await.len(), 4);
+    assert!(list("2026-12-01", "").await.is_empty());
 }

@@ -11,8 +11,8 @@ use hedui_hub::{BatchSettings, DepartmentLimits};
 use hedui_proto::status::field_violations;
 use hedui_proto::v1::batch_service_client::BatchServiceClient;
 use hedui_proto::v1::{
-    AddBatchHouseholdsRequest, Batch, BatchHousehold, BatchState, CreateBatchRequest, Department, GetBatchRequest,
-    ListBatchesRequest, Purpose, SourceOutcome, StartBatchRequest, StreamBatchResultsRequest, Verdict,
+    AddBatchHouseholdsRequest, Batch, BatchHousehold, BatchState, CancelBatchRequest, CreateBatchRequest, Department,
+    GetBatchRequest, ListBatchesRequest, Purpose, SourceOutcome, StartBatchRequest, StreamBatchResultsRequest, Verdict,
 };
 use hedui_store::Store;
 use hedui_store::batch::item_key;
@@ -508,4 +508,189 @@ async fn two_hubs_on_one_postgres_share_a_batch_and_an_audit_log() {
     a.stop().await;
     b.stop().await;
     db.drop_database().await;
+}
+
+/// The last audit entry of `action` in the hub's store: (actor, status, detail).
+async fn last_entry(sys: &TestSystem, action: &str) -> (String, String, String) {
+    let entries = sys
+        .state
+        .store
+        .audit_entries(&hedui_store::audit::AuditFilter {
+            action: Some(action.into()),
+            limit: 10_000,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let e = entries.last().expect("an entry");
+    (e.actor.clone(), e.status.clone(), e.detail.clone())
+}
+
+/// A batch belongs to the caseworker who created it: another caseworker may
+/// not add to it, start it or cancel it (PERMISSION_DENIED, each refusal
+/// in the audit log); an admin may cancel it, and may read any batch's
+/// results, as batch.proto and the README say.
+#[tokio::test]
+async fn a_batch_belongs_to_its_creator_and_an_admin_may_cancel_and_read_it() {
+    let sys = TestSystem::start().await;
+    let mut owner = client(&sys);
+    let mut other = BatchServiceClient::new(sys.pki.channel(sys.hub_addr, &Role::Caseworker, "wang.wu"));
+    let mut admin = BatchServiceClient::new(sys.pki.channel(sys.hub_addr, &Role::Admin, "ops"));
+    let id = owner
+        .create_batch(create())
+        .await
+        .unwrap()
+        .into_inner()
+        .batch
+        .unwrap()
+        .batch_id;
+
+    let err = other
+        .add_batch_households(AddBatchHouseholdsRequest {
+            batch_id: id.clone(),
+            items: items(1),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied, "{err:?}");
+    assert!(err.message().contains("caseworker:zhang.san"), "{err:?}");
+    assert_eq!(
+        last_entry(&sys, "AddBatchHouseholds").await,
+        (
+            "caseworker:wang.wu".into(),
+            "PERMISSION_DENIED".into(),
+            format!("batch {id} belongs to caseworker:zhang.san")
+        )
+    );
+    owner
+        .add_batch_households(AddBatchHouseholdsRequest {
+            batch_id: id.clone(),
+            items: items(2),
+        })
+        .await
+        .unwrap();
+    let err = other
+        .start_batch(StartBatchRequest { batch_id: id.clone() })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied, "{err:?}");
+    assert_eq!(last_entry(&sys, "StartBatch").await.1, "PERMISSION_DENIED");
+    let err = other
+        .cancel_batch(CancelBatchRequest { batch_id: id.clone() })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied, "{err:?}");
+    assert_eq!(
+        last_entry(&sys, "CancelBatch").await,
+        (
+            "caseworker:wang.wu".into(),
+            "PERMISSION_DENIED".into(),
+            format!("batch {id} belongs to caseworker:zhang.san")
+        )
+    );
+    // An admin may neither fill nor start it, by role.
+    let err = admin
+        .start_batch(StartBatchRequest { batch_id: id.clone() })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied, "{err:?}");
+    // Nothing the others tried changed it.
+    let b = owner
+        .get_batch(GetBatchRequest { batch_id: id.clone() })
+        .await
+        .unwrap()
+        .into_inner()
+        .batch
+        .unwrap();
+    assert_eq!((b.total, b.state), (2, BatchState::Draft as i32));
+    // An admin cancels it, in the log under the admin's name.
+    let b = admin
+        .cancel_batch(CancelBatchRequest { batch_id: id.clone() })
+        .await
+        .unwrap()
+        .into_inner()
+        .batch
+        .unwrap();
+    assert_eq!(b.state, BatchState::Cancelled as i32);
+    let (actor, status, _) = last_entry(&sys, "CancelBatch").await;
+    assert_eq!((actor.as_str(), status.as_str()), ("admin:ops", "OK"));
+
+    // An admin reads a finished batch's results.
+    let done = start_batch(&mut owner, 2).await;
+    wait_done(&mut owner, &done).await;
+    let mut stream = admin
+        .stream_batch_results(StreamBatchResultsRequest {
+            batch_id: done.clone(),
+            only_flagged: false,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let mut n = 0;
+    while let Some(r) = stream.message().await.unwrap() {
+        assert!(r.record.is_some(), "{r:?}");
+        n += 1;
+    }
+    assert_eq!(n, 2);
+    let (actor, status, _) = last_entry(&sys, "StreamBatchResults").await;
+    assert_eq!((actor.as_str(), status.as_str()), ("admin:ops", "OK"));
+}
+
+/// A consent gap (a minor without a guardian's signature) is
+/// FAILED_PRECONDITION with an AUTHORIZATION violation on
+/// AddBatchHouseholds, as on SubmitVerification
+/// (`a_minor_without_a_guardian_stops_the_query_at_the_hub`).
+#[tokio::test]
+async fn a_consent_gap_in_a_batch_is_failed_precondition_as_on_submit() {
+    let sys = TestSystem::start().await;
+    let mut c = client(&sys);
+    let id = c
+        .create_batch(create())
+        .await
+        .unwrap()
+        .into_inner()
+        .batch
+        .unwrap()
+        .batch_id;
+    let mut chunk = items(sandbox().households().len().min(500));
+    let i = chunk
+        .iter()
+        .position(|item| {
+            item.authorization
+                .as_ref()
+                .unwrap()
+                .signers
+                .iter()
+                .any(|s| s.as_guardian)
+        })
+        .expect("a household with a minor");
+    chunk[i]
+        .authorization
+        .as_mut()
+        .unwrap()
+        .signers
+        .retain(|s| !s.as_guardian);
+    let err = c
+        .add_batch_households(AddBatchHouseholdsRequest {
+            batch_id: id.clone(),
+            items: chunk,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::FailedPrecondition, "{err:?}");
+    let v = hedui_proto::status::precondition_violations(&err);
+    assert!(!v.is_empty());
+    let prefix = format!("items[{i}].household.members[");
+    assert!(v.iter().all(|(s, _)| s.starts_with(&prefix)), "{v:?}");
+    assert!(v.iter().any(|(_, d)| d.contains("guardian")), "{v:?}");
+    assert_eq!(last_entry(&sys, "AddBatchHouseholds").await.1, "FAILED_PRECONDITION");
+    // Nothing was added.
+    let b = c
+        .get_batch(GetBatchRequest { batch_id: id.clone() })
+        .await
+        .unwrap()
+        .into_inner()
+        .batch
+        .unwrap();
+    assert_eq!(b.total, 0);
 }

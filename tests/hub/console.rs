@@ -586,3 +586,42 @@ async fn an_upload_that_is_not_a_roster_gets_a_clear_message_and_starts_nothing(
     assert!(batches.is_empty(), "no batch was created");
     let _ = c.stop.send(true);
 }
+
+/// The batch page offers "取消批次" only to whom the hub lets cancel: the
+/// batch's creator and admins.
+#[tokio::test]
+async fn only_the_creator_and_admins_are_offered_to_cancel_a_batch() {
+    use hedui_proto::v1::batch_service_client::BatchServiceClient;
+    let sys = TestSystem::start().await;
+    let c = console(&sys).await;
+    let mut batches = BatchServiceClient::new(sys.pki.channel(sys.hub_addr, &Role::Caseworker, "zhang.san"));
+    let id = batches
+        .create_batch(hedui_proto::v1::CreateBatchRequest {
+            purpose: hedui_proto::v1::Purpose::MinimumLiving as i32,
+            income_window: Some(
+                hedui_domain::window::IncomeWindow::last_months(chrono::Utc::now().date_naive(), 12).to_proto(),
+            ),
+            asset_reference_date: String::new(),
+            label: "复核".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .batch
+        .unwrap()
+        .batch_id;
+    let path = format!("/batches/{id}");
+    for (role, name, offered) in [
+        (Role::Caseworker, "zhang.san", true),
+        (Role::Caseworker, "wang.wu", false),
+        (Role::Admin, "ops", true),
+        (Role::Auditor, "li.si", false),
+    ] {
+        let mut b = browser(c.addr, sys.pki.files(&role, name)).await;
+        let page = b.get(&path).await;
+        assert_eq!(page.status, 200, "{name}: {}", page.body);
+        assert_eq!(page.body.contains("取消批次"), offered, "{name}");
+    }
+    let _ = c.stop.send(true);
+    let _ = c.task.await;
+}

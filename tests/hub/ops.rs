@@ -120,6 +120,79 @@ async fn metrics_count_calls_departments_and_audit_appends() {
     assert_eq!(status, "HTTP/1.1 404 Not Found");
 }
 
+/// Every call on the hub's port is timed by service, method and the code
+/// the caller got; a path the hub does not serve is `other`, so callers
+/// cannot grow the label set; and the build is named.
+#[tokio::test]
+async fn metrics_time_every_call_by_service_method_and_code_and_name_the_build() {
+    let sys = TestSystem::start().await;
+    let h = household("qualifies");
+    sys.hub.clone().submit_verification(request(&h, "lat-1")).await.unwrap();
+    let mut auditor = sys.pki.client(sys.hub_addr, &Role::Auditor, "li.si");
+    let denied = auditor.submit_verification(request(&h, "lat-2")).await.unwrap_err();
+    assert_eq!(denied.code(), Code::PermissionDenied);
+    for _ in 0..2 {
+        sys.hub
+            .clone()
+            .list_records(ListRecordsRequest::default())
+            .await
+            .unwrap();
+    }
+    // The adapters' service is not served here.
+    let mut source = hedui_proto::v1::source_service_client::SourceServiceClient::new(sys.pki.channel(
+        sys.hub_addr,
+        &Role::Admin,
+        "ops",
+    ));
+    let err = source.describe(hedui_proto::v1::DescribeRequest {}).await.unwrap_err();
+    assert_eq!(err.code(), Code::Unimplemented);
+
+    let (_, text) = http_get(sys.metrics_addr, "/metrics").await;
+    let series =
+        |service: &str, method: &str, code: &str| format!("service=\"{service}\",method=\"{method}\",code=\"{code}\"");
+    let v = "hedui.v1.VerificationService";
+    for (labels, n) in [
+        (series(v, "SubmitVerification", "OK"), 1.0),
+        (series(v, "SubmitVerification", "PERMISSION_DENIED"), 1.0),
+        (series(v, "ListRecords", "OK"), 2.0),
+        (series("other", "other", "UNIMPLEMENTED"), 1.0),
+    ] {
+        assert_eq!(
+            sample(&text, &format!("hedui_rpc_duration_seconds_count{{{labels}}}")),
+            Some(n),
+            "{labels}: {text}"
+        );
+        assert_eq!(
+            sample(
+                &text,
+                &format!("hedui_rpc_duration_seconds_bucket{{{labels},le=\"+Inf\"}}")
+            ),
+            Some(n),
+            "{labels}"
+        );
+        let sum = sample(&text, &format!("hedui_rpc_duration_seconds_sum{{{labels}}}")).unwrap();
+        assert!(sum > 0.0, "{labels}: {sum}");
+    }
+    assert!(!text.contains("SourceService"), "{text}");
+    assert!(text.contains("# TYPE hedui_rpc_duration_seconds histogram\n"));
+    let build = text
+        .lines()
+        .find(|l| l.starts_with("hedui_build_info{"))
+        .expect("hedui_build_info");
+    assert!(
+        build.starts_with(&format!("hedui_build_info{{version=\"{}\"", env!("CARGO_PKG_VERSION"))),
+        "{build}"
+    );
+    assert!(build.ends_with("} 1"), "{build}");
+    // The process, on Linux, where the tests run.
+    if cfg!(target_os = "linux") {
+        assert!(sample(&text, "process_resident_memory_bytes").unwrap() > 1_000_000.0);
+        assert!(sample(&text, "process_cpu_seconds_total").unwrap() > 0.0);
+        assert!(sample(&text, "process_open_fds").unwrap() >= 3.0);
+        assert!(sample(&text, "process_threads").unwrap() >= 1.0);
+    }
+}
+
 /// Asks the health service about the verification service until it reports
 /// `want`, at most 50 times.
 async fn wait_for_health(sys: &TestSystem, want: ServingStatus) -> i32 {
@@ -161,8 +234,20 @@ async fn health_goes_not_serving_when_the_sqlite_database_closes() {
     let check = |service: &str| tonic_health::pb::HealthCheckRequest {
         service: service.to_owned(),
     };
-    let r = probe.check(check("")).await.unwrap().into_inner();
-    assert_eq!(r.status, ServingStatus::Serving as i32);
+    // An entry for the whole server and for every service the hub serves.
+    let every = [
+        "",
+        "hedui.v1.VerificationService",
+        "hedui.v1.AuditService",
+        "hedui.v1.BatchService",
+    ];
+    for service in every {
+        let r = probe.check(check(service)).await.unwrap().into_inner();
+        assert_eq!(r.status, ServingStatus::Serving as i32, "{service:?}");
+    }
+    // The adapters' service is not the hub's: no entry.
+    let err = probe.check(check("hedui.v1.SourceService")).await.unwrap_err();
+    assert_eq!(err.code(), Code::NotFound, "{err:?}");
     // The database goes away under the running hub.
     sys.state.store.close().await;
     let err = sys
@@ -176,8 +261,8 @@ async fn health_goes_not_serving_when_the_sqlite_database_closes() {
         wait_for_health(&sys, ServingStatus::NotServing).await,
         ServingStatus::NotServing as i32
     );
-    // The probe port says the same, for the whole server and the service.
-    for service in ["", "hedui.v1.VerificationService"] {
+    // The probe port says the same, for the whole server and every service.
+    for service in every {
         let r = probe.check(check(service)).await.unwrap().into_inner();
         assert_eq!(r.status, ServingStatus::NotServing as i32, "{service:?}");
     }

@@ -49,7 +49,12 @@ pub const RULES: &[(&str, &[PersonRole])] = &[
     ("/hedui.v1.BatchService/CreateBatch", &[PersonRole::Caseworker]),
     ("/hedui.v1.BatchService/AddBatchHouseholds", &[PersonRole::Caseworker]),
     ("/hedui.v1.BatchService/StartBatch", &[PersonRole::Caseworker]),
-    ("/hedui.v1.BatchService/CancelBatch", &[PersonRole::Caseworker]),
+    // A batch belongs to its creator: only they add to, start or cancel it;
+    // an admin may also cancel it (`batch_service::may_change`).
+    (
+        "/hedui.v1.BatchService/CancelBatch",
+        &[PersonRole::Caseworker, PersonRole::Admin],
+    ),
     (
         "/hedui.v1.BatchService/GetBatch",
         &[PersonRole::Caseworker, PersonRole::Auditor, PersonRole::Admin],
@@ -60,7 +65,7 @@ pub const RULES: &[(&str, &[PersonRole])] = &[
     ),
     (
         "/hedui.v1.BatchService/StreamBatchResults",
-        &[PersonRole::Caseworker, PersonRole::Auditor],
+        &[PersonRole::Caseworker, PersonRole::Auditor, PersonRole::Admin],
     ),
     (
         "/hedui.v1.AuditService/ListAuditEntries",

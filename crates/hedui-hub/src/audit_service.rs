@@ -136,15 +136,30 @@ fn view(e: &AuditEntry) -> AuditEntryView {
     }
 }
 
-fn time_bound(s: &str, field: &str) -> Result<Option<String>, ValidationError> {
+/// A time filter bound as the log writes times: UTC with milliseconds and
+/// `Z` (`2026-11-30T14:58:40.000Z`), so that the store's comparison of the
+/// text is a comparison of instants at full precision. `T14:58:40Z` is the
+/// start of that second and so includes an entry at `14:58:40.687Z`; an
+/// offset such as `+08:00` is converted; a date is its midnight UTC; finer
+/// than a millisecond is rounded up, which keeps both the inclusive `from`
+/// and the exclusive `to` exact for entries stamped in milliseconds.
+pub fn time_bound(s: &str, field: &str) -> Result<Option<String>, ValidationError> {
+    use chrono::{SecondsFormat, TimeZone as _, Utc};
     if s.is_empty() {
         return Ok(None);
     }
-    if hedui_domain::window::parse_date(s).is_ok() || chrono::DateTime::parse_from_rfc3339(s).is_ok() {
-        Ok(Some(s.to_owned()))
+    let at = if let Ok(d) = hedui_domain::window::parse_date(s) {
+        Utc.from_utc_datetime(&d.and_time(chrono::NaiveTime::MIN))
+    } else if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
+        let t = t.with_timezone(&Utc);
+        match t.timestamp_subsec_nanos() % 1_000_000 {
+            0 => t,
+            extra => t + chrono::Duration::nanoseconds(i64::from(1_000_000 - extra)),
+        }
     } else {
-        Err(ValidationError::one(field, "must be YYYY-MM-DD or an RFC 3339 time"))
-    }
+        return Err(ValidationError::one(field, "must be YYYY-MM-DD or an RFC 3339 time"));
+    };
+    Ok(Some(at.to_rfc3339_opts(SecondsFormat::Millis, true)))
 }
 
 fn to_filter(
@@ -393,5 +408,24 @@ impl AuditService for Audit {
         .await;
         self.finish(&caller, "/hedui.v1.AuditService/ExportAudit", &id, outcome)
             .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::time_bound;
+
+    #[test]
+    fn time_bounds_are_written_as_the_log_writes_times() {
+        let b = |s: &str| time_bound(s, "filter.from").unwrap().unwrap();
+        assert_eq!(b("2026-11-30T14:58:40Z"), "2026-11-30T14:58:40.000Z");
+        assert_eq!(b("2026-11-30T22:58:40+08:00"), "2026-11-30T14:58:40.000Z");
+        assert_eq!(b("2026-11-30T14:58:40.687Z"), "2026-11-30T14:58:40.687Z");
+        assert_eq!(b("2026-11-30T14:58:40.6871Z"), "2026-11-30T14:58:40.688Z");
+        assert_eq!(b("2026-11-30T23:59:59.9999Z"), "2026-12-01T00:00:00.000Z");
+        assert_eq!(b("2026-11-30"), "2026-11-30T00:00:00.000Z");
+        assert_eq!(time_bound("", "filter.from").unwrap(), None);
+        let err = time_bound("yesterday", "filter.from").unwrap_err();
+        assert_eq!(err.violations[0].field, "filter.from");
     }
 }

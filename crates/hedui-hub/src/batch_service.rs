@@ -107,6 +107,22 @@ fn creator(caller: &Caller) -> (String, String, String) {
     }
 }
 
+/// A batch belongs to its creator: only they may add to it, start it or
+/// cancel it; with `admin_may`, an admin may too (to cancel a batch whose
+/// creator is away). Anyone else gets PERMISSION_DENIED.
+fn may_change(caller: &Caller, id: &str, b: &NewBatch, admin_may: bool, what: &'static str) -> Result<(), HubError> {
+    let (role, name, _) = creator(caller);
+    let admin = matches!(caller, Caller::Certified(p) if p.role == hedui_tls::Role::Admin);
+    if (role == b.created_by_role && name == b.created_by_name) || (admin_may && admin) {
+        return Ok(());
+    }
+    Err(HubError::NotOwner {
+        batch_id: id.to_owned(),
+        owner: format!("{}:{}", b.created_by_role, b.created_by_name),
+        what,
+    })
+}
+
 /// The creator of a batch as the caller of its households' pipeline runs,
 /// so the audit log names the caseworker who started the batch.
 pub fn creator_caller(b: &NewBatch) -> Caller {
@@ -283,6 +299,7 @@ impl HubState {
             .get_batch_header(&id)
             .await?
             .ok_or_else(|| HubError::BatchNotFound(id.to_owned()))?;
+        may_change(caller, &id, &batch, false, "only its creator may add households to it")?;
         if state != BatchState::Draft {
             return Err(transition_error(
                 &id,
@@ -293,6 +310,10 @@ impl HubState {
         let today = today();
         let purpose = Purpose::from_str_name(&batch.purpose).unwrap_or_default();
         let mut violations = Vec::new();
+        // Households whose authorization does not cover them: the same
+        // FAILED_PRECONDITION as SubmitVerification gives, once every
+        // household is valid.
+        let mut gaps: Vec<(String, String, String)> = Vec::new();
         let mut items = Vec::with_capacity(req.items.len());
         for (i, item) in req.items.iter().enumerate() {
             let sub_req = SubmitVerificationRequest {
@@ -317,12 +338,12 @@ impl HubState {
                 ));
             }
             let encoded_len = sub_req.encoded_len();
-            if encoded_len > crate::MAX_REQUEST_BYTES {
+            if encoded_len > self.max_request_bytes {
                 violations.push(FieldViolation::new(
                     prefix,
                     format!(
                         "household is {encoded_len} bytes; the limit is {}",
-                        crate::MAX_REQUEST_BYTES
+                        self.max_request_bytes
                     ),
                 ));
                 continue;
@@ -338,15 +359,12 @@ impl HubState {
                             request: stored.encode_to_vec(),
                         });
                     }
-                    Err(problems) => violations.extend(problems.into_iter().map(|p| {
+                    Err(problems) => gaps.extend(problems.into_iter().map(|p| {
                         let subject = p
                             .member_index
                             .map(|m| format!("household.members[{m}]"))
                             .unwrap_or_else(|| p.field.clone());
-                        FieldViolation::new(
-                            format!("{prefix}.{subject}"),
-                            format!("authorization (授权书): {}", p.reason),
-                        )
+                        ("AUTHORIZATION".to_owned(), format!("{prefix}.{subject}"), p.reason)
                     })),
                 },
                 Err(HubError::Invalid(e)) => violations.extend(
@@ -358,6 +376,12 @@ impl HubState {
             }
         }
         ValidationError::check(violations)?;
+        if !gaps.is_empty() {
+            return Err(HubError::Precondition {
+                message: "the authorization (授权书) does not cover households of this call; none was added".into(),
+                violations: gaps,
+            });
+        }
         let total = match self.store.add_batch_items(&id, &items).await? {
             Ok(total) => total,
             Err(t) => return Err(transition_error(&id, t, "only a draft takes households")),
@@ -381,6 +405,12 @@ impl HubState {
     /// Starts a draft.
     pub async fn start_batch(&self, caller: &Caller, req: &StartBatchRequest) -> Result<Batch, HubError> {
         let id = batch_id(&req.batch_id)?;
+        let (batch, _) = self
+            .store
+            .get_batch_header(&id)
+            .await?
+            .ok_or_else(|| HubError::BatchNotFound(id.clone()))?;
+        may_change(caller, &id, &batch, false, "only its creator may start it")?;
         match self.store.start_batch(&id, &now()).await? {
             Transition::Changed => {}
             t => return Err(transition_error(&id, t, "only a draft can be started")),
@@ -396,6 +426,12 @@ impl HubState {
     /// Cancels a draft or running batch.
     pub async fn cancel_batch(&self, caller: &Caller, req: &CancelBatchRequest) -> Result<Batch, HubError> {
         let id = batch_id(&req.batch_id)?;
+        let (batch, _) = self
+            .store
+            .get_batch_header(&id)
+            .await?
+            .ok_or_else(|| HubError::BatchNotFound(id.clone()))?;
+        may_change(caller, &id, &batch, true, "only its creator or an admin may cancel it")?;
         match self.store.cancel_batch(&id, &now()).await? {
             Transition::Changed => {}
             t => {

@@ -44,6 +44,16 @@ pub enum HubError {
     /// No such batch.
     #[error("no batch with id {0}")]
     BatchNotFound(String),
+    /// The batch belongs to someone else (PERMISSION_DENIED).
+    #[error("batch {batch_id} belongs to {owner}; {what}")]
+    NotOwner {
+        /// The batch.
+        batch_id: String,
+        /// Its creator, `<role>:<name>`.
+        owner: String,
+        /// Who may do what with it.
+        what: &'static str,
+    },
     /// The stored audit log does not match its signed checkpoint (DATA_LOSS).
     #[error("the stored audit log does not match its signed checkpoint: {0}")]
     LogMismatch(String),
@@ -85,6 +95,7 @@ impl From<HubError> for Status {
                 violations.iter().map(|(t, s, d)| (t.as_str(), s.as_str(), d.as_str())),
             ),
             HubError::BatchNotFound(id) => Status::not_found(format!("no batch with id {id}")),
+            e @ HubError::NotOwner { .. } => Status::permission_denied(e.to_string()),
             HubError::LogMismatch(problem) => {
                 tracing::error!("the stored audit log does not match its signed checkpoint");
                 Status::data_loss(format!(
@@ -127,6 +138,7 @@ impl HubError {
             HubError::Unauthorized(_) | HubError::Precondition { .. } => Code::FailedPrecondition,
             HubError::Audit(_) | HubError::Draining(_) => Code::Unavailable,
             HubError::Access { code, .. } => *code,
+            HubError::NotOwner { .. } => Code::PermissionDenied,
             HubError::NotFound(_) | HubError::BatchNotFound(_) => Code::NotFound,
             HubError::LogMismatch(_) | HubError::Store(StoreError::Corrupt { .. }) => Code::DataLoss,
             HubError::Store(_) => Code::Internal,
@@ -172,6 +184,7 @@ impl HubError {
             HubError::Access { .. } => "access denied by role".into(),
             HubError::NotFound(id) => format!("record {id} not found"),
             HubError::BatchNotFound(id) => format!("batch {id} not found"),
+            HubError::NotOwner { batch_id, owner, .. } => format!("batch {batch_id} belongs to {owner}"),
             HubError::LogMismatch(_) => "the stored audit log does not match its checkpoint".into(),
             HubError::Store(StoreError::Corrupt { record_id, .. }) => {
                 format!("{record_id} failed its integrity check")

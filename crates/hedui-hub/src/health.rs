@@ -13,8 +13,25 @@ use tonic_health::server::HealthReporter;
 
 use crate::HubState;
 
-/// The services whose status is reported, besides the whole server ("").
-pub const SERVICES: [&str; 2] = ["hedui.v1.VerificationService", "hedui.v1.AuditService"];
+/// The hedui.v1 services the hub serves: each has a health entry that
+/// follows the database, the audit log and the drain, and each is listed by
+/// reflection. `SourceService` is the adapters' and is in neither.
+pub const SERVICES: [&str; 3] = [
+    hedui_proto::v1::verification_service_server::SERVICE_NAME,
+    hedui_proto::v1::audit_service_server::SERVICE_NAME,
+    hedui_proto::v1::batch_service_server::SERVICE_NAME,
+];
+
+/// Every service on the hub's port, as reflection lists them: the hub's own,
+/// health, and both versions of reflection.
+pub const LISTED: [&str; 6] = [
+    SERVICES[0],
+    SERVICES[1],
+    SERVICES[2],
+    "grpc.health.v1.Health",
+    "grpc.reflection.v1.ServerReflection",
+    "grpc.reflection.v1alpha.ServerReflection",
+];
 /// How often the database and the audit log are checked.
 const INTERVAL: Duration = Duration::from_secs(2);
 

@@ -33,6 +33,7 @@ pub mod limits;
 pub mod metrics;
 pub mod records;
 pub mod refusals;
+pub mod rpc_metrics;
 pub mod service;
 pub mod startup;
 pub mod transport_audit;
@@ -40,8 +41,8 @@ pub mod transport_audit;
 pub use batch_worker::BatchSettings;
 pub use fanout::{AdapterEndpoint, DEFAULT_DEADLINE};
 pub use limits::DepartmentLimits;
-pub use service::{HubState, MAX_REQUEST_BYTES};
-pub use startup::OpsOptions;
+pub use service::HubState;
+pub use startup::{DEFAULT_MAX_REQUEST_BYTES, MIN_REQUEST_BYTES, OpsOptions};
 
 /// What the hub needs to start.
 #[derive(Clone)]
@@ -225,6 +226,7 @@ impl Application {
             metrics,
             batch_wakeup: tokio::sync::Notify::new(),
             drain,
+            max_request_bytes: config.ops.max_request_bytes,
         });
         Ok(Self {
             listener,
@@ -275,10 +277,12 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), tonic::transport::Error> {
+        // One request limit: tonic refuses a bigger message before any
+        // handler, and `transport_audit` logs that and answers
+        // INVALID_ARGUMENT naming `request`.
+        let max_request = self.state.max_request_bytes;
         let svc = VerificationServiceServer::new(service::Verification::new(self.state.clone()))
-            // Bigger messages are refused by tonic itself; smaller ones that
-            // are still over MAX_REQUEST_BYTES get a field-level error.
-            .max_decoding_message_size(4 * MAX_REQUEST_BYTES)
+            .max_decoding_message_size(max_request)
             .max_encoding_message_size(16 * 1024 * 1024);
         tracing::info!(addr = %self.local_addr, departments = self.state.clients.len(), "hub serving");
         let (reporter, health_svc) = tonic_health::server::health_reporter();
@@ -299,22 +303,36 @@ impl Application {
             tokio::spawn(router.serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(l)))
         });
         let audit_svc = AuditServiceServer::new(audit_service::Audit::new(self.state.clone()))
-            .max_decoding_message_size(MAX_REQUEST_BYTES)
+            .max_decoding_message_size(max_request)
             .max_encoding_message_size(64 * 1024 * 1024);
-        // Reflection lets grpcurl and buf curl discover the public services;
-        // it sits behind the same mutual TLS as everything else.
-        let reflection = tonic_reflection::server::Builder::configure()
-            .register_encoded_file_descriptor_set(hedui_proto::FILE_DESCRIPTOR_SET)
-            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-            .build_v1()
-            .expect("our own descriptor sets are valid");
+        // Reflection lets grpcurl, buf curl and grpcio-reflection (which
+        // speaks v1alpha) discover the services; it sits behind the same
+        // mutual TLS as everything else and lists only what this port serves.
+        let reflection = || {
+            health::LISTED.iter().fold(
+                tonic_reflection::server::Builder::configure()
+                    .include_reflection_service(false)
+                    .register_encoded_file_descriptor_set(hedui_proto::FILE_DESCRIPTOR_SET)
+                    .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+                    .register_encoded_file_descriptor_set(tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET)
+                    .register_encoded_file_descriptor_set(tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET),
+                |b, name| b.with_service_name(*name),
+            )
+        };
+        let reflection_v1 = reflection().build_v1().expect("our own descriptor sets are valid");
+        let reflection_v1alpha = reflection().build_v1alpha().expect("our own descriptor sets are valid");
         let batch_svc = BatchServiceServer::new(batch_service::BatchApi::new(self.state.clone()))
-            .max_decoding_message_size(batch_service::MAX_ADD_BYTES + 64 * 1024)
+            // A chunk of households; each of them is held to `max_request`.
+            .max_decoding_message_size(batch_service::MAX_ADD_BYTES)
             .max_encoding_message_size(16 * 1024 * 1024);
+        // The first layer is the outermost: the latency histogram sees the
+        // code the caller gets, after `transport_audit` has rewritten it.
         let router = tonic::transport::Server::builder()
+            .layer(rpc_metrics::RpcMetricsLayer::new(self.state.metrics.clone()))
             .layer(transport_audit::TransportAuditLayer::new(self.state.clone()))
             .add_service(health_svc)
-            .add_service(reflection)
+            .add_service(reflection_v1)
+            .add_service(reflection_v1alpha)
             .add_service(svc)
             .add_service(audit_svc)
             .add_service(batch_svc);

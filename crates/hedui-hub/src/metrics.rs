@@ -1,7 +1,7 @@
 //! Prometheus metrics, in the text exposition format, on a separate plain
 //! HTTP port (`metrics_listen`).
 //!
-//! Hand-written rather than a metrics crate: seven families with fixed,
+//! Hand-written rather than a metrics crate: nine families with fixed,
 //! small label sets (RPC names, status codes, department slugs, outcomes)
 //! fit in a page of code, and the exposition format is plain text. Labels
 //! never carry personal data: there is no label for a person, household,
@@ -9,13 +9,16 @@
 //!
 //! | family | type | labels |
 //! |---|---|---|
+//! | `hedui_build_info` | gauge (1) | `version`, `commit` (when built with `HEDUI_COMMIT`) |
 //! | `hedui_rpc_requests_total` | counter | `rpc`, `code` |
+//! | `hedui_rpc_duration_seconds` | histogram | `service`, `method`, `code` (`rpc_metrics`) |
 //! | `hedui_source_latency_seconds` | histogram | `department` |
 //! | `hedui_source_outcomes_total` | counter | `department`, `outcome` |
 //! | `hedui_batch_queue_depth` | gauge | |
 //! | `hedui_audit_appends_total` | counter | |
 //! | `hedui_audit_last_checkpoint_age_seconds` | gauge | |
 //! | `hedui_breaker_open` | gauge | `department` |
+//! | `process_cpu_seconds_total`, `process_resident_memory_bytes`, `process_open_fds`, `process_threads` | counter, gauges | (Linux, from `/proc/self`) |
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -40,6 +43,7 @@ pub struct Metrics {
 #[derive(Default)]
 struct Inner {
     rpcs: Mutex<BTreeMap<(String, &'static str), u64>>,
+    rpc_durations: Mutex<BTreeMap<(&'static str, &'static str, &'static str), Histogram>>,
     outcomes: Mutex<BTreeMap<(&'static str, &'static str), u64>>,
     latency: Mutex<BTreeMap<&'static str, Histogram>>,
     batch_queue_depth: AtomicI64,
@@ -58,6 +62,41 @@ struct Histogram {
     count: u64,
 }
 
+impl Histogram {
+    fn observe(&mut self, took: Duration) {
+        let seconds = took.as_secs_f64();
+        let i = LATENCY_BUCKETS
+            .iter()
+            .position(|b| seconds <= *b)
+            .unwrap_or(LATENCY_BUCKETS.len());
+        self.buckets[i] += 1;
+        self.sum += seconds;
+        self.count += 1;
+    }
+
+    /// Writes the `_bucket`, `_sum` and `_count` lines of `name` with the
+    /// labels `labels` (already formatted, without braces).
+    fn write(&self, out: &mut String, name: &str, labels: &str) {
+        let mut cumulative = 0;
+        for (bound, n) in LATENCY_BUCKETS.iter().zip(self.buckets) {
+            cumulative += n;
+            let _ = writeln!(out, "{name}_bucket{{{labels},le=\"{bound}\"}} {cumulative}");
+        }
+        let _ = writeln!(out, "{name}_bucket{{{labels},le=\"+Inf\"}} {}", self.count);
+        let _ = writeln!(out, "{name}_sum{{{labels}}} {}", self.sum);
+        let _ = writeln!(out, "{name}_count{{{labels}}} {}", self.count);
+    }
+}
+
+/// The version of the hub, and the commit when the build set `HEDUI_COMMIT`.
+fn build_info_labels() -> String {
+    let version = env!("CARGO_PKG_VERSION");
+    match option_env!("HEDUI_COMMIT").filter(|c| !c.is_empty()) {
+        Some(commit) => format!("version=\"{}\",commit=\"{}\"", escape(version), escape(commit)),
+        None => format!("version=\"{}\"", escape(version)),
+    }
+}
+
 impl Metrics {
     /// Counts one finished RPC: its short name (`SubmitVerification`) and
     /// its gRPC code name (`OK`, `INVALID_ARGUMENT`, …).
@@ -66,19 +105,23 @@ impl Metrics {
         *lock(&self.inner.rpcs).entry((rpc.to_owned(), code)).or_default() += 1;
     }
 
+    /// Times one finished call on the hub's port (from `rpc_metrics`, whose
+    /// labels come from fixed lists).
+    pub fn rpc_duration(&self, service: &'static str, method: &'static str, code: tonic::Code, took: Duration) {
+        let code = crate::service::code_name(code);
+        lock(&self.inner.rpc_durations)
+            .entry((service, method, code))
+            .or_default()
+            .observe(took);
+    }
+
     /// Counts one department's answer (or failure) and its latency.
     pub fn source(&self, department: &'static str, outcome: &'static str, latency: Duration) {
         *lock(&self.inner.outcomes).entry((department, outcome)).or_default() += 1;
-        let seconds = latency.as_secs_f64();
-        let mut latency = lock(&self.inner.latency);
-        let h = latency.entry(department).or_default();
-        let i = LATENCY_BUCKETS
-            .iter()
-            .position(|b| seconds <= *b)
-            .unwrap_or(LATENCY_BUCKETS.len());
-        h.buckets[i] += 1;
-        h.sum += seconds;
-        h.count += 1;
+        lock(&self.inner.latency)
+            .entry(department)
+            .or_default()
+            .observe(latency);
     }
 
     /// Sets the number of batch items waiting (set by the batch engine).
@@ -108,6 +151,26 @@ impl Metrics {
         let mut out = String::new();
         family(
             &mut out,
+            "hedui_build_info",
+            "gauge",
+            "Always 1; the labels say which build of the hub this is.",
+        );
+        let _ = writeln!(out, "hedui_build_info{{{}}} 1", build_info_labels());
+        family(
+            &mut out,
+            "hedui_rpc_duration_seconds",
+            "histogram",
+            "Time from a call's arrival until its status, by service, method and gRPC status code.",
+        );
+        for ((service, method, code), h) in lock(&self.inner.rpc_durations).iter() {
+            h.write(
+                &mut out,
+                "hedui_rpc_duration_seconds",
+                &format!("service=\"{service}\",method=\"{method}\",code=\"{code}\""),
+            );
+        }
+        family(
+            &mut out,
             "hedui_rpc_requests_total",
             "counter",
             "Finished calls to the hub's services, by RPC and gRPC status code.",
@@ -126,28 +189,10 @@ impl Metrics {
             "Time from sending a query to a department until its answer, timeout or failure.",
         );
         for (department, h) in lock(&self.inner.latency).iter() {
-            let mut cumulative = 0;
-            for (bound, n) in LATENCY_BUCKETS.iter().zip(h.buckets) {
-                cumulative += n;
-                let _ = writeln!(
-                    out,
-                    "hedui_source_latency_seconds_bucket{{department=\"{department}\",le=\"{bound}\"}} {cumulative}"
-                );
-            }
-            let _ = writeln!(
-                out,
-                "hedui_source_latency_seconds_bucket{{department=\"{department}\",le=\"+Inf\"}} {}",
-                h.count
-            );
-            let _ = writeln!(
-                out,
-                "hedui_source_latency_seconds_sum{{department=\"{department}\"}} {}",
-                h.sum
-            );
-            let _ = writeln!(
-                out,
-                "hedui_source_latency_seconds_count{{department=\"{department}\"}} {}",
-                h.count
+            h.write(
+                &mut out,
+                "hedui_source_latency_seconds",
+                &format!("department=\"{department}\""),
             );
         }
         family(
@@ -204,7 +249,56 @@ impl Metrics {
         for (department, open) in lock(&self.inner.breakers).iter() {
             let _ = writeln!(out, "hedui_breaker_open{{department=\"{department}\"}} {open}");
         }
+        process(&mut out);
         out
+    }
+}
+
+/// The usual process metrics, read from `/proc/self` where there is one;
+/// a value that cannot be read is left out rather than made up.
+fn process(out: &mut String) {
+    let proc_file = |name: &str| std::fs::read_to_string(format!("/proc/self/{name}")).ok();
+    // Nanoseconds on a CPU: the first field of schedstat, exact without
+    // the clock tick.
+    if let Some(ns) =
+        proc_file("schedstat").and_then(|s| s.split_whitespace().next().and_then(|v| v.parse::<u64>().ok()))
+    {
+        family(
+            out,
+            "process_cpu_seconds_total",
+            "counter",
+            "CPU time of the hub process, user and system.",
+        );
+        let _ = writeln!(out, "process_cpu_seconds_total {}", ns as f64 / 1e9);
+    }
+    let status = proc_file("status").unwrap_or_default();
+    let field = |key: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(key))
+            .and_then(|v| v.split_whitespace().next().and_then(|n| n.parse::<u64>().ok()))
+    };
+    if let Some(kb) = field("VmRSS:") {
+        family(
+            out,
+            "process_resident_memory_bytes",
+            "gauge",
+            "Resident memory of the hub process.",
+        );
+        let _ = writeln!(out, "process_resident_memory_bytes {}", kb * 1024);
+    }
+    if let Some(n) = field("Threads:") {
+        family(out, "process_threads", "gauge", "Threads of the hub process.");
+        let _ = writeln!(out, "process_threads {n}");
+    }
+    if let Ok(fds) = std::fs::read_dir("/proc/self/fd") {
+        family(
+            out,
+            "process_open_fds",
+            "gauge",
+            "Open file descriptors of the hub process.",
+        );
+        let _ = writeln!(out, "process_open_fds {}", fds.count());
     }
 }
 

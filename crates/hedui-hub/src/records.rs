@@ -53,7 +53,7 @@ impl HubState {
 
     /// Records a review of a record. The record must exist; it is not changed.
     pub async fn review(&self, caller: &Caller, req: &ReviewRecordRequest) -> Result<Review, HubError> {
-        crate::service::size_check(req.encoded_len())?;
+        crate::service::size_check(req.encoded_len(), self.max_request_bytes)?;
         let mut v = Vec::new();
         let id = record_id(&req.record_id).map_err(|e| v.push(e)).ok();
         let review = hedui_domain::review::parse(req.outcome, &req.note)
@@ -133,7 +133,7 @@ impl HubState {
         req: &RecheckRecordRequest,
     ) -> Result<RecheckRecordResponse, HubError> {
         let encoded = req.encode_to_vec();
-        crate::service::size_check(encoded.len())?;
+        crate::service::size_check(encoded.len(), self.max_request_bytes)?;
         let today = Utc::now().date_naive();
         let mut v = Vec::new();
         let id = record_id(&req.record_id).map_err(|e| v.push(e)).ok();

@@ -36,9 +36,6 @@ use hedui_proto::v1::{Department, Purpose, SourceOutcome};
 
 use crate::limits::Priority;
 
-/// Largest request a caseworker may send. A 30-member household is about
-/// 3 KiB; anything far larger is a mistake or an attack.
-pub const MAX_REQUEST_BYTES: usize = 64 * 1024;
 /// Most records one list call returns.
 pub const MAX_LIST_LIMIT: u32 = 1000;
 
@@ -66,6 +63,8 @@ pub struct HubState {
     pub instance: String,
     /// The gate every fan-out passes; closed at shutdown (see [`crate::drain`]).
     pub drain: crate::drain::Drain,
+    /// The one request limit in bytes (`OpsOptions::max_request_bytes`).
+    pub max_request_bytes: usize,
 }
 
 /// Who runs a submission through the pipeline.
@@ -169,13 +168,11 @@ fn today() -> NaiveDate {
     Utc::now().date_naive()
 }
 
-pub(crate) fn size_check(len: usize) -> Result<(), HubError> {
-    if len > MAX_REQUEST_BYTES {
-        return Err(ValidationError::one(
-            "request",
-            format!("message is {len} bytes; the limit is {MAX_REQUEST_BYTES}"),
-        )
-        .into());
+/// The request limit, checked again on what the handler re-encodes (the
+/// transport already refused a message over it, see `transport_audit`).
+pub(crate) fn size_check(len: usize, limit: usize) -> Result<(), HubError> {
+    if len > limit {
+        return Err(ValidationError::one("request", format!("message is {len} bytes; the limit is {limit}")).into());
     }
     Ok(())
 }
@@ -210,7 +207,7 @@ impl HubState {
         mode: Mode,
     ) -> Result<Ran, HubError> {
         let encoded = req.encode_to_vec();
-        size_check(encoded.len())?;
+        size_check(encoded.len(), self.max_request_bytes)?;
         let today = today();
         let (sub, auth) = parse_submission(req, today)?;
         let hash = hedui_store::request_hash(&encoded);

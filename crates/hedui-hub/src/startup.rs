@@ -31,6 +31,12 @@ pub struct OpsOptions {
     /// finish; those still waiting for a department are then abandoned,
     /// and their `source.query` entries say so.
     pub drain_grace: Duration,
+    /// The largest caseworker or auditor request, in bytes: tonic refuses a
+    /// bigger message before any handler reads it, and the hub checks the
+    /// households of a batch against the same number, so there is one
+    /// limit, not a transport limit and a smaller request limit. Between
+    /// [`MIN_REQUEST_BYTES`] and [`crate::batch_service::MAX_ADD_BYTES`].
+    pub max_request_bytes: usize,
 }
 
 impl Default for OpsOptions {
@@ -42,9 +48,17 @@ impl Default for OpsOptions {
             health_listen: None,
             drain_delay: DEFAULT_DRAIN_DELAY,
             drain_grace: DEFAULT_DRAIN_GRACE,
+            max_request_bytes: DEFAULT_MAX_REQUEST_BYTES,
         }
     }
 }
+
+/// The default request limit. A 30-member household is about 3 KiB;
+/// anything far larger is a mistake or an attack.
+pub const DEFAULT_MAX_REQUEST_BYTES: usize = 64 * 1024;
+/// The smallest request limit a hub accepts: room for the largest valid
+/// household (30 members, their authorization) with a margin.
+pub const MIN_REQUEST_BYTES: usize = 16 * 1024;
 
 /// The default drain delay: a few load-balancer health checks.
 pub const DEFAULT_DRAIN_DELAY: Duration = Duration::from_secs(5);

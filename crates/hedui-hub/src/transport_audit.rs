@@ -1,7 +1,8 @@
 //! Requests refused before any handler reads them, in the audit log.
 //!
 //! tonic decodes a request before it calls the hub's handler: a message
-//! over the size limit (OUT_OF_RANGE), or one that does not decode, for
+//! over the size limit (OUT_OF_RANGE; `max_request_bytes`, the one request
+//! limit), or one that does not decode, for
 //! example a string that is not UTF-8 or bytes that are not protobuf
 //! (INTERNAL), is refused without the hub knowing. This layer sits around
 //! every hedui.v1 service. It marks each request ([`Admitted`]); a handler
@@ -10,7 +11,9 @@
 //! by the transport: the layer logs it (method, caller, status, tonic's
 //! message, which names no value) and answers INVALID_ARGUMENT with a
 //! `BadRequest` naming the field `request`, as the hub's own size check
-//! does, instead of OUT_OF_RANGE or INTERNAL. If the entry cannot be
+//! does, instead of OUT_OF_RANGE or INTERNAL. Health and reflection are
+//! outside it, and what the HTTP/2 layer refuses never reaches it (see
+//! ARCHITECTURE.md, "Oversized and undecodable requests"). If the entry cannot be
 //! written, the caller gets UNAVAILABLE.
 
 use std::future::Future;

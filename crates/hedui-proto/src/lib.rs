@@ -1,5 +1,6 @@
 //! Generated types for the `hedui.v1` protobuf package: the adapter contract
-//! (`SourceService`) and the caseworker service (`VerificationService`).
+//! (`SourceService`) and the hub's services (`VerificationService`,
+//! `BatchService`, `AuditService`).
 //!
 //! The code is generated at build time from `proto/` by protox, so no system
 //! `protoc` is needed. The encoded file descriptor set is exported for gRPC

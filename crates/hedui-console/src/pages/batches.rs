@@ -449,7 +449,9 @@ pub async fn detail(State(app): State<Arc<App>>, who: Who, Path(id): Path<String
             " "
             a.button href={"/batches/" (b.batch_id) "/results?format=csv"} { "下载结果（CSV）" }
         }
-        @if running && who.is(hedui_tls::Role::Caseworker) {
+        // A batch is its creator's to cancel, or an admin's (the hub
+        // refuses anyone else); others are not offered the button.
+        @if running && (who.is(hedui_tls::Role::Admin) || (who.is(hedui_tls::Role::Caseworker) && who.caller.actor() == b.created_by)) {
             form method="post" action={"/batches/" (b.batch_id) "/cancel"} {
                 (layout::csrf_field(&who))
                 button type="submit" class="danger" { "取消批次" }
