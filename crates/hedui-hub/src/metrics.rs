@@ -108,7 +108,7 @@ impl Metrics {
     /// Times one finished call on the hub's port (from `rpc_metrics`, whose
     /// labels come from fixed lists).
     pub fn rpc_duration(&self, service: &'static str, method: &'static str, code: tonic::Code, took: Duration) {
-        let code = crate::service::code_name(code);
+        let code = crate::codes::code_name(code);
         lock(&self.inner.rpc_durations)
             .entry((service, method, code))
             .or_default()
