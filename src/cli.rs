@@ -136,9 +136,10 @@ pub enum PkiCommand {
         /// The holder's name: 1 to 64 of A-Z a-z 0-9 . _ @ -, e.g. zhang.san or dejiang-tax-01.
         #[arg(long)]
         name: String,
-        /// How long the certificate is valid, in days.
-        #[arg(long, default_value_t = 365)]
-        days: u32,
+        /// How long the certificate is valid, in days [default: 90 for people (caseworker,
+        /// auditor, admin), 365 for services (hub, adapter)].
+        #[arg(long)]
+        days: Option<u32>,
         /// Extra DNS names or IP addresses for a hub or adapter (localhost and 127.0.0.1 are always included).
         #[arg(long = "host")]
         hosts: Vec<String>,
@@ -153,6 +154,51 @@ pub enum PkiCommand {
         /// generated and printed once.
         #[arg(long, value_name = "FILE", requires = "p12")]
         p12_password_file: Option<PathBuf>,
+    },
+    /// Issue a new certificate and key for the holder of an existing certificate, keeping its
+    /// role, name and host names; by default written over the old pair, which running
+    /// processes pick up without a restart.
+    Renew {
+        /// Directory holding the CA.
+        #[arg(long, default_value = "pki")]
+        dir: PathBuf,
+        /// The certificate to renew (it may have expired).
+        #[arg(long)]
+        cert: PathBuf,
+        /// How long the new certificate is valid, in days [default: 90 for people, 365 for
+        /// services].
+        #[arg(long)]
+        days: Option<u32>,
+        /// Where to write <name>.crt and <name>.key; defaults to the old certificate's directory.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Record the revocation of a certificate in --dir/revoked.tsv; `hedui pki crl` then
+    /// publishes it.
+    Revoke {
+        /// Directory holding the CA.
+        #[arg(long, default_value = "pki")]
+        dir: PathBuf,
+        /// The certificate's serial in hex, as `hedui pki issue` printed it (colons allowed).
+        #[arg(long)]
+        serial: String,
+        /// Why: keyCompromise, cessationOfOperation, superseded, affiliationChanged or
+        /// unspecified.
+        #[arg(long)]
+        reason: String,
+    },
+    /// Sign the revocation list (PEM) with the county CA, for hubs, adapters and the console
+    /// (their `crl` setting).
+    Crl {
+        /// Directory holding the CA.
+        #[arg(long, default_value = "pki")]
+        dir: PathBuf,
+        /// How many days the list is valid; publish a new one before then.
+        #[arg(long, default_value_t = 30)]
+        days: u32,
+        /// Where to write the list; defaults to --dir/ca.crl.
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
 }
 
@@ -196,6 +242,11 @@ pub struct TlsArgs {
     /// This party's private key.
     #[arg(long, env = "HEDUI_KEY")]
     pub key: Option<PathBuf>,
+    /// The county CA's revocation list (PEM, written by `hedui pki crl`);
+    /// peers whose certificates it names are refused. Reloaded when it
+    /// changes. Without it, revocation is not checked.
+    #[arg(long, env = "HEDUI_CRL")]
+    pub crl: Option<PathBuf>,
 }
 
 impl TlsArgs {
@@ -209,6 +260,7 @@ impl TlsArgs {
             ca: need(&self.ca, "ca", "HEDUI_CA")?,
             cert: need(&self.cert, "cert", "HEDUI_CERT")?,
             key: need(&self.key, "key", "HEDUI_KEY")?,
+            crl: self.crl.clone(),
         })
     }
 }
@@ -781,6 +833,9 @@ fn failure_words(
         F::Expired => format!(
             "{at}: the hub's certificate has expired or is not valid yet (check this machine's clock, or renew the certificate)"
         ),
+        F::Revoked => format!(
+            "{at}: the hub's certificate is revoked (it is on the revocation list given with --crl); the hub must be given a new certificate"
+        ),
         F::BadServerCertificate(why) => format!("{at}: the hub's certificate is not usable: {why}"),
         F::OurCertificateRefused(why) => format!("the hub refused the connection: {why} (certificate {cert})"),
         F::WrongRole { presented, .. } => {
@@ -1104,6 +1159,7 @@ fn pki(c: PkiCommand) -> anyhow::Result<()> {
             p12_password_file,
         } => {
             let role = hedui_tls::Role::parse(&role).map_err(|e| anyhow!("--role: {e}"))?;
+            let days = days.unwrap_or_else(|| hedui_tls::pki::default_days(&role));
             let out = out.unwrap_or_else(|| dir.clone());
             let Some(p12) = p12 else {
                 let f = hedui_tls::pki::issue(&dir, &role, &name, days, &hosts, &out)?;
@@ -1131,8 +1187,64 @@ fn pki(c: PkiCommand) -> anyhow::Result<()> {
                 );
             }
         }
+        PkiCommand::Renew { dir, cert, days, out } => {
+            let r = hedui_tls::pki::renew(&dir, &cert, days, out.as_deref()).map_err(flag_error)?;
+            print_issued(&r.role, &r.name, &r.files);
+            println!(
+                "the old certificate (serial {}) stays valid until it expires; to withdraw it now: hedui pki revoke --dir {} --serial {} --reason superseded",
+                r.old_serial,
+                dir.display(),
+                r.old_serial
+            );
+        }
+        PkiCommand::Revoke { dir, serial, reason } => {
+            let reason = hedui_tls::revocation::Reason::parse(&reason).map_err(flag_error)?;
+            let r = hedui_tls::revocation::revoke(&dir, &serial, reason).map_err(flag_error)?;
+            match &r.holder {
+                Some((role, name)) => println!(
+                    "revoked {role} certificate of {name} (serial {}, {})",
+                    r.revocation.serial,
+                    reason.as_str()
+                ),
+                None => println!(
+                    "revoked serial {} ({}); this CA keeps no register of issued certificates, so the serial could not be checked",
+                    r.revocation.serial,
+                    reason.as_str()
+                ),
+            }
+            println!(
+                "publish it: hedui pki crl --dir {} and copy the list to the hubs and adapters",
+                dir.display()
+            );
+        }
+        PkiCommand::Crl { dir, days, out } => {
+            let out = out.unwrap_or_else(|| dir.join(hedui_tls::revocation::CRL_FILE));
+            let w = hedui_tls::revocation::write_crl(&dir, days, &out).map_err(flag_error)?;
+            println!(
+                "wrote {} listing {} revoked certificate(s); next update {} (sign a new one before then)",
+                w.path.display(),
+                w.revoked,
+                w.next_update
+            );
+        }
     }
     Ok(())
+}
+
+/// A PKI error whose message starts with a field's name gets that field
+/// as a flag (`serial: …` becomes `--serial: …`).
+fn flag_error(e: hedui_tls::pki::PkiError) -> anyhow::Error {
+    match e {
+        hedui_tls::pki::PkiError::Invalid(m)
+            if ["serial:", "reason:", "days:", "cert:", "valid_days:", "name:"]
+                .iter()
+                .any(|f| m.starts_with(f)) =>
+        {
+            let m = m.replacen("valid_days:", "days:", 1);
+            anyhow!("--{m}")
+        }
+        other => other.into(),
+    }
 }
 
 fn print_issued(role: &hedui_tls::Role, name: &str, f: &hedui_tls::pki::IssuedFiles) {

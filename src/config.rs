@@ -176,6 +176,10 @@ pub struct TlsFile {
     pub cert: PathBuf,
     /// The hub's private key.
     pub key: PathBuf,
+    /// The county CA's revocation list, PEM (`hedui pki crl`); absent: no
+    /// revocation checking. Reloaded when it changes, like the others.
+    #[serde(default)]
+    pub crl: Option<PathBuf>,
 }
 
 /// One department's adapter.
@@ -450,6 +454,7 @@ pub fn to_hub_config(file: HubFile, base: &Path) -> anyhow::Result<HubConfig> {
         ca: base.join(&t.ca),
         cert: base.join(&t.cert),
         key: base.join(&t.key),
+        crl: t.crl.as_ref().map(|c| base.join(c)),
     });
     let b = &file.batch;
     let mut batch = BatchSettings::default();

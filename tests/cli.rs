@@ -1382,3 +1382,171 @@ fn a_bad_p12_password_file_or_path_names_the_flag_and_issues_nothing() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--p12"));
 }
+
+#[test]
+fn pki_revoke_crl_and_renew_check_their_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = dir.path().join("pki");
+    let pki_arg = pki.to_str().unwrap();
+    let run = |args: &[&str]| {
+        let out = hedui().args(args).output().unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let ok = |args: &[&str]| {
+        let (success, stdout, stderr) = run(args);
+        assert!(success, "{args:?}: {stderr}");
+        stdout
+    };
+    let fails = |args: &[&str], expected: &str| {
+        let (success, _, stderr) = run(args);
+        assert!(!success, "{args:?} succeeded");
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+    };
+    ok(&["pki", "init", "--dir", pki_arg, "--county", "dejiang"]);
+    let serial_of = |stdout: &str| {
+        stdout
+            .split("(serial ")
+            .nth(1)
+            .and_then(|s| s.split(',').next())
+            .unwrap()
+            .to_owned()
+    };
+    let until = |stdout: &str| {
+        let t = stdout
+            .split("valid until ")
+            .nth(1)
+            .unwrap()
+            .trim_end_matches([')', '\n']);
+        chrono::DateTime::parse_from_rfc3339(t).unwrap()
+    };
+    let days_left = |stdout: &str| (until(stdout).with_timezone(&chrono::Utc) - chrono::Utc::now()).num_days();
+
+    // Default lifetimes: 90 days for people, a year for services.
+    let zhang = ok(&[
+        "pki",
+        "issue",
+        "--dir",
+        pki_arg,
+        "--role",
+        "caseworker",
+        "--name",
+        "zhang.san",
+    ]);
+    assert!((89..=90).contains(&days_left(&zhang)), "{zhang}");
+    let tax = ok(&[
+        "pki",
+        "issue",
+        "--dir",
+        pki_arg,
+        "--role",
+        "adapter:tax",
+        "--name",
+        "tax-01",
+        "--host",
+        "tax.example",
+    ]);
+    assert!((364..=365).contains(&days_left(&tax)), "{tax}");
+
+    // revoke: bad serial, bad reason, a serial this CA never issued, twice.
+    let serial = serial_of(&zhang);
+    let revoke = |serial: &str, reason: &str| {
+        [
+            "pki", "revoke", "--dir", pki_arg, "--serial", serial, "--reason", reason,
+        ]
+        .map(str::to_owned)
+    };
+    fn args(v: &[String; 8]) -> Vec<&str> {
+        v.iter().map(String::as_str).collect()
+    }
+    fails(
+        &args(&revoke("xyz", "keyCompromise")),
+        "--serial: \"xyz\" is not hexadecimal",
+    );
+    fails(
+        &args(&revoke(&serial, "lost")),
+        "--reason: \"lost\" is not one of keyCompromise",
+    );
+    fails(
+        &args(&revoke("1234abcd", "keyCompromise")),
+        "--serial: 1234abcd was not issued by the CA",
+    );
+    let out = ok(&args(&revoke(&serial.to_uppercase(), "keyCompromise")));
+    assert!(out.contains("caseworker certificate of zhang.san"), "{out}");
+    fails(
+        &args(&revoke(&serial, "superseded")),
+        "is already revoked (keyCompromise",
+    );
+
+    // crl: bad days; then a list that names the serial, signed by the CA.
+    fails(
+        &["pki", "crl", "--dir", pki_arg, "--days", "0"],
+        "--days: must be at least 1",
+    );
+    let out = ok(&["pki", "crl", "--dir", pki_arg]);
+    assert!(out.contains("listing 1 revoked"), "{out}");
+    let crl = std::fs::read_to_string(pki.join("ca.crl")).unwrap();
+    assert!(crl.starts_with("-----BEGIN X509 CRL-----"), "{crl}");
+    // A damaged revocations file stops the list from being signed.
+    let revoked = pki.join("revoked.tsv");
+    let good = std::fs::read_to_string(&revoked).unwrap();
+    std::fs::write(&revoked, format!("{good}zz\tkeyCompromise\t2026-01-01T00:00:00Z\n")).unwrap();
+    fails(&["pki", "crl", "--dir", pki_arg], "revoked.tsv: line 3: serial:");
+    std::fs::write(&revoked, good).unwrap();
+
+    // renew: keeps role, name and hosts; refuses a certificate of another CA.
+    let out = ok(&[
+        "pki",
+        "renew",
+        "--dir",
+        pki_arg,
+        "--cert",
+        pki.join("tax-01.crt").to_str().unwrap(),
+    ]);
+    assert!(out.contains("issued adapter:tax certificate for tax-01"), "{out}");
+    assert_ne!(serial_of(&out), serial_of(&tax));
+    assert!(
+        out.contains(&format!("--serial {} --reason superseded", serial_of(&tax))),
+        "{out}"
+    );
+    let pem = std::fs::read(pki.join("tax-01.crt")).unwrap();
+    let der: rustls_pki_types::CertificateDer<'_> = rustls_pki_types::pem::PemObject::from_pem_slice(&pem).unwrap();
+    let id = hedui_tls::identity_from_cert(&der).unwrap();
+    assert_eq!(
+        (id.role.as_string(), id.name.as_str()),
+        ("adapter:tax".to_owned(), "tax-01")
+    );
+    // The host name is in the DER as it is (an IA5String).
+    let der_bytes: &[u8] = der.as_ref();
+    assert!(
+        der_bytes.windows(11).any(|w| w == b"tax.example"),
+        "the host name was not kept"
+    );
+    let other = dir.path().join("other");
+    ok(&["pki", "init", "--dir", other.to_str().unwrap(), "--county", "dejiang"]);
+    fails(
+        &[
+            "pki",
+            "renew",
+            "--dir",
+            other.to_str().unwrap(),
+            "--cert",
+            pki.join("tax-01.crt").to_str().unwrap(),
+        ],
+        "--cert:",
+    );
+    fails(
+        &[
+            "pki",
+            "renew",
+            "--dir",
+            pki_arg,
+            "--cert",
+            pki.join("ca.crt").to_str().unwrap(),
+        ],
+        "no urn:hedui: URI",
+    );
+}

@@ -269,6 +269,7 @@ impl Pki {
             ca,
             cert: f.cert,
             key: f.key,
+            crl: None,
         }
     }
 
