@@ -1550,3 +1550,86 @@ fn pki_revoke_crl_and_renew_check_their_input() {
         "no urn:hedui: URI",
     );
 }
+
+/// A running adapter whose certificate expires in 5 days says so in its
+/// log at start, as a WARN naming the certificate, not the holder's data.
+#[test]
+fn an_adapter_warns_when_its_certificate_expires_within_14_days() {
+    use std::io::BufRead as _;
+    let dir = tempfile::tempdir().unwrap();
+    let pki = dir.path().join("pki");
+    let pki_arg = pki.to_str().unwrap();
+    let run = |args: &[&str]| {
+        let out = hedui().args(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    run(&["pki", "init", "--dir", pki_arg, "--county", "dejiang"]);
+    run(&[
+        "pki",
+        "issue",
+        "--dir",
+        pki_arg,
+        "--role",
+        "adapter:tax",
+        "--name",
+        "tax-01",
+        "--days",
+        "5",
+    ]);
+    run(&["pki", "crl", "--dir", pki_arg]);
+    let hub_key = run(&["keygen", "-o", dir.path().join("hub.key").to_str().unwrap()]);
+    let hub_key = hub_key.lines().find(|l| l.starts_with("ed25519:")).unwrap().to_owned();
+    let child = hedui()
+        .args([
+            "adapter",
+            "--department",
+            "tax",
+            "--listen",
+            "127.0.0.1:0",
+            "--hub-key",
+            &hub_key,
+        ])
+        .arg("--ca")
+        .arg(pki.join("ca.crt"))
+        .arg("--cert")
+        .arg(pki.join("tax-01.crt"))
+        .arg("--key")
+        .arg(pki.join("tax-01.key"))
+        .arg("--crl")
+        .arg(pki.join("ca.crl"))
+        .arg("--query-log")
+        .arg(dir.path().join("q.jsonl"))
+        .env("HEDUI_LOG", "info")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut child = KillOnDrop(child);
+    let stderr = child.0.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    // A guard against hanging for ever, not a measurement.
+    let warning = loop {
+        let line = rx
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .expect("no warning logged");
+        if line.contains("expires within 14 days") {
+            break line;
+        }
+    };
+    assert!(warning.contains("WARN"), "{warning}");
+    assert!(
+        warning.contains("hedui pki renew") && warning.contains("days_left=4"),
+        "{warning}"
+    );
+}

@@ -404,6 +404,11 @@ pub async fn serve<S: Source>(
     let router = tonic::transport::Server::builder()
         .timeout(Duration::from_secs(60))
         .add_service(service.into_server());
+    // A WARN from 14 days before the adapter's own certificate expires.
+    let expiry = options
+        .tls
+        .clone()
+        .map(|tls| tokio::spawn(hedui_tls::watch_expiry("adapter", tls)));
     let served = match options.tls.clone() {
         Some(tls) => {
             router
@@ -419,6 +424,9 @@ pub async fn serve<S: Source>(
         }
     };
     ticker.abort();
+    if let Some(t) = expiry {
+        t.abort();
+    }
     if let Err(e) = guard.checkpoint() {
         tracing::error!(error = %e, "cannot sign the final checkpoint of the query log");
     }

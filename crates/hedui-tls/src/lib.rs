@@ -96,6 +96,7 @@
 
 mod client;
 mod config;
+mod expiry;
 mod failure;
 mod identity;
 pub mod pki;
@@ -104,6 +105,7 @@ mod server;
 
 pub use client::{channel, channel_from_endpoint, probe};
 pub use config::{ClientTls, RELOAD_CHECK_INTERVAL, ServerTls, TlsError, TlsFiles, crypto_provider};
+pub use expiry::{EXPIRY_CHECK_INTERVAL, EXPIRY_WARNING, check_expiry, seconds_until_expiry, watch_expiry};
 pub use failure::{ConnectFailure, connect_failure};
 pub use identity::{
     IdentityError, MAX_NAME_LEN, PeerIdentity, Role, URI_PREFIX, check_name, identity_from_cert, identity_uri,
