@@ -513,6 +513,18 @@ mod tests {
     }
 
     #[test]
+    fn the_tls_crl_is_optional_and_relative_to_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let example = example_with_key(&dir);
+        let cfg = parse_hub(&example, &base()).unwrap();
+        assert_eq!(cfg.tls.unwrap().crl, None);
+        let with = example.replace("# crl = \"pki/ca.crl\"", "crl = \"pki/ca.crl\"");
+        assert_ne!(with, example, "the example shows the crl key");
+        let cfg = parse_hub(&with, &base()).unwrap();
+        assert_eq!(cfg.tls.unwrap().crl, Some(base().join("pki/ca.crl")));
+    }
+
+    #[test]
     fn the_shipped_example_serves_the_console() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("hub.toml");
