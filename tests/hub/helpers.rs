@@ -271,6 +271,18 @@ impl Pki {
         hedui_tls::revocation::write_crl(&self.dir.path().join("ca"), 30, &self.crl()).unwrap();
     }
 
+    /// The files of the certificate last issued to `name` (the adapters'
+    /// are `<department>-01`).
+    #[allow(dead_code)]
+    pub fn issued(&self, name: &str) -> TlsFiles {
+        TlsFiles {
+            ca: self.dir.path().join("ca.crt"),
+            cert: self.dir.path().join(format!("{name}.crt")),
+            key: self.dir.path().join(format!("{name}.key")),
+            crl: None,
+        }
+    }
+
     /// Revokes the certificate in `files` and publishes the new list.
     #[allow(dead_code)]
     pub fn revoke(&self, files: &TlsFiles) {

@@ -11,7 +11,9 @@ use hedui_proto::v1::verification_service_client::VerificationServiceClient;
 use hedui_proto::v1::{Department, DescribeRequest, ListRecordsRequest};
 use hedui_tls::{ClientTls, Role, TlsFiles};
 
-use crate::helpers::{Behaviour, TestSystem, Tuning};
+use hedui_proto::v1::{SourceOutcome, VerificationRecord};
+
+use crate::helpers::{Behaviour, TestSystem, Tuning, household, index_of, request};
 
 /// Long enough for the next connection to see a list published now.
 const RELOAD: Duration = Duration::from_millis(1200);
@@ -122,5 +124,44 @@ async fn an_adapter_refuses_a_revoked_hub_within_one_reload_interval() {
     // The running hub, whose certificate is not revoked, still reaches it.
     let mut hub = sys.hub.clone();
     hub.list_records(ListRecordsRequest::default()).await.unwrap();
+    sys.stop().await;
+}
+
+async fn submit(sys: &TestSystem) -> VerificationRecord {
+    let key = uuid::Uuid::new_v4().to_string();
+    sys.hub
+        .clone()
+        .submit_verification(request(&household("qualifies"), &key))
+        .await
+        .unwrap()
+        .into_inner()
+        .record
+        .unwrap()
+}
+
+/// The hub, as the adapters' client, refuses a revoked adapter at the next
+/// call after the list is published: its channels connect anew when the
+/// hub's TLS files are reloaded, so the old connection does not carry on.
+#[tokio::test]
+async fn the_hub_refuses_a_revoked_adapter_within_one_reload_interval() {
+    let (sys, _dir) = start().await;
+    let tax = index_of(Department::Tax);
+    let pboc = index_of(Department::Pboc);
+    let before = submit(&sys).await;
+    // The tax department answers (this household has no tax record).
+    assert_eq!(
+        before.sources[tax].outcome(),
+        SourceOutcome::NoRecord,
+        "{:?}",
+        before.sources[tax]
+    );
+
+    sys.pki.revoke(&sys.pki.issued("tax-01"));
+    tokio::time::sleep(RELOAD).await;
+    let after = submit(&sys).await;
+    let answer = &after.sources[tax];
+    assert_eq!(answer.outcome(), SourceOutcome::Unavailable, "{answer:?}");
+    assert!(answer.detail.contains("Revoked"), "{answer:?}");
+    assert_eq!(after.sources[pboc].outcome(), before.sources[pboc].outcome());
     sys.stop().await;
 }

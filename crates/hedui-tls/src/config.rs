@@ -281,6 +281,14 @@ impl ClientTls {
         self.inner.crl_next_update()
     }
 
+    /// How many times the files have been reloaded, after checking them for
+    /// changes as [`ClientTls::current`] does. A long-lived channel compares
+    /// it with the value it was made at to know when to connect anew, so
+    /// that a new revocation list or certificate applies to it too.
+    pub fn generation(&self) -> u64 {
+        self.inner.generation()
+    }
+
     /// The files this configuration is loaded from.
     pub fn files(&self) -> &TlsFiles {
         &self.inner.files
@@ -311,6 +319,8 @@ struct State<C> {
     failed: Option<Stamps>,
     /// Whether the loaded revocation list's going stale was logged.
     stale_logged: bool,
+    /// How many times the files were reloaded.
+    generation: u64,
 }
 
 struct Reloader<C> {
@@ -344,6 +354,7 @@ impl<C> Reloader<C> {
                 checked: Instant::now(),
                 failed: None,
                 stale_logged: false,
+                generation: 0,
             }),
             files,
             side,
@@ -405,6 +416,7 @@ impl<C> Reloader<C> {
                 state.stamps = now;
                 state.failed = None;
                 state.stale_logged = false;
+                state.generation += 1;
             }
             Err(error) => {
                 // The stamps stay as they were, so the next check tries
@@ -432,6 +444,11 @@ impl<C> Reloader<C> {
 
     fn identity(&self) -> PeerIdentity {
         self.lock().loaded.identity.clone()
+    }
+
+    fn generation(&self) -> u64 {
+        let _ = self.current();
+        self.lock().generation
     }
 
     fn crl_next_update(&self) -> Option<i64> {
