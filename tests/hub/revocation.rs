@@ -165,3 +165,32 @@ async fn the_hub_refuses_a_revoked_adapter_within_one_reload_interval() {
     assert_eq!(after.sources[pboc].outcome(), before.sources[pboc].outcome());
     sys.stop().await;
 }
+
+/// A connection made before the certificate was revoked carries on at the
+/// TLS level, so the hub checks every request against the list as well.
+#[tokio::test]
+async fn a_revoked_caseworker_on_an_open_connection_is_refused_at_the_next_request() {
+    let (sys, _dir) = start().await;
+    let zhang = sys.pki.files(&Role::Caseworker, "zhang.open");
+    let tls = ClientTls::load(zhang.clone()).unwrap();
+    let channel = hedui_tls::channel(
+        &format!("https://{}", sys.hub_addr),
+        tls,
+        Some(Role::Hub),
+        Duration::from_secs(5),
+    )
+    .unwrap();
+    let mut client = VerificationServiceClient::new(channel);
+    client.list_records(ListRecordsRequest::default()).await.unwrap();
+
+    sys.pki.revoke(&zhang);
+    tokio::time::sleep(RELOAD).await;
+    let err = client.list_records(ListRecordsRequest::default()).await.unwrap_err();
+    assert_eq!(err.code(), tonic::Code::Unauthenticated, "{err:?}");
+    assert_eq!(err.message(), "certificate revoked");
+    // Another caseworker is not affected.
+    list_records(&sys, &sys.pki.files(&Role::Caseworker, "li.open"))
+        .await
+        .unwrap();
+    sys.stop().await;
+}

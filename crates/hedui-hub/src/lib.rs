@@ -223,6 +223,7 @@ impl Application {
             clients,
             grant_key: config.grant_key,
             insecure: server_tls.is_none(),
+            tls: server_tls.clone(),
             metrics,
             batch_wakeup: tokio::sync::Notify::new(),
             drain,

@@ -226,6 +226,15 @@ impl ServerTls {
         self.inner.identity()
     }
 
+    /// Whether the certificate with this serial (lower-case hex, as
+    /// [`crate::CertificateId::serial`]) is on the revocation list as it is
+    /// now (the files are checked for changes first). The handshake already
+    /// refuses revoked certificates; this lets a server refuse requests on
+    /// a connection made before the certificate was revoked.
+    pub fn is_revoked(&self, serial: &str) -> bool {
+        self.inner.is_revoked(serial)
+    }
+
     /// The loaded revocation list's next update, Unix seconds (the
     /// earliest if the file holds several); `None` without a list.
     pub fn crl_next_update(&self) -> Option<i64> {
@@ -303,6 +312,9 @@ struct Loaded<C> {
     crl_next_update: Option<i64>,
     /// This party's own certificate is on the loaded revocation list.
     own_revoked: bool,
+    /// The serials (lower-case hex of the DER integer, as
+    /// [`crate::CertificateId`] has them) on the loaded revocation lists.
+    revoked: Arc<std::collections::HashSet<String>>,
 }
 
 /// Modification time and length of each of the files (CA, certificate, key,
@@ -446,6 +458,11 @@ impl<C> Reloader<C> {
         self.lock().loaded.identity.clone()
     }
 
+    fn is_revoked(&self, serial: &str) -> bool {
+        let _ = self.current();
+        self.lock().loaded.revoked.contains(serial)
+    }
+
     fn generation(&self) -> u64 {
         let _ = self.current();
         self.lock().generation
@@ -475,6 +492,7 @@ struct Crls {
     ders: Vec<CertificateRevocationListDer<'static>>,
     next_update: i64,
     own_revoked: bool,
+    revoked: std::collections::HashSet<String>,
 }
 
 fn load_crls(
@@ -497,6 +515,7 @@ fn load_crls(
         return Err(crl_error("no PEM revocation list (X509 CRL) found".to_owned()));
     }
     let mut next_update = i64::MAX;
+    let mut revoked = std::collections::HashSet::new();
     for der in &ders {
         use x509_parser::prelude::FromDer as _;
         let (_, crl) = x509_parser::revocation_list::CertificateRevocationList::from_der(der)
@@ -505,6 +524,7 @@ fn load_crls(
             .next_update()
             .ok_or_else(|| crl_error("the list has no next update".to_owned()))?;
         next_update = next_update.min(next.timestamp());
+        revoked.extend(crl.iter_revoked_certificates().map(|r| hex::encode(r.raw_serial())));
     }
     // rustls verifies a list's signature only when it checks a certificate
     // of the list's CA, so the list is tried on this party's own
@@ -550,6 +570,7 @@ fn load_crls(
         ders,
         next_update,
         own_revoked,
+        revoked,
     }))
 }
 
@@ -585,7 +606,8 @@ fn build_server(files: &TlsFiles) -> Result<Loaded<ServerConfig>, TlsError> {
         config: Arc::new(config),
         identity,
         crl_next_update: crls.as_ref().map(|c| c.next_update),
-        own_revoked: crls.is_some_and(|c| c.own_revoked),
+        own_revoked: crls.as_ref().is_some_and(|c| c.own_revoked),
+        revoked: Arc::new(crls.map(|c| c.revoked).unwrap_or_default()),
     })
 }
 
@@ -599,6 +621,7 @@ fn build_browser_server(files: &TlsFiles) -> Result<Loaded<ServerConfig>, TlsErr
         identity: loaded.identity,
         crl_next_update: loaded.crl_next_update,
         own_revoked: loaded.own_revoked,
+        revoked: loaded.revoked,
     })
 }
 
@@ -629,7 +652,8 @@ fn build_client(files: &TlsFiles) -> Result<Loaded<ClientConfig>, TlsError> {
         config: Arc::new(config),
         identity,
         crl_next_update: crls.as_ref().map(|c| c.next_update),
-        own_revoked: crls.is_some_and(|c| c.own_revoked),
+        own_revoked: crls.as_ref().is_some_and(|c| c.own_revoked),
+        revoked: Arc::new(crls.map(|c| c.revoked).unwrap_or_default()),
     })
 }
 
