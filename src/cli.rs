@@ -172,6 +172,14 @@ pub enum PkiCommand {
         /// Where to write <name>.crt and <name>.key; defaults to the old certificate's directory.
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Also write a password-protected PKCS#12 file (.p12 or .pfx) for a browser, as
+        /// `pki issue --p12` does.
+        #[arg(long, value_name = "PATH")]
+        p12: Option<PathBuf>,
+        /// A file whose first line is the .p12 password; without it a random password is
+        /// generated and printed once.
+        #[arg(long, value_name = "FILE", requires = "p12")]
+        p12_password_file: Option<PathBuf>,
     },
     /// Record the revocation of a certificate in --dir/revoked.tsv; `hedui pki crl` then
     /// publishes it.
@@ -1187,9 +1195,36 @@ fn pki(c: PkiCommand) -> anyhow::Result<()> {
                 );
             }
         }
-        PkiCommand::Renew { dir, cert, days, out } => {
-            let r = hedui_tls::pki::renew(&dir, &cert, days, out.as_deref()).map_err(flag_error)?;
+        PkiCommand::Renew {
+            dir,
+            cert,
+            days,
+            out,
+            p12,
+            p12_password_file,
+        } => {
+            let password = match (&p12, &p12_password_file) {
+                (None, _) => None,
+                (Some(_), Some(file)) => Some((read_p12_password(file)?, false)),
+                (Some(_), None) => Some((hedui_tls::pki::P12Password::generate()?, true)),
+            };
+            let p12_arg = p12.as_deref().zip(password.as_ref().map(|(p, _)| p));
+            let r =
+                hedui_tls::pki::renew_with_p12(&dir, &cert, days, out.as_deref(), p12_arg).map_err(|e| match e {
+                    hedui_tls::pki::PkiError::Invalid(m) if m.starts_with("p12:") => anyhow!("--{m}"),
+                    other => flag_error(other),
+                })?;
             print_issued(&r.role, &r.name, &r.files);
+            if let (Some(p12), Some((password, generated))) = (&p12, &password) {
+                println!("wrote {} for importing into a browser", p12.display());
+                if *generated {
+                    println!(
+                        "p12 password: {}\n(generated; shown only this once and not stored anywhere: give it to {} separately from the file)",
+                        password.expose(),
+                        r.name
+                    );
+                }
+            }
             println!(
                 "the old certificate (serial {}) stays valid until it expires; to withdraw it now: hedui pki revoke --dir {} --serial {} --reason superseded",
                 r.old_serial,

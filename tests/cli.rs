@@ -1419,8 +1419,8 @@ fn pki_revoke_crl_and_renew_check_their_input() {
         let t = stdout
             .split("valid until ")
             .nth(1)
-            .unwrap()
-            .trim_end_matches([')', '\n']);
+            .and_then(|rest| rest.split(')').next())
+            .unwrap();
         chrono::DateTime::parse_from_rfc3339(t).unwrap()
     };
     let days_left = |stdout: &str| (until(stdout).with_timezone(&chrono::Utc) - chrono::Utc::now()).num_days();
@@ -1549,6 +1549,38 @@ fn pki_revoke_crl_and_renew_check_their_input() {
         ],
         "no urn:hedui: URI",
     );
+
+    // A person's renewal can come with a new .p12 for the browser.
+    let zhang_crt = pki.join("zhang.san.crt");
+    let bad_p12 = dir.path().join("zhang.san.crt.txt");
+    fails(
+        &[
+            "pki",
+            "renew",
+            "--dir",
+            pki_arg,
+            "--cert",
+            zhang_crt.to_str().unwrap(),
+            "--p12",
+            bad_p12.to_str().unwrap(),
+        ],
+        "--p12:",
+    );
+    let p12 = dir.path().join("zhang.san.p12");
+    let out = ok(&[
+        "pki",
+        "renew",
+        "--dir",
+        pki_arg,
+        "--cert",
+        zhang_crt.to_str().unwrap(),
+        "--p12",
+        p12.to_str().unwrap(),
+    ]);
+    assert!((89..=90).contains(&days_left(&out)), "{out}");
+    let password = out.lines().find_map(|l| l.strip_prefix("p12 password: ")).unwrap();
+    let store = p12_keystore::KeyStore::from_pkcs12(&std::fs::read(&p12).unwrap(), password).unwrap();
+    assert_eq!(store.private_key_chain().unwrap().0, "zhang.san");
 }
 
 /// A running adapter whose certificate expires in 5 days says so in its

@@ -430,6 +430,23 @@ pub fn renew(
     valid_days: Option<u32>,
     out_dir: Option<&Path>,
 ) -> Result<Renewed, PkiError> {
+    renew_with_p12(ca_dir, old_cert, valid_days, out_dir, None)
+}
+
+/// Like [`renew`], and with `p12` also writes the new certificate, its key
+/// and the CA certificate as a password-protected PKCS#12 file (see
+/// [`write_p12`]), for a person to import into a browser again.
+pub fn renew_with_p12(
+    ca_dir: &Path,
+    old_cert: &Path,
+    valid_days: Option<u32>,
+    out_dir: Option<&Path>,
+    p12: Option<(&Path, &P12Password)>,
+) -> Result<Renewed, PkiError> {
+    // Checked before anything is written, so a bad path leaves no new files.
+    if let Some((path, _)) = p12 {
+        check_p12_path(path)?;
+    }
     let ca = Ca::load(ca_dir)?;
     let pem = read_to_string(old_cert)?;
     let bad = |reason: String| PkiError::Invalid(format!("cert: {}: {reason}", old_cert.display()));
@@ -472,6 +489,9 @@ pub fn renew(
     let issued = ca.issue(&identity.role, &identity.name, days, &hosts)?;
     let files = issued.save(&out)?;
     record(ca_dir, &identity.role, &files, &identity.name)?;
+    if let Some((path, password)) = p12 {
+        write_p12(path, &issued, ca.cert_pem(), password)?;
+    }
     Ok(Renewed {
         role: identity.role,
         name: identity.name,
