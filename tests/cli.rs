@@ -1584,9 +1584,11 @@ fn pki_revoke_crl_and_renew_check_their_input() {
 }
 
 /// A running adapter whose certificate expires in 5 days says so in its
-/// log at start, as a WARN naming the certificate, not the holder's data.
+/// log at start, as a WARN naming the certificate, not the holder's data;
+/// and it refuses a revoked hub certificate at the handshake, with a WARN
+/// saying why.
 #[test]
-fn an_adapter_warns_when_its_certificate_expires_within_14_days() {
+fn an_adapter_warns_of_its_expiry_and_refuses_a_revoked_hub() {
     use std::io::BufRead as _;
     let dir = tempfile::tempdir().unwrap();
     let pki = dir.path().join("pki");
@@ -1612,6 +1614,27 @@ fn an_adapter_warns_when_its_certificate_expires_within_14_days() {
         "tax-01",
         "--days",
         "5",
+    ]);
+    let hub = run(&[
+        "pki",
+        "issue",
+        "--dir",
+        pki_arg,
+        "--role",
+        "hub",
+        "--name",
+        "hub-stolen",
+    ]);
+    let serial = hub.split("(serial ").nth(1).and_then(|s| s.split(',').next()).unwrap();
+    run(&[
+        "pki",
+        "revoke",
+        "--dir",
+        pki_arg,
+        "--serial",
+        serial,
+        "--reason",
+        "keyCompromise",
     ]);
     run(&["pki", "crl", "--dir", pki_arg]);
     let hub_key = run(&["keygen", "-o", dir.path().join("hub.key").to_str().unwrap()]);
@@ -1651,17 +1674,51 @@ fn an_adapter_warns_when_its_certificate_expires_within_14_days() {
         }
     });
     // A guard against hanging for ever, not a measurement.
-    let warning = loop {
+    let next_line_with = |needle: &str| loop {
         let line = rx
             .recv_timeout(std::time::Duration::from_secs(60))
-            .expect("no warning logged");
-        if line.contains("expires within 14 days") {
+            .unwrap_or_else(|_| panic!("no line with {needle:?} logged"));
+        if line.contains(needle) {
             break line;
         }
     };
+    let listening = next_line_with("listening on ");
+    let addr = listening.rsplit(' ').next().unwrap().to_owned();
+    let warning = next_line_with("expires within 14 days");
     assert!(warning.contains("WARN"), "{warning}");
     assert!(
-        warning.contains("hedui pki renew") && warning.contains("days_left=4"),
+        warning.contains("hedui pki renew")
+            // 5 days less the seconds since issuing, rounded down.
+            && (warning.contains("days_left=4") || warning.contains("days_left=5")),
         "{warning}"
+    );
+
+    // The revoked hub certificate is refused, and the hub side is told why.
+    let files = hedui_tls::TlsFiles {
+        ca: pki.join("ca.crt"),
+        cert: pki.join("hub-stolen.crt"),
+        key: pki.join("hub-stolen.key"),
+        crl: None,
+    };
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let err = runtime
+        .block_on(hedui_tls::probe(
+            &format!("https://{addr}"),
+            &hedui_tls::ClientTls::load(files).unwrap(),
+            None,
+            std::time::Duration::from_secs(10),
+        ))
+        .unwrap_err();
+    assert_eq!(
+        hedui_tls::connect_failure(&err),
+        Some(hedui_tls::ConnectFailure::OurCertificateRefused(
+            "our certificate is revoked".into()
+        )),
+        "{err}"
+    );
+    let refused = next_line_with("handshake refused");
+    assert!(
+        refused.contains("WARN") && refused.contains("reason=certificate revoked"),
+        "{refused}"
     );
 }
