@@ -1271,7 +1271,7 @@ fn pki(c: PkiCommand) -> anyhow::Result<()> {
 fn flag_error(e: hedui_tls::pki::PkiError) -> anyhow::Error {
     match e {
         hedui_tls::pki::PkiError::Invalid(m)
-            if ["serial:", "reason:", "days:", "cert:", "valid_days:", "name:"]
+            if ["serial:", "reason:", "days:", "cert:", "valid_days:"]
                 .iter()
                 .any(|f| m.starts_with(f)) =>
         {
