@@ -549,3 +549,26 @@ fn bad_revocation_lists_stop_a_start() {
     let e = err(with_crl(hub.clone(), &crl));
     assert!(e.contains("is revoked") && e.contains("hedui pki renew"), "{e}");
 }
+
+/// A list that was good when loaded and then passes its next update stays
+/// in force (an ERROR is logged): a late republication must not let the
+/// revoked in, nor shut everyone out.
+#[tokio::test]
+async fn a_list_past_its_next_update_keeps_refusing_what_it_lists() {
+    use hedui_tls::revocation::{Reason, revoke, write_crl_between};
+    let pki = Pki::new("dejiang");
+    let zhang = pki.issue(Role::Caseworker, "zhang.san");
+    let li = pki.issue(Role::Caseworker, "li.si");
+    revoke(&pki.ca_dir(), &serial(&zhang), Reason::KeyCompromise).unwrap();
+    let crl = pki.ca_dir().join("ca.crl");
+    let now = SystemTime::now();
+    write_crl_between(&pki.ca_dir(), now, now + Duration::from_secs(2), &crl).unwrap();
+    let tls = ServerTls::load(with_crl(pki.issue(Role::Hub, "hub-01"), &crl)).unwrap();
+    let server = Server::start(tls).await;
+    // Past the next update, and past a reload check.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let status = describe(&server.url(), zhang, None).await.unwrap_err();
+    assert!(chain(&status).contains("CertificateRevoked"), "{}", chain(&status));
+    assert_eq!(describe(&server.url(), li, None).await.unwrap(), "caseworker|li.si");
+    server.stop().await;
+}
