@@ -377,6 +377,7 @@ async fn fresh_checkpoint(hub: &str) -> anyhow::Result<hedui_audit::checkpoint::
         ca: std::env::var_os("HEDUI_CA").map(PathBuf::from),
         cert: std::env::var_os("HEDUI_CERT").map(PathBuf::from),
         key: std::env::var_os("HEDUI_KEY").map(PathBuf::from),
+        crl: std::env::var_os("HEDUI_CRL").map(PathBuf::from),
     };
     let resp = AuditServiceClient::new(channel_to_hub(hub, &tls).await?)
         .get_checkpoint(GetCheckpointRequest { fresh: true })

@@ -198,6 +198,7 @@ async fn start(a: &BenchArgs) -> anyhow::Result<System> {
             ca: pki.join(hedui_tls::pki::CA_CERT_FILE),
             cert: f.cert,
             key: f.key,
+            crl: None,
         })
     };
     let (stop, rx) = watch::channel(false);

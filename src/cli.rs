@@ -136,9 +136,10 @@ pub enum PkiCommand {
         /// The holder's name: 1 to 64 of A-Z a-z 0-9 . _ @ -, e.g. zhang.san or dejiang-tax-01.
         #[arg(long)]
         name: String,
-        /// How long the certificate is valid, in days.
-        #[arg(long, default_value_t = 365)]
-        days: u32,
+        /// How long the certificate is valid, in days [default: 90 for people (caseworker,
+        /// auditor, admin), 365 for services (hub, adapter)].
+        #[arg(long)]
+        days: Option<u32>,
         /// Extra DNS names or IP addresses for a hub or adapter (localhost and 127.0.0.1 are always included).
         #[arg(long = "host")]
         hosts: Vec<String>,
@@ -153,6 +154,59 @@ pub enum PkiCommand {
         /// generated and printed once.
         #[arg(long, value_name = "FILE", requires = "p12")]
         p12_password_file: Option<PathBuf>,
+    },
+    /// Issue a new certificate and key for the holder of an existing certificate, keeping its
+    /// role, name and host names; by default written over the old pair, which running
+    /// processes pick up without a restart.
+    Renew {
+        /// Directory holding the CA.
+        #[arg(long, default_value = "pki")]
+        dir: PathBuf,
+        /// The certificate to renew (it may have expired).
+        #[arg(long)]
+        cert: PathBuf,
+        /// How long the new certificate is valid, in days [default: 90 for people, 365 for
+        /// services].
+        #[arg(long)]
+        days: Option<u32>,
+        /// Where to write <name>.crt and <name>.key; defaults to the old certificate's directory.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Also write a password-protected PKCS#12 file (.p12 or .pfx) for a browser, as
+        /// `pki issue --p12` does.
+        #[arg(long, value_name = "PATH")]
+        p12: Option<PathBuf>,
+        /// A file whose first line is the .p12 password; without it a random password is
+        /// generated and printed once.
+        #[arg(long, value_name = "FILE", requires = "p12")]
+        p12_password_file: Option<PathBuf>,
+    },
+    /// Record the revocation of a certificate in --dir/revoked.tsv; `hedui pki crl` then
+    /// publishes it.
+    Revoke {
+        /// Directory holding the CA.
+        #[arg(long, default_value = "pki")]
+        dir: PathBuf,
+        /// The certificate's serial in hex, as `hedui pki issue` printed it (colons allowed).
+        #[arg(long)]
+        serial: String,
+        /// Why: keyCompromise, cessationOfOperation, superseded, affiliationChanged or
+        /// unspecified.
+        #[arg(long)]
+        reason: String,
+    },
+    /// Sign the revocation list (PEM) with the county CA, for hubs, adapters and the console
+    /// (their `crl` setting).
+    Crl {
+        /// Directory holding the CA.
+        #[arg(long, default_value = "pki")]
+        dir: PathBuf,
+        /// How many days the list is valid; publish a new one before then.
+        #[arg(long, default_value_t = 30)]
+        days: u32,
+        /// Where to write the list; defaults to --dir/ca.crl.
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
 }
 
@@ -196,6 +250,11 @@ pub struct TlsArgs {
     /// This party's private key.
     #[arg(long, env = "HEDUI_KEY")]
     pub key: Option<PathBuf>,
+    /// The county CA's revocation list (PEM, written by `hedui pki crl`);
+    /// peers whose certificates it names are refused. Reloaded when it
+    /// changes. Without it, revocation is not checked.
+    #[arg(long, env = "HEDUI_CRL")]
+    pub crl: Option<PathBuf>,
 }
 
 impl TlsArgs {
@@ -209,6 +268,7 @@ impl TlsArgs {
             ca: need(&self.ca, "ca", "HEDUI_CA")?,
             cert: need(&self.cert, "cert", "HEDUI_CERT")?,
             key: need(&self.key, "key", "HEDUI_KEY")?,
+            crl: self.crl.clone(),
         })
     }
 }
@@ -787,6 +847,9 @@ fn failure_words(
         F::Expired => format!(
             "{at}: the hub's certificate has expired or is not valid yet (check this machine's clock, or renew the certificate)"
         ),
+        F::Revoked => format!(
+            "{at}: the hub's certificate is revoked (it is on the revocation list given with --crl); the hub must be given a new certificate"
+        ),
         F::BadServerCertificate(why) => format!("{at}: the hub's certificate is not usable: {why}"),
         F::OurCertificateRefused(why) => format!("the hub refused the connection: {why} (certificate {cert})"),
         F::WrongRole { presented, .. } => {
@@ -1110,6 +1173,7 @@ fn pki(c: PkiCommand) -> anyhow::Result<()> {
             p12_password_file,
         } => {
             let role = hedui_tls::Role::parse(&role).map_err(|e| anyhow!("--role: {e}"))?;
+            let days = days.unwrap_or_else(|| hedui_tls::pki::default_days(&role));
             let out = out.unwrap_or_else(|| dir.clone());
             let Some(p12) = p12 else {
                 let f = hedui_tls::pki::issue(&dir, &role, &name, days, &hosts, &out)?;
@@ -1137,8 +1201,91 @@ fn pki(c: PkiCommand) -> anyhow::Result<()> {
                 );
             }
         }
+        PkiCommand::Renew {
+            dir,
+            cert,
+            days,
+            out,
+            p12,
+            p12_password_file,
+        } => {
+            let password = match (&p12, &p12_password_file) {
+                (None, _) => None,
+                (Some(_), Some(file)) => Some((read_p12_password(file)?, false)),
+                (Some(_), None) => Some((hedui_tls::pki::P12Password::generate()?, true)),
+            };
+            let p12_arg = p12.as_deref().zip(password.as_ref().map(|(p, _)| p));
+            let r =
+                hedui_tls::pki::renew_with_p12(&dir, &cert, days, out.as_deref(), p12_arg).map_err(|e| match e {
+                    hedui_tls::pki::PkiError::Invalid(m) if m.starts_with("p12:") => anyhow!("--{m}"),
+                    other => flag_error(other),
+                })?;
+            print_issued(&r.role, &r.name, &r.files);
+            if let (Some(p12), Some((password, generated))) = (&p12, &password) {
+                println!("wrote {} for importing into a browser", p12.display());
+                if *generated {
+                    println!(
+                        "p12 password: {}\n(generated; shown only this once and not stored anywhere: give it to {} separately from the file)",
+                        password.expose(),
+                        r.name
+                    );
+                }
+            }
+            println!(
+                "the old certificate (serial {}) stays valid until it expires; to withdraw it now: hedui pki revoke --dir {} --serial {} --reason superseded",
+                r.old_serial,
+                dir.display(),
+                r.old_serial
+            );
+        }
+        PkiCommand::Revoke { dir, serial, reason } => {
+            let reason = hedui_tls::revocation::Reason::parse(&reason).map_err(flag_error)?;
+            let r = hedui_tls::revocation::revoke(&dir, &serial, reason).map_err(flag_error)?;
+            match &r.holder {
+                Some((role, name)) => println!(
+                    "revoked {role} certificate of {name} (serial {}, {})",
+                    r.revocation.serial,
+                    reason.as_str()
+                ),
+                None => println!(
+                    "revoked serial {} ({}); this CA keeps no register of issued certificates, so the serial could not be checked",
+                    r.revocation.serial,
+                    reason.as_str()
+                ),
+            }
+            println!(
+                "publish it: hedui pki crl --dir {} and copy the list to the hubs and adapters",
+                dir.display()
+            );
+        }
+        PkiCommand::Crl { dir, days, out } => {
+            let out = out.unwrap_or_else(|| dir.join(hedui_tls::revocation::CRL_FILE));
+            let w = hedui_tls::revocation::write_crl(&dir, days, &out).map_err(flag_error)?;
+            println!(
+                "wrote {} listing {} revoked certificate(s); next update {} (sign a new one before then)",
+                w.path.display(),
+                w.revoked,
+                w.next_update
+            );
+        }
     }
     Ok(())
+}
+
+/// A PKI error whose message starts with a field's name gets that field
+/// as a flag (`serial: …` becomes `--serial: …`).
+fn flag_error(e: hedui_tls::pki::PkiError) -> anyhow::Error {
+    match e {
+        hedui_tls::pki::PkiError::Invalid(m)
+            if ["serial:", "reason:", "days:", "cert:", "valid_days:"]
+                .iter()
+                .any(|f| m.starts_with(f)) =>
+        {
+            let m = m.replacen("valid_days:", "days:", 1);
+            anyhow!("--{m}")
+        }
+        other => other.into(),
+    }
 }
 
 fn print_issued(role: &hedui_tls::Role, name: &str, f: &hedui_tls::pki::IssuedFiles) {

@@ -179,6 +179,10 @@ pub struct TlsFile {
     pub cert: PathBuf,
     /// The hub's private key.
     pub key: PathBuf,
+    /// The county CA's revocation list, PEM (`hedui pki crl`); absent: no
+    /// revocation checking. Reloaded when it changes, like the others.
+    #[serde(default)]
+    pub crl: Option<PathBuf>,
 }
 
 /// One department's adapter.
@@ -520,6 +524,7 @@ pub fn to_hub_config(file: HubFile, base: &Path) -> anyhow::Result<HubConfig> {
         ca: base.join(&t.ca),
         cert: base.join(&t.cert),
         key: base.join(&t.key),
+        crl: t.crl.as_ref().map(|c| base.join(c)),
     });
     let b = &file.batch;
     let mut batch = BatchSettings::default();
@@ -576,6 +581,18 @@ mod tests {
         let cfg = parse_hub(&example_with_key(&dir), &base()).unwrap();
         assert_eq!(cfg.adapters.len(), 8);
         assert!(cfg.adapters.iter().all(|a| a.deadline == Duration::from_secs(10)));
+    }
+
+    #[test]
+    fn the_tls_crl_is_optional_and_relative_to_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let example = example_with_key(&dir);
+        let cfg = parse_hub(&example, &base()).unwrap();
+        assert_eq!(cfg.tls.unwrap().crl, None);
+        let with = example.replace("# crl = \"pki/ca.crl\"", "crl = \"pki/ca.crl\"");
+        assert_ne!(with, example, "the example shows the crl key");
+        let cfg = parse_hub(&with, &base()).unwrap();
+        assert_eq!(cfg.tls.unwrap().crl, Some(base().join("pki/ca.crl")));
     }
 
     #[test]

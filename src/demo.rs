@@ -96,6 +96,7 @@ pub async fn run(a: DemoArgs) -> anyhow::Result<()> {
             ca: pki_dir.join(hedui_tls::pki::CA_CERT_FILE),
             cert: f.cert,
             key: f.key,
+            crl: None,
         })
     };
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -175,6 +176,7 @@ pub async fn run(a: DemoArgs) -> anyhow::Result<()> {
         ca: Some(caseworker.ca),
         cert: Some(caseworker.cert),
         key: Some(caseworker.key),
+        crl: None,
     };
     let channel = crate::cli::channel_to_hub(&format!("https://{hub_addr}"), &client_tls).await?;
     let client = hedui_proto::v1::verification_service_client::VerificationServiceClient::new(channel);

@@ -1557,3 +1557,343 @@ fn the_audit_bench_runs_in_a_tiny_configuration() {
     assert!(stdout.contains("appends/s"), "{stdout}");
     assert!(stdout.contains("raw"), "{stdout}");
 }
+
+#[test]
+fn pki_revoke_crl_and_renew_check_their_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = dir.path().join("pki");
+    let pki_arg = pki.to_str().unwrap();
+    let run = |args: &[&str]| {
+        let out = hedui().args(args).output().unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let ok = |args: &[&str]| {
+        let (success, stdout, stderr) = run(args);
+        assert!(success, "{args:?}: {stderr}");
+        stdout
+    };
+    let fails = |args: &[&str], expected: &str| {
+        let (success, _, stderr) = run(args);
+        assert!(!success, "{args:?} succeeded");
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+    };
+    ok(&["pki", "init", "--dir", pki_arg, "--county", "dejiang"]);
+    let serial_of = |stdout: &str| {
+        stdout
+            .split("(serial ")
+            .nth(1)
+            .and_then(|s| s.split(',').next())
+            .unwrap()
+            .to_owned()
+    };
+    let until = |stdout: &str| {
+        let t = stdout
+            .split("valid until ")
+            .nth(1)
+            .and_then(|rest| rest.split(')').next())
+            .unwrap();
+        chrono::DateTime::parse_from_rfc3339(t).unwrap()
+    };
+    let days_left = |stdout: &str| (until(stdout).with_timezone(&chrono::Utc) - chrono::Utc::now()).num_days();
+
+    // Default lifetimes: 90 days for people, a year for services.
+    let zhang = ok(&[
+        "pki",
+        "issue",
+        "--dir",
+        pki_arg,
+        "--role",
+        "caseworker",
+        "--name",
+        "zhang.san",
+    ]);
+    assert!((89..=90).contains(&days_left(&zhang)), "{zhang}");
+    let tax = ok(&[
+        "pki",
+        "issue",
+        "--dir",
+        pki_arg,
+        "--role",
+        "adapter:tax",
+        "--name",
+        "tax-01",
+        "--host",
+        "tax.example",
+    ]);
+    assert!((364..=365).contains(&days_left(&tax)), "{tax}");
+
+    // revoke: bad serial, bad reason, a serial this CA never issued, twice.
+    let serial = serial_of(&zhang);
+    let revoke = |serial: &str, reason: &str| {
+        [
+            "pki", "revoke", "--dir", pki_arg, "--serial", serial, "--reason", reason,
+        ]
+        .map(str::to_owned)
+    };
+    fn args(v: &[String; 8]) -> Vec<&str> {
+        v.iter().map(String::as_str).collect()
+    }
+    fails(
+        &args(&revoke("xyz", "keyCompromise")),
+        "--serial: \"xyz\" is not hexadecimal",
+    );
+    fails(
+        &args(&revoke(&serial, "lost")),
+        "--reason: \"lost\" is not one of keyCompromise",
+    );
+    fails(
+        &args(&revoke("1234abcd", "keyCompromise")),
+        "--serial: 1234abcd was not issued by the CA",
+    );
+    let out = ok(&args(&revoke(&serial.to_uppercase(), "keyCompromise")));
+    assert!(out.contains("caseworker certificate of zhang.san"), "{out}");
+    fails(
+        &args(&revoke(&serial, "superseded")),
+        "is already revoked (keyCompromise",
+    );
+
+    // crl: bad days; then a list that names the serial, signed by the CA.
+    fails(
+        &["pki", "crl", "--dir", pki_arg, "--days", "0"],
+        "--days: must be at least 1",
+    );
+    let out = ok(&["pki", "crl", "--dir", pki_arg]);
+    assert!(out.contains("listing 1 revoked"), "{out}");
+    let crl = std::fs::read_to_string(pki.join("ca.crl")).unwrap();
+    assert!(crl.starts_with("-----BEGIN X509 CRL-----"), "{crl}");
+    // A damaged revocations file stops the list from being signed.
+    let revoked = pki.join("revoked.tsv");
+    let good = std::fs::read_to_string(&revoked).unwrap();
+    std::fs::write(&revoked, format!("{good}zz\tkeyCompromise\t2026-01-01T00:00:00Z\n")).unwrap();
+    fails(&["pki", "crl", "--dir", pki_arg], "revoked.tsv: line 3: serial:");
+    std::fs::write(&revoked, good).unwrap();
+
+    // renew: keeps role, name and hosts; refuses a certificate of another CA.
+    let out = ok(&[
+        "pki",
+        "renew",
+        "--dir",
+        pki_arg,
+        "--cert",
+        pki.join("tax-01.crt").to_str().unwrap(),
+    ]);
+    assert!(out.contains("issued adapter:tax certificate for tax-01"), "{out}");
+    assert_ne!(serial_of(&out), serial_of(&tax));
+    assert!(
+        out.contains(&format!("--serial {} --reason superseded", serial_of(&tax))),
+        "{out}"
+    );
+    let pem = std::fs::read(pki.join("tax-01.crt")).unwrap();
+    let der: rustls_pki_types::CertificateDer<'_> = rustls_pki_types::pem::PemObject::from_pem_slice(&pem).unwrap();
+    let id = hedui_tls::identity_from_cert(&der).unwrap();
+    assert_eq!(
+        (id.role.as_string(), id.name.as_str()),
+        ("adapter:tax".to_owned(), "tax-01")
+    );
+    // The host name is in the DER as it is (an IA5String).
+    let der_bytes: &[u8] = der.as_ref();
+    assert!(
+        der_bytes.windows(11).any(|w| w == b"tax.example"),
+        "the host name was not kept"
+    );
+    let other = dir.path().join("other");
+    ok(&["pki", "init", "--dir", other.to_str().unwrap(), "--county", "dejiang"]);
+    fails(
+        &[
+            "pki",
+            "renew",
+            "--dir",
+            other.to_str().unwrap(),
+            "--cert",
+            pki.join("tax-01.crt").to_str().unwrap(),
+        ],
+        "--cert:",
+    );
+    fails(
+        &[
+            "pki",
+            "renew",
+            "--dir",
+            pki_arg,
+            "--cert",
+            pki.join("ca.crt").to_str().unwrap(),
+        ],
+        "no urn:hedui: URI",
+    );
+
+    // A person's renewal can come with a new .p12 for the browser.
+    let zhang_crt = pki.join("zhang.san.crt");
+    let bad_p12 = dir.path().join("zhang.san.crt.txt");
+    fails(
+        &[
+            "pki",
+            "renew",
+            "--dir",
+            pki_arg,
+            "--cert",
+            zhang_crt.to_str().unwrap(),
+            "--p12",
+            bad_p12.to_str().unwrap(),
+        ],
+        "--p12:",
+    );
+    let p12 = dir.path().join("zhang.san.p12");
+    let out = ok(&[
+        "pki",
+        "renew",
+        "--dir",
+        pki_arg,
+        "--cert",
+        zhang_crt.to_str().unwrap(),
+        "--p12",
+        p12.to_str().unwrap(),
+    ]);
+    assert!((89..=90).contains(&days_left(&out)), "{out}");
+    let password = out.lines().find_map(|l| l.strip_prefix("p12 password: ")).unwrap();
+    let store = p12_keystore::KeyStore::from_pkcs12(&std::fs::read(&p12).unwrap(), password).unwrap();
+    assert_eq!(store.private_key_chain().unwrap().0, "zhang.san");
+}
+
+/// A running adapter whose certificate expires in 5 days says so in its
+/// log at start, as a WARN naming the certificate, not the holder's data;
+/// and it refuses a revoked hub certificate at the handshake, with a WARN
+/// saying why.
+#[test]
+fn an_adapter_warns_of_its_expiry_and_refuses_a_revoked_hub() {
+    use std::io::BufRead as _;
+    let dir = tempfile::tempdir().unwrap();
+    let pki = dir.path().join("pki");
+    let pki_arg = pki.to_str().unwrap();
+    let run = |args: &[&str]| {
+        let out = hedui().args(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    run(&["pki", "init", "--dir", pki_arg, "--county", "dejiang"]);
+    run(&[
+        "pki",
+        "issue",
+        "--dir",
+        pki_arg,
+        "--role",
+        "adapter:tax",
+        "--name",
+        "tax-01",
+        "--days",
+        "5",
+    ]);
+    let hub = run(&[
+        "pki",
+        "issue",
+        "--dir",
+        pki_arg,
+        "--role",
+        "hub",
+        "--name",
+        "hub-stolen",
+    ]);
+    let serial = hub.split("(serial ").nth(1).and_then(|s| s.split(',').next()).unwrap();
+    run(&[
+        "pki",
+        "revoke",
+        "--dir",
+        pki_arg,
+        "--serial",
+        serial,
+        "--reason",
+        "keyCompromise",
+    ]);
+    run(&["pki", "crl", "--dir", pki_arg]);
+    let hub_key = run(&["keygen", "-o", dir.path().join("hub.key").to_str().unwrap()]);
+    let hub_key = hub_key.lines().find(|l| l.starts_with("ed25519:")).unwrap().to_owned();
+    let child = hedui()
+        .args([
+            "adapter",
+            "--department",
+            "tax",
+            "--listen",
+            "127.0.0.1:0",
+            "--hub-key",
+            &hub_key,
+        ])
+        .arg("--ca")
+        .arg(pki.join("ca.crt"))
+        .arg("--cert")
+        .arg(pki.join("tax-01.crt"))
+        .arg("--key")
+        .arg(pki.join("tax-01.key"))
+        .arg("--crl")
+        .arg(pki.join("ca.crl"))
+        .arg("--query-log")
+        .arg(dir.path().join("q.jsonl"))
+        .env("HEDUI_LOG", "info")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut child = KillOnDrop(child);
+    let stderr = child.0.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    // A guard against hanging for ever, not a measurement.
+    let next_line_with = |needle: &str| loop {
+        let line = rx
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .unwrap_or_else(|_| panic!("no line with {needle:?} logged"));
+        if line.contains(needle) {
+            break line;
+        }
+    };
+    let listening = next_line_with("listening on ");
+    let addr = listening.rsplit(' ').next().unwrap().to_owned();
+    let warning = next_line_with("expires within 14 days");
+    assert!(warning.contains("WARN"), "{warning}");
+    assert!(
+        warning.contains("hedui pki renew")
+            // 5 days less the seconds since issuing, rounded down.
+            && (warning.contains("days_left=4") || warning.contains("days_left=5")),
+        "{warning}"
+    );
+
+    // The revoked hub certificate is refused, and the hub side is told why.
+    let files = hedui_tls::TlsFiles {
+        ca: pki.join("ca.crt"),
+        cert: pki.join("hub-stolen.crt"),
+        key: pki.join("hub-stolen.key"),
+        crl: None,
+    };
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let err = runtime
+        .block_on(hedui_tls::probe(
+            &format!("https://{addr}"),
+            &hedui_tls::ClientTls::load(files).unwrap(),
+            None,
+            std::time::Duration::from_secs(10),
+        ))
+        .unwrap_err();
+    assert_eq!(
+        hedui_tls::connect_failure(&err),
+        Some(hedui_tls::ConnectFailure::OurCertificateRefused(
+            "our certificate is revoked".into()
+        )),
+        "{err}"
+    );
+    let refused = next_line_with("handshake refused");
+    assert!(
+        refused.contains("WARN") && refused.contains("reason=certificate revoked"),
+        "{refused}"
+    );
+}

@@ -87,6 +87,7 @@ fn tls_files(dir: &Path, name: &str) -> TlsFiles {
         ca: dir.join("ca.crt"),
         cert: dir.join(format!("{name}.crt")),
         key: dir.join(format!("{name}.key")),
+        crl: None,
     }
 }
 

@@ -318,6 +318,7 @@ async fn per_department_concurrency_is_held_at_the_adapter() {
             ..Default::default()
         },
         breaker: None,
+        crl: false,
     };
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("hedui.db").display());

@@ -625,3 +625,63 @@ async fn only_the_creator_and_admins_are_offered_to_cancel_a_batch() {
     let _ = c.stop.send(true);
     let _ = c.task.await;
 }
+
+/// Whether a browser holding `files` gets a page from the console at all.
+async fn served(addr: SocketAddr, files: TlsFiles) -> bool {
+    let tls = ClientTls::load(files).unwrap();
+    let connector = tokio_rustls::TlsConnector::from(tls.current());
+    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let name = rustls_pki_types::ServerName::try_from("127.0.0.1").unwrap();
+    let Ok(stream) = connector.connect(name, tcp).await else {
+        return false;
+    };
+    // TLS 1.3: a refused certificate shows at the first exchange.
+    let Ok((mut send, conn)) = hyper::client::conn::http2::handshake(
+        hyper_util::rt::TokioExecutor::new(),
+        hyper_util::rt::TokioIo::new(stream),
+    )
+    .await
+    else {
+        return false;
+    };
+    tokio::spawn(conn);
+    let req = http::Request::builder()
+        .uri(format!("https://{addr}/"))
+        .body(Full::new(Bytes::new()))
+        .unwrap();
+    send.send_request(req).await.is_ok()
+}
+
+#[tokio::test]
+async fn the_console_refuses_a_revoked_certificate_after_the_list_is_reloaded() {
+    let sys = TestSystem::start().await;
+    sys.pki.publish_crl();
+    let hub_files = TlsFiles {
+        crl: Some(sys.pki.crl()),
+        ..sys.pki.files(&Role::Hub, "hub-console")
+    };
+    let c = hedui_console::Console::bind(
+        "127.0.0.1:0".parse().unwrap(),
+        hub_files,
+        sys.state.clone(),
+        hedui_console::Settings::default(),
+    )
+    .await
+    .unwrap();
+    let addr = c.local_addr();
+    let (stop, mut rx) = watch::channel(false);
+    let task = tokio::spawn(c.serve_until(async move {
+        let _ = rx.wait_for(|s| *s).await;
+    }));
+    let zhang = sys.pki.files(&Role::Caseworker, "zhang.console");
+    let li = sys.pki.files(&Role::Caseworker, "li.console");
+    assert!(served(addr, zhang.clone()).await);
+
+    sys.pki.revoke(&zhang);
+    tokio::time::sleep(hedui_tls::RELOAD_CHECK_INTERVAL + std::time::Duration::from_millis(200)).await;
+    assert!(!served(addr, zhang).await, "a revoked certificate was served");
+    assert!(served(addr, li).await);
+    let _ = stop.send(true);
+    task.await.unwrap();
+    assert!(entries_with(&sys, "connection.refused", "UNAUTHENTICATED").await >= 1);
+}

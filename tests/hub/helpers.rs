@@ -136,6 +136,9 @@ pub struct Tuning {
     /// Every department's circuit breaker; `None` turns breakers off, so
     /// that tests of other things count every call at the adapters.
     pub breaker: Option<hedui_hub::breaker::BreakerSettings>,
+    /// The hub and the SDK adapters load the county's revocation list
+    /// ([`Pki::crl`]), published empty at start.
+    pub crl: bool,
 }
 
 /// A misbehaving adapter.
@@ -249,12 +252,50 @@ pub struct Pki {
 }
 
 impl Pki {
-    /// A new CA.
+    /// A new CA, also saved in `<dir>/ca/` so that revocation lists can be
+    /// signed as `hedui pki crl` does.
     pub fn new() -> Self {
-        Self {
-            ca: Ca::new("dejiang-test", 30).unwrap(),
-            dir: tempfile::tempdir().unwrap(),
+        let ca = Ca::new("dejiang-test", 30).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        ca.save(&dir.path().join("ca")).unwrap();
+        Self { ca, dir }
+    }
+
+    /// Where the signed revocation list is published.
+    pub fn crl(&self) -> std::path::PathBuf {
+        self.dir.path().join("ca.crl")
+    }
+
+    /// Signs the revocation list anew and publishes it at [`Pki::crl`].
+    pub fn publish_crl(&self) {
+        hedui_tls::revocation::write_crl(&self.dir.path().join("ca"), 30, &self.crl()).unwrap();
+    }
+
+    /// The files of the certificate last issued to `name` (the adapters'
+    /// are `<department>-01`).
+    #[allow(dead_code)]
+    pub fn issued(&self, name: &str) -> TlsFiles {
+        TlsFiles {
+            ca: self.dir.path().join("ca.crt"),
+            cert: self.dir.path().join(format!("{name}.crt")),
+            key: self.dir.path().join(format!("{name}.key")),
+            crl: None,
         }
+    }
+
+    /// Revokes the certificate in `files` and publishes the new list.
+    #[allow(dead_code)]
+    pub fn revoke(&self, files: &TlsFiles) {
+        let pem = std::fs::read(&files.cert).unwrap();
+        let der: rustls_pki_types::CertificateDer<'_> = rustls_pki_types::pem::PemObject::from_pem_slice(&pem).unwrap();
+        let serial = hedui_tls::identity_from_cert(&der).unwrap().serial;
+        hedui_tls::revocation::revoke(
+            &self.dir.path().join("ca"),
+            &serial,
+            hedui_tls::revocation::Reason::KeyCompromise,
+        )
+        .unwrap();
+        self.publish_crl();
     }
 
     /// Issues a certificate for `role`/`name` and returns its files.
@@ -269,6 +310,7 @@ impl Pki {
             ca,
             cert: f.cert,
             key: f.key,
+            crl: None,
         }
     }
 
@@ -318,6 +360,14 @@ impl TestSystem {
         };
         let any = SocketAddr::from(([127, 0, 0, 1], 0));
         let pki = Pki::new();
+        let crl = tuning.crl.then(|| {
+            pki.publish_crl();
+            pki.crl()
+        });
+        let with_crl = |files: TlsFiles| TlsFiles {
+            crl: crl.clone(),
+            ..files
+        };
         let logs = tempfile::tempdir().unwrap();
         let mut adapters = Vec::new();
         let mut calls = Vec::new();
@@ -338,7 +388,10 @@ impl TestSystem {
                         query_log: Some(logs.path().join(format!("{}.jsonl", slug(d)))),
                         log_signing_key: Some(adapter_log_key()),
                         checkpoint_interval: Duration::from_millis(250),
-                        tls: Some(ServerTls::load(pki.files(&Role::Adapter(d), &format!("{}-01", slug(d)))).unwrap()),
+                        tls: Some(
+                            ServerTls::load(with_crl(pki.files(&Role::Adapter(d), &format!("{}-01", slug(d)))))
+                                .unwrap(),
+                        ),
                         ..Default::default()
                     };
                     let source = Arc::new(SandboxSource::new(sandbox(), d));
@@ -400,7 +453,7 @@ impl TestSystem {
             policy: Policy::from_toml(EXAMPLE_POLICY).unwrap(),
             adapters: adapters.clone(),
             grant_key: hub_key(),
-            tls: Some(pki.files(&Role::Hub, "hub-01")),
+            tls: Some(with_crl(pki.files(&Role::Hub, "hub-01"))),
             audit_origin: "hedui.test/audit".to_owned(),
             checkpoint_interval: Duration::from_secs(3600),
             // Metrics on a free port, so a test can scrape them.

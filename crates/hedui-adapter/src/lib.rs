@@ -405,10 +405,20 @@ pub async fn serve<S: Source>(
     let router = tonic::transport::Server::builder()
         .timeout(Duration::from_secs(60))
         .add_service(service.into_server());
+    // A WARN from 14 days before the adapter's own certificate expires.
+    let expiry = options
+        .tls
+        .clone()
+        .map(|tls| tokio::spawn(hedui_tls::watch_expiry("adapter", tls)));
+    let (refusals_tx, refusals_rx) = tokio::sync::mpsc::channel(1024);
+    let refusals = tokio::spawn(log_refusals(refusals_rx));
     let served = match options.tls.clone() {
         Some(tls) => {
             router
-                .serve_with_incoming_shutdown(hedui_tls::incoming(listener, tls), shutdown)
+                .serve_with_incoming_shutdown(
+                    hedui_tls::incoming_reporting(listener, tls, Some(refusals_tx)),
+                    shutdown,
+                )
                 .await
         }
         None => {
@@ -420,10 +430,47 @@ pub async fn serve<S: Source>(
         }
     };
     ticker.abort();
+    refusals.abort();
+    if let Some(t) = expiry {
+        t.abort();
+    }
     if let Err(e) = guard.checkpoint() {
         tracing::error!(error = %e, "cannot sign the final checkpoint of the query log");
     }
     served.map_err(ServeError::Transport)
+}
+
+/// How often repeated refused handshakes are summed up in the log.
+const REFUSALS_EVERY: Duration = Duration::from_secs(60);
+
+/// Logs refused handshakes (no certificate, another CA, expired, revoked)
+/// as WARN: the first of each peer and reason at once, repeats as one line
+/// with their count per [`REFUSALS_EVERY`], so a flood cannot flood the log.
+async fn log_refusals(mut rx: tokio::sync::mpsc::Receiver<hedui_tls::Refusal>) {
+    use std::collections::{BTreeMap, BTreeSet};
+    let mut seen: BTreeSet<(std::net::IpAddr, String)> = BTreeSet::new();
+    let mut repeats: BTreeMap<(std::net::IpAddr, String), u64> = BTreeMap::new();
+    let mut tick = tokio::time::interval(REFUSALS_EVERY);
+    tick.tick().await;
+    loop {
+        tokio::select! {
+            r = rx.recv() => {
+                let Some(r) = r else { break };
+                let key = (r.remote.ip(), r.reason);
+                if seen.insert(key.clone()) {
+                    tracing::warn!(peer = %key.0, reason = %key.1, "handshake refused");
+                } else {
+                    *repeats.entry(key).or_default() += 1;
+                }
+            }
+            _ = tick.tick() => {
+                for ((peer, reason), n) in std::mem::take(&mut repeats) {
+                    tracing::warn!(%peer, %reason, count = n, "handshakes refused again");
+                }
+                seen.clear();
+            }
+        }
+    }
 }
 
 /// Why an adapter stopped serving.

@@ -440,6 +440,7 @@ async fn callers_that_are_not_the_hub_are_logged_as_denied() {
             ca: dir.path().join("ca.crt"),
             cert: f.cert,
             key: f.key,
+            crl: None,
         }
     };
     let server = ServerTls::load(files(&Role::Adapter(Department::Tax), "tax-01")).unwrap();

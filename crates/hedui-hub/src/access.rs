@@ -135,7 +135,16 @@ pub fn allowed(method: &str) -> Option<&'static [PersonRole]> {
 /// Identifies the caller of `req` and checks that they may call `method`.
 /// With `insecure` (the `--insecure-dev` flag) every call is allowed and the
 /// caller is unidentified.
-pub fn authorize<T>(req: &Request<T>, method: &str, insecure: bool) -> Result<Caller, (Caller, Status)> {
+///
+/// With `tls` (the hub's own), a certificate revoked since its connection
+/// was made is refused too (UNAUTHENTICATED, "certificate revoked"): the
+/// handshake refuses it on new connections, this on old ones.
+pub fn authorize<T>(
+    req: &Request<T>,
+    method: &str,
+    insecure: bool,
+    tls: Option<&hedui_tls::ServerTls>,
+) -> Result<Caller, (Caller, Status)> {
     // From here on the handler logs the call, allowed or not.
     Admitted::mark(req);
     if insecure {
@@ -149,6 +158,11 @@ pub fn authorize<T>(req: &Request<T>, method: &str, insecure: bool) -> Result<Ca
         ));
     };
     let caller = Caller::Certified(identity.clone());
+    if let (Some(tls), Some(cert)) = (tls, peer.and_then(|p| p.certificate.as_ref()))
+        && tls.is_revoked(&cert.serial)
+    {
+        return Err((caller, Status::unauthenticated("certificate revoked")));
+    }
     let permitted = match (allowed(method), person_role(&identity.role)) {
         (Some(roles), Some(role)) => roles.contains(&role),
         _ => false,

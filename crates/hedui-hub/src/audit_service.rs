@@ -66,7 +66,7 @@ impl Audit {
 
     /// Authorizes the call; a denial is logged and returned.
     async fn admit<T>(&self, req: &Request<T>, method: &str, id_number: &str) -> Result<Caller, Status> {
-        match access::authorize(req, method, self.state.insecure) {
+        match access::authorize(req, method, self.state.insecure, self.state.tls.as_ref()) {
             Ok(caller) => Ok(caller),
             Err((caller, status)) => {
                 tracing::info!(role = caller.role(), method, code = ?status.code(), "call denied");

@@ -47,7 +47,7 @@ impl BatchApi {
 
     async fn admit<T>(&self, req: &Request<T>, rpc: &str) -> Result<Caller, Status> {
         let method = format!("/hedui.v1.BatchService/{rpc}");
-        match access::authorize(req, &method, self.state.insecure) {
+        match access::authorize(req, &method, self.state.insecure, self.state.tls.as_ref()) {
             Ok(c) => Ok(c),
             Err((caller, status)) => {
                 tracing::info!(role = caller.role(), rpc, code = ?status.code(), "call denied");

@@ -67,12 +67,62 @@ pub struct AdapterEndpoint {
     pub breaker: BreakerSettings,
 }
 
+/// The channel to one department, and the TLS configuration it was made
+/// with: when the hub's TLS files are reloaded (a renewed certificate, a new
+/// revocation list), the channel is made anew, so that the next call
+/// handshakes again and a revoked adapter is refused without waiting for
+/// the old connection to break.
+struct Connection {
+    endpoint: Endpoint,
+    tls: Option<(ClientTls, u64)>,
+    client: SourceServiceClient<Channel>,
+}
+
+impl Connection {
+    fn client(
+        endpoint: Endpoint,
+        tls: Option<&ClientTls>,
+        department: Department,
+    ) -> Result<SourceServiceClient<Channel>, String> {
+        let channel = match tls {
+            Some(tls) => hedui_tls::channel_from_endpoint(endpoint, tls.clone(), Some(Role::Adapter(department)))
+                .map_err(|e| e.to_string())?,
+            None => endpoint.connect_lazy(),
+        };
+        Ok(SourceServiceClient::new(channel)
+            .max_decoding_message_size(MAX_REPLY_BYTES)
+            .max_encoding_message_size(MAX_REPLY_BYTES))
+    }
+
+    /// The client to use now, remade first if the TLS configuration changed.
+    fn current(&mut self, department: Department) -> SourceServiceClient<Channel> {
+        if let Some((tls, used)) = &mut self.tls {
+            let now = tls.generation();
+            if now != *used {
+                match Connection::client(self.endpoint.clone(), Some(tls), department) {
+                    Ok(client) => {
+                        tracing::info!(
+                            department = slug(department),
+                            "tls configuration reloaded; the next call connects anew"
+                        );
+                        self.client = client;
+                        *used = now;
+                    }
+                    // Unreachable: the endpoint was accepted before.
+                    Err(error) => tracing::error!(department = slug(department), %error, "cannot remake the channel"),
+                }
+            }
+        }
+        self.client.clone()
+    }
+}
+
 /// A lazily connected client for one department.
 #[derive(Clone)]
 pub struct DepartmentClient {
     department: Department,
     deadline: Duration,
-    client: SourceServiceClient<Channel>,
+    client: Arc<std::sync::Mutex<Connection>>,
     metrics: Option<crate::metrics::Metrics>,
     limiter: Arc<Limiter>,
     breaker: Arc<std::sync::Mutex<Breaker>>,
@@ -92,18 +142,16 @@ impl DepartmentClient {
             .map_err(|e| e.to_string())?
             .connect_timeout(endpoint.deadline)
             .tcp_nodelay(true);
-        let channel = match tls {
-            Some(tls) => hedui_tls::channel_from_endpoint(ep, tls.clone(), Some(Role::Adapter(endpoint.department)))
-                .map_err(|e| e.to_string())?,
-            None => ep.connect_lazy(),
+        let client = Connection::client(ep.clone(), tls, endpoint.department)?;
+        let connection = Connection {
+            endpoint: ep,
+            tls: tls.map(|t| (t.clone(), t.generation())),
+            client,
         };
-        let client = SourceServiceClient::new(channel)
-            .max_decoding_message_size(MAX_REPLY_BYTES)
-            .max_encoding_message_size(MAX_REPLY_BYTES);
         Ok(Self {
             department: endpoint.department,
             deadline: endpoint.deadline,
-            client,
+            client: Arc::new(std::sync::Mutex::new(connection)),
             metrics: None,
             limiter: Arc::new(Limiter::new(endpoint.limits)),
             breaker: Arc::new(std::sync::Mutex::new(Breaker::new(endpoint.breaker))),
@@ -233,7 +281,11 @@ impl DepartmentClient {
         let started = Instant::now();
         let mut req = tonic::Request::new(request);
         req.set_timeout(self.deadline);
-        let mut client = self.client.clone();
+        let mut client = self
+            .client
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .current(self.department);
         let result = tokio::time::timeout(self.deadline, client.query(req)).await;
         let latency_ms = started.elapsed().as_millis().min(u128::from(u32::MAX)) as u32;
         let d = self.department;

@@ -167,6 +167,9 @@ impl Application {
         }
         let store = startup::open_store(&config.database_url, &config.ops).await?;
         let metrics = metrics::Metrics::default();
+        if let Some(tls) = &server_tls {
+            metrics.set_tls(tls.clone());
+        }
         let drain = drain::Drain::default();
         for c in &mut clients {
             *c = c.clone().with_metrics(metrics.clone()).with_drain(drain.clone());
@@ -223,6 +226,7 @@ impl Application {
             clients,
             grant_key: config.grant_key,
             insecure: server_tls.is_none(),
+            tls: server_tls.clone(),
             metrics,
             batch_wakeup: tokio::sync::Notify::new(),
             drain,
@@ -374,6 +378,11 @@ impl Application {
             self.state.metrics.clone(),
             refusals_stop,
         ));
+        // A WARN from 14 days before the hub's own certificate expires.
+        let expiry_task = self
+            .server_tls
+            .clone()
+            .map(|tls| tokio::spawn(hedui_tls::watch_expiry("hub", tls)));
         let result = match self.server_tls {
             Some(tls) => {
                 router
@@ -390,6 +399,9 @@ impl Application {
             }
         };
         watch.abort();
+        if let Some(t) = expiry_task {
+            t.abort();
+        }
         if let Some(t) = metrics_task {
             t.abort();
         }

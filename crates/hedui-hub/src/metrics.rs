@@ -19,6 +19,8 @@
 //! | `hedui_audit_last_checkpoint_age_seconds` | gauge | |
 //! | `hedui_breaker_open` | gauge | `department` |
 //! | `process_cpu_seconds_total`, `process_resident_memory_bytes`, `process_open_fds`, `process_threads` | counter, gauges | (Linux, from `/proc/self`) |
+//! | `hedui_certificate_expiry_seconds` | gauge | `role`, `serial` |
+//! | `hedui_crl_next_update_seconds` | gauge | |
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -52,6 +54,9 @@ struct Inner {
     last_checkpoint_ms: AtomicI64,
     /// 1 while a department's circuit breaker is open.
     breakers: Mutex<BTreeMap<&'static str, u8>>,
+    /// The hub's own TLS setup, whose certificate and revocation list are
+    /// reported as they are at each scrape.
+    tls: Mutex<Option<hedui_tls::ServerTls>>,
 }
 
 #[derive(Default, Clone)]
@@ -144,6 +149,11 @@ impl Metrics {
         self.inner
             .last_checkpoint_ms
             .fetch_max(at.timestamp_millis(), Ordering::Relaxed);
+    }
+
+    /// Reports the certificate and revocation list of `tls` (the hub's own).
+    pub fn set_tls(&self, tls: hedui_tls::ServerTls) {
+        *lock(&self.inner.tls) = Some(tls);
     }
 
     /// The text exposition of every metric, as of `now`.
@@ -250,6 +260,33 @@ impl Metrics {
             let _ = writeln!(out, "hedui_breaker_open{{department=\"{department}\"}} {open}");
         }
         process(&mut out);
+        let tls = lock(&self.inner.tls).clone();
+        if let Some(tls) = tls {
+            let id = tls.identity();
+            family(
+                &mut out,
+                "hedui_certificate_expiry_seconds",
+                "gauge",
+                "Seconds until this process's own certificate expires (negative once it has); a WARN is logged from 14 days before.",
+            );
+            if let Ok(not_after) = chrono::DateTime::parse_from_rfc3339(&id.not_after) {
+                let left = not_after.timestamp() - now.timestamp();
+                let _ = writeln!(
+                    out,
+                    "hedui_certificate_expiry_seconds{{role=\"{}\",serial=\"{}\"}} {left}",
+                    id.role, id.serial
+                );
+            }
+            if let Some(next) = tls.crl_next_update() {
+                family(
+                    &mut out,
+                    "hedui_crl_next_update_seconds",
+                    "gauge",
+                    "Seconds until the loaded revocation list's next update (negative once past: publish a new one).",
+                );
+                let _ = writeln!(out, "hedui_crl_next_update_seconds {}", next - now.timestamp());
+            }
+        }
         out
     }
 }
@@ -375,6 +412,45 @@ pub async fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_hubs_certificate_and_revocation_list_are_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let ca_dir = dir.path().join("ca");
+        hedui_tls::pki::init_ca(&ca_dir, "dejiang", 30).unwrap();
+        let f = hedui_tls::pki::issue(&ca_dir, &hedui_tls::Role::Hub, "hub-01", 10, &[], dir.path()).unwrap();
+        let crl = dir.path().join("ca.crl");
+        hedui_tls::revocation::write_crl(&ca_dir, 7, &crl).unwrap();
+        let tls = hedui_tls::ServerTls::load(hedui_tls::TlsFiles {
+            ca: ca_dir.join("ca.crt"),
+            cert: f.cert,
+            key: f.key,
+            crl: Some(crl),
+        })
+        .unwrap();
+        let m = Metrics::default();
+        assert!(
+            !m.render(chrono::Utc::now())
+                .contains("hedui_certificate_expiry_seconds")
+        );
+        m.set_tls(tls);
+        let now = chrono::Utc::now();
+        let text = m.render(now);
+        let value = |name: &str| -> i64 {
+            let line = text.lines().find(|l| l.starts_with(name)).unwrap();
+            line.rsplit(' ').next().unwrap().parse().unwrap()
+        };
+        let expiry = format!(
+            "hedui_certificate_expiry_seconds{{role=\"hub\",serial=\"{}\"}}",
+            f.serial
+        );
+        let left = chrono::DateTime::parse_from_rfc3339(&f.not_after).unwrap().timestamp() - now.timestamp();
+        assert_eq!(value(&expiry), left, "{text}");
+        assert!(
+            (6 * 86_400..=7 * 86_400).contains(&value("hedui_crl_next_update_seconds ")),
+            "{text}"
+        );
+    }
 
     #[test]
     fn the_exposition_counts_with_the_right_labels() {

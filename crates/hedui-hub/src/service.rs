@@ -54,6 +54,9 @@ pub struct HubState {
     /// True when the hub runs with `--insecure-dev`: plaintext, nobody
     /// identified, every call allowed.
     pub insecure: bool,
+    /// The hub's own TLS setup, whose revocation list every request is
+    /// checked against (`None` with `--insecure-dev`).
+    pub tls: Option<hedui_tls::ServerTls>,
     /// Prometheus metrics (see [`crate::metrics`]).
     pub metrics: crate::metrics::Metrics,
     /// Wakes the batch worker when a batch starts.
@@ -663,7 +666,7 @@ impl Verification {
         method: &str,
         persons: impl FnOnce() -> Vec<PersonRef>,
     ) -> Result<Caller, Status> {
-        match access::authorize(req, method, self.state.insecure) {
+        match access::authorize(req, method, self.state.insecure, self.state.tls.as_ref()) {
             Ok(c) => Ok(c),
             Err((caller, status)) => {
                 tracing::info!(role = caller.role(), method, code = ?status.code(), "call denied");

@@ -8,11 +8,12 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime};
 
+use rustls::client::WebPkiServerVerifier;
 use rustls::crypto::CryptoProvider;
 use rustls::server::WebPkiClientVerifier;
-use rustls::{ClientConfig, RootCertStore, ServerConfig};
+use rustls::{CertRevocationListError, CertificateError, ClientConfig, RootCertStore, ServerConfig};
 use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+use rustls_pki_types::{CertificateDer, CertificateRevocationListDer, PrivateKeyDer, UnixTime};
 
 use crate::identity::{IdentityError, PeerIdentity, Role, identity_from_cert};
 
@@ -24,8 +25,9 @@ pub const RELOAD_CHECK_INTERVAL: Duration = Duration::from_secs(1);
 /// The ALPN protocol both sides offer: gRPC runs over HTTP/2 only.
 const ALPN_H2: &[u8] = b"h2";
 
-/// The three PEM files of one party's TLS setup.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The PEM files of one party's TLS setup: the CA, its own certificate and
+/// key, and optionally the county CA's revocation list.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct TlsFiles {
     /// The county CA certificate(s) that peers must chain to.
     pub ca: PathBuf,
@@ -34,6 +36,21 @@ pub struct TlsFiles {
     pub cert: PathBuf,
     /// This party's private key (PKCS#8, PKCS#1 or SEC1).
     pub key: PathBuf,
+    /// The county CA's certificate revocation list, PEM (`hedui pki crl`
+    /// writes it); several lists may be concatenated, one per CA, while a CA
+    /// is being replaced. `None`: revocation is not checked.
+    ///
+    /// With a list, a peer certificate that it names is refused at the
+    /// handshake, and so is one whose CA has no list in the file (its
+    /// status is unknown, and unknown is refused). The file is checked when
+    /// loaded: it must parse, be signed by the CA that issued this party's
+    /// own certificate, and not be past its next update. A list that fails
+    /// this stops a start; on a reload the last good configuration is kept
+    /// and an error is logged (see [`ServerTls::current`]). A list that was
+    /// good when loaded keeps being used after its next update, with an
+    /// error logged, so that a late republication is an alert and not an
+    /// outage: every certificate it names stays refused.
+    pub crl: Option<PathBuf>,
 }
 
 /// What went wrong loading TLS files or making a TLS connection.
@@ -79,6 +96,25 @@ pub enum TlsError {
         key: PathBuf,
         /// The underlying error.
         source: rustls::Error,
+    },
+    /// The revocation list is unreadable, not signed by the CA, or expired.
+    #[error("{}: {reason}", path.display())]
+    Crl {
+        /// The CRL file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// This party's own certificate is on the revocation list: it must be
+    /// renewed (`hedui pki renew`) before the process can start.
+    #[error("{}: this certificate (serial {serial}) is revoked by {}; issue a new one with `hedui pki renew`", cert.display(), crl.display())]
+    OwnRevoked {
+        /// The certificate file.
+        cert: PathBuf,
+        /// The CRL file that names it.
+        crl: PathBuf,
+        /// Its serial, hex.
+        serial: String,
     },
     /// This party's own certificate carries no hedui identity.
     #[error("{}: {source}", path.display())]
@@ -190,6 +226,21 @@ impl ServerTls {
         self.inner.identity()
     }
 
+    /// Whether the certificate with this serial (lower-case hex, as
+    /// [`crate::CertificateId::serial`]) is on the revocation list as it is
+    /// now (the files are checked for changes first). The handshake already
+    /// refuses revoked certificates; this lets a server refuse requests on
+    /// a connection made before the certificate was revoked.
+    pub fn is_revoked(&self, serial: &str) -> bool {
+        self.inner.is_revoked(serial)
+    }
+
+    /// The loaded revocation list's next update, Unix seconds (the
+    /// earliest if the file holds several); `None` without a list.
+    pub fn crl_next_update(&self) -> Option<i64> {
+        self.inner.crl_next_update()
+    }
+
     /// The files this configuration is loaded from.
     pub fn files(&self) -> &TlsFiles {
         &self.inner.files
@@ -234,6 +285,19 @@ impl ClientTls {
         self.inner.identity()
     }
 
+    /// See [`ServerTls::crl_next_update`].
+    pub fn crl_next_update(&self) -> Option<i64> {
+        self.inner.crl_next_update()
+    }
+
+    /// How many times the files have been reloaded, after checking them for
+    /// changes as [`ClientTls::current`] does. A long-lived channel compares
+    /// it with the value it was made at to know when to connect anew, so
+    /// that a new revocation list or certificate applies to it too.
+    pub fn generation(&self) -> u64 {
+        self.inner.generation()
+    }
+
     /// The files this configuration is loaded from.
     pub fn files(&self) -> &TlsFiles {
         &self.inner.files
@@ -244,11 +308,19 @@ impl ClientTls {
 struct Loaded<C> {
     config: Arc<C>,
     identity: PeerIdentity,
+    /// The revocation list's next update (Unix seconds), if one is loaded.
+    crl_next_update: Option<i64>,
+    /// This party's own certificate is on the loaded revocation list.
+    own_revoked: bool,
+    /// The serials (lower-case hex of the DER integer, as
+    /// [`crate::CertificateId`] has them) on the loaded revocation lists.
+    revoked: Arc<std::collections::HashSet<String>>,
 }
 
-/// Modification time and length of each of the three files; `None` for a
-/// file that could not be looked at (for example mid-rename).
-type Stamps = [Option<(SystemTime, u64)>; 3];
+/// Modification time and length of each of the files (CA, certificate, key,
+/// CRL); `None` for a file that could not be looked at (for example
+/// mid-rename) or that is not configured.
+type Stamps = [Option<(SystemTime, u64)>; 4];
 
 struct State<C> {
     loaded: Loaded<C>,
@@ -257,6 +329,10 @@ struct State<C> {
     /// The stamps of the last failed reload, so that a file left broken is
     /// reported once, not every second, while it is still retried.
     failed: Option<Stamps>,
+    /// Whether the loaded revocation list's going stale was logged.
+    stale_logged: bool,
+    /// How many times the files were reloaded.
+    generation: u64,
 }
 
 struct Reloader<C> {
@@ -276,12 +352,21 @@ impl<C> Reloader<C> {
         // shows up as a change at the next check rather than being missed.
         let stamps = stamps(&files);
         let loaded = build(&files)?;
+        if loaded.own_revoked {
+            return Err(TlsError::OwnRevoked {
+                cert: files.cert.clone(),
+                crl: files.crl.clone().unwrap_or_default(),
+                serial: loaded.identity.serial.clone(),
+            });
+        }
         Ok(Reloader {
             state: Mutex::new(State {
                 loaded,
                 stamps,
                 checked: Instant::now(),
                 failed: None,
+                stale_logged: false,
+                generation: 0,
             }),
             files,
             side,
@@ -303,6 +388,18 @@ impl<C> Reloader<C> {
             if now != state.stamps {
                 self.reload(&mut state, now);
             }
+            if let Some(next_update) = state.loaded.crl_next_update
+                && !state.stale_logged
+                && next_update < unix_now()
+            {
+                tracing::error!(
+                    side = self.side,
+                    crl = %self.files.crl.as_deref().unwrap_or(Path::new("")).display(),
+                    next_update = %crate::identity::rfc3339(next_update).unwrap_or_default(),
+                    "the revocation list is past its next update; it is still enforced, but publish a new one with `hedui pki crl`"
+                );
+                state.stale_logged = true;
+            }
         }
         state.loaded.config.clone()
     }
@@ -317,20 +414,40 @@ impl<C> Reloader<C> {
                     not_after = %loaded.identity.not_after,
                     "tls files changed; configuration reloaded"
                 );
+                if loaded.own_revoked {
+                    // The new list is applied all the same: keeping the
+                    // old one would let the other certificates it revokes
+                    // in.
+                    tracing::error!(
+                        side = self.side,
+                        serial = %loaded.identity.serial,
+                        "this process's own certificate is on the revocation list; renew it with `hedui pki renew`"
+                    );
+                }
                 state.loaded = loaded;
                 state.stamps = now;
                 state.failed = None;
+                state.stale_logged = false;
+                state.generation += 1;
             }
             Err(error) => {
                 // The stamps stay as they were, so the next check tries
                 // again: a half-written file is usually complete a moment
                 // later.
                 if state.failed != Some(now) {
-                    tracing::warn!(
-                        side = self.side,
-                        %error,
-                        "tls files changed but could not be loaded; keeping the previous configuration"
-                    );
+                    if matches!(error, TlsError::Crl { .. }) {
+                        tracing::error!(
+                            side = self.side,
+                            %error,
+                            "the revocation list changed but is not usable; keeping the last good configuration"
+                        );
+                    } else {
+                        tracing::warn!(
+                            side = self.side,
+                            %error,
+                            "tls files changed but could not be loaded; keeping the previous configuration"
+                        );
+                    }
                     state.failed = Some(now);
                 }
             }
@@ -340,26 +457,138 @@ impl<C> Reloader<C> {
     fn identity(&self) -> PeerIdentity {
         self.lock().loaded.identity.clone()
     }
+
+    fn is_revoked(&self, serial: &str) -> bool {
+        let _ = self.current();
+        self.lock().loaded.revoked.contains(serial)
+    }
+
+    fn generation(&self) -> u64 {
+        let _ = self.current();
+        self.lock().generation
+    }
+
+    fn crl_next_update(&self) -> Option<i64> {
+        self.lock().loaded.crl_next_update
+    }
+}
+
+fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
 fn stamps(files: &TlsFiles) -> Stamps {
-    [&files.ca, &files.cert, &files.key].map(|p| {
-        fs::metadata(p)
-            .ok()
+    [Some(&files.ca), Some(&files.cert), Some(&files.key), files.crl.as_ref()].map(|p| {
+        p.and_then(|p| fs::metadata(p).ok())
             .map(|m| (m.modified().unwrap_or(SystemTime::UNIX_EPOCH), m.len()))
     })
+}
+
+/// The revocation lists of `files`, checked against this party's own
+/// certificate `chain`: see [`TlsFiles::crl`].
+struct Crls {
+    ders: Vec<CertificateRevocationListDer<'static>>,
+    next_update: i64,
+    own_revoked: bool,
+    revoked: std::collections::HashSet<String>,
+}
+
+fn load_crls(
+    files: &TlsFiles,
+    roots: &RootCertStore,
+    chain: &[CertificateDer<'static>],
+) -> Result<Option<Crls>, TlsError> {
+    let Some(path) = &files.crl else {
+        return Ok(None);
+    };
+    let crl_error = |reason: String| TlsError::Crl {
+        path: path.clone(),
+        reason,
+    };
+    let ders = CertificateRevocationListDer::pem_file_iter(path)
+        .map_err(|e| crl_error(e.to_string()))?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| crl_error(format!("not PEM: {e}")))?;
+    if ders.is_empty() {
+        return Err(crl_error("no PEM revocation list (X509 CRL) found".to_owned()));
+    }
+    let mut next_update = i64::MAX;
+    let mut revoked = std::collections::HashSet::new();
+    for der in &ders {
+        use x509_parser::prelude::FromDer as _;
+        let (_, crl) = x509_parser::revocation_list::CertificateRevocationList::from_der(der)
+            .map_err(|e| crl_error(format!("not a revocation list: {e}")))?;
+        let next = crl
+            .next_update()
+            .ok_or_else(|| crl_error("the list has no next update".to_owned()))?;
+        next_update = next_update.min(next.timestamp());
+        revoked.extend(crl.iter_revoked_certificates().map(|r| hex::encode(r.raw_serial())));
+    }
+    // rustls verifies a list's signature only when it checks a certificate
+    // of the list's CA, so the list is tried on this party's own
+    // certificate now: a list from another CA, a forged one or an expired
+    // one fails here, at load, rather than at every handshake.
+    let checker = WebPkiClientVerifier::builder_with_provider(Arc::new(roots.clone()), crypto_provider())
+        .with_crls(ders.clone())
+        .only_check_end_entity_revocation()
+        .enforce_revocation_expiration()
+        .build()
+        .map_err(|e| crl_error(e.to_string()))?;
+    let own_revoked = match checker.verify_client_cert(&chain[0], &chain[1..], UnixTime::now()) {
+        Ok(_) => false,
+        Err(rustls::Error::InvalidCertificate(CertificateError::Revoked)) => true,
+        Err(rustls::Error::InvalidCertificate(
+            CertificateError::ExpiredRevocationList | CertificateError::ExpiredRevocationListContext { .. },
+        )) => {
+            return Err(crl_error(format!(
+                "expired: its next update ({}) has passed; publish a new one with `hedui pki crl`",
+                crate::identity::rfc3339(next_update).unwrap_or_default()
+            )));
+        }
+        Err(rustls::Error::InvalidCertificate(CertificateError::UnknownRevocationStatus)) => {
+            return Err(crl_error(format!(
+                "no list in it is issued by the CA of {}",
+                files.cert.display()
+            )));
+        }
+        Err(rustls::Error::InvalidCertRevocationList(CertRevocationListError::BadSignature)) => {
+            return Err(crl_error(format!("not signed by the CA in {}", files.ca.display())));
+        }
+        Err(rustls::Error::InvalidCertRevocationList(e)) => {
+            return Err(crl_error(format!("not usable: {e:?}")));
+        }
+        Err(e) => {
+            return Err(crl_error(format!(
+                "cannot be checked against this party's own certificate {}: {e}",
+                files.cert.display()
+            )));
+        }
+    };
+    Ok(Some(Crls {
+        ders,
+        next_update,
+        own_revoked,
+        revoked,
+    }))
 }
 
 fn build_server(files: &TlsFiles) -> Result<Loaded<ServerConfig>, TlsError> {
     let roots = load_roots(&files.ca)?;
     let (chain, key, identity) = load_own(files)?;
+    let crls = load_crls(files, &roots, &chain)?;
     let provider = crypto_provider();
-    let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone())
-        .build()
-        .map_err(|source| TlsError::Verifier {
-            path: files.ca.clone(),
-            source,
-        })?;
+    let mut builder = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone());
+    if let Some(crls) = &crls {
+        // Only the leaf is checked: the CA is the trust anchor, and hedui
+        // has no intermediates. A leaf whose CA has no list is refused.
+        builder = builder.with_crls(crls.ders.clone()).only_check_end_entity_revocation();
+    }
+    let verifier = builder.build().map_err(|source| TlsError::Verifier {
+        path: files.ca.clone(),
+        source,
+    })?;
     let mut config = ServerConfig::builder_with_provider(provider)
         .with_protocol_versions(&[&rustls::version::TLS13])
         .map_err(|source| cert_key_error(files, source))?
@@ -376,6 +605,9 @@ fn build_server(files: &TlsFiles) -> Result<Loaded<ServerConfig>, TlsError> {
     Ok(Loaded {
         config: Arc::new(config),
         identity,
+        crl_next_update: crls.as_ref().map(|c| c.next_update),
+        own_revoked: crls.as_ref().is_some_and(|c| c.own_revoked),
+        revoked: Arc::new(crls.map(|c| c.revoked).unwrap_or_default()),
     })
 }
 
@@ -387,16 +619,29 @@ fn build_browser_server(files: &TlsFiles) -> Result<Loaded<ServerConfig>, TlsErr
     Ok(Loaded {
         config: Arc::new(config),
         identity: loaded.identity,
+        crl_next_update: loaded.crl_next_update,
+        own_revoked: loaded.own_revoked,
+        revoked: loaded.revoked,
     })
 }
 
 fn build_client(files: &TlsFiles) -> Result<Loaded<ClientConfig>, TlsError> {
     let roots = load_roots(&files.ca)?;
     let (chain, key, identity) = load_own(files)?;
-    let mut config = ClientConfig::builder_with_provider(crypto_provider())
+    let crls = load_crls(files, &roots, &chain)?;
+    let provider = crypto_provider();
+    let mut builder = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone());
+    if let Some(crls) = &crls {
+        builder = builder.with_crls(crls.ders.clone()).only_check_end_entity_revocation();
+    }
+    let verifier = builder.build().map_err(|source| TlsError::Verifier {
+        path: files.ca.clone(),
+        source,
+    })?;
+    let mut config = ClientConfig::builder_with_provider(provider)
         .with_protocol_versions(&[&rustls::version::TLS13])
         .map_err(|source| cert_key_error(files, source))?
-        .with_root_certificates(roots)
+        .with_webpki_verifier(verifier)
         .with_client_auth_cert(chain, key)
         .map_err(|source| cert_key_error(files, source))?;
     config.alpn_protocols = vec![ALPN_H2.to_vec()];
@@ -406,6 +651,9 @@ fn build_client(files: &TlsFiles) -> Result<Loaded<ClientConfig>, TlsError> {
     Ok(Loaded {
         config: Arc::new(config),
         identity,
+        crl_next_update: crls.as_ref().map(|c| c.next_update),
+        own_revoked: crls.as_ref().is_some_and(|c| c.own_revoked),
+        revoked: Arc::new(crls.map(|c| c.revoked).unwrap_or_default()),
     })
 }
 

@@ -24,6 +24,8 @@ pub enum ConnectFailure {
     WrongName,
     /// The server's certificate has expired (or is not valid yet).
     Expired,
+    /// The server's certificate is on our revocation list.
+    Revoked,
     /// Another problem with the server's certificate.
     BadServerCertificate(String),
     /// The server refused our certificate during the handshake (a TLS
@@ -125,6 +127,7 @@ fn rustls_failure(e: &rustls::Error) -> ConnectFailure {
             | CertificateError::ExpiredContext { .. }
             | CertificateError::NotValidYet
             | CertificateError::NotValidYetContext { .. } => ConnectFailure::Expired,
+            CertificateError::Revoked => ConnectFailure::Revoked,
             other => ConnectFailure::BadServerCertificate(format!("{other:?}")),
         },
         rustls::Error::AlertReceived(alert) => ConnectFailure::OurCertificateRefused(alert_words(*alert)),

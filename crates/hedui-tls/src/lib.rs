@@ -54,6 +54,8 @@
 //!     ca: "pki/ca.crt".into(),
 //!     cert: format!("pki/{name}.crt").into(),
 //!     key: format!("pki/{name}.key").into(),
+//!     // The county's revocation list, from `hedui pki crl`.
+//!     crl: Some("pki/ca.crl".into()),
 //! };
 //!
 //! // The tax department's adapter serves over mutual TLS; its handlers read
@@ -78,20 +80,32 @@
 //! # }
 //! ```
 //!
-//! Revocation lists are not checked yet: a certificate is valid until it
-//! expires, so leaf certificates should be short-lived.
+//! # Revocation
+//!
+//! [`revocation`] keeps the CA directory's register of issued certificates
+//! and its revocations, and signs them into a PEM revocation list
+//! (`hedui pki revoke`, `hedui pki crl`). With [`TlsFiles::crl`] set, servers
+//! refuse revoked clients and clients refuse revoked servers at the
+//! handshake, and the list is reloaded on change like the certificates. A
+//! list that is unreadable, not signed by the CA or expired stops a start and
+//! is ignored (with an error logged) on a reload, keeping the last good one.
+//! Leaf certificates are short-lived as well: 90 days for people and a year
+//! for services by default ([`pki::default_days`]).
 
 #![warn(missing_docs)]
 
 mod client;
 mod config;
+mod expiry;
 mod failure;
 mod identity;
 pub mod pki;
+pub mod revocation;
 mod server;
 
 pub use client::{channel, channel_from_endpoint, probe};
 pub use config::{ClientTls, RELOAD_CHECK_INTERVAL, ServerTls, TlsError, TlsFiles, crypto_provider};
+pub use expiry::{EXPIRY_CHECK_INTERVAL, EXPIRY_WARNING, check_expiry, seconds_until_expiry, watch_expiry};
 pub use failure::{ConnectFailure, connect_failure};
 pub use identity::{
     IdentityError, MAX_NAME_LEN, PeerIdentity, Role, URI_PREFIX, check_name, identity_from_cert, identity_uri,

@@ -284,6 +284,18 @@ impl Ca {
         &self.cert_pem
     }
 
+    /// Signs a certificate revocation list and returns it as PEM.
+    pub(crate) fn sign_crl(&self, params: &rcgen::CertificateRevocationListParams) -> Result<String, PkiError> {
+        let crl = params.signed_by(&self.issuer).map_err(|source| PkiError::Generate {
+            what: "revocation list",
+            source,
+        })?;
+        crl.pem().map_err(|source| PkiError::Generate {
+            what: "revocation list",
+            source,
+        })
+    }
+
     /// The county this CA serves, from its subject's organization.
     pub fn county(&self) -> &str {
         &self.county
@@ -365,7 +377,144 @@ pub fn init_ca(dir: &Path, county: &str, valid_days: u32) -> Result<CaFiles, Pki
             return Err(PkiError::Exists { path });
         }
     }
-    Ca::new(county, valid_days)?.save(dir)
+    let files = Ca::new(county, valid_days)?.save(dir)?;
+    crate::revocation::create_register(dir)?;
+    Ok(files)
+}
+
+/// How long a leaf certificate is valid when no `--days` is given: 90 days
+/// for people (caseworker, auditor, admin), whose certificates travel on
+/// laptops and UKeys, and a year for services (hub, adapters), which live on
+/// managed servers and are renewed by an operator.
+pub fn default_days(role: &Role) -> u32 {
+    if role.is_server() { 365 } else { 90 }
+}
+
+/// Writes a file that everyone may read (a revocation list) atomically.
+pub(crate) fn replace_public_file(path: &Path, contents: &[u8]) -> Result<(), PkiError> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        fs::create_dir_all(dir).map_err(|source| PkiError::Io {
+            path: dir.to_owned(),
+            source,
+        })?;
+    }
+    replace_file(path, contents, false)
+}
+
+fn record(ca_dir: &Path, role: &Role, files: &IssuedFiles, name: &str) -> Result<(), PkiError> {
+    crate::revocation::record_issued(ca_dir, &files.serial, &role.as_string(), name, &files.not_after)
+}
+
+/// What [`renew`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Renewed {
+    /// The role kept from the old certificate.
+    pub role: Role,
+    /// The name kept from the old certificate.
+    pub name: String,
+    /// The old certificate's serial, for `hedui pki revoke`.
+    pub old_serial: String,
+    /// The new files.
+    pub files: IssuedFiles,
+}
+
+/// Issues a new certificate and key for the holder of `old_cert`, keeping
+/// its role, name and host names, valid for `valid_days` days (or
+/// [`default_days`] of the role), and writes them to `out_dir` (by default
+/// beside the old certificate, replacing it, so that a running hub or
+/// adapter picks it up without a restart). The old certificate must be
+/// issued by the CA in `ca_dir`; it may have expired.
+pub fn renew(
+    ca_dir: &Path,
+    old_cert: &Path,
+    valid_days: Option<u32>,
+    out_dir: Option<&Path>,
+) -> Result<Renewed, PkiError> {
+    renew_with_p12(ca_dir, old_cert, valid_days, out_dir, None)
+}
+
+/// Like [`renew`], and with `p12` also writes the new certificate, its key
+/// and the CA certificate as a password-protected PKCS#12 file (see
+/// [`write_p12`]), for a person to import into a browser again.
+pub fn renew_with_p12(
+    ca_dir: &Path,
+    old_cert: &Path,
+    valid_days: Option<u32>,
+    out_dir: Option<&Path>,
+    p12: Option<(&Path, &P12Password)>,
+) -> Result<Renewed, PkiError> {
+    // Checked before anything is written, so a bad path leaves no new files.
+    if let Some((path, _)) = p12 {
+        check_p12_path(path)?;
+    }
+    let ca = Ca::load(ca_dir)?;
+    let pem = read_to_string(old_cert)?;
+    let bad = |reason: String| PkiError::Invalid(format!("cert: {}: {reason}", old_cert.display()));
+    let der = CertificateDer::from_pem_slice(pem.as_bytes()).map_err(|e| bad(format!("no PEM certificate: {e}")))?;
+    let identity = identity_from_cert(&der).map_err(|e| bad(e.to_string()))?;
+    let (_, x509) = X509Certificate::from_der(&der).map_err(|e| bad(format!("not an X.509 certificate: {e}")))?;
+    let ca_der =
+        CertificateDer::from_pem_slice(ca.cert_pem.as_bytes()).map_err(|e| bad(format!("CA certificate: {e}")))?;
+    let (_, ca_x509) = X509Certificate::from_der(&ca_der).map_err(|e| bad(format!("CA certificate: {e}")))?;
+    if x509.issuer() != ca_x509.subject() || verify_signed_by(&der, &ca_der).is_err() {
+        return Err(bad(format!("not issued by the CA in {}", ca_dir.display())));
+    }
+    let loopback = ["localhost", "127.0.0.1", "::1"];
+    let mut hosts = Vec::new();
+    if let Ok(Some(san)) = x509.subject_alternative_name() {
+        for n in &san.value.general_names {
+            let host = match n {
+                x509_parser::extensions::GeneralName::DNSName(d) => d.to_string(),
+                x509_parser::extensions::GeneralName::IPAddress(ip) => match ip.len() {
+                    4 => IpAddr::from(<[u8; 4]>::try_from(*ip).unwrap_or_default()).to_string(),
+                    16 => IpAddr::from(<[u8; 16]>::try_from(*ip).unwrap_or_default()).to_string(),
+                    _ => continue,
+                },
+                _ => continue,
+            };
+            if !loopback.contains(&host.as_str()) {
+                hosts.push(host);
+            }
+        }
+    }
+    let days = valid_days.unwrap_or_else(|| default_days(&identity.role));
+    let out = match out_dir {
+        Some(d) => d.to_owned(),
+        None => old_cert
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .map_or_else(|| PathBuf::from("."), Path::to_owned),
+    };
+    check_not_the_ca(ca_dir, &identity.name, &out)?;
+    let issued = ca.issue(&identity.role, &identity.name, days, &hosts)?;
+    let files = issued.save(&out)?;
+    record(ca_dir, &identity.role, &files, &identity.name)?;
+    if let Some((path, password)) = p12 {
+        write_p12(path, &issued, ca.cert_pem(), password)?;
+    }
+    Ok(Renewed {
+        role: identity.role,
+        name: identity.name,
+        old_serial: identity.serial,
+        files,
+    })
+}
+
+/// Checks the signature of `cert` with the public key of `ca`, whatever
+/// the dates: a certificate is renewed after it has expired, too.
+fn verify_signed_by(cert: &[u8], ca: &[u8]) -> Result<(), ()> {
+    let (_, cert) = X509Certificate::from_der(cert).map_err(|_| ())?;
+    let (_, ca) = X509Certificate::from_der(ca).map_err(|_| ())?;
+    // hedui CAs sign with ECDSA P-256 and SHA-256 only.
+    if cert.signature_algorithm.algorithm != x509_parser::oid_registry::OID_SIG_ECDSA_WITH_SHA256 {
+        return Err(());
+    }
+    let key = ring::signature::UnparsedPublicKey::new(
+        &ring::signature::ECDSA_P256_SHA256_ASN1,
+        ca.public_key().subject_public_key.data.as_ref(),
+    );
+    key.verify(cert.tbs_certificate.as_ref(), cert.signature_value.data.as_ref())
+        .map_err(|_| ())
 }
 
 /// Issues a leaf certificate with the CA in `ca_dir`, valid from now for
@@ -380,7 +529,9 @@ pub fn issue(
     out_dir: &Path,
 ) -> Result<IssuedFiles, PkiError> {
     check_not_the_ca(ca_dir, name, out_dir)?;
-    Ca::load(ca_dir)?.issue(role, name, valid_days, hosts)?.save(out_dir)
+    let files = Ca::load(ca_dir)?.issue(role, name, valid_days, hosts)?.save(out_dir)?;
+    record(ca_dir, role, &files, name)?;
+    Ok(files)
 }
 
 /// Like [`issue`] with an explicit validity period, for tests that need an
@@ -395,9 +546,11 @@ pub fn issue_with_validity(
     out_dir: &Path,
 ) -> Result<IssuedFiles, PkiError> {
     check_not_the_ca(ca_dir, name, out_dir)?;
-    Ca::load(ca_dir)?
+    let files = Ca::load(ca_dir)?
         .issue_with_validity(role, name, not_before, not_after, hosts)?
-        .save(out_dir)
+        .save(out_dir)?;
+    record(ca_dir, role, &files, name)?;
+    Ok(files)
 }
 
 /// PBKDF2 iterations for both the encryption keys and the MAC key of a
@@ -541,6 +694,7 @@ pub fn issue_with_p12(
     let ca = Ca::load(ca_dir)?;
     let issued = ca.issue(role, name, valid_days, hosts)?;
     let files = issued.save(out_dir)?;
+    record(ca_dir, role, &files, name)?;
     write_p12(p12_path, &issued, ca.cert_pem(), password)?;
     Ok(files)
 }

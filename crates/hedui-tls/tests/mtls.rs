@@ -120,6 +120,7 @@ impl Pki {
             ca: self.ca_cert(),
             cert: files.cert,
             key: files.key,
+            crl: None,
         }
     }
 }
@@ -247,6 +248,7 @@ async fn an_expired_client_certificate_is_rejected() {
         ca: pki.ca_cert(),
         cert: files.cert,
         key: files.key,
+        crl: None,
     };
     let status = describe(&server.url(), expired, None).await.unwrap_err();
     assert!(chain(&status).contains("CertificateExpired"), "{}", chain(&status));
@@ -296,6 +298,7 @@ async fn a_server_certificate_must_name_the_host() {
         ca: pki.ca_cert(),
         cert: named.cert,
         key: named.key,
+        crl: None,
     };
     let server = Server::start_on("127.0.0.2:0", ServerTls::load(files).unwrap()).await;
     assert_eq!(describe(&server.url(), hub, Some(TAX)).await.unwrap(), "hub|hub-01");
@@ -355,6 +358,7 @@ fn a_certificate_without_an_identity_cannot_serve() {
         ca: pki.ca_cert(),
         cert: dir.join("plain.crt"),
         key: dir.join("plain.key"),
+        crl: None,
     })
     .unwrap_err();
     assert!(matches!(err, TlsError::OwnIdentity { .. }), "{err}");
@@ -402,6 +406,7 @@ async fn certificates_and_ca_rotate_without_a_restart() {
         ca: live.path().join("ca.crt"),
         cert: live.path().join("server.crt"),
         key: live.path().join("server.key"),
+        crl: None,
     };
     overwrite(&old.issue(TAX, "dejiang-tax-01"), &served);
     let server = Server::start(ServerTls::load(served.clone()).unwrap()).await;
@@ -431,5 +436,139 @@ async fn certificates_and_ca_rotate_without_a_restart() {
     // The old CA is no longer trusted by the server, nor the server by an
     // old client.
     assert!(describe(&server.url(), old_client, Some(TAX)).await.is_err());
+    server.stop().await;
+}
+
+/// The serial of the certificate in `files`.
+fn serial(files: &TlsFiles) -> String {
+    let pem = std::fs::read(&files.cert).unwrap();
+    identity_from_cert(&CertificateDer::from_pem_slice(&pem).unwrap())
+        .unwrap()
+        .serial
+}
+
+fn with_crl(files: TlsFiles, crl: &Path) -> TlsFiles {
+    TlsFiles {
+        crl: Some(crl.to_owned()),
+        ..files
+    }
+}
+
+#[tokio::test]
+async fn a_revoked_client_is_refused_after_one_reload_interval() {
+    use hedui_tls::revocation::{Reason, revoke, write_crl};
+    let pki = Pki::new("dejiang");
+    let crl = pki.ca_dir().join("ca.crl");
+    write_crl(&pki.ca_dir(), 30, &crl).unwrap();
+    let server = Server::start(ServerTls::load(with_crl(pki.issue(Role::Hub, "hub-01"), &crl)).unwrap()).await;
+    let zhang = pki.issue(Role::Caseworker, "zhang.san");
+    let li = pki.issue(Role::Caseworker, "li.si");
+    assert!(describe(&server.url(), zhang.clone(), None).await.is_ok());
+
+    revoke(&pki.ca_dir(), &serial(&zhang), Reason::KeyCompromise).unwrap();
+    write_crl(&pki.ca_dir(), 30, &crl).unwrap();
+    tokio::time::sleep(hedui_tls::RELOAD_CHECK_INTERVAL + Duration::from_millis(100)).await;
+    let status = describe(&server.url(), zhang.clone(), None).await.unwrap_err();
+    assert!(chain(&status).contains("CertificateRevoked"), "{}", chain(&status));
+    assert_eq!(
+        describe(&server.url(), li.clone(), None).await.unwrap(),
+        "caseworker|li.si"
+    );
+
+    // A damaged list on disk: the last good one stays in force.
+    std::fs::write(&crl, "-----BEGIN X509 CRL-----\nMIIB").unwrap();
+    tokio::time::sleep(hedui_tls::RELOAD_CHECK_INTERVAL + Duration::from_millis(100)).await;
+    assert!(describe(&server.url(), zhang, None).await.is_err());
+    assert_eq!(describe(&server.url(), li, None).await.unwrap(), "caseworker|li.si");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_client_refuses_a_revoked_server() {
+    use hedui_tls::revocation::{Reason, revoke, write_crl};
+    let pki = Pki::new("dejiang");
+    let tax = pki.issue(TAX, "dejiang-tax-01");
+    let server = Server::start(ServerTls::load(tax.clone()).unwrap()).await;
+    let crl = pki.ca_dir().join("ca.crl");
+    write_crl(&pki.ca_dir(), 30, &crl).unwrap();
+    let hub = with_crl(pki.issue(Role::Hub, "hub-01"), &crl);
+    assert_eq!(
+        describe(&server.url(), hub.clone(), Some(TAX)).await.unwrap(),
+        "hub|hub-01"
+    );
+
+    revoke(&pki.ca_dir(), &serial(&tax), Reason::CessationOfOperation).unwrap();
+    write_crl(&pki.ca_dir(), 30, &crl).unwrap();
+    let status = describe(&server.url(), hub.clone(), Some(TAX)).await.unwrap_err();
+    assert_eq!(
+        hedui_tls::connect_failure(&status),
+        Some(hedui_tls::ConnectFailure::Revoked),
+        "{}",
+        chain(&status)
+    );
+    server.stop().await;
+}
+
+#[test]
+fn bad_revocation_lists_stop_a_start() {
+    use hedui_tls::revocation::{Reason, revoke, write_crl, write_crl_between};
+    let pki = Pki::new("dejiang");
+    let hub = pki.issue(Role::Hub, "hub-01");
+    let crl = pki.ca_dir().join("ca.crl");
+    let err = |files: TlsFiles| ServerTls::load(files).unwrap_err().to_string();
+
+    // Missing, and not a list.
+    assert!(err(with_crl(hub.clone(), &crl)).contains("ca.crl"));
+    std::fs::write(&crl, "hello").unwrap();
+    assert!(err(with_crl(hub.clone(), &crl)).contains("no PEM revocation list"));
+
+    // Signed by another CA of the same name, and by an unrelated CA.
+    let other = Pki::new("dejiang");
+    write_crl(&other.ca_dir(), 30, &crl).unwrap();
+    let e = err(with_crl(hub.clone(), &crl));
+    assert!(e.contains("not signed by the CA"), "{e}");
+    let unrelated = Pki::new("tongren");
+    write_crl(&unrelated.ca_dir(), 30, &crl).unwrap();
+    let e = err(with_crl(hub.clone(), &crl));
+    assert!(e.contains("no list in it is issued by the CA"), "{e}");
+
+    // Expired.
+    let day = Duration::from_secs(86_400);
+    let now = SystemTime::now();
+    write_crl_between(&pki.ca_dir(), now - 10 * day, now - day, &crl).unwrap();
+    let e = err(with_crl(hub.clone(), &crl));
+    assert!(e.contains("expired"), "{e}");
+    assert!(ClientTls::load(with_crl(hub.clone(), &crl)).is_err());
+
+    // A good one loads; one that revokes this very process does not.
+    write_crl(&pki.ca_dir(), 30, &crl).unwrap();
+    let tls = ServerTls::load(with_crl(hub.clone(), &crl)).unwrap();
+    assert!(tls.crl_next_update().is_some());
+    revoke(&pki.ca_dir(), &serial(&hub), Reason::Superseded).unwrap();
+    write_crl(&pki.ca_dir(), 30, &crl).unwrap();
+    let e = err(with_crl(hub.clone(), &crl));
+    assert!(e.contains("is revoked") && e.contains("hedui pki renew"), "{e}");
+}
+
+/// A list that was good when loaded and then passes its next update stays
+/// in force (an ERROR is logged): a late republication must not let the
+/// revoked in, nor shut everyone out.
+#[tokio::test]
+async fn a_list_past_its_next_update_keeps_refusing_what_it_lists() {
+    use hedui_tls::revocation::{Reason, revoke, write_crl_between};
+    let pki = Pki::new("dejiang");
+    let zhang = pki.issue(Role::Caseworker, "zhang.san");
+    let li = pki.issue(Role::Caseworker, "li.si");
+    revoke(&pki.ca_dir(), &serial(&zhang), Reason::KeyCompromise).unwrap();
+    let crl = pki.ca_dir().join("ca.crl");
+    let now = SystemTime::now();
+    write_crl_between(&pki.ca_dir(), now, now + Duration::from_secs(2), &crl).unwrap();
+    let tls = ServerTls::load(with_crl(pki.issue(Role::Hub, "hub-01"), &crl)).unwrap();
+    let server = Server::start(tls).await;
+    // Past the next update, and past a reload check.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let status = describe(&server.url(), zhang, None).await.unwrap_err();
+    assert!(chain(&status).contains("CertificateRevoked"), "{}", chain(&status));
+    assert_eq!(describe(&server.url(), li, None).await.unwrap(), "caseworker|li.si");
     server.stop().await;
 }
