@@ -13,7 +13,17 @@ use hedui_adapter::sql::SqlSource;
 use hedui_domain::department::slug;
 use hedui_domain::window::parse_date;
 
-use crate::cli::{AdapterArgs, Backend};
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use clap::{Args, ValueEnum};
+use hedui_adapter::SandboxSource;
+use hedui_adapter::sandbox::Sandbox;
+
+use crate::client::TlsArgs;
+use crate::config;
+use crate::signal::shutdown_signal;
 
 #[derive(Debug, Subcommand)]
 pub enum AdapterAction {
@@ -181,5 +191,184 @@ async fn import(path: PathBuf, file: PathBuf, category: Option<String>, as_of: O
         done.data_as_of
     );
     print_snapshot_status(&source);
+    Ok(())
+}
+
+/// Where an adapter's data comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Backend {
+    /// Synthetic Dejiang data for demos and tests.
+    Sandbox,
+    /// The department's own database (PostgreSQL, MySQL or SQLite); needs --config.
+    Sql,
+    /// CSV or Excel exports imported into a local store; needs --config.
+    Snapshot,
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+pub struct AdapterArgs {
+    /// Check a configuration or import a snapshot file instead of serving.
+    #[command(subcommand)]
+    pub action: Option<crate::adapter_cmd::AdapterAction>,
+    /// The department this adapter answers for: public-security, natural-resources, housing, tax,
+    /// market-supervision, housing-fund, pboc or hrss. With --config, taken from the file.
+    #[arg(long, value_parser = parse_department)]
+    pub department: Option<hedui_proto::v1::Department>,
+    /// Where the data comes from. With --config, the file says ([sql] or
+    /// [snapshot]) and --backend, if given, must agree; without, sandbox.
+    #[arg(long, value_enum)]
+    pub backend: Option<Backend>,
+    /// The adapter configuration file (TOML) of the sql or snapshot backend,
+    /// e.g. deploy/adapters/tax.toml.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:7401")]
+    pub listen: SocketAddr,
+    /// The hub's public key, `ed25519:<hex>` or a file holding it (printed by
+    /// `hedui keygen`). Repeat to trust several during a key rotation.
+    #[arg(long = "hub-key", required = true)]
+    pub hub_keys: Vec<String>,
+    /// The department's own append-only log of the queries received
+    /// (overrides log.query_log of --config).
+    #[arg(long)]
+    pub query_log: Option<PathBuf>,
+    /// The department's own key that signs checkpoints of the query log, a
+    /// file written by `hedui keygen` (overrides log.signing_key).
+    #[arg(long)]
+    pub log_key: Option<PathBuf>,
+    /// The SQLite file where accepted grants are remembered (overrides
+    /// log.grant_store); default beside the query log.
+    #[arg(long)]
+    pub grant_store: Option<PathBuf>,
+    #[command(flatten)]
+    pub tls: TlsArgs,
+    /// Serve plaintext and accept any caller (grants are still checked).
+    /// For development on one machine only.
+    #[arg(long)]
+    pub insecure_dev: bool,
+}
+
+fn parse_department(s: &str) -> Result<hedui_proto::v1::Department, String> {
+    hedui_domain::words::parse(s)
+}
+
+pub async fn adapter(a: AdapterArgs) -> anyhow::Result<()> {
+    if let Some(action) = a.action {
+        return crate::adapter_cmd::run(action).await;
+    }
+    match (a.backend, &a.config) {
+        (Some(Backend::Sandbox), Some(_)) => {
+            bail!(
+                "--config: the sandbox backend takes no configuration file; use --backend sql or snapshot, or leave --backend out to take it from the file"
+            );
+        }
+        (Some(Backend::Sql | Backend::Snapshot), None) => {
+            bail!("--config is required with --backend sql or snapshot");
+        }
+        (None | Some(Backend::Sandbox), None) => {
+            let department = a
+                .department
+                .ok_or_else(|| anyhow!("--department is required with the sandbox backend"))?;
+            let sandbox = Arc::new(Sandbox::dejiang(chrono::Utc::now().date_naive()));
+            let source = Arc::new(SandboxSource::new(sandbox, department));
+            serve_adapter(source, department, "sandbox", a, Default::default(), None).await
+        }
+        (None | Some(Backend::Sql | Backend::Snapshot), Some(_)) => {
+            let config = crate::adapter_cmd::load_for(&a)?;
+            let department = config.department;
+            match config.backend {
+                hedui_adapter::config::BackendConfig::Sql(_) => {
+                    let source = Arc::new(hedui_adapter::sql::SqlSource::connect(&config).await?);
+                    let in_db = match (&config.log.grant_store, &a.grant_store) {
+                        (Some(hedui_adapter::config::GrantStoreConfig::Database), None) => {
+                            let store = source.grant_store().await.map_err(anyhow::Error::msg)?;
+                            Some(Arc::new(store) as Arc<dyn hedui_adapter::grants::GrantStore>)
+                        }
+                        _ => None,
+                    };
+                    serve_adapter(source, department, "sql", a, config.log, in_db).await
+                }
+                hedui_adapter::config::BackendConfig::Snapshot(_) => {
+                    let source = Arc::new(
+                        hedui_adapter::snapshot::SnapshotSource::open(&config)
+                            .await
+                            .map_err(anyhow::Error::msg)?,
+                    );
+                    crate::adapter_cmd::print_snapshot_status(&source);
+                    let _watcher = hedui_adapter::snapshot::spawn_watcher(source.clone());
+                    serve_adapter(source, department, "snapshot", a, config.log, None).await
+                }
+            }
+        }
+    }
+}
+
+/// Serves `source` with the listener, keys, query log and TLS of `a`, the
+/// `[log]` section of the configuration file under them, and the grant
+/// store in the department's database when that is configured.
+async fn serve_adapter<S: hedui_adapter::Source>(
+    source: Arc<S>,
+    department: hedui_proto::v1::Department,
+    backend: &str,
+    a: AdapterArgs,
+    log: hedui_adapter::config::LogConfig,
+    grants_in_db: Option<Arc<dyn hedui_adapter::grants::GrantStore>>,
+) -> anyhow::Result<()> {
+    if a.hub_keys.is_empty() {
+        bail!("--hub-key is required to serve");
+    }
+    let listener = tokio::net::TcpListener::bind(a.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", a.listen))?;
+    eprintln!(
+        "hedui adapter for {} ({backend}) listening on {}",
+        hedui_domain::department::slug(department),
+        listener.local_addr()?
+    );
+    let trusted_hub_keys = a
+        .hub_keys
+        .iter()
+        .map(|k| config::load_verifying_key(k))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let query_log = a.query_log.or(log.query_log.clone()).unwrap_or_else(|| {
+        PathBuf::from(format!(
+            "hedui-adapter-{}-queries.jsonl",
+            hedui_domain::department::slug(department)
+        ))
+    });
+    eprintln!("query log: {}", query_log.display());
+    let tls = if a.insecure_dev {
+        eprintln!("WARNING: --insecure-dev: the adapter serves PLAINTEXT and cannot tell the hub from anyone else.");
+        None
+    } else {
+        let tls = hedui_tls::ServerTls::load(a.tls.files()?)?;
+        let expected = hedui_tls::Role::Adapter(department);
+        if tls.identity().role != expected {
+            bail!(
+                "--cert: the certificate is for {}, but this adapter serves {}",
+                tls.identity().role,
+                expected
+            );
+        }
+        Some(tls)
+    };
+    let (options_grants, log_signing_key) =
+        hedui_adapter::config::resolve_log(a.grant_store, a.log_key, &log, grants_in_db).map_err(anyhow::Error::msg)?;
+    if log_signing_key.is_none() {
+        eprintln!(
+            "WARNING: no log-signing key (--log-key or log.signing_key): the query log is chained but no checkpoint is signed"
+        );
+    }
+    let options = hedui_adapter::AdapterOptions {
+        tls,
+        trusted_hub_keys,
+        query_log: Some(query_log),
+        grant_store: options_grants,
+        log_signing_key,
+        checkpoint_interval: std::time::Duration::from_secs(log.checkpoint_seconds.unwrap_or(60)),
+    };
+    hedui_adapter::serve(source, listener, &options, shutdown_signal()).await?;
     Ok(())
 }

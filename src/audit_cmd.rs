@@ -12,7 +12,7 @@ use hedui_proto::v1::{
     AuditEntryView, AuditFilter, ExportAuditRequest, GetCheckpointRequest, ListAuditEntriesRequest, WhoAccessedRequest,
 };
 
-use crate::cli::{ClientArgs, Output, channel_to_hub, explain};
+use crate::client::{ClientArgs, Output, channel_to_hub, explain};
 use crate::config::load_verifying_key;
 
 #[derive(Debug, Subcommand)]
@@ -373,7 +373,7 @@ fn scope_words(s: &hedui_audit::scope::ScopeStatement) -> String {
 /// A checkpoint the hub at `hub` signs now, with the auditor certificate
 /// from the environment.
 async fn fresh_checkpoint(hub: &str) -> anyhow::Result<hedui_audit::checkpoint::SignedCheckpoint> {
-    let tls = crate::cli::TlsArgs {
+    let tls = crate::client::TlsArgs {
         ca: std::env::var_os("HEDUI_CA").map(PathBuf::from),
         cert: std::env::var_os("HEDUI_CERT").map(PathBuf::from),
         key: std::env::var_os("HEDUI_KEY").map(PathBuf::from),

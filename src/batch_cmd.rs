@@ -27,7 +27,7 @@ use hedui_roster::results::ResultRow;
 use prost::Message as _;
 use tonic::transport::Channel;
 
-use crate::cli::{ClientArgs, Output, channel_to_hub, explain};
+use crate::client::{ClientArgs, Output, channel_to_hub, explain};
 
 /// Households per upload call (the hub takes at most 500).
 const CHUNK_ITEMS: usize = 500;

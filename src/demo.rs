@@ -172,13 +172,13 @@ pub async fn run(a: DemoArgs) -> anyhow::Result<()> {
     println!("hedui demo: 8 sandbox adapters and the hub are running on 127.0.0.1 (hub at {hub_addr})");
 
     let caseworker = issue(Role::Caseworker, "caseworker")?;
-    let client_tls = crate::cli::TlsArgs {
+    let client_tls = crate::client::TlsArgs {
         ca: Some(caseworker.ca),
         cert: Some(caseworker.cert),
         key: Some(caseworker.key),
         crl: None,
     };
-    let channel = crate::cli::channel_to_hub(&format!("https://{hub_addr}"), &client_tls).await?;
+    let channel = crate::client::channel_to_hub(&format!("https://{hub_addr}"), &client_tls).await?;
     let client = hedui_proto::v1::verification_service_client::VerificationServiceClient::new(channel);
     println!(
         "every connection is mutual TLS under a county CA made for this run ({}); every query carries a grant signed by the hub",
@@ -214,7 +214,7 @@ pub async fn run(a: DemoArgs) -> anyhow::Result<()> {
                 authorization_ref: form,
             };
             async move {
-                let resp = client.submit_verification(req).await.map_err(crate::cli::explain)?;
+                let resp = client.submit_verification(req).await.map_err(crate::client::explain)?;
                 let record = resp
                     .into_inner()
                     .record
@@ -293,7 +293,7 @@ pub async fn run(a: DemoArgs) -> anyhow::Result<()> {
             ca_file.display()
         );
         println!("everything keeps running; press Ctrl-C to stop.");
-        crate::cli::shutdown_signal().await;
+        crate::signal::shutdown_signal().await;
         let _ = stop_tx.send(true);
         let _ = console_task.await;
     }

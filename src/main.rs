@@ -10,19 +10,20 @@ mod adapter_cmd;
 mod audit_cmd;
 mod batch_cmd;
 mod bench;
-mod bench_console;
-mod bench_raw;
 mod cli;
+mod client;
 mod config;
 mod demo;
 mod household_file;
 mod ops_cmd;
 mod output;
+mod pki_cmd;
 mod reconcile_cmd;
 mod record_cmd;
 mod record_verify;
 mod render;
 mod report_cmd;
+mod signal;
 mod telemetry;
 
 /// The report's sample record, for the tests of what the command prints.

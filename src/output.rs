@@ -5,7 +5,7 @@
 
 use serde_json::Value;
 
-use crate::cli::Output;
+use crate::client::Output;
 
 /// A protobuf message as proto3 JSON.
 pub fn message<M: prost::Message>(msg: &M, full_name: &str) -> Value {

@@ -100,7 +100,9 @@ mod expiry;
 mod failure;
 mod identity;
 pub mod pki;
-pub mod revocation;
+/// The CA's register of issued and revoked certificates and its CRL; part
+/// of [`pki`], named here as well because servers and tests load CRLs.
+pub use pki::revocation;
 mod server;
 
 pub use client::{channel, channel_from_endpoint, probe};

@@ -1,8 +1,11 @@
-//! `hedui record review`, `recheck` and `history`: reviews and re-checks of
-//! records (复核), and the hint an INCOMPLETE record prints.
+//! `hedui verify` and all of `hedui record`: show, list, report, verify,
+//! review and re-check (复核), history, and the hint an INCOMPLETE record
+//! prints. Paging of `record list` is in [`page`].
+
+mod page;
+pub use page::Page;
 
 use std::fmt::Write as _;
-
 use std::io::{IsTerminal as _, Write as _};
 use std::path::{Path, PathBuf};
 
@@ -15,7 +18,13 @@ use hedui_proto::v1::{
     ReviewOutcome, ReviewRecordRequest, Verdict, VerificationRecord,
 };
 
-use crate::cli::{ClientArgs, Output, RecordSource, ReportFormat, connect, explain, open_local};
+use clap::{Args, Subcommand, ValueEnum};
+use hedui_domain::ids::ResidentId;
+use hedui_proto::v1::{GetRecordRequest, ListRecordsRequest, RecordSummary};
+use hedui_store::{ListFilter, Store};
+
+use crate::client::{ClientArgs, Output, connect, explain};
+use crate::household_file;
 use crate::render;
 
 /// Departments given as `tax,pboc`, checked when the command line is parsed.
@@ -269,7 +278,7 @@ pub async fn report(a: ReportArgs) -> anyhow::Result<()> {
     if format == ReportFormat::Pdf && a.out.is_none() && std::io::stdout().is_terminal() {
         bail!("a PDF is not shown on a terminal; give -o FILE.pdf or redirect the output");
     }
-    let record = crate::cli::fetch_record(&a.id, &a.source).await?;
+    let record = crate::record_cmd::fetch_record(&a.id, &a.source).await?;
     let policy = a.policy.as_deref().map(crate::config::load_policy).transpose()?;
     let printed_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let (reviews, superseded_by) = reviews_and_successor(&a.id, &a.source).await?;
@@ -450,257 +459,386 @@ pub fn history_text(h: &GetRecordHistoryResponse) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use hedui_proto::v1::{RecordChange, RecordSummary, Review, SourceOutcome, SourceResult};
+mod tests;
 
-    #[test]
-    fn an_incomplete_record_says_how_to_complete_it() {
-        let mut r = VerificationRecord {
-            record_id: "0199c0de-0000-7000-8000-000000000001".into(),
-            verdict: Verdict::Incomplete as i32,
-            ..Default::default()
-        };
-        for d in hedui_domain::department::ALL {
-            let outcome = match d {
-                Department::Tax => SourceOutcome::Timeout,
-                Department::Pboc => SourceOutcome::Unavailable,
-                _ => SourceOutcome::Ok,
-            };
-            r.sources.push(SourceResult {
-                department: d as i32,
-                outcome: outcome as i32,
-                ..Default::default()
-            });
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The household file, .toml or .json (see deploy/examples/).
+    pub file: PathBuf,
+    /// Retry key; reuse the key printed by an earlier attempt to get the
+    /// same record instead of a second verification.
+    #[arg(long)]
+    pub idempotency_key: Option<String>,
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct RecordSource {
+    /// Read from a local database file instead of asking the hub.
+    #[arg(long, conflicts_with = "hub")]
+    pub database: Option<String>,
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RecordCommand {
+    /// Show one record.
+    Show {
+        /// The record id.
+        id: String,
+        #[command(flatten)]
+        source: RecordSource,
+    },
+    /// Check an exported record offline: its digest and the hub's seal,
+    /// with only the hub's public key. Exits non-zero when it does not hold.
+    Verify {
+        /// The record as `hedui record show ID --output json` writes it.
+        file: PathBuf,
+        /// The hub's public key, `ed25519:<hex>` or a file holding it.
+        #[arg(long)]
+        key: String,
+    },
+    /// Write the printable verification report (核对报告) of one record.
+    Report {
+        /// The record id.
+        id: String,
+        /// html (for printing on A4), pdf (A4, made here, no browser) or
+        /// json. Default: from the extension of -o, else html.
+        #[arg(long, value_enum)]
+        format: Option<ReportFormat>,
+        /// Write to this file instead of standard output; its extension
+        /// must match the format.
+        #[arg(long, short)]
+        out: Option<PathBuf>,
+        /// The CJK font embedded in a PDF (.ttf, .otf or .ttc). Default: the
+        /// first of Debian's fonts-noto-cjk, fonts-wqy-microhei, fonts-wqy-zenhei.
+        #[arg(long, env = "HEDUI_CJK_FONT")]
+        font: Option<PathBuf>,
+        /// The bureau printed at the top.
+        #[arg(long, env = "HEDUI_BUREAU", default_value = "德江县民政局")]
+        bureau: String,
+        /// The county printed at the top.
+        #[arg(long, env = "HEDUI_COUNTY", default_value = "德江县")]
+        county: String,
+        /// The policy file, to show the thresholds beside the figures; its
+        /// version must be the one the record names.
+        #[arg(long)]
+        policy: Option<PathBuf>,
+        #[command(flatten)]
+        source: RecordSource,
+    },
+    /// List records, newest first.
+    List {
+        /// Only this verdict: MEETS_CRITERIA, DOES_NOT_MEET, NEEDS_REVIEW or
+        /// INCOMPLETE, or in Chinese: 符合条件, 不符合条件, 需人工复核, 核对不完整.
+        #[arg(long, value_parser = parse_verdict)]
+        verdict: Option<Verdict>,
+        /// Only records made on or after this day, YYYY-MM-DD.
+        #[arg(long)]
+        from: Option<String>,
+        /// Only records made on or before this day, YYYY-MM-DD.
+        #[arg(long)]
+        to: Option<String>,
+        /// Only records about this person.
+        #[arg(long)]
+        id_number: Option<String>,
+        /// Records per page (1 to 1000).
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+        /// Which page of --limit records, from 1 (the newest). The hub
+        /// lists the newest 1000 matching records; for older ones narrow
+        /// with --to.
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+        page: u32,
+        /// Only the latest version of each record, leaving out versions a
+        /// re-check has replaced (with --verdict INCOMPLETE: what is still
+        /// to complete).
+        #[arg(long)]
+        latest: bool,
+        #[command(flatten)]
+        source: RecordSource,
+    },
+    /// Record a review (复核) of a record: a home visit's result or the
+    /// household's objection. The record itself never changes.
+    Review {
+        /// The record id.
+        id: String,
+        /// confirmed, corrected or objection (确认, 更正, 异议).
+        #[arg(long, value_parser = crate::record_cmd::parse_outcome)]
+        outcome: hedui_proto::v1::ReviewOutcome,
+        /// What was found or objected to; required for corrected and
+        /// objection; at most 2000 characters on one line.
+        #[arg(long)]
+        note: Option<String>,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Ask departments again and make a new version of the record. Without
+    /// --departments, asks the ones that did not answer.
+    Recheck {
+        /// The record id (the latest version of the record).
+        id: String,
+        /// Departments to ask again, comma-separated, e.g. tax,pboc or
+        /// 税务,人行 (short or full Chinese names: 公安, 自然资源, 住建, 税务,
+        /// 市场监管, 公积金, 人行, 人社).
+        #[arg(long, value_parser = crate::record_cmd::parse_departments)]
+        departments: Option<crate::record_cmd::DepartmentList>,
+        /// Retry key; reuse the key printed by an earlier attempt to get the
+        /// same new version instead of a second re-check.
+        #[arg(long)]
+        idempotency_key: Option<String>,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Every version of a record and every review, in order.
+    History {
+        /// The id of any version of the record.
+        id: String,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+}
+
+/// Parses `--verdict`: MEETS_CRITERIA, meets-criteria, 符合条件, 符合… (see
+/// [`hedui_domain::words`]).
+fn parse_verdict(s: &str) -> Result<Verdict, String> {
+    hedui_domain::words::parse(s)
+}
+
+pub async fn verify(a: VerifyArgs) -> anyhow::Result<()> {
+    let today = chrono::Utc::now().date_naive();
+    let mut req = household_file::read(&a.file, today)?;
+    if let Some(k) = a.idempotency_key {
+        req.idempotency_key = k;
+    }
+    // Check locally first, so a bad file is reported without a network trip
+    // and with the same wording the hub would use.
+    let checked = hedui_hub::service::parse_submission(&req, today).and_then(|(sub, auth)| {
+        hedui_trust::authorization::check_covers(&auth, &sub.household, sub.purpose, today)
+            .map_err(hedui_hub::service::HubError::Unauthorized)
+    });
+    if let Err(e) = checked {
+        bail!("{}: {}", a.file.display(), local_problem(e));
+    }
+    let key = req.idempotency_key.clone();
+    let mut client = connect(&a.client).await?;
+    let resp = client.submit_verification(req).await.map_err(explain)?.into_inner();
+    let record = resp
+        .record
+        .ok_or_else(|| anyhow!("the hub answered without a record"))?;
+    print_record(&record, a.client.output, Some((&key, resp.replayed)));
+    Ok(())
+}
+
+fn print_record(record: &VerificationRecord, output: Output, key: Option<(&str, bool)>) {
+    match output {
+        Output::Json | Output::Jsonl => {
+            crate::output::one(&crate::output::message(record, "hedui.v1.VerificationRecord"), output)
         }
-        let hint = incomplete_hint(&r);
-        assert!(hint.contains("tax                 timeout"), "{hint}");
-        assert!(hint.contains("pboc                unavailable"), "{hint}");
-        assert!(
-            hint.contains("hedui record recheck 0199c0de-0000-7000-8000-000000000001 --departments tax,pboc"),
-            "{hint}"
-        );
-        r.verdict = Verdict::NeedsReview as i32;
-        assert_eq!(incomplete_hint(&r), "");
-    }
-
-    #[test]
-    fn a_bad_department_is_refused_with_the_valid_slugs() {
-        let e = parse_departments("tax,tx").unwrap_err();
-        assert!(e.contains("\"tx\"") && e.contains("public-security"), "{e}");
-        assert_eq!(parse_departments("pboc").unwrap().0, [Department::Pboc]);
-    }
-
-    #[test]
-    fn history_and_changes_read_in_order() {
-        let h = GetRecordHistoryResponse {
-            versions: vec![
-                RecordSummary {
-                    record_id: "v1".into(),
-                    version: 1,
-                    verdict: Verdict::Incomplete as i32,
-                    ..Default::default()
-                },
-                RecordSummary {
-                    record_id: "v2".into(),
-                    version: 2,
-                    previous_record_id: "v1".into(),
-                    verdict: Verdict::MeetsCriteria as i32,
-                    ..Default::default()
-                },
-            ],
-            reviews: vec![Review {
-                record_id: "v2".into(),
-                outcome: ReviewOutcome::Objection as i32,
-                note: "户主不认可".into(),
-                reviewer: "caseworker:zhang.san".into(),
-                ..Default::default()
-            }],
-        };
-        let text = history_text(&h);
-        let v1 = text.find("INCOMPLETE").unwrap();
-        let v2 = text.find("MEETS_CRITERIA").unwrap();
-        assert!(v1 < v2, "{text}");
-        assert!(
-            text.contains("objection  by caseworker:zhang.san on record v2"),
-            "{text}"
-        );
-        assert!(text.contains("户主不认可"), "{text}");
-        let c = changes_text(&RecheckRecordResponse {
-            asked: vec![Department::Tax as i32],
-            changes: vec![RecordChange {
-                what: "verdict".into(),
-                before: "INCOMPLETE".into(),
-                after: "MEETS_CRITERIA".into(),
-            }],
-            ..Default::default()
-        });
-        assert!(c.contains("Asked again: tax"), "{c}");
-        assert!(c.contains("verdict: INCOMPLETE → MEETS_CRITERIA"), "{c}");
-    }
-
-    #[test]
-    fn the_report_format_comes_from_the_flag_or_the_extension_and_they_must_agree() {
-        use crate::cli::ReportFormat::{Html, Json, Pdf};
-        let f = |format, out: Option<&str>| report_format(format, out.map(Path::new));
-        assert_eq!(f(None, None).unwrap(), Html);
-        assert_eq!(f(None, Some("report.pdf")).unwrap(), Pdf);
-        assert_eq!(f(None, Some("report.PDF")).unwrap(), Pdf);
-        assert_eq!(f(None, Some("r.json")).unwrap(), Json);
-        assert_eq!(f(None, Some("r.htm")).unwrap(), Html);
-        assert_eq!(f(Some(Pdf), Some("r.pdf")).unwrap(), Pdf);
-        assert_eq!(f(Some(Json), Some("report")).unwrap(), Json);
-        let err = f(Some(Html), Some("report.pdf")).unwrap_err().to_string();
-        assert!(err.contains(".pdf") && err.contains("--format is html"), "{err}");
-        let err = f(None, Some("report.txt")).unwrap_err().to_string();
-        assert!(err.contains(".txt") && err.contains(".html, .pdf or .json"), "{err}");
-    }
-
-    #[cfg(feature = "pdf")]
-    #[test]
-    fn a_missing_font_is_a_clear_error() {
-        let err = load_cjk_font(Some(Path::new("/nonexistent/font.ttc")))
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("--font /nonexistent/font.ttc"), "{err}");
-        let dir = tempfile::tempdir().unwrap();
-        let bad = dir.path().join("x.ttf");
-        std::fs::write(&bad, b"not a font").unwrap();
-        let err = load_cjk_font(Some(&bad)).unwrap_err().to_string();
-        assert!(err.contains("not a TrueType/OpenType font"), "{err}");
+        Output::Human => {
+            print!("{}", render::record(record));
+            print!("{}", crate::record_cmd::version_line(record));
+            if let Some((key, replayed)) = key {
+                if replayed {
+                    println!("(this record was made earlier for idempotency key {key}; nothing was queried again)");
+                } else {
+                    println!("idempotency key: {key} (reuse it with --idempotency-key to retry safely)");
+                }
+            }
+            print!("{}", crate::record_cmd::incomplete_hint(record));
+        }
     }
 }
 
-/// The most records one ListRecords call returns.
-const MOST_LISTED: u32 = 1000;
-
-/// One page of `record list`: ListRecords has no cursor, only a limit of
-/// at most 1000 newest-first records, so page N asks for the first
-/// N × limit + 1 records and shows the last `limit` of them; the one extra
-/// record tells whether more match.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Page {
-    page: u32,
-    limit: u32,
-}
-
-impl Page {
-    /// Page `page` (from 1) of `limit` records; an error when it starts
-    /// beyond the newest 1000 records the hub lists.
-    pub fn new(page: u32, limit: u32) -> anyhow::Result<Page> {
-        let limit = limit.clamp(1, MOST_LISTED);
-        let skipped = u64::from(page.max(1) - 1) * u64::from(limit);
-        if skipped >= u64::from(MOST_LISTED) {
-            bail!(
-                "--page {page}: with --limit {limit} it starts after record {skipped}, but the hub lists only the newest {MOST_LISTED} matching records; narrow with --to (the day of the oldest record you have seen) or --from"
-            );
+pub async fn record(c: RecordCommand) -> anyhow::Result<()> {
+    match c {
+        RecordCommand::Report {
+            id,
+            format,
+            out,
+            bureau,
+            county,
+            policy,
+            font,
+            source,
+        } => {
+            crate::record_cmd::report(crate::record_cmd::ReportArgs {
+                id,
+                format,
+                out,
+                font,
+                bureau,
+                county,
+                policy,
+                source,
+            })
+            .await?;
         }
-        Ok(Page {
-            page: page.max(1),
+        RecordCommand::Verify { file, key } => {
+            crate::record_verify::run(&file, &crate::config::load_verifying_key(&key)?)?;
+        }
+        RecordCommand::Show { id, source } => {
+            let record = fetch_record(&id, &source).await?;
+            print_record(&record, source.client.output, None);
+            if source.client.output == Output::Human {
+                let (_, superseded_by) = crate::record_cmd::reviews_and_successor(&id, &source).await?;
+                print!(
+                    "{}",
+                    crate::record_cmd::superseded_line(&record, superseded_by.as_deref())
+                );
+            }
+        }
+        RecordCommand::List {
+            verdict,
+            from,
+            to,
+            id_number,
             limit,
-        })
-    }
-
-    /// How many records to ask for.
-    pub fn fetch(&self) -> u32 {
-        (u64::from(self.page) * u64::from(self.limit) + 1).min(u64::from(MOST_LISTED)) as u32
-    }
-
-    /// The records of this page out of the fetched ones, and a line saying
-    /// whether more match and how to see them.
-    pub fn cut<T: Listed>(&self, mut records: Vec<T>) -> (Vec<T>, Option<String>) {
-        let fetched = records.len();
-        let first = (self.page as usize - 1) * self.limit as usize;
-        let end = (first + self.limit as usize).min(fetched);
-        let shown: Vec<T> = if first < fetched {
-            records.drain(first..end).collect()
-        } else {
-            Vec::new()
-        };
-        let range = format!("records {}–{}", first + 1, end);
-        let line = if shown.is_empty() {
-            (self.page > 1).then(|| format!("page {} is empty: {fetched} records match", self.page))
-        } else if fetched > end {
-            Some(format!(
-                "showing {range}; more match: add --page {} for the next {}",
-                self.page + 1,
-                self.limit
-            ))
-        } else if fetched == MOST_LISTED as usize && fetched == end && self.fetch() == MOST_LISTED {
-            // The hub's limit was reached: whether more match is unknown.
-            let oldest = shown.last().map(Listed::day).unwrap_or_default();
-            Some(format!(
-                "showing {range}; more may match beyond the newest {MOST_LISTED} the hub lists: add --to {oldest} (records of that day show again)"
-            ))
-        } else {
-            None
-        };
-        (shown, line)
-    }
-}
-
-/// A listed record: its day, for the hint of [`Page::cut`].
-pub trait Listed {
-    /// `YYYY-MM-DD` of its creation.
-    fn day(&self) -> String;
-}
-
-impl Listed for hedui_proto::v1::RecordSummary {
-    fn day(&self) -> String {
-        self.created_at.get(..10).unwrap_or_default().to_owned()
-    }
-}
-
-#[cfg(test)]
-mod page_tests {
-    use super::*;
-
-    impl Listed for u32 {
-        fn day(&self) -> String {
-            format!("day{self}")
+            page,
+            latest,
+            source,
+        } => {
+            let page = crate::record_cmd::Page::new(page, limit)?;
+            let today = chrono::Utc::now().date_naive();
+            let date = |s: &Option<String>, flag: &str| -> anyhow::Result<Option<chrono::NaiveDate>> {
+                s.as_deref()
+                    .map(hedui_domain::window::parse_date)
+                    .transpose()
+                    .map_err(|e| anyhow!("--{flag}: {e}"))
+            };
+            let (created_from, created_to) = (date(&from, "from")?, date(&to, "to")?);
+            let id_number = id_number
+                .map(|s| ResidentId::parse(&s, today).map(|id| id.as_str().to_owned()))
+                .transpose()
+                .map_err(|e| anyhow!("--id-number: {e}"))?;
+            let records: Vec<RecordSummary> = match &source.database {
+                Some(db) => {
+                    let filter = ListFilter {
+                        verdict,
+                        created_from,
+                        created_to,
+                        id_number,
+                        limit: page.fetch(),
+                        latest_only: latest,
+                        ..Default::default()
+                    };
+                    open_local(db).await?.list_records(&filter).await?
+                }
+                None => {
+                    let mut client = connect(&source.client).await?;
+                    let req = ListRecordsRequest {
+                        verdict: verdict.map(|v| v as i32).unwrap_or(0),
+                        created_from: from.unwrap_or_default(),
+                        created_to: to.unwrap_or_default(),
+                        id_number: id_number.unwrap_or_default(),
+                        limit: page.fetch(),
+                        latest_only: latest,
+                        ..Default::default()
+                    };
+                    client.list_records(req).await.map_err(explain)?.into_inner().records
+                }
+            };
+            let (records, more) = page.cut(records);
+            match source.client.output {
+                Output::Json | Output::Jsonl => crate::output::list(
+                    records
+                        .iter()
+                        .map(|r| crate::output::message(r, "hedui.v1.RecordSummary"))
+                        .collect(),
+                    source.client.output,
+                ),
+                Output::Human => print!("{}", render::summaries(&records)),
+            }
+            // On stderr, so JSON on stdout stays one document.
+            if let Some(line) = more {
+                eprintln!("{line}");
+            }
         }
+        RecordCommand::Review {
+            id,
+            outcome,
+            note,
+            client,
+        } => crate::record_cmd::review(id, outcome, note, &client).await?,
+        RecordCommand::Recheck {
+            id,
+            departments,
+            idempotency_key,
+            client,
+        } => crate::record_cmd::recheck(id, departments, idempotency_key, &client).await?,
+        RecordCommand::History { id, client } => crate::record_cmd::history(id, &client).await?,
     }
+    Ok(())
+}
 
-    fn list(n: u32) -> Vec<u32> {
-        (1..=n).collect()
+pub async fn open_local(db: &str) -> anyhow::Result<Store> {
+    let is_server = db.starts_with("postgres://") || db.starts_with("postgresql://");
+    let path = db.strip_prefix("sqlite://").unwrap_or(db);
+    if !is_server && !path.contains(":memory:") && !std::path::Path::new(path).exists() {
+        bail!("--database {db}: no such file");
     }
+    Store::open(db)
+        .await
+        .with_context(|| format!("--database {}", hedui_store::redact_url(db)))
+}
 
-    #[test]
-    fn pages_say_when_more_match() {
-        let p = Page::new(1, 2).unwrap();
-        assert_eq!(p.fetch(), 3);
-        assert_eq!(
-            p.cut(list(3)),
-            (
-                vec![1, 2],
-                Some("showing records 1–2; more match: add --page 2 for the next 2".into())
+/// Words for a problem found in a household file before sending it.
+fn local_problem(e: hedui_hub::service::HubError) -> String {
+    use hedui_hub::service::HubError;
+    match e {
+        HubError::Invalid(v) => {
+            let lines: Vec<String> = v
+                .violations
+                .iter()
+                .map(|v| format!("  {}: {}", v.field, v.description))
+                .collect();
+            format!("the household is invalid:\n{}", lines.join("\n"))
+        }
+        HubError::Unauthorized(problems) => {
+            let lines: Vec<String> = problems
+                .iter()
+                .map(|p| format!("  {}: {}", p.field, p.reason))
+                .collect();
+            format!(
+                "the authorization (授权书) does not cover this verification:\n{}",
+                lines.join("\n")
             )
-        );
-        assert_eq!(p.cut(list(2)), (vec![1, 2], None));
-        let p2 = Page::new(2, 2).unwrap();
-        assert_eq!(p2.fetch(), 5);
-        assert_eq!(p2.cut(list(4)), (vec![3, 4], None));
-        assert_eq!(p2.cut(list(3)), (vec![3], None));
-        assert_eq!(
-            p2.cut(list(2)),
-            (vec![], Some("page 2 is empty: 2 records match".into()))
-        );
-        assert_eq!(Page::new(1, 5).unwrap().cut(Vec::<u32>::new()), (vec![], None));
+        }
+        other => other.to_string(),
     }
+}
 
-    #[test]
-    fn the_hubs_limit_of_1000_is_said() {
-        let p = Page::new(10, 100).unwrap();
-        assert_eq!(p.fetch(), 1000);
-        let (shown, line) = p.cut(list(1000));
-        assert_eq!(shown.len(), 100);
-        assert!(line.unwrap().contains("add --to day1000"));
-        // Fewer than 1000: the end is known.
-        assert_eq!(p.cut(list(950)).1, None);
-        let p = Page::new(1, 1000).unwrap();
-        assert!(p.cut(list(1000)).1.unwrap().contains("more may match"));
-        let e = Page::new(11, 100).unwrap_err().to_string();
-        assert!(e.starts_with("--page 11:") && e.contains("--to"), "{e}");
-        assert_eq!(Page::new(1, 0).unwrap().fetch(), 2);
+/// Output format of `hedui record report`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    /// HTML for printing on A4.
+    Html,
+    /// JSON with the same content.
+    Json,
+    /// PDF on A4, with the CJK font's used glyphs embedded.
+    Pdf,
+}
+
+/// One record, from the hub or from a local database file.
+pub async fn fetch_record(id: &str, source: &RecordSource) -> anyhow::Result<VerificationRecord> {
+    uuid::Uuid::parse_str(id).map_err(|_| anyhow!("record id {id:?} is not a UUID"))?;
+    match &source.database {
+        Some(db) => open_local(db)
+            .await?
+            .get_record(id)
+            .await?
+            .ok_or_else(|| anyhow!("no record with id {id} in {db}")),
+        None => connect(&source.client)
+            .await?
+            .get_record(GetRecordRequest {
+                record_id: id.to_owned(),
+            })
+            .await
+            .map_err(explain)?
+            .into_inner()
+            .record
+            .ok_or_else(|| anyhow!("the hub answered without a record")),
     }
 }

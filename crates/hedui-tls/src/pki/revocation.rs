@@ -24,7 +24,7 @@ use std::time::{Duration, SystemTime};
 
 use rcgen::{CertificateRevocationListParams, KeyIdMethod, RevocationReason, RevokedCertParams, SerialNumber};
 
-use crate::pki::{Ca, PkiError};
+use super::{Ca, PkiError};
 
 /// The register of issued certificates inside a CA directory.
 pub const ISSUED_FILE: &str = "issued.tsv";

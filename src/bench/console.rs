@@ -14,7 +14,7 @@ use hedui_proto::v1::ListRecordsRequest;
 use http_body_util::{BodyExt as _, Full};
 use hyper::body::Bytes;
 
-use crate::bench::{BenchArgs, Dist, System, met, ms};
+use super::{BenchArgs, Dist, System, met, ms};
 
 /// The target of issue #12: p95 of each page's server time.
 const PAGE_P95_TARGET: Duration = Duration::from_millis(50);

@@ -28,6 +28,9 @@
 //! Benchmarks are never assertions: this prints figures and whether each
 //! target was met; nothing fails.
 
+mod console;
+mod raw;
+
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -253,7 +256,7 @@ async fn start(a: &BenchArgs) -> anyhow::Result<System> {
     let app = Application::build(HubConfig {
         listen: loopback,
         database_url: database_url.clone(),
-        policy: hedui_domain::policy::Policy::from_toml(include_str!("../deploy/policies/example.toml"))?,
+        policy: hedui_domain::policy::Policy::from_toml(include_str!("../../deploy/policies/example.toml"))?,
         adapters: endpoints,
         grant_key: hub_key.clone(),
         tls: Some(hub_files),
@@ -351,7 +354,7 @@ impl System {
             .clone()
             .submit_verification(req)
             .await
-            .map_err(crate::cli::explain)?;
+            .map_err(crate::client::explain)?;
         let e2e = started.elapsed();
         let record = resp.into_inner().record.context("no record")?;
         let slowest = self.take_served(&record.request_id).unwrap_or_default();
@@ -406,7 +409,7 @@ pub async fn run(a: BenchArgs) -> anyhow::Result<()> {
         audit(&a, &sys.database_url, &mut table).await?;
     }
     if wants("console") {
-        crate::bench_console::run(&a, &sys, &mut table).await?;
+        console::run(&a, &sys, &mut table).await?;
     }
     table.push(("peak RSS (whole process)".into(), peak_rss()));
     println!();
@@ -658,7 +661,7 @@ async fn raw_inserts(
     writers: usize,
 ) -> anyhow::Result<(f64, f64)> {
     let pool = Arc::new(hedui_store::RawPool::connect(url).await?);
-    crate::bench_raw::reset(&pool).await?;
+    raw::reset(&pool).await?;
     let text = Arc::new(String::from_utf8(e.canonical_bytes())?);
     let leaf = e.leaf();
     let per_writer = n.div_ceil(writers);
@@ -669,7 +672,7 @@ async fn raw_inserts(
         tasks.push(tokio::spawn(async move {
             for k in 0..per_writer {
                 let seq = (w * per_writer + k) as i64;
-                crate::bench_raw::insert(&pool, seq, 1, &e, &text, &leaf).await?;
+                raw::insert(&pool, seq, 1, &e, &text, &leaf).await?;
             }
             anyhow::Ok(())
         }));
@@ -678,12 +681,12 @@ async fn raw_inserts(
         t.await??;
     }
     let single = (per_writer * writers) as f64 / started.elapsed().as_secs_f64();
-    crate::bench_raw::reset(&pool).await?;
+    raw::reset(&pool).await?;
     let started = Instant::now();
     let mut done = 0;
     while done < n {
         let k = (n - done).min(512);
-        crate::bench_raw::insert(&pool, done as i64, k, e, &text, &leaf).await?;
+        raw::insert(&pool, done as i64, k, e, &text, &leaf).await?;
         done += k;
     }
     let bulk = n as f64 / started.elapsed().as_secs_f64();
