@@ -253,8 +253,7 @@ mod tests {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/examples");
         for name in ["household.toml", "household.json"] {
             let req = read(&dir.join(name), today()).unwrap();
-            let (sub, auth) =
-                hedui_hub::service::parse_submission(&req, today()).unwrap_or_else(|e| panic!("{name}: {e}"));
+            let (sub, auth) = hedui_trust::submission::parse(&req, today()).unwrap_or_else(|e| panic!("{name}: {e}"));
             hedui_trust::authorization::check_covers(&auth, &sub.household, sub.purpose, today())
                 .unwrap_or_else(|e| panic!("{name}: {e:?}"));
             hedui_domain::request::ValidatedSubmission::parse(&req, today()).unwrap_or_else(|e| panic!("{name}: {e}"));

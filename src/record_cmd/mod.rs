@@ -615,10 +615,12 @@ pub async fn verify(a: VerifyArgs) -> anyhow::Result<()> {
     }
     // Check locally first, so a bad file is reported without a network trip
     // and with the same wording the hub would use.
-    let checked = hedui_hub::service::parse_submission(&req, today).and_then(|(sub, auth)| {
-        hedui_trust::authorization::check_covers(&auth, &sub.household, sub.purpose, today)
-            .map_err(hedui_hub::service::HubError::Unauthorized)
-    });
+    let checked = hedui_trust::submission::parse(&req, today)
+        .map_err(hedui_hub::service::HubError::from)
+        .and_then(|(sub, auth)| {
+            hedui_trust::authorization::check_covers(&auth, &sub.household, sub.purpose, today)
+                .map_err(hedui_hub::service::HubError::Unauthorized)
+        });
     if let Err(e) = checked {
         bail!("{}: {}", a.file.display(), local_problem(e));
     }

@@ -26,15 +26,11 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::NaiveDate;
-use hedui_domain::household::validate_name;
+use hedui_domain::ValidationError;
 use hedui_domain::ids::ResidentId;
-use hedui_domain::purpose::parse_purpose;
 use hedui_domain::reply::{self, AskedContext};
-use hedui_domain::window::{IncomeWindow, parse_date};
-use hedui_domain::{FieldViolation, ValidationError};
 use hedui_proto::v1::source_service_server::{SourceService, SourceServiceServer};
-use hedui_proto::v1::{Department, DescribeRequest, DescribeResponse, Purpose, QueryRequest, QueryResponse};
+use hedui_proto::v1::{Department, DescribeRequest, DescribeResponse, QueryRequest, QueryResponse};
 use hedui_trust::grant::GrantError;
 use tokio::net::TcpListener;
 use tonic::{Request, Response, Status};
@@ -53,28 +49,7 @@ pub use guard::{AdapterOptions, GrantStoreOption};
 /// Largest request or reply the adapter accepts or sends. A 30-person query
 /// is a few kilobytes; a reply with many records stays far below this.
 pub const MAX_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
-/// The most persons one query may name; the same bound as a household.
-pub const MAX_PERSONS: usize = hedui_domain::household::MAX_MEMBERS;
-
-/// A query that passed the SDK's validation. A [`Source`] only ever sees
-/// these.
-#[derive(Debug, Clone)]
-pub struct ValidatedQuery {
-    /// The hub's request id.
-    pub request_id: uuid::Uuid,
-    /// Why the household is being checked.
-    pub purpose: Purpose,
-    /// The persons, in the order asked: the name as given and the ID number.
-    pub persons: Vec<(String, ResidentId)>,
-    /// The income window.
-    pub window: IncomeWindow,
-    /// The date for balances and holdings.
-    pub asset_reference_date: NaiveDate,
-    /// The authorization reference the hub quoted.
-    pub authorization_ref: String,
-    /// The request as received, for sources that want to pass it on.
-    pub raw: QueryRequest,
-}
+pub use hedui_domain::query::{MAX_PERSONS, ValidatedQuery, validate_query};
 
 /// Why a source could not answer.
 #[derive(Debug, thiserror::Error)]
@@ -102,81 +77,6 @@ pub trait Source: Send + Sync + 'static {
     /// Answers one validated query: exactly one result per person, in any
     /// order, with findings only in this department's message.
     fn query(&self, query: &ValidatedQuery) -> impl Future<Output = Result<QueryResponse, SourceError>> + Send;
-}
-
-/// Validates a raw query. Every violation names its field.
-pub fn validate_query(req: &QueryRequest, today: NaiveDate) -> Result<ValidatedQuery, ValidationError> {
-    let mut v = Vec::new();
-    let request_id = match uuid::Uuid::parse_str(&req.request_id) {
-        Ok(id) => Some(id),
-        Err(_) => {
-            v.push(FieldViolation::new("request_id", "must be a UUID"));
-            None
-        }
-    };
-    let purpose = parse_purpose(req.purpose, "purpose").map_err(|e| v.push(e)).ok();
-    if req.persons.is_empty() {
-        v.push(FieldViolation::new("persons", "at least one person is required"));
-    } else if req.persons.len() > MAX_PERSONS {
-        v.push(FieldViolation::new(
-            "persons",
-            format!("{} persons; at most {MAX_PERSONS} are allowed", req.persons.len()),
-        ));
-    }
-    let mut persons = Vec::with_capacity(req.persons.len());
-    for (i, p) in req.persons.iter().enumerate() {
-        if let Err(e) = validate_name(&p.name) {
-            v.push(FieldViolation::new(format!("persons[{i}].name"), e));
-        }
-        match ResidentId::parse(&p.id_number, today) {
-            Ok(id) => {
-                if let Some(j) = persons.iter().position(|(_, other)| other == &id) {
-                    v.push(FieldViolation::new(
-                        format!("persons[{i}].id_number"),
-                        format!("duplicate ID number; same as persons[{j}]"),
-                    ));
-                }
-                persons.push((p.name.clone(), id));
-            }
-            Err(e) => v.push(FieldViolation::new(format!("persons[{i}].id_number"), e.to_string())),
-        }
-    }
-    let window = match &req.income_window {
-        Some(w) => IncomeWindow::parse(w, today, "income_window")
-            .map_err(|e| v.extend(e.violations))
-            .ok(),
-        None => {
-            v.push(FieldViolation::new("income_window", "is required"));
-            None
-        }
-    };
-    let asset_reference_date = match parse_date(&req.asset_reference_date) {
-        Ok(d) if d > today => {
-            v.push(FieldViolation::new(
-                "asset_reference_date",
-                format!("{d} is in the future"),
-            ));
-            None
-        }
-        Ok(d) => Some(d),
-        Err(e) => {
-            v.push(FieldViolation::new("asset_reference_date", e));
-            None
-        }
-    };
-    if req.authorization_ref.trim().is_empty() {
-        v.push(FieldViolation::new("authorization_ref", "is required"));
-    }
-    ValidationError::check(v)?;
-    Ok(ValidatedQuery {
-        request_id: request_id.expect("checked above"),
-        purpose: purpose.expect("checked above"),
-        persons,
-        window: window.expect("checked above"),
-        asset_reference_date: asset_reference_date.expect("checked above"),
-        authorization_ref: req.authorization_ref.clone(),
-        raw: req.clone(),
-    })
 }
 
 /// Maps a validation error to `INVALID_ARGUMENT` with `BadRequest` details.

@@ -6,6 +6,8 @@
 //! - [`money`], [`window`]: money in fen, months and income windows.
 //! - [`household`]: a household that passed validation, built only by
 //!   [`household::ValidatedHousehold::parse`].
+//! - [`query`]: a department query that passed validation, as an adapter's
+//!   source sees it.
 //! - [`reply`]: validation of a department's reply at the hub.
 //! - [`merge`]: replies into the checked record, summary and flags.
 //! - [`policy`]: the policy file and its evaluation into a verdict.
@@ -28,6 +30,7 @@ pub mod merge;
 pub mod money;
 pub mod policy;
 pub mod purpose;
+pub mod query;
 pub mod recheck;
 pub mod reply;
 pub mod request;

@@ -75,7 +75,7 @@ pub fn submission(data: &[u8]) {
     let Ok(req) = SubmitVerificationRequest::decode(data) else {
         return;
     };
-    if let Ok((sub, auth)) = hedui_hub::service::parse_submission(&req, TODAY) {
+    if let Ok((sub, auth)) = hedui_trust::submission::parse(&req, TODAY) {
         // Whether or not it covers the household, the check must not panic.
         let _ = hedui_trust::authorization::check_covers(&auth, &sub.household, sub.purpose, TODAY);
     }

@@ -43,7 +43,7 @@ fn the_seeds_are_valid_inputs() {
     let today = hedui_fuzz::TODAY;
     for seed in hedui_fuzz::seeds("submission") {
         let req = SubmitVerificationRequest::decode(seed.as_slice()).unwrap();
-        let (sub, auth) = hedui_hub::service::parse_submission(&req, today).unwrap();
+        let (sub, auth) = hedui_trust::submission::parse(&req, today).unwrap();
         hedui_trust::authorization::check_covers(&auth, &sub.household, sub.purpose, today).unwrap();
     }
     for seed in hedui_fuzz::seeds("adapter_query") {

@@ -22,7 +22,7 @@ use prost::Message as _;
 use tonic::{Request, Response, Status};
 
 use crate::access::{self, Caller};
-use crate::service::{HubError, HubState, audit_entry, parse_submission};
+use crate::service::{HubError, HubState, audit_entry};
 use hedui_trust::authorization::check_covers;
 
 /// Most households in one AddBatchHouseholds call.
@@ -348,7 +348,7 @@ impl HubState {
                 ));
                 continue;
             }
-            match parse_submission(&sub_req, today) {
+            match hedui_trust::submission::parse(&sub_req, today) {
                 Ok((sub, auth)) => match check_covers(&auth, &sub.household, sub.purpose, today) {
                     Ok(()) => {
                         let mut stored = sub_req;
@@ -367,12 +367,11 @@ impl HubState {
                         ("AUTHORIZATION".to_owned(), format!("{prefix}.{subject}"), p.reason)
                     })),
                 },
-                Err(HubError::Invalid(e)) => violations.extend(
+                Err(e) => violations.extend(
                     e.violations
                         .into_iter()
                         .map(|v| FieldViolation::new(format!("{prefix}.{}", v.field), v.description)),
                 ),
-                Err(other) => return Err(other),
             }
         }
         ValidationError::check(violations)?;

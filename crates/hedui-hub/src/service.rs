@@ -10,7 +10,6 @@ use hedui_domain::ValidationError;
 use hedui_domain::ids::ResidentId;
 use hedui_domain::merge::{RecordHeader, build_record};
 use hedui_domain::policy::Policy;
-use hedui_domain::request::ValidatedSubmission;
 use hedui_domain::window::parse_date;
 use hedui_proto::v1::verification_service_server::VerificationService;
 use hedui_proto::v1::{
@@ -20,7 +19,8 @@ use hedui_proto::v1::{
 };
 use hedui_store::audit::RecordStored;
 use hedui_store::{ListFilter, Store, StoreError};
-use hedui_trust::authorization::{self, ValidatedAuthorization, check_covers};
+use hedui_trust::authorization::check_covers;
+use hedui_trust::submission;
 use prost::Message as _;
 use tonic::{Request, Response, Status};
 
@@ -212,7 +212,7 @@ impl HubState {
         let encoded = req.encode_to_vec();
         size_check(encoded.len(), self.max_request_bytes)?;
         let today = today();
-        let (sub, auth) = parse_submission(req, today)?;
+        let (sub, auth) = submission::parse(req, today)?;
         let hash = hedui_store::request_hash(&encoded);
         if let Some((record, earlier)) = self.store.get_by_idempotency_key(&sub.idempotency_key).await? {
             let (record, replayed) = replay(record, &earlier, &hash)?;
@@ -453,40 +453,6 @@ impl HubState {
         match self.audit.append(vec![e]).await {
             Ok(_) => None,
             Err(err) => Some(HubError::Audit(err).into()),
-        }
-    }
-}
-
-/// Validates the request and its authorization together, so that every
-/// violation is reported in one answer.
-pub fn parse_submission(
-    req: &SubmitVerificationRequest,
-    today: NaiveDate,
-) -> Result<(ValidatedSubmission, ValidatedAuthorization), HubError> {
-    let sub = ValidatedSubmission::parse(req, today);
-    let auth = match &req.authorization {
-        Some(a) => authorization::parse(a, today, "authorization"),
-        None => Err(ValidationError::one(
-            "authorization",
-            "is required: the household's signed authorization (授权书)",
-        )),
-    };
-    match (sub, auth) {
-        (Ok(sub), Ok(auth)) => {
-            if auth.form_number != sub.authorization_ref {
-                return Err(ValidationError::one("authorization.form_number", "must equal authorization_ref").into());
-            }
-            Ok((sub, auth))
-        }
-        (sub, auth) => {
-            let mut violations = Vec::new();
-            if let Err(e) = sub {
-                violations.extend(e.violations);
-            }
-            if let Err(e) = auth {
-                violations.extend(e.violations);
-            }
-            Err(ValidationError { violations }.into())
         }
     }
 }

@@ -7,6 +7,9 @@
 //! - [`grant`]: the short-lived grant the hub signs for one department and
 //!   one request ([`grant::issue`]), its verification by the adapter SDK
 //!   ([`grant::verify`]) and replay protection ([`grant::ReplayGuard`]).
+//! - [`submission`]: a verification request and its authorization,
+//!   validated together ([`submission::parse`]), as the hub, the command
+//!   line, the console and batch uploads all check them.
 //! - [`seal`]: the hub key's signature over a stored record's digest, so an
 //!   insider who edits a record and recomputes its digest is still caught.
 //!
@@ -17,6 +20,7 @@
 pub mod authorization;
 pub mod grant;
 pub mod seal;
+pub mod submission;
 
 /// The ed25519 key types of the hub's grant key, re-exported so that callers
 /// need no direct dependency on `ed25519-dalek` to hold or load a key.

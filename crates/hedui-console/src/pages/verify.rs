@@ -46,8 +46,8 @@ pub async fn submit(State(app): State<Arc<App>>, who: Who, body: Bytes) -> Respo
     // validation of the request and its authorization. The handler runs it
     // again; this only spares the caseworker a round trip per mistake.
     let today = chrono::Utc::now().date_naive();
-    if let Err(e) = hedui_hub::service::parse_submission(&req, today) {
-        let more = Errors::from_status(&tonic::Status::from(e));
+    if let Err(e) = hedui_trust::submission::parse(&req, today) {
+        let more = Errors::from_status(&tonic::Status::from(hedui_hub::service::HubError::from(e)));
         for (path, message) in more.fields {
             if !errors.fields.iter().any(|(p, _)| p == &path) {
                 errors.fields.push((path, message));
