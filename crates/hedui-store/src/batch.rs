@@ -20,9 +20,6 @@ use hedui_proto::v1::{Verdict, VerificationRecord};
 
 use crate::{Result, Store, StoreError};
 
-mod postgres;
-mod sqlite;
-
 /// The idempotency key of a batch item's record.
 pub fn item_key(batch_id: &str, seq: i64) -> String {
     format!("batch:{batch_id}:{seq}")
@@ -89,7 +86,7 @@ impl BatchState {
         }
     }
 
-    fn parse(s: &str) -> BatchState {
+    pub(crate) fn parse(s: &str) -> BatchState {
         match s {
             "DRAFT" => BatchState::Draft,
             "RUNNING" => BatchState::Running,
@@ -205,19 +202,10 @@ pub fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 
-macro_rules! bdispatch {
-    ($self:ident . $f:ident ( $($arg:expr),* $(,)? )) => {
-        match &$self.backend {
-            $crate::Backend::Sqlite(pool) => sqlite::$f(pool $(, $arg)*).await,
-            $crate::Backend::Postgres(pool) => postgres::$f(pool $(, $arg)*).await,
-        }
-    };
-}
-
 impl Store {
     /// Creates a batch in state `DRAFT`.
     pub async fn create_batch(&self, b: &NewBatch) -> Result<()> {
-        bdispatch!(self.create_batch(b))
+        dispatch!(self.create_batch(b))
     }
 
     /// Appends `items` to a draft, all or none, numbering them after the
@@ -228,28 +216,28 @@ impl Store {
         batch_id: &str,
         items: &[NewItem],
     ) -> Result<std::result::Result<i64, Transition>> {
-        bdispatch!(self.add_batch_items(batch_id, items))
+        dispatch!(self.add_batch_items(batch_id, items))
     }
 
     /// DRAFT → RUNNING; refuses an empty batch.
     pub async fn start_batch(&self, batch_id: &str, now: &str) -> Result<Transition> {
-        bdispatch!(self.start_batch(batch_id, now))
+        dispatch!(self.start_batch(batch_id, now))
     }
 
     /// DRAFT or RUNNING → CANCELLED. Items already running finish; no
     /// other item is claimed.
     pub async fn cancel_batch(&self, batch_id: &str, now: &str) -> Result<Transition> {
-        bdispatch!(self.cancel_batch(batch_id, now))
+        dispatch!(self.cancel_batch(batch_id, now))
     }
 
     /// A batch and its counts.
     pub async fn get_batch(&self, batch_id: &str) -> Result<Option<BatchInfo>> {
-        bdispatch!(self.get_batch(batch_id))
+        dispatch!(self.get_batch(batch_id))
     }
 
     /// The most recent batches, newest first, with their counts.
     pub async fn list_batches(&self, limit: i64) -> Result<Vec<BatchInfo>> {
-        bdispatch!(self.list_batches(limit))
+        dispatch!(self.list_batches(limit))
     }
 
     /// Claims up to `limit` items that are due (pending and past their next
@@ -263,7 +251,7 @@ impl Store {
         lease_until_ms: i64,
         limit: i64,
     ) -> Result<Vec<ClaimedItem>> {
-        bdispatch!(self.claim_batch_items(owner, now_ms, lease_until_ms, limit))
+        dispatch!(self.claim_batch_items(owner, now_ms, lease_until_ms, limit))
     }
 
     /// Marks an item `DONE` if `owner` still holds it, and the batch `DONE`
@@ -278,7 +266,7 @@ impl Store {
         outcome: &ItemOutcome,
         now: &str,
     ) -> Result<bool> {
-        bdispatch!(self.complete_batch_item(batch_id, seq, owner, outcome, now))
+        dispatch!(self.complete_batch_item(batch_id, seq, owner, outcome, now))
     }
 
     /// Puts an item back to `PENDING` until `next_attempt_ms`, if `owner`
@@ -291,7 +279,7 @@ impl Store {
         next_attempt_ms: i64,
         error: &str,
     ) -> Result<bool> {
-        bdispatch!(self.reschedule_batch_item(batch_id, seq, owner, next_attempt_ms, error))
+        dispatch!(self.reschedule_batch_item(batch_id, seq, owner, next_attempt_ms, error))
     }
 
     /// Up to `limit` done items after `after_seq`, in order, with their
@@ -304,7 +292,7 @@ impl Store {
         limit: i64,
         only_flagged: bool,
     ) -> Result<Vec<ResultRow>> {
-        let rows: Vec<RawResultRow> = bdispatch!(self.batch_results(batch_id, after_seq, limit, only_flagged))?;
+        let rows: Vec<RawResultRow> = dispatch!(self.batch_results(batch_id, after_seq, limit, only_flagged))?;
         rows.into_iter()
             .map(|r| {
                 let record = r.record.map(|raw| self.check(raw)).transpose()?;
@@ -403,12 +391,12 @@ impl From<InfoParts> for BatchInfo {
 impl Store {
     /// A batch's header and state, without counting its items.
     pub async fn get_batch_header(&self, batch_id: &str) -> Result<Option<(NewBatch, BatchState)>> {
-        bdispatch!(self.get_batch_header(batch_id))
+        dispatch!(self.get_batch_header(batch_id))
     }
 
     /// Puts every item `owner` holds back to `PENDING` (a hub stopping
     /// cleanly), so another hub need not wait for the leases to run out.
     pub async fn release_batch_leases(&self, owner: &str) -> Result<u64> {
-        bdispatch!(self.release_batch_leases(owner))
+        dispatch!(self.release_batch_leases(owner))
     }
 }

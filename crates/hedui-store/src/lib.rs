@@ -15,10 +15,15 @@
 //! on, and its digest is checked again on every read, so a record altered on
 //! disk is reported instead of served.
 //!
-//! Each backend has its own SQL (`sqlite.rs`, `postgres.rs`) and its own
-//! migrations (`migrations/sqlite/`, `migrations/postgres/`), compiled into
-//! the binary and applied in order inside a transaction each; both lists have
-//! the same length, so a schema version means the same on both. A database
+//! The queries and row mapping are written once (`sql/`) and compiled for
+//! each backend against its own sqlx types; a small [`dialect::Dialect`]
+//! carries what really differs in the SQL text, and each backend's module
+//! (`sqlite.rs`, `postgres.rs`) keeps only what is its own: connecting, and
+//! how writers take turns (SQLite's single writer, PostgreSQL's advisory
+//! locks). Each backend has its own migrations (`migrations/sqlite/`,
+//! `migrations/postgres/`) under the same names, compiled into the binary
+//! and applied in order inside a transaction each, so a schema version
+//! means the same on both. A database
 //! whose schema is newer than this binary knows is refused, and so is one
 //! on which an applied migration differs from the binary's (its SHA-256,
 //! kept in `schema_migrations.checksum`, or its name). One test suite
@@ -27,11 +32,11 @@
 use hedui_proto::v1::{Purpose, RecordSummary, Verdict, VerificationRecord};
 use prost::Message as _;
 
+mod dialect;
 mod postgres;
 mod sqlite;
 
-// A schema version means the same on both backends.
-const _: () = assert!(sqlite::MIGRATIONS.len() == postgres::MIGRATIONS.len());
+use dialect::Dialect;
 
 /// What can go wrong in the store.
 #[derive(Debug, thiserror::Error)]
@@ -301,8 +306,8 @@ impl Store {
     /// beyond the versions this binary knows are left to the version check.
     async fn check_applied_migrations(&self) -> Result<()> {
         let known = match self.backend {
-            Backend::Sqlite(_) => sqlite::MIGRATIONS,
-            Backend::Postgres(_) => postgres::MIGRATIONS,
+            Backend::Sqlite(_) => Dialect::Sqlite.migrations(),
+            Backend::Postgres(_) => Dialect::Postgres.migrations(),
         };
         for m in self.applied_migrations().await? {
             let Some((name, sql)) = usize::try_from(m.version - 1).ok().and_then(|i| known.get(i)) else {
@@ -353,13 +358,13 @@ impl Store {
 
     /// The highest schema version this binary knows.
     pub fn known_schema_version() -> i64 {
-        sqlite::MIGRATIONS.len() as i64
+        Dialect::Sqlite.migrations().len() as i64
     }
 
     /// The names of the migrations this binary knows, in order; version
     /// `n` is the `n`-th (1-based).
     pub fn known_migrations() -> Vec<&'static str> {
-        sqlite::MIGRATIONS.iter().map(|(name, _)| *name).collect()
+        Dialect::Sqlite.migrations().iter().map(|(name, _)| *name).collect()
     }
 
     /// The schema version of the open database; 0 for a database that no

@@ -1,16 +1,19 @@
-//! Batches on PostgreSQL. Several hubs may share the database: a claim
-//! locks the rows it picks with `FOR UPDATE SKIP LOCKED`, so two claims at
-//! once never pick the same item, and neither waits for the other.
+//! Batches (see `crate::batch`). On PostgreSQL several hubs may share the
+//! database: a claim locks the rows it picks with `FOR UPDATE SKIP LOCKED`,
+//! so two claims at once never pick the same item, and neither waits for
+//! the other. On SQLite, with one writer, a claim is a single
+//! `UPDATE … RETURNING`, atomic by itself.
 
-use sqlx::{PgPool, Row as _};
+use sqlx::Row as _;
 
-use super::{BatchInfo, BatchState, ClaimedItem, InfoParts, ItemOutcome, NewBatch, NewItem, Transition};
+use super::{Connection, DIALECT, Pool, Row, begin_write};
 use crate::Result;
+use crate::batch::{BatchInfo, BatchState, ClaimedItem, InfoParts, ItemOutcome, NewBatch, NewItem, Transition};
 
 const HEADER: &str = "SELECT batch_id, label, state, purpose, window_from, window_to, asset_date, created_by_role,
         created_by_name, created_by_serial, created_at, started_at, finished_at FROM batches";
 
-pub(crate) async fn create_batch(pool: &PgPool, b: &NewBatch) -> Result<()> {
+pub(crate) async fn create_batch(pool: &Pool, b: &NewBatch) -> Result<()> {
     sqlx::query(
         "INSERT INTO batches (batch_id, label, state, purpose, window_from, window_to, asset_date,
                               created_by_role, created_by_name, created_by_serial, created_at)
@@ -31,21 +34,22 @@ pub(crate) async fn create_batch(pool: &PgPool, b: &NewBatch) -> Result<()> {
     Ok(())
 }
 
-async fn state_of(conn: &mut sqlx::PgConnection, batch_id: &str) -> Result<Option<BatchState>> {
-    let s: Option<String> = sqlx::query_scalar("SELECT state FROM batches WHERE batch_id = $1 FOR UPDATE")
-        .bind(batch_id)
-        .fetch_optional(conn)
-        .await?;
+/// The state of a batch, read in a write transaction: on PostgreSQL the
+/// batch row stays locked until the transaction ends.
+async fn state_of(conn: &mut Connection, batch_id: &str) -> Result<Option<BatchState>> {
+    let sql = format!("SELECT state FROM batches WHERE batch_id = $1{}", DIALECT.lock_rows());
+    let s: Option<String> = sqlx::query_scalar(&sql).bind(batch_id).fetch_optional(conn).await?;
     Ok(s.map(|s| BatchState::parse(&s)))
 }
 
 pub(crate) async fn add_batch_items(
-    pool: &PgPool,
+    pool: &Pool,
     batch_id: &str,
     items: &[NewItem],
 ) -> Result<std::result::Result<i64, Transition>> {
-    // The batch row is locked, so concurrent adds number one after another.
-    let mut tx = pool.begin().await?;
+    // The batch row is locked (on SQLite, the database), so concurrent adds
+    // number one after another.
+    let mut tx = begin_write(pool).await?;
     match state_of(&mut tx, batch_id).await? {
         None => return Ok(Err(Transition::NotFound)),
         Some(BatchState::Draft) => {}
@@ -73,8 +77,8 @@ pub(crate) async fn add_batch_items(
     Ok(Ok(seq))
 }
 
-pub(crate) async fn start_batch(pool: &PgPool, batch_id: &str, now: &str) -> Result<Transition> {
-    let mut tx = pool.begin().await?;
+pub(crate) async fn start_batch(pool: &Pool, batch_id: &str, now: &str) -> Result<Transition> {
+    let mut tx = begin_write(pool).await?;
     match state_of(&mut tx, batch_id).await? {
         None => return Ok(Transition::NotFound),
         Some(BatchState::Draft) => {}
@@ -101,8 +105,8 @@ pub(crate) async fn start_batch(pool: &PgPool, batch_id: &str, now: &str) -> Res
     Ok(Transition::Changed)
 }
 
-pub(crate) async fn cancel_batch(pool: &PgPool, batch_id: &str, now: &str) -> Result<Transition> {
-    let mut tx = pool.begin().await?;
+pub(crate) async fn cancel_batch(pool: &Pool, batch_id: &str, now: &str) -> Result<Transition> {
+    let mut tx = begin_write(pool).await?;
     match state_of(&mut tx, batch_id).await? {
         None => return Ok(Transition::NotFound),
         Some(BatchState::Draft | BatchState::Running) => {}
@@ -124,7 +128,7 @@ pub(crate) async fn cancel_batch(pool: &PgPool, batch_id: &str, now: &str) -> Re
     Ok(Transition::Changed)
 }
 
-fn header(r: &sqlx::postgres::PgRow) -> (NewBatch, String, Option<String>, Option<String>) {
+fn header(r: &Row) -> (NewBatch, String, Option<String>, Option<String>) {
     (
         NewBatch {
             batch_id: r.get("batch_id"),
@@ -144,7 +148,7 @@ fn header(r: &sqlx::postgres::PgRow) -> (NewBatch, String, Option<String>, Optio
     )
 }
 
-async fn info(pool: &PgPool, r: &sqlx::postgres::PgRow) -> Result<BatchInfo> {
+async fn info(pool: &Pool, r: &Row) -> Result<BatchInfo> {
     let (header, state, started_at, finished_at) = header(r);
     let rows = sqlx::query(
         "SELECT state, verdict, SUM(CASE WHEN flagged THEN 1 ELSE 0 END) AS flagged,
@@ -176,7 +180,7 @@ async fn info(pool: &PgPool, r: &sqlx::postgres::PgRow) -> Result<BatchInfo> {
     .into())
 }
 
-pub(crate) async fn get_batch(pool: &PgPool, batch_id: &str) -> Result<Option<BatchInfo>> {
+pub(crate) async fn get_batch(pool: &Pool, batch_id: &str) -> Result<Option<BatchInfo>> {
     let row = sqlx::query(&format!("{HEADER} WHERE batch_id = $1"))
         .bind(batch_id)
         .fetch_optional(pool)
@@ -187,7 +191,7 @@ pub(crate) async fn get_batch(pool: &PgPool, batch_id: &str) -> Result<Option<Ba
     }
 }
 
-pub(crate) async fn list_batches(pool: &PgPool, limit: i64) -> Result<Vec<BatchInfo>> {
+pub(crate) async fn list_batches(pool: &Pool, limit: i64) -> Result<Vec<BatchInfo>> {
     let rows = sqlx::query(&format!("{HEADER} ORDER BY created_at DESC, batch_id DESC LIMIT $1"))
         .bind(limit)
         .fetch_all(pool)
@@ -200,7 +204,7 @@ pub(crate) async fn list_batches(pool: &PgPool, limit: i64) -> Result<Vec<BatchI
 }
 
 pub(crate) async fn claim_batch_items(
-    pool: &PgPool,
+    pool: &Pool,
     owner: &str,
     now_ms: i64,
     lease_until_ms: i64,
@@ -239,7 +243,7 @@ pub(crate) async fn claim_batch_items(
 }
 
 async fn claim_where(
-    pool: &PgPool,
+    pool: &Pool,
     condition: &str,
     order: &str,
     owner: &str,
@@ -254,9 +258,9 @@ async fn claim_where(
              WHERE {condition}
                AND batch_id IN (SELECT batch_id FROM batches WHERE state = 'RUNNING')
              ORDER BY {order}
-             LIMIT $4
-             FOR UPDATE SKIP LOCKED)
-         RETURNING batch_id, seq, attempts, request"
+             LIMIT $4{skip_locked})
+         RETURNING batch_id, seq, attempts, request",
+        skip_locked = DIALECT.skip_locked(),
     );
     let rows = sqlx::query(&sql)
         .bind(owner)
@@ -277,15 +281,16 @@ async fn claim_where(
 }
 
 pub(crate) async fn complete_batch_item(
-    pool: &PgPool,
+    pool: &Pool,
     batch_id: &str,
     seq: i64,
     owner: &str,
     outcome: &ItemOutcome,
     now: &str,
 ) -> Result<bool> {
-    let mut tx = pool.begin().await?;
-    // The batch row is locked first. Without it two hubs finishing the last
+    let mut tx = begin_write(pool).await?;
+    // The batch row is locked first (on SQLite the write transaction holds
+    // the whole database already). Without it two hubs finishing the last
     // two households at once each see the other's item still RUNNING (READ
     // COMMITTED reads before the other commits), neither marks the batch
     // DONE, and it stays RUNNING for ever: a write skew. With it, the second
@@ -325,7 +330,7 @@ pub(crate) async fn complete_batch_item(
 }
 
 pub(crate) async fn reschedule_batch_item(
-    pool: &PgPool,
+    pool: &Pool,
     batch_id: &str,
     seq: i64,
     owner: &str,
@@ -349,7 +354,7 @@ pub(crate) async fn reschedule_batch_item(
 }
 
 pub(crate) async fn batch_results(
-    pool: &PgPool,
+    pool: &Pool,
     batch_id: &str,
     after_seq: i64,
     limit: i64,
@@ -390,7 +395,7 @@ pub(crate) async fn batch_results(
         .collect())
 }
 
-pub(crate) async fn get_batch_header(pool: &PgPool, batch_id: &str) -> Result<Option<(NewBatch, BatchState)>> {
+pub(crate) async fn get_batch_header(pool: &Pool, batch_id: &str) -> Result<Option<(NewBatch, BatchState)>> {
     let row = sqlx::query(&format!("{HEADER} WHERE batch_id = $1"))
         .bind(batch_id)
         .fetch_optional(pool)
@@ -401,7 +406,7 @@ pub(crate) async fn get_batch_header(pool: &PgPool, batch_id: &str) -> Result<Op
     }))
 }
 
-pub(crate) async fn release_batch_leases(pool: &PgPool, owner: &str) -> Result<u64> {
+pub(crate) async fn release_batch_leases(pool: &Pool, owner: &str) -> Result<u64> {
     Ok(sqlx::query(
         "UPDATE batch_items SET state = 'PENDING', lease_owner = NULL, lease_until = NULL
          WHERE state = 'RUNNING' AND lease_owner = $1",

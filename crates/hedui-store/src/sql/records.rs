@@ -1,0 +1,334 @@
+//! Records, their person index, idempotency claims and the integrity read.
+
+use sqlx::Row as _;
+
+use super::{DIALECT, Params, Pool, Query, RAW_RECORD, SUMMARY_COLUMNS, raw_record, summary_row};
+use crate::{ListBounds, PutOutcome, RawRecord, RecordRow, Result, SummaryRow};
+
+/// One page of records created in `[from, before)`, after the key `after`
+/// (created_at, record_id), oldest first.
+pub(crate) async fn records_page(
+    pool: &Pool,
+    from: &str,
+    before: &str,
+    after: Option<&(String, String)>,
+    limit: i64,
+) -> Result<Vec<RawRecord>> {
+    // The empty string sorts before every stored key.
+    let (after_at, after_id) = after.map_or(("", ""), |(a, i)| (a.as_str(), i.as_str()));
+    let rows = sqlx::query(
+        "SELECT r.record_id, r.body, r.entry_seq, a.entry AS bound_entry
+         FROM records r LEFT JOIN audit_entries a ON a.seq = r.entry_seq
+         WHERE created_at >= $1 AND created_at < $2 AND (created_at, record_id) > ($3, $4)
+         ORDER BY created_at, record_id LIMIT $5",
+    )
+    .bind(from)
+    .bind(before)
+    .bind(after_at)
+    .bind(after_id)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.iter().map(raw_record).collect())
+}
+
+pub(crate) async fn put_record(
+    pool: &Pool,
+    row: &RecordRow<'_>,
+    idempotency_key: &str,
+    request_hash: &str,
+) -> Result<PutOutcome> {
+    let mut tx = pool.begin().await?;
+    // A concurrent insert under the same key waits here for the other
+    // transaction and then does nothing; the read below sees its record.
+    let inserted = insert_record(&mut tx, row, idempotency_key, request_hash).await?;
+    if !inserted {
+        tx.rollback().await?;
+        let (record, request_hash) = get_by_idempotency_key(pool, idempotency_key)
+            .await?
+            .ok_or_else(crate::missing_existing)?;
+        return Ok(PutOutcome::Existing {
+            record: Box::new(crate::decode(record.record_id, record.body)?),
+            request_hash,
+        });
+    }
+    tx.commit().await?;
+    Ok(PutOutcome::Inserted)
+}
+
+/// Inserts a record and its person index in `tx` unless its idempotency key
+/// is taken; returns whether it was inserted. Used alone by `put_record` and
+/// inside the audit log's group commit.
+pub(super) async fn insert_record(
+    tx: &mut super::Connection,
+    row: &RecordRow<'_>,
+    idempotency_key: &str,
+    request_hash: &str,
+) -> Result<bool> {
+    let q = sqlx::query(
+        "INSERT INTO records (record_id, created_at, household_ref, verdict, purpose, member_count,
+                              digest, idempotency_key, request_hash, body, root_record_id, entry_seq)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+         ON CONFLICT (idempotency_key) DO NOTHING",
+    );
+    let inserted = bind_record_columns(q, row, idempotency_key, request_hash)
+        // A first record is the root of its own lineage.
+        .bind(row.record_id)
+        .bind(row.entry_seq)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+        == 1;
+    if !inserted {
+        return Ok(false);
+    }
+    insert_persons(tx, row).await?;
+    Ok(true)
+}
+
+/// Binds the columns every insert of a record starts with, in this order:
+/// `record_id, created_at, household_ref, verdict, purpose, member_count,
+/// digest, idempotency_key, request_hash, body`.
+pub(super) fn bind_record_columns<'q>(
+    q: Query<'q>,
+    row: &'q RecordRow<'_>,
+    idempotency_key: &'q str,
+    request_hash: &'q str,
+) -> Query<'q> {
+    q.bind(row.record_id)
+        .bind(row.created_at)
+        .bind(row.household_ref)
+        .bind(row.verdict)
+        .bind(row.purpose)
+        .bind(row.member_count)
+        .bind(row.digest)
+        .bind(idempotency_key)
+        .bind(request_hash)
+        .bind(row.body.as_slice())
+}
+
+/// Indexes the members of a record just inserted in `tx`; a person named
+/// twice in one household is indexed once.
+pub(super) async fn insert_persons(tx: &mut super::Connection, row: &RecordRow<'_>) -> Result<()> {
+    for id_number in &row.id_numbers {
+        sqlx::query("INSERT INTO record_persons (record_id, id_number) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+            .bind(row.record_id)
+            .bind(id_number)
+            .execute(&mut *tx)
+            .await?;
+    }
+    Ok(())
+}
+
+pub(crate) async fn get_record(pool: &Pool, record_id: &str) -> Result<Option<RawRecord>> {
+    if DIALECT.unstorable(record_id) {
+        return Ok(None);
+    }
+    let row = sqlx::query(&format!("{RAW_RECORD} WHERE r.record_id = $1"))
+        .bind(record_id)
+        .fetch_optional(pool)
+        .await?;
+    Ok(row.as_ref().map(raw_record))
+}
+
+pub(crate) async fn get_by_idempotency_key(pool: &Pool, key: &str) -> Result<Option<(RawRecord, String)>> {
+    if DIALECT.unstorable(key) {
+        return Ok(None);
+    }
+    let row = sqlx::query(&format!("{RAW_RECORD} WHERE r.idempotency_key = $1"))
+        .bind(key)
+        .fetch_optional(pool)
+        .await?;
+    Ok(row.map(|r| (raw_record(&r), r.get("request_hash"))))
+}
+
+pub(crate) async fn list_records(pool: &Pool, f: &ListBounds<'_>) -> Result<Vec<(SummaryRow, RawRecord)>> {
+    let unstorable = |s: &str| DIALECT.unstorable(s);
+    if f.id_number.is_some_and(unstorable)
+        || f.household_ref.is_some_and(unstorable)
+        || f.after.is_some_and(|(c, r)| unstorable(c) || unstorable(r))
+    {
+        return Ok(Vec::new());
+    }
+    let mut p = Params::default();
+    let mut sql = format!(
+        "SELECT {SUMMARY_COLUMNS}, r.body, r.entry_seq, a.entry AS bound_entry
+         FROM records r LEFT JOIN audit_entries a ON a.seq = r.entry_seq WHERE 1 = 1"
+    );
+    if f.verdict.is_some() {
+        sql.push_str(&format!(" AND r.verdict = {}", p.next()));
+    }
+    if f.created_from.is_some() {
+        sql.push_str(&format!(" AND r.created_at >= {}", p.next()));
+    }
+    if f.created_before.is_some() {
+        sql.push_str(&format!(" AND r.created_at < {}", p.next()));
+    }
+    if f.id_number.is_some() {
+        sql.push_str(&format!(
+            " AND r.record_id IN (SELECT record_id FROM record_persons WHERE id_number = {})",
+            p.next()
+        ));
+    }
+    if f.latest_only {
+        sql.push_str(" AND NOT EXISTS (SELECT 1 FROM records s WHERE s.previous_record_id = r.record_id)");
+    }
+    if f.purpose.is_some() {
+        sql.push_str(&format!(" AND r.purpose = {}", p.next()));
+    }
+    if f.household_ref.is_some() {
+        sql.push_str(&format!(" AND r.household_ref = {}", p.next()));
+    }
+    if f.after.is_some() {
+        let (a, b, c) = (p.next(), p.next(), p.next());
+        sql.push_str(&format!(
+            " AND (r.created_at < {a} OR (r.created_at = {b} AND r.record_id < {c}))"
+        ));
+    }
+    sql.push_str(&format!(
+        " ORDER BY r.created_at DESC, r.record_id DESC LIMIT {}",
+        p.next()
+    ));
+    let mut q = sqlx::query(&sql);
+    if let Some(v) = f.verdict {
+        q = q.bind(v);
+    }
+    if let Some(d) = &f.created_from {
+        q = q.bind(d);
+    }
+    if let Some(d) = &f.created_before {
+        q = q.bind(d);
+    }
+    if let Some(id) = f.id_number {
+        q = q.bind(id);
+    }
+    if let Some(p) = f.purpose {
+        q = q.bind(p);
+    }
+    if let Some(h) = f.household_ref {
+        q = q.bind(h);
+    }
+    if let Some((created, id)) = f.after {
+        q = q.bind(created).bind(created).bind(id);
+    }
+    q = q.bind(f.limit);
+    let rows = q.fetch_all(pool).await?;
+    Ok(rows.into_iter().map(|r| (summary_row(&r), raw_record(&r))).collect())
+}
+
+pub(crate) async fn ping(pool: &Pool) -> Result<()> {
+    sqlx::query("SELECT 1").execute(pool).await?;
+    Ok(())
+}
+
+pub(crate) async fn execute_raw(pool: &Pool, sql: &str) -> Result<u64> {
+    Ok(sqlx::raw_sql(sql).execute(pool).await?.rows_affected())
+}
+
+pub(crate) async fn unbound_records(pool: &Pool) -> Result<Vec<(String, Vec<u8>)>> {
+    let rows =
+        sqlx::query("SELECT record_id, body FROM records WHERE entry_seq IS NULL ORDER BY created_at, record_id")
+            .fetch_all(pool)
+            .await?;
+    Ok(rows.into_iter().map(|r| (r.get("record_id"), r.get("body"))).collect())
+}
+
+pub(crate) async fn bind_record(pool: &Pool, row: &RecordRow<'_>) -> Result<bool> {
+    let changed = sqlx::query(
+        "UPDATE records SET entry_seq = $1, body = $2 WHERE record_id = $3 AND digest = $4 AND entry_seq IS NULL",
+    )
+    .bind(row.entry_seq)
+    .bind(row.body.as_slice())
+    .bind(row.record_id)
+    .bind(row.digest)
+    .execute(pool)
+    .await?
+    .rows_affected();
+    Ok(changed == 1)
+}
+
+pub(crate) async fn integrity_rows(pool: &Pool) -> Result<crate::integrity::IntegrityRows> {
+    let entries = sqlx::query_as(
+        "SELECT seq, time, actor, role, action, departments, status, entry, leaf FROM audit_entries ORDER BY seq",
+    )
+    .fetch_all(pool)
+    .await?;
+    let persons = sqlx::query_as("SELECT key_hash, seq FROM audit_persons ORDER BY seq, key_hash")
+        .fetch_all(pool)
+        .await?;
+    let record_persons = sqlx::query_as("SELECT record_id, id_number FROM record_persons")
+        .fetch_all(pool)
+        .await?;
+    let rows = sqlx::query(&format!(
+        "SELECT {SUMMARY_COLUMNS}, r.entry_seq, r.body FROM records r ORDER BY r.created_at, r.record_id"
+    ))
+    .fetch_all(pool)
+    .await?;
+    let records = rows
+        .iter()
+        .map(|r| crate::integrity::RecordCols {
+            summary: summary_row(r),
+            entry_seq: r.get("entry_seq"),
+            body: r.get("body"),
+        })
+        .collect();
+    Ok(crate::integrity::IntegrityRows {
+        entries,
+        persons,
+        records,
+        record_persons,
+    })
+}
+
+pub(crate) async fn claim_key(
+    pool: &Pool,
+    key: &str,
+    owner: &str,
+    now_ms: i64,
+    expires_at_ms: i64,
+) -> Result<Option<i64>> {
+    // One statement: take a free key, renew our own claim, or take over a
+    // lapsed one; otherwise leave the holder's claim as it is.
+    let taken: Option<String> = sqlx::query_scalar(
+        "INSERT INTO idempotency_claims (idempotency_key, owner, expires_at) VALUES ($1, $2, $3)
+         ON CONFLICT (idempotency_key) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
+         WHERE idempotency_claims.owner = excluded.owner OR idempotency_claims.expires_at < $4
+         RETURNING owner",
+    )
+    .bind(key)
+    .bind(owner)
+    .bind(expires_at_ms)
+    .bind(now_ms)
+    .fetch_optional(pool)
+    .await?;
+    if taken.is_some() {
+        return Ok(None);
+    }
+    let held: Option<i64> = sqlx::query_scalar("SELECT expires_at FROM idempotency_claims WHERE idempotency_key = $1")
+        .bind(key)
+        .fetch_optional(pool)
+        .await?;
+    // Released between the two statements: free now, so lapsed already.
+    Ok(Some(held.unwrap_or(now_ms)))
+}
+
+pub(crate) async fn release_claims(pool: &Pool, prefix: &str) -> Result<u64> {
+    // Released by lapsing, not deleted: the hub's role deletes nothing.
+    let rows =
+        sqlx::query("UPDATE idempotency_claims SET expires_at = 0 WHERE substr(owner, 1, CAST($1 AS INTEGER)) = $2")
+            .bind(prefix.chars().count() as i64)
+            .bind(prefix)
+            .execute(pool)
+            .await?
+            .rows_affected();
+    Ok(rows)
+}
+
+pub(crate) async fn release_claim(pool: &Pool, key: &str, owner: &str) -> Result<()> {
+    sqlx::query("UPDATE idempotency_claims SET expires_at = 0 WHERE idempotency_key = $1 AND owner = $2")
+        .bind(key)
+        .bind(owner)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
