@@ -28,8 +28,9 @@ use crate::signal::shutdown_signal;
 #[derive(Debug, Subcommand)]
 pub enum AdapterAction {
     /// Load and check an adapter configuration without serving: for sql,
-    /// connect and check every query's columns; for snapshot, open the store
-    /// and show what is imported.
+    /// connect, prepare every query and check its columns' names and types;
+    /// for snapshot, open the store, show what is imported, and fail when a
+    /// category was never imported or is older than max_age_days.
     Check {
         /// The configuration file, e.g. deploy/adapters/tax.toml.
         #[arg(long)]
@@ -133,6 +134,9 @@ async fn check(path: PathBuf, offline: bool) -> anyhow::Result<()> {
     match &config.backend {
         BackendConfig::Sql(_) => {
             let source = SqlSource::connect(&config).await?;
+            for c in mapping::categories(config.department) {
+                println!("  sql.queries.{}: prepared; column names and types OK", c.name);
+            }
             println!("connected; every query prepared and its columns match: OK");
             if config.log.grant_store == Some(hedui_adapter::config::GrantStoreConfig::Database) {
                 let store = source.grant_store().await.map_err(anyhow::Error::msg)?;
@@ -145,6 +149,12 @@ async fn check(path: PathBuf, offline: bool) -> anyhow::Result<()> {
         BackendConfig::Snapshot(_) => {
             let source = SnapshotSource::open(&config).await.map_err(anyhow::Error::msg)?;
             print_snapshot_status(&source);
+            // A category never imported answers UNAVAILABLE, and stale data
+            // is flagged in every record: neither is ready to serve.
+            let (_, reason) = source.freshness(chrono::Utc::now().date_naive());
+            if !reason.is_empty() {
+                bail!("{}: not ready to serve: {reason}", path.display());
+            }
         }
     }
     Ok(())

@@ -932,7 +932,10 @@ mod tests {
         assert!(!manifest.contains("tcpSocket"));
         assert!(manifest.contains(&format!("containerPort: {metrics}\n")));
         let policy = std::fs::read_to_string(base().join("k8s/networkpolicy.yaml")).unwrap();
-        assert!(policy.contains(&format!("port: {metrics}\n")), "metrics are not let in from monitoring");
+        assert!(
+            policy.contains(&format!("port: {metrics}\n")),
+            "metrics are not let in from monitoring"
+        );
     }
 
     /// The migration Job is named after the version of the image it runs,
