@@ -26,6 +26,7 @@ use std::time::Duration;
 
 use chrono::NaiveDate;
 use hedui_ops::exposition::{Histogram, family, lock};
+use hedui_ops::grpc::code_name;
 use hedui_trust::grant::GrantError;
 use tokio::net::TcpListener;
 
@@ -92,29 +93,6 @@ pub fn refusal_label(e: &GrantError) -> &'static str {
         GrantError::Mismatch { .. } => "mismatch",
         GrantError::PersonNotGranted { .. } => "person_not_granted",
         GrantError::Replayed => "replayed",
-    }
-}
-
-/// The gRPC name of a status code.
-pub fn code_name(code: tonic::Code) -> &'static str {
-    match code {
-        tonic::Code::Ok => "OK",
-        tonic::Code::Cancelled => "CANCELLED",
-        tonic::Code::Unknown => "UNKNOWN",
-        tonic::Code::InvalidArgument => "INVALID_ARGUMENT",
-        tonic::Code::DeadlineExceeded => "DEADLINE_EXCEEDED",
-        tonic::Code::NotFound => "NOT_FOUND",
-        tonic::Code::AlreadyExists => "ALREADY_EXISTS",
-        tonic::Code::PermissionDenied => "PERMISSION_DENIED",
-        tonic::Code::ResourceExhausted => "RESOURCE_EXHAUSTED",
-        tonic::Code::FailedPrecondition => "FAILED_PRECONDITION",
-        tonic::Code::Aborted => "ABORTED",
-        tonic::Code::OutOfRange => "OUT_OF_RANGE",
-        tonic::Code::Unimplemented => "UNIMPLEMENTED",
-        tonic::Code::Internal => "INTERNAL",
-        tonic::Code::Unavailable => "UNAVAILABLE",
-        tonic::Code::DataLoss => "DATA_LOSS",
-        tonic::Code::Unauthenticated => "UNAUTHENTICATED",
     }
 }
 
