@@ -28,8 +28,9 @@ use crate::signal::shutdown_signal;
 #[derive(Debug, Subcommand)]
 pub enum AdapterAction {
     /// Load and check an adapter configuration without serving: for sql,
-    /// connect and check every query's columns; for snapshot, open the store
-    /// and show what is imported.
+    /// connect, prepare every query and check its columns' names and types;
+    /// for snapshot, open the store, show what is imported, and fail when a
+    /// category was never imported or is older than max_age_days.
     Check {
         /// The configuration file, e.g. deploy/adapters/tax.toml.
         #[arg(long)]
@@ -133,6 +134,9 @@ async fn check(path: PathBuf, offline: bool) -> anyhow::Result<()> {
     match &config.backend {
         BackendConfig::Sql(_) => {
             let source = SqlSource::connect(&config).await?;
+            for c in mapping::categories(config.department) {
+                println!("  sql.queries.{}: prepared; column names and types OK", c.name);
+            }
             println!("connected; every query prepared and its columns match: OK");
             if config.log.grant_store == Some(hedui_adapter::config::GrantStoreConfig::Database) {
                 let store = source.grant_store().await.map_err(anyhow::Error::msg)?;
@@ -145,6 +149,12 @@ async fn check(path: PathBuf, offline: bool) -> anyhow::Result<()> {
         BackendConfig::Snapshot(_) => {
             let source = SnapshotSource::open(&config).await.map_err(anyhow::Error::msg)?;
             print_snapshot_status(&source);
+            // A category never imported answers UNAVAILABLE, and stale data
+            // is flagged in every record: neither is ready to serve.
+            let (_, reason) = source.freshness(chrono::Utc::now().date_naive());
+            if !reason.is_empty() {
+                bail!("{}: not ready to serve: {reason}", path.display());
+            }
         }
     }
     Ok(())
@@ -242,6 +252,18 @@ pub struct AdapterArgs {
     /// log.grant_store); default beside the query log.
     #[arg(long)]
     pub grant_store: Option<PathBuf>,
+    /// A plaintext port serving grpc.health.v1 alone, for probes, e.g.
+    /// 0.0.0.0:7411 (overrides health_listen of --config; off by default).
+    #[arg(long)]
+    pub health_listen: Option<SocketAddr>,
+    /// Plain HTTP GET /metrics for Prometheus, e.g. 127.0.0.1:9401
+    /// (overrides metrics_listen of --config; off by default).
+    #[arg(long)]
+    pub metrics_listen: Option<SocketAddr>,
+    /// Seconds the adapter reports NOT_SERVING but still answers after
+    /// SIGTERM (overrides drain_seconds of --config; default 5).
+    #[arg(long)]
+    pub drain_seconds: Option<u64>,
     #[command(flatten)]
     pub tls: TlsArgs,
     /// Serve plaintext and accept any caller (grants are still checked).
@@ -273,7 +295,16 @@ pub async fn adapter(a: AdapterArgs) -> anyhow::Result<()> {
                 .ok_or_else(|| anyhow!("--department is required with the sandbox backend"))?;
             let sandbox = Arc::new(Sandbox::dejiang(chrono::Utc::now().date_naive()));
             let source = Arc::new(SandboxSource::new(sandbox, department));
-            serve_adapter(source, department, "sandbox", a, Default::default(), None).await
+            serve_adapter(
+                source,
+                department,
+                "sandbox",
+                a,
+                Default::default(),
+                Default::default(),
+                None,
+            )
+            .await
         }
         (None | Some(Backend::Sql | Backend::Snapshot), Some(_)) => {
             let config = crate::adapter_cmd::load_for(&a)?;
@@ -288,7 +319,7 @@ pub async fn adapter(a: AdapterArgs) -> anyhow::Result<()> {
                         }
                         _ => None,
                     };
-                    serve_adapter(source, department, "sql", a, config.log, in_db).await
+                    serve_adapter(source, department, "sql", a, config.log, config.serve, in_db).await
                 }
                 hedui_adapter::config::BackendConfig::Snapshot(_) => {
                     let source = Arc::new(
@@ -298,30 +329,52 @@ pub async fn adapter(a: AdapterArgs) -> anyhow::Result<()> {
                     );
                     crate::adapter_cmd::print_snapshot_status(&source);
                     let _watcher = hedui_adapter::snapshot::spawn_watcher(source.clone());
-                    serve_adapter(source, department, "snapshot", a, config.log, None).await
+                    serve_adapter(source, department, "snapshot", a, config.log, config.serve, None).await
                 }
             }
         }
     }
 }
 
-/// Serves `source` with the listener, keys, query log and TLS of `a`, the
-/// `[log]` section of the configuration file under them, and the grant
-/// store in the department's database when that is configured.
+/// Serves `source` with the listeners, keys, query log and TLS of `a`, the
+/// `[log]` section and the top keys of the configuration file under them,
+/// and the grant store in the department's database when that is
+/// configured.
+#[allow(clippy::too_many_arguments)]
 async fn serve_adapter<S: hedui_adapter::Source>(
     source: Arc<S>,
     department: hedui_proto::v1::Department,
     backend: &str,
     a: AdapterArgs,
     log: hedui_adapter::config::LogConfig,
+    serve: hedui_adapter::config::ServeConfig,
     grants_in_db: Option<Arc<dyn hedui_adapter::grants::GrantStore>>,
 ) -> anyhow::Result<()> {
     if a.hub_keys.is_empty() {
         bail!("--hub-key is required to serve");
     }
+    let drain_seconds = a
+        .drain_seconds
+        .or(serve.drain_seconds)
+        .unwrap_or(hedui_adapter::config::DEFAULT_DRAIN_SECONDS);
+    if drain_seconds > 300 {
+        bail!("--drain-seconds: at most 300");
+    }
     let listener = tokio::net::TcpListener::bind(a.listen)
         .await
         .with_context(|| format!("cannot listen on {}", a.listen))?;
+    let bind = async |flag: &str, addr: Option<SocketAddr>| -> anyhow::Result<Option<tokio::net::TcpListener>> {
+        let Some(addr) = addr else { return Ok(None) };
+        let l = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("{flag}: cannot listen on {addr}"))?;
+        eprintln!("{flag}: {}", l.local_addr()?);
+        Ok(Some(l))
+    };
+    let ops = hedui_adapter::ops::OpsListeners {
+        health: bind("health_listen", a.health_listen.or(serve.health_listen)).await?,
+        metrics: bind("metrics_listen", a.metrics_listen.or(serve.metrics_listen)).await?,
+    };
     eprintln!(
         "hedui adapter for {} ({backend}) listening on {}",
         hedui_domain::department::slug(department),
@@ -368,7 +421,8 @@ async fn serve_adapter<S: hedui_adapter::Source>(
         grant_store: options_grants,
         log_signing_key,
         checkpoint_interval: std::time::Duration::from_secs(log.checkpoint_seconds.unwrap_or(60)),
+        drain_delay: std::time::Duration::from_secs(drain_seconds),
     };
-    hedui_adapter::serve(source, listener, &options, shutdown_signal()).await?;
+    hedui_adapter::serve_with_ops(source, listener, &options, ops, shutdown_signal()).await?;
     Ok(())
 }

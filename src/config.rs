@@ -919,6 +919,23 @@ mod tests {
             Some(std::path::Path::new("/etc/hedui/secret/log.key"))
         );
         assert!(manifest.contains("  log.key:") && manifest.contains("  database-url:"));
+        // The kubelet probes the plaintext health port the ConfigMap opens,
+        // with gRPC health, not TCP; metrics are on the port it declares.
+        let health = cfg.serve.health_listen.expect("health_listen is set").port();
+        let metrics = cfg.serve.metrics_listen.expect("metrics_listen is set").port();
+        for probe in ["readinessProbe", "livenessProbe"] {
+            assert!(
+                manifest.contains(&format!("{probe}:\n            grpc:\n              port: {health}\n")),
+                "{probe} is not a gRPC probe on {health}"
+            );
+        }
+        assert!(!manifest.contains("tcpSocket"));
+        assert!(manifest.contains(&format!("containerPort: {metrics}\n")));
+        let policy = std::fs::read_to_string(base().join("k8s/networkpolicy.yaml")).unwrap();
+        assert!(
+            policy.contains(&format!("port: {metrics}\n")),
+            "metrics are not let in from monitoring"
+        );
     }
 
     /// The migration Job is named after the version of the image it runs,

@@ -25,6 +25,7 @@ const RUNTIME: &[&str] = &[
     "hedui-store",
     "hedui-hub",
     "hedui-tls",
+    "hedui-ops",
     "hedui-adapter",
     "hedui-console",
 ];

@@ -25,6 +25,15 @@
 //! checkpoint_seconds = 60
 //! ```
 //!
+//! Three optional keys at the top say what the adapter serves besides its
+//! query port, as the hub's do:
+//!
+//! ```toml
+//! health_listen = "0.0.0.0:7411"     # plaintext grpc.health.v1 alone, for probes
+//! metrics_listen = "127.0.0.1:9401"  # GET /metrics for Prometheus
+//! drain_seconds = 5                  # NOT_SERVING this long after SIGTERM
+//! ```
+//!
 //! [`AdapterConfig::load`] checks everything that can be checked without the
 //! database: keys, department, that every category of the department has a
 //! query and no unknown one does, each query's parameters, and that each is
@@ -53,6 +62,9 @@ pub struct ConfigError {
 #[serde(deny_unknown_fields)]
 struct RawConfig {
     department: String,
+    health_listen: Option<String>,
+    metrics_listen: Option<String>,
+    drain_seconds: Option<u64>,
     sql: Option<RawSql>,
     snapshot: Option<RawSnapshot>,
     #[serde(default)]
@@ -113,7 +125,26 @@ pub struct AdapterConfig {
     pub backend: BackendConfig,
     /// The `[log]` section: the adapter's own records.
     pub log: LogConfig,
+    /// The listeners beside the query port and the drain.
+    pub serve: ServeConfig,
 }
+
+/// `health_listen`, `metrics_listen` and `drain_seconds`, at the top of
+/// the file. Every key is optional; the command line may override each.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ServeConfig {
+    /// A plaintext port serving `grpc.health.v1` alone, for probes; off
+    /// when absent.
+    pub health_listen: Option<std::net::SocketAddr>,
+    /// Plain HTTP `GET /metrics`; off when absent.
+    pub metrics_listen: Option<std::net::SocketAddr>,
+    /// Seconds of NOT_SERVING before stopping, once SIGTERM came; default
+    /// [`DEFAULT_DRAIN_SECONDS`].
+    pub drain_seconds: Option<u64>,
+}
+
+/// Default `drain_seconds`, as the hub's.
+pub const DEFAULT_DRAIN_SECONDS: u64 = 5;
 
 /// The `[log]` section. Every key is optional; the command line may
 /// override each one.
@@ -234,11 +265,27 @@ impl AdapterConfig {
             }
         };
         let log = log_config(raw.log, base, matches!(backend, BackendConfig::Sql(_))).map_err(err)?;
+        let address = |key: &str, v: Option<String>, example: &str| match v.as_deref().map(str::trim) {
+            None | Some("") => Ok(None),
+            Some(a) => a
+                .parse()
+                .map(Some)
+                .map_err(|e| err(format!("{key}: {a:?} is not an address such as {example}: {e}"))),
+        };
+        let serve = ServeConfig {
+            health_listen: address("health_listen", raw.health_listen, "0.0.0.0:7411")?,
+            metrics_listen: address("metrics_listen", raw.metrics_listen, "127.0.0.1:9401")?,
+            drain_seconds: raw.drain_seconds,
+        };
+        if serve.drain_seconds.is_some_and(|s| s > 300) {
+            return Err(err("drain_seconds: at most 300".into()));
+        }
         Ok(AdapterConfig {
             file: path.to_owned(),
             department,
             backend,
             log,
+            serve,
         })
     }
 
@@ -386,6 +433,31 @@ mod tests {
                 checkpoint_seconds: Some(30),
             }
         );
+    }
+
+    #[test]
+    fn the_probe_and_metrics_ports_are_optional_addresses() {
+        assert_eq!(parse(SNAPSHOT).unwrap().serve, ServeConfig::default());
+        let c = parse(&format!(
+            "health_listen = \"0.0.0.0:7411\"\nmetrics_listen = \"127.0.0.1:9401\"\ndrain_seconds = 3\n{SNAPSHOT}"
+        ))
+        .unwrap();
+        assert_eq!(
+            c.serve,
+            ServeConfig {
+                health_listen: Some("0.0.0.0:7411".parse().unwrap()),
+                metrics_listen: Some("127.0.0.1:9401".parse().unwrap()),
+                drain_seconds: Some(3),
+            }
+        );
+        let err = parse(&format!("metrics_listen = \"localhost\"\n{SNAPSHOT}")).unwrap_err();
+        assert!(
+            err.message
+                .starts_with("metrics_listen: \"localhost\" is not an address"),
+            "{err}"
+        );
+        let err = parse(&format!("drain_seconds = 9000\n{SNAPSHOT}")).unwrap_err();
+        assert!(err.message.starts_with("drain_seconds:"), "{err}");
     }
 
     #[test]

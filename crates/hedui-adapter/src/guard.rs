@@ -88,6 +88,10 @@ pub struct AdapterOptions {
     /// How often a checkpoint is signed when lines were added; one more is
     /// signed when the adapter stops.
     pub checkpoint_interval: Duration,
+    /// How long, once shutdown begins, the adapter reports NOT_SERVING on
+    /// its health service while it still answers (`drain_seconds`); 0 stops
+    /// at once.
+    pub drain_delay: Duration,
 }
 
 impl Default for AdapterOptions {
@@ -99,6 +103,7 @@ impl Default for AdapterOptions {
             grant_store: GrantStoreOption::default(),
             log_signing_key: None,
             checkpoint_interval: DEFAULT_CHECKPOINT_INTERVAL,
+            drain_delay: Duration::ZERO,
         }
     }
 }
@@ -112,6 +117,7 @@ impl std::fmt::Debug for AdapterOptions {
             .field("grant_store", &self.grant_store)
             .field("log_signing_key", &self.log_signing_key.is_some())
             .field("checkpoint_interval", &self.checkpoint_interval)
+            .field("drain_delay", &self.drain_delay)
             .finish()
     }
 }

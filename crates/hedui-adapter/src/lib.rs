@@ -39,6 +39,7 @@ pub mod config;
 pub mod grants;
 pub mod guard;
 pub mod mapping;
+pub mod ops;
 pub mod sandbox;
 pub mod snapshot;
 pub mod sql;
@@ -77,6 +78,12 @@ pub trait Source: Send + Sync + 'static {
     /// Answers one validated query: exactly one result per person, in any
     /// order, with findings only in this department's message.
     fn query(&self, query: &ValidatedQuery) -> impl Future<Output = Result<QueryResponse, SourceError>> + Send;
+
+    /// The date of each category's data and the age allowed, for the
+    /// snapshot-age metrics; `None` (the default) for live data.
+    fn snapshot_dates(&self) -> Option<ops::SnapshotDates> {
+        None
+    }
 }
 
 /// Maps a validation error to `INVALID_ARGUMENT` with `BadRequest` details.
@@ -91,6 +98,7 @@ pub struct AdapterService<S> {
     guard: Arc<guard::Guard>,
     /// When true, callers must present a hub certificate.
     require_hub: bool,
+    metrics: ops::AdapterMetrics,
 }
 
 impl<S: Source> AdapterService<S> {
@@ -99,12 +107,29 @@ impl<S: Source> AdapterService<S> {
     pub async fn new(source: Arc<S>, options: &AdapterOptions) -> Result<Self, String> {
         let department = Department::try_from(source.describe().department).unwrap_or_default();
         let guard = Arc::new(guard::Guard::new(department, options).await?);
+        let metrics = ops::AdapterMetrics::new(department);
+        if let Some(tls) = &options.tls {
+            metrics.set_tls(tls.clone());
+        }
         Ok(Self {
             require_hub: options.tls.is_some(),
             source,
             department,
             guard,
+            metrics,
         })
+    }
+
+    /// The adapter's metrics, shared with the `/metrics` endpoint.
+    pub fn metrics(&self) -> ops::AdapterMetrics {
+        self.metrics.clone()
+    }
+
+    /// The exposition of the metrics as of now, with the source's
+    /// snapshot dates.
+    pub fn renderer(&self) -> hedui_ops::http::Render {
+        let (metrics, source) = (self.metrics.clone(), self.source.clone());
+        Arc::new(move || metrics.render(chrono::Utc::now(), source.snapshot_dates().as_ref()))
     }
 
     /// The grant check and query log, shared with the checkpoint task.
@@ -137,6 +162,17 @@ impl<S: Source> SourceService for AdapterService<S> {
 
     #[tracing::instrument(skip_all, fields(department = hedui_domain::department::slug(self.department), request_id))]
     async fn query(&self, req: Request<QueryRequest>) -> Result<Response<QueryResponse>, Status> {
+        let started = std::time::Instant::now();
+        let answer = self.answer(req).await;
+        let code = answer.as_ref().map_or_else(Status::code, |_| tonic::Code::Ok);
+        self.metrics.query(code, started.elapsed());
+        answer
+    }
+}
+
+impl<S: Source> AdapterService<S> {
+    /// Checks, logs and answers one query.
+    async fn answer(&self, req: Request<QueryRequest>) -> Result<Response<QueryResponse>, Status> {
         let today = chrono::Utc::now().date_naive();
         let caller = caller_of(&req);
         if let Err((status, reason)) = self.check_caller(&req) {
@@ -171,6 +207,7 @@ impl<S: Source> SourceService for AdapterService<S> {
             Ok(()) => {}
             Err(guard::Refusal::Grant(e)) => {
                 tracing::warn!(reason = %e, "refused a query");
+                self.metrics.grant_refused(&e);
                 let entry = entry.refused("refused", "PERMISSION_DENIED", e.to_string());
                 // A replayed grant verified, so it vouches for the reference.
                 let entry = if e == GrantError::Replayed {
@@ -195,14 +232,17 @@ impl<S: Source> SourceService for AdapterService<S> {
         let answer = self.source.query(&query).await.map_err(|e| match e {
             SourceError::Unavailable(m) => {
                 tracing::warn!(reason = %m, "source unavailable");
+                self.metrics.backend_error("unavailable");
                 Status::unavailable("the department's data source is unavailable")
             }
             SourceError::Internal(m) => {
                 tracing::error!(reason = %m, "source failed");
+                self.metrics.backend_error("failed");
                 Status::internal("the department's data source failed")
             }
             SourceError::Mapping(m) => {
                 tracing::error!(problem = %m, "the department's data does not fit the contract; fix the data or the mapping");
+                self.metrics.backend_error("mapping");
                 Status::internal(format!("the department's data does not fit the contract: {m}"))
             }
         })?;
@@ -215,6 +255,7 @@ impl<S: Source> SourceService for AdapterService<S> {
         if let Err(e) = reply::validate(self.department, ctx, &answer) {
             // The message names fields by index only, so it is safe to log.
             tracing::error!(problem = %e, "the source produced an invalid reply; fix the mapping");
+            self.metrics.backend_error("invalid_reply");
             return Err(Status::internal(format!("the adapter produced an invalid reply: {e}")));
         }
         tracing::info!(persons = query.persons.len(), "answered");
@@ -281,10 +322,27 @@ pub async fn serve<S: Source>(
     options: &AdapterOptions,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
+    serve_with_ops(source, listener, options, ops::OpsListeners::default(), shutdown).await
+}
+
+/// Serves `source` on `listener`, with `grpc.health.v1` and reflection (v1
+/// and v1alpha) beside it, health alone in plaintext on `ops.health` and
+/// `GET /metrics` on `ops.metrics`, until `shutdown` completes. Then health
+/// goes NOT_SERVING, the adapter goes on answering for
+/// `options.drain_delay` so that whoever balances over it moves away, and
+/// only then stops accepting.
+pub async fn serve_with_ops<S: Source>(
+    source: Arc<S>,
+    listener: TcpListener,
+    options: &AdapterOptions,
+    ops: ops::OpsListeners,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError> {
     let service = AdapterService::new(source, options)
         .await
         .map_err(ServeError::QueryLog)?;
     let guard = service.guard();
+    let metrics = service.metrics();
     tracing::info!(grant_store = %guard.grant_store(), "accepted grants are remembered here");
     // Checkpoints are signed on a timer rather than per line, which would
     // double the syncs per query; one more is signed at the end.
@@ -302,16 +360,52 @@ pub async fn serve<S: Source>(
             }
         })
     };
+    let metrics_task = ops.metrics.map(|l| {
+        if let Ok(addr) = l.local_addr() {
+            tracing::info!(%addr, "metrics at http://{addr}/metrics");
+        }
+        tokio::spawn(hedui_ops::http::serve(l, service.renderer()))
+    });
+    let (reporter, health_svc) = tonic_health::server::health_reporter();
+    hedui_ops::grpc::set_all(&reporter, &ops::SERVICES, true).await;
+    // The plaintext port serves health alone: it tells nothing but
+    // SERVING or NOT_SERVING.
+    let health_task = ops.health.map(|l| {
+        if let Ok(addr) = l.local_addr() {
+            tracing::info!(%addr, "plaintext health service for probes");
+        }
+        let router = tonic::transport::Server::builder().add_service(health_svc.clone());
+        tokio::spawn(router.serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(l)))
+    });
+    // Reflection lists only what this port serves, behind the same mutual
+    // TLS as the queries.
+    let (reflection_v1, reflection_v1alpha) = hedui_ops::grpc::reflection(&ops::LISTED);
     let router = tonic::transport::Server::builder()
         .timeout(Duration::from_secs(60))
+        .add_service(health_svc)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha)
         .add_service(service.into_server());
+    let drain_delay = options.drain_delay;
+    let shutdown = async move {
+        shutdown.await;
+        hedui_ops::grpc::set_all(&reporter, &ops::SERVICES, false).await;
+        if !drain_delay.is_zero() {
+            tracing::info!(
+                drain_delay_s = drain_delay.as_secs_f64(),
+                "shutdown: NOT_SERVING; still answering for the drain delay"
+            );
+            tokio::time::sleep(drain_delay).await;
+        }
+        tracing::info!("shutdown: closing the listener");
+    };
     // A WARN from 14 days before the adapter's own certificate expires.
     let expiry = options
         .tls
         .clone()
         .map(|tls| tokio::spawn(hedui_tls::watch_expiry("adapter", tls)));
     let (refusals_tx, refusals_rx) = tokio::sync::mpsc::channel(1024);
-    let refusals = tokio::spawn(log_refusals(refusals_rx));
+    let refusals = tokio::spawn(log_refusals(refusals_rx, metrics));
     let served = match options.tls.clone() {
         Some(tls) => {
             router
@@ -331,6 +425,15 @@ pub async fn serve<S: Source>(
     };
     ticker.abort();
     refusals.abort();
+    for t in [
+        metrics_task.map(|t| t.abort_handle()),
+        health_task.map(|t| t.abort_handle()),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        t.abort();
+    }
     if let Some(t) = expiry {
         t.abort();
     }
@@ -346,7 +449,7 @@ const REFUSALS_EVERY: Duration = Duration::from_secs(60);
 /// Logs refused handshakes (no certificate, another CA, expired, revoked)
 /// as WARN: the first of each peer and reason at once, repeats as one line
 /// with their count per [`REFUSALS_EVERY`], so a flood cannot flood the log.
-async fn log_refusals(mut rx: tokio::sync::mpsc::Receiver<hedui_tls::Refusal>) {
+async fn log_refusals(mut rx: tokio::sync::mpsc::Receiver<hedui_tls::Refusal>, metrics: ops::AdapterMetrics) {
     use std::collections::{BTreeMap, BTreeSet};
     let mut seen: BTreeSet<(std::net::IpAddr, String)> = BTreeSet::new();
     let mut repeats: BTreeMap<(std::net::IpAddr, String), u64> = BTreeMap::new();
@@ -356,6 +459,7 @@ async fn log_refusals(mut rx: tokio::sync::mpsc::Receiver<hedui_tls::Refusal>) {
         tokio::select! {
             r = rx.recv() => {
                 let Some(r) = r else { break };
+                metrics.handshake_refused();
                 let key = (r.remote.ip(), r.reason);
                 if seen.insert(key.clone()) {
                     tracing::warn!(peer = %key.0, reason = %key.1, "handshake refused");

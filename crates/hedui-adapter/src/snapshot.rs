@@ -444,6 +444,17 @@ pub fn spawn_watcher(source: Arc<SnapshotSource>) -> Option<tokio::task::JoinHan
 }
 
 impl Source for SnapshotSource {
+    fn snapshot_dates(&self) -> Option<crate::ops::SnapshotDates> {
+        let status = self.status.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+        Some(crate::ops::SnapshotDates {
+            max_age_days: self.config.max_age_days,
+            categories: status
+                .iter()
+                .map(|s| (s.category, s.imported.as_ref().map(|(d, _, _)| *d)))
+                .collect(),
+        })
+    }
+
     fn describe(&self) -> DescribeResponse {
         let (data_as_of, stale_reason) = self.freshness(chrono::Utc::now().date_naive());
         DescribeResponse {

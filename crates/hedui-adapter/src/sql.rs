@@ -115,12 +115,16 @@ macro_rules! fetch {
     }};
 }
 
+/// The name and the database's type name of each column of a prepared
+/// statement.
 macro_rules! columns {
     ($pool:expr, $sql:expr) => {
-        $pool
-            .prepare($sql)
-            .await
-            .map(|s| s.columns().iter().map(|c| c.name().to_owned()).collect::<Vec<String>>())
+        $pool.prepare($sql).await.map(|s| {
+            s.columns()
+                .iter()
+                .map(|c| (c.name().to_owned(), c.type_info().name().to_owned()))
+                .collect::<Vec<(String, String)>>()
+        })
     };
 }
 
@@ -163,7 +167,9 @@ impl SqlSource {
                     category.name
                 ))
             })?;
-            check_columns(category, &columns)
+            let names: Vec<String> = columns.iter().map(|(n, _)| n.clone()).collect();
+            check_columns(category, &names)
+                .and_then(|()| check_types(category, &columns))
                 .map_err(|e| StartError(format!("{file}: sql.queries.{}: {e}", category.name)))?;
         }
         Ok(SqlSource {
@@ -263,6 +269,93 @@ fn check_columns(category: &Category, columns: &[String]) -> Result<(), String> 
     Ok(())
 }
 
+/// What a column's database type is, as far as the adapter can tell from
+/// the prepared statement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TypeFamily {
+    Integer,
+    Text,
+    Date,
+    Bool,
+    /// NUMERIC, DECIMAL, REAL, FLOAT, DOUBLE, MONEY: read by none of the
+    /// adapter's decoders, and a fraction is no amount in fen.
+    Fraction,
+    /// TIMESTAMP, DATETIME, TIME, INTERVAL.
+    Time,
+    /// Anything else the database names (BYTEA, JSON, UUID…).
+    Other,
+    /// The database does not say (SQLite for an expression, or a type
+    /// declared loosely such as NUMERIC); checked on every answer instead.
+    Unknown,
+}
+
+fn type_family(name: &str) -> TypeFamily {
+    let n = name.to_ascii_uppercase();
+    let n = n.trim_end_matches(" UNSIGNED");
+    match n {
+        "" | "NULL" | "UNKNOWN" | "VOID" => TypeFamily::Unknown,
+        "BOOL" | "BOOLEAN" => TypeFamily::Bool,
+        "DATE" => TypeFamily::Date,
+        "NAME" | "ENUM" | "SET" => TypeFamily::Text,
+        "NUMERIC" | "DECIMAL" | "REAL" | "FLOAT" | "FLOAT4" | "FLOAT8" | "DOUBLE" | "DOUBLE PRECISION" | "MONEY" => {
+            TypeFamily::Fraction
+        }
+        _ if n.contains("INT") => TypeFamily::Integer,
+        _ if n.contains("CHAR") || n.contains("TEXT") || n.contains("CLOB") => TypeFamily::Text,
+        _ if n.starts_with("TIME") || n.starts_with("DATETIME") || n == "INTERVAL" => TypeFamily::Time,
+        _ => TypeFamily::Other,
+    }
+}
+
+/// Whether a column of `family` can hold a value of `kind`, as the
+/// adapter reads it (text holds anything, checked value by value).
+fn fits(family: TypeFamily, kind: mapping::Kind) -> bool {
+    use mapping::Kind;
+    match family {
+        TypeFamily::Unknown | TypeFamily::Text => true,
+        TypeFamily::Integer => matches!(kind, Kind::Amount | Kind::Percent | Kind::Bool | Kind::Enum(..)),
+        TypeFamily::Date => matches!(kind, Kind::Date | Kind::OptDate),
+        TypeFamily::Bool => matches!(kind, Kind::Bool),
+        TypeFamily::Fraction | TypeFamily::Time | TypeFamily::Other => false,
+    }
+}
+
+/// Checks each column's database type against what its category's column
+/// holds: an uncast NUMERIC amount or a DATE where a month `YYYY-MM` is
+/// expected would fail every answer, so they stop the start instead. The
+/// message names the column, the type and the cast to write.
+fn check_types(category: &Category, columns: &[(String, String)]) -> Result<(), String> {
+    let mut problems = Vec::new();
+    for (name, db_type) in columns {
+        let Some(col) = category.columns.iter().find(|c| c.name == name.as_str()) else {
+            continue;
+        };
+        let family = type_family(db_type);
+        if fits(family, col.kind) {
+            continue;
+        }
+        let hint = match col.kind {
+            mapping::Kind::Amount | mapping::Kind::Percent => {
+                "cast it to a whole number, e.g. CAST(x * 100 AS BIGINT) for yuan to fen"
+            }
+            mapping::Kind::Month => {
+                "give it as text YYYY-MM, e.g. to_char(x, 'YYYY-MM') (PostgreSQL), DATE_FORMAT(x, '%Y-%m') (MySQL) or strftime('%Y-%m', x) (SQLite)"
+            }
+            mapping::Kind::Date | mapping::Kind::OptDate => "cast it to DATE or give it as text YYYY-MM-DD",
+            _ => "cast it to text",
+        };
+        problems.push(format!(
+            "column {name} has the database type {db_type}, but must be {}; {hint}",
+            col.kind.describe()
+        ));
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems.join("; "))
+    }
+}
+
 async fn open(sql: &SqlConfig) -> Result<Pool, sqlx::Error> {
     let timeout = Duration::from_secs(5);
     Ok(match sql.dialect {
@@ -302,12 +395,44 @@ fn describe_error(e: &sqlx::Error) -> String {
     }
 }
 
+/// Whether a database error means the database is not there to ask (the
+/// server shutting down, the connection gone, the database dropped, too
+/// many connections), rather than that it refused this query. SQLSTATE
+/// classes 08 (connection), 53 (resources) and 57P0x (operator
+/// intervention), `3D000` (no such database), and SQLite's CANTOPEN, BUSY,
+/// LOCKED and IOERR.
+fn means_unreachable(code: &str) -> bool {
+    // A SQLSTATE has five characters (some all digits, as 08006); SQLite's
+    // extended result codes are shorter numbers whose low byte is the
+    // primary code.
+    if code.len() != 5
+        && let Ok(n) = code.parse::<i64>()
+    {
+        return matches!(n & 0xff, 5 | 6 | 10 | 14);
+    }
+    code.starts_with("08") || code.starts_with("53") || code.starts_with("57P0") || code == "3D000"
+}
+
 /// An error while answering, without the database's message: it may quote
-/// a bound value (an ID number or a name).
+/// a bound value (an ID number or a name). A database that cannot be
+/// reached, or went away, is `Unavailable` (the hub records UNAVAILABLE and
+/// the verdict is incomplete, not wrong).
 fn runtime_error(category: &Category, e: &sqlx::Error) -> SourceError {
     match e {
-        sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Tls(_) => {
+        sqlx::Error::Io(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::WorkerCrashed => {
             SourceError::Unavailable(format!("{}: the database cannot be reached", category.name))
+        }
+        sqlx::Error::Database(d) if d.code().is_some_and(|c| means_unreachable(&c)) => {
+            SourceError::Unavailable(format!(
+                "{}: the database is not available (code {})",
+                category.name,
+                d.code().as_deref().unwrap_or("unknown")
+            ))
         }
         sqlx::Error::Database(d) => SourceError::Internal(format!(
             "{}: the database refused the query (code {})",
@@ -401,6 +526,51 @@ mod tests {
             Dialect::Sqlite,
         );
         assert_eq!(ok.expect("parses").binds, vec![Param::IdNumber]);
+    }
+
+    #[test]
+    fn column_types_must_fit_what_the_category_holds() {
+        let tax = mapping::category(Department::Tax, "tax_records").expect("category");
+        let cols = |t: [&str; 4]| {
+            ["period", "category", "taxable_income_fen", "tax_paid_fen"]
+                .iter()
+                .zip(t)
+                .map(|(n, t)| ((*n).to_owned(), t.to_owned()))
+                .collect::<Vec<_>>()
+        };
+        assert!(check_types(tax, &cols(["TEXT", "VARCHAR", "INT8", "BIGINT"])).is_ok());
+        // SQLite says nothing for an expression: checked on every answer.
+        assert!(check_types(tax, &cols(["NULL", "NULL", "INTEGER", "NULL"])).is_ok());
+        let e = check_types(tax, &cols(["TEXT", "TEXT", "NUMERIC", "INT8"])).unwrap_err();
+        assert!(
+            e.starts_with("column taxable_income_fen has the database type NUMERIC, but must be a whole number"),
+            "{e}"
+        );
+        let e = check_types(tax, &cols(["DATE", "TEXT", "INT8", "INT8"])).unwrap_err();
+        assert!(
+            e.starts_with("column period has the database type DATE, but must be a month YYYY-MM"),
+            "{e}"
+        );
+        assert!(e.contains("to_char"), "{e}");
+        let e = check_types(tax, &cols(["TEXT", "TEXT", "FLOAT8", "DOUBLE"])).unwrap_err();
+        assert!(e.contains("taxable_income_fen") && e.contains("tax_paid_fen"), "{e}");
+        assert!(check_types(tax, &cols(["TIMESTAMPTZ", "TEXT", "INT8", "INT8"])).is_err());
+        assert!(
+            check_types(tax, &cols(["TEXT", "INT4", "INT8", "INT UNSIGNED"])).is_ok(),
+            "enum codes may be numbers"
+        );
+    }
+
+    #[test]
+    fn a_database_that_went_away_is_unavailable_not_a_failure() {
+        for code in [
+            "08006", "08001", "57P01", "57P03", "3D000", "53300", "14", "5", "266", "3338",
+        ] {
+            assert!(means_unreachable(code), "{code}");
+        }
+        for code in ["42P01", "42703", "22P02", "1", "19", "1299"] {
+            assert!(!means_unreachable(code), "{code}");
+        }
     }
 
     #[test]

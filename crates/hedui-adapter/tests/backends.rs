@@ -310,7 +310,64 @@ async fn postgres_case(url: String) {
         "{err}"
     );
     assert!(!err.contains(&url), "no URL in the message: {err}");
+
+    // Right names, wrong types: the month as a DATE and an amount as the
+    // NUMERIC yuan it is stored in would fail every answer, so the start
+    // (and `adapter check`) is refused, naming the query and the columns.
+    let uncast = TAX_QUERY
+        .replace("to_char(ssyf, 'YYYY-MM') AS period", "ssyf AS period")
+        .replace("(sre * 100)::bigint AS taxable_income_fen", "sre AS taxable_income_fen");
+    let path = write(dir.path(), "tax-uncast.toml", &tax_config(&url, &uncast));
+    let err = SqlSource::connect(&AdapterConfig::load(&path).expect("statically fine"))
+        .await
+        .err()
+        .expect("refused")
+        .to_string();
+    assert!(err.contains("tax-uncast.toml: sql.queries.tax_records: "), "{err}");
+    assert!(
+        err.contains("column period has the database type DATE, but must be a month YYYY-MM"),
+        "{err}"
+    );
+    assert!(
+        err.contains("column taxable_income_fen has the database type NUMERIC, but must be a whole number"),
+        "{err}"
+    );
     let _ = conn.close().await;
+}
+
+/// A department database dropped (or unreachable) under a running adapter:
+/// queries end as UNAVAILABLE, which the hub records as such (an
+/// incomplete verdict), not as a failure of the data.
+#[tokio::test]
+async fn a_dropped_postgresql_database_makes_queries_unavailable() {
+    let Some(admin) = admin_url().await else { return };
+    let (name, url) = create_database(&admin).await;
+    let mut conn = PgConnection::connect(&url).await.expect("connect");
+    conn.execute(TAX_TABLES).await.expect("tables");
+    let _ = conn.close().await;
+    let dir = tempfile::tempdir().expect("dir");
+    let path = write(dir.path(), "tax.toml", &tax_config(&url, TAX_QUERY));
+    let source = Arc::new(
+        SqlSource::connect(&AdapterConfig::load(&path).expect("loads"))
+            .await
+            .expect("starts"),
+    );
+    let [a, ..] = ids();
+    source.query(&query(&[("王芳", &a)])).await.expect("answers before");
+    drop_database(&admin, &name).await;
+    let err = source.query(&query(&[("王芳", &a)])).await.unwrap_err();
+    assert!(matches!(err, SourceError::Unavailable(_)), "{err:?}");
+    // Over gRPC the hub gets UNAVAILABLE.
+    let (addr, key) = serve(source.clone()).await;
+    let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
+        .expect("endpoint")
+        .connect()
+        .await
+        .expect("connect");
+    let mut raw = raw_query(&[("王芳", &a)]);
+    raw.grant = grant(&raw, &key);
+    let status = SourceServiceClient::new(channel).query(raw).await.unwrap_err();
+    assert_eq!(status.code(), tonic::Code::Unavailable, "{status:?}");
 }
 
 /// Serves `source` in plaintext on a free port, trusting a fresh hub key.

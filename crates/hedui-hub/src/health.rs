@@ -8,7 +8,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 
 use crate::HubState;
@@ -28,24 +27,16 @@ pub const LISTED: [&str; 6] = [
     SERVICES[0],
     SERVICES[1],
     SERVICES[2],
-    "grpc.health.v1.Health",
-    "grpc.reflection.v1.ServerReflection",
-    "grpc.reflection.v1alpha.ServerReflection",
+    hedui_ops::grpc::HEALTH,
+    hedui_ops::grpc::REFLECTION[0],
+    hedui_ops::grpc::REFLECTION[1],
 ];
 /// How often the database and the audit log are checked.
 const INTERVAL: Duration = Duration::from_secs(2);
 
 /// Sets the status of the whole server and of every hub service.
 pub async fn set_all(reporter: &HealthReporter, serving: bool) {
-    let status = if serving {
-        ServingStatus::Serving
-    } else {
-        ServingStatus::NotServing
-    };
-    reporter.set_service_status("", status).await;
-    for s in SERVICES {
-        reporter.set_service_status(s, status).await;
-    }
+    hedui_ops::grpc::set_all(reporter, &SERVICES, serving).await;
 }
 
 /// Checks the database and the audit log forever, reporting changes.

@@ -309,22 +309,10 @@ impl Application {
         let audit_svc = AuditServiceServer::new(audit_service::Audit::new(self.state.clone()))
             .max_decoding_message_size(max_request)
             .max_encoding_message_size(64 * 1024 * 1024);
-        // Reflection lets grpcurl, buf curl and grpcio-reflection (which
-        // speaks v1alpha) discover the services; it sits behind the same
-        // mutual TLS as everything else and lists only what this port serves.
-        let reflection = || {
-            health::LISTED.iter().fold(
-                tonic_reflection::server::Builder::configure()
-                    .include_reflection_service(false)
-                    .register_encoded_file_descriptor_set(hedui_proto::FILE_DESCRIPTOR_SET)
-                    .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-                    .register_encoded_file_descriptor_set(tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET)
-                    .register_encoded_file_descriptor_set(tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET),
-                |b, name| b.with_service_name(*name),
-            )
-        };
-        let reflection_v1 = reflection().build_v1().expect("our own descriptor sets are valid");
-        let reflection_v1alpha = reflection().build_v1alpha().expect("our own descriptor sets are valid");
+        // Reflection (v1, and v1alpha for grpcio-reflection) sits behind
+        // the same mutual TLS as everything else and lists only what this
+        // port serves.
+        let (reflection_v1, reflection_v1alpha) = hedui_ops::grpc::reflection(&health::LISTED);
         let batch_svc = BatchServiceServer::new(batch_service::BatchApi::new(self.state.clone()))
             // A chunk of households; each of them is held to `max_request`.
             .max_decoding_message_size(batch_service::MAX_ADD_BYTES)

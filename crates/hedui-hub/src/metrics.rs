@@ -1,9 +1,10 @@
 //! Prometheus metrics, in the text exposition format, on a separate plain
-//! HTTP port (`metrics_listen`).
+//! HTTP port (`metrics_listen`), served by hyper ([`hedui_ops::http`]).
 //!
 //! Hand-written rather than a metrics crate: nine families with fixed,
 //! small label sets (RPC names, status codes, department slugs, outcomes)
-//! fit in a page of code, and the exposition format is plain text. Labels
+//! fit in a page of code, and the exposition format is plain text; the
+//! helpers shared with the adapters are in [`hedui_ops::exposition`]. Labels
 //! never carry personal data: there is no label for a person, household,
 //! request or record.
 //!
@@ -29,12 +30,9 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use hedui_ops::exposition::escape;
+use hedui_ops::exposition::{Histogram, family, lock};
 use tokio::net::TcpListener;
-
-/// Upper bounds of the latency histogram's buckets, in seconds: from fast
-/// local adapters to the 10 s default deadline and beyond.
-pub const LATENCY_BUCKETS: [f64; 12] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0];
 
 /// The hub's metrics; cheap to clone, shared by every handler.
 #[derive(Clone, Default)]
@@ -57,49 +55,6 @@ struct Inner {
     /// The hub's own TLS setup, whose certificate and revocation list are
     /// reported as they are at each scrape.
     tls: Mutex<Option<hedui_tls::ServerTls>>,
-}
-
-#[derive(Default, Clone)]
-struct Histogram {
-    /// Count per bucket (not cumulative); the last one is `+Inf`.
-    buckets: [u64; LATENCY_BUCKETS.len() + 1],
-    sum: f64,
-    count: u64,
-}
-
-impl Histogram {
-    fn observe(&mut self, took: Duration) {
-        let seconds = took.as_secs_f64();
-        let i = LATENCY_BUCKETS
-            .iter()
-            .position(|b| seconds <= *b)
-            .unwrap_or(LATENCY_BUCKETS.len());
-        self.buckets[i] += 1;
-        self.sum += seconds;
-        self.count += 1;
-    }
-
-    /// Writes the `_bucket`, `_sum` and `_count` lines of `name` with the
-    /// labels `labels` (already formatted, without braces).
-    fn write(&self, out: &mut String, name: &str, labels: &str) {
-        let mut cumulative = 0;
-        for (bound, n) in LATENCY_BUCKETS.iter().zip(self.buckets) {
-            cumulative += n;
-            let _ = writeln!(out, "{name}_bucket{{{labels},le=\"{bound}\"}} {cumulative}");
-        }
-        let _ = writeln!(out, "{name}_bucket{{{labels},le=\"+Inf\"}} {}", self.count);
-        let _ = writeln!(out, "{name}_sum{{{labels}}} {}", self.sum);
-        let _ = writeln!(out, "{name}_count{{{labels}}} {}", self.count);
-    }
-}
-
-/// The version of the hub, and the commit when the build set `HEDUI_COMMIT`.
-fn build_info_labels() -> String {
-    let version = env!("CARGO_PKG_VERSION");
-    match option_env!("HEDUI_COMMIT").filter(|c| !c.is_empty()) {
-        Some(commit) => format!("version=\"{}\",commit=\"{}\"", escape(version), escape(commit)),
-        None => format!("version=\"{}\"", escape(version)),
-    }
 }
 
 impl Metrics {
@@ -159,13 +114,7 @@ impl Metrics {
     /// The text exposition of every metric, as of `now`.
     pub fn render(&self, now: chrono::DateTime<chrono::Utc>) -> String {
         let mut out = String::new();
-        family(
-            &mut out,
-            "hedui_build_info",
-            "gauge",
-            "Always 1; the labels say which build of the hub this is.",
-        );
-        let _ = writeln!(out, "hedui_build_info{{{}}} 1", build_info_labels());
+        hedui_ops::exposition::build_info(&mut out, "hub");
         family(
             &mut out,
             "hedui_rpc_duration_seconds",
@@ -259,154 +208,25 @@ impl Metrics {
         for (department, open) in lock(&self.inner.breakers).iter() {
             let _ = writeln!(out, "hedui_breaker_open{{department=\"{department}\"}} {open}");
         }
-        process(&mut out);
+        hedui_ops::exposition::process(&mut out, "hub");
         let tls = lock(&self.inner.tls).clone();
         if let Some(tls) = tls {
-            let id = tls.identity();
-            family(
-                &mut out,
-                "hedui_certificate_expiry_seconds",
-                "gauge",
-                "Seconds until this process's own certificate expires (negative once it has); a WARN is logged from 14 days before.",
-            );
-            if let Ok(not_after) = chrono::DateTime::parse_from_rfc3339(&id.not_after) {
-                let left = not_after.timestamp() - now.timestamp();
-                let _ = writeln!(
-                    out,
-                    "hedui_certificate_expiry_seconds{{role=\"{}\",serial=\"{}\"}} {left}",
-                    id.role, id.serial
-                );
-            }
-            if let Some(next) = tls.crl_next_update() {
-                family(
-                    &mut out,
-                    "hedui_crl_next_update_seconds",
-                    "gauge",
-                    "Seconds until the loaded revocation list's next update (negative once past: publish a new one).",
-                );
-                let _ = writeln!(out, "hedui_crl_next_update_seconds {}", next - now.timestamp());
-            }
+            hedui_ops::exposition::certificate(&mut out, &tls, now);
         }
         out
     }
 }
 
-/// The usual process metrics, read from `/proc/self` where there is one;
-/// a value that cannot be read is left out rather than made up.
-fn process(out: &mut String) {
-    let proc_file = |name: &str| std::fs::read_to_string(format!("/proc/self/{name}")).ok();
-    // Nanoseconds on a CPU: the first field of schedstat, exact without
-    // the clock tick.
-    if let Some(ns) =
-        proc_file("schedstat").and_then(|s| s.split_whitespace().next().and_then(|v| v.parse::<u64>().ok()))
-    {
-        family(
-            out,
-            "process_cpu_seconds_total",
-            "counter",
-            "CPU time of the hub process, user and system.",
-        );
-        let _ = writeln!(out, "process_cpu_seconds_total {}", ns as f64 / 1e9);
-    }
-    let status = proc_file("status").unwrap_or_default();
-    let field = |key: &str| {
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix(key))
-            .and_then(|v| v.split_whitespace().next().and_then(|n| n.parse::<u64>().ok()))
-    };
-    if let Some(kb) = field("VmRSS:") {
-        family(
-            out,
-            "process_resident_memory_bytes",
-            "gauge",
-            "Resident memory of the hub process.",
-        );
-        let _ = writeln!(out, "process_resident_memory_bytes {}", kb * 1024);
-    }
-    if let Some(n) = field("Threads:") {
-        family(out, "process_threads", "gauge", "Threads of the hub process.");
-        let _ = writeln!(out, "process_threads {n}");
-    }
-    if let Ok(fds) = std::fs::read_dir("/proc/self/fd") {
-        family(
-            out,
-            "process_open_fds",
-            "gauge",
-            "Open file descriptors of the hub process.",
-        );
-        let _ = writeln!(out, "process_open_fds {}", fds.count());
-    }
-}
-
-fn family(out: &mut String, name: &str, kind: &str, help: &str) {
-    let _ = writeln!(out, "# HELP {name} {help}");
-    let _ = writeln!(out, "# TYPE {name} {kind}");
-}
-
-/// Escapes a label value as the exposition format requires.
-fn escape(v: &str) -> String {
-    v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
-}
-
-/// A poisoned lock only means another thread panicked while counting; the
-/// counts are still usable.
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// Largest request head the metrics endpoint reads.
-const MAX_HEAD: usize = 8 * 1024;
-
-/// Serves `GET /metrics` over plain HTTP/1.1 on `listener` until the task is
-/// dropped. Anything else gets 404 (or 405 for another method). One request
-/// per connection; this is for a Prometheus scraper on the bureau's network,
-/// not for the public.
+/// Serves `GET /metrics` on `listener` until the task is dropped, with
+/// hyper, a connection limit and a pause after a failed accept
+/// ([`hedui_ops::http`]).
 pub async fn serve(listener: TcpListener, metrics: Metrics) {
-    loop {
-        let Ok((mut conn, _)) = listener.accept().await else {
-            continue;
-        };
-        let metrics = metrics.clone();
-        tokio::spawn(async move {
-            let mut head = Vec::new();
-            let mut buf = [0u8; 1024];
-            let read = tokio::time::timeout(Duration::from_secs(10), async {
-                while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < MAX_HEAD {
-                    match conn.read(&mut buf).await {
-                        Ok(0) | Err(_) => return false,
-                        Ok(n) => head.extend_from_slice(&buf[..n]),
-                    }
-                }
-                true
-            })
-            .await;
-            if read != Ok(true) {
-                return;
-            }
-            let line = head.split(|b| *b == b'\r').next().unwrap_or_default();
-            let line = String::from_utf8_lossy(line);
-            let mut words = line.split(' ');
-            let (method, path) = (words.next().unwrap_or(""), words.next().unwrap_or(""));
-            let path = path.split('?').next().unwrap_or("");
-            let (status, body) = match (method, path) {
-                ("GET", "/metrics") => ("200 OK", metrics.render(chrono::Utc::now())),
-                (_, "/metrics") => ("405 Method Not Allowed", "only GET\n".to_owned()),
-                _ => ("404 Not Found", "metrics are at /metrics\n".to_owned()),
-            };
-            let response = format!(
-                "HTTP/1.1 {status}\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            );
-            let _ = conn.write_all(response.as_bytes()).await;
-            let _ = conn.shutdown().await;
-        });
-    }
+    hedui_ops::http::serve(listener, Arc::new(move || metrics.render(chrono::Utc::now()))).await;
 }
 
 /// Binds the metrics address.
 pub async fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
-    TcpListener::bind(addr).await
+    hedui_ops::http::bind(addr).await
 }
 
 #[cfg(test)]
@@ -480,10 +300,5 @@ mod tests {
         let now = chrono::Utc::now();
         m.checkpoint_signed(now - chrono::Duration::seconds(90));
         assert!(m.render(now).contains("hedui_audit_last_checkpoint_age_seconds 90\n"));
-    }
-
-    #[test]
-    fn label_values_are_escaped() {
-        assert_eq!(escape("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
     }
 }
