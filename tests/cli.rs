@@ -397,66 +397,6 @@ fn the_demo_runs_end_to_end_and_shows_every_verdict() {
         "the report names its successor"
     );
 
-    // The departments' service report over the demo's records.
-    let today = chrono::Utc::now().date_naive();
-    let (from, to) = (
-        (today - chrono::Days::new(1)).to_string(),
-        (today + chrono::Days::new(1)).to_string(),
-    );
-    let report = hedui()
-        .args(["report", "departments", "--from", &from, "--to", &to, "--database"])
-        .arg(&db)
-        .output()
-        .unwrap();
-    let table = String::from_utf8_lossy(&report.stdout);
-    assert!(report.status.success(), "{}", String::from_utf8_lossy(&report.stderr));
-    for d in hedui_domain::department::ALL {
-        let slug = hedui_domain::department::slug(d);
-        assert!(
-            table.lines().any(|l| l.starts_with(&format!("{slug} "))),
-            "{slug}:\n{table}"
-        );
-    }
-    assert!(!table.contains(" 0 records"), "{table}");
-    let csv = dir.path().join("departments.csv");
-    let out = hedui()
-        .args(["report", "departments", "--from", &from, "--to", &to, "-o"])
-        .arg(&csv)
-        .arg("--database")
-        .arg(&db)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let csv = std::fs::read_to_string(&csv).unwrap();
-    assert!(csv.starts_with('\u{feff}') && csv.lines().count() == 9, "{csv}");
-    let html = dir.path().join("departments.html");
-    let out = hedui()
-        .args(["report", "departments", "--from", &from, "--to", &to, "-o"])
-        .arg(&html)
-        .arg("--database")
-        .arg(&db)
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    assert!(std::fs::read_to_string(&html).unwrap().contains("部门数据服务情况报告"));
-    // Bad input is named.
-    for (args, expected) in [
-        (vec!["--from", "2026-13-01", "--to", &to], "--from"),
-        (vec!["--from", &to, "--to", &from], "after"),
-        (vec!["--from", &from, "--to", &to, "-o", "x.pdf"], ".html or .csv"),
-    ] {
-        let out = hedui()
-            .args(["report", "departments"])
-            .args(&args)
-            .arg("--database")
-            .arg(&db)
-            .output()
-            .unwrap();
-        assert!(!out.status.success());
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert!(err.contains(expected), "{expected}: {err}");
-    }
-
     // An INCOMPLETE record is found by its verdict and says how to complete it.
     let list = hedui()
         .args([
@@ -1896,4 +1836,166 @@ fn an_adapter_warns_of_its_expiry_and_refuses_a_revoked_hub() {
         refused.contains("WARN") && refused.contains("reason=certificate revoked"),
         "{refused}"
     );
+}
+
+/// `hedui report departments --quarter` asks the hub over mutual TLS, with
+/// an admin's certificate and no database password: the table, proto3
+/// JSON, CSV and the printable page; a caseworker is refused by the hub and
+/// a bad quarter is named before any call.
+#[test]
+fn the_department_report_comes_from_the_hub_for_admins_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let ours = pki(
+        &dir,
+        "dejiang",
+        &[("hub", "hub-01"), ("admin", "wang.wu"), ("caseworker", "zhang.san")],
+    );
+    let (config, _) = hub_config(&dir, "");
+    let text = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace("http://127.0.0.1:9", "https://127.0.0.1:9");
+    let text = format!(
+        "{text}[tls]\nca = \"{}\"\ncert = \"{}\"\nkey = \"{}\"\n",
+        ours.join("ca.crt").display(),
+        ours.join("hub-01.crt").display(),
+        ours.join("hub-01.key").display()
+    );
+    std::fs::write(&config, text).unwrap();
+    let (_hub, addr) = spawn_hub(&config, &[]);
+    let tls = |who: &str| -> Vec<String> {
+        vec![
+            format!("--hub={addr}"),
+            format!("--ca={}", ours.join("ca.crt").display()),
+            format!("--cert={}", ours.join(format!("{who}.crt")).display()),
+            format!("--key={}", ours.join(format!("{who}.key")).display()),
+        ]
+    };
+    // One household, asked of the one configured department, which is
+    // down: the query left the hub, so it counts, as unavailable.
+    let today = chrono::Utc::now().date_naive();
+    let month = |d: chrono::NaiveDate| d.format("%Y-%m").to_string();
+    let household = write(
+        &dir,
+        "DJ-0001.toml",
+        &format!(
+            "household_ref = \"DJ-0001\"\nresidence = \"rural\"\npurpose = \"minimum-living\"\nauthorization_ref = \"SQ-2026-0001\"\n\
+             [income_window]\nfrom = \"{}\"\nto = \"{}\"\n\
+             [[members]]\nname = \"冉明\"\nid_number = \"522226199402096957\"\nrelation = \"applicant\"\n\
+             [authorization]\nsigned_date = \"{today}\"\nvalid_until = \"{}\"\nscan_sha256 = \"{}\"\n\
+             [[authorization.signers]]\nname = \"冉明\"\nid_number = \"522226199402096957\"\n",
+            month(today - chrono::Months::new(12)),
+            month(today - chrono::Months::new(1)),
+            today + chrono::Days::new(365),
+            "53".repeat(32),
+        ),
+    );
+    let out = hedui()
+        .arg("verify")
+        .arg(&household)
+        .args(tls("zhang.san"))
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("INCOMPLETE"),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let quarter = hedui_domain::quarter::Quarter::containing(chrono::Utc::now());
+    let report = |who: &str, extra: &[&str]| {
+        let out = hedui()
+            .args(["report", "departments", "--quarter", &quarter.to_string()])
+            .args(extra)
+            .args(tls(who))
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (ok, table, err) = report("wang.wu", &[]);
+    assert!(ok, "{err}");
+    assert!(
+        table.contains(&format!("{quarter}")) && table.contains(&format!("compared with {}", quarter.previous())),
+        "{table}"
+    );
+    let tax: Vec<&str> = table
+        .lines()
+        .find(|l| l.starts_with("tax "))
+        .unwrap()
+        .split_whitespace()
+        .collect();
+    // department, queries, previous, change, answered, previous, change,
+    // timeout, unavailable.
+    assert_eq!(
+        &tax[..9],
+        ["tax", "1", "0", "+1", "0.0%", "-", "-", "0", "1"],
+        "{table}"
+    );
+    for d in hedui_domain::department::ALL {
+        let slug = hedui_domain::department::slug(d);
+        assert!(
+            table.lines().any(|l| l.starts_with(&format!("{slug} "))),
+            "{slug}:\n{table}"
+        );
+    }
+
+    let (ok, json, err) = report("wang.wu", &["--output", "json"]);
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["current"]["quarter"], quarter.to_string(), "{json}");
+    assert_eq!(v["previous"]["quarter"], quarter.previous().to_string(), "{json}");
+    let tax = v["current"]["departments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["department"] == "DEPARTMENT_TAX")
+        .unwrap();
+    assert_eq!(
+        (&tax["queries"], &tax["unavailable"]),
+        (&"1".into(), &"1".into()),
+        "{json}"
+    );
+
+    let csv = dir.path().join("departments.csv");
+    let (ok, _, err) = report("wang.wu", &["-o", csv.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    let csv = std::fs::read_to_string(&csv).unwrap();
+    assert!(csv.starts_with('\u{feff}') && csv.lines().count() == 9, "{csv}");
+    assert!(csv.contains(&format!("\r\n{quarter},tax,税务局,1,0,0.0,")), "{csv}");
+    let html = dir.path().join("departments.html");
+    let (ok, _, err) = report("wang.wu", &["-o", html.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    assert!(err.contains("written to"), "{err}");
+    let html = std::fs::read_to_string(&html).unwrap();
+    assert!(
+        html.contains("部门数据服务情况报告") && html.contains("北京时间"),
+        "{html}"
+    );
+
+    // The hub refuses a caseworker.
+    let (ok, _, err) = report("zhang.san", &[]);
+    assert!(!ok);
+    assert!(err.contains("the hub refused"), "{err}");
+    // Bad input is named, before any call; the database is not an option.
+    for (args, expected) in [
+        (vec!["--quarter", "2026Q5"], "--quarter"),
+        (vec!["--quarter", "2026-10"], "--quarter"),
+        (vec![], "--quarter"),
+        (vec!["--quarter", "2026Q4", "-o", "x.pdf"], ".html or .csv"),
+        (vec!["--quarter", "2026Q4", "--database", "hub.db"], "--database"),
+    ] {
+        let out = hedui()
+            .args(["report", "departments"])
+            .args(&args)
+            .args(tls("wang.wu"))
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(expected), "{expected}: {err}");
+    }
 }

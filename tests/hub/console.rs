@@ -292,6 +292,77 @@ async fn a_caseworker_is_refused_the_auditor_and_admin_pages_and_the_attempt_is_
     assert!(p.body.contains("<svg"));
     let p = admin.get("/admin/service-report?quarter=2026Q4").await;
     assert_eq!(p.status, 200);
+    // The service report is the hub's handler: it refuses the caseworker
+    // and logs the refusal as the gRPC call would.
+    let p = cw.get("/admin/service-report").await;
+    assert_eq!(p.status, 403);
+    assert_eq!(
+        entries_with(&sys, "audit.GetDepartmentReport", "PERMISSION_DENIED").await,
+        1
+    );
+    let _ = c.stop.send(true);
+}
+
+/// The console's service report and `GetDepartmentReport` show the same
+/// figures, because the page calls the same handler; a bad quarter is a
+/// 400 that names the quarter.
+#[tokio::test]
+async fn the_service_report_page_shows_the_hubs_figures() {
+    let sys = TestSystem::start().await;
+    let mut hub = sys.hub.clone();
+    let h = household("qualifies");
+    for n in 0..3 {
+        hub.submit_verification(crate::helpers::request(&h, &format!("page-{n}")))
+            .await
+            .unwrap();
+    }
+    let c = console(&sys).await;
+    let mut admin = browser(c.addr, sys.pki.files(&Role::Admin, "wang.wu")).await;
+    let quarter = hedui_domain::quarter::Quarter::containing(chrono::Utc::now());
+    // No quarter: the current one.
+    let page = admin.get("/admin/service-report").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let rpc = hedui_proto::v1::audit_service_client::AuditServiceClient::new(sys.pki.channel(
+        sys.hub_addr,
+        &Role::Admin,
+        "wang.wu",
+    ))
+    .get_department_report(hedui_proto::v1::GetDepartmentReportRequest {
+        quarter: quarter.to_string(),
+    })
+    .await
+    .unwrap()
+    .into_inner();
+    let text = strip_tags(&page.body);
+    assert!(
+        text.contains(&hedui_report::departments::quarter_zh(&quarter.to_string())),
+        "{text}"
+    );
+    let now = rpc.current.as_ref().unwrap();
+    assert_eq!(now.requests, 3);
+    for f in &now.departments {
+        let d = hedui_proto::v1::Department::try_from(f.department).unwrap();
+        assert_eq!(f.queries, 3, "{d:?}");
+        // The department's row: its name, then this quarter's queries, the
+        // previous quarter's, the change and the answered share.
+        let row = format!(
+            "{}  {}  0  +{}  {}",
+            hedui_domain::department::name_zh(d),
+            f.queries,
+            f.queries,
+            hedui_report::departments::answered_share(f)
+        );
+        let flat = text.split_whitespace().collect::<Vec<_>>().join("  ");
+        assert!(flat.contains(&row), "{row}\n{flat}");
+    }
+    let p = admin.get("/admin/service-report?quarter=2026Q5").await;
+    assert_eq!(p.status, 400);
+    assert!(p.body.contains("季度"), "{}", p.body);
+    assert_eq!(
+        entries_with(&sys, "audit.GetDepartmentReport", "INVALID_ARGUMENT").await,
+        1
+    );
+    assert_eq!(entries_with(&sys, "audit.GetDepartmentReport", "OK").await, 2);
     let _ = c.stop.send(true);
 }
 

@@ -12,6 +12,7 @@ mod proxy;
 mod reconcile;
 mod records;
 mod replicas;
+mod report;
 mod revocation;
 mod snapshot;
 mod trust;

@@ -21,6 +21,7 @@ mod hexser;
 pub mod merkle;
 pub mod reconcile;
 pub mod scope;
+pub mod source_query;
 
 pub use checkpoint::{Checkpoint, SignedCheckpoint, VerifyError};
 pub use entry::{AuditEntry, PersonRef};

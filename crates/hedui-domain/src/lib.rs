@@ -14,6 +14,8 @@
 //! - [`digest`]: the record's integrity digest.
 //! - [`recheck`]: re-checks (复核): kept answers, the next version, and what
 //!   changed between two versions.
+//! - [`quarter`]: calendar quarters in China Standard Time, the periods of
+//!   the departments' service report.
 //! - [`review`]: reviews of a record (home visit, objection).
 //! - [`words`]: the one table of the Chinese words for enum values, what
 //!   reports print and what a caseworker may type.
@@ -30,6 +32,7 @@ pub mod merge;
 pub mod money;
 pub mod policy;
 pub mod purpose;
+pub mod quarter;
 pub mod query;
 pub mod recheck;
 pub mod reply;

@@ -34,6 +34,12 @@ pub struct SourceAnswer {
     pub detail: String,
     /// The validated reply, for `OK` and `NO_RECORD`.
     pub reply: Option<ValidatedReply>,
+    /// Whether the query left the hub for this answer. False for a
+    /// department the hub did not ask (its circuit breaker was open, the
+    /// hub was stopping before a slot was free) and for an answer kept
+    /// from an earlier version; the audit log marks those "not asked", so
+    /// the departments' service report does not count them.
+    pub sent: bool,
 }
 
 impl SourceAnswer {
@@ -51,6 +57,7 @@ impl SourceAnswer {
             latency_ms,
             detail: String::new(),
             reply: Some(reply),
+            sent: true,
         }
     }
 
@@ -63,7 +70,14 @@ impl SourceAnswer {
             latency_ms,
             detail: detail.into(),
             reply: None,
+            sent: true,
         }
+    }
+
+    /// The same answer, for a query that was never sent.
+    pub fn not_sent(mut self) -> Self {
+        self.sent = false;
+        self
     }
 }
 

@@ -120,6 +120,7 @@ pub fn kept_answers(previous: &VerificationRecord, keep: &[Department]) -> Resul
                 latency_ms: source.latency_ms,
                 detail: source.detail.clone(),
                 reply: None,
+                sent: false,
             });
             continue;
         }
@@ -141,6 +142,7 @@ pub fn kept_answers(previous: &VerificationRecord, keep: &[Department]) -> Resul
             latency_ms: source.latency_ms,
             detail: source.detail.clone(),
             reply: Some(ValidatedReply { data_as_of, results }),
+            sent: false,
         });
     }
     Ok(out)

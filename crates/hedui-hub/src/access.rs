@@ -83,6 +83,9 @@ pub const RULES: &[(&str, &[PersonRole])] = &[
         "/hedui.v1.AuditService/ExportAudit",
         &[PersonRole::Auditor, PersonRole::Admin],
     ),
+    // Figures about the departments, for the joint meeting office, which
+    // the administrators serve.
+    ("/hedui.v1.AuditService/GetDepartmentReport", &[PersonRole::Admin]),
 ];
 
 /// Who is calling.

@@ -1,4 +1,5 @@
-//! `AuditService`: auditors read, search, checkpoint and export the log.
+//! `AuditService`: auditors read, search, checkpoint and export the log;
+//! admins get the departments' service report ([`crate::service_report`]).
 //! Every call to it is itself logged.
 
 use std::sync::Arc;
@@ -10,7 +11,8 @@ use hedui_domain::ids::ResidentId;
 use hedui_proto::v1::audit_service_server::AuditService;
 use hedui_proto::v1::{
     AuditEntryView, ExportAuditRequest, ExportAuditResponse, GetCheckpointRequest, GetCheckpointResponse,
-    ListAuditEntriesRequest, ListAuditEntriesResponse, WhoAccessedRequest, WhoAccessedResponse,
+    GetDepartmentReportRequest, GetDepartmentReportResponse, ListAuditEntriesRequest, ListAuditEntriesResponse,
+    WhoAccessedRequest, WhoAccessedResponse,
 };
 use hedui_store::audit::AuditFilter;
 use tonic::{Request, Response, Status};
@@ -408,6 +410,23 @@ impl AuditService for Audit {
         .await;
         self.finish(&caller, "/hedui.v1.AuditService/ExportAudit", &id, outcome)
             .await
+    }
+
+    #[tracing::instrument(skip_all, fields(rpc = "GetDepartmentReport"))]
+    async fn get_department_report(
+        &self,
+        request: Request<GetDepartmentReportRequest>,
+    ) -> Result<Response<GetDepartmentReportResponse>, Status> {
+        const METHOD: &str = "/hedui.v1.AuditService/GetDepartmentReport";
+        let state = self.state.clone();
+        let caller = self.admit(&request, METHOD, "").await?;
+        let outcome: Result<_, HubError> = async {
+            let quarter = crate::service_report::parse_quarter(&request.get_ref().quarter)?;
+            let report = state.department_report(quarter).await?;
+            Ok((report, format!("quarter {quarter} and {}", quarter.previous())))
+        }
+        .await;
+        self.finish(&caller, METHOD, "", outcome).await
     }
 }
 

@@ -191,7 +191,8 @@ impl DepartmentClient {
             "department abandoned at shutdown"
         );
         let latency_ms = latency.as_millis().min(u128::from(u32::MAX)) as u32;
-        SourceAnswer::failed(self.department, SourceOutcome::Unavailable, latency_ms, detail)
+        let answer = SourceAnswer::failed(self.department, SourceOutcome::Unavailable, latency_ms, detail);
+        if sent_at.is_some() { answer } else { answer.not_sent() }
     }
 
     /// Counts every answer of this department in `metrics`.
@@ -220,7 +221,8 @@ impl DepartmentClient {
                         "not asked: the circuit breaker is open because this department kept failing; it is tried again in {} s",
                         retry_in.as_secs().max(1)
                     ),
-                );
+                )
+                .not_sent();
                 if let Some(m) = &self.metrics {
                     m.source(slug(self.department), "UNAVAILABLE", Duration::ZERO);
                 }

@@ -35,6 +35,7 @@ pub mod records;
 pub mod refusals;
 pub mod rpc_metrics;
 pub mod service;
+pub mod service_report;
 pub mod startup;
 pub mod transport_audit;
 

@@ -31,6 +31,7 @@ use crate::access::{self, Caller};
 use crate::audit::AuditLog;
 use crate::fanout::{DepartmentClient, query_all};
 use hedui_audit::entry::{AuditEntry, PersonRef};
+use hedui_audit::source_query;
 use hedui_domain::department::slug;
 use hedui_proto::v1::{Department, Purpose, SourceOutcome};
 
@@ -130,8 +131,9 @@ pub fn audit_entry(caller: &Caller, action: &str, status: &str) -> AuditEntry {
 }
 
 /// One `source.query` audit entry per department answer: who asked, for
-/// what, about whom, and what came back in how long. Submits, batch
-/// households and re-checks log their department queries the same way.
+/// what, about whom, and what came back in how long, or that the query was
+/// not sent (see [`hedui_audit::source_query`]). Submits, batch households
+/// and re-checks log their department queries the same way.
 pub fn source_entries(
     caller: &Caller,
     purpose: &str,
@@ -148,15 +150,18 @@ pub fn source_entries(
                 true => "ABANDONED",
                 false => a.outcome.as_str_name().trim_start_matches("SOURCE_OUTCOME_"),
             };
-            let mut e = audit_entry(caller, "source.query", status);
+            let mut e = audit_entry(caller, source_query::ACTION, status);
             e.purpose = purpose.to_owned();
             e.request_id = request_id.to_owned();
             e.persons = persons.to_vec();
             e.departments = vec![slug(a.department).to_owned()];
-            e.detail = format!("{} ms", a.latency_ms);
-            if abandoned {
-                e.detail = format!("{} ms; {}", a.latency_ms, a.detail);
-            }
+            // A query that never left the hub is marked, so the
+            // departments' service report does not count it as received.
+            e.detail = match (a.sent, abandoned) {
+                (false, _) => source_query::not_asked_detail(&a.detail),
+                (true, true) => source_query::sent_detail(a.latency_ms, &a.detail),
+                (true, false) => source_query::sent_detail(a.latency_ms, ""),
+            };
             e
         })
         .collect()

@@ -196,6 +196,7 @@ field-on-behalf-of = signed on behalf of
 field-from-month = first month of income
 field-to-month = last month of income
 field-asset-reference-date = asset reference date
+field-quarter = quarter
 field-joined = { $outer } · { $inner }
 field-error = { $field }: { $message }
 

@@ -195,6 +195,7 @@ field-on-behalf-of = 代签成员
 field-from-month = 收入起始月
 field-to-month = 收入截止月
 field-asset-reference-date = 资产基准日
+field-quarter = 季度
 field-joined = { $outer }·{ $inner }
 field-error = { $field }：{ $message }
 

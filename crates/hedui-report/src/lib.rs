@@ -22,6 +22,7 @@ mod html;
 mod json;
 #[cfg(feature = "pdf")]
 pub mod pdf;
+pub mod percent;
 pub mod words;
 
 #[cfg(test)]

@@ -2,9 +2,11 @@
 //! availability over the last hour and day, as SVG charts) and the
 //! quarterly department service report.
 //!
-//! These read figures, not people: latencies and outcomes from the records'
-//! source results. Each view is an audit entry all the same, and only an
-//! admin's certificate opens them; anyone else gets a 403, logged.
+//! These read figures, not people. The department status reads latencies
+//! and outcomes from the records' source results and writes its own audit
+//! entry; the service report is the hub's `GetDepartmentReport`, which
+//! logs itself. Only an admin's certificate opens them; anyone else gets a
+//! 403, logged.
 
 use std::sync::Arc;
 
@@ -135,8 +137,8 @@ pub async fn departments(State(app): State<Arc<App>>, who: Who) -> Response {
             tbody { @for (i, d) in ALL.iter().enumerate() {
                 tr {
                     td { (name_zh(*d)) } td { (breaker(*d)) }
-                    td { (hour[i].queries) } td { (ms(hour[i].p(0.5))) " / " (ms(hour[i].p(0.99))) } td { (share(hour[i].availability())) }
-                    td { (day[i].queries) } td { (ms(day[i].p(0.5))) " / " (ms(day[i].p(0.99))) } td { (share(day[i].availability())) }
+                    td { (hour[i].queries) } td { (ms(hour[i].p(0.5))) " / " (ms(hour[i].p(0.99))) } td { (share(&hour[i])) }
+                    td { (day[i].queries) } td { (ms(day[i].p(0.5))) " / " (ms(day[i].p(0.99))) } td { (share(&day[i])) }
                 }
             } }
         }
@@ -157,10 +159,10 @@ fn ms(v: Option<u32>) -> String {
     v.map(|v| format!("{v} 毫秒")).unwrap_or_else(|| "—".into())
 }
 
-fn share(v: Option<f64>) -> String {
-    // Floor, so that 3,813 of 3,814 is never shown as 100.0 %.
-    v.map(|v| format!("{:.1}%", (v * 1000.0).floor() / 10.0))
-        .unwrap_or_else(|| "—".into())
+/// The share answered, never shown as 100.0 % when a query failed nor as
+/// 0.0 % when one was answered ([`hedui_report::percent`]).
+fn share(f: &Figures) -> String {
+    hedui_report::percent::percent(f.answered, f.queries).unwrap_or_else(|| "—".into())
 }
 
 const CHART_W: u32 = 900;
@@ -201,7 +203,7 @@ fn availability_chart(figs: &[Figures]) -> Markup {
                 @if let Some(a) = figs[i].availability() {
                     rect x=(LABEL_W) y=(y + 4) width=(width) height="18" class="bar-light" {}
                     rect x=(LABEL_W) y=(y + 4) width=((a * f64::from(width)) as u32) height="18" class=(if a >= 0.99 { "bar-ok" } else { "bar-warn" }) {}
-                    text x=(LABEL_W + width + 6) y=(y + 18) { (share(Some(a))) }
+                    text x=(LABEL_W + width + 6) y=(y + 18) { (share(&figs[i])) }
                 } @else {
                     text x=(LABEL_W) y=(y + 18) class="muted" { "无查询" }
                 }
@@ -211,67 +213,31 @@ fn availability_chart(figs: &[Figures]) -> Markup {
 }
 
 /// The quarterly department service report, as a page: the quarter of
-/// `?quarter=2026Q4` (China Standard Time), the current one by default.
+/// `?quarter=2026Q4` (China Standard Time), the current one by default,
+/// against the quarter before. It calls the hub's own
+/// `AuditService/GetDepartmentReport` handler, so the page and `hedui report
+/// departments` show the same figures; the handler admits admins only and
+/// logs the call (a refusal is a 403 page, a bad quarter a 400 naming it).
 pub async fn service_report(State(app): State<Arc<App>>, who: Who, uri: http::Uri) -> Response {
-    if let Err(p) = admit(&app, &who, "console.service_report").await {
-        return p;
-    }
+    use hedui_proto::v1::audit_service_server::AuditService as _;
     let q = Fields::query(&uri);
-    let cst = chrono::FixedOffset::east_opt(8 * 3600).expect("valid offset");
-    let today = chrono::Utc::now().with_timezone(&cst).date_naive();
-    let (year, quarter) = match parse_quarter(&q.get("quarter")) {
-        Some(x) => x,
-        None if q.get("quarter").is_empty() => {
-            use chrono::Datelike as _;
-            (today.year(), (today.month() - 1) / 3 + 1)
-        }
-        None => {
-            return layout::error_page(StatusCode::BAD_REQUEST, "季度格式不对", "季度请写成 2026Q4 的形式。");
-        }
+    let quarter = match q.get("quarter") {
+        s if s.is_empty() => hedui_domain::quarter::Quarter::containing(chrono::Utc::now()).to_string(),
+        s => s,
     };
-    let from = chrono::NaiveDate::from_ymd_opt(year, (quarter - 1) * 3 + 1, 1).expect("a valid quarter start");
-    let next = if quarter == 4 {
-        chrono::NaiveDate::from_ymd_opt(year + 1, 1, 1)
-    } else {
-        chrono::NaiveDate::from_ymd_opt(year, quarter * 3 + 1, 1)
-    }
-    .expect("a valid quarter end");
-    let to = next.pred_opt().expect("a day before");
-    let mut tally = hedui_report::departments::Tally::new(from, to);
-    if app
-        .state
-        .store
-        .for_each_record_created(from, next, |r| tally.add(&r))
+    let report = match app
+        .audit
+        .get_department_report(who.req(hedui_proto::v1::GetDepartmentReportRequest { quarter }))
         .await
-        .is_err()
     {
-        return layout::error_page(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "暂时无法服务",
-            "无法读取记录，请稍后重试。",
-        );
-    }
-    let report = tally.finish();
-    let printed = chrono::Utc::now()
-        .with_timezone(&cst)
-        .format("%Y-%m-%d %H:%M")
-        .to_string();
-    let html = hedui_report::departments::render_html(&report, &app.settings.county, &printed);
+        Ok(r) => r.into_inner(),
+        Err(status) => return layout::status_page(&status),
+    };
+    let html = hedui_report::departments::render_html(&report, &app.settings.county);
     let mut res = axum::response::IntoResponse::into_response(axum::response::Html(html));
     res.headers_mut()
         .insert(http::header::CACHE_CONTROL, http::HeaderValue::from_static("no-store"));
     res
-}
-
-fn parse_quarter(s: &str) -> Option<(i32, u32)> {
-    let (y, q) = s
-        .trim()
-        .to_ascii_uppercase()
-        .split_once('Q')
-        .map(|(a, b)| (a.to_owned(), b.to_owned()))?;
-    let y = y.parse::<i32>().ok().filter(|y| (2000..=2100).contains(y))?;
-    let q = q.parse::<u32>().ok().filter(|q| (1..=4).contains(q))?;
-    Some((y, q))
 }
 
 #[cfg(test)]
@@ -280,15 +246,14 @@ mod tests {
 
     #[test]
     fn a_share_is_never_rounded_up_to_a_whole() {
-        assert_eq!(share(Some(3813.0 / 3814.0)), "99.9%");
-        assert_eq!(share(Some(1.0)), "100.0%");
-        assert_eq!(share(None), "—");
-    }
-
-    #[test]
-    fn quarters() {
-        assert_eq!(parse_quarter("2026q4"), Some((2026, 4)));
-        assert_eq!(parse_quarter("2026Q5"), None);
-        assert_eq!(parse_quarter("x"), None);
+        let f = |queries, answered| Figures {
+            queries,
+            answered,
+            latencies: Vec::new(),
+        };
+        assert_eq!(share(&f(3814, 3813)), "99.9%");
+        assert_eq!(share(&f(3814, 3814)), "100.0%");
+        assert_eq!(share(&f(3814, 1)), "0.1%");
+        assert_eq!(share(&f(0, 0)), "—");
     }
 }
