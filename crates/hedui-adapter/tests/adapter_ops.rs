@@ -4,28 +4,24 @@
 //! serves, `GET /metrics` counting queries, refusals and the backend's
 //! errors, and a drain that reports NOT_SERVING while still answering.
 
+mod common;
+
+use common::{hub_key, query};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use hedui_adapter::ops::OpsListeners;
 use hedui_adapter::{AdapterOptions, GrantStoreOption, SandboxSource, Source, SourceError, ValidatedQuery};
-use hedui_domain::ids::resident_check_char;
-use hedui_domain::window::IncomeWindow;
 use hedui_proto::v1::source_service_client::SourceServiceClient;
-use hedui_proto::v1::{Department, DescribeResponse, Person, Purpose, QueryRequest, QueryResponse};
+use hedui_proto::v1::{Department, DescribeResponse, QueryResponse};
 use hedui_tls::{ClientTls, Role, ServerTls, TlsFiles};
-use hedui_trust::SigningKey;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
 use tonic_health::pb::{HealthCheckRequest, HealthCheckResponse};
-
-fn hub_key() -> SigningKey {
-    SigningKey::from_bytes(&[7; 32])
-}
 
 /// A county CA in a temporary directory, issuing certificates.
 struct Pki {
@@ -119,43 +115,6 @@ fn sandbox() -> SandboxSource {
         Arc::new(hedui_adapter::sandbox::Sandbox::dejiang(today)),
         Department::Tax,
     )
-}
-
-fn id(first17: &str) -> String {
-    format!("{first17}{}", resident_check_char(first17).expect("17 digits"))
-}
-
-fn query() -> QueryRequest {
-    let today = chrono::Utc::now().date_naive();
-    let ids = [id("52062619800101001")];
-    let mut q = QueryRequest {
-        request_id: uuid::Uuid::new_v4().to_string(),
-        purpose: Purpose::MinimumLiving as i32,
-        persons: ids
-            .iter()
-            .map(|i| Person {
-                name: "张三".into(),
-                id_number: i.clone(),
-            })
-            .collect(),
-        income_window: Some(IncomeWindow::last_months(today, 12).to_proto()),
-        asset_reference_date: today.format("%Y-%m-%d").to_string(),
-        authorization_ref: "SQ-2026-0001".into(),
-        grant: Vec::new(),
-    };
-    let signed = hedui_trust::grant::issue(
-        &q.request_id,
-        Purpose::MinimumLiving,
-        &ids,
-        q.income_window.as_ref().unwrap(),
-        &q.authorization_ref,
-        Department::Tax,
-        chrono::Utc::now().timestamp_millis(),
-        60_000,
-        &hub_key(),
-    );
-    q.grant = hedui_trust::grant::encode(&signed);
-    q
 }
 
 async fn check(channel: tonic::transport::Channel, service: &str) -> Result<HealthCheckResponse, tonic::Status> {

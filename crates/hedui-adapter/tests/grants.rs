@@ -9,6 +9,9 @@
 //! `HEDUI_TEST_MYSQL_URL` or `mysql://root@127.0.0.1:3306/test`, unless
 //! `HEDUI_REQUIRE_MYSQL=1`; `.ci/run` sets both.
 
+mod common;
+
+use common::{hub_key, id, query};
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
@@ -18,10 +21,8 @@ use hedui_adapter::grants::{ClaimError, GrantStore, SqlGrantStore};
 use hedui_adapter::guard::checkpoint_path;
 use hedui_adapter::{AdapterOptions, GrantStoreOption, SandboxSource};
 use hedui_audit::adapter_log::{parse_checkpoints, verify_query_log};
-use hedui_domain::ids::resident_check_char;
-use hedui_domain::window::IncomeWindow;
+use hedui_proto::v1::Department;
 use hedui_proto::v1::source_service_client::SourceServiceClient;
-use hedui_proto::v1::{Department, Person, Purpose, QueryRequest};
 use hedui_tls::{ClientTls, Role, ServerTls};
 use hedui_trust::SigningKey;
 use hedui_trust::grant::MAX_CLOCK_SKEW_MS;
@@ -29,10 +30,6 @@ use sqlx::{Connection as _, Executor as _};
 use tokio::sync::watch;
 
 const T0: i64 = 1_800_000_000_000;
-
-fn id(first17: &str) -> String {
-    format!("{first17}{}", resident_check_char(first17).expect("17 digits"))
-}
 
 // ---------------------------------------------------------------------------
 // The store alone, on every database
@@ -236,10 +233,6 @@ async fn grant_store_in_the_departments_sqlite_database() {
 // The served adapter: restarts, two instances, the query log
 // ---------------------------------------------------------------------------
 
-fn hub_key() -> SigningKey {
-    SigningKey::from_bytes(&[7; 32])
-}
-
 fn log_key() -> SigningKey {
     SigningKey::from_bytes(&[11; 32])
 }
@@ -271,40 +264,6 @@ async fn adapter(
     })
     .await
     .unwrap()
-}
-
-/// A valid query with the hub's grant for the tax department.
-fn query() -> QueryRequest {
-    let today = chrono::Utc::now().date_naive();
-    let ids = [id("52062619800101001")];
-    let mut q = QueryRequest {
-        request_id: uuid::Uuid::new_v4().to_string(),
-        purpose: Purpose::MinimumLiving as i32,
-        persons: ids
-            .iter()
-            .map(|i| Person {
-                name: "张三".into(),
-                id_number: i.clone(),
-            })
-            .collect(),
-        income_window: Some(IncomeWindow::last_months(today, 12).to_proto()),
-        asset_reference_date: today.format("%Y-%m-%d").to_string(),
-        authorization_ref: "SQ-2026-0001".into(),
-        grant: Vec::new(),
-    };
-    let signed = hedui_trust::grant::issue(
-        &q.request_id,
-        Purpose::MinimumLiving,
-        &ids,
-        q.income_window.as_ref().unwrap(),
-        &q.authorization_ref,
-        Department::Tax,
-        chrono::Utc::now().timestamp_millis(),
-        60_000,
-        &hub_key(),
-    );
-    q.grant = hedui_trust::grant::encode(&signed);
-    q
 }
 
 async fn plain_client(addr: SocketAddr) -> SourceServiceClient<tonic::transport::Channel> {
