@@ -61,6 +61,9 @@ pub async fn backup(a: BackupArgs) -> anyhow::Result<()> {
         ),
     };
     let shown = hedui_store::redact_url(&url);
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        bail!("{flag} {shown}: {}", backup::BackupError::Postgres);
+    }
     if !url.contains("://") || url.starts_with("sqlite:") {
         // Opening a mistyped path would make a new, empty database and back
         // that up.

@@ -359,7 +359,9 @@ pub async fn inspect(path: &Path) -> BackupResult<BackupInfo> {
             "it is another application's SQLite database (application id {mark:#010x})"
         )));
     }
-    let mut conn = connect_file(path, true).await?;
+    let mut conn = connect_file(path, true)
+        .await
+        .map_err(|e| not(format!("SQLite cannot open it: {e}")))?;
     let result = read_backup(&mut conn, path).await;
     let _ = conn.close().await;
     let (schema_version, records, audit_entries, checkpoints) = result?;
@@ -389,14 +391,14 @@ async fn read_backup(conn: &mut SqliteConnection, path: &Path) -> BackupResult<(
     let tables: Vec<String> = sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table'")
         .fetch_all(&mut *conn)
         .await
-        .map_err(StoreError::from)?;
+        .map_err(|e| not(format!("SQLite cannot read it: {e}")))?;
     if !tables.iter().any(|t| t == "schema_migrations") {
         return Err(not("it has no schema_migrations table, so no hedui made it".into()));
     }
     let columns: Vec<String> = sqlx::query_scalar("SELECT name FROM pragma_table_info('schema_migrations')")
         .fetch_all(&mut *conn)
         .await
-        .map_err(StoreError::from)?;
+        .map_err(|e| not(format!("SQLite cannot read it: {e}")))?;
     let sql = if columns.iter().any(|c| c == "checksum") {
         "SELECT version, name, checksum FROM schema_migrations ORDER BY version"
     } else {
@@ -409,20 +411,20 @@ async fn read_backup(conn: &mut SqliteConnection, path: &Path) -> BackupResult<(
     let known = Dialect::Sqlite.migrations();
     let mut version = 0;
     for (i, row) in rows.iter().enumerate() {
-        let (v, name, checksum): (i64, String, Option<String>) = (
-            row.try_get("version").map_err(StoreError::from)?,
-            row.try_get("name").map_err(StoreError::from)?,
-            row.try_get("checksum").map_err(StoreError::from)?,
-        );
+        let columns = (row.try_get("version"), row.try_get("name"), row.try_get("checksum"));
+        let (Ok(v), Ok(name), Ok(checksum)) = columns else {
+            return Err(not("its schema_migrations table is not hedui's".into()));
+        };
+        let (v, name, checksum): (i64, String, Option<String>) = (v, name, checksum);
         if v != i as i64 + 1 {
             return Err(not(format!("its migrations skip from version {i} to {v}")));
         }
         let Some((known_name, known_sql)) = known.get(i) else {
-            return Err(StoreError::SchemaTooNew {
-                found: rows.len() as i64,
-                known: known.len() as i64,
-            }
-            .into());
+            return Err(not(format!(
+                "a newer hedui wrote it (schema version {}; this hedui knows up to {}): upgrade hedui to restore it",
+                rows.len(),
+                known.len()
+            )));
         };
         if name != *known_name {
             return Err(not(format!(
@@ -447,7 +449,7 @@ async fn read_backup(conn: &mut SqliteConnection, path: &Path) -> BackupResult<(
             let c: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}"))
                 .fetch_one(&mut *conn)
                 .await
-                .map_err(StoreError::from)?;
+                .map_err(|e| not(format!("SQLite cannot read its {table} table: {e}")))?;
             *n = c as u64;
         }
     }
