@@ -257,6 +257,14 @@ async fn a_backup_taken_while_a_batch_runs_restores_every_record_acknowledged_be
     assert!(out.status.success(), "{said}");
     assert!(said.contains("OK: ") && said.contains("read back"), "{said}");
     let restored_db = restored_dir.join("hedui.db");
+    {
+        // Personal data: only the hub's user may read either file.
+        use std::os::unix::fs::PermissionsExt as _;
+        for f in [&backup, &restored_db] {
+            let mode = std::fs::metadata(f).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "{} has mode {mode:o}", f.display());
+        }
+    }
     assert_eq!(
         tree(&restored_dir),
         vec![(restored_db.clone(), std::fs::metadata(&restored_db).unwrap().len())],
@@ -570,6 +578,42 @@ async fn what_is_not_a_backup_is_refused_by_name_and_nothing_is_written() {
     assert!(!Path::new(x).exists());
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backup_before_the_first_checkpoint_restores_and_says_no_signature_covers_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("young.db");
+    // The test hub signs checkpoints hourly: none yet while it runs.
+    let mut sys = TestSystem::on_database(|_| Behaviour::Sandbox, Duration::from_secs(10), &sqlite_url(&db)).await;
+    submit(&mut sys, 2).await;
+    let backup = dir.path().join("young.hedb");
+    backup_of(&db, &backup);
+    sys.stop().await;
+    let out = run(hedui()
+        .args(["restore", backup.to_str().unwrap()])
+        .args(["--data-dir", dir.path().join("restored").to_str().unwrap()])
+        .args(["--key", &public_key()]));
+    let said = text(&out);
+    assert!(out.status.success(), "{said}");
+    assert!(
+        said.contains("0 signed checkpoint(s)") && said.contains("before the hub signed its first checkpoint"),
+        "{said}"
+    );
+    // Every other check still holds: an edited record is refused.
+    let forged = dir.path().join("forged.hedb");
+    std::fs::copy(&backup, &forged).unwrap();
+    sqlite_exec(&forged, "UPDATE records SET household_ref = household_ref || '-edited'").await;
+    let out = run(hedui()
+        .args(["restore", forged.to_str().unwrap()])
+        .args(["--data-dir", dir.path().join("restored-forged").to_str().unwrap()])
+        .args(["--key", &public_key()]));
+    assert!(
+        !out.status.success() && text(&out).contains("household_ref"),
+        "{}",
+        text(&out)
+    );
+    assert!(!dir.path().join("restored-forged").exists());
+}
+
 /// Runs `sql` on the SQLite file at `path` as it is (journal as found).
 async fn sqlite_exec(path: &Path, sql: &str) {
     use sqlx::Connection as _;
@@ -695,7 +739,16 @@ async fn backup_and_restore_time_per_ten_thousand_records() {
         .await;
     assert_eq!(failures, 0);
     let fill = filled.elapsed();
-    // Back up while the hub still runs (idle), then restore.
+    // A checkpoint now, as a production hub signs one each minute; then
+    // back up while the hub still runs (idle), and restore.
+    hedui_proto::v1::audit_service_client::AuditServiceClient::new(sys.pki.channel(
+        sys.hub_addr,
+        &Role::Auditor,
+        "li.si",
+    ))
+    .get_checkpoint(hedui_proto::v1::GetCheckpointRequest { fresh: true })
+    .await
+    .unwrap();
     let backup = dir.path().join("b.hedb");
     let began = Instant::now();
     backup_of(&db, &backup);
