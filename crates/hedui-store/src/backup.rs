@@ -210,17 +210,18 @@ fn sync_dir(dir: &Path) -> BackupResult<()> {
     std::fs::File::open(dir).and_then(|f| f.sync_all()).map_err(io(dir))
 }
 
-/// Lets only the file's owner read and write it: a backup and a restored
-/// database hold every household's personal data, as the database does.
-fn owner_only(path: &Path) -> BackupResult<()> {
+/// Creates the empty file `path`, which must not exist, readable and
+/// writable by its owner only: a backup and a restored database hold every
+/// household's personal data, as the database does, from their first byte.
+fn create_private(path: &Path) -> BackupResult<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
     #[cfg(unix)]
     {
-        use std::os::unix::fs::PermissionsExt as _;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(io(path))?;
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.mode(0o600);
     }
-    #[cfg(not(unix))]
-    let _ = path;
-    Ok(())
+    options.open(path).map_err(io(path))
 }
 
 /// One connection to the SQLite file at `path`, with none of the store's
@@ -262,6 +263,8 @@ impl Store {
             });
         }
         let partial = scratch_name(&dir, &name, "partial");
+        // SQLite writes into an empty file that exists, keeping its mode.
+        drop(create_private(&partial)?);
         let scratch = Scratch::file(partial.clone());
         let target = partial.to_str().ok_or_else(|| BackupError::Io {
             path: partial.clone(),
@@ -280,7 +283,6 @@ impl Store {
             .await
             .map_err(StoreError::from)?;
         conn.close().await.map_err(StoreError::from)?;
-        owner_only(&partial)?;
         std::fs::File::open(&partial)
             .and_then(|f| f.sync_all())
             .map_err(io(&partial))?;
@@ -530,8 +532,11 @@ async fn restore_into(
     std::fs::create_dir(&work).map_err(io(&work))?;
     let scratch = Scratch::dir(work.clone());
     let copy = work.join(RESTORED_NAME);
-    std::fs::copy(file, &copy).map_err(io(&copy))?;
-    owner_only(&copy)?;
+    {
+        let mut to = create_private(&copy)?;
+        let mut from = std::fs::File::open(file).map_err(io(file))?;
+        std::io::copy(&mut from, &mut to).map_err(io(&copy))?;
+    }
 
     let url = format!("sqlite://{}", copy.display());
     let store = Store::open_without_migrating(&url).await?.with_seal_key(*key);
