@@ -598,6 +598,23 @@ async fn a_backup_before_the_first_checkpoint_restores_and_says_no_signature_cov
         said.contains("0 signed checkpoint(s)") && said.contains("before the hub signed its first checkpoint"),
         "{said}"
     );
+    // A hub starts on the restored database and goes on with the same log;
+    // its last checkpoint at shutdown then covers the restored entries, so
+    // an auditor's check passes, as the note says.
+    let restored = dir.path().join("restored").join("hedui.db");
+    let mut sys =
+        TestSystem::on_database(|_| Behaviour::Sandbox, Duration::from_secs(10), &sqlite_url(&restored)).await;
+    let h = helpers::sandbox().households()[5].clone();
+    sys.hub
+        .submit_verification(helpers::request(&h, "after-restore"))
+        .await
+        .unwrap();
+    sys.stop().await;
+    let out = run(hedui()
+        .args(["audit", "verify", "--database", &sqlite_url(&restored)])
+        .args(["--key", &public_key()]));
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("OK: 3 records"), "{}", text(&out));
     // Every other check still holds: an edited record is refused.
     let forged = dir.path().join("forged.hedb");
     std::fs::copy(&backup, &forged).unwrap();
