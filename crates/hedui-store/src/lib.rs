@@ -766,6 +766,7 @@ pub fn request_hash(encoded_request: &[u8]) -> String {
 }
 
 pub mod audit;
+pub mod backup;
 pub mod integrity;
 mod versions;
 
