@@ -93,7 +93,7 @@ pub async fn run(a: DemoArgs) -> anyhow::Result<()> {
     let sandbox = county.sandbox_data();
     let sys = county.start().await?;
     let hub_addr = sys.hub_addr;
-    let pki = sys.pki();
+    let pki = &sys.pki;
     let console = if a.console {
         let console = hedui_console::Console::bind(
             a.console_listen,

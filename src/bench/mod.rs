@@ -162,7 +162,7 @@ async fn start(a: &BenchArgs) -> anyhow::Result<System> {
         .iter()
         .map(|e| DepartmentClient::new(e, Some(&client_tls)).map_err(anyhow::Error::msg))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let caseworker_files = county.pki().issue(&Role::Caseworker, "bench.caseworker")?;
+    let caseworker_files = county.pki.issue(&Role::Caseworker, "bench.caseworker")?;
     let channel = hedui_tls::channel(
         &format!("https://{}", county.hub_addr),
         ClientTls::load(caseworker_files.clone())?,
@@ -182,7 +182,7 @@ async fn start(a: &BenchArgs) -> anyhow::Result<System> {
         hub_files: county.hub_files.clone(),
         caseworker_files,
         direct,
-        hub_key: county.grant_key().clone(),
+        hub_key: county.grant_key.clone(),
         delay,
         requests,
         database_url: county.database_url.clone(),

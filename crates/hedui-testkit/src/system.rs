@@ -29,6 +29,14 @@ pub fn test_hub_key() -> SigningKey {
     SigningKey::from_bytes(&[42; 32])
 }
 
+/// Resolves when `stop` says so or is dropped.
+fn stopped(stop: &watch::Sender<bool>) -> impl Future<Output = ()> + Send + 'static {
+    let mut rx = stop.subscribe();
+    async move {
+        let _ = rx.wait_for(|s| *s).await;
+    }
+}
+
 /// The adapters' query logs: one file per department in `dir`.
 #[derive(Clone)]
 pub struct QueryLogs {
@@ -222,10 +230,7 @@ impl Builder {
     /// Resolves when the system is stopped (or dropped): the shutdown of
     /// anything a caller serves beside it.
     pub fn stopped(&self) -> impl Future<Output = ()> + Send + 'static {
-        let mut rx = self.stop.subscribe();
-        async move {
-            let _ = rx.wait_for(|s| *s).await;
-        }
+        stopped(&self.stop)
     }
 
     /// Serves `source` as department `d` through the adapter SDK, with the
@@ -352,6 +357,7 @@ impl Builder {
         let health_addr = app.health_addr();
         let state = app.state();
         let hub_task = tokio::spawn(app.run_until(self.stopped()));
+        let sandbox = self.sandbox_data();
         Ok(System {
             hub_addr,
             metrics_addr,
@@ -360,9 +366,13 @@ impl Builder {
             adapters,
             database_url,
             hub_files,
+            pki: self.pki,
+            grant_key: self.hub_key,
+            sandbox,
+            query_logs: self.query_logs,
+            stop: self.stop,
             hub_task: Some(hub_task),
             scratch: Some(scratch),
-            county: self,
         })
     }
 }
@@ -383,40 +393,32 @@ pub struct System {
     pub database_url: String,
     /// The hub's certificate, key and CA (and revocation list).
     pub hub_files: TlsFiles,
+    /// The county's PKI.
+    pub pki: Pki,
+    /// The key the hub signs grants with.
+    pub grant_key: SigningKey,
+    /// The sandbox the adapters answer from.
+    pub sandbox: Arc<Sandbox>,
+    query_logs: Option<QueryLogs>,
+    stop: watch::Sender<bool>,
     hub_task: Option<tokio::task::JoinHandle<Result<(), tonic::transport::Error>>>,
     scratch: Option<tempfile::TempDir>,
-    county: Builder,
 }
 
 impl System {
-    /// The county's PKI.
-    pub fn pki(&self) -> &Pki {
-        self.county.pki()
-    }
-
-    /// The key the hub signs grants with.
-    pub fn grant_key(&self) -> &SigningKey {
-        &self.county.hub_key
-    }
-
-    /// The sandbox the adapters answer from.
-    pub fn sandbox(&self) -> Arc<Sandbox> {
-        self.county.sandbox_data()
-    }
-
     /// Where `d`'s query log is, if the adapters keep them.
     pub fn query_log_path(&self, d: Department) -> Option<PathBuf> {
-        self.county.query_logs.as_ref().map(|l| l.path(d))
+        self.query_logs.as_ref().map(|l| l.path(d))
     }
 
     /// Resolves when the system is stopped (or dropped).
     pub fn stopped(&self) -> impl Future<Output = ()> + Send + 'static {
-        self.county.stopped()
+        stopped(&self.stop)
     }
 
     /// Tells the hub and the adapters to stop, without waiting.
     pub fn signal_stop(&self) {
-        self.county.stop.send_replace(true);
+        self.stop.send_replace(true);
     }
 
     /// Stops the hub and the adapters and waits for the hub to close its
