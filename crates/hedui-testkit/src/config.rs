@@ -9,10 +9,11 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use hedui_domain::department::slug;
-use hedui_hub::{AdapterEndpoint, HubConfig};
+use hedui_domain::policy::Policy;
+use hedui_hub::{AdapterEndpoint, BatchSettings, HubConfig};
+use hedui_proto::v1::Department;
 use hedui_tls::TlsFiles;
-
-use crate::system::Builder;
+use hedui_trust::SigningKey;
 
 /// The example policy the hub applies unless told otherwise.
 pub const EXAMPLE_POLICY: &str = include_str!("../../../deploy/policies/example.toml");
@@ -31,48 +32,85 @@ pub struct HubFiles {
     pub key: PathBuf,
 }
 
-impl Builder {
+/// How the hub of the system is configured.
+pub(crate) struct HubSettings {
+    pub(crate) database_url: Option<String>,
+    pub(crate) policy: Policy,
+    pub(crate) audit_origin: String,
+    pub(crate) checkpoint_interval: Duration,
+    pub(crate) ops_ports: bool,
+    pub(crate) batch: BatchSettings,
+}
+
+impl Default for HubSettings {
+    fn default() -> Self {
+        HubSettings {
+            database_url: None,
+            policy: Policy::from_toml(EXAMPLE_POLICY).expect("the example policy is valid"),
+            audit_origin: "hedui.test/audit".to_owned(),
+            checkpoint_interval: Duration::from_secs(3600),
+            ops_ports: false,
+            batch: BatchSettings::default(),
+        }
+    }
+}
+
+impl HubSettings {
     /// The in-process hub's configuration, listening on `listen`.
-    pub(crate) fn hub_config(&self, listen: SocketAddr, tls: TlsFiles, adapters: Vec<AdapterEndpoint>) -> HubConfig {
+    pub(crate) fn hub_config(
+        &self,
+        listen: SocketAddr,
+        grant_key: &SigningKey,
+        tls: TlsFiles,
+        adapters: Vec<AdapterEndpoint>,
+    ) -> HubConfig {
         HubConfig {
             listen,
-            database_url: self.hub.database_url.clone().unwrap_or_default(),
-            policy: self.hub.policy.clone(),
+            database_url: self.database_url.clone().unwrap_or_default(),
+            policy: self.policy.clone(),
             adapters,
-            grant_key: self.hub_key.clone(),
+            grant_key: grant_key.clone(),
             tls: Some(tls),
-            audit_origin: self.hub.audit_origin.clone(),
-            checkpoint_interval: self.hub.checkpoint_interval,
+            audit_origin: self.audit_origin.clone(),
+            checkpoint_interval: self.checkpoint_interval,
             ops: hedui_hub::OpsOptions {
-                metrics_listen: self.hub.ops_ports.then_some(listen_any()),
-                health_listen: self.hub.ops_ports.then_some(listen_any()),
+                metrics_listen: self.ops_ports.then_some(listen_any()),
+                health_listen: self.ops_ports.then_some(listen_any()),
                 // No load balancer to wait for when the run stops.
                 drain_delay: Duration::ZERO,
                 ..hedui_hub::OpsOptions::default()
             },
-            batch: self.hub.batch.clone(),
+            batch: self.batch.clone(),
         }
     }
 
     /// Writes `hub.toml` and `hub.key` into `dir` for a `hedui hub` process
     /// listening on `listen`, storing into `database_url`, with the example
-    /// policy and a new `hub-01` certificate, asking the adapters started so
-    /// far. Per-department limits, breakers and the batch settings are the
-    /// hub's defaults.
-    pub fn write_hub_files(&self, dir: &Path, listen: SocketAddr, database_url: &str) -> anyhow::Result<HubFiles> {
+    /// policy, asking `adapters` within `deadline`. Per-department limits,
+    /// breakers and the batch settings are the hub's defaults.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn write_files(
+        &self,
+        dir: &Path,
+        listen: SocketAddr,
+        database_url: &str,
+        grant_key: &SigningKey,
+        tls: &TlsFiles,
+        deadline: Duration,
+        adapters: &[(Department, SocketAddr)],
+    ) -> anyhow::Result<HubFiles> {
         let key = dir.join("hub.key");
-        std::fs::write(&key, hedui_audit::checkpoint::format_signing_key(&self.hub_key))
+        std::fs::write(&key, hedui_audit::checkpoint::format_signing_key(grant_key))
             .with_context(|| format!("cannot write {}", key.display()))?;
-        let tls = self.hub_tls()?;
         let mut text = format!(
             "listen = \"{listen}\"\ndatabase_url = \"{database_url}\"\npolicy = \"{}\"\nhub_key = \"{}\"\n\
              audit_origin = \"{}\"\ncheckpoint_interval_s = {}\ndeadline_ms = {}\n\
              [tls]\nca = \"{}\"\ncert = \"{}\"\nkey = \"{}\"\n",
             example_policy_file().display(),
             key.display(),
-            self.hub.audit_origin,
-            self.hub.checkpoint_interval.as_secs(),
-            self.deadline.as_millis(),
+            self.audit_origin,
+            self.checkpoint_interval.as_secs(),
+            deadline.as_millis(),
             tls.ca.display(),
             tls.cert.display(),
             tls.key.display(),
@@ -80,7 +118,7 @@ impl Builder {
         if let Some(crl) = &tls.crl {
             text.push_str(&format!("crl = \"{}\"\n", crl.display()));
         }
-        for (d, addr) in &self.started {
+        for (d, addr) in adapters {
             text.push_str(&format!("[adapters.{}]\nurl = \"https://{addr}\"\n", slug(*d)));
         }
         let config = dir.join("hub.toml");

@@ -3,7 +3,7 @@
 //! [`Builder::start`] starts the hub and gives a running [`System`].
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -19,7 +19,7 @@ use hedui_tls::{Role, ServerTls, TlsFiles};
 use hedui_trust::{SigningKey, VerifyingKey};
 use tokio::sync::watch;
 
-use crate::config::{EXAMPLE_POLICY, listen_any};
+use crate::config::{HubFiles, HubSettings, listen_any};
 use crate::delay::{Delay, Sandboxed};
 use crate::pki::Pki;
 
@@ -56,16 +56,6 @@ impl QueryLogs {
     }
 }
 
-/// How the hub of the system is configured.
-pub(crate) struct HubSettings {
-    pub(crate) database_url: Option<String>,
-    pub(crate) policy: Policy,
-    pub(crate) audit_origin: String,
-    pub(crate) checkpoint_interval: Duration,
-    pub(crate) ops_ports: bool,
-    pub(crate) batch: BatchSettings,
-}
-
 /// The county being set up: its PKI, the hub key, the adapters started so
 /// far, and the settings of the hub to come.
 ///
@@ -73,17 +63,17 @@ pub(crate) struct HubSettings {
 /// dropped or stopped.
 pub struct Builder {
     pki: Pki,
-    pub(crate) hub_key: SigningKey,
+    hub_key: SigningKey,
     sandbox: OnceLock<Arc<Sandbox>>,
-    pub(crate) deadline: Duration,
+    deadline: Duration,
     limits: DepartmentLimits,
     limits_for: Vec<(Department, DepartmentLimits)>,
     breaker: BreakerSettings,
     crl: Option<PathBuf>,
     query_logs: Option<QueryLogs>,
     delay: Option<Arc<Delay>>,
-    pub(crate) hub: HubSettings,
-    pub(crate) started: Vec<(Department, SocketAddr)>,
+    hub: HubSettings,
+    started: Vec<(Department, SocketAddr)>,
     stop: watch::Sender<bool>,
 }
 
@@ -104,14 +94,7 @@ impl Builder {
             crl: None,
             query_logs: None,
             delay: None,
-            hub: HubSettings {
-                database_url: None,
-                policy: Policy::from_toml(EXAMPLE_POLICY).expect("the example policy is valid"),
-                audit_origin: "hedui.test/audit".to_owned(),
-                checkpoint_interval: Duration::from_secs(3600),
-                ops_ports: false,
-                batch: BatchSettings::default(),
-            },
+            hub: HubSettings::default(),
             started: Vec::new(),
             stop: watch::channel(false).0,
         }
@@ -331,11 +314,27 @@ impl Builder {
 
     /// The hub's certificate `hub-01`, new, with the county's revocation
     /// list if it has one.
-    pub(crate) fn hub_tls(&self) -> anyhow::Result<TlsFiles> {
+    fn hub_tls(&self) -> anyhow::Result<TlsFiles> {
         Ok(TlsFiles {
             crl: self.crl.clone(),
             ..self.pki.issue(&Role::Hub, "hub-01")?
         })
+    }
+
+    /// Writes `hub.toml` and `hub.key` into `dir` for a `hedui hub` child
+    /// process listening on `listen`, storing into `database_url`, with a
+    /// new `hub-01` certificate, asking the adapters added so far.
+    pub fn write_hub_files(&self, dir: &Path, listen: SocketAddr, database_url: &str) -> anyhow::Result<HubFiles> {
+        let tls = self.hub_tls()?;
+        self.hub.write_files(
+            dir,
+            listen,
+            database_url,
+            &self.hub_key,
+            &tls,
+            self.deadline,
+            &self.started,
+        )
     }
 
     /// Starts the hub in this process, asking the adapters added (every
@@ -349,9 +348,10 @@ impl Builder {
             .clone();
         let adapters = self.endpoints();
         let hub_files = self.hub_tls()?;
-        let app = Application::build(self.hub_config(listen_any(), hub_files.clone(), adapters.clone()))
-            .await
-            .context("cannot start the hub")?;
+        let config = self
+            .hub
+            .hub_config(listen_any(), &self.hub_key, hub_files.clone(), adapters.clone());
+        let app = Application::build(config).await.context("cannot start the hub")?;
         let hub_addr = app.local_addr();
         let metrics_addr = app.metrics_addr();
         let health_addr = app.health_addr();
