@@ -110,7 +110,8 @@ impl Needs {
     fn with_level(chunk_level: u32, size: u64, indices: &[u64], old_sizes: &[u64]) -> Needs {
         // The root itself (to check against the checkpoint), then every
         // range a proof hashes.
-        let ranges = RefCell::new(Vec::from([0..size as usize]));
+        let ranges: RefCell<Vec<Range<usize>>> = RefCell::new(Vec::new());
+        ranges.borrow_mut().push(0..size as usize);
         let record = |r: Range<usize>| {
             ranges.borrow_mut().push(r);
             EMPTY_ROOT
