@@ -215,7 +215,13 @@ pub fn consistency_proof(leaves: &[Hash], old_size: usize) -> Vec<Hash> {
 /// SUBPROOF(m, D[range], b) of RFC 6962 §2.1.2, pushing onto `out`, with
 /// `m` relative to the start of the range. `complete` is true while the old
 /// tree's root is itself a node the verifier knows, so it need not be sent.
-pub(crate) fn subproof(mth: &impl Fn(Range<usize>) -> Hash, range: Range<usize>, m: usize, complete: bool, out: &mut Vec<Hash>) {
+pub(crate) fn subproof(
+    mth: &impl Fn(Range<usize>) -> Hash,
+    range: Range<usize>,
+    m: usize,
+    complete: bool,
+    out: &mut Vec<Hash>,
+) {
     let n = range.len();
     if m == n {
         if !complete {

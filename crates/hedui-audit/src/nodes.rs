@@ -360,7 +360,12 @@ pub fn extend(stored_chunks: u64, pending: &[(NodeId, Hash)], new_chunks: &[Hash
     extend_at(CHUNK_LEVEL, stored_chunks, pending, new_chunks)
 }
 
-fn extend_at(chunk_level: u32, stored_chunks: u64, pending: &[(NodeId, Hash)], new_chunks: &[Hash]) -> Vec<(NodeId, Hash)> {
+fn extend_at(
+    chunk_level: u32,
+    stored_chunks: u64,
+    pending: &[(NodeId, Hash)],
+    new_chunks: &[Hash],
+) -> Vec<(NodeId, Hash)> {
     let mut known: BTreeMap<NodeId, Hash> = pending.iter().copied().collect();
     let mut added = Vec::new();
     let mut level_new: Vec<(u64, Hash)> = new_chunks
@@ -420,7 +425,11 @@ mod tests {
             index.extend(extend_at(chunk_level, done as u64, &pending, &new));
             done = upto;
         }
-        let nodes = needs.nodes.iter().filter_map(|id| index.get(id).map(|h| (*id, *h))).collect();
+        let nodes = needs
+            .nodes
+            .iter()
+            .filter_map(|id| index.get(id).map(|h| (*id, *h)))
+            .collect();
         let chunks = needs
             .chunks
             .iter()

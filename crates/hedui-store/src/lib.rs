@@ -767,6 +767,7 @@ pub fn request_hash(encoded_request: &[u8]) -> String {
 
 pub mod audit;
 pub mod integrity;
+mod proofs;
 mod versions;
 
 pub use versions::PutVersionOutcome;
