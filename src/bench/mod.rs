@@ -28,6 +28,7 @@
 //! Benchmarks are never assertions: this prints figures and whether each
 //! target was met; nothing fails.
 
+mod audit_scale;
 mod console;
 mod raw;
 
@@ -78,9 +79,13 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 64)]
     pub audit_writers: usize,
     /// Run only these parts (comma-separated: overhead, throughput, audit,
-    /// console).
+    /// console, audit-scale). `audit-scale` runs only when named, and alone.
     #[arg(long, value_delimiter = ',')]
     pub only: Vec<String>,
+    /// Entries in the log that `--only audit-scale` builds (the issue's
+    /// figures are for 10,000,000; about 1 GiB of SQLite per million).
+    #[arg(long, default_value_t = 1_000_000)]
+    pub audit_log_entries: u64,
     /// Records in the database for the console run (`--only console`).
     #[arg(long, default_value_t = 10_000)]
     pub console_records: usize,
@@ -246,6 +251,13 @@ impl System {
 
 pub async fn run(a: BenchArgs) -> anyhow::Result<()> {
     let wants = |part: &str| a.only.is_empty() || a.only.iter().any(|o| o == part);
+    if a.only.iter().any(|o| o == "audit-scale") {
+        // A log of millions of entries of its own; nothing else is started.
+        let mut table = Vec::new();
+        audit_scale::run(a.audit_log_entries, a.database_url.as_deref(), &mut table).await?;
+        print_table(&mut table);
+        return Ok(());
+    }
     let sys = Arc::new(start(&a).await?);
     println!(
         "hedui bench: hub with mTLS, store {} and audit log; 8 sandbox adapters; {} cores",
@@ -271,18 +283,23 @@ pub async fn run(a: BenchArgs) -> anyhow::Result<()> {
     if wants("console") {
         console::run(&a, &sys, &mut table).await?;
     }
-    table.push(("peak RSS (whole process)".into(), peak_rss()));
-    println!();
-    let width = table.iter().map(|(k, _)| k.chars().count()).max().unwrap_or(0);
-    for (k, v) in &table {
-        println!("{k:<width$}  {v}");
-    }
+    print_table(&mut table);
     sys.county.signal_stop();
     if let Ok(sys) = Arc::try_unwrap(sys) {
         // Let the hub close its store cleanly before the files go.
         let _ = sys.county.stop().await;
     }
     Ok(())
+}
+
+/// Prints the figures, with the process's peak RSS last.
+fn print_table(table: &mut Vec<(String, String)>) {
+    table.push(("peak RSS (whole process)".into(), peak_rss()));
+    println!();
+    let width = table.iter().map(|(k, _)| k.chars().count()).max().unwrap_or(0);
+    for (k, v) in table.iter() {
+        println!("{k:<width$}  {v}");
+    }
 }
 
 async fn overhead(a: &BenchArgs, sys: &Arc<System>, table: &mut Vec<(String, String)>) -> anyhow::Result<()> {

@@ -768,6 +768,7 @@ pub fn request_hash(encoded_request: &[u8]) -> String {
 pub mod audit;
 pub mod backup;
 pub mod integrity;
+mod proofs;
 mod versions;
 
 pub use versions::PutVersionOutcome;
