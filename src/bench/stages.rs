@@ -83,7 +83,11 @@ pub(crate) async fn overhead(
         "overhead: {} households at {}/s, adapters at {} ± {} ms, breakdown off and on ...",
         a.requests, a.rate, a.latency_ms, a.jitter_ms
     );
-    let order = if repeat % 2 == 0 { [false, true] } else { [true, false] };
+    let order = if repeat.is_multiple_of(2) {
+        [false, true]
+    } else {
+        [true, false]
+    };
     let mut runs: [Option<Run>; 2] = [None, None];
     for on in order {
         runs[usize::from(on)] = Some(paced(a, sys, on).await?);
