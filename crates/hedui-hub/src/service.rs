@@ -241,7 +241,7 @@ impl HubState {
             Mode::Interactive => Some(crate::claims::claim(&self.store, &self.instance, &sub.idempotency_key).await?),
             Mode::Batch { .. } => None,
         };
-        let _claim = match claim {
+        let held = match claim {
             None => None,
             Some(crate::claims::Claimed::Held(claim)) => Some(claim),
             Some(crate::claims::Claimed::Stored) => {
@@ -370,6 +370,9 @@ impl HubState {
         let (_, stored) = self.audit.append_with_record(entries.clone(), write).await?;
         stages::lap(Stage::Result);
         if stored == RecordStored::Inserted {
+            if let Some(claim) = held {
+                claim.settled();
+            }
             tracing::debug!(verdict, "record stored");
             return Ok(Ran::Stored {
                 record: Box::new(record),
