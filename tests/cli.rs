@@ -1472,30 +1472,45 @@ fn a_bad_p12_password_file_or_path_names_the_flag_and_issues_nothing() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("--p12"));
 }
 
-/// The bench still runs (a tiny configuration; no figure is asserted): its
-/// audit part compares the log's append rate with raw durable inserts into
-/// a scratch table of the bench's own, which the store never sees.
+/// The bench still runs (a tiny configuration, repeated twice; no figure
+/// is asserted): the floor first, the overhead with the hub's stage clocks
+/// off and on and its stage breakdown, the throughput, and the audit part,
+/// which compares the log's append rate with raw durable inserts into a
+/// scratch table of the bench's own, which the store never sees; then the
+/// medians with their spread, and the targets judged against the floor.
 #[test]
-fn the_audit_bench_runs_in_a_tiny_configuration() {
+fn the_bench_runs_in_a_tiny_configuration() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("bench.db");
     let out = hedui()
-        .args([
-            "bench",
-            "--only",
-            "audit",
-            "--audit-entries",
-            "40",
-            "--audit-writers",
-            "4",
-        ])
+        .args(["bench", "--only", "floor,overhead,throughput,audit", "--repeat", "2"])
+        .args(["--floor-samples", "5", "--requests", "8", "--rate", "40"])
+        .args(["--throughput-requests", "8", "--concurrency", "4"])
+        .args(["--audit-entries", "40", "--audit-writers", "4"])
         .args(["--database-url", &db.display().to_string()])
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
-    assert!(stdout.contains("appends/s"), "{stdout}");
-    assert!(stdout.contains("raw"), "{stdout}");
+    let floor = stdout.find("floor: ").expect("the floor");
+    let overhead = stdout.find("overhead:").expect("the overhead run");
+    assert!(floor < overhead, "the floor is printed first: {stdout}");
+    for part in [
+        "median of 2 repeats",
+        "database commit of a trivial INSERT",
+        "hub overhead p50 (breakdown off)",
+        "hub overhead p50 (breakdown on)",
+        "the clock's own cost per request",
+        "intent commit (incl. group wait) p50",
+        "result commit (incl. group wait) p99",
+        "hub / direct",
+        "appends",
+        "raw durable inserts",
+        "targets",
+        "1 ms + 2 × fsync",
+    ] {
+        assert!(stdout.contains(part), "{part}: {stdout}");
+    }
 }
 
 #[test]

@@ -51,3 +51,42 @@ async fn one_key_sent_to_two_hubs_at_once_asks_each_department_once() {
     b.stop().await;
     db.drop_database().await;
 }
+
+/// A call that stored its record leaves its claim to lapse instead of
+/// writing a release (one durable write fewer per verification): the claim
+/// is still held afterwards, and a retry with the same key replays the
+/// record at once, asking nobody, because the record is looked for first.
+#[tokio::test]
+async fn a_stored_record_needs_no_claim_release_and_its_retry_replays_at_once() {
+    let sys = TestSystem::start().await;
+    let h = household("qualifies");
+    let first = sys
+        .hub
+        .clone()
+        .submit_verification(request(&h, "settled-1"))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!first.replayed);
+    let now = chrono::Utc::now().timestamp_millis();
+    let held = sys
+        .state
+        .store
+        .claim_key("settled-1", "someone-else/1", now, now + 15_000)
+        .await
+        .unwrap();
+    assert!(held.is_some(), "the stored call's claim was not released");
+    let asked = |sys: &TestSystem| sys.calls.iter().map(|c| c.load(Ordering::SeqCst)).sum::<usize>();
+    let before = asked(&sys);
+    let again = sys
+        .hub
+        .clone()
+        .submit_verification(request(&h, "settled-1"))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(again.replayed);
+    assert_eq!(again.record.unwrap().record_id, first.record.unwrap().record_id);
+    assert_eq!(asked(&sys), before, "a replay asks nobody");
+    sys.stop().await;
+}

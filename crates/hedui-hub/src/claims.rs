@@ -43,18 +43,38 @@ fn now_ms() -> i64 {
 }
 
 /// A claim held by one call; renewed in the background until dropped, and
-/// released when dropped (the call has stored its record, or deferred, or
-/// failed), so that a retry need not wait for it to lapse.
+/// released when dropped without a record (the call deferred, or failed),
+/// so that a retry need not wait for it to lapse.
+///
+/// A call that stored its record calls [`Claim::settled`] instead, which
+/// writes nothing: from the record's commit on, every call with the key
+/// finds the record before it looks at claims (and one already waiting on
+/// the claim polls for the record), so the release would be a durable
+/// write that nobody reads, and on SQLite one more writer queueing for the
+/// single write lock beside the audit log's group commit. The claim then
+/// lapses by itself within [`CLAIM_TTL`].
 pub struct Claim {
     renew: tokio::task::JoinHandle<()>,
     store: Store,
     key: String,
     owner: String,
+    release: bool,
+}
+
+impl Claim {
+    /// The call stored its record under the key: stop renewing, and do not
+    /// release (see above).
+    pub fn settled(mut self) {
+        self.release = false;
+    }
 }
 
 impl Drop for Claim {
     fn drop(&mut self) {
         self.renew.abort();
+        if !self.release {
+            return;
+        }
         let (store, key, owner) = (
             self.store.clone(),
             std::mem::take(&mut self.key),
@@ -110,6 +130,7 @@ pub async fn claim(store: &Store, instance: &str, key: &str) -> Result<Claimed, 
                 store: claim_store,
                 key: key_owned,
                 owner: owner_owned,
+                release: true,
             })));
         };
         // Another call holds it: wait for its record, or for its claim to

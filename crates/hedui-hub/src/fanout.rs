@@ -288,7 +288,9 @@ impl DepartmentClient {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .current(self.department);
+        crate::stages::query_sent();
         let result = tokio::time::timeout(self.deadline, client.query(req)).await;
+        crate::stages::answer_came();
         let latency_ms = started.elapsed().as_millis().min(u128::from(u32::MAX)) as u32;
         let d = self.department;
         let answer = match result {

@@ -36,6 +36,7 @@ pub mod refusals;
 pub mod rpc_metrics;
 pub mod service;
 pub mod service_report;
+pub mod stages;
 pub mod startup;
 pub mod transport_audit;
 

@@ -9,12 +9,17 @@
 //! timed to its end. A body dropped before its status (the caller went
 //! away) is counted as CANCELLED.
 //!
+//! When the bench turns stage clocks on ([`crate::stages`]), this layer
+//! also starts each SubmitVerification's clock at its arrival and finishes
+//! it when an OK status goes by.
+//!
 //! Label values come from fixed lists only: a path that names no service
 //! and method the hub serves is counted as `other`/`other`, so a caller
 //! cannot grow the label set.
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
@@ -116,9 +121,14 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, req: http::Request<ReqBody>) -> Self::Future {
+    fn call(&mut self, mut req: http::Request<ReqBody>) -> Self::Future {
         let (service, method) = labels(req.uri().path());
         let started = Instant::now();
+        let clock = (crate::stages::enabled() && method == "SubmitVerification").then(|| {
+            let clock = Arc::new(crate::stages::StageClock::new(started));
+            req.extensions_mut().insert(clock.clone());
+            clock
+        });
         let metrics = self.metrics.clone();
         let fut = self.inner.call(req);
         Box::pin(async move {
@@ -129,6 +139,7 @@ where
                 method,
                 started,
                 done: false,
+                clock,
             };
             // A trailers-only answer: the status is already here.
             if let Some(code) = status_of(resp.headers()) {
@@ -145,6 +156,7 @@ struct Timer {
     method: &'static str,
     started: Instant,
     done: bool,
+    clock: Option<Arc<crate::stages::StageClock>>,
 }
 
 impl Timer {
@@ -153,6 +165,9 @@ impl Timer {
             self.done = true;
             self.metrics
                 .rpc_duration(self.service, self.method, code, self.started.elapsed());
+            if let Some(clock) = self.clock.take().filter(|_| code == tonic::Code::Ok) {
+                clock.finish();
+            }
         }
     }
 }

@@ -36,6 +36,7 @@ use hedui_domain::department::slug;
 use hedui_proto::v1::{Department, Purpose, SourceOutcome};
 
 use crate::limits::Priority;
+use crate::stages::{self, Stage};
 
 /// Most records one list call returns.
 pub const MAX_LIST_LIMIT: u32 = 1000;
@@ -219,6 +220,7 @@ impl HubState {
         let today = today();
         let (sub, auth) = submission::parse(req, today)?;
         let hash = hedui_store::request_hash(&encoded);
+        stages::lap(Stage::Validate);
         if let Some((record, earlier)) = self.store.get_by_idempotency_key(&sub.idempotency_key).await? {
             let (record, replayed) = replay(record, &earlier, &hash)?;
             return Ok(Ran::Stored {
@@ -226,9 +228,11 @@ impl HubState {
                 replayed,
             });
         }
+        stages::lap(Stage::Claim);
         // No query leaves the hub without an authorization that covers every
         // member for this purpose today.
         check_covers(&auth, &sub.household, sub.purpose, today).map_err(HubError::Unauthorized)?;
+        stages::lap(Stage::Validate);
         // One verification per key, across hubs: the key is claimed before
         // any department is asked; a duplicate waits for the first call's
         // record and replays it. A batch household needs no claim: its
@@ -237,7 +241,7 @@ impl HubState {
             Mode::Interactive => Some(crate::claims::claim(&self.store, &self.instance, &sub.idempotency_key).await?),
             Mode::Batch { .. } => None,
         };
-        let _claim = match claim {
+        let held = match claim {
             None => None,
             Some(crate::claims::Claimed::Held(claim)) => Some(claim),
             Some(crate::claims::Claimed::Stored) => {
@@ -265,8 +269,10 @@ impl HubState {
             Mode::Interactive => ("SubmitVerification", Priority::Interactive),
             Mode::Batch { .. } => ("batch.household", Priority::Batch),
         };
+        stages::lap(Stage::Claim);
         let request_id = uuid::Uuid::new_v4().to_string();
         let record_id = uuid::Uuid::now_v7().to_string();
+        stages::request_id(&request_id);
         tracing::Span::current().record("request_id", request_id.as_str());
         tracing::Span::current().record("record_id", record_id.as_str());
         let persons: Vec<_> = sub
@@ -290,8 +296,11 @@ impl HubState {
         };
         // No fan-out starts once the hub is draining; this one is waited for.
         let _fan_out = self.drain.enter()?;
+        stages::lap(Stage::Validate);
         self.audit.append(vec![begin]).await?;
+        stages::lap(Stage::Intent);
         let answers = query_all(&self.clients, priority, &request_id, &sub, &self.grant_key, today).await;
+        stages::fanout_done();
         let abandoned = answers.iter().any(crate::fanout::is_abandoned);
         let mut entries = source_entries(caller, &purpose, &request_id, &persons, &answers);
         let missing: Vec<Department> = answers
@@ -357,8 +366,13 @@ impl HubState {
             .unwrap_or_default()
             .as_str_name();
         let record = write.record.clone();
+        stages::lap(Stage::After);
         let (_, stored) = self.audit.append_with_record(entries.clone(), write).await?;
+        stages::lap(Stage::Result);
         if stored == RecordStored::Inserted {
+            if let Some(claim) = held {
+                claim.settled();
+            }
             tracing::debug!(verdict, "record stored");
             return Ok(Ran::Stored {
                 record: Box::new(record),
@@ -656,11 +670,19 @@ impl VerificationService for Verification {
         &self,
         request: Request<SubmitVerificationRequest>,
     ) -> Result<Response<SubmitVerificationResponse>, Status> {
+        // Off unless `hedui bench` turned the stage clocks on.
+        let clock = stages::clock_of(&request);
+        if let Some(c) = &clock {
+            c.lap(Stage::Receive);
+        }
         let persons = || submitted_persons(&self.state, request.get_ref());
         let caller = self
             .admit(&request, "/hedui.v1.VerificationService/SubmitVerification", persons)
             .await?;
-        let result = match self.state.submit(&caller, request.get_ref()).await {
+        if let Some(c) = &clock {
+            c.lap(Stage::Validate);
+        }
+        let result = match stages::scope(clock, self.state.submit(&caller, request.get_ref())).await {
             Ok((record, true)) => {
                 // A replay queries nobody, but reading the record is logged.
                 let mut e = audit_entry(&caller, "SubmitVerification", "OK");

@@ -1,0 +1,154 @@
+//! The floor, measured first in every repeat: what one durable write costs
+//! on this disk and this database right now, so that the latency targets
+//! are judged against the machine they ran on.
+//!
+//! - An fsync of a 4 KiB append to a file in the database's directory (for
+//!   PostgreSQL, whose data directory is the server's, the system's
+//!   temporary directory): `samples` times, each timed from the write to
+//!   the end of the fsync.
+//! - The database's commit of a trivial INSERT, one row per commit, over a
+//!   connection of the bench's own with the store's settings (on SQLite:
+//!   WAL, `synchronous = FULL`), into a scratch table `bench_floor_commits`
+//!   that is dropped afterwards. On PostgreSQL this is the floor its
+//!   targets are judged against.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use hedui_store::{BackendKind, RawPool};
+
+use super::Dist;
+use super::figures::Figures;
+
+/// The labels of the floor's figures.
+pub(crate) const FSYNC_P50: &str = "[floor] fsync of a 4 KiB append, p50";
+pub(crate) const FSYNC_P99: &str = "  fsync of a 4 KiB append, p99";
+pub(crate) const COMMIT_P50: &str = "  database commit of a trivial INSERT, p50";
+pub(crate) const COMMIT_P99: &str = "  database commit of a trivial INSERT, p99";
+
+/// Where the fsync file goes: beside the SQLite database, or the
+/// temporary directory.
+fn sync_dir(database_url: &str) -> PathBuf {
+    let path = database_url
+        .strip_prefix("sqlite://")
+        .or_else(|| database_url.strip_prefix("sqlite:"))
+        .or_else(|| (!database_url.contains("://")).then_some(database_url));
+    path.map(|p| p.split('?').next().unwrap_or(p))
+        .filter(|p| !p.contains(":memory:"))
+        .and_then(|p| Path::new(p).parent().map(Path::to_path_buf))
+        .filter(|d| d.is_dir())
+        .unwrap_or_else(std::env::temp_dir)
+}
+
+/// `n` timings of a 4 KiB append followed by an fsync, in a new file in
+/// `dir` that is removed afterwards.
+fn fsyncs(dir: &Path, n: usize) -> anyhow::Result<Vec<Duration>> {
+    let file = tempfile::Builder::new().prefix(".hedui-bench-fsync").tempfile_in(dir)?;
+    let mut f = std::fs::OpenOptions::new().append(true).open(file.path())?;
+    let block = [0x5au8; 4096];
+    // One unmeasured round, so the file exists on disk before timing.
+    f.write_all(&block)?;
+    f.sync_all()?;
+    let mut out = Vec::with_capacity(n);
+    for _ in 0..n {
+        let started = Instant::now();
+        f.write_all(&block)?;
+        f.sync_all()?;
+        out.push(started.elapsed());
+    }
+    Ok(out)
+}
+
+/// `n` timings of one autocommitted INSERT each, on one connection.
+async fn commits(database_url: &str, n: usize) -> anyhow::Result<Vec<Duration>> {
+    let pool = RawPool::connect(database_url).await?;
+    let mut out = Vec::with_capacity(n);
+    macro_rules! measure {
+        ($p:expr, $insert:expr) => {{
+            sqlx::query("CREATE TABLE IF NOT EXISTS bench_floor_commits (id BIGINT PRIMARY KEY NOT NULL)")
+                .execute($p)
+                .await?;
+            sqlx::query("DELETE FROM bench_floor_commits").execute($p).await?;
+            let mut conn = $p.acquire().await?;
+            for i in 0..=n as i64 {
+                let started = Instant::now();
+                sqlx::query($insert).bind(i).execute(&mut *conn).await?;
+                // The first commit is not counted: it warms the connection.
+                if i > 0 {
+                    out.push(started.elapsed());
+                }
+            }
+            drop(conn);
+            sqlx::query("DROP TABLE bench_floor_commits").execute($p).await?;
+        }};
+    }
+    match &pool {
+        RawPool::Sqlite(p) => measure!(p, "INSERT INTO bench_floor_commits (id) VALUES (?)"),
+        RawPool::Postgres(p) => measure!(p, "INSERT INTO bench_floor_commits (id) VALUES ($1)"),
+    }
+    pool.close().await;
+    Ok(out)
+}
+
+/// Measures the floor and adds it to `figs`; returns what it printed.
+pub(crate) async fn measure(
+    database_url: &str,
+    backend: BackendKind,
+    samples: usize,
+    figs: &mut Figures,
+) -> anyhow::Result<()> {
+    let dir = sync_dir(database_url);
+    let n = samples.max(1);
+    let syncs = {
+        let dir = dir.clone();
+        tokio::task::spawn_blocking(move || fsyncs(&dir, n)).await??
+    };
+    let syncs = Dist::new(syncs);
+    let commits = Dist::new(commits(database_url, n).await?);
+    let db = match backend {
+        BackendKind::Sqlite => "SQLite, WAL, synchronous = FULL",
+        BackendKind::Postgres => "PostgreSQL",
+    };
+    println!(
+        "floor: {n} fsyncs of a 4 KiB append in {} — p50 {}, p99 {}; {n} commits of a trivial INSERT ({db}) — p50 {}, p99 {}",
+        dir.display(),
+        super::ms(syncs.pct(50.0)),
+        super::ms(syncs.pct(99.0)),
+        super::ms(commits.pct(50.0)),
+        super::ms(commits.pct(99.0)),
+    );
+    figs.ms(FSYNC_P50, syncs.pct(50.0));
+    figs.ms(FSYNC_P99, syncs.pct(99.0));
+    figs.ms(COMMIT_P50, commits.pct(50.0));
+    figs.ms(COMMIT_P99, commits.pct(99.0));
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_sync_file_goes_beside_a_sqlite_database() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("bench.db");
+        for url in [
+            format!("sqlite://{}", db.display()),
+            format!("sqlite:{}?mode=rwc", db.display()),
+            db.display().to_string(),
+        ] {
+            assert_eq!(sync_dir(&url), dir.path(), "{url}");
+        }
+        assert_eq!(sync_dir("postgres://root@127.0.0.1/x"), std::env::temp_dir());
+        assert_eq!(sync_dir("sqlite::memory:"), std::env::temp_dir());
+    }
+
+    #[test]
+    fn fsyncs_are_timed_and_the_file_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let t = fsyncs(dir.path(), 3).unwrap();
+        assert_eq!(t.len(), 3);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+}
