@@ -1513,6 +1513,29 @@ fn the_bench_runs_in_a_tiny_configuration() {
     }
 }
 
+/// The audit-scale part on a log of a few chunks: it builds the log through
+/// the hub's appender, indexes it and times the three queries. Figures are
+/// printed, not judged.
+#[test]
+fn the_audit_scale_bench_runs_on_a_small_log() {
+    let out = hedui()
+        .args(["bench", "--only", "audit-scale", "--audit-log-entries", "1300"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    for part in [
+        "audit-scale: build 1300 entries",
+        "proof index (first catch-up)",
+        "5 chunks in",
+        "who (200 persons",
+        "one inclusion proof",
+        "export one person",
+    ] {
+        assert!(stdout.contains(part), "{part}: {stdout}");
+    }
+}
+
 #[test]
 fn pki_revoke_crl_and_renew_check_their_input() {
     let dir = tempfile::tempdir().unwrap();
