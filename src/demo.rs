@@ -140,6 +140,7 @@ pub async fn run(a: DemoArgs) -> anyhow::Result<()> {
         policy,
         adapters,
         grant_key: hub_key,
+        data_keys: crate::pki_cmd::fresh_data_keys(Some(&a.data_dir.join("keys/data.key")))?,
         tls: Some(hub_files.clone()),
         audit_origin: "hedui.demo/audit".to_owned(),
         checkpoint_interval: Duration::from_secs(60),

@@ -569,12 +569,20 @@ fn hub_config(dir: &tempfile::TempDir, extra: &str) -> (std::path::PathBuf, Stri
     let out = hedui().args(["keygen", "-o"]).arg(&key).output().unwrap();
     assert!(out.status.success());
     let public = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    let data_key = dir.path().join("data.key");
+    let out = hedui()
+        .args(["keygen", "--kind", "data", "-o"])
+        .arg(&data_key)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let policy = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/policies/example.toml");
     let text = format!(
-        "{extra}listen = \"127.0.0.1:0\"\ndatabase_url = \"sqlite://{}\"\npolicy = \"{}\"\nhub_key = \"{}\"\n[adapters.tax]\nurl = \"http://127.0.0.1:9\"\n",
+        "{extra}listen = \"127.0.0.1:0\"\ndatabase_url = \"sqlite://{}\"\npolicy = \"{}\"\nhub_key = \"{}\"\ndata_key = \"{}\"\n[adapters.tax]\nurl = \"http://127.0.0.1:9\"\n",
         dir.path().join("hub.db").display(),
         policy.display(),
-        key.display()
+        key.display(),
+        data_key.display()
     );
     (write(dir, "hub.toml", &text), public)
 }
@@ -749,6 +757,8 @@ fn config_check_names_missing_files_and_keys_others_can_read() {
     let hub_key = dir.path().join("hub.key");
     std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
     std::fs::set_permissions(&hub_key, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let data_key = dir.path().join("data.key");
+    std::fs::set_permissions(&data_key, std::fs::Permissions::from_mode(0o604)).unwrap();
     std::fs::write(&config, format!("{base}{}", tls(&missing_ca))).unwrap();
     let out = hedui()
         .args(["config", "check", "--config"])
@@ -769,12 +779,18 @@ fn config_check_names_missing_files_and_keys_others_can_read() {
         err.contains(&format!("run `chmod 600 {}`", hub_key.display())) && err.contains("mode 640"),
         "{err}"
     );
+    assert!(
+        err.contains(&format!("data_key: {} is a private key", data_key.display()))
+            && err.contains(&format!("run `chmod 600 {}`", data_key.display())),
+        "{err}"
+    );
     // The certificates are public: 0644 is fine for them.
     assert!(!err.contains(&format!("chmod 600 {}", cert.display())), "{err}");
 
     // Fixed as told, the same configuration passes.
     std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
     std::fs::set_permissions(&hub_key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    std::fs::set_permissions(&data_key, std::fs::Permissions::from_mode(0o600)).unwrap();
     std::fs::write(&config, format!("{base}{}", tls(&ca))).unwrap();
     let out = hedui()
         .args(["config", "check", "--config"])
@@ -1033,7 +1049,12 @@ fn hedui_report_fonts() -> Option<&'static str> {
 fn replace_with_a_new_version(db: &std::path::Path, id: &str) -> String {
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        let store = hedui_store::Store::open(db.to_str().unwrap()).await.unwrap();
+        // The demo leaves its data key file beside its database.
+        let keys = hedui_store::DataKeys::load(&db.parent().unwrap().join("keys/data.key")).unwrap();
+        let store = hedui_store::Store::open(db.to_str().unwrap())
+            .await
+            .unwrap()
+            .with_data_keys(keys.into_provider());
         let mut next = store.get_record(id).await.unwrap().unwrap();
         next.record_id = uuid::Uuid::now_v7().to_string();
         next.previous_record_id = id.to_owned();

@@ -98,6 +98,25 @@ fn free_port() -> SocketAddr {
         .unwrap()
 }
 
+/// The hub's data key file in this test, fixed so the test can read what
+/// the hub stored.
+const DATA_KEY_FILE: &str = "hedui-data-keys v1
+index-key 1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b
+kek kek-test 2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c
+";
+
+fn data_keys() -> Arc<dyn hedui_store::KeyProvider> {
+    hedui_store::DataKeys::parse(DATA_KEY_FILE).unwrap().into_provider()
+}
+
+/// Writes [`DATA_KEY_FILE`] as `dir/data.key`, readable by its owner only.
+fn write_data_key(dir: &Path) {
+    use std::os::unix::fs::PermissionsExt as _;
+    let path = dir.join("data.key");
+    std::fs::write(&path, DATA_KEY_FILE).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+}
+
 impl Rig {
     /// A county PKI, a hub key, eight slow sandbox adapters in this process
     /// and a hub configuration file for them.
@@ -112,6 +131,7 @@ impl Rig {
         let key = hedui_trust::SigningKey::from_bytes(&[42; 32]);
         let key_file = dir.path().join("hub.key");
         std::fs::write(&key_file, hedui_audit::checkpoint::format_signing_key(&key)).unwrap();
+        write_data_key(dir.path());
         let public_key = hedui_audit::checkpoint::format_public_key(&key.verifying_key());
         let mut adapters = String::new();
         for d in ALL {
@@ -137,7 +157,7 @@ impl Rig {
         std::fs::write(
             &config,
             format!(
-                "listen = \"{hub_addr}\"\ndatabase_url = \"sqlite://{}\"\npolicy = \"{}\"\nhub_key = \"{}\"\n\
+                "listen = \"{hub_addr}\"\ndatabase_url = \"sqlite://{}\"\npolicy = \"{}\"\nhub_key = \"{}\"\ndata_key = \"data.key\"\n\
                  audit_origin = \"hedui.crashtest/audit\"\ncheckpoint_interval_s = 1\ndeadline_ms = 5000\n\
                  [tls]\nca = \"{}\"\ncert = \"{}\"\nkey = \"{}\"\n{adapters}",
                 database.display(),
@@ -328,7 +348,8 @@ async fn a_hub_killed_mid_submit_loses_nothing_and_doubles_nothing() {
     // Exactly one record per household, and nothing else.
     let store = Store::open(&format!("sqlite://{}", rig.database.display()))
         .await
-        .unwrap();
+        .unwrap()
+        .with_data_keys(crate::data_keys());
     for (key, record_id) in &all_keys {
         let (record, _) = store
             .get_by_idempotency_key(key)
@@ -504,7 +525,8 @@ async fn a_hub_killed_mid_recheck_leaves_every_version_with_its_entries() {
     }
     let store = Store::open(&format!("sqlite://{}", rig.database.display()))
         .await
-        .unwrap();
+        .unwrap()
+        .with_data_keys(crate::data_keys());
     for (first, last) in firsts.iter().zip(&latest) {
         let lineage = store.lineage(first).await.unwrap();
         assert_eq!(

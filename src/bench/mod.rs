@@ -259,6 +259,7 @@ async fn start(a: &BenchArgs) -> anyhow::Result<System> {
         policy: hedui_domain::policy::Policy::from_toml(include_str!("../../deploy/policies/example.toml"))?,
         adapters: endpoints,
         grant_key: hub_key.clone(),
+        data_keys: crate::pki_cmd::fresh_data_keys(None)?,
         tls: Some(hub_files),
         audit_origin: "hedui.bench/audit".into(),
         checkpoint_interval: Duration::from_secs(60),

@@ -223,7 +223,10 @@ async fn editing_deleting_or_reordering_rows_is_detected() {
         assert!(text.contains("VERIFICATION FAILED"), "{name}: {text}");
         // The hub itself refuses to start on a log that no longer matches
         // its signed checkpoint.
-        let store = hedui_store::Store::open(&fresh_url).await.unwrap();
+        let store = hedui_store::Store::open(&fresh_url)
+            .await
+            .unwrap()
+            .with_data_keys(crate::helpers::data_keys());
         let opened = hedui_hub::audit::AuditLog::open(store, hub_key(), "t".into(), Duration::from_secs(60)).await;
         assert!(opened.is_err(), "{name}: the hub would start on a tampered log");
         drop(dir);

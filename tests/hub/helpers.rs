@@ -85,6 +85,29 @@ pub fn hub_key() -> hedui_trust::SigningKey {
     hedui_trust::SigningKey::from_bytes(&[42; 32])
 }
 
+/// The hub's data key file in tests: fixed, like the hub key, so a test
+/// can open the hub's database itself and read what the hub stored.
+pub const DATA_KEY_FILE: &str = "hedui-data-keys v1
+index-key 1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b
+kek kek-test 2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c
+";
+
+/// The hub's data keys in tests ([`DATA_KEY_FILE`]).
+pub fn data_keys() -> std::sync::Arc<dyn hedui_store::KeyProvider> {
+    hedui_store::DataKeys::parse(DATA_KEY_FILE).unwrap().into_provider()
+}
+
+/// Writes [`DATA_KEY_FILE`] as `dir/data.key`, readable by its owner only,
+/// for a `hedui hub` process whose configuration says `data_key = "data.key"`.
+#[allow(dead_code)]
+pub fn write_data_key(dir: &std::path::Path) -> std::path::PathBuf {
+    use std::os::unix::fs::PermissionsExt as _;
+    let path = dir.join("data.key");
+    std::fs::write(&path, DATA_KEY_FILE).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    path
+}
+
 /// How one department behaves.
 #[derive(Clone)]
 pub enum Behaviour {
@@ -453,6 +476,7 @@ impl TestSystem {
             policy: Policy::from_toml(EXAMPLE_POLICY).unwrap(),
             adapters: adapters.clone(),
             grant_key: hub_key(),
+            data_keys: data_keys(),
             tls: Some(with_crl(pki.files(&Role::Hub, "hub-01"))),
             audit_origin: "hedui.test/audit".to_owned(),
             checkpoint_interval: Duration::from_secs(3600),
