@@ -283,6 +283,8 @@ async fn killed_batch(test: &str, n: usize, kills: usize, adapter_delay: Duratio
             "--key",
             &key,
         ])
+        .arg("--data-key")
+        .arg(helpers::write_data_key(&tempfile::tempdir().unwrap().keep()))
         .output()
         .unwrap();
     assert!(

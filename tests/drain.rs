@@ -770,7 +770,8 @@ async fn sigterm_during_a_batch_loses_no_query_from_the_log_and_asks_no_househol
     store.close().await;
     let key = hedui_audit::checkpoint::format_public_key(&hub_key().verifying_key());
     let out = hedui()
-        .args(["audit", "verify", "--database", &db_url, "--key", &key])
+        .args(["audit", "verify", "--database", &db_url, "--key", &key, "--data-key"])
+        .arg(helpers::write_data_key(&tempfile::tempdir().unwrap().keep()))
         .output()
         .unwrap();
     assert!(

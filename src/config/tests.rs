@@ -71,7 +71,8 @@ fn a_missing_or_bad_data_key_file_says_how_to_make_one() {
     );
     assert!(err.contains("hedui keygen --kind data"), "{err}");
     // A hub key given as the data key file is refused by line.
-    std::fs::copy(dir.path().join("hub.key"), dir.path().join("data.key")).unwrap();
+    let hub_key = std::fs::read(dir.path().join("hub.key")).unwrap();
+    std::fs::write(dir.path().join("data.key"), hub_key).unwrap();
     let err = format!("{:#}", parse_hub(&text, &base()).unwrap_err());
     assert!(err.contains("not a hedui data key file"), "{err}");
 }

@@ -673,6 +673,38 @@ mod tests {
         assert!(!shown.contains(&hex::encode(k.index_key.0.as_ref())));
     }
 
+    /// The cost of encryption per record, printed (never asserted):
+    /// `cargo test -p hedui-store --release --lib -- --ignored --nocapture envelope_cost`.
+    #[test]
+    #[ignore]
+    fn envelope_cost_per_record() {
+        let k = keys();
+        for size in [2_048usize, 8_192, 32_768] {
+            let body: Vec<u8> = (0..size).map(|i| (i * 31 % 251) as u8).collect();
+            let n = 20_000u32;
+            let start = std::time::Instant::now();
+            let mut sealed = Vec::with_capacity(n as usize);
+            for _ in 0..n {
+                sealed.push(seal(&k, RECORD, &body).unwrap());
+            }
+            let seal_us = start.elapsed().as_secs_f64() * 1e6 / f64::from(n);
+            let start = std::time::Instant::now();
+            for s in &sealed {
+                let plain = open(Some(&k), RECORD, &s.kek_id, &s.wrapped_key, &s.payload).unwrap();
+                assert_eq!(plain.len(), size);
+            }
+            let open_us = start.elapsed().as_secs_f64() * 1e6 / f64::from(n);
+            let start = std::time::Instant::now();
+            for _ in 0..n {
+                std::hint::black_box(k.person_index("522226199001011234"));
+            }
+            let index_us = start.elapsed().as_secs_f64() * 1e6 / f64::from(n);
+            println!(
+                "{size:>6}-byte record: seal {seal_us:.2} µs, open {open_us:.2} µs, person index {index_us:.2} µs"
+            );
+        }
+    }
+
     #[test]
     fn the_person_index_is_keyed() {
         let (a, b) = (keys(), keys());
