@@ -186,6 +186,18 @@ async fn encrypt_plaintext(store: &Store, chunk: i64) -> anyhow::Result<()> {
         "encrypted {done} row(s) written before encryption at rest; {} left",
         left.total()
     );
+    // The plaintext the rows held must not stay behind in freed space.
+    if store
+        .purge_freed_space()
+        .await
+        .context("removing the plaintext left in freed space")?
+    {
+        println!("rebuilt the database file (VACUUM), so no freed page keeps the old plaintext");
+    } else {
+        println!(
+            "PostgreSQL keeps the old row versions until `VACUUM FULL records, record_persons, batch_items, record_reviews` (as the owner, in a quiet hour): run it now"
+        );
+    }
     Ok(())
 }
 

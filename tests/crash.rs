@@ -403,6 +403,8 @@ async fn a_hub_killed_mid_submit_loses_nothing_and_doubles_nothing() {
             "--key",
             &rig.public_key,
         ])
+        .arg("--data-key")
+        .arg(rig.dir.path().join("data.key"))
         .output()
         .unwrap();
     assert!(
@@ -549,6 +551,8 @@ async fn a_hub_killed_mid_recheck_leaves_every_version_with_its_entries() {
             "--key",
             &rig.public_key,
         ])
+        .arg("--data-key")
+        .arg(rig.dir.path().join("data.key"))
         .output()
         .unwrap();
     assert!(

@@ -130,4 +130,21 @@ impl Store {
             reviews: v,
         })
     }
+
+    /// After rows were encrypted in place, removes what the database file
+    /// still holds of their plaintext: SQLite keeps the old contents in
+    /// free pages and page slack, so the file is rebuilt (`VACUUM`) and the
+    /// WAL truncated. PostgreSQL keeps dead row versions until `VACUUM
+    /// FULL`, which takes exclusive locks: this returns `false` there and
+    /// the operator runs it (`hedui migrate` says so).
+    pub async fn purge_freed_space(&self) -> Result<bool> {
+        match self.backend_kind() {
+            crate::BackendKind::Sqlite => {
+                self.execute_raw_for_tests("VACUUM; PRAGMA wal_checkpoint(TRUNCATE);")
+                    .await?;
+                Ok(true)
+            }
+            crate::BackendKind::Postgres => Ok(false),
+        }
+    }
 }

@@ -531,9 +531,12 @@ impl Store {
     /// record. A row that does not is [`StoreError::Corrupt`] naming it, so
     /// an edited `verdict` column cannot put a record in the wrong list.
     pub async fn list_records(&self, filter: &ListFilter) -> Result<Vec<RecordSummary>> {
-        // The index holds keyed hashes: search by the number's hash.
+        // The index holds keyed hashes: search by the number's hash, and by
+        // the number itself for rows written before encryption that `hedui
+        // migrate` has not re-indexed yet.
         let hashed = filter.id_number.as_deref().map(|id| self.person_index(id));
         let mut bounds = ListBounds::new(filter);
+        bounds.id_number_plain = bounds.id_number;
         bounds.id_number = hashed.as_deref();
         let rows = dispatch!(self.list_records(&bounds))?;
         let mut out = Vec::with_capacity(rows.len());
@@ -749,7 +752,10 @@ pub(crate) struct ListBounds<'a> {
     pub created_from: Option<String>,
     /// `created_at < this`
     pub created_before: Option<String>,
+    /// The keyed hash of the searched number.
     pub id_number: Option<&'a str>,
+    /// The searched number itself (only pre-encryption rows hold it).
+    pub id_number_plain: Option<&'a str>,
     pub limit: i64,
     pub latest_only: bool,
     pub purpose: Option<&'static str>,
@@ -766,6 +772,7 @@ impl<'a> ListBounds<'a> {
             // means before the start of the next day.
             created_before: filter.created_to.map(|d| d.succ_opt().unwrap_or(d).to_string()),
             id_number: filter.id_number.as_deref(),
+            id_number_plain: None,
             limit: i64::from(filter.limit.max(1)),
             latest_only: filter.latest_only,
             purpose: filter.purpose.map(|p| p.as_str_name()),

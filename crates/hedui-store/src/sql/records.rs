@@ -149,6 +149,7 @@ pub(crate) async fn get_by_idempotency_key(pool: &Pool, key: &str) -> Result<Opt
 pub(crate) async fn list_records(pool: &Pool, f: &ListBounds<'_>) -> Result<Vec<(SummaryRow, RawRecord)>> {
     let unstorable = |s: &str| DIALECT.unstorable(s);
     if f.id_number.is_some_and(unstorable)
+        || f.id_number_plain.is_some_and(unstorable)
         || f.household_ref.is_some_and(unstorable)
         || f.after.is_some_and(|(c, r)| unstorable(c) || unstorable(r))
     {
@@ -169,9 +170,9 @@ pub(crate) async fn list_records(pool: &Pool, f: &ListBounds<'_>) -> Result<Vec<
         sql.push_str(&format!(" AND r.created_at < {}", p.next()));
     }
     if f.id_number.is_some() {
+        let (hashed, plain) = (p.next(), p.next());
         sql.push_str(&format!(
-            " AND r.record_id IN (SELECT record_id FROM record_persons WHERE id_number = {})",
-            p.next()
+            " AND r.record_id IN (SELECT record_id FROM record_persons WHERE id_number IN ({hashed}, {plain}))"
         ));
     }
     if f.latest_only {
@@ -204,7 +205,7 @@ pub(crate) async fn list_records(pool: &Pool, f: &ListBounds<'_>) -> Result<Vec<
         q = q.bind(d);
     }
     if let Some(id) = f.id_number {
-        q = q.bind(id);
+        q = q.bind(id).bind(f.id_number_plain.unwrap_or(id));
     }
     if let Some(p) = f.purpose {
         q = q.bind(p);
