@@ -39,6 +39,8 @@ impl Cli {
             | Command::Config(_)
             | Command::Migrate(_)
             | Command::Report(_)
+            | Command::Backup(_)
+            | Command::Restore(_)
             | Command::Completions { .. } => "warn",
             // The demo simulates failing departments on purpose; their
             // warnings would only clutter its table.
@@ -83,6 +85,12 @@ pub enum Command {
     /// Re-check a whole roster on the hub, durably: submit, watch, results.
     #[command(subcommand)]
     Batch(crate::batch_cmd::BatchCommand),
+    /// Copy the hub's SQLite database to a file while the hub serves:
+    /// consistent, verified, never over an existing file.
+    Backup(crate::backup_cmd::BackupArgs),
+    /// Restore a backup into a new or empty directory and verify its audit
+    /// log and every record.
+    Restore(crate::backup_cmd::RestoreArgs),
     /// Print the shell completion script for bash, zsh, fish or powershell,
     /// e.g. `hedui completions bash > /etc/bash_completion.d/hedui`.
     Completions {
@@ -129,6 +137,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Migrate(a) => crate::ops_cmd::migrate(a).await,
         Command::Report(c) => crate::report_cmd::run(c).await,
         Command::Batch(c) => crate::batch_cmd::run(c).await,
+        Command::Backup(a) => crate::backup_cmd::backup(a).await,
+        Command::Restore(a) => crate::backup_cmd::restore(a).await,
         Command::Completions { shell } => {
             completions(shell);
             Ok(())

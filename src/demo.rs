@@ -8,22 +8,15 @@
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, anyhow};
 use clap::Args;
 use futures::StreamExt as _;
-use hedui_adapter::sandbox::Sandbox;
-use hedui_adapter::{AdapterOptions, SandboxSource};
-use hedui_domain::department::ALL;
 use hedui_domain::window::IncomeWindow;
-use hedui_hub::{AdapterEndpoint, Application, HubConfig};
-use hedui_proto::v1::{FlagKind, Purpose, SubmitVerificationRequest, Verdict, VerificationRecord};
-use hedui_tls::pki::Ca;
-use hedui_tls::{Role, ServerTls, TlsFiles};
-use hedui_trust::authorization::complete_for;
-use tokio::sync::watch;
+use hedui_proto::v1::{FlagKind, Verdict, VerificationRecord};
+use hedui_testkit::{Pki, QueryLogs};
+use hedui_tls::Role;
 
 use crate::render::{outcome_name, verdict_name};
 
@@ -60,14 +53,12 @@ pub struct DemoArgs {
     pub write_households: Option<PathBuf>,
 }
 
-/// The example policy, compiled in so the demo runs from any directory.
-const EXAMPLE_POLICY: &str = include_str!("../deploy/policies/example.toml");
-
 pub async fn run(a: DemoArgs) -> anyhow::Result<()> {
     let started = Instant::now();
     let policy = match &a.policy {
         Some(p) => crate::config::load_policy(p)?,
-        None => hedui_domain::policy::Policy::from_toml(EXAMPLE_POLICY).context("the built-in example policy")?,
+        None => hedui_domain::policy::Policy::from_toml(hedui_testkit::EXAMPLE_POLICY)
+            .context("the built-in example policy")?,
     };
     std::fs::create_dir_all(&a.data_dir).with_context(|| format!("cannot create {}", a.data_dir.display()))?;
     let db = a.data_dir.join("hedui.db");
@@ -79,85 +70,38 @@ pub async fn run(a: DemoArgs) -> anyhow::Result<()> {
     }
 
     let today = chrono::Utc::now().date_naive();
-    let sandbox = Arc::new(Sandbox::dejiang(today));
-    // A throwaway hub key for this run: the hub signs every grant with it and
-    // the adapters trust only its public half.
-    let hub_key = hedui_trust::SigningKey::generate(&mut rand_core::OsRng);
     // A county CA for this run: every connection below is mutual TLS.
     let pki_dir = a.data_dir.join("pki");
     if pki_dir.exists() {
         std::fs::remove_dir_all(&pki_dir).with_context(|| format!("cannot remove the old {}", pki_dir.display()))?;
     }
-    let ca = Ca::new("dejiang-demo", 30)?;
-    ca.save(&pki_dir)?;
-    let issue = |role: Role, name: &str| -> anyhow::Result<TlsFiles> {
-        let f = ca.issue(&role, name, 30, &[])?.save(&pki_dir)?;
-        Ok(TlsFiles {
-            ca: pki_dir.join(hedui_tls::pki::CA_CERT_FILE),
-            cert: f.cert,
-            key: f.key,
-            crl: None,
+    let mut county = hedui_testkit::Builder::new(Pki::create(&pki_dir, "dejiang-demo")?)
+        // A throwaway hub key for this run: the hub signs every grant with
+        // it and the adapters trust only its public half.
+        .hub_key(hedui_trust::SigningKey::generate(&mut rand_core::OsRng))
+        // Throwaway data keys too, kept beside the database (keys/data.key,
+        // where `hedui record --database` looks), so the run can be read.
+        .data_key_file(crate::pki_cmd::fresh_data_key_file(&a.data_dir.join("keys/data.key"))?)
+        .deadline(Duration::from_millis(a.deadline_ms))
+        .query_logs(QueryLogs {
+            dir: a.data_dir.clone(),
+            file: |d| format!("adapter-{}-queries.jsonl", hedui_domain::department::slug(d)),
+            signing: None,
         })
-    };
-    let (stop_tx, stop_rx) = watch::channel(false);
-    let stopped = |mut rx: watch::Receiver<bool>| async move {
-        let _ = rx.wait_for(|s| *s).await;
-    };
-
-    let mut adapters = Vec::new();
-    let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
-    for d in ALL {
-        let source = Arc::new(SandboxSource::new(sandbox.clone(), d));
-        let log = a
-            .data_dir
-            .join(format!("adapter-{}-queries.jsonl", hedui_domain::department::slug(d)));
-        if log.exists() {
-            std::fs::remove_file(&log).with_context(|| format!("cannot remove the old {}", log.display()))?;
-        }
-        let tls = ServerTls::load(issue(
-            Role::Adapter(d),
-            &format!("{}-01", hedui_domain::department::slug(d)),
-        )?)?;
-        let options = AdapterOptions {
-            tls: Some(tls),
-            trusted_hub_keys: vec![hub_key.verifying_key()],
-            query_log: Some(log),
-            ..Default::default()
-        };
-        let (addr, _) = hedui_adapter::spawn(source, loopback, options, stopped(stop_rx.clone())).await?;
-        adapters.push(AdapterEndpoint {
-            department: d,
-            url: format!("https://{addr}"),
-            deadline: Duration::from_millis(a.deadline_ms),
-            limits: Default::default(),
-            breaker: Default::default(),
-        });
-    }
-    let hub_files = issue(Role::Hub, "hub-01")?;
-    let app = Application::build(HubConfig {
-        listen: loopback,
-        database_url: format!("sqlite://{}", db.display()),
-        policy,
-        adapters,
-        grant_key: hub_key,
-        data_keys: crate::pki_cmd::fresh_data_keys(Some(&a.data_dir.join("keys/data.key")))?,
-        tls: Some(hub_files.clone()),
-        audit_origin: "hedui.demo/audit".to_owned(),
-        checkpoint_interval: Duration::from_secs(60),
-        // One process, no load balancer to wait for at Ctrl-C.
-        ops: hedui_hub::OpsOptions {
-            drain_delay: Duration::ZERO,
-            ..hedui_hub::OpsOptions::default()
-        },
-        batch: Default::default(),
-    })
-    .await?;
-    let hub_addr = app.local_addr();
+        .database_url(format!("sqlite://{}", db.display()))
+        .policy(policy)
+        .audit_origin("hedui.demo/audit")
+        .checkpoint_interval(Duration::from_secs(60));
+    county.add_sandboxes().await?;
+    let sandbox = county.sandbox_data();
+    let sys = county.start().await?;
+    let hub_addr = sys.hub_addr;
+    let pki = &sys.pki;
     let console = if a.console {
         let console = hedui_console::Console::bind(
             a.console_listen,
-            hub_files.clone(),
-            app.state(),
+            sys.hub_files.clone(),
+            sys.state.clone(),
             hedui_console::Settings {
                 bureau: "德江县民政局（演示）".to_owned(),
                 county: "德江县".to_owned(),
@@ -169,10 +113,9 @@ pub async fn run(a: DemoArgs) -> anyhow::Result<()> {
     } else {
         None
     };
-    let hub = tokio::spawn(app.run_until(stopped(stop_rx.clone())));
     println!("hedui demo: 8 sandbox adapters and the hub are running on 127.0.0.1 (hub at {hub_addr})");
 
-    let caseworker = issue(Role::Caseworker, "caseworker")?;
+    let caseworker = pki.issue(&Role::Caseworker, "caseworker")?;
     let client_tls = crate::client::TlsArgs {
         ca: Some(caseworker.ca),
         cert: Some(caseworker.cert),
@@ -198,22 +141,8 @@ pub async fn run(a: DemoArgs) -> anyhow::Result<()> {
         .map(|(i, h)| {
             let mut client = client.clone();
             let form = format!("SQ-{}-{:04}", today.format("%Y"), i + 1);
-            let authorization = complete_for(
-                &h.household,
-                Purpose::MinimumLiving,
-                &form,
-                today,
-                today + chrono::Days::new(365),
-            );
-            let req = SubmitVerificationRequest {
-                authorization: Some(authorization),
-                idempotency_key: format!("demo-{}-{}", h.household.household_ref, uuid::Uuid::new_v4()),
-                household: Some(h.household.clone()),
-                purpose: Purpose::MinimumLiving as i32,
-                income_window: Some(window.clone()),
-                asset_reference_date: String::new(),
-                authorization_ref: form,
-            };
+            let key = format!("demo-{}-{}", h.household.household_ref, uuid::Uuid::new_v4());
+            let req = hedui_testkit::requests::request(&h.household, &form, &key, today);
             async move {
                 let resp = client.submit_verification(req).await.map_err(crate::client::explain)?;
                 let record = resp
@@ -231,7 +160,7 @@ pub async fn run(a: DemoArgs) -> anyhow::Result<()> {
     let verify_elapsed = verify_started.elapsed();
     results.sort_by_key(|(i, _)| *i);
     if let Some(dir) = &a.write_households {
-        write_households(dir, households, &results, &window, today)?;
+        write_households(dir, households, &results, today)?;
     }
 
     print_table(&results, households, a.all);
@@ -263,15 +192,15 @@ pub async fn run(a: DemoArgs) -> anyhow::Result<()> {
             (Role::Auditor, "auditor"),
             (Role::Admin, "admin"),
         ] {
-            let issued = ca.issue(&role, name, 30, &[])?;
+            let issued = pki.ca().issue(&role, name, 30, &[])?;
             issued.save(&pki_dir)?;
             let p12 = pki_dir.join(format!("{name}.p12"));
-            hedui_tls::pki::write_p12(&p12, &issued, ca.cert_pem(), &password)?;
+            hedui_tls::pki::write_p12(&p12, &issued, pki.ca().cert_pem(), &password)?;
             p12s.push(p12);
         }
-        let ca_file = pki_dir.join(hedui_tls::pki::CA_CERT_FILE);
+        let ca_file = pki.ca_file();
         let addr = console.local_addr();
-        let console_task = tokio::spawn(console.serve_until(stopped(stop_rx.clone())));
+        let console_task = tokio::spawn(console.serve_until(sys.stopped()));
         println!();
         println!("console: https://{addr}/");
         println!(
@@ -295,11 +224,10 @@ pub async fn run(a: DemoArgs) -> anyhow::Result<()> {
         );
         println!("everything keeps running; press Ctrl-C to stop.");
         crate::signal::shutdown_signal().await;
-        let _ = stop_tx.send(true);
+        sys.signal_stop();
         let _ = console_task.await;
     }
-    let _ = stop_tx.send(true);
-    hub.await.context("the demo hub task failed")??;
+    sys.stop().await.context("the demo hub task failed")?;
     Ok(())
 }
 
@@ -416,28 +344,13 @@ fn write_households(
     dir: &std::path::Path,
     households: &[hedui_adapter::sandbox::SandboxHousehold],
     results: &[(usize, VerificationRecord)],
-    window: &hedui_proto::v1::IncomeWindow,
     today: chrono::NaiveDate,
 ) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     for (i, record) in results {
         let h = &households[*i];
         let form = format!("SQ-{}-{:04}", today.format("%Y"), i + 1);
-        let req = SubmitVerificationRequest {
-            authorization: Some(complete_for(
-                &h.household,
-                Purpose::MinimumLiving,
-                &form,
-                today,
-                today + chrono::Days::new(365),
-            )),
-            idempotency_key: String::new(),
-            household: Some(h.household.clone()),
-            purpose: Purpose::MinimumLiving as i32,
-            income_window: Some(window.clone()),
-            asset_reference_date: String::new(),
-            authorization_ref: form,
-        };
+        let req = hedui_testkit::requests::request(&h.household, &form, "", today);
         let path = dir.join(format!("{}.toml", h.household.household_ref));
         let comment = format!(
             "A sample household of `hedui demo` ({}: {}).\nThe demo's verdict on {today}: {}.\nVerify it against the sandbox adapters with `hedui verify {}`.",

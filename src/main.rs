@@ -8,6 +8,7 @@ use clap::Parser as _;
 
 mod adapter_cmd;
 mod audit_cmd;
+mod backup_cmd;
 mod batch_cmd;
 mod bench;
 mod cli;

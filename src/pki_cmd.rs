@@ -148,21 +148,20 @@ fn create_secret_file(path: &std::path::Path) -> anyhow::Result<std::fs::File> {
     })
 }
 
-/// New data keys for a throwaway hub (`hedui demo`, `hedui bench`),
-/// written to `file` (replacing an old one, with its database) when given,
-/// so that the run's database can be read afterwards.
-pub fn fresh_data_keys(file: Option<&std::path::Path>) -> anyhow::Result<std::sync::Arc<dyn hedui_store::KeyProvider>> {
+/// New data keys for a throwaway hub (`hedui demo`), written to `path`
+/// (replacing an old one, with its database) so that the run's database
+/// can be read afterwards; returns the file's text.
+pub fn fresh_data_key_file(path: &std::path::Path) -> anyhow::Result<String> {
     use std::io::Write as _;
     let keys = hedui_store::DataKeys::generate()?;
-    if let Some(path) = file {
-        if path.exists() {
-            std::fs::remove_file(path).with_context(|| format!("cannot remove the old {}", path.display()))?;
-        }
-        let mut f = create_secret_file(path)?;
-        f.write_all(keys.to_file_text().as_bytes())?;
-        f.sync_all()?;
+    if path.exists() {
+        std::fs::remove_file(path).with_context(|| format!("cannot remove the old {}", path.display()))?;
     }
-    Ok(keys.into_provider())
+    let text = keys.to_file_text();
+    let mut f = create_secret_file(path)?;
+    f.write_all(text.as_bytes())?;
+    f.sync_all()?;
+    Ok(text.to_string())
 }
 
 pub fn keygen(a: KeygenArgs) -> anyhow::Result<()> {

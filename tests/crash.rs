@@ -23,38 +23,23 @@
 mod seed;
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::StreamExt as _;
 use hedui_adapter::sandbox::Sandbox;
-use hedui_adapter::{AdapterOptions, SandboxSource, Source, SourceError, ValidatedQuery};
-use hedui_domain::department::{ALL, slug};
 use hedui_proto::v1::verification_service_client::VerificationServiceClient;
-use hedui_proto::v1::{DescribeResponse, Purpose, QueryResponse, SubmitVerificationRequest, VerificationRecord};
+use hedui_proto::v1::{SubmitVerificationRequest, VerificationRecord};
 use hedui_store::Store;
 use hedui_store::audit::AuditFilter;
-use hedui_tls::{ClientTls, Role, ServerTls, TlsFiles};
+use hedui_testkit::requests::{answering, request};
+use hedui_tls::Role;
 use tonic::transport::Channel;
 
 const ROUNDS: usize = 5;
 const HOUSEHOLDS_PER_ROUND: usize = 40;
-
-/// A sandbox department that takes a while, so that kills land mid-call.
-struct Slow(SandboxSource);
-
-impl Source for Slow {
-    fn describe(&self) -> DescribeResponse {
-        self.0.describe()
-    }
-
-    async fn query(&self, q: &ValidatedQuery) -> Result<QueryResponse, SourceError> {
-        tokio::time::sleep(Duration::from_millis(150)).await;
-        self.0.query(q).await
-    }
-}
 
 /// The hub's process; killed and reaped when dropped, so a failing test
 /// leaves no hub behind.
@@ -79,16 +64,8 @@ struct Rig {
     database: PathBuf,
     public_key: String,
     hub_addr: SocketAddr,
-    caseworker: TlsFiles,
-}
-
-fn tls_files(dir: &Path, name: &str) -> TlsFiles {
-    TlsFiles {
-        ca: dir.join("ca.crt"),
-        cert: dir.join(format!("{name}.crt")),
-        key: dir.join(format!("{name}.key")),
-        crl: None,
-    }
+    /// The county: its adapters run as long as the rig.
+    county: hedui_testkit::Builder,
 }
 
 fn free_port() -> SocketAddr {
@@ -98,84 +75,34 @@ fn free_port() -> SocketAddr {
         .unwrap()
 }
 
-/// The hub's data key file in this test, fixed so the test can read what
-/// the hub stored.
-const DATA_KEY_FILE: &str = "hedui-data-keys v1
-index-key 1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b
-kek kek-test 2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c
-";
-
-fn data_keys() -> Arc<dyn hedui_store::KeyProvider> {
-    hedui_store::DataKeys::parse(DATA_KEY_FILE).unwrap().into_provider()
-}
-
-/// Writes [`DATA_KEY_FILE`] as `dir/data.key`, readable by its owner only.
-fn write_data_key(dir: &Path) {
-    use std::os::unix::fs::PermissionsExt as _;
-    let path = dir.join("data.key");
-    std::fs::write(&path, DATA_KEY_FILE).unwrap();
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
-}
-
 impl Rig {
     /// A county PKI, a hub key, eight slow sandbox adapters in this process
     /// and a hub configuration file for them.
     async fn new(sandbox: Arc<Sandbox>) -> Rig {
         let dir = tempfile::tempdir().unwrap();
-        let pki = dir.path().join("pki");
-        hedui_tls::pki::init_ca(&pki, "crashtest", 30).unwrap();
-        let issue = |role: Role, name: &str| {
-            hedui_tls::pki::issue(&pki, &role, name, 30, &[], &pki).unwrap();
-            tls_files(&pki, name)
-        };
-        let key = hedui_trust::SigningKey::from_bytes(&[42; 32]);
-        let key_file = dir.path().join("hub.key");
-        std::fs::write(&key_file, hedui_audit::checkpoint::format_signing_key(&key)).unwrap();
-        write_data_key(dir.path());
-        let public_key = hedui_audit::checkpoint::format_public_key(&key.verifying_key());
-        let mut adapters = String::new();
-        for d in ALL {
-            let options = AdapterOptions {
-                tls: Some(ServerTls::load(issue(Role::Adapter(d), &format!("{}-01", slug(d)))).unwrap()),
-                trusted_hub_keys: vec![key.verifying_key()],
-                query_log: None,
-                ..Default::default()
-            };
-            let source = Arc::new(Slow(SandboxSource::new(sandbox.clone(), d)));
-            let (addr, _) =
-                hedui_adapter::spawn(source, "127.0.0.1:0".parse().unwrap(), options, std::future::pending())
-                    .await
-                    .unwrap();
-            adapters.push_str(&format!("[adapters.{}]\nurl = \"https://{addr}\"\n", slug(d)));
-        }
-        let hub = issue(Role::Hub, "hub-01");
-        let caseworker = issue(Role::Caseworker, "zhang.san");
+        let pki = hedui_testkit::Pki::create(&dir.path().join("pki"), "crashtest").unwrap();
+        let mut county = hedui_testkit::Builder::new(pki)
+            .sandbox(sandbox)
+            // A department that takes a while, so that kills land mid-call.
+            .delay(hedui_testkit::Delay::fixed(Duration::from_millis(150)))
+            .deadline(Duration::from_millis(5000))
+            .audit_origin("hedui.crashtest/audit")
+            .checkpoint_interval(Duration::from_secs(1));
+        county.add_sandboxes().await.unwrap();
+        let public_key = hedui_audit::checkpoint::format_public_key(&county.grant_key().verifying_key());
         let hub_addr = free_port();
         let database = dir.path().join("hedui.db");
-        let policy = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/policies/example.toml");
-        let config = dir.path().join("hub.toml");
-        std::fs::write(
-            &config,
-            format!(
-                "listen = \"{hub_addr}\"\ndatabase_url = \"sqlite://{}\"\npolicy = \"{}\"\nhub_key = \"{}\"\ndata_key = \"data.key\"\n\
-                 audit_origin = \"hedui.crashtest/audit\"\ncheckpoint_interval_s = 1\ndeadline_ms = 5000\n\
-                 [tls]\nca = \"{}\"\ncert = \"{}\"\nkey = \"{}\"\n{adapters}",
-                database.display(),
-                policy.display(),
-                key_file.display(),
-                hub.ca.display(),
-                hub.cert.display(),
-                hub.key.display(),
-            ),
-        )
-        .unwrap();
+        let config = county
+            .write_hub_files(dir.path(), hub_addr, &format!("sqlite://{}", database.display()))
+            .unwrap()
+            .config;
         Rig {
             dir,
             config,
             database,
             public_key,
             hub_addr,
-            caseworker,
+            county,
         }
     }
 
@@ -218,14 +145,11 @@ impl Rig {
     }
 
     fn client(&self) -> VerificationServiceClient<Channel> {
-        let tls = ClientTls::load(self.caseworker.clone()).unwrap();
-        let channel = hedui_tls::channel(
-            &format!("https://{}", self.hub_addr),
-            tls,
-            Some(Role::Hub),
-            Duration::from_secs(2),
-        )
-        .unwrap();
+        let channel = self
+            .county
+            .pki()
+            .hub_channel(self.hub_addr, &Role::Caseworker, "zhang.san", Duration::from_secs(2))
+            .unwrap();
         VerificationServiceClient::new(channel)
     }
 }
@@ -267,35 +191,22 @@ async fn a_hub_killed_mid_submit_loses_nothing_and_doubles_nothing() {
     let rig = Rig::new(sandbox.clone()).await;
     let mut client = rig.client();
     let mut hub = rig.start_hub(&mut client).await;
-    let window = hedui_domain::window::IncomeWindow::last_months(today, 12).to_proto();
     let mut acknowledged_total = 0;
     let mut all_keys = Vec::new();
     let mut acked_digests = Vec::new();
 
     for round in 0..ROUNDS {
-        let requests: Vec<SubmitVerificationRequest> = sandbox
-            .households()
-            .iter()
-            .filter(|h| h.scenario != "source-offline")
+        let requests: Vec<SubmitVerificationRequest> = answering(&sandbox)
             .skip(round * HOUSEHOLDS_PER_ROUND)
             .take(HOUSEHOLDS_PER_ROUND)
             .map(|h| {
-                let form = format!("SQ-CRASH-{round}-{}", h.household.household_ref);
-                SubmitVerificationRequest {
-                    idempotency_key: format!("crash-{round}-{}", h.household.household_ref),
-                    household: Some(h.household.clone()),
-                    purpose: Purpose::MinimumLiving as i32,
-                    income_window: Some(window.clone()),
-                    asset_reference_date: String::new(),
-                    authorization_ref: form.clone(),
-                    authorization: Some(hedui_trust::authorization::complete_for(
-                        &h.household,
-                        Purpose::MinimumLiving,
-                        &form,
-                        today,
-                        today + chrono::Days::new(365),
-                    )),
-                }
+                let r = &h.household.household_ref;
+                request(
+                    &h.household,
+                    &format!("SQ-CRASH-{round}-{r}"),
+                    &format!("crash-{round}-{r}"),
+                    today,
+                )
             })
             .collect();
         assert_eq!(
@@ -349,7 +260,7 @@ async fn a_hub_killed_mid_submit_loses_nothing_and_doubles_nothing() {
     let store = Store::open(&format!("sqlite://{}", rig.database.display()))
         .await
         .unwrap()
-        .with_data_keys(crate::data_keys());
+        .with_data_keys(hedui_testkit::test_data_keys());
     for (key, record_id) in &all_keys {
         let (record, _) = store
             .get_by_idempotency_key(key)
@@ -456,29 +367,16 @@ async fn a_hub_killed_mid_recheck_leaves_every_version_with_its_entries() {
     let rig = Rig::new(sandbox.clone()).await;
     let mut client = rig.client();
     let mut hub = rig.start_hub(&mut client).await;
-    let window = hedui_domain::window::IncomeWindow::last_months(today, 12).to_proto();
-    let requests: Vec<SubmitVerificationRequest> = sandbox
-        .households()
-        .iter()
-        .filter(|h| h.scenario != "source-offline")
+    let requests: Vec<SubmitVerificationRequest> = answering(&sandbox)
         .take(HOUSEHOLDS)
         .map(|h| {
-            let form = format!("SQ-RECHECK-{}", h.household.household_ref);
-            SubmitVerificationRequest {
-                idempotency_key: format!("recheck-base-{}", h.household.household_ref),
-                household: Some(h.household.clone()),
-                purpose: Purpose::MinimumLiving as i32,
-                income_window: Some(window.clone()),
-                asset_reference_date: String::new(),
-                authorization_ref: form.clone(),
-                authorization: Some(hedui_trust::authorization::complete_for(
-                    &h.household,
-                    Purpose::MinimumLiving,
-                    &form,
-                    today,
-                    today + chrono::Days::new(365),
-                )),
-            }
+            let r = &h.household.household_ref;
+            request(
+                &h.household,
+                &format!("SQ-RECHECK-{r}"),
+                &format!("recheck-base-{r}"),
+                today,
+            )
         })
         .collect();
     let mut latest: Vec<String> = submit_all(&client, &requests, Arc::default())
@@ -528,7 +426,7 @@ async fn a_hub_killed_mid_recheck_leaves_every_version_with_its_entries() {
     let store = Store::open(&format!("sqlite://{}", rig.database.display()))
         .await
         .unwrap()
-        .with_data_keys(crate::data_keys());
+        .with_data_keys(hedui_testkit::test_data_keys());
     for (first, last) in firsts.iter().zip(&latest) {
         let lineage = store.lineage(first).await.unwrap();
         assert_eq!(

@@ -28,30 +28,22 @@
 //! Benchmarks are never assertions: this prints figures and whether each
 //! target was met; nothing fails.
 
+mod audit_scale;
 mod console;
 mod raw;
 
-use std::collections::HashMap;
-use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use clap::Args;
-use hedui_adapter::sandbox::Sandbox;
-use hedui_adapter::{AdapterOptions, SandboxSource, Source, SourceError, ValidatedQuery};
-use hedui_domain::department::ALL;
 use hedui_domain::request::ValidatedSubmission;
-use hedui_domain::window::IncomeWindow;
 use hedui_hub::fanout::{DepartmentClient, query_all};
 use hedui_hub::limits::Priority;
-use hedui_hub::{AdapterEndpoint, Application, HubConfig};
+use hedui_proto::v1::SubmitVerificationRequest;
 use hedui_proto::v1::verification_service_client::VerificationServiceClient;
-use hedui_proto::v1::{DescribeResponse, Purpose, QueryResponse, SubmitVerificationRequest};
-use hedui_tls::pki::Ca;
-use hedui_tls::{ClientTls, Role, ServerTls, TlsFiles};
-use rand_core::RngCore as _;
-use tokio::sync::watch;
+use hedui_testkit::{Delay, Pki};
+use hedui_tls::{ClientTls, Role, TlsFiles};
 use tonic::transport::Channel;
 
 #[derive(Debug, Args)]
@@ -87,9 +79,13 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 64)]
     pub audit_writers: usize,
     /// Run only these parts (comma-separated: overhead, throughput, audit,
-    /// console).
+    /// console, audit-scale). `audit-scale` runs only when named, and alone.
     #[arg(long, value_delimiter = ',')]
     pub only: Vec<String>,
+    /// Entries in the log that `--only audit-scale` builds (the issue's
+    /// figures are for 10,000,000; about 1 GiB of SQLite per million).
+    #[arg(long, default_value_t = 1_000_000)]
+    pub audit_log_entries: u64,
     /// Records in the database for the console run (`--only console`).
     #[arg(long, default_value_t = 10_000)]
     pub console_records: usize,
@@ -103,46 +99,6 @@ const OVERHEAD_P50_TARGET: Duration = Duration::from_millis(1);
 const OVERHEAD_P99_TARGET: Duration = Duration::from_millis(5);
 const THROUGHPUT_RATIO_TARGET: f64 = 0.5;
 const AUDIT_RATIO_TARGET: f64 = 0.8;
-
-/// Per request id, the longest time any department spent on it.
-type Served = Arc<Mutex<HashMap<String, Duration>>>;
-
-/// A sandbox department that takes `latency ± jitter` to answer.
-struct Delayed {
-    inner: SandboxSource,
-    latency: Arc<Mutex<(Duration, Duration)>>,
-    served: Served,
-}
-
-impl Source for Delayed {
-    fn describe(&self) -> DescribeResponse {
-        self.inner.describe()
-    }
-
-    async fn query(&self, query: &ValidatedQuery) -> Result<QueryResponse, SourceError> {
-        let started = Instant::now();
-        let (latency, jitter) = *self.latency.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let delay = jittered(latency, jitter);
-        if !delay.is_zero() {
-            tokio::time::sleep(delay).await;
-        }
-        let answer = self.inner.query(query).await;
-        let took = started.elapsed();
-        let mut served = self.served.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let slot = served.entry(query.request_id.to_string()).or_default();
-        *slot = (*slot).max(took);
-        answer
-    }
-}
-
-fn jittered(latency: Duration, jitter: Duration) -> Duration {
-    if jitter.is_zero() {
-        return latency;
-    }
-    let span = jitter.as_micros() as u64 * 2 + 1;
-    let offset = rand_core::OsRng.next_u64() % span;
-    (latency + Duration::from_micros(offset)).saturating_sub(jitter)
-}
 
 /// Sorted samples and their percentiles.
 pub(crate) struct Dist(Vec<Duration>);
@@ -178,153 +134,64 @@ pub(crate) struct System {
     pub(crate) caseworker_files: TlsFiles,
     direct: Vec<DepartmentClient>,
     hub_key: hedui_trust::SigningKey,
-    latency: Arc<Mutex<(Duration, Duration)>>,
-    served: Served,
+    delay: Arc<Delay>,
     requests: Vec<SubmitVerificationRequest>,
     database_url: String,
-    stop: watch::Sender<bool>,
-    hub: tokio::task::JoinHandle<Result<(), tonic::transport::Error>>,
-    _dir: tempfile::TempDir,
+    county: hedui_testkit::System,
 }
 
 async fn start(a: &BenchArgs) -> anyhow::Result<System> {
-    let dir = tempfile::tempdir().context("cannot make a temporary directory")?;
     let today = chrono::Utc::now().date_naive();
-    let sandbox = Arc::new(Sandbox::dejiang(today));
-    let hub_key = hedui_trust::SigningKey::generate(&mut rand_core::OsRng);
-    let pki = dir.path().join("pki");
-    let ca = Ca::new("bench", 2)?;
-    ca.save(&pki)?;
-    let issue = |role: Role, name: &str| -> anyhow::Result<TlsFiles> {
-        let f = ca.issue(&role, name, 2, &[])?.save(&pki)?;
-        Ok(TlsFiles {
-            ca: pki.join(hedui_tls::pki::CA_CERT_FILE),
-            cert: f.cert,
-            key: f.key,
-            crl: None,
+    // The department's own time, measured inside the adapter's source.
+    let delay = Delay::timed();
+    let mut county = hedui_testkit::Builder::new(Pki::temporary("bench")?)
+        .hub_key(hedui_trust::SigningKey::generate(&mut rand_core::OsRng))
+        .delay(delay.clone())
+        // The partners' protection limits are lifted: this measures the
+        // hub, not the limiter (which would cap it at 50 queries/s).
+        .limits(hedui_hub::DepartmentLimits {
+            max_concurrency: 100_000,
+            max_rate_per_s: 1.0e9,
         })
-    };
-    let (stop, rx) = watch::channel(false);
-    let stopped = |mut rx: watch::Receiver<bool>| async move {
-        let _ = rx.wait_for(|s| *s).await;
-    };
-    let latency = Arc::new(Mutex::new((Duration::ZERO, Duration::ZERO)));
-    let served: Served = Arc::default();
-    let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
-    let mut endpoints = Vec::new();
-    for d in ALL {
-        let source = Arc::new(Delayed {
-            inner: SandboxSource::new(sandbox.clone(), d),
-            latency: latency.clone(),
-            served: served.clone(),
-        });
-        let options = AdapterOptions {
-            tls: Some(ServerTls::load(issue(
-                Role::Adapter(d),
-                &format!("{}-bench", hedui_domain::department::slug(d)),
-            )?)?),
-            trusted_hub_keys: vec![hub_key.verifying_key()],
-            query_log: None,
-            ..Default::default()
-        };
-        let (addr, _) = hedui_adapter::spawn(source, loopback, options, stopped(rx.clone())).await?;
-        endpoints.push(AdapterEndpoint {
-            department: d,
-            url: format!("https://{addr}"),
-            deadline: Duration::from_secs(10),
-            // The partners' protection limits are lifted: this measures the
-            // hub, not the limiter (which would cap it at 50 queries/s).
-            limits: hedui_hub::DepartmentLimits {
-                max_concurrency: 100_000,
-                max_rate_per_s: 1.0e9,
-            },
-            // Nothing fails here; left as in production.
-            breaker: Default::default(),
-        });
+        .audit_origin("hedui.bench/audit")
+        .checkpoint_interval(Duration::from_secs(60));
+    if let Some(url) = &a.database_url {
+        county = county.database_url(url.clone());
     }
-    let hub_files = issue(Role::Hub, "hub-bench")?;
-    let hub_files_kept = hub_files.clone();
-    let client_tls = ClientTls::load(hub_files.clone())?;
-    let direct = endpoints
+    county.add_sandboxes().await?;
+    let sandbox = county.sandbox_data();
+    let county = county.start().await?;
+    let client_tls = ClientTls::load(county.hub_files.clone())?;
+    let direct = county
+        .adapters
         .iter()
         .map(|e| DepartmentClient::new(e, Some(&client_tls)).map_err(anyhow::Error::msg))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let database_url = a
-        .database_url
-        .clone()
-        .unwrap_or_else(|| format!("sqlite://{}", dir.path().join("bench.db").display()));
-    let app = Application::build(HubConfig {
-        listen: loopback,
-        database_url: database_url.clone(),
-        policy: hedui_domain::policy::Policy::from_toml(include_str!("../../deploy/policies/example.toml"))?,
-        adapters: endpoints,
-        grant_key: hub_key.clone(),
-        data_keys: crate::pki_cmd::fresh_data_keys(None)?,
-        tls: Some(hub_files),
-        audit_origin: "hedui.bench/audit".into(),
-        checkpoint_interval: Duration::from_secs(60),
-        ops: hedui_hub::OpsOptions {
-            drain_delay: Duration::ZERO,
-            ..hedui_hub::OpsOptions::default()
-        },
-        batch: Default::default(),
-    })
-    .await
-    .context("cannot start the hub")?;
-    let hub_addr = app.local_addr();
-    let state = app.state();
-    let hub = tokio::spawn(app.run_until(stopped(rx.clone())));
-    let caseworker = issue(Role::Caseworker, "bench.caseworker")?;
-    let caseworker_files = caseworker.clone();
-    let tls = ClientTls::load(caseworker)?;
+    let caseworker_files = county.pki.issue(&Role::Caseworker, "bench.caseworker")?;
     let channel = hedui_tls::channel(
-        &format!("https://{hub_addr}"),
-        tls,
+        &format!("https://{}", county.hub_addr),
+        ClientTls::load(caseworker_files.clone())?,
         Some(Role::Hub),
         Duration::from_secs(10),
     )?;
     let client = VerificationServiceClient::new(channel);
     // The households whose departments all answer (the sandbox also has
     // households that simulate an outage, which are not what this measures).
-    let window = IncomeWindow::last_months(today, 12).to_proto();
-    let requests = sandbox
-        .households()
-        .iter()
-        .filter(|h| h.scenario != "source-offline")
+    let requests = hedui_testkit::requests::answering(&sandbox)
         .enumerate()
-        .map(|(i, h)| {
-            let form = format!("SQ-BENCH-{i:04}");
-            SubmitVerificationRequest {
-                idempotency_key: String::new(),
-                household: Some(h.household.clone()),
-                purpose: Purpose::MinimumLiving as i32,
-                income_window: Some(window.clone()),
-                asset_reference_date: String::new(),
-                authorization_ref: form.clone(),
-                authorization: Some(hedui_trust::authorization::complete_for(
-                    &h.household,
-                    Purpose::MinimumLiving,
-                    &form,
-                    today,
-                    today + chrono::Days::new(365),
-                )),
-            }
-        })
+        .map(|(i, h)| hedui_testkit::requests::request(&h.household, &format!("SQ-BENCH-{i:04}"), "", today))
         .collect();
     Ok(System {
         client,
-        state,
-        hub_files: hub_files_kept,
+        state: county.state.clone(),
+        hub_files: county.hub_files.clone(),
         caseworker_files,
         direct,
-        hub_key,
-        latency,
-        served,
+        hub_key: county.grant_key.clone(),
+        delay,
         requests,
-        database_url,
-        stop,
-        hub,
-        _dir: dir,
+        database_url: county.database_url.clone(),
+        county,
     })
 }
 
@@ -336,14 +203,11 @@ impl System {
     }
 
     pub(crate) fn set_latency(&self, latency: Duration, jitter: Duration) {
-        *self.latency.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = (latency, jitter);
+        self.delay.set(latency, jitter);
     }
 
     fn take_served(&self, request_id: &str) -> Option<Duration> {
-        self.served
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .remove(request_id)
+        self.delay.take_served(request_id)
     }
 
     /// One household through the hub: (end to end, slowest department).
@@ -387,6 +251,13 @@ impl System {
 
 pub async fn run(a: BenchArgs) -> anyhow::Result<()> {
     let wants = |part: &str| a.only.is_empty() || a.only.iter().any(|o| o == part);
+    if a.only.iter().any(|o| o == "audit-scale") {
+        // A log of millions of entries of its own; nothing else is started.
+        let mut table = Vec::new();
+        audit_scale::run(a.audit_log_entries, a.database_url.as_deref(), &mut table).await?;
+        print_table(&mut table);
+        return Ok(());
+    }
     let sys = Arc::new(start(&a).await?);
     println!(
         "hedui bench: hub with mTLS, store {} and audit log; 8 sandbox adapters; {} cores",
@@ -412,18 +283,23 @@ pub async fn run(a: BenchArgs) -> anyhow::Result<()> {
     if wants("console") {
         console::run(&a, &sys, &mut table).await?;
     }
+    print_table(&mut table);
+    sys.county.signal_stop();
+    if let Ok(sys) = Arc::try_unwrap(sys) {
+        // Let the hub close its store cleanly before the files go.
+        let _ = sys.county.stop().await;
+    }
+    Ok(())
+}
+
+/// Prints the figures, with the process's peak RSS last.
+fn print_table(table: &mut Vec<(String, String)>) {
     table.push(("peak RSS (whole process)".into(), peak_rss()));
     println!();
     let width = table.iter().map(|(k, _)| k.chars().count()).max().unwrap_or(0);
-    for (k, v) in &table {
+    for (k, v) in table.iter() {
         println!("{k:<width$}  {v}");
     }
-    let _ = sys.stop.send(true);
-    if let Ok(sys) = Arc::try_unwrap(sys) {
-        // Let the hub close its store cleanly before the files go.
-        let _ = sys.hub.await;
-    }
-    Ok(())
 }
 
 async fn overhead(a: &BenchArgs, sys: &Arc<System>, table: &mut Vec<(String, String)>) -> anyhow::Result<()> {

@@ -1,4 +1,5 @@
-//! Starts the hub and eight adapters in-process on port 0, over real gRPC.
+//! Starts the hub and eight adapters in-process on port 0, over real gRPC,
+//! with the county of `hedui-testkit`.
 //!
 //! Each department is served either by the SDK around the sandbox (the
 //! production path) or by a [`Fake`] that misbehaves on purpose. Fakes
@@ -11,26 +12,25 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use hedui_adapter::sandbox::{Sandbox, SandboxHousehold};
-use hedui_adapter::{AdapterOptions, SandboxSource};
 use hedui_domain::department::ALL;
 use hedui_domain::department::slug;
-use hedui_domain::policy::Policy;
-use hedui_domain::window::IncomeWindow;
-use hedui_hub::{AdapterEndpoint, Application, HubConfig};
 use hedui_proto::v1::source_service_server::{SourceService, SourceServiceServer};
 use hedui_proto::v1::verification_service_client::VerificationServiceClient;
 use hedui_proto::v1::{
-    Department, DescribeRequest, DescribeResponse, Purpose, QueryRequest, QueryResponse, SubmitVerificationRequest,
+    Department, DescribeRequest, DescribeResponse, QueryRequest, QueryResponse, SubmitVerificationRequest,
 };
-use hedui_tls::pki::Ca;
-use hedui_tls::{ClientTls, Role, ServerTls, TlsFiles};
-use tokio::sync::{Barrier, watch};
+use hedui_testkit::{Builder, QueryLogs, System};
+use hedui_tls::{Role, ServerTls};
+use tokio::sync::Barrier;
 use tonic::transport::Channel;
 use tonic::{Request, Response, Status};
 
 use crate::proxy::FaultProxy;
 
-pub const EXAMPLE_POLICY: &str = include_str!("../../deploy/policies/example.toml");
+pub use hedui_testkit::Pki;
+// Read by tests/drain.rs and tests/batch_kill.rs, which share this file.
+#[allow(unused_imports)]
+pub use hedui_testkit::EXAMPLE_POLICY;
 
 /// The sandbox, built once for the whole test binary.
 pub fn sandbox() -> Arc<Sandbox> {
@@ -51,27 +51,12 @@ pub fn household(scenario: &str) -> SandboxHousehold {
 
 /// A valid request for `h`.
 pub fn request(h: &SandboxHousehold, key: &str) -> SubmitVerificationRequest {
-    SubmitVerificationRequest {
-        idempotency_key: key.to_owned(),
-        household: Some(h.household.clone()),
-        purpose: Purpose::MinimumLiving as i32,
-        income_window: Some(IncomeWindow::last_months(chrono::Utc::now().date_naive(), 12).to_proto()),
-        asset_reference_date: String::new(),
-        authorization_ref: "SQ-TEST-0001".to_owned(),
-        authorization: Some(authorization(&h.household, "SQ-TEST-0001")),
-    }
+    hedui_testkit::requests::request(&h.household, "SQ-TEST-0001", key, chrono::Utc::now().date_naive())
 }
 
 /// A complete authorization for `household`, signed today.
 pub fn authorization(household: &hedui_proto::v1::Household, form: &str) -> hedui_proto::v1::Authorization {
-    let today = chrono::Utc::now().date_naive();
-    hedui_trust::authorization::complete_for(
-        household,
-        Purpose::MinimumLiving,
-        form,
-        today,
-        today + chrono::Days::new(365),
-    )
+    hedui_testkit::requests::authorization(household, form, chrono::Utc::now().date_naive())
 }
 
 /// The key every sandbox adapter signs its query log's checkpoints with
@@ -82,28 +67,22 @@ pub fn adapter_log_key() -> hedui_trust::SigningKey {
 
 /// The hub's grant key in tests.
 pub fn hub_key() -> hedui_trust::SigningKey {
-    hedui_trust::SigningKey::from_bytes(&[42; 32])
+    hedui_testkit::test_hub_key()
 }
 
-/// The hub's data key file in tests: fixed, like the hub key, so a test
-/// can open the hub's database itself and read what the hub stored.
-pub const DATA_KEY_FILE: &str = "hedui-data-keys v1
-index-key 1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b
-kek kek-test 2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c
-";
-
-/// The hub's data keys in tests ([`DATA_KEY_FILE`]).
+/// The hub's data keys in tests ([`hedui_testkit::DATA_KEY_FILE`]), to
+/// open the hub's database and read what it stored.
 pub fn data_keys() -> std::sync::Arc<dyn hedui_store::KeyProvider> {
-    hedui_store::DataKeys::parse(DATA_KEY_FILE).unwrap().into_provider()
+    hedui_testkit::test_data_keys()
 }
 
-/// Writes [`DATA_KEY_FILE`] as `dir/data.key`, readable by its owner only,
-/// for a `hedui hub` process whose configuration says `data_key = "data.key"`.
+/// Writes the tests' data key file as `dir/data.key`, readable by its owner
+/// only, for a `hedui hub` whose configuration says `data_key = "data.key"`.
 #[allow(dead_code)]
 pub fn write_data_key(dir: &std::path::Path) -> std::path::PathBuf {
     use std::os::unix::fs::PermissionsExt as _;
     let path = dir.join("data.key");
-    std::fs::write(&path, DATA_KEY_FILE).unwrap();
+    std::fs::write(&path, hedui_testkit::DATA_KEY_FILE).unwrap();
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
     path
 }
@@ -239,113 +218,29 @@ pub async fn spawn_fake(
     addr
 }
 
-/// A running hub with its adapters.
+/// A running hub with its adapters: the test kit's [`System`] (through
+/// `Deref`: `pki`, `state`, `hub_addr`, `database_url`, `adapters`), with
+/// the tests' fakes and proxies.
 pub struct TestSystem {
     pub hub: VerificationServiceClient<Channel>,
-    pub database_url: String,
     /// Calls each fake adapter received, by department order.
     pub calls: Vec<Arc<AtomicUsize>>,
     /// The fault proxy of each `Behaviour::Faulty` department, by
     /// department order.
     pub proxies: Vec<Option<FaultProxy>>,
-    stop: watch::Sender<bool>,
-    hub_task: Option<tokio::task::JoinHandle<Result<(), tonic::transport::Error>>>,
-    _dir: Option<tempfile::TempDir>,
-    logs: tempfile::TempDir,
-    /// The hub's address.
-    pub hub_addr: SocketAddr,
     /// Where the hub serves Prometheus metrics (plain HTTP).
     pub metrics_addr: SocketAddr,
     /// The plaintext health port for probes.
     pub health_addr: SocketAddr,
-    /// The hub's shared state, for tests that break its database.
-    pub state: Arc<hedui_hub::HubState>,
-    /// The county PKI of this system.
-    pub pki: Pki,
-    /// The adapters' endpoints, for a second hub (such as a real `hedui hub`
-    /// process) to use; read by `tests/batch_kill.rs`, which shares this file.
-    #[allow(dead_code)]
-    pub adapters: Vec<AdapterEndpoint>,
+    system: System,
+    _logs: tempfile::TempDir,
 }
 
-/// A throwaway county PKI, with files on disk as production has them.
-pub struct Pki {
-    ca: Ca,
-    dir: tempfile::TempDir,
-}
+impl std::ops::Deref for TestSystem {
+    type Target = System;
 
-impl Pki {
-    /// A new CA, also saved in `<dir>/ca/` so that revocation lists can be
-    /// signed as `hedui pki crl` does.
-    pub fn new() -> Self {
-        let ca = Ca::new("dejiang-test", 30).unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        ca.save(&dir.path().join("ca")).unwrap();
-        Self { ca, dir }
-    }
-
-    /// Where the signed revocation list is published.
-    pub fn crl(&self) -> std::path::PathBuf {
-        self.dir.path().join("ca.crl")
-    }
-
-    /// Signs the revocation list anew and publishes it at [`Pki::crl`].
-    pub fn publish_crl(&self) {
-        hedui_tls::revocation::write_crl(&self.dir.path().join("ca"), 30, &self.crl()).unwrap();
-    }
-
-    /// The files of the certificate last issued to `name` (the adapters'
-    /// are `<department>-01`).
-    #[allow(dead_code)]
-    pub fn issued(&self, name: &str) -> TlsFiles {
-        TlsFiles {
-            ca: self.dir.path().join("ca.crt"),
-            cert: self.dir.path().join(format!("{name}.crt")),
-            key: self.dir.path().join(format!("{name}.key")),
-            crl: None,
-        }
-    }
-
-    /// Revokes the certificate in `files` and publishes the new list.
-    #[allow(dead_code)]
-    pub fn revoke(&self, files: &TlsFiles) {
-        let pem = std::fs::read(&files.cert).unwrap();
-        let der: rustls_pki_types::CertificateDer<'_> = rustls_pki_types::pem::PemObject::from_pem_slice(&pem).unwrap();
-        let serial = hedui_tls::identity_from_cert(&der).unwrap().serial;
-        hedui_tls::revocation::revoke(
-            &self.dir.path().join("ca"),
-            &serial,
-            hedui_tls::revocation::Reason::KeyCompromise,
-        )
-        .unwrap();
-        self.publish_crl();
-    }
-
-    /// Issues a certificate for `role`/`name` and returns its files.
-    pub fn files(&self, role: &Role, name: &str) -> TlsFiles {
-        let issued = self.ca.issue(role, name, 30, &[]).unwrap();
-        let f = issued.save(self.dir.path()).unwrap();
-        let ca = self.dir.path().join("ca.crt");
-        if !ca.exists() {
-            std::fs::write(&ca, self.ca.cert_pem()).unwrap();
-        }
-        TlsFiles {
-            ca,
-            cert: f.cert,
-            key: f.key,
-            crl: None,
-        }
-    }
-
-    /// A mutual-TLS channel to the hub at `addr` holding a `role` certificate.
-    pub fn channel(&self, addr: SocketAddr, role: &Role, name: &str) -> Channel {
-        let tls = ClientTls::load(self.files(role, name)).unwrap();
-        hedui_tls::channel(&format!("https://{addr}"), tls, Some(Role::Hub), Duration::from_secs(5)).unwrap()
-    }
-
-    /// A caseworker-service client of the hub at `addr` holding a `role` certificate.
-    pub fn client(&self, addr: SocketAddr, role: &Role, name: &str) -> VerificationServiceClient<Channel> {
-        VerificationServiceClient::new(self.channel(addr, role, name))
+    fn deref(&self) -> &System {
+        &self.system
     }
 }
 
@@ -358,11 +253,7 @@ impl TestSystem {
     /// Starts adapters behaving as `behaviour` says, and the hub with the
     /// given per-department deadline, on a new database.
     pub async fn with(behaviour: impl Fn(Department) -> Behaviour, deadline: Duration) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("hedui.db").display());
-        let mut sys = Self::on_database(behaviour, deadline, &url).await;
-        sys._dir = Some(dir);
-        sys
+        Self::build(behaviour, deadline, None, Tuning::default()).await
     }
 
     /// Like [`TestSystem::with`], on an existing database.
@@ -377,142 +268,90 @@ impl TestSystem {
         url: &str,
         tuning: Tuning,
     ) -> Self {
-        let (stop, rx) = watch::channel(false);
-        let stopped = |mut rx: watch::Receiver<bool>| async move {
-            let _ = rx.wait_for(|s| *s).await;
-        };
-        let any = SocketAddr::from(([127, 0, 0, 1], 0));
-        let pki = Pki::new();
-        let crl = tuning.crl.then(|| {
-            pki.publish_crl();
-            pki.crl()
-        });
-        let with_crl = |files: TlsFiles| TlsFiles {
-            crl: crl.clone(),
-            ..files
-        };
+        Self::build(behaviour, deadline, Some(url), tuning).await
+    }
+
+    async fn build(
+        behaviour: impl Fn(Department) -> Behaviour,
+        deadline: Duration,
+        url: Option<&str>,
+        tuning: Tuning,
+    ) -> Self {
         let logs = tempfile::tempdir().unwrap();
-        let mut adapters = Vec::new();
+        let mut county = Builder::new(Pki::new())
+            .sandbox(sandbox())
+            .deadline(deadline)
+            .breaker(tuning.breaker.unwrap_or(hedui_hub::breaker::BreakerSettings {
+                failures_to_open: 0,
+                ..Default::default()
+            }))
+            .query_logs(QueryLogs {
+                dir: logs.path().to_owned(),
+                file: |d| format!("{}.jsonl", slug(d)),
+                signing: Some((adapter_log_key(), Duration::from_millis(250))),
+            })
+            // Metrics and the probe port on free ports, so a test can
+            // scrape them.
+            .ops_ports()
+            .batch(tuning.batch.clone());
+        for (d, limits) in &tuning.limits {
+            county = county.limits_for(*d, *limits);
+        }
+        if tuning.crl {
+            county = county.crl();
+        }
+        if let Some(url) = url {
+            county = county.database_url(url);
+        }
         let mut calls = Vec::new();
         let mut proxies = Vec::new();
         for d in ALL {
-            proxies.push(None);
             let counter = Arc::new(AtomicUsize::new(0));
             calls.push(counter.clone());
-            let addr = match behaviour(d) {
-                b @ (Behaviour::Sandbox | Behaviour::ForeignKey | Behaviour::Faulty) => {
-                    let key = if !matches!(b, Behaviour::ForeignKey) {
-                        hub_key()
-                    } else {
-                        hedui_trust::SigningKey::from_bytes(&[9; 32])
-                    };
-                    let options = AdapterOptions {
-                        trusted_hub_keys: vec![key.verifying_key()],
-                        query_log: Some(logs.path().join(format!("{}.jsonl", slug(d)))),
-                        log_signing_key: Some(adapter_log_key()),
-                        checkpoint_interval: Duration::from_millis(250),
-                        tls: Some(
-                            ServerTls::load(with_crl(pki.files(&Role::Adapter(d), &format!("{}-01", slug(d)))))
-                                .unwrap(),
-                        ),
-                        ..Default::default()
-                    };
-                    let source = Arc::new(SandboxSource::new(sandbox(), d));
-                    let addr = hedui_adapter::spawn(source, any, options, stopped(rx.clone()))
-                        .await
-                        .unwrap()
-                        .0;
-                    if matches!(b, Behaviour::Faulty) {
-                        let tls = ServerTls::load(pki.files(&Role::Adapter(d), &format!("{}-junk", slug(d)))).unwrap();
-                        let junk = crate::proxy::not_grpc_server(tls).await;
-                        let proxy = FaultProxy::start(addr, junk).await;
-                        let front = proxy.addr();
-                        *proxies.last_mut().unwrap() = Some(proxy);
-                        front
-                    } else {
-                        addr
-                    }
+            let mut proxy = None;
+            match behaviour(d) {
+                Behaviour::Sandbox => {
+                    county.add_sandbox(d).await.unwrap();
+                }
+                Behaviour::ForeignKey => {
+                    let foreign = hedui_trust::SigningKey::from_bytes(&[9; 32]).verifying_key();
+                    let addr = county.serve_sandbox(d, foreign).await.unwrap();
+                    county.add_endpoint(d, addr);
+                }
+                Behaviour::Faulty => {
+                    let addr = county.serve_sandbox(d, hub_key().verifying_key()).await.unwrap();
+                    let tls =
+                        ServerTls::load(county.pki().files(&Role::Adapter(d), &format!("{}-junk", slug(d)))).unwrap();
+                    let junk = crate::proxy::not_grpc_server(tls).await;
+                    let front = FaultProxy::start(addr, junk).await;
+                    county.add_endpoint(d, front.addr());
+                    proxy = Some(front);
                 }
                 Behaviour::Snapshot(source) => {
-                    let options = AdapterOptions {
-                        trusted_hub_keys: vec![hub_key().verifying_key()],
-                        query_log: Some(logs.path().join(format!("{}.jsonl", slug(d)))),
-                        log_signing_key: Some(adapter_log_key()),
-                        checkpoint_interval: Duration::from_millis(250),
-                        tls: Some(ServerTls::load(pki.files(&Role::Adapter(d), &format!("{}-01", slug(d)))).unwrap()),
-                        ..Default::default()
-                    };
-                    hedui_adapter::spawn(source, any, options, stopped(rx.clone()))
-                        .await
-                        .unwrap()
-                        .0
+                    county.add_source(d, source).await.unwrap();
                 }
                 Behaviour::Down => {
                     // Bind and drop, so the port is very likely closed.
-                    let l = std::net::TcpListener::bind(any).unwrap();
-                    l.local_addr().unwrap()
+                    let l = std::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).unwrap();
+                    county.add_endpoint(d, l.local_addr().unwrap());
                 }
-                b => spawn_fake(&pki, d, b, counter, stopped(rx.clone())).await,
-            };
-            adapters.push(AdapterEndpoint {
-                department: d,
-                url: format!("https://{addr}"),
-                deadline,
-                breaker: tuning.breaker.unwrap_or(hedui_hub::breaker::BreakerSettings {
-                    failures_to_open: 0,
-                    ..Default::default()
-                }),
-                limits: tuning
-                    .limits
-                    .iter()
-                    .find(|(x, _)| *x == d)
-                    .map(|(_, l)| *l)
-                    .unwrap_or_default(),
-            });
+                b => {
+                    let addr = spawn_fake(county.pki(), d, b, counter, county.stopped()).await;
+                    county.add_endpoint(d, addr);
+                }
+            }
+            proxies.push(proxy);
         }
-        let app = Application::build(HubConfig {
-            listen: any,
-            database_url: url.to_owned(),
-            policy: Policy::from_toml(EXAMPLE_POLICY).unwrap(),
-            adapters: adapters.clone(),
-            grant_key: hub_key(),
-            data_keys: data_keys(),
-            tls: Some(with_crl(pki.files(&Role::Hub, "hub-01"))),
-            audit_origin: "hedui.test/audit".to_owned(),
-            checkpoint_interval: Duration::from_secs(3600),
-            // Metrics on a free port, so a test can scrape them.
-            ops: hedui_hub::OpsOptions {
-                metrics_listen: Some(any),
-                health_listen: Some(any),
-                // No load balancer to wait for when a test stops the hub.
-                drain_delay: Duration::ZERO,
-                ..hedui_hub::OpsOptions::default()
-            },
-            batch: tuning.batch.clone(),
-        })
-        .await
-        .unwrap();
-        let hub_addr = app.local_addr();
-        let metrics_addr = app.metrics_addr().expect("metrics are on in tests");
-        let health_addr = app.health_addr().expect("the probe port is on in tests");
-        let state = app.state();
-        let hub_task = tokio::spawn(app.run_until(stopped(rx.clone())));
-        let hub = pki.client(hub_addr, &Role::Caseworker, "zhang.san");
+        let system = county.start().await.unwrap();
+        let hub = system.pki.client(system.hub_addr, &Role::Caseworker, "zhang.san");
         Self {
             hub,
-            hub_addr,
-            metrics_addr,
-            health_addr,
-            state,
-            adapters,
-            pki,
-            database_url: url.to_owned(),
             calls,
             proxies,
-            stop,
-            hub_task: Some(hub_task),
-            _dir: None,
-            logs,
+            metrics_addr: system.metrics_addr.expect("metrics are on in tests"),
+            health_addr: system.health_addr.expect("the probe port is on in tests"),
+            system,
+            _logs: logs,
         }
     }
 
@@ -520,28 +359,21 @@ impl TestSystem {
     /// beside it.
     #[allow(dead_code)]
     pub fn query_log_path(&self, d: Department) -> std::path::PathBuf {
-        self.logs.path().join(format!("{}.jsonl", slug(d)))
+        self.system
+            .query_log_path(d)
+            .expect("the tests' adapters keep query logs")
     }
 
     /// The lines of a sandbox adapter's query log (empty if it has none yet).
     pub fn query_log(&self, d: Department) -> Vec<serde_json::Value> {
-        let text = std::fs::read_to_string(self.logs.path().join(format!("{}.jsonl", slug(d)))).unwrap_or_default();
+        let text = std::fs::read_to_string(self.query_log_path(d)).unwrap_or_default();
         text.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
     }
 
-    /// Stops the hub and the adapters and waits for the hub to close its store.
-    pub async fn stop(mut self) -> Option<tempfile::TempDir> {
-        let _ = self.stop.send(true);
-        if let Some(t) = self.hub_task.take() {
-            t.await.unwrap().unwrap();
-        }
-        self._dir.take()
-    }
-}
-
-impl Drop for TestSystem {
-    fn drop(&mut self) {
-        let _ = self.stop.send(true);
+    /// Stops the hub and the adapters and waits for the hub to close its
+    /// store; returns the directory of the database it made.
+    pub async fn stop(self) -> Option<tempfile::TempDir> {
+        Some(self.system.stop().await.unwrap())
     }
 }
 

@@ -114,6 +114,7 @@ impl GrantStore for MemoryGrantStore {
 #[derive(Debug, Clone)]
 enum Pool {
     Postgres(sqlx::PgPool),
+    #[cfg(feature = "mysql")]
     MySql(sqlx::MySqlPool),
     Sqlite(sqlx::SqlitePool),
 }
@@ -138,6 +139,7 @@ const SQLITE_SCHEMA: [&str; 2] = [
     "CREATE INDEX IF NOT EXISTS hedui_grant_seen_expiry ON hedui_grant_seen (expires_at_ms)",
 ];
 const POSTGRES_SCHEMA: [&str; 2] = SQLITE_SCHEMA;
+#[cfg(feature = "mysql")]
 const MYSQL_SCHEMA: [&str; 1] = ["CREATE TABLE IF NOT EXISTS hedui_grant_seen (
         request_id VARCHAR(64) NOT NULL,
         department VARCHAR(32) NOT NULL,
@@ -179,6 +181,7 @@ impl SqlGrantStore {
         .await
     }
 
+    #[cfg(feature = "mysql")]
     /// A store in the department's MySQL or MariaDB database.
     pub async fn mysql(pool: sqlx::MySqlPool) -> Result<SqlGrantStore, String> {
         Self::with_pool(Pool::MySql(pool), "the department's database (MySQL)".to_owned()).await
@@ -197,6 +200,7 @@ impl SqlGrantStore {
                         sqlx::query(s).execute(p).await?;
                     }
                 }
+                #[cfg(feature = "mysql")]
                 Pool::MySql(p) => {
                     for s in MYSQL_SCHEMA {
                         sqlx::query(s).execute(p).await?;
@@ -217,6 +221,7 @@ impl SqlGrantStore {
             let again = async {
                 match &pool {
                     Pool::Postgres(p) => sqlx::query(probe).execute(p).await.map(|_| ()),
+                    #[cfg(feature = "mysql")]
                     Pool::MySql(p) => sqlx::query(probe).execute(p).await.map(|_| ()),
                     Pool::Sqlite(p) => sqlx::query(probe).execute(p).await.map(|_| ()),
                 }
@@ -240,6 +245,7 @@ impl SqlGrantStore {
         let q = "SELECT COUNT(*) FROM hedui_grant_seen";
         let n: i64 = match &self.pool {
             Pool::Postgres(p) => sqlx::query_scalar(q).fetch_one(p).await,
+            #[cfg(feature = "mysql")]
             Pool::MySql(p) => sqlx::query_scalar(q).fetch_one(p).await,
             Pool::Sqlite(p) => sqlx::query_scalar(q).fetch_one(p).await,
         }
@@ -292,6 +298,7 @@ impl GrantStore for SqlGrantStore {
             .execute(p)
             .await
             .map(|_| ()),
+            #[cfg(feature = "mysql")]
             Pool::MySql(p) => sqlx::query(
                 "INSERT INTO hedui_grant_seen (request_id, department, expires_at_ms, seen_at_ms) VALUES (?, ?, ?, ?)",
             )
@@ -328,6 +335,7 @@ impl GrantStore for SqlGrantStore {
                 .execute(p)
                 .await
                 .map(|r| r.rows_affected()),
+            #[cfg(feature = "mysql")]
             Pool::MySql(p) => sqlx::query("DELETE FROM hedui_grant_seen WHERE expires_at_ms < ?")
                 .bind(cutoff)
                 .execute(p)

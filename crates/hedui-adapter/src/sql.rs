@@ -50,6 +50,7 @@ fn arg(p: Param, q: &ValidatedQuery, person: usize) -> Arg {
 
 enum Pool {
     Postgres(sqlx::PgPool),
+    #[cfg(feature = "mysql")]
     MySql(sqlx::MySqlPool),
     Sqlite(sqlx::SqlitePool),
 }
@@ -136,6 +137,7 @@ impl SqlSource {
         use crate::grants::SqlGrantStore;
         match &self.pool {
             Pool::Postgres(p) => SqlGrantStore::postgres(p.clone()).await,
+            #[cfg(feature = "mysql")]
             Pool::MySql(p) => SqlGrantStore::mysql(p.clone()).await,
             Pool::Sqlite(p) => SqlGrantStore::sqlite(p.clone()).await,
         }
@@ -158,6 +160,7 @@ impl SqlSource {
         for (category, stmt) in &sql.queries {
             let columns = match &pool {
                 Pool::Postgres(p) => columns!(p, &stmt.sql),
+                #[cfg(feature = "mysql")]
                 Pool::MySql(p) => columns!(p, &stmt.sql),
                 Pool::Sqlite(p) => columns!(p, &stmt.sql),
             }
@@ -188,6 +191,7 @@ impl SqlSource {
     ) -> Result<Vec<Row>, SourceError> {
         let fetched = match &self.pool {
             Pool::Postgres(p) => fetch!(p, stmt, q, person),
+            #[cfg(feature = "mysql")]
             Pool::MySql(p) => fetch!(p, stmt, q, person),
             Pool::Sqlite(p) => fetch!(p, stmt, q, person),
         }
@@ -366,6 +370,7 @@ async fn open(sql: &SqlConfig) -> Result<Pool, sqlx::Error> {
                 .connect(&sql.url)
                 .await?,
         ),
+        #[cfg(feature = "mysql")]
         Dialect::MySql => Pool::MySql(
             sqlx::mysql::MySqlPoolOptions::new()
                 .max_connections(sql.max_connections)
@@ -373,6 +378,10 @@ async fn open(sql: &SqlConfig) -> Result<Pool, sqlx::Error> {
                 .connect(&sql.url)
                 .await?,
         ),
+        // The configuration refuses a MySQL URL in a build without it
+        // (`Dialect::of_url`), so this is never reached.
+        #[cfg(not(feature = "mysql"))]
+        Dialect::MySql => return Err(sqlx::Error::Configuration(crate::statement::NO_MYSQL.into())),
         Dialect::Sqlite => Pool::Sqlite(
             sqlx::sqlite::SqlitePoolOptions::new()
                 .max_connections(sql.max_connections)

@@ -5,6 +5,9 @@
 //! spliced into the SQL text. Read by the configuration (to check a file)
 //! and by the `sql` backend (to run it); it imports neither.
 
+/// Why a `mysql://` URL is refused by a build without the `mysql` feature.
+pub const NO_MYSQL: &str = "this hedui was built without MySQL/MariaDB support (it would link `rsa`, RUSTSEC-2023-0071); build the adapter with `cargo build --release --features adapter-mysql`";
+
 /// The SQL dialect, chosen by the URL scheme.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dialect {
@@ -22,7 +25,8 @@ impl Dialect {
         let scheme = url.split(':').next().unwrap_or_default().to_ascii_lowercase();
         match scheme.as_str() {
             "postgres" | "postgresql" => Ok(Dialect::Postgres),
-            "mysql" | "mariadb" => Ok(Dialect::MySql),
+            "mysql" | "mariadb" if cfg!(feature = "mysql") => Ok(Dialect::MySql),
+            "mysql" | "mariadb" => Err(NO_MYSQL.into()),
             "sqlite" => Ok(Dialect::Sqlite),
             _ => Err("must start with postgres://, mysql:// or sqlite:".into()),
         }
@@ -192,6 +196,39 @@ fn skip_leading_comments(mut q: &str) -> &str {
             q = rest.split_once("*/").map_or("", |(_, after)| after);
         } else {
             return q;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn url_schemes_choose_the_dialect() {
+        assert_eq!(Dialect::of_url("postgres://h/db"), Ok(Dialect::Postgres));
+        assert_eq!(Dialect::of_url("PostgreSQL://h/db"), Ok(Dialect::Postgres));
+        assert_eq!(Dialect::of_url("sqlite:///var/lib/x.db"), Ok(Dialect::Sqlite));
+        assert!(Dialect::of_url("oracle://h/db").unwrap_err().contains("postgres://"));
+    }
+
+    /// With the `mysql` feature (this crate's default) MySQL URLs are taken.
+    #[cfg(feature = "mysql")]
+    #[test]
+    fn mysql_urls_are_taken_when_built_with_mysql() {
+        assert_eq!(Dialect::of_url("mysql://h/db"), Ok(Dialect::MySql));
+        assert_eq!(Dialect::of_url("mariadb://h/db"), Ok(Dialect::MySql));
+    }
+
+    /// The `hedui` binary's default build has no MySQL driver: a MySQL URL
+    /// is refused when the configuration is read, saying how to build one
+    /// that has it (CI runs this with `--no-default-features`).
+    #[cfg(not(feature = "mysql"))]
+    #[test]
+    fn mysql_urls_are_refused_when_built_without_mysql() {
+        for url in ["mysql://h/db", "mariadb://h/db"] {
+            let e = Dialect::of_url(url).unwrap_err();
+            assert!(e.contains("--features adapter-mysql"), "{e}");
         }
     }
 }

@@ -826,6 +826,7 @@ async fn snapshot_imports_excel_exports() {
 /// `mysql://root@127.0.0.1:3306/test`), with the MySQL dialect in the
 /// mapping. Skipped with a notice when no server answers, unless
 /// `HEDUI_REQUIRE_MYSQL=1` (as `.ci/run` sets), which makes that a failure.
+#[cfg(feature = "mysql")]
 #[tokio::test]
 async fn sql_backend_answers_from_a_real_mysql_table() {
     let admin = std::env::var("HEDUI_TEST_MYSQL_URL").unwrap_or_else(|_| "mysql://root@127.0.0.1:3306/test".into());
@@ -854,6 +855,7 @@ async fn sql_backend_answers_from_a_real_mysql_table() {
     }
 }
 
+#[cfg(feature = "mysql")]
 async fn mysql_case(url: String) {
     let [a, b, c, d] = ids();
     let mut conn = sqlx::MySqlConnection::connect(&url).await.expect("connect");

@@ -181,6 +181,7 @@ async fn grant_store_in_the_departments_postgresql_database() {
     }
 }
 
+#[cfg(feature = "mysql")]
 #[tokio::test]
 async fn grant_store_in_the_departments_mysql_database() {
     let admin = std::env::var("HEDUI_TEST_MYSQL_URL").unwrap_or_else(|_| "mysql://root@127.0.0.1:3306/test".into());

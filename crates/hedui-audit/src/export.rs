@@ -20,6 +20,7 @@ use thiserror::Error;
 use crate::checkpoint::{SignedCheckpoint, VerifyError, format_public_key};
 use crate::entry::AuditEntry;
 use crate::merkle::{self, Frontier, Hash, MerkleTree, ProofError};
+use crate::nodes::StoredTree;
 
 /// The value of [`ExportBundle::format`] for this version of the bundle.
 pub const FORMAT: &str = "hedui-audit-export/1";
@@ -249,6 +250,10 @@ pub enum BundleError {
         /// The checkpoint's size.
         tree_size: u64,
     },
+    /// Building an export from the proof index: a node or leaf it needed
+    /// was not read or is not stored.
+    #[error("cannot build export: {0}")]
+    Missing(#[from] crate::nodes::MissingNode),
     /// The entries are not what the hub's signed scope says: an entry was
     /// removed, added, or the statement was edited.
     #[error("{0}")]
@@ -289,7 +294,41 @@ impl ExportBundle {
             });
         }
         let tree = MerkleTree::new(leaves);
-        if tree.root() != checkpoint.checkpoint.root {
+        Self::build_with(entries, &tree, checkpoint, earlier_checkpoints, public_key)
+    }
+
+    /// [`ExportBundle::build`] from the store's proof index instead of
+    /// every leaf: `tree` must hold what
+    /// [`Needs::for_proofs`](crate::nodes::Needs::for_proofs) listed for
+    /// these entries' seqs and the earlier checkpoints' sizes, at the
+    /// checkpoint's size. The same checks apply: the root against the
+    /// signed one, each entry against its stored leaf.
+    pub fn build_from_nodes(
+        entries: Vec<AuditEntry>,
+        tree: &StoredTree,
+        checkpoint: SignedCheckpoint,
+        earlier_checkpoints: Vec<SignedCheckpoint>,
+        public_key: &VerifyingKey,
+    ) -> Result<Self, BundleError> {
+        let tree_size = checkpoint.checkpoint.tree_size;
+        if tree.size() != tree_size {
+            return Err(BundleError::LeafCountMismatch {
+                leaves: usize::try_from(tree.size()).unwrap_or(usize::MAX),
+                tree_size,
+            });
+        }
+        Self::build_with(entries, tree, checkpoint, earlier_checkpoints, public_key)
+    }
+
+    fn build_with(
+        entries: Vec<AuditEntry>,
+        tree: &impl Proofs,
+        checkpoint: SignedCheckpoint,
+        earlier_checkpoints: Vec<SignedCheckpoint>,
+        public_key: &VerifyingKey,
+    ) -> Result<Self, BundleError> {
+        let tree_size = checkpoint.checkpoint.tree_size;
+        if tree.root()? != checkpoint.checkpoint.root {
             return Err(BundleError::StoredRootMismatch { tree_size });
         }
         let mut inclusion = Vec::with_capacity(entries.len());
@@ -299,18 +338,15 @@ impl ExportBundle {
             if !seen.insert(seq) {
                 return Err(BundleError::DuplicateSeq(seq));
             }
-            // The seq is below tree_size, which equals leaves.len(), so it
-            // fits in usize.
-            let index = usize::try_from(seq)
-                .ok()
-                .filter(|&i| i < leaves.len())
-                .ok_or(BundleError::SeqBeyondCheckpoint { seq, tree_size })?;
-            if entry.leaf() != leaves[index] {
+            if seq >= tree_size {
+                return Err(BundleError::SeqBeyondCheckpoint { seq, tree_size });
+            }
+            if entry.leaf() != tree.leaf(seq)? {
                 return Err(BundleError::EntryLeafMismatch { seq });
             }
             inclusion.push(InclusionProof {
                 seq,
-                proof: tree.inclusion_proof(index),
+                proof: tree.inclusion(seq)?,
             });
         }
         let mut consistency: Vec<ConsistencyProof> = Vec::new();
@@ -328,7 +364,7 @@ impl ExportBundle {
             consistency.push(ConsistencyProof {
                 from_size,
                 to_size: tree_size,
-                proof: tree.consistency_proof(from_size as usize),
+                proof: tree.consistency(from_size)?,
             });
         }
         Ok(Self {
@@ -528,6 +564,46 @@ pub fn verify_full_log(
         checkpoints_verified: sorted.len(),
         scope: None,
     })
+}
+
+/// The proofs an export needs, from a whole tree in memory or from the
+/// store's proof index.
+trait Proofs {
+    fn root(&self) -> Result<Hash, BundleError>;
+    fn leaf(&self, seq: u64) -> Result<Hash, BundleError>;
+    fn inclusion(&self, seq: u64) -> Result<Vec<Hash>, BundleError>;
+    fn consistency(&self, old_size: u64) -> Result<Vec<Hash>, BundleError>;
+}
+
+impl Proofs for MerkleTree {
+    fn root(&self) -> Result<Hash, BundleError> {
+        Ok(MerkleTree::root(self))
+    }
+    fn leaf(&self, seq: u64) -> Result<Hash, BundleError> {
+        // The caller checked seq < size.
+        Ok(self.leaves()[seq as usize])
+    }
+    fn inclusion(&self, seq: u64) -> Result<Vec<Hash>, BundleError> {
+        Ok(self.inclusion_proof(seq as usize))
+    }
+    fn consistency(&self, old_size: u64) -> Result<Vec<Hash>, BundleError> {
+        Ok(self.consistency_proof(old_size as usize))
+    }
+}
+
+impl Proofs for StoredTree {
+    fn root(&self) -> Result<Hash, BundleError> {
+        Ok(StoredTree::root(self)?)
+    }
+    fn leaf(&self, seq: u64) -> Result<Hash, BundleError> {
+        Ok(StoredTree::leaf(self, seq)?)
+    }
+    fn inclusion(&self, seq: u64) -> Result<Vec<Hash>, BundleError> {
+        Ok(self.inclusion_proof(seq)?)
+    }
+    fn consistency(&self, old_size: u64) -> Result<Vec<Hash>, BundleError> {
+        Ok(self.consistency_proof(old_size)?)
+    }
 }
 
 #[cfg(test)]

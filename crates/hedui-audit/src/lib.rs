@@ -19,6 +19,7 @@ pub mod entry;
 pub mod export;
 mod hexser;
 pub mod merkle;
+pub mod nodes;
 pub mod reconcile;
 pub mod scope;
 pub mod source_query;

@@ -83,7 +83,7 @@ pub fn node_hash(left: &Hash, right: &Hash) -> Hash {
 
 /// The largest power of two strictly less than `n`; `n` must be at least 2.
 /// RFC 6962 splits every tree of `n` leaves at this point.
-fn split(n: usize) -> usize {
+pub(crate) fn split(n: usize) -> usize {
     debug_assert!(n >= 2);
     1 << (usize::BITS - 1 - (n - 1).leading_zeros())
 }
@@ -125,7 +125,7 @@ pub fn inclusion_proof(leaves: &[Hash], index: usize) -> Vec<Hash> {
 /// PATH(m, D[range]) of RFC 6962 §2.1.1, where `mth` gives the root of any
 /// range of leaves. It pushes onto `out` so that the whole proof uses one
 /// allocation, and `m` is relative to the start of the range.
-fn path(mth: &impl Fn(Range<usize>) -> Hash, range: Range<usize>, m: usize, out: &mut Vec<Hash>) {
+pub(crate) fn path(mth: &impl Fn(Range<usize>) -> Hash, range: Range<usize>, m: usize, out: &mut Vec<Hash>) {
     let n = range.len();
     if n <= 1 {
         return;
@@ -215,7 +215,13 @@ pub fn consistency_proof(leaves: &[Hash], old_size: usize) -> Vec<Hash> {
 /// SUBPROOF(m, D[range], b) of RFC 6962 §2.1.2, pushing onto `out`, with
 /// `m` relative to the start of the range. `complete` is true while the old
 /// tree's root is itself a node the verifier knows, so it need not be sent.
-fn subproof(mth: &impl Fn(Range<usize>) -> Hash, range: Range<usize>, m: usize, complete: bool, out: &mut Vec<Hash>) {
+pub(crate) fn subproof(
+    mth: &impl Fn(Range<usize>) -> Hash,
+    range: Range<usize>,
+    m: usize,
+    complete: bool,
+    out: &mut Vec<Hash>,
+) {
     let n = range.len();
     if m == n {
         if !complete {

@@ -70,14 +70,12 @@ pub fn review_outcomes() -> Vec<(i32, &'static str)> {
     .to_vec()
 }
 
-/// A review outcome in Chinese.
+/// A review outcome in Chinese: its name in domain's table of words.
 pub fn review_outcome(v: i32) -> &'static str {
-    match ReviewOutcome::try_from(v) {
-        Ok(ReviewOutcome::Confirmed) => "确认",
-        Ok(ReviewOutcome::Corrected) => "更正",
-        Ok(ReviewOutcome::Objection) => "异议",
-        _ => "未指定",
-    }
+    ReviewOutcome::try_from(v)
+        .ok()
+        .and_then(hedui_domain::words::words)
+        .map_or("未指定", |w| w.name)
 }
 
 /// A batch's state in Chinese.

@@ -15,19 +15,21 @@ pub const ALL: [Department; 8] = [
     Department::Hrss,
 ];
 
-/// The command-line and configuration name of a department, for example
-/// `public-security`.
-pub fn slug(d: Department) -> &'static str {
-    match d {
-        Department::Unspecified => "unspecified",
-        Department::PublicSecurity => "public-security",
-        Department::NaturalResources => "natural-resources",
-        Department::Housing => "housing",
-        Department::Tax => "tax",
-        Department::MarketSupervision => "market-supervision",
-        Department::HousingFund => "housing-fund",
-        Department::Pboc => "pboc",
-        Department::Hrss => "hrss",
+crate::slug::slugs! {
+    Department, "DEPARTMENT_", test department_slugs_are_the_protobuf_names;
+    /// The command-line and configuration name of a department, for example
+    /// `public-security`.
+    pub fn slug;
+    fn from_slug;
+    {
+        PublicSecurity => "public-security",
+        NaturalResources => "natural-resources",
+        Housing => "housing",
+        Tax => "tax",
+        MarketSupervision => "market-supervision",
+        HousingFund => "housing-fund",
+        Pboc => "pboc",
+        Hrss => "hrss",
     }
 }
 
@@ -39,7 +41,7 @@ pub fn name_zh(d: Department) -> &'static str {
 
 /// Parses a department slug. Errors name the accepted values.
 pub fn parse_slug(s: &str) -> Result<Department, String> {
-    ALL.iter().copied().find(|d| slug(*d) == s).ok_or_else(|| {
+    from_slug(s).ok_or_else(|| {
         let names: Vec<&str> = ALL.iter().map(|d| slug(*d)).collect();
         format!("unknown department {s:?}; expected one of {}", names.join(", "))
     })

@@ -38,6 +38,7 @@ pub mod recheck;
 pub mod reply;
 pub mod request;
 pub mod review;
+pub mod slug;
 pub mod window;
 pub mod words;
 

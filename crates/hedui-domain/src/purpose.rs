@@ -73,32 +73,40 @@ pub fn parse_residence(v: i32, field: &str) -> Result<Residence, FieldViolation>
     parse_enum(v, field, &RESIDENCES, |r: Residence| r.as_str_name())
 }
 
-/// Finds the value whose slug is `s`; the error lists the accepted slugs.
-fn parse_slug<E: Copy>(s: &str, what: &str, valid: &[E], slug: impl Fn(E) -> &'static str) -> Result<E, String> {
-    valid.iter().copied().find(|e| slug(*e) == s).ok_or_else(|| {
+/// The value whose slug is `s`; the error lists the accepted slugs.
+fn parse_slug<E: Copy>(
+    s: &str,
+    what: &str,
+    valid: &[E],
+    slug: impl Fn(E) -> &'static str,
+    from_slug: fn(&str) -> Option<E>,
+) -> Result<E, String> {
+    from_slug(s).ok_or_else(|| {
         let names: Vec<&str> = valid.iter().map(|e| slug(*e)).collect();
         format!("unknown {what} {s:?}; expected one of {}", names.join(", "))
     })
 }
 
-/// The command-line name of a purpose, for example `minimum-living`.
-pub fn purpose_slug(p: Purpose) -> &'static str {
-    match p {
-        Purpose::Unspecified => "unspecified",
-        Purpose::MinimumLiving => "minimum-living",
-        Purpose::ExtremePoverty => "extreme-poverty",
-        Purpose::Medical => "medical",
-        Purpose::Education => "education",
-        Purpose::Housing => "housing",
-        Purpose::Employment => "employment",
-        Purpose::Temporary => "temporary",
-        Purpose::LowIncome => "low-income",
+crate::slug::slugs! {
+    Purpose, "PURPOSE_", test purpose_slugs_are_the_protobuf_names;
+    /// The command-line name of a purpose, for example `minimum-living`.
+    pub fn purpose_slug;
+    fn purpose_from_slug;
+    {
+        MinimumLiving => "minimum-living",
+        ExtremePoverty => "extreme-poverty",
+        Medical => "medical",
+        Education => "education",
+        Housing => "housing",
+        Employment => "employment",
+        Temporary => "temporary",
+        LowIncome => "low-income",
     }
 }
 
 /// Parses a purpose slug. `unspecified` is not accepted.
 pub fn parse_purpose_slug(s: &str) -> Result<Purpose, String> {
-    parse_slug(s, "purpose", &PURPOSES, purpose_slug)
+    parse_slug(s, "purpose", &PURPOSES, purpose_slug, purpose_from_slug)
 }
 
 /// The Chinese name of a purpose (救助类型), for reports.
@@ -106,25 +114,27 @@ pub fn purpose_zh(p: Purpose) -> &'static str {
     crate::words::name(p)
 }
 
-/// The command-line name of a relation, for example `child-in-law`.
-pub fn relation_slug(r: Relation) -> &'static str {
-    match r {
-        Relation::Unspecified => "unspecified",
-        Relation::Applicant => "applicant",
-        Relation::Spouse => "spouse",
-        Relation::Child => "child",
-        Relation::Parent => "parent",
-        Relation::Grandparent => "grandparent",
-        Relation::Grandchild => "grandchild",
-        Relation::Sibling => "sibling",
-        Relation::ChildInLaw => "child-in-law",
-        Relation::Other => "other",
+crate::slug::slugs! {
+    Relation, "RELATION_", test relation_slugs_are_the_protobuf_names;
+    /// The command-line name of a relation, for example `child-in-law`.
+    pub fn relation_slug;
+    fn relation_from_slug;
+    {
+        Applicant => "applicant",
+        Spouse => "spouse",
+        Child => "child",
+        Parent => "parent",
+        Grandparent => "grandparent",
+        Grandchild => "grandchild",
+        Sibling => "sibling",
+        ChildInLaw => "child-in-law",
+        Other => "other",
     }
 }
 
 /// Parses a relation slug. `unspecified` is not accepted.
 pub fn parse_relation_slug(s: &str) -> Result<Relation, String> {
-    parse_slug(s, "relation", &RELATIONS, relation_slug)
+    parse_slug(s, "relation", &RELATIONS, relation_slug, relation_from_slug)
 }
 
 /// The Chinese name of a relation to the applicant (与申请人关系), for
@@ -133,18 +143,17 @@ pub fn relation_zh(r: Relation) -> &'static str {
     crate::words::name(r)
 }
 
-/// The command-line name of a residence: `urban` or `rural`.
-pub fn residence_slug(r: Residence) -> &'static str {
-    match r {
-        Residence::Unspecified => "unspecified",
-        Residence::Urban => "urban",
-        Residence::Rural => "rural",
-    }
+crate::slug::slugs! {
+    Residence, "RESIDENCE_", test residence_slugs_are_the_protobuf_names;
+    /// The command-line name of a residence: `urban` or `rural`.
+    pub fn residence_slug;
+    fn residence_from_slug;
+    { Urban => "urban", Rural => "rural" }
 }
 
 /// Parses a residence slug. `unspecified` is not accepted.
 pub fn parse_residence_slug(s: &str) -> Result<Residence, String> {
-    parse_slug(s, "residence", &RESIDENCES, residence_slug)
+    parse_slug(s, "residence", &RESIDENCES, residence_slug, residence_from_slug)
 }
 
 /// The Chinese name of a residence, for reports.

@@ -66,26 +66,17 @@ pub fn parse(outcome: i32, note: &str) -> Result<ValidatedReview, ValidationErro
     })
 }
 
-/// The command-line name of an outcome: `confirmed`, `corrected`, `objection`.
-pub fn outcome_slug(o: ReviewOutcome) -> &'static str {
-    match o {
-        ReviewOutcome::Unspecified => "unspecified",
-        ReviewOutcome::Confirmed => "confirmed",
-        ReviewOutcome::Corrected => "corrected",
-        ReviewOutcome::Objection => "objection",
-    }
+crate::slug::slugs! {
+    ReviewOutcome, "REVIEW_OUTCOME_", test outcome_slugs_are_the_protobuf_names;
+    /// The command-line name of an outcome: `confirmed`, `corrected`, `objection`.
+    pub fn outcome_slug;
+    fn outcome_from_slug;
+    { Confirmed => "confirmed", Corrected => "corrected", Objection => "objection" }
 }
 
 /// Parses an outcome's command-line name. Errors name the accepted values.
 pub fn parse_outcome_slug(s: &str) -> Result<ReviewOutcome, String> {
-    match s {
-        "confirmed" => Ok(ReviewOutcome::Confirmed),
-        "corrected" => Ok(ReviewOutcome::Corrected),
-        "objection" => Ok(ReviewOutcome::Objection),
-        _ => Err(format!(
-            "unknown outcome {s:?}; expected confirmed, corrected or objection"
-        )),
-    }
+    outcome_from_slug(s).ok_or_else(|| format!("unknown outcome {s:?}; expected confirmed, corrected or objection"))
 }
 
 #[cfg(test)]

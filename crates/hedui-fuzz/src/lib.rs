@@ -176,23 +176,9 @@ pub fn seeds(target: &str) -> Vec<Vec<u8>> {
         "submission" => households
             .iter()
             .map(|h| {
-                let form = format!("SQ-FUZZ-{}", h.household.household_ref);
-                SubmitVerificationRequest {
-                    idempotency_key: format!("fuzz-{}", h.household.household_ref),
-                    household: Some(h.household.clone()),
-                    purpose: Purpose::MinimumLiving as i32,
-                    income_window: Some(window.clone()),
-                    asset_reference_date: String::new(),
-                    authorization_ref: form.clone(),
-                    authorization: Some(hedui_trust::authorization::complete_for(
-                        &h.household,
-                        Purpose::MinimumLiving,
-                        &form,
-                        TODAY,
-                        TODAY + chrono::Days::new(365),
-                    )),
-                }
-                .encode_to_vec()
+                let r = &h.household.household_ref;
+                hedui_testkit::requests::request(&h.household, &format!("SQ-FUZZ-{r}"), &format!("fuzz-{r}"), TODAY)
+                    .encode_to_vec()
             })
             .collect(),
         "adapter_query" | "adapter_reply" => {

@@ -153,6 +153,7 @@ impl AuditLog {
         let (tx, rx) = mpsc::channel(4096);
         let healthy = Arc::new(AtomicBool::new(true));
         let public_key = key.verifying_key();
+        let index_store = store.clone();
         let appender = Appender {
             store,
             key,
@@ -171,13 +172,25 @@ impl AuditLog {
         };
         let ticker = log.clone();
         tokio::spawn(async move {
+            // The proof index follows the signed log, off the request path:
+            // an export then finds it current and reads O(log n) hashes.
+            let index = |size: u64| {
+                let store = index_store.clone();
+                async move {
+                    if let Err(e) = store.index_audit_nodes(size).await {
+                        tracing::warn!(error = %e, "cannot bring the audit proof index up to date");
+                    }
+                }
+            };
+            index(last_signed).await;
             let mut tick = tokio::time::interval(interval);
             tick.tick().await;
             loop {
                 tick.tick().await;
-                if ticker.checkpoint_if_grown().await.is_err() {
+                match ticker.checkpoint().await {
+                    Ok(cp) => index(cp.checkpoint.tree_size).await,
                     // The log has closed (the hub is stopping).
-                    break;
+                    Err(_) => break,
                 }
             }
         });
@@ -230,11 +243,6 @@ impl AuditLog {
             .await
             .map_err(|_| AuditError::Closed)?;
         wait.await.map_err(|_| AuditError::Closed)?.map_err(AuditError::Write)
-    }
-
-    async fn checkpoint_if_grown(&self) -> Result<(), AuditError> {
-        // The appender skips signing when nothing changed.
-        self.checkpoint().await.map(|_| ())
     }
 
     /// The searchable, non-reversible reference to a person.

@@ -385,7 +385,6 @@ impl AuditService for Audit {
                 },
                 &state.grant_key,
             );
-            let leaves = state.store.audit_leaves(size).await?;
             let mut earlier: Vec<_> = state
                 .store
                 .checkpoints()
@@ -395,8 +394,13 @@ impl AuditService for Audit {
                 .collect();
             let keep = earlier.len().saturating_sub(EARLIER_CHECKPOINTS);
             earlier.drain(..keep);
+            // The proofs come from the store's proof index: O(log n) hashes
+            // per entry, not every leaf of the log.
+            let seqs: Vec<u64> = entries.iter().map(|e| e.seq).collect();
+            let olds: Vec<u64> = earlier.iter().map(|c| c.checkpoint.tree_size).collect();
+            let tree = state.store.audit_stored_tree(size, &seqs, &olds).await?;
             let n = entries.len();
-            let bundle = ExportBundle::build(entries, &leaves, checkpoint, earlier, &state.audit.public_key())
+            let bundle = ExportBundle::build_from_nodes(entries, &tree, checkpoint, earlier, &state.audit.public_key())
                 .map_err(|e| HubError::LogMismatch(e.to_string()))?
                 .with_scope(scope);
             Ok((

@@ -133,14 +133,9 @@ pub fn tr_args(lang: Lang, id: &str, args: &[(&str, String)]) -> String {
 // Enum values of the record
 // ---------------------------------------------------------------------------
 
-fn verdict_key(v: i32) -> &'static str {
-    match Verdict::try_from(v) {
-        Ok(Verdict::MeetsCriteria) => "meets-criteria",
-        Ok(Verdict::DoesNotMeet) => "does-not-meet",
-        Ok(Verdict::NeedsReview) => "needs-review",
-        Ok(Verdict::Incomplete) => "incomplete",
-        Ok(Verdict::Unspecified) | Err(_) => "unspecified",
-    }
+/// The verdict's slug (`needs-review`), from its protobuf name.
+fn verdict_key(v: i32) -> String {
+    hedui_domain::slug::from_proto_name(Verdict::try_from(v).unwrap_or_default().as_str_name(), "VERDICT_")
 }
 
 /// The verdict: 符合条件 / 不符合条件 / 需人工复核 / 核对不完整.
@@ -167,15 +162,7 @@ pub fn rule_result(lang: Lang, v: i32) -> String {
 
 /// The slug of a source outcome, as the policy's reasons write it.
 pub fn outcome_slug(v: i32) -> &'static str {
-    match SourceOutcome::try_from(v) {
-        Ok(SourceOutcome::Ok) => "ok",
-        Ok(SourceOutcome::NoRecord) => "no-record",
-        Ok(SourceOutcome::Timeout) => "timeout",
-        Ok(SourceOutcome::Unavailable) => "unavailable",
-        Ok(SourceOutcome::Error) => "error",
-        Ok(SourceOutcome::Refused) => "refused",
-        Ok(SourceOutcome::Unspecified) | Err(_) => "unspecified",
-    }
+    hedui_domain::policy::source_outcome_slug(SourceOutcome::try_from(v).unwrap_or_default())
 }
 
 /// A department's outcome: 已答复 / 无记录 / 超时 / 无法连接 / 出错 / 拒绝.
@@ -185,17 +172,10 @@ pub fn outcome(lang: Lang, v: i32) -> String {
 
 /// The slug of a department, as the policy file and the reasons write it.
 pub fn department_slug(v: i32) -> Option<&'static str> {
-    Some(match Department::try_from(v).ok()? {
-        Department::PublicSecurity => "public-security",
-        Department::NaturalResources => "natural-resources",
-        Department::Housing => "housing",
-        Department::Tax => "tax",
-        Department::MarketSupervision => "market-supervision",
-        Department::HousingFund => "housing-fund",
-        Department::Pboc => "pboc",
-        Department::Hrss => "hrss",
-        Department::Unspecified => return None,
-    })
+    Department::try_from(v)
+        .ok()
+        .filter(|d| *d != Department::Unspecified)
+        .map(hedui_domain::department::slug)
 }
 
 /// A department's name: 公安局, 税务局, …
@@ -208,14 +188,7 @@ pub fn department(lang: Lang, v: i32) -> String {
 
 /// The slug of a flag kind, as the policy file and the rule ids write it.
 pub fn flag_slug(v: i32) -> &'static str {
-    match FlagKind::try_from(v) {
-        Ok(FlagKind::IdentityMismatch) => "identity-mismatch",
-        Ok(FlagKind::IdentityNotFound) => "identity-not-found",
-        Ok(FlagKind::DeceasedMember) => "deceased-member",
-        Ok(FlagKind::DepartmentsDisagree) => "departments-disagree",
-        Ok(FlagKind::RecentAcquisition) => "recent-acquisition",
-        Ok(FlagKind::Unspecified) | Err(_) => "unspecified",
-    }
+    hedui_domain::policy::flag_kind_slug(FlagKind::try_from(v).unwrap_or_default())
 }
 
 /// A flag's name: 姓名与身份证号不符, 成员已登记死亡, …

@@ -899,8 +899,10 @@ pub fn request_hash(encoded_request: &[u8]) -> String {
 
 pub mod at_rest;
 pub mod audit;
+pub mod backup;
 pub mod envelope;
 pub mod integrity;
+mod proofs;
 mod versions;
 
 pub use versions::PutVersionOutcome;

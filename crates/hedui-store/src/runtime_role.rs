@@ -54,6 +54,8 @@ pub const RUNTIME_PRIVILEGES: &[(&str, &[&str])] = &[
     ("audit_entries", &["SELECT", "INSERT"]),
     ("audit_persons", &["SELECT", "INSERT"]),
     ("audit_checkpoints", &["SELECT", "INSERT"]),
+    // The proof index: derived from the leaves, added to, never changed.
+    ("audit_nodes", &["SELECT", "INSERT"]),
     // The batch engine moves batches and their households through their
     // states and leases (`SELECT … FOR UPDATE` needs UPDATE too). Nothing is
     // ever deleted.
@@ -332,6 +334,7 @@ mod tests {
             "audit_entries",
             "audit_persons",
             "audit_checkpoints",
+            "audit_nodes",
             "record_reviews",
             "records",
         ] {

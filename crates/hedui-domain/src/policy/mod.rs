@@ -280,7 +280,7 @@ mod evaluate;
 mod parse;
 mod words;
 
-pub use words::flag_kind_slug;
+pub use words::{flag_kind_slug, source_outcome_slug};
 
 #[cfg(test)]
 mod tests;

@@ -231,3 +231,60 @@ pub(crate) async fn checkpoints(pool: &Pool) -> Result<Vec<SignedCheckpoint>> {
         .map(|r| parse_checkpoint(r.get("tree_size"), &r.get::<String, _>("checkpoint")))
         .collect()
 }
+
+/// The largest node id below `end_key`, if any: chunk roots are the
+/// lowest level stored and are written in order, so this names the last
+/// chunk indexed.
+pub(crate) async fn audit_node_last(pool: &Pool, end_key: i64) -> Result<Option<i64>> {
+    Ok(
+        sqlx::query_scalar("SELECT MAX(node_id) FROM audit_nodes WHERE node_id < $1")
+            .bind(end_key)
+            .fetch_one(pool)
+            .await?,
+    )
+}
+
+/// The stored nodes among `keys`, as `(node_id, hash)`.
+pub(crate) async fn audit_nodes(pool: &Pool, keys: &[i64]) -> Result<Vec<(i64, Hash)>> {
+    let mut out = Vec::with_capacity(keys.len());
+    for part in keys.chunks(500) {
+        let mut p = Params::default();
+        let list: Vec<String> = part.iter().map(|_| p.next()).collect();
+        let sql = format!(
+            "SELECT node_id, hash FROM audit_nodes WHERE node_id IN ({})",
+            list.join(", ")
+        );
+        let mut q = sqlx::query(&sql);
+        for k in part {
+            q = q.bind(*k);
+        }
+        for r in q.fetch_all(pool).await? {
+            out.push((
+                r.get::<i64, _>("node_id"),
+                leaf_from_bytes(&r.get::<Vec<u8>, _>("hash"))?,
+            ));
+        }
+    }
+    Ok(out)
+}
+
+/// Adds nodes to the proof index in one transaction. A node another hub
+/// indexed first is left as it is (they computed it from the same leaves).
+pub(crate) async fn put_audit_nodes(pool: &Pool, nodes: &[(i64, Hash)]) -> Result<()> {
+    let mut tx = super::begin_write(pool).await?;
+    for part in nodes.chunks(AUDIT_ROWS_PER_STATEMENT) {
+        let mut p = Params::default();
+        let values: Vec<String> = part.iter().map(|_| format!("({}, {})", p.next(), p.next())).collect();
+        let sql = format!(
+            "INSERT INTO audit_nodes (node_id, hash) VALUES {} ON CONFLICT (node_id) DO NOTHING",
+            values.join(", ")
+        );
+        let mut q = sqlx::query(&sql);
+        for (k, h) in part {
+            q = q.bind(*k).bind(h.to_vec());
+        }
+        q.execute(&mut *tx).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}

@@ -339,3 +339,35 @@ pub async fn entries_and_records_are_written_in_one_transaction(db: &TestDb) {
     assert_eq!(store.audit_size().await.unwrap(), 2);
     assert!(store.get_by_idempotency_key("key-3").await.unwrap().is_none());
 }
+
+/// The proof index catches up in steps, is shared (a second catch-up adds
+/// nothing), refuses changes, and gives the same proofs as the whole tree.
+pub async fn the_proof_index_gives_the_proofs_of_the_whole_tree(db: &TestDb) {
+    use hedui_audit::merkle::MerkleTree;
+    let store = &db.store;
+    let first: Vec<(AuditEntry, Hash)> = (0..600).map(|s| entry(s, "a", "520626194701205831")).collect();
+    store.append_audit(&first).await.unwrap();
+    // Two complete chunks of 256; the 88 left over wait for more entries.
+    assert_eq!(store.index_audit_nodes(600).await.unwrap(), 2);
+    assert_eq!(store.index_audit_nodes(600).await.unwrap(), 0);
+    let more: Vec<(AuditEntry, Hash)> = (600..1_300).map(|s| entry(s, "b", "52222619930616389X")).collect();
+    store.append_audit(&more).await.unwrap();
+    let leaves: Vec<Hash> = first.iter().chain(&more).map(|(_, l)| *l).collect();
+    for size in [1_300u64, 1_000, 257] {
+        let full = MerkleTree::new(&leaves[..size as usize]);
+        let seqs = [0, 255, 256, size / 2, size - 1];
+        let olds = [1, 256, size / 3, size];
+        let tree = store.audit_stored_tree(size, &seqs, &olds).await.unwrap();
+        assert_eq!(tree.root().unwrap(), full.root(), "size {size}");
+        for s in seqs {
+            assert_eq!(tree.inclusion_proof(s).unwrap(), full.inclusion_proof(s as usize));
+        }
+        for m in olds {
+            assert_eq!(tree.consistency_proof(m).unwrap(), full.consistency_proof(m as usize));
+        }
+    }
+    // Five chunks now (1,300 / 256), the first two indexed before.
+    assert_eq!(store.index_audit_nodes(1_300).await.unwrap(), 0);
+    refused(db, "UPDATE audit_nodes SET hash = hash").await;
+    refused(db, "DELETE FROM audit_nodes").await;
+}
