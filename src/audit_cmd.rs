@@ -72,6 +72,10 @@ pub enum AuditCommand {
         /// certificate from HEDUI_CA, HEDUI_CERT and HEDUI_KEY.
         #[arg(long, requires = "database")]
         fresh_from_hub: Option<String>,
+        /// With --database: the hub's data key file, to decrypt the records
+        /// (default: keys/data.key beside an SQLite database file).
+        #[arg(long, requires = "database")]
+        data_key: Option<PathBuf>,
     },
     /// Reconcile a department's query log with a hub export: every query
     /// the department received has a hub entry for the same grant, every
@@ -265,6 +269,7 @@ pub async fn run(c: AuditCommand) -> anyhow::Result<()> {
             database,
             key,
             fresh_from_hub,
+            data_key,
         } => {
             let key = load_verifying_key(&key)?;
             match (file, database) {
@@ -291,7 +296,7 @@ pub async fn run(c: AuditCommand) -> anyhow::Result<()> {
                         Some(hub) => Some(fresh_checkpoint(&hub).await?),
                         None => None,
                     };
-                    verify_database(&db, &key, fresh).await?
+                    verify_database(&db, &key, fresh, data_key.as_deref()).await?
                 }
                 (None, None) => bail!("give an export file or --database"),
             }
@@ -308,10 +313,12 @@ async fn verify_database(
     db: &str,
     key: &hedui_trust::VerifyingKey,
     fresh: Option<hedui_audit::checkpoint::SignedCheckpoint>,
+    data_key: Option<&std::path::Path>,
 ) -> anyhow::Result<()> {
     let store = hedui_store::Store::open(db)
         .await
         .with_context(|| format!("cannot open {}", hedui_store::redact_url(db)))?;
+    let store = crate::config::with_local_data_key(store, data_key, db)?;
     let report = store.check_integrity_with(key, fresh).await?;
     if !report.problems.is_empty() {
         for p in &report.problems {

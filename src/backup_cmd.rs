@@ -44,9 +44,14 @@ pub struct RestoreArgs {
     #[arg(long, required_unless_present = "config")]
     pub key: Option<String>,
     /// The hub configuration file: its `hub_key` gives the public key, when
-    /// --key is not given.
+    /// --key is not given, and its `data_key` the data keys, when
+    /// --data-key is not given.
     #[arg(long, short)]
     pub config: Option<PathBuf>,
+    /// The hub's data key file: the records are encrypted, and a backup is
+    /// verified by reading every one of them.
+    #[arg(long)]
+    pub data_key: Option<PathBuf>,
 }
 
 pub async fn backup(a: BackupArgs) -> anyhow::Result<()> {
@@ -96,7 +101,7 @@ pub async fn backup(a: BackupArgs) -> anyhow::Result<()> {
         started.elapsed().as_secs_f64()
     );
     println!(
-        "the backup holds no key: keep the hub key (hub_key) in its own backup, apart from this file (deploy/README.md, Backups)"
+        "the backup holds no key: keep the hub key (hub_key) and the data key file (data_key, without which no record in it can be read) in their own backup, apart from this file (deploy/README.md, Backups)"
     );
     Ok(())
 }
@@ -114,10 +119,23 @@ pub async fn restore(a: RestoreArgs) -> anyhow::Result<()> {
         (None, None) => bail!("give the hub's public key with --key, or its configuration with --config"),
     };
     let started = Instant::now();
-    let restored = backup::restore(&a.file, &a.data_dir, &key).await.map_err(|e| match e {
-        backup::BackupError::NotEmpty { .. } => anyhow!("--data-dir {e}"),
-        e => anyhow!("{e}"),
-    })?;
+    let data_key = match (&a.data_key, &a.config) {
+        (Some(k), _) => Some(k.clone()),
+        (None, Some(c)) => {
+            let file = config::load_layers(Some(c), config::env_layer()?)?;
+            Some(c.parent().unwrap_or(Path::new(".")).join(&file.data_key))
+        }
+        (None, None) => None,
+    };
+    let keys = data_key
+        .map(|p| config::load_data_keys(&p).map(|k| k.into_provider()))
+        .transpose()?;
+    let restored = backup::restore(&a.file, &a.data_dir, &key, keys)
+        .await
+        .map_err(|e| match e {
+            backup::BackupError::NotEmpty { .. } => anyhow!("--data-dir {e}"),
+            e => anyhow!("{e}"),
+        })?;
     println!(
         "restored {} to {}: {} in {:.1} s",
         a.file.display(),

@@ -72,6 +72,11 @@ pub struct HubFile {
     /// Path of the hub's ed25519 key (made by `hedui keygen`), relative to
     /// the configuration file. It signs every department's grant.
     pub hub_key: PathBuf,
+    /// Path of the data key file (made by `hedui keygen --kind data`),
+    /// relative to the configuration file: the KEK that wraps every stored
+    /// record's data key and the index key of ID-number search. Only the
+    /// path is configuration; the keys never appear in it.
+    pub data_key: PathBuf,
     /// The name of this hub's audit log, written into every checkpoint.
     pub audit_origin: String,
     /// Seconds between checkpoints when the log has grown.
@@ -155,6 +160,7 @@ impl Default for HubFile {
             health_listen: String::new(),
             policy: PathBuf::from("policies/example.toml"),
             hub_key: PathBuf::from("keys/hub.key"),
+            data_key: PathBuf::from("keys/data.key"),
             audit_origin: "hedui/audit".to_owned(),
             checkpoint_interval_s: 60,
             drain_seconds: 5,
@@ -402,6 +408,7 @@ pub fn named_files(file: &HubFile, base: &Path) -> Vec<(&'static str, PathBuf, b
     let mut files = vec![
         ("policy", base.join(&file.policy), false),
         ("hub_key", base.join(&file.hub_key), true),
+        ("data_key", base.join(&file.data_key), true),
     ];
     if let Some(t) = &file.tls {
         files.push(("tls.ca", base.join(&t.ca), false));
@@ -437,20 +444,74 @@ pub fn file_problems(file: &HubFile, base: &Path) -> Vec<String> {
             problems.push(format!("{key}: {shown}: is a directory, not a file"));
             continue;
         }
-        #[cfg(unix)]
-        if private {
-            use std::os::unix::fs::PermissionsExt as _;
-            let mode = meta.permissions().mode() & 0o777;
-            if mode & 0o077 != 0 {
-                problems.push(format!(
-                    "{key}: {shown} is a private key readable by its group or others (mode {mode:03o}); run `chmod 600 {shown}`"
-                ));
-            }
+        if private && let Some(problem) = exposed_key(key, &path, &meta) {
+            problems.push(problem);
         }
-        #[cfg(not(unix))]
-        let _ = private;
     }
     problems
+}
+
+/// The problem with a private key file whose group or others may read or
+/// write it, naming the file and the `chmod` that fixes it; `None` when
+/// only its owner may (or on a system without Unix modes).
+pub fn exposed_key(key: &str, path: &Path, meta: &std::fs::Metadata) -> Option<String> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = meta.permissions().mode() & 0o777;
+        let shown = path.display();
+        (mode & 0o077 != 0).then(|| {
+            format!(
+                "{key}: {shown} is a private key readable by its group or others (mode {mode:03o}); run `chmod 600 {shown}`"
+            )
+        })
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (key, path, meta);
+        None
+    }
+}
+
+/// Reads the data key file, refusing one that its group or others may read
+/// (the hub does not start with it), naming the file and the `chmod`.
+pub fn load_data_keys(path: &Path) -> anyhow::Result<hedui_store::DataKeys> {
+    if let Ok(meta) = std::fs::metadata(path)
+        && let Some(problem) = exposed_key("data_key", path, &meta)
+    {
+        bail!("{problem}");
+    }
+    hedui_store::DataKeys::load(path).map_err(|e| anyhow!("data_key: {e}"))
+}
+
+/// The data key file of a command that opens a database itself (`hedui
+/// record … --database`, `hedui audit verify --database`, `hedui migrate`):
+/// `--data-key` when given, else `keys/data.key` beside an SQLite database
+/// file (the hub's default layout, and the demo's), when it exists.
+pub fn local_data_key(arg: Option<&Path>, database: &str) -> Option<PathBuf> {
+    if let Some(p) = arg {
+        return Some(p.to_owned());
+    }
+    if database.contains("://") && !database.starts_with("sqlite://") {
+        return None;
+    }
+    let path = Path::new(database.strip_prefix("sqlite://").unwrap_or(database));
+    let beside = path.parent().unwrap_or(Path::new(".")).join("keys/data.key");
+    beside.exists().then_some(beside)
+}
+
+/// `store` with the data keys of [`local_data_key`], when there are any
+/// (without, it reads only what was stored before encryption, and says so
+/// for anything else).
+pub fn with_local_data_key(
+    store: hedui_store::Store,
+    arg: Option<&Path>,
+    database: &str,
+) -> anyhow::Result<hedui_store::Store> {
+    Ok(match local_data_key(arg, database) {
+        Some(path) => store.with_data_keys(load_data_keys(&path)?.into_provider()),
+        None => store,
+    })
 }
 
 /// Checks a layered configuration and loads the files it names.
@@ -520,6 +581,7 @@ pub fn to_hub_config(file: HubFile, base: &Path) -> anyhow::Result<HubConfig> {
     };
     let policy = load_policy(&base.join(&file.policy))?;
     let grant_key = load_signing_key(&base.join(&file.hub_key))?;
+    let data_keys = load_data_keys(&base.join(&file.data_key))?.into_provider();
     let tls = file.tls.as_ref().map(|t| hedui_tls::TlsFiles {
         ca: base.join(&t.ca),
         cert: base.join(&t.cert),
@@ -541,6 +603,7 @@ pub fn to_hub_config(file: HubFile, base: &Path) -> anyhow::Result<HubConfig> {
         checkpoint_interval: Duration::from_secs(file.checkpoint_interval_s),
         tls,
         grant_key,
+        data_keys,
         listen: file.listen,
         database_url: file.database_url.expose().clone(),
         policy,

@@ -79,6 +79,9 @@ pub async fn run(a: DemoArgs) -> anyhow::Result<()> {
         // A throwaway hub key for this run: the hub signs every grant with
         // it and the adapters trust only its public half.
         .hub_key(hedui_trust::SigningKey::generate(&mut rand_core::OsRng))
+        // Throwaway data keys too, kept beside the database (keys/data.key,
+        // where `hedui record --database` looks), so the run can be read.
+        .data_key_file(crate::pki_cmd::fresh_data_key_file(&a.data_dir.join("keys/data.key"))?)
         .deadline(Duration::from_millis(a.deadline_ms))
         .query_logs(QueryLogs {
             dir: a.data_dir.clone(),

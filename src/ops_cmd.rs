@@ -28,9 +28,18 @@ pub struct MigrateArgs {
     /// The database: sqlite://PATH, a file path, or postgres://….
     #[arg(long, env = "HEDUI_DATABASE_URL")]
     pub database: String,
-    /// Only show the schema version and the applied and pending migrations.
+    /// Only show the schema version, the applied and pending migrations,
+    /// and how many rows are still stored in plaintext.
     #[arg(long)]
     pub status: bool,
+    /// The hub's data key file, to encrypt rows written before encryption
+    /// at rest (default: keys/data.key beside an SQLite database file).
+    #[arg(long)]
+    pub data_key: Option<PathBuf>,
+    /// Rows of each table encrypted per transaction; a run stopped midway
+    /// resumes where it stopped.
+    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(i64).range(1..=100_000))]
+    pub chunk: i64,
     /// PostgreSQL only: after migrating, make ROLE the hub's runtime role:
     /// INSERT and SELECT on the audit tables and reviews, what the hub needs
     /// on the others, and nothing else (it owns nothing, so it cannot
@@ -87,6 +96,7 @@ pub async fn migrate(a: MigrateArgs) -> anyhow::Result<()> {
     let store = Store::open_without_migrating(&a.database)
         .await
         .with_context(|| format!("--database {shown}"))?;
+    let store = config::with_local_data_key(store, a.data_key.as_deref(), &a.database)?;
     if a.grant_runtime.is_some() && store.backend_kind() == BackendKind::Sqlite {
         // Said before migrating, so the command does nothing rather than half
         // of what was asked.
@@ -97,6 +107,7 @@ pub async fn migrate(a: MigrateArgs) -> anyhow::Result<()> {
     if !a.status {
         let applied = store.migrate().await.with_context(|| format!("migrating {shown}"))?;
         println!("{shown}: applied {applied} migration(s)");
+        encrypt_plaintext(&store, a.chunk).await?;
     }
     if let Some(role) = &a.grant_runtime {
         let result = store.grant_runtime(role).await;
@@ -122,7 +133,71 @@ pub async fn migrate(a: MigrateArgs) -> anyhow::Result<()> {
             None => println!("  {v:>4}  {name:<24} PENDING"),
         }
     }
+    if version >= ENCRYPTION_MIGRATION {
+        let left = store.plaintext_rows().await?;
+        println!(
+            "encryption at rest: {} row(s) still plaintext ({} records, {} batch items, {} reviews)",
+            left.total(),
+            left.records,
+            left.batch_items,
+            left.reviews
+        );
+        for (kek, n) in store.records_by_kek().await? {
+            println!("  {n:>8} record(s) under KEK {kek}");
+        }
+    } else {
+        println!("encryption at rest: not yet (migration {ENCRYPTION_MIGRATION} is pending); every row is plaintext");
+    }
     store.close().await;
+    Ok(())
+}
+
+/// The schema version that adds encryption at rest.
+const ENCRYPTION_MIGRATION: i64 = 6;
+
+/// Encrypts the rows written before encryption at rest, `chunk` rows of
+/// each table per transaction, printing progress; stopped at any point, the
+/// next run carries on.
+async fn encrypt_plaintext(store: &Store, chunk: i64) -> anyhow::Result<()> {
+    let mut left = store.plaintext_rows().await?;
+    if left.total() == 0 {
+        return Ok(());
+    }
+    if store.data_keys().is_none() {
+        anyhow::bail!(
+            "{} row(s) were written before encryption at rest and are still plaintext; give the hub's data key file with --data-key to encrypt them",
+            left.total()
+        );
+    }
+    let mut done = 0;
+    loop {
+        let n = store
+            .encrypt_plaintext(chunk)
+            .await
+            .context("encrypting plaintext rows")?;
+        if n.total() == 0 {
+            break;
+        }
+        done += n.total();
+        left = store.plaintext_rows().await?;
+        eprintln!("encrypted {done} row(s); {} left", left.total());
+    }
+    println!(
+        "encrypted {done} row(s) written before encryption at rest; {} left",
+        left.total()
+    );
+    // The plaintext the rows held must not stay behind in freed space.
+    if store
+        .purge_freed_space()
+        .await
+        .context("removing the plaintext left in freed space")?
+    {
+        println!("rebuilt the database file (VACUUM), so no freed page keeps the old plaintext");
+    } else {
+        println!(
+            "PostgreSQL keeps the old row versions until `VACUUM FULL records, record_persons, batch_items, record_reviews` (as the owner, in a quiet hour): run it now"
+        );
+    }
     Ok(())
 }
 

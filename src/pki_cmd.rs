@@ -110,12 +110,27 @@ pub struct KeygenArgs {
     /// Where to write the secret key; an existing file is never overwritten.
     #[arg(long, short)]
     pub out: PathBuf,
+    /// `hub`: an ed25519 signing key (the hub's, or a department's
+    /// log-signing key). `data`: the hub's data key file (a KEK for the
+    /// envelope encryption of stored records, and the index key of
+    /// ID-number search), named by `data_key` in the hub configuration.
+    #[arg(long, value_enum, default_value_t = KeyKind::Hub)]
+    pub kind: KeyKind,
 }
 
-pub fn keygen(a: KeygenArgs) -> anyhow::Result<()> {
-    use std::io::Write as _;
-    let key = hedui_trust::SigningKey::generate(&mut rand_core::OsRng);
-    if let Some(dir) = a.out.parent().filter(|d| !d.as_os_str().is_empty()) {
+/// What `hedui keygen` makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum KeyKind {
+    /// An ed25519 signing key.
+    Hub,
+    /// A data key file.
+    Data,
+}
+
+/// Creates `path` (and its directory) for a secret, readable by its owner
+/// only; an existing file is never overwritten.
+fn create_secret_file(path: &std::path::Path) -> anyhow::Result<std::fs::File> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
     let mut opts = std::fs::OpenOptions::new();
@@ -125,12 +140,47 @@ pub fn keygen(a: KeygenArgs) -> anyhow::Result<()> {
         use std::os::unix::fs::OpenOptionsExt as _;
         opts.mode(0o600);
     }
-    let mut f = opts.open(&a.out).with_context(|| {
+    opts.open(path).with_context(|| {
         format!(
             "cannot create {} (an existing key is never overwritten)",
-            a.out.display()
+            path.display()
         )
-    })?;
+    })
+}
+
+/// New data keys for a throwaway hub (`hedui demo`), written to `path`
+/// (replacing an old one, with its database) so that the run's database
+/// can be read afterwards; returns the file's text.
+pub fn fresh_data_key_file(path: &std::path::Path) -> anyhow::Result<String> {
+    use std::io::Write as _;
+    let keys = hedui_store::DataKeys::generate()?;
+    if path.exists() {
+        std::fs::remove_file(path).with_context(|| format!("cannot remove the old {}", path.display()))?;
+    }
+    let text = keys.to_file_text();
+    let mut f = create_secret_file(path)?;
+    f.write_all(text.as_bytes())?;
+    f.sync_all()?;
+    Ok(text.to_string())
+}
+
+pub fn keygen(a: KeygenArgs) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    if a.kind == KeyKind::Data {
+        let keys = hedui_store::DataKeys::generate()?;
+        let mut f = create_secret_file(&a.out)?;
+        f.write_all(keys.to_file_text().as_bytes())?;
+        f.sync_all()?;
+        use hedui_store::KeyProvider as _;
+        eprintln!(
+            "data keys written to {} (KEK {}); name it as data_key in the hub configuration, keep a copy offline and never in the database's backups",
+            a.out.display(),
+            keys.current_kek_id()
+        );
+        return Ok(());
+    }
+    let key = hedui_trust::SigningKey::generate(&mut rand_core::OsRng);
+    let mut f = create_secret_file(&a.out)?;
     writeln!(f, "{}", hedui_audit::checkpoint::format_signing_key(&key))?;
     f.sync_all()?;
     println!("{}", hedui_audit::checkpoint::format_public_key(&key.verifying_key()));

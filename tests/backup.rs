@@ -18,6 +18,17 @@
 #[path = "hub/helpers.rs"]
 #[allow(dead_code)]
 mod helpers;
+/// The tests' data key file (the hub's in every test here), written once.
+fn data_key_file() -> std::path::PathBuf {
+    static DIR: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    let dir = DIR.get_or_init(|| tempfile::tempdir().unwrap());
+    let path = dir.path().join("data.key");
+    if !path.exists() {
+        helpers::write_data_key(dir.path());
+    }
+    path
+}
+
 #[path = "hub/proxy.rs"]
 #[allow(dead_code)]
 mod proxy;
@@ -137,11 +148,12 @@ async fn a_backup_taken_while_a_batch_runs_restores_every_record_acknowledged_be
         use std::os::unix::fs::PermissionsExt as _;
         std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o600)).unwrap();
     }
+    helpers::write_data_key(dir.path());
     let listen = free_port();
     let db = dir.path().join("live").join("hedui.db");
     std::fs::create_dir(db.parent().unwrap()).unwrap();
     let mut config = format!(
-        "listen = \"{listen}\"\ndatabase_url = \"{}\"\npolicy = \"policy.toml\"\nhub_key = \"hub.key\"\n\
+        "listen = \"{listen}\"\ndatabase_url = \"{}\"\npolicy = \"policy.toml\"\nhub_key = \"hub.key\"\ndata_key = \"data.key\"\n\
          checkpoint_interval_s = 1\n\
          [tls]\nca = \"{}\"\ncert = \"{}\"\nkey = \"{}\"\n\
          [batch]\nin_flight = 8\n",
@@ -199,7 +211,10 @@ async fn a_backup_taken_while_a_batch_runs_restores_every_record_acknowledged_be
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert!(started, "the batch made no progress");
-    let live = Store::open_without_migrating(&sqlite_url(&db)).await.unwrap();
+    let live = Store::open_without_migrating(&sqlite_url(&db))
+        .await
+        .unwrap()
+        .with_data_keys(helpers::data_keys());
     let acknowledged = all_records(&live).await;
     live.close().await;
     let (_, done_before) = batch_state(&mut batches, &batch_id).await;
@@ -276,6 +291,7 @@ async fn a_backup_taken_while_a_batch_runs_restores_every_record_acknowledged_be
     let restored = Store::open_without_migrating(&sqlite_url(&restored_db))
         .await
         .unwrap()
+        .with_data_keys(helpers::data_keys())
         .with_seal_key(helpers::hub_key().verifying_key());
     for s in &acknowledged {
         let record = restored.get_record(&s.record_id).await.unwrap().unwrap_or_else(|| {
@@ -297,6 +313,8 @@ async fn a_backup_taken_while_a_batch_runs_restores_every_record_acknowledged_be
     // And an auditor's own check agrees.
     let out = run(hedui()
         .args(["audit", "verify", "--database", &sqlite_url(&restored_db)])
+        .arg("--data-key")
+        .arg(data_key_file())
         .args(["--key", &public_key()]));
     assert!(out.status.success(), "{}", text(&out));
     eprintln!(
@@ -414,6 +432,8 @@ async fn what_is_not_a_backup_is_refused_by_name_and_nothing_is_written() {
             .join(format!("restore-{}", file.file_name().unwrap().to_string_lossy()));
         let out = run(hedui()
             .args(["restore", file.to_str().unwrap()])
+            .arg("--data-key")
+            .arg(data_key_file())
             .args(["--data-dir", target.to_str().unwrap()])
             .args(["--key", &key]));
         let said = text(&out);
@@ -437,6 +457,8 @@ async fn what_is_not_a_backup_is_refused_by_name_and_nothing_is_written() {
     let missing = dir.path().join("no-such.hedb");
     let out = run(hedui()
         .args(["restore", missing.to_str().unwrap()])
+        .arg("--data-key")
+        .arg(data_key_file())
         .args(["--data-dir", dir.path().join("r-missing").to_str().unwrap()])
         .args(["--key", &key]));
     assert!(
@@ -454,6 +476,8 @@ async fn what_is_not_a_backup_is_refused_by_name_and_nothing_is_written() {
     let before = tree(&occupied);
     let out = run(hedui()
         .args(["restore", good.to_str().unwrap()])
+        .arg("--data-key")
+        .arg(data_key_file())
         .args(["--data-dir", occupied.to_str().unwrap()])
         .args(["--key", &key]));
     let said = text(&out);
@@ -471,6 +495,8 @@ async fn what_is_not_a_backup_is_refused_by_name_and_nothing_is_written() {
     std::fs::write(hidden.join(".leftover"), b"").unwrap();
     let out = run(hedui()
         .args(["restore", good.to_str().unwrap()])
+        .arg("--data-key")
+        .arg(data_key_file())
         .args(["--data-dir", hidden.to_str().unwrap()])
         .args(["--key", &key]));
     assert!(
@@ -480,6 +506,8 @@ async fn what_is_not_a_backup_is_refused_by_name_and_nothing_is_written() {
     );
     let out = run(hedui()
         .args(["restore", good.to_str().unwrap()])
+        .arg("--data-key")
+        .arg(data_key_file())
         .args(["--data-dir", words.to_str().unwrap()])
         .args(["--key", &key]));
     assert!(
@@ -495,6 +523,8 @@ async fn what_is_not_a_backup_is_refused_by_name_and_nothing_is_written() {
     let target = dir.path().join("foreign");
     let out = run(hedui()
         .args(["restore", good.to_str().unwrap()])
+        .arg("--data-key")
+        .arg(data_key_file())
         .args(["--data-dir", target.to_str().unwrap()])
         .args(["--key", &foreign]));
     let said = text(&out);
@@ -510,6 +540,8 @@ async fn what_is_not_a_backup_is_refused_by_name_and_nothing_is_written() {
     std::fs::create_dir(&empty_dir).unwrap();
     let out = run(hedui()
         .args(["restore", forged.to_str().unwrap()])
+        .arg("--data-key")
+        .arg(data_key_file())
         .args(["--data-dir", empty_dir.to_str().unwrap()])
         .args(["--key", &key]));
     let said = text(&out);
@@ -523,6 +555,8 @@ async fn what_is_not_a_backup_is_refused_by_name_and_nothing_is_written() {
     // The good one restores into the (still) empty directory.
     let out = run(hedui()
         .args(["restore", good.to_str().unwrap()])
+        .arg("--data-key")
+        .arg(data_key_file())
         .args(["--data-dir", empty_dir.to_str().unwrap()])
         .args(["--key", &key]));
     assert!(out.status.success(), "{}", text(&out));
@@ -590,6 +624,8 @@ async fn a_backup_before_the_first_checkpoint_restores_and_says_no_signature_cov
     sys.stop().await;
     let out = run(hedui()
         .args(["restore", backup.to_str().unwrap()])
+        .arg("--data-key")
+        .arg(data_key_file())
         .args(["--data-dir", dir.path().join("restored").to_str().unwrap()])
         .args(["--key", &public_key()]));
     let said = text(&out);
@@ -612,6 +648,8 @@ async fn a_backup_before_the_first_checkpoint_restores_and_says_no_signature_cov
     sys.stop().await;
     let out = run(hedui()
         .args(["audit", "verify", "--database", &sqlite_url(&restored)])
+        .arg("--data-key")
+        .arg(data_key_file())
         .args(["--key", &public_key()]));
     assert!(out.status.success(), "{}", text(&out));
     assert!(text(&out).contains("OK: 3 records"), "{}", text(&out));
@@ -621,6 +659,8 @@ async fn a_backup_before_the_first_checkpoint_restores_and_says_no_signature_cov
     sqlite_exec(&forged, "UPDATE records SET household_ref = household_ref || '-edited'").await;
     let out = run(hedui()
         .args(["restore", forged.to_str().unwrap()])
+        .arg("--data-key")
+        .arg(data_key_file())
         .args(["--data-dir", dir.path().join("restored-forged").to_str().unwrap()])
         .args(["--key", &public_key()]));
     assert!(
@@ -698,10 +738,17 @@ async fn pg_round_trip(source: &str, target: &str) -> Result<(), String> {
         return Err(format!("pg_restore: {}", text(&out)));
     }
     let key = helpers::hub_key().verifying_key();
-    let restored = Store::open_without_migrating(target).await.unwrap().with_seal_key(key);
+    let restored = Store::open_without_migrating(target)
+        .await
+        .unwrap()
+        .with_data_keys(helpers::data_keys())
+        .with_seal_key(key);
     let report = restored.check_integrity(&key).await.unwrap();
     let read = restored.read_every_record().await.unwrap();
-    let original = Store::open_without_migrating(source).await.unwrap();
+    let original = Store::open_without_migrating(source)
+        .await
+        .unwrap()
+        .with_data_keys(helpers::data_keys());
     let expected = all_records(&original).await;
     original.close().await;
     for s in &expected {
@@ -717,7 +764,10 @@ async fn pg_round_trip(source: &str, target: &str) -> Result<(), String> {
     if read != 5 || expected.len() != 5 || report.entries == 0 || report.checkpoints == 0 {
         return Err(format!("read {read} of {}; {report:?}", expected.len()));
     }
-    let out = run(hedui().args(["audit", "verify", "--database", target, "--key", &public_key()]));
+    let out = run(hedui()
+        .args(["audit", "verify", "--database", target, "--key", &public_key()])
+        .arg("--data-key")
+        .arg(data_key_file()));
     if !out.status.success() {
         return Err(text(&out));
     }
@@ -774,6 +824,8 @@ async fn backup_and_restore_time_per_ten_thousand_records() {
     let began = Instant::now();
     let out = run(hedui()
         .args(["restore", backup.to_str().unwrap()])
+        .arg("--data-key")
+        .arg(data_key_file())
         .args(["--data-dir", dir.path().join("restored").to_str().unwrap()])
         .args(["--key", &public_key()]));
     let restore_time = began.elapsed();

@@ -116,10 +116,11 @@ async fn killed_batch(test: &str, n: usize, kills: usize, adapter_delay: Duratio
         hedui_audit::checkpoint::format_signing_key(&helpers::hub_key()),
     )
     .unwrap();
+    helpers::write_data_key(dir.path());
     let listen = free_port();
     let db = dir.path().join("hedui.db");
     let mut config = format!(
-        "listen = \"{listen}\"\ndatabase_url = \"sqlite://{}\"\npolicy = \"policy.toml\"\nhub_key = \"hub.key\"\n\
+        "listen = \"{listen}\"\ndatabase_url = \"sqlite://{}\"\npolicy = \"policy.toml\"\nhub_key = \"hub.key\"\ndata_key = \"data.key\"\n\
          checkpoint_interval_s = 1\n\
          [tls]\nca = \"{}\"\ncert = \"{}\"\nkey = \"{}\"\n\
          [batch]\nin_flight = 8\nlease_s = 2\nbackoff_s = 1\n",
@@ -223,7 +224,10 @@ async fn killed_batch(test: &str, n: usize, kills: usize, adapter_delay: Duratio
 
     // Exactly one record per household: each item DONE with the record
     // stored under its own key, and no record beyond them.
-    let store = Store::open(&format!("sqlite://{}", db.display())).await.unwrap();
+    let store = Store::open(&format!("sqlite://{}", db.display()))
+        .await
+        .unwrap()
+        .with_data_keys(helpers::data_keys());
     let info = store.get_batch(&id).await.unwrap().unwrap();
     assert_eq!((info.total, info.done), (n as i64, n as i64));
     let rows = store.batch_results(&id, 0, 1_000_000, false).await.unwrap();
@@ -279,6 +283,8 @@ async fn killed_batch(test: &str, n: usize, kills: usize, adapter_delay: Duratio
             "--key",
             &key,
         ])
+        .arg("--data-key")
+        .arg(helpers::write_data_key(&tempfile::tempdir().unwrap().keep()))
         .output()
         .unwrap();
     assert!(

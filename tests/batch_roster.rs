@@ -118,10 +118,11 @@ async fn skip_invalid_on_a_shuffled_gbk_roster_stores_only_whole_households() {
         hedui_audit::checkpoint::format_signing_key(&helpers::hub_key()),
     )
     .unwrap();
+    helpers::write_data_key(dir.path());
     let listen = free_port();
     let db = dir.path().join("hedui.db");
     let mut config = format!(
-        "listen = \"{listen}\"\ndatabase_url = \"sqlite://{}\"\npolicy = \"policy.toml\"\nhub_key = \"hub.key\"\n\
+        "listen = \"{listen}\"\ndatabase_url = \"sqlite://{}\"\npolicy = \"policy.toml\"\nhub_key = \"hub.key\"\ndata_key = \"data.key\"\n\
          [tls]\nca = \"{}\"\ncert = \"{}\"\nkey = \"{}\"\n[batch]\nin_flight = 8\n",
         db.display(),
         hub_files.ca.display(),
@@ -183,7 +184,10 @@ async fn skip_invalid_on_a_shuffled_gbk_roster_stores_only_whole_households() {
 
     // Every stored record has every member of its household; no household
     // with a bad row was stored.
-    let store = Store::open(&format!("sqlite://{}", db.display())).await.unwrap();
+    let store = Store::open(&format!("sqlite://{}", db.display()))
+        .await
+        .unwrap()
+        .with_data_keys(helpers::data_keys());
     let records = store
         .list_records(&hedui_store::ListFilter {
             limit: 10_000,

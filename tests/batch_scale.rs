@@ -64,13 +64,14 @@ async fn measure_a_large_batch() {
         hedui_audit::checkpoint::format_signing_key(&helpers::hub_key()),
     )
     .unwrap();
+    helpers::write_data_key(dir.path());
     let listen: SocketAddr = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap();
     let db = dir.path().join("hedui.db");
     let mut config = format!(
-        "listen = \"{listen}\"\ndatabase_url = \"sqlite://{}\"\npolicy = \"policy.toml\"\nhub_key = \"hub.key\"\n\
+        "listen = \"{listen}\"\ndatabase_url = \"sqlite://{}\"\npolicy = \"policy.toml\"\nhub_key = \"hub.key\"\ndata_key = \"data.key\"\n\
          [tls]\nca = \"{}\"\ncert = \"{}\"\nkey = \"{}\"\n[batch]\nin_flight = 32\n",
         db.display(),
         hub_files.ca.display(),

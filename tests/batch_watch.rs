@@ -91,12 +91,13 @@ async fn setup(n: usize, delay: Duration) -> Setup {
         hedui_audit::checkpoint::format_signing_key(&helpers::hub_key()),
     )
     .unwrap();
+    helpers::write_data_key(dir.path());
     let listen = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap();
     let mut config = format!(
-        "listen = \"{listen}\"\ndatabase_url = \"sqlite://{}\"\npolicy = \"policy.toml\"\nhub_key = \"hub.key\"\n\
+        "listen = \"{listen}\"\ndatabase_url = \"sqlite://{}\"\npolicy = \"policy.toml\"\nhub_key = \"hub.key\"\ndata_key = \"data.key\"\n\
          [tls]\nca = \"{}\"\ncert = \"{}\"\nkey = \"{}\"\n\
          [batch]\nin_flight = 1\nlease_s = 2\nbackoff_s = 1\n",
         dir.path().join("hedui.db").display(),

@@ -493,6 +493,115 @@ fn a_full_run_logs_no_names_or_id_numbers() {
     assert!(checked > 500, "{checked}");
 }
 
+/// A database as the release before encryption at rest left it: schema
+/// 0005 and two records stored in plaintext, with their person index.
+fn pre_encryption_database(path: &std::path::Path) -> Vec<hedui_proto::v1::VerificationRecord> {
+    use prost::Message as _;
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let db = format!("sqlite://{}", path.display());
+        let store = hedui_store::Store::open_without_migrating(&db).await.unwrap();
+        store.migrate_to_for_tests(5).await.unwrap();
+        let mut records = Vec::new();
+        for (i, id_number) in ["520626194701205831", "522226199001011234"].iter().enumerate() {
+            let mut r = hedui_proto::v1::VerificationRecord {
+                record_id: format!("01930000-0000-7000-8000-00000000000{i}"),
+                created_at: format!("2026-11-01T10:00:0{i}.000Z"),
+                household: Some(hedui_proto::v1::Household {
+                    household_ref: format!("DJ-{i}"),
+                    members: vec![hedui_proto::v1::Member {
+                        name: "旧记录".into(),
+                        id_number: (*id_number).into(),
+                        ..Default::default()
+                    }],
+                    ..Default::default()
+                }),
+                ..Default::default()
+            };
+            hedui_domain::digest::seal(&mut r);
+            store
+                .execute_raw_for_tests(&format!(
+                    "INSERT INTO records (record_id, created_at, household_ref, verdict, purpose, member_count,
+                                          digest, idempotency_key, request_hash, body, root_record_id)
+                     VALUES ('{id}', '{at}', 'DJ-{i}', 'VERDICT_UNSPECIFIED', 'PURPOSE_UNSPECIFIED', 1, '{d}',
+                             'k{i}', 'h', X'{body}', '{id}');
+                     INSERT INTO record_persons (record_id, id_number) VALUES ('{id}', '{id_number}');",
+                    id = r.record_id,
+                    at = r.created_at,
+                    d = r.digest,
+                    body = r.encode_to_vec().iter().map(|b| format!("{b:02x}")).collect::<String>(),
+                ))
+                .await
+                .unwrap();
+            records.push(r);
+        }
+        store.close().await;
+        records
+    })
+}
+
+#[test]
+fn migrate_encrypts_a_database_written_before_encryption_at_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db");
+    let records = pre_encryption_database(&path);
+    let db = format!("sqlite://{}", path.display());
+    let status = || {
+        let out = hedui()
+            .args(["migrate", "--status", "--database", &db])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    assert!(status().contains("every row is plaintext"), "{}", status());
+    // Without the data keys the schema is brought up to date, and the
+    // encryption is refused, saying what to give.
+    let out = hedui().args(["migrate", "--database", &db]).output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("2 row(s)") && err.contains("--data-key"), "{err}");
+    assert!(status().contains("2 row(s) still plaintext (2 records"), "{}", status());
+    // With them, one row per transaction.
+    let key = dir.path().join("data.key");
+    assert!(
+        hedui()
+            .args(["keygen", "--kind", "data", "-o"])
+            .arg(&key)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let out = hedui()
+        .args(["migrate", "--chunk", "1", "--database", &db, "--data-key"])
+        .arg(&key)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("encrypted 2 row(s)"));
+    let now = status();
+    assert!(
+        now.contains("0 row(s) still plaintext") && now.contains("2 record(s) under KEK kek-"),
+        "{now}"
+    );
+    let bytes = std::fs::read(&path).unwrap();
+    for r in &records {
+        let id = &r.household.as_ref().unwrap().members[0].id_number;
+        assert!(
+            !bytes.windows(id.len()).any(|w| w == id.as_bytes()),
+            "{id} is still in the file"
+        );
+    }
+    // And the records read back, with the key.
+    let out = hedui()
+        .args(["record", "list", "--output", "json", "--database", &db, "--data-key"])
+        .arg(&key)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains(&records[1].record_id));
+}
+
 #[test]
 fn migrate_applies_the_schema_then_reports_it() {
     let dir = tempfile::tempdir().unwrap();
@@ -569,12 +678,20 @@ fn hub_config(dir: &tempfile::TempDir, extra: &str) -> (std::path::PathBuf, Stri
     let out = hedui().args(["keygen", "-o"]).arg(&key).output().unwrap();
     assert!(out.status.success());
     let public = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    let data_key = dir.path().join("data.key");
+    let out = hedui()
+        .args(["keygen", "--kind", "data", "-o"])
+        .arg(&data_key)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let policy = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/policies/example.toml");
     let text = format!(
-        "{extra}listen = \"127.0.0.1:0\"\ndatabase_url = \"sqlite://{}\"\npolicy = \"{}\"\nhub_key = \"{}\"\n[adapters.tax]\nurl = \"http://127.0.0.1:9\"\n",
+        "{extra}listen = \"127.0.0.1:0\"\ndatabase_url = \"sqlite://{}\"\npolicy = \"{}\"\nhub_key = \"{}\"\ndata_key = \"{}\"\n[adapters.tax]\nurl = \"http://127.0.0.1:9\"\n",
         dir.path().join("hub.db").display(),
         policy.display(),
-        key.display()
+        key.display(),
+        data_key.display()
     );
     (write(dir, "hub.toml", &text), public)
 }
@@ -749,6 +866,8 @@ fn config_check_names_missing_files_and_keys_others_can_read() {
     let hub_key = dir.path().join("hub.key");
     std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
     std::fs::set_permissions(&hub_key, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let data_key = dir.path().join("data.key");
+    std::fs::set_permissions(&data_key, std::fs::Permissions::from_mode(0o604)).unwrap();
     std::fs::write(&config, format!("{base}{}", tls(&missing_ca))).unwrap();
     let out = hedui()
         .args(["config", "check", "--config"])
@@ -769,12 +888,18 @@ fn config_check_names_missing_files_and_keys_others_can_read() {
         err.contains(&format!("run `chmod 600 {}`", hub_key.display())) && err.contains("mode 640"),
         "{err}"
     );
+    assert!(
+        err.contains(&format!("data_key: {} is a private key", data_key.display()))
+            && err.contains(&format!("run `chmod 600 {}`", data_key.display())),
+        "{err}"
+    );
     // The certificates are public: 0644 is fine for them.
     assert!(!err.contains(&format!("chmod 600 {}", cert.display())), "{err}");
 
     // Fixed as told, the same configuration passes.
     std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
     std::fs::set_permissions(&hub_key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    std::fs::set_permissions(&data_key, std::fs::Permissions::from_mode(0o600)).unwrap();
     std::fs::write(&config, format!("{base}{}", tls(&ca))).unwrap();
     let out = hedui()
         .args(["config", "check", "--config"])
@@ -1033,7 +1158,12 @@ fn hedui_report_fonts() -> Option<&'static str> {
 fn replace_with_a_new_version(db: &std::path::Path, id: &str) -> String {
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        let store = hedui_store::Store::open(db.to_str().unwrap()).await.unwrap();
+        // The demo leaves its data key file beside its database.
+        let keys = hedui_store::DataKeys::load(&db.parent().unwrap().join("keys/data.key")).unwrap();
+        let store = hedui_store::Store::open(db.to_str().unwrap())
+            .await
+            .unwrap()
+            .with_data_keys(keys.into_provider());
         let mut next = store.get_record(id).await.unwrap().unwrap();
         next.record_id = uuid::Uuid::now_v7().to_string();
         next.previous_record_id = id.to_owned();

@@ -259,7 +259,8 @@ async fn a_hub_killed_mid_submit_loses_nothing_and_doubles_nothing() {
     // Exactly one record per household, and nothing else.
     let store = Store::open(&format!("sqlite://{}", rig.database.display()))
         .await
-        .unwrap();
+        .unwrap()
+        .with_data_keys(hedui_testkit::test_data_keys());
     for (key, record_id) in &all_keys {
         let (record, _) = store
             .get_by_idempotency_key(key)
@@ -313,6 +314,8 @@ async fn a_hub_killed_mid_submit_loses_nothing_and_doubles_nothing() {
             "--key",
             &rig.public_key,
         ])
+        .arg("--data-key")
+        .arg(rig.dir.path().join("data.key"))
         .output()
         .unwrap();
     assert!(
@@ -422,7 +425,8 @@ async fn a_hub_killed_mid_recheck_leaves_every_version_with_its_entries() {
     }
     let store = Store::open(&format!("sqlite://{}", rig.database.display()))
         .await
-        .unwrap();
+        .unwrap()
+        .with_data_keys(hedui_testkit::test_data_keys());
     for (first, last) in firsts.iter().zip(&latest) {
         let lineage = store.lineage(first).await.unwrap();
         assert_eq!(
@@ -445,6 +449,8 @@ async fn a_hub_killed_mid_recheck_leaves_every_version_with_its_entries() {
             "--key",
             &rig.public_key,
         ])
+        .arg("--data-key")
+        .arg(rig.dir.path().join("data.key"))
         .output()
         .unwrap();
     assert!(

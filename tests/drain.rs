@@ -94,6 +94,7 @@ async fn start_hub(
         policy: Policy::from_toml(EXAMPLE_POLICY).unwrap(),
         adapters,
         grant_key: hub_key(),
+        data_keys: helpers::data_keys(),
         tls: Some(pki.files(&Role::Hub, "hub-01")),
         audit_origin: "hedui.test/audit".to_owned(),
         checkpoint_interval: Duration::from_secs(3600),
@@ -175,7 +176,7 @@ fn request(key: &str) -> SubmitVerificationRequest {
 }
 
 async fn entries(url: &str, action: &str) -> Vec<hedui_audit::entry::AuditEntry> {
-    let store = Store::open(url).await.unwrap();
+    let store = Store::open(url).await.unwrap().with_data_keys(helpers::data_keys());
     let e = store
         .audit_entries(&AuditFilter {
             action: Some(action.into()),
@@ -273,7 +274,10 @@ async fn a_stopping_hub_reports_not_serving_then_refuses_new_work_and_finishes_w
         "the refusal is logged"
     );
     // The last checkpoint covers the whole log.
-    let store = Store::open(&hub.url).await.unwrap();
+    let store = Store::open(&hub.url)
+        .await
+        .unwrap()
+        .with_data_keys(helpers::data_keys());
     let size = store.audit_size().await.unwrap();
     assert_eq!(
         store.latest_checkpoint().await.unwrap().unwrap().checkpoint.tree_size,
@@ -323,7 +327,10 @@ async fn a_fan_out_still_waiting_after_the_grace_is_abandoned_and_logged_as_such
             .any(|e| e.status == "ABANDONED" && e.detail.contains("abandoned at shutdown")),
         "{ends:?}"
     );
-    let store = Store::open(&hub.url).await.unwrap();
+    let store = Store::open(&hub.url)
+        .await
+        .unwrap()
+        .with_data_keys(helpers::data_keys());
     assert!(
         store.get_by_idempotency_key("drain-abandoned").await.unwrap().is_none(),
         "no record: the caseworker sends it again"
@@ -381,7 +388,10 @@ async fn a_recheck_abandoned_at_shutdown_stores_no_version() {
         (last.departments.as_slice(), last.status.as_str()),
         (&["tax".to_owned()][..], "ABANDONED")
     );
-    let store = Store::open(&hub.url).await.unwrap();
+    let store = Store::open(&hub.url)
+        .await
+        .unwrap()
+        .with_data_keys(helpers::data_keys());
     assert_eq!(
         store.lineage(&record.record_id).await.unwrap().len(),
         1,
@@ -566,11 +576,12 @@ async fn sigterm_during_a_batch_loses_no_query_from_the_log_and_asks_no_househol
         hedui_audit::checkpoint::format_signing_key(&hub_key()),
     )
     .unwrap();
+    helpers::write_data_key(&dir);
     let listen = free_port();
     let database = dir.join("hedui.db");
     let rig = Rig {
         base_config: format!(
-            "listen = \"{listen}\"\ndatabase_url = \"sqlite://{}\"\npolicy = \"policy.toml\"\nhub_key = \"hub.key\"\n\
+            "listen = \"{listen}\"\ndatabase_url = \"sqlite://{}\"\npolicy = \"policy.toml\"\nhub_key = \"hub.key\"\ndata_key = \"data.key\"\n\
              checkpoint_interval_s = 1\ndeadline_ms = 10000\n\
              [tls]\nca = \"{}\"\ncert = \"{}\"\nkey = \"{}\"\n\
              [batch]\nin_flight = 8\nlease_s = 600\nbackoff_s = 1\n{adapters}",
@@ -654,7 +665,10 @@ async fn sigterm_during_a_batch_loses_no_query_from_the_log_and_asks_no_househol
 
         // Stopped cleanly: leases handed back, the last checkpoint covers
         // the whole log.
-        let store = Store::open_without_migrating(&db_url).await.unwrap();
+        let store = Store::open_without_migrating(&db_url)
+            .await
+            .unwrap()
+            .with_data_keys(helpers::data_keys());
         let info = store.get_batch(&id).await.unwrap().unwrap();
         assert_eq!(info.running, 0, "run {run}: every lease was handed back");
         let size = store.audit_size().await.unwrap();
@@ -697,7 +711,10 @@ async fn sigterm_during_a_batch_loses_no_query_from_the_log_and_asks_no_househol
     }
 
     // Every query a department received has the hub's entry.
-    let store = Store::open_without_migrating(&db_url).await.unwrap();
+    let store = Store::open_without_migrating(&db_url)
+        .await
+        .unwrap()
+        .with_data_keys(helpers::data_keys());
     let all = store.audit_all().await.unwrap();
     let logged: HashSet<(String, String)> = all
         .iter()
@@ -753,7 +770,8 @@ async fn sigterm_during_a_batch_loses_no_query_from_the_log_and_asks_no_househol
     store.close().await;
     let key = hedui_audit::checkpoint::format_public_key(&hub_key().verifying_key());
     let out = hedui()
-        .args(["audit", "verify", "--database", &db_url, "--key", &key])
+        .args(["audit", "verify", "--database", &db_url, "--key", &key, "--data-key"])
+        .arg(helpers::write_data_key(&tempfile::tempdir().unwrap().keep()))
         .output()
         .unwrap();
     assert!(

@@ -307,7 +307,10 @@ async fn runtime_role_case(rig: &Rig) {
         );
         store.close().await;
     }
-    let hub = Store::open_without_migrating(&rig.runtime_url()).await.unwrap();
+    let hub = Store::open_without_migrating(&rig.runtime_url())
+        .await
+        .unwrap()
+        .with_data_keys(hedui_store::DataKeys::generate().unwrap().into_provider());
 
     // What the hub does works: a record, audit entries, a batch household.
     let r = record("0193a3a0-0000-7000-8000-000000000001");

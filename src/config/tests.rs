@@ -10,8 +10,100 @@ fn example_with_key(dir: &tempfile::TempDir) -> String {
     let key = hedui_trust::SigningKey::from_bytes(&[7; 32]);
     let key_path = dir.path().join("hub.key");
     std::fs::write(&key_path, hedui_audit::checkpoint::format_signing_key(&key)).unwrap();
+    let data_path = write_data_key(dir, 0o600);
     let text = std::fs::read_to_string(base().join("hub.example.toml")).unwrap();
     text.replace("keys/hub.key", &key_path.display().to_string())
+        .replace("keys/data.key", &data_path.display().to_string())
+}
+
+/// A fresh data key file in `dir` with `mode`, as `hedui keygen --kind
+/// data` writes one (but for the mode).
+fn write_data_key(dir: &tempfile::TempDir, mode: u32) -> PathBuf {
+    let path = dir.path().join("data.key");
+    let keys = hedui_store::DataKeys::generate().unwrap();
+    std::fs::write(&path, keys.to_file_text().as_bytes()).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+    }
+    #[cfg(not(unix))]
+    let _ = mode;
+    path
+}
+
+#[cfg(unix)]
+#[test]
+fn a_data_key_file_others_may_read_is_refused_naming_the_chmod() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = example_with_key(&dir);
+    let path = write_data_key_again(&dir, 0o640);
+    let err = format!("{:#}", parse_hub(&text, &base()).unwrap_err());
+    assert!(err.contains("data_key"), "{err}");
+    assert!(err.contains(&format!("chmod 600 {}", path.display())), "{err}");
+    assert!(err.contains("mode 640"), "{err}");
+}
+
+/// Loosens the data key file `example_with_key` made.
+#[cfg(unix)]
+fn write_data_key_again(dir: &tempfile::TempDir, mode: u32) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt as _;
+    let path = dir.path().join("data.key");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+    path
+}
+
+#[test]
+fn a_missing_or_bad_data_key_file_says_how_to_make_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = example_with_key(&dir);
+    let missing = dir.path().join("none.key");
+    let err = format!(
+        "{:#}",
+        parse_hub(
+            &text.replace(
+                &dir.path().join("data.key").display().to_string(),
+                &missing.display().to_string()
+            ),
+            &base()
+        )
+        .unwrap_err()
+    );
+    assert!(err.contains("hedui keygen --kind data"), "{err}");
+    // A hub key given as the data key file is refused by line.
+    let hub_key = std::fs::read(dir.path().join("hub.key")).unwrap();
+    std::fs::write(dir.path().join("data.key"), hub_key).unwrap();
+    let err = format!("{:#}", parse_hub(&text, &base()).unwrap_err());
+    assert!(err.contains("not a hedui data key file"), "{err}");
+}
+
+#[test]
+fn no_key_material_in_debug_or_the_effective_configuration() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = example_with_key(&dir);
+    let key_text = std::fs::read_to_string(dir.path().join("data.key")).unwrap();
+    let secrets: Vec<&str> = key_text
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| l.split_whitespace().last())
+        .filter(|w| w.len() == 64)
+        .collect();
+    assert_eq!(secrets.len(), 2, "an index key and a KEK");
+    let cfg = parse_hub(&text, &base()).unwrap();
+    let file = parse_layers(&text, []).unwrap();
+    let shown = format!(
+        "{cfg:?} {file:?} {:?} {}",
+        cfg.data_keys.kek_ids(),
+        render_effective(&file).unwrap()
+    );
+    for s in secrets {
+        assert!(!shown.contains(s), "key material printed");
+    }
+    assert!(
+        !DEFAULT_TOML
+            .lines()
+            .any(|l| l.split_whitespace().any(|w| w.len() == 64))
+    );
 }
 
 #[test]

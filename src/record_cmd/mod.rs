@@ -177,7 +177,7 @@ pub async fn reviews_and_successor(
         .to_string();
     let (reviews, versions) = match &source.database {
         Some(db) => {
-            let store = open_local(db).await?;
+            let store = open_local(db, source.data_key.as_deref()).await?;
             (store.reviews(id).await?, store.lineage(id).await?)
         }
         None => {
@@ -478,6 +478,10 @@ pub struct RecordSource {
     /// Read from a local database file instead of asking the hub.
     #[arg(long, conflicts_with = "hub")]
     pub database: Option<String>,
+    /// With --database: the hub's data key file (default: keys/data.key
+    /// beside an SQLite database file).
+    #[arg(long, requires = "database")]
+    pub data_key: Option<std::path::PathBuf>,
     #[command(flatten)]
     pub client: ClientArgs,
 }
@@ -726,7 +730,10 @@ pub async fn record(c: RecordCommand) -> anyhow::Result<()> {
                         latest_only: latest,
                         ..Default::default()
                     };
-                    open_local(db).await?.list_records(&filter).await?
+                    open_local(db, source.data_key.as_deref())
+                        .await?
+                        .list_records(&filter)
+                        .await?
                 }
                 None => {
                     let mut client = connect(&source.client).await?;
@@ -775,15 +782,16 @@ pub async fn record(c: RecordCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub async fn open_local(db: &str) -> anyhow::Result<Store> {
+pub async fn open_local(db: &str, data_key: Option<&std::path::Path>) -> anyhow::Result<Store> {
     let is_server = db.starts_with("postgres://") || db.starts_with("postgresql://");
     let path = db.strip_prefix("sqlite://").unwrap_or(db);
     if !is_server && !path.contains(":memory:") && !std::path::Path::new(path).exists() {
         bail!("--database {db}: no such file");
     }
-    Store::open(db)
+    let store = Store::open(db)
         .await
-        .with_context(|| format!("--database {}", hedui_store::redact_url(db)))
+        .with_context(|| format!("--database {}", hedui_store::redact_url(db)))?;
+    crate::config::with_local_data_key(store, data_key, db)
 }
 
 /// Words for a problem found in a household file before sending it.
@@ -827,7 +835,7 @@ pub enum ReportFormat {
 pub async fn fetch_record(id: &str, source: &RecordSource) -> anyhow::Result<VerificationRecord> {
     uuid::Uuid::parse_str(id).map_err(|_| anyhow!("record id {id:?} is not a UUID"))?;
     match &source.database {
-        Some(db) => open_local(db)
+        Some(db) => open_local(db, source.data_key.as_deref())
             .await?
             .get_record(id)
             .await?

@@ -204,7 +204,10 @@ async fn a_handshake_refused_for_another_ca_is_audited_with_a_count() {
     }
     let url = sys.database_url.clone();
     let _dir = sys.stop().await.unwrap();
-    let store = hedui_store::Store::open(&url).await.unwrap();
+    let store = hedui_store::Store::open(&url)
+        .await
+        .unwrap()
+        .with_data_keys(crate::helpers::data_keys());
     let refused = store
         .audit_entries(&hedui_store::audit::AuditFilter {
             action: Some("connection.refused".into()),

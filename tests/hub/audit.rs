@@ -149,8 +149,11 @@ async fn denied_calls_and_audit_reads_are_logged_too() {
 /// Runs `hedui audit verify --database` and returns (success, output).
 fn verify_database(url: &str) -> (bool, String) {
     let key = hedui_audit::checkpoint::format_public_key(&hub_key().verifying_key());
+    let keys_dir = tempfile::tempdir().unwrap();
+    let data_key = crate::helpers::write_data_key(keys_dir.path());
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_hedui"))
-        .args(["audit", "verify", "--database", url, "--key", &key])
+        .args(["audit", "verify", "--database", url, "--key", &key, "--data-key"])
+        .arg(&data_key)
         .output()
         .unwrap();
     let text = format!(
@@ -223,7 +226,10 @@ async fn editing_deleting_or_reordering_rows_is_detected() {
         assert!(text.contains("VERIFICATION FAILED"), "{name}: {text}");
         // The hub itself refuses to start on a log that no longer matches
         // its signed checkpoint.
-        let store = hedui_store::Store::open(&fresh_url).await.unwrap();
+        let store = hedui_store::Store::open(&fresh_url)
+            .await
+            .unwrap()
+            .with_data_keys(crate::helpers::data_keys());
         let opened = hedui_hub::audit::AuditLog::open(store, hub_key(), "t".into(), Duration::from_secs(60)).await;
         assert!(opened.is_err(), "{name}: the hub would start on a tampered log");
         drop(dir);

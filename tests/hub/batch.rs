@@ -105,7 +105,10 @@ async fn wait_done(c: &mut BatchServiceClient<Channel>, id: &str) -> Batch {
 /// Every item has exactly one record, stored under its own key, and the
 /// database holds no other record.
 pub async fn assert_exactly_one_record_each(url: &str, id: &str, n: usize) -> Vec<hedui_proto::v1::VerificationRecord> {
-    let store = Store::open(url).await.unwrap();
+    let store = Store::open(url)
+        .await
+        .unwrap()
+        .with_data_keys(crate::helpers::data_keys());
     let rows = store.batch_results(id, 0, 1_000_000, false).await.unwrap();
     assert_eq!(rows.len(), n, "every household is done");
     let mut ids = HashSet::new();
@@ -438,7 +441,10 @@ async fn a_hub_stopped_cleanly_hands_its_households_back_and_the_next_resumes_at
     }
     assert!(done >= 8 && (done as usize) < n, "{done}");
     sys.stop().await;
-    let store = Store::open(&url).await.unwrap();
+    let store = Store::open(&url)
+        .await
+        .unwrap()
+        .with_data_keys(crate::helpers::data_keys());
     let info = store.get_batch(&id).await.unwrap().unwrap();
     assert_eq!(info.running, 0, "every lease was handed back");
     store.close().await;
@@ -493,7 +499,10 @@ async fn two_hubs_on_one_postgres_share_a_batch_and_an_audit_log() {
     // Both hubs sign checkpoints over the shared log; all of them verify.
     a.state.audit.checkpoint().await.unwrap();
     b.state.audit.checkpoint().await.unwrap();
-    let store = Store::open(&db.url).await.unwrap();
+    let store = Store::open(&db.url)
+        .await
+        .unwrap()
+        .with_data_keys(crate::helpers::data_keys());
     let entries = store.audit_all().await.unwrap();
     let checkpoints = store.checkpoints().await.unwrap();
     let report =

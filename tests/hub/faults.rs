@@ -185,7 +185,10 @@ async fn check(
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn every_fault_at_every_department() {
     let sys = TestSystem::with(|_| Behaviour::Faulty, DEADLINE).await;
-    let store = Store::open(&sys.database_url).await.unwrap();
+    let store = Store::open(&sys.database_url)
+        .await
+        .unwrap()
+        .with_data_keys(crate::helpers::data_keys());
     let plain = household("qualifies");
     let baseline = submit(&sys, &plain).await;
     assert_eq!(

@@ -70,6 +70,23 @@ pub fn hub_key() -> hedui_trust::SigningKey {
     hedui_testkit::test_hub_key()
 }
 
+/// The hub's data keys in tests ([`hedui_testkit::DATA_KEY_FILE`]), to
+/// open the hub's database and read what it stored.
+pub fn data_keys() -> std::sync::Arc<dyn hedui_store::KeyProvider> {
+    hedui_testkit::test_data_keys()
+}
+
+/// Writes the tests' data key file as `dir/data.key`, readable by its owner
+/// only, for a `hedui hub` whose configuration says `data_key = "data.key"`.
+#[allow(dead_code)]
+pub fn write_data_key(dir: &std::path::Path) -> std::path::PathBuf {
+    use std::os::unix::fs::PermissionsExt as _;
+    let path = dir.join("data.key");
+    std::fs::write(&path, hedui_testkit::DATA_KEY_FILE).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    path
+}
+
 /// How one department behaves.
 #[derive(Clone)]
 pub enum Behaviour {

@@ -2,6 +2,7 @@
 //! on loopback sockets.
 
 mod access;
+mod at_rest;
 mod audit;
 mod batch;
 mod console;

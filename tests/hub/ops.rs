@@ -375,7 +375,10 @@ async fn shutdown_finishes_the_verification_in_flight_and_checkpoints_the_log() 
     let url = sys.database_url.clone();
     let dir = sys.stop().await;
     let record = call.await.unwrap().unwrap().into_inner().record.unwrap();
-    let store = hedui_store::Store::open(&url).await.unwrap();
+    let store = hedui_store::Store::open(&url)
+        .await
+        .unwrap()
+        .with_data_keys(crate::helpers::data_keys());
     assert_eq!(
         store.get_record(&record.record_id).await.unwrap().as_ref(),
         Some(&record)

@@ -169,7 +169,10 @@ async fn a_review_of_a_missing_record_is_not_found_and_nothing_is_stored() {
         .unwrap_err();
     assert_eq!(err.code(), Code::NotFound);
 
-    let store = Store::open(&sys.database_url).await.unwrap();
+    let store = Store::open(&sys.database_url)
+        .await
+        .unwrap()
+        .with_data_keys(crate::helpers::data_keys());
     assert!(store.reviews(&missing).await.unwrap().is_empty());
     assert!(store.lineage(&missing).await.unwrap().is_empty());
     let list = hub
@@ -353,7 +356,10 @@ async fn a_recheck_after_a_department_comes_back_makes_a_linked_version() {
     assert_eq!(tax_calls(&sys), 3);
     assert!(v3.changes.iter().all(|c| c.what != "verdict"), "{:#?}", v3.changes);
 
-    let store = Store::open(&sys.database_url).await.unwrap();
+    let store = Store::open(&sys.database_url)
+        .await
+        .unwrap()
+        .with_data_keys(crate::helpers::data_keys());
     assert_eq!(store.lineage(&v1.record_id).await.unwrap().len(), 3);
 }
 
@@ -436,7 +442,10 @@ async fn a_recheck_under_an_authorization_that_no_longer_covers_asks_nobody() {
     let unsigned = |r: &mut VerificationRecord| {
         r.authorization.as_mut().unwrap().signers.pop();
     };
-    let store = Store::open(&sys.database_url).await.unwrap();
+    let store = Store::open(&sys.database_url)
+        .await
+        .unwrap()
+        .with_data_keys(crate::helpers::data_keys());
     type Forge<'a> = &'a dyn Fn(&mut VerificationRecord);
     let forgeries: [(&str, Forge); 2] = [("expired", &expired), ("unsigned", &unsigned)];
     for (name, forge) in forgeries {

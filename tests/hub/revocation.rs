@@ -74,7 +74,10 @@ async fn a_revoked_caseworker_is_refused_within_one_reload_interval_without_a_re
 
     let url = sys.database_url.clone();
     let _keep = sys.stop().await;
-    let store = hedui_store::Store::open(&url).await.unwrap();
+    let store = hedui_store::Store::open(&url)
+        .await
+        .unwrap()
+        .with_data_keys(crate::helpers::data_keys());
     let refused = store
         .audit_entries(&hedui_store::audit::AuditFilter {
             action: Some("connection.refused".into()),

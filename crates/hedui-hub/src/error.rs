@@ -114,6 +114,13 @@ impl From<HubError> for Status {
                     "record {record_id} failed its integrity check; tell the administrator"
                 ))
             }
+            HubError::Store(StoreError::Envelope { row, source }) => {
+                // Names a row and a KEK id, never personal data.
+                tracing::error!(%row, error = %source, "stored data could not be decrypted or encrypted");
+                Status::data_loss(format!(
+                    "{row} could not be decrypted or encrypted with the hub's data keys; tell the administrator"
+                ))
+            }
             HubError::Store(
                 e @ (StoreError::Database(_)
                 | StoreError::Url(_)

@@ -60,6 +60,11 @@ pub struct HubConfig {
     /// The key that signs the grant sent with every query. Adapters trust
     /// its public half.
     pub grant_key: hedui_trust::SigningKey,
+    /// The data keys (`data_key` in the configuration, made by `hedui
+    /// keygen --kind data`): every record, batch request and review note is
+    /// stored encrypted under them, and members' ID numbers are indexed by
+    /// their keyed hash.
+    pub data_keys: std::sync::Arc<dyn hedui_store::KeyProvider>,
     /// The hub's certificate, key and the county CA. `None` only with
     /// `--insecure-dev`: then the hub listens and connects in plaintext and
     /// identifies nobody.
@@ -167,7 +172,20 @@ impl Application {
                     .map_err(|problem| BuildError::AdapterUrl { department, problem })?,
             );
         }
-        let store = startup::open_store(&config.database_url, &config.ops).await?;
+        let store = startup::open_store(&config.database_url, &config.ops)
+            .await?
+            .with_data_keys(config.data_keys.clone());
+        // Rows written before encryption at rest still read, but `hedui
+        // migrate` should seal them; say so once at start.
+        let plaintext = store.plaintext_rows().await?;
+        if plaintext.total() > 0 {
+            tracing::warn!(
+                records = plaintext.records,
+                batch_items = plaintext.batch_items,
+                reviews = plaintext.reviews,
+                "rows written before encryption at rest are still plaintext; run `hedui migrate` to encrypt them"
+            );
+        }
         let metrics = metrics::Metrics::default();
         if let Some(tls) = &server_tls {
             metrics.set_tls(tls.clone());

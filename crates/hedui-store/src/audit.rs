@@ -71,18 +71,19 @@ impl Store {
         };
         let expected = first.seq;
         let rows: Vec<EntryRow<'_>> = entries.iter().map(|(e, leaf)| EntryRow::new(e, leaf)).collect();
+        // Encrypted here, before the log's lock is taken.
         let records: Vec<RecordInsert<'_>> = records
             .iter()
             .map(|r| {
-                let mut row = RecordRow::new(r.record);
+                let mut row = self.sealed_row(r.record)?;
                 row.entry_seq = Some(i64::try_from(r.entry_seq).unwrap_or(i64::MAX));
-                RecordInsert {
+                Ok(RecordInsert {
                     row,
                     idempotency_key: r.idempotency_key,
                     request_hash: r.request_hash,
-                }
+                })
             })
-            .collect();
+            .collect::<Result<_>>()?;
         let (found, inserted): (i64, Vec<RecordStored>) = dispatch!(self.append_audit(&rows, &records))?;
         match u64::try_from(found) {
             Ok(found) if found == expected => Ok(inserted),
@@ -165,9 +166,31 @@ impl Store {
 
 impl Store {
     /// The records not yet bound to an audit entry (`entry_seq` empty):
-    /// those stored before migration 0005. Each as `(record_id, body)`.
+    /// those stored before migration 0005. Each as `(record_id, body)`,
+    /// the body decrypted if `hedui migrate` encrypted it already (a body
+    /// that does not open is given empty, so it does not decode and stays
+    /// unbound).
     pub async fn unbound_records(&self) -> Result<Vec<(String, Vec<u8>)>> {
-        dispatch!(self.unbound_records())
+        let rows: Vec<crate::RawRecord> = dispatch!(self.unbound_records())?;
+        Ok(rows
+            .into_iter()
+            .map(|raw| {
+                let aad = crate::Aad::Record {
+                    record_id: &raw.record_id,
+                    version: raw.version,
+                };
+                let body = crate::envelope::open_columns(
+                    self.data_keys(),
+                    aad,
+                    raw.kek_id.as_deref(),
+                    raw.wrapped_key.as_deref(),
+                    &raw.body,
+                )
+                .map(|b| b.to_vec())
+                .unwrap_or_default();
+                (raw.record_id, body)
+            })
+            .collect())
     }
 
     /// Binds a record stored before migration 0005 to the audit entry
@@ -175,9 +198,10 @@ impl Store {
     /// seal (`sealed` must be the same record, same digest, sealed). Only a
     /// record still unbound is changed; returns whether it was.
     pub async fn bind_record(&self, sealed: &VerificationRecord, entry_seq: u64) -> Result<bool> {
-        let mut row = RecordRow::new(sealed);
+        let plain_ids = RecordRow::new(sealed).id_numbers;
+        let mut row = self.sealed_row(sealed)?;
         row.entry_seq = Some(i64::try_from(entry_seq).unwrap_or(i64::MAX));
-        dispatch!(self.bind_record(&row))
+        dispatch!(self.bind_record(&row, &plain_ids))
     }
 }
 

@@ -480,7 +480,15 @@ async fn read_backup(conn: &mut SqliteConnection, path: &Path) -> BackupResult<(
 /// made and verified under a temporary name inside `data_dir` and renamed
 /// only when it verifies; on any failure nothing is left (a directory this
 /// call created is removed again).
-pub async fn restore(file: &Path, data_dir: &Path, key: &hedui_trust::VerifyingKey) -> BackupResult<Restored> {
+///
+/// The records are encrypted: `keys` are the hub's data keys, without which
+/// no record can be read and the restore is refused as not verifying.
+pub async fn restore(
+    file: &Path,
+    data_dir: &Path,
+    key: &hedui_trust::VerifyingKey,
+    keys: Option<std::sync::Arc<dyn crate::KeyProvider>>,
+) -> BackupResult<Restored> {
     let info = inspect(file).await?;
     let created = match std::fs::read_dir(data_dir) {
         Ok(entries) => {
@@ -515,7 +523,7 @@ pub async fn restore(file: &Path, data_dir: &Path, key: &hedui_trust::VerifyingK
         }
         Err(e) => return Err(io(data_dir)(e)),
     };
-    let result = restore_into(file, data_dir, key, info).await;
+    let result = restore_into(file, data_dir, key, keys, info).await;
     if result.is_err() && created {
         let _ = std::fs::remove_dir(data_dir);
     }
@@ -526,6 +534,7 @@ async fn restore_into(
     file: &Path,
     data_dir: &Path,
     key: &hedui_trust::VerifyingKey,
+    keys: Option<std::sync::Arc<dyn crate::KeyProvider>>,
     info: BackupInfo,
 ) -> BackupResult<Restored> {
     let work = scratch_name(data_dir, "hedui", "restoring");
@@ -539,7 +548,10 @@ async fn restore_into(
     }
 
     let url = format!("sqlite://{}", copy.display());
-    let store = Store::open_without_migrating(&url).await?.with_seal_key(*key);
+    let mut store = Store::open_without_migrating(&url).await?.with_seal_key(*key);
+    if let Some(keys) = keys {
+        store = store.with_data_keys(keys);
+    }
     let verified = verify(&store, key, info.checkpoints == 0).await;
     store.close().await;
     let verified = verified.map_err(|problems| BackupError::DoesNotVerify {

@@ -167,6 +167,13 @@ pub struct ClaimedItem {
     pub request: Vec<u8>,
 }
 
+/// A claimed item as stored: its request sealed when `kek_id` is set.
+pub(crate) struct RawClaim {
+    pub item: ClaimedItem,
+    pub kek_id: Option<String>,
+    pub wrapped_key: Option<Vec<u8>>,
+}
+
 /// How an item ended.
 #[derive(Debug, Clone)]
 pub struct ItemOutcome {
@@ -216,7 +223,10 @@ impl Store {
         batch_id: &str,
         items: &[NewItem],
     ) -> Result<std::result::Result<i64, Transition>> {
-        dispatch!(self.add_batch_items(batch_id, items))
+        // Each request is sealed under the write lock, once its seq (bound
+        // into the associated data) is known.
+        let keys = self.require_keys(|| format!("batch {batch_id}"))?;
+        dispatch!(self.add_batch_items(batch_id, items, keys))
     }
 
     /// DRAFT → RUNNING; refuses an empty batch.
@@ -251,7 +261,31 @@ impl Store {
         lease_until_ms: i64,
         limit: i64,
     ) -> Result<Vec<ClaimedItem>> {
-        dispatch!(self.claim_batch_items(owner, now_ms, lease_until_ms, limit))
+        let claimed: Vec<RawClaim> = dispatch!(self.claim_batch_items(owner, now_ms, lease_until_ms, limit))?;
+        claimed
+            .into_iter()
+            .map(|c| {
+                let aad = crate::Aad::BatchItem {
+                    batch_id: &c.item.batch_id,
+                    seq: c.item.seq,
+                };
+                let request = crate::envelope::open_columns(
+                    self.data_keys(),
+                    aad,
+                    c.kek_id.as_deref(),
+                    c.wrapped_key.as_deref(),
+                    &c.item.request,
+                )
+                .map_err(|source| StoreError::Envelope {
+                    row: format!("batch {} item {}", c.item.batch_id, c.item.seq),
+                    source,
+                })?;
+                Ok(ClaimedItem {
+                    request: request.to_vec(),
+                    ..c.item
+                })
+            })
+            .collect()
     }
 
     /// Marks an item `DONE` if `owner` still holds it, and the batch `DONE`

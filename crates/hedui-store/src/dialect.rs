@@ -36,6 +36,7 @@ migrations!(
     "0003_reviews_versions",
     "0004_batches",
     "0005_record_binding",
+    "0006_encryption_at_rest",
     "0007_audit_nodes",
 );
 

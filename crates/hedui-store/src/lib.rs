@@ -29,8 +29,12 @@
 //! kept in `schema_migrations.checksum`, or its name). One test suite
 //! (`tests/store/`) runs every case on both backends.
 
+use std::sync::Arc;
+
 use hedui_proto::v1::{Purpose, RecordSummary, Verdict, VerificationRecord};
 use prost::Message as _;
+
+pub use envelope::{Aad, DataKeys, EnvelopeError, KeyProvider};
 
 mod dialect;
 mod postgres;
@@ -81,6 +85,16 @@ pub enum StoreError {
         name: String,
         /// What differs.
         problem: String,
+    },
+    /// A row's personal data could not be encrypted or decrypted: no data
+    /// key, a KEK the key file lacks, the wrong KEK, a truncated wrapped
+    /// key, a payload moved from another row. Nothing was written.
+    #[error("{row}: {source}")]
+    Envelope {
+        /// The row, such as `record 0190… version 1`.
+        row: String,
+        /// What went wrong.
+        source: EnvelopeError,
     },
     /// A stored record does not decode or fails its integrity check.
     #[error("record {record_id} is corrupt: {problem}")]
@@ -188,6 +202,10 @@ pub struct Store {
     /// key and the record's binding to the audit entry that stored it (see
     /// [`Store::with_seal_key`]).
     seal_key: Option<hedui_trust::VerifyingKey>,
+    /// The data keys: every payload written is encrypted under them and
+    /// every sealed payload read is decrypted with them (see
+    /// [`Store::with_data_keys`]).
+    keys: Option<Arc<dyn KeyProvider>>,
 }
 
 #[derive(Clone)]
@@ -291,6 +309,7 @@ impl Store {
         let store = Store {
             backend,
             seal_key: None,
+            keys: None,
         };
         let found = store.schema_version().await?;
         let known = Self::known_schema_version();
@@ -346,6 +365,60 @@ impl Store {
     pub fn with_seal_key(mut self, key: hedui_trust::VerifyingKey) -> Store {
         self.seal_key = Some(key);
         self
+    }
+
+    /// This store, encrypting every payload of personal data it writes (a
+    /// record's body, a batch item's request, a review's note) under a
+    /// fresh data key wrapped by `keys`' current KEK, indexing members' ID
+    /// numbers by `keys`' keyed hash, and decrypting what it reads. A store
+    /// without data keys refuses to write personal data and to read a
+    /// sealed row ([`EnvelopeError::NoKeys`]); it still reads rows written
+    /// before encryption (see [`Store::encrypt_plaintext`]).
+    pub fn with_data_keys(mut self, keys: Arc<dyn KeyProvider>) -> Store {
+        self.keys = Some(keys);
+        self
+    }
+
+    /// The data keys, when the store has them.
+    pub fn data_keys(&self) -> Option<&dyn KeyProvider> {
+        self.keys.as_deref()
+    }
+
+    /// The data keys, or the error for `row` saying there are none.
+    pub(crate) fn require_keys(&self, row: impl FnOnce() -> String) -> Result<&dyn KeyProvider> {
+        self.keys.as_deref().ok_or_else(|| StoreError::Envelope {
+            row: row(),
+            source: EnvelopeError::NoKeys,
+        })
+    }
+
+    /// `record`'s row with its body encrypted and its members' ID numbers
+    /// replaced by their keyed hashes.
+    pub(crate) fn sealed_row<'a>(&self, record: &'a VerificationRecord) -> Result<RecordRow<'a>> {
+        let mut row = RecordRow::new(record);
+        let what = || format!("record {} version {}", record.record_id, row.version);
+        let keys = self.require_keys(what)?;
+        let aad = Aad::Record {
+            record_id: row.record_id,
+            version: row.version,
+        };
+        let sealed =
+            envelope::seal(keys, aad, &row.body).map_err(|source| StoreError::Envelope { row: what(), source })?;
+        row.body = sealed.payload;
+        row.kek_id = Some(sealed.kek_id);
+        row.wrapped_key = Some(sealed.wrapped_key);
+        row.id_numbers = row.id_numbers.iter().map(|id| keys.person_index(id)).collect();
+        Ok(row)
+    }
+
+    /// How a searched ID number is stored in `record_persons`: its keyed
+    /// hash. Without data keys, the number itself (only rows written before
+    /// encryption hold those).
+    pub(crate) fn person_index(&self, id_number: &str) -> String {
+        match self.data_keys() {
+            Some(k) => k.person_index(id_number),
+            None => id_number.to_owned(),
+        }
     }
 
     /// Which database this store is backed by.
@@ -432,8 +505,8 @@ impl Store {
         idempotency_key: &str,
         request_hash: &str,
     ) -> Result<PutOutcome> {
-        let row = RecordRow::new(record);
-        dispatch!(self.put_record(&row, idempotency_key, request_hash))
+        let row = self.sealed_row(record)?;
+        dispatch!(self.put_record(&row, idempotency_key, request_hash, self.data_keys()))
     }
 
     /// The record with `record_id`, checked against its digest.
@@ -458,7 +531,13 @@ impl Store {
     /// record. A row that does not is [`StoreError::Corrupt`] naming it, so
     /// an edited `verdict` column cannot put a record in the wrong list.
     pub async fn list_records(&self, filter: &ListFilter) -> Result<Vec<RecordSummary>> {
-        let bounds = ListBounds::new(filter);
+        // The index holds keyed hashes: search by the number's hash, and by
+        // the number itself for rows written before encryption that `hedui
+        // migrate` has not re-indexed yet.
+        let hashed = filter.id_number.as_deref().map(|id| self.person_index(id));
+        let mut bounds = ListBounds::new(filter);
+        bounds.id_number_plain = bounds.id_number;
+        bounds.id_number = hashed.as_deref();
         let rows = dispatch!(self.list_records(&bounds))?;
         let mut out = Vec::with_capacity(rows.len());
         for (row, raw) in rows {
@@ -486,7 +565,7 @@ impl Store {
     /// digest and, with a seal key, carries the hub's seal and is bound to
     /// the audit entry that stored it.
     pub(crate) fn check(&self, raw: RawRecord) -> Result<VerificationRecord> {
-        let record = decode(raw.record_id.clone(), raw.body)?;
+        let record = decode(self.data_keys(), &raw)?;
         let Some(key) = &self.seal_key else {
             return Ok(record);
         };
@@ -552,6 +631,29 @@ impl Store {
         }
     }
 
+    /// The first column of every row `sql` returns, as bytes. Only for
+    /// tests that look at what the database holds (such as that no personal
+    /// data is stored in plaintext).
+    #[doc(hidden)]
+    pub async fn fetch_bytes_for_tests(&self, sql: &str) -> Result<Vec<Vec<u8>>> {
+        dispatch!(self.fetch_scalars(sql))
+    }
+
+    /// [`Store::fetch_bytes_for_tests`] for a text column.
+    #[doc(hidden)]
+    pub async fn fetch_text_for_tests(&self, sql: &str) -> Result<Vec<String>> {
+        dispatch!(self.fetch_scalars(sql))
+    }
+
+    /// Applies the migrations up to schema version `version` only. Only for
+    /// tests that build a database as an older hedui left it (such as one
+    /// written before encryption at rest); hedui itself always migrates to
+    /// the latest.
+    #[doc(hidden)]
+    pub async fn migrate_to_for_tests(&self, version: i64) -> Result<()> {
+        dispatch!(self.migrate(version))
+    }
+
     /// Runs `sql` (one or more statements, no parameters) as it is and
     /// returns the number of rows it changed. Only for tests that must reach
     /// past the store's API, such as forging a row to check that the store
@@ -583,8 +685,15 @@ pub(crate) struct RecordRow<'a> {
     pub purpose: &'static str,
     pub member_count: i64,
     pub digest: &'a str,
+    /// The protobuf encoding, or once sealed ([`Store::sealed_row`]) its
+    /// ciphertext.
     pub body: Vec<u8>,
-    pub id_numbers: Vec<&'a str>,
+    /// Members' ID numbers, or once sealed their keyed hashes.
+    pub id_numbers: Vec<String>,
+    /// Once sealed, the KEK that wrapped the data key.
+    pub kek_id: Option<String>,
+    /// Once sealed, the wrapped data key.
+    pub wrapped_key: Option<Vec<u8>>,
     /// The version; a record from before versions existed counts as 1.
     pub version: i64,
     /// The version this one replaces, if any.
@@ -611,7 +720,9 @@ impl<'a> RecordRow<'a> {
             member_count: members.len() as i64,
             digest: &record.digest,
             body: record.encode_to_vec(),
-            id_numbers: members.iter().map(|m| m.id_number.as_str()).collect(),
+            id_numbers: members.iter().map(|m| m.id_number.clone()).collect(),
+            kek_id: None,
+            wrapped_key: None,
             version: i64::from(record.version.max(1)),
             previous_record_id: Some(record.previous_record_id.as_str()).filter(|p| !p.is_empty()),
             entry_seq: None,
@@ -623,7 +734,12 @@ impl<'a> RecordRow<'a> {
 /// audit entry its `entry_seq` points at, if any.
 pub(crate) struct RawRecord {
     pub record_id: String,
+    /// The version column (bound into a sealed body's associated data).
+    pub version: i64,
     pub body: Vec<u8>,
+    /// Set (with `wrapped_key`) when `body` is sealed.
+    pub kek_id: Option<String>,
+    pub wrapped_key: Option<Vec<u8>>,
     pub entry_seq: Option<i64>,
     /// The canonical JSON of the entry at `entry_seq`.
     pub bound_entry: Option<String>,
@@ -636,7 +752,10 @@ pub(crate) struct ListBounds<'a> {
     pub created_from: Option<String>,
     /// `created_at < this`
     pub created_before: Option<String>,
+    /// The keyed hash of the searched number.
     pub id_number: Option<&'a str>,
+    /// The searched number itself (only pre-encryption rows hold it).
+    pub id_number_plain: Option<&'a str>,
     pub limit: i64,
     pub latest_only: bool,
     pub purpose: Option<&'static str>,
@@ -653,6 +772,7 @@ impl<'a> ListBounds<'a> {
             // means before the start of the next day.
             created_before: filter.created_to.map(|d| d.succ_opt().unwrap_or(d).to_string()),
             id_number: filter.id_number.as_deref(),
+            id_number_plain: None,
             limit: i64::from(filter.limit.max(1)),
             latest_only: filter.latest_only,
             purpose: filter.purpose.map(|p| p.as_str_name()),
@@ -744,7 +864,19 @@ pub(crate) fn now_rfc3339() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
-pub(crate) fn decode(record_id: String, body: Vec<u8>) -> Result<VerificationRecord> {
+/// Decrypts (when sealed) and decodes a record read from the database and
+/// checks its digest.
+pub(crate) fn decode(keys: Option<&dyn KeyProvider>, raw: &RawRecord) -> Result<VerificationRecord> {
+    let record_id = raw.record_id.clone();
+    let aad = Aad::Record {
+        record_id: &raw.record_id,
+        version: raw.version,
+    };
+    let body = envelope::open_columns(keys, aad, raw.kek_id.as_deref(), raw.wrapped_key.as_deref(), &raw.body)
+        .map_err(|source| StoreError::Envelope {
+            row: format!("record {} version {}", raw.record_id, raw.version),
+            source,
+        })?;
     let record = VerificationRecord::decode(body.as_slice()).map_err(|e| StoreError::Corrupt {
         record_id: record_id.clone(),
         problem: format!("does not decode: {e}"),
@@ -765,8 +897,10 @@ pub fn request_hash(encoded_request: &[u8]) -> String {
     hex::encode(sha2::Sha256::digest(encoded_request))
 }
 
+pub mod at_rest;
 pub mod audit;
 pub mod backup;
+pub mod envelope;
 pub mod integrity;
 mod proofs;
 mod versions;

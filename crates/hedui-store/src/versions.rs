@@ -9,7 +9,7 @@
 
 use hedui_proto::v1::{RecordSummary, Review, ReviewOutcome, VerificationRecord};
 
-use crate::{PutOutcome, RecordRow, Result, Store, StoreError};
+use crate::{PutOutcome, Result, Store, StoreError};
 
 /// The outcome of storing a new version under an idempotency key.
 #[derive(Debug, Clone, PartialEq)]
@@ -49,6 +49,8 @@ pub(crate) struct ReviewRow<'a> {
     pub note: &'a str,
     pub reviewer: &'a str,
     pub reviewer_role: &'a str,
+    /// The note, sealed (then `note` is empty).
+    pub sealed: Option<crate::envelope::Sealed>,
 }
 
 impl<'a> ReviewRow<'a> {
@@ -61,8 +63,40 @@ impl<'a> ReviewRow<'a> {
             note: &r.note,
             reviewer: &r.reviewer,
             reviewer_role: &r.reviewer_role,
+            sealed: None,
         }
     }
+}
+
+/// A review's note as stored: `note` itself, or (when `kek_id` and
+/// `wrapped_key` are set) `sealed_note` decrypted.
+pub(crate) fn open_note(
+    keys: Option<&dyn crate::KeyProvider>,
+    review_id: &str,
+    note: String,
+    kek_id: Option<String>,
+    wrapped_key: Option<Vec<u8>>,
+    sealed_note: Option<Vec<u8>>,
+) -> Result<String> {
+    let err = |source| StoreError::Envelope {
+        row: format!("review {review_id}"),
+        source,
+    };
+    if kek_id.is_none() && wrapped_key.is_none() {
+        return Ok(note);
+    }
+    let plain = crate::envelope::open_columns(
+        keys,
+        crate::Aad::Review { review_id },
+        kek_id.as_deref(),
+        wrapped_key.as_deref(),
+        sealed_note.as_deref().unwrap_or_default(),
+    )
+    .map_err(err)?;
+    String::from_utf8(plain.to_vec()).map_err(|_| StoreError::Corrupt {
+        record_id: review_id.to_owned(),
+        problem: "its note is not UTF-8 after decryption".into(),
+    })
 }
 
 /// A review read back by either backend.
@@ -106,8 +140,8 @@ impl Store {
         idempotency_key: &str,
         request_hash: &str,
     ) -> Result<PutVersionOutcome> {
-        let row = RecordRow::new(record);
-        dispatch!(self.put_version(&row, idempotency_key, request_hash))
+        let row = self.sealed_row(record)?;
+        dispatch!(self.put_version(&row, idempotency_key, request_hash, self.data_keys()))
     }
 
     /// Every version of the lineage `record_id` belongs to, oldest first;
@@ -126,18 +160,32 @@ impl Store {
 
     /// Stores a review. The record must exist; the review never changes it.
     pub async fn add_review(&self, review: &Review) -> Result<()> {
-        let row = ReviewRow::new(review);
+        let mut row = ReviewRow::new(review);
+        // The note is personal (what the home visit found): sealed, with
+        // an empty plaintext column.
+        let what = || format!("review {}", review.review_id);
+        let keys = self.require_keys(what)?;
+        let sealed = crate::envelope::seal(
+            keys,
+            crate::Aad::Review {
+                review_id: &review.review_id,
+            },
+            review.note.as_bytes(),
+        )
+        .map_err(|source| StoreError::Envelope { row: what(), source })?;
+        row.note = "";
+        row.sealed = Some(sealed);
         dispatch!(self.add_review(&row))
     }
 
     /// The reviews of one record, in the order they were made.
     pub async fn reviews(&self, record_id: &str) -> Result<Vec<Review>> {
-        dispatch!(self.reviews(record_id, false))
+        dispatch!(self.reviews(record_id, false, self.data_keys()))
     }
 
     /// The reviews of every version of the lineage `record_id` belongs to,
     /// in the order they were made.
     pub async fn lineage_reviews(&self, record_id: &str) -> Result<Vec<Review>> {
-        dispatch!(self.reviews(record_id, true))
+        dispatch!(self.reviews(record_id, true, self.data_keys()))
     }
 }

@@ -23,6 +23,20 @@ pub fn example_policy_file() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/policies/example.toml")
 }
 
+/// The hub's data key file in tests: fixed, like the tests' hub key, so a
+/// test can open the hub's database itself and read what the hub stored.
+pub const DATA_KEY_FILE: &str = "hedui-data-keys v1
+index-key 1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b
+kek kek-test 2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c
+";
+
+/// The data keys of [`DATA_KEY_FILE`].
+pub fn test_data_keys() -> std::sync::Arc<dyn hedui_store::KeyProvider> {
+    hedui_store::DataKeys::parse(DATA_KEY_FILE)
+        .expect("the tests' data key file parses")
+        .into_provider()
+}
+
 /// The files a `hedui hub` child process is started with.
 #[derive(Debug, Clone)]
 pub struct HubFiles {
@@ -30,6 +44,8 @@ pub struct HubFiles {
     pub config: PathBuf,
     /// The hub's signing key, which `hub.toml` names.
     pub key: PathBuf,
+    /// The hub's data key file (mode 0600), which `hub.toml` names.
+    pub data_key: PathBuf,
 }
 
 /// How the hub of the system is configured.
@@ -40,6 +56,8 @@ pub(crate) struct HubSettings {
     pub(crate) checkpoint_interval: Duration,
     pub(crate) ops_ports: bool,
     pub(crate) batch: BatchSettings,
+    /// The text of the hub's data key file.
+    pub(crate) data_key: String,
 }
 
 impl Default for HubSettings {
@@ -51,6 +69,7 @@ impl Default for HubSettings {
             checkpoint_interval: Duration::from_secs(3600),
             ops_ports: false,
             batch: BatchSettings::default(),
+            data_key: DATA_KEY_FILE.to_owned(),
         }
     }
 }
@@ -70,6 +89,9 @@ impl HubSettings {
             policy: self.policy.clone(),
             adapters,
             grant_key: grant_key.clone(),
+            data_keys: hedui_store::DataKeys::parse(&self.data_key)
+                .expect("the data key file parses")
+                .into_provider(),
             tls: Some(tls),
             audit_origin: self.audit_origin.clone(),
             checkpoint_interval: self.checkpoint_interval,
@@ -102,12 +124,20 @@ impl HubSettings {
         let key = dir.join("hub.key");
         std::fs::write(&key, hedui_audit::checkpoint::format_signing_key(grant_key))
             .with_context(|| format!("cannot write {}", key.display()))?;
+        let data_key = dir.join("data.key");
+        std::fs::write(&data_key, &self.data_key).with_context(|| format!("cannot write {}", data_key.display()))?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            std::fs::set_permissions(&data_key, std::fs::Permissions::from_mode(0o600))?;
+        }
         let mut text = format!(
-            "listen = \"{listen}\"\ndatabase_url = \"{database_url}\"\npolicy = \"{}\"\nhub_key = \"{}\"\n\
+            "listen = \"{listen}\"\ndatabase_url = \"{database_url}\"\npolicy = \"{}\"\nhub_key = \"{}\"\ndata_key = \"{}\"\n\
              audit_origin = \"{}\"\ncheckpoint_interval_s = {}\ndeadline_ms = {}\n\
              [tls]\nca = \"{}\"\ncert = \"{}\"\nkey = \"{}\"\n",
             example_policy_file().display(),
             key.display(),
+            data_key.display(),
             self.audit_origin,
             self.checkpoint_interval.as_secs(),
             deadline.as_millis(),
@@ -123,7 +153,7 @@ impl HubSettings {
         }
         let config = dir.join("hub.toml");
         std::fs::write(&config, text).with_context(|| format!("cannot write {}", config.display()))?;
-        Ok(HubFiles { config, key })
+        Ok(HubFiles { config, key, data_key })
     }
 }
 

@@ -27,7 +27,7 @@ mod pki;
 mod system;
 
 #[cfg(feature = "system")]
-pub use config::{EXAMPLE_POLICY, HubFiles, example_policy_file};
+pub use config::{DATA_KEY_FILE, EXAMPLE_POLICY, HubFiles, example_policy_file, test_data_keys};
 #[cfg(feature = "system")]
 pub use delay::Delay;
 #[cfg(feature = "system")]

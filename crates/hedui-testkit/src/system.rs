@@ -106,6 +106,12 @@ impl Builder {
         self
     }
 
+    /// The text of the hub's data key file (default: [`crate::DATA_KEY_FILE`]).
+    pub fn data_key_file(mut self, text: impl Into<String>) -> Self {
+        self.hub.data_key = text.into();
+        self
+    }
+
     /// The sandbox the adapters answer from (default: Dejiang as of today).
     pub fn sandbox(self, sandbox: Arc<Sandbox>) -> Self {
         let _ = self.sandbox.set(sandbox);

@@ -8,7 +8,9 @@ use sqlx::Row as _;
 
 use super::{Connection, DIALECT, Pool, Row, begin_write};
 use crate::Result;
-use crate::batch::{BatchInfo, BatchState, ClaimedItem, InfoParts, ItemOutcome, NewBatch, NewItem, Transition};
+use crate::batch::{
+    BatchInfo, BatchState, ClaimedItem, InfoParts, ItemOutcome, NewBatch, NewItem, RawClaim, Transition,
+};
 
 const HEADER: &str = "SELECT batch_id, label, state, purpose, window_from, window_to, asset_date, created_by_role,
         created_by_name, created_by_serial, created_at, started_at, finished_at FROM batches";
@@ -46,6 +48,7 @@ pub(crate) async fn add_batch_items(
     pool: &Pool,
     batch_id: &str,
     items: &[NewItem],
+    keys: &dyn crate::KeyProvider,
 ) -> Result<std::result::Result<i64, Transition>> {
     // The batch row is locked (on SQLite, the database), so concurrent adds
     // number one after another.
@@ -61,15 +64,25 @@ pub(crate) async fn add_batch_items(
         .await?;
     for item in items {
         seq += 1;
+        let sealed =
+            crate::envelope::seal(keys, crate::Aad::BatchItem { batch_id, seq }, &item.request).map_err(|source| {
+                crate::StoreError::Envelope {
+                    row: format!("batch {batch_id} item {seq}"),
+                    source,
+                }
+            })?;
         sqlx::query(
-            "INSERT INTO batch_items (batch_id, seq, first_row, household_ref, request, state, next_attempt_at)
-             VALUES ($1, $2, $3, $4, $5, 'PENDING', 9223372036854775807)",
+            "INSERT INTO batch_items (batch_id, seq, first_row, household_ref, request, kek_id, wrapped_key,
+                                      state, next_attempt_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 'PENDING', 9223372036854775807)",
         )
         .bind(batch_id)
         .bind(seq)
         .bind(item.first_row)
         .bind(&item.household_ref)
-        .bind(item.request.as_slice())
+        .bind(sealed.payload.as_slice())
+        .bind(sealed.kek_id.as_str())
+        .bind(sealed.wrapped_key.as_slice())
         .execute(&mut *tx)
         .await?;
     }
@@ -209,7 +222,7 @@ pub(crate) async fn claim_batch_items(
     now_ms: i64,
     lease_until_ms: i64,
     limit: i64,
-) -> Result<Vec<ClaimedItem>> {
+) -> Result<Vec<RawClaim>> {
     // Two statements, each walking its own index in order (expired leases
     // by `lease_until`, due items by `next_attempt_at`), so a claim reads
     // only the rows it takes however many are waiting.
@@ -238,7 +251,7 @@ pub(crate) async fn claim_batch_items(
             .await?,
         );
     }
-    items.sort_by(|a, b| (&a.batch_id, a.seq).cmp(&(&b.batch_id, b.seq)));
+    items.sort_by(|a, b| (&a.item.batch_id, a.item.seq).cmp(&(&b.item.batch_id, b.item.seq)));
     Ok(items)
 }
 
@@ -250,7 +263,7 @@ async fn claim_where(
     now_ms: i64,
     lease_until_ms: i64,
     limit: i64,
-) -> Result<Vec<ClaimedItem>> {
+) -> Result<Vec<RawClaim>> {
     let sql = format!(
         "UPDATE batch_items SET state = 'RUNNING', lease_owner = $1, lease_until = $2, attempts = attempts + 1
          WHERE (batch_id, seq) IN (
@@ -259,7 +272,7 @@ async fn claim_where(
                AND batch_id IN (SELECT batch_id FROM batches WHERE state = 'RUNNING')
              ORDER BY {order}
              LIMIT $4{skip_locked})
-         RETURNING batch_id, seq, attempts, request",
+         RETURNING batch_id, seq, attempts, request, kek_id, wrapped_key",
         skip_locked = DIALECT.skip_locked(),
     );
     let rows = sqlx::query(&sql)
@@ -271,11 +284,15 @@ async fn claim_where(
         .await?;
     Ok(rows
         .into_iter()
-        .map(|r| ClaimedItem {
-            batch_id: r.get("batch_id"),
-            seq: r.get("seq"),
-            attempts: r.get("attempts"),
-            request: r.get("request"),
+        .map(|r| RawClaim {
+            item: ClaimedItem {
+                batch_id: r.get("batch_id"),
+                seq: r.get("seq"),
+                attempts: r.get("attempts"),
+                request: r.get("request"),
+            },
+            kek_id: r.get("kek_id"),
+            wrapped_key: r.get("wrapped_key"),
         })
         .collect())
 }
@@ -362,7 +379,7 @@ pub(crate) async fn batch_results(
 ) -> Result<Vec<crate::batch::RawResultRow>> {
     let rows = sqlx::query(
         "SELECT i.seq, i.first_row, i.household_ref, i.last_error, i.verdict AS item_verdict, i.flagged,
-                r.record_id, r.body, r.entry_seq, a.entry AS bound_entry
+                r.record_id, r.version, r.body, r.kek_id, r.wrapped_key, r.entry_seq, a.entry AS bound_entry
          FROM batch_items i LEFT JOIN records r ON r.record_id = i.record_id
                             LEFT JOIN audit_entries a ON a.seq = r.entry_seq
          WHERE i.batch_id = $1 AND i.seq > $2 AND i.state = 'DONE' AND (NOT $3 OR i.flagged)
@@ -387,7 +404,10 @@ pub(crate) async fn batch_results(
                 .get::<Option<String>, _>("record_id")
                 .map(|record_id| crate::RawRecord {
                     record_id,
+                    version: r.get("version"),
                     body: r.get("body"),
+                    kek_id: r.get("kek_id"),
+                    wrapped_key: r.get("wrapped_key"),
                     entry_seq: r.get("entry_seq"),
                     bound_entry: r.get("bound_entry"),
                 }),

@@ -18,12 +18,14 @@ use sqlx::Row as _;
 use super::{DIALECT, Db, begin_serialised};
 use crate::{RawRecord, Result, SummaryRow};
 
+mod at_rest;
 mod audit;
 mod batch;
 mod migrations;
 mod records;
 mod versions;
 
+pub(crate) use at_rest::*;
 pub(crate) use audit::*;
 pub(crate) use batch::*;
 pub(crate) use migrations::*;
@@ -52,8 +54,13 @@ async fn begin_write(pool: &Pool) -> Result<Transaction> {
 
 /// The columns of a [`RawRecord`] (and the request hash), joined with the
 /// audit entry the record is bound to.
-const RAW_RECORD: &str = "SELECT r.record_id, r.body, r.entry_seq, r.request_hash, a.entry AS bound_entry
+const RAW_RECORD: &str = "SELECT r.record_id, r.version, r.body, r.kek_id, r.wrapped_key, r.entry_seq, r.request_hash,
+            a.entry AS bound_entry
      FROM records r LEFT JOIN audit_entries a ON a.seq = r.entry_seq";
+
+/// The columns of a [`RawRecord`] besides its summary's: `r` is the
+/// record, `a` the audit entry it is bound to.
+const RAW_COLUMNS: &str = "r.body, r.kek_id, r.wrapped_key, r.entry_seq, a.entry AS bound_entry";
 
 /// The summary columns of a records row (see [`SummaryRow`]), with the
 /// version that replaced it; `r` is the row's alias.
@@ -65,7 +72,10 @@ const SUMMARY_COLUMNS: &str =
 fn raw_record(r: &Row) -> RawRecord {
     RawRecord {
         record_id: r.get("record_id"),
+        version: r.get("version"),
         body: r.get("body"),
+        kek_id: r.get("kek_id"),
+        wrapped_key: r.get("wrapped_key"),
         entry_seq: r.get("entry_seq"),
         bound_entry: r.get("bound_entry"),
     }

@@ -2,8 +2,8 @@
 
 use sqlx::Row as _;
 
-use super::{DIALECT, Params, Pool, Query, RAW_RECORD, SUMMARY_COLUMNS, raw_record, summary_row};
-use crate::{ListBounds, PutOutcome, RawRecord, RecordRow, Result, SummaryRow};
+use super::{DIALECT, Params, Pool, Query, RAW_COLUMNS, RAW_RECORD, SUMMARY_COLUMNS, raw_record, summary_row};
+use crate::{KeyProvider, ListBounds, PutOutcome, RawRecord, RecordRow, Result, SummaryRow};
 
 /// One page of records created in `[from, before)`, after the key `after`
 /// (created_at, record_id), oldest first.
@@ -17,7 +17,7 @@ pub(crate) async fn records_page(
     // The empty string sorts before every stored key.
     let (after_at, after_id) = after.map_or(("", ""), |(a, i)| (a.as_str(), i.as_str()));
     let rows = sqlx::query(
-        "SELECT r.record_id, r.body, r.entry_seq, a.entry AS bound_entry
+        "SELECT r.record_id, r.version, r.body, r.kek_id, r.wrapped_key, r.entry_seq, a.entry AS bound_entry
          FROM records r LEFT JOIN audit_entries a ON a.seq = r.entry_seq
          WHERE created_at >= $1 AND created_at < $2 AND (created_at, record_id) > ($3, $4)
          ORDER BY created_at, record_id LIMIT $5",
@@ -37,6 +37,7 @@ pub(crate) async fn put_record(
     row: &RecordRow<'_>,
     idempotency_key: &str,
     request_hash: &str,
+    keys: Option<&dyn KeyProvider>,
 ) -> Result<PutOutcome> {
     let mut tx = pool.begin().await?;
     // A concurrent insert under the same key waits here for the other
@@ -48,7 +49,7 @@ pub(crate) async fn put_record(
             .await?
             .ok_or_else(crate::missing_existing)?;
         return Ok(PutOutcome::Existing {
-            record: Box::new(crate::decode(record.record_id, record.body)?),
+            record: Box::new(crate::decode(keys, &record)?),
             request_hash,
         });
     }
@@ -67,8 +68,9 @@ pub(super) async fn insert_record(
 ) -> Result<bool> {
     let q = sqlx::query(
         "INSERT INTO records (record_id, created_at, household_ref, verdict, purpose, member_count,
-                              digest, idempotency_key, request_hash, body, root_record_id, entry_seq)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+                              digest, idempotency_key, request_hash, body, kek_id, wrapped_key,
+                              root_record_id, entry_seq)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
          ON CONFLICT (idempotency_key) DO NOTHING",
     );
     let inserted = bind_record_columns(q, row, idempotency_key, request_hash)
@@ -88,7 +90,7 @@ pub(super) async fn insert_record(
 
 /// Binds the columns every insert of a record starts with, in this order:
 /// `record_id, created_at, household_ref, verdict, purpose, member_count,
-/// digest, idempotency_key, request_hash, body`.
+/// digest, idempotency_key, request_hash, body, kek_id, wrapped_key`.
 pub(super) fn bind_record_columns<'q>(
     q: Query<'q>,
     row: &'q RecordRow<'_>,
@@ -105,6 +107,8 @@ pub(super) fn bind_record_columns<'q>(
         .bind(idempotency_key)
         .bind(request_hash)
         .bind(row.body.as_slice())
+        .bind(row.kek_id.as_deref())
+        .bind(row.wrapped_key.as_deref())
 }
 
 /// Indexes the members of a record just inserted in `tx`; a person named
@@ -145,6 +149,7 @@ pub(crate) async fn get_by_idempotency_key(pool: &Pool, key: &str) -> Result<Opt
 pub(crate) async fn list_records(pool: &Pool, f: &ListBounds<'_>) -> Result<Vec<(SummaryRow, RawRecord)>> {
     let unstorable = |s: &str| DIALECT.unstorable(s);
     if f.id_number.is_some_and(unstorable)
+        || f.id_number_plain.is_some_and(unstorable)
         || f.household_ref.is_some_and(unstorable)
         || f.after.is_some_and(|(c, r)| unstorable(c) || unstorable(r))
     {
@@ -152,7 +157,7 @@ pub(crate) async fn list_records(pool: &Pool, f: &ListBounds<'_>) -> Result<Vec<
     }
     let mut p = Params::default();
     let mut sql = format!(
-        "SELECT {SUMMARY_COLUMNS}, r.body, r.entry_seq, a.entry AS bound_entry
+        "SELECT {SUMMARY_COLUMNS}, {RAW_COLUMNS}
          FROM records r LEFT JOIN audit_entries a ON a.seq = r.entry_seq WHERE 1 = 1"
     );
     if f.verdict.is_some() {
@@ -165,9 +170,9 @@ pub(crate) async fn list_records(pool: &Pool, f: &ListBounds<'_>) -> Result<Vec<
         sql.push_str(&format!(" AND r.created_at < {}", p.next()));
     }
     if f.id_number.is_some() {
+        let (hashed, plain) = (p.next(), p.next());
         sql.push_str(&format!(
-            " AND r.record_id IN (SELECT record_id FROM record_persons WHERE id_number = {})",
-            p.next()
+            " AND r.record_id IN (SELECT record_id FROM record_persons WHERE id_number IN ({hashed}, {plain}))"
         ));
     }
     if f.latest_only {
@@ -200,7 +205,7 @@ pub(crate) async fn list_records(pool: &Pool, f: &ListBounds<'_>) -> Result<Vec<
         q = q.bind(d);
     }
     if let Some(id) = f.id_number {
-        q = q.bind(id);
+        q = q.bind(id).bind(f.id_number_plain.unwrap_or(id));
     }
     if let Some(p) = f.purpose {
         q = q.bind(p);
@@ -225,26 +230,71 @@ pub(crate) async fn execute_raw(pool: &Pool, sql: &str) -> Result<u64> {
     Ok(sqlx::raw_sql(sql).execute(pool).await?.rows_affected())
 }
 
-pub(crate) async fn unbound_records(pool: &Pool) -> Result<Vec<(String, Vec<u8>)>> {
-    let rows =
-        sqlx::query("SELECT record_id, body FROM records WHERE entry_seq IS NULL ORDER BY created_at, record_id")
-            .fetch_all(pool)
-            .await?;
-    Ok(rows.into_iter().map(|r| (r.get("record_id"), r.get("body"))).collect())
+pub(crate) async fn fetch_scalars<T>(pool: &Pool, sql: &str) -> Result<Vec<T>>
+where
+    T: for<'r> sqlx::Decode<'r, super::Db> + sqlx::Type<super::Db> + Send + Unpin,
+{
+    Ok(sqlx::query_scalar(sql).fetch_all(pool).await?)
 }
 
-pub(crate) async fn bind_record(pool: &Pool, row: &RecordRow<'_>) -> Result<bool> {
-    let changed = sqlx::query(
-        "UPDATE records SET entry_seq = $1, body = $2 WHERE record_id = $3 AND digest = $4 AND entry_seq IS NULL",
+pub(crate) async fn unbound_records(pool: &Pool) -> Result<Vec<RawRecord>> {
+    let rows = sqlx::query(
+        "SELECT r.record_id, r.version, r.body, r.kek_id, r.wrapped_key, r.entry_seq, NULL AS bound_entry
+         FROM records r WHERE r.entry_seq IS NULL ORDER BY r.created_at, r.record_id",
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.iter().map(raw_record).collect())
+}
+
+pub(crate) async fn bind_record(pool: &Pool, row: &RecordRow<'_>, plain_ids: &[String]) -> Result<bool> {
+    let mut tx = pool.begin().await?;
+    let kek_id: Option<Option<String>> =
+        sqlx::query_scalar("SELECT kek_id FROM records WHERE record_id = $1 AND digest = $2 AND entry_seq IS NULL")
+            .bind(row.record_id)
+            .bind(row.digest)
+            .fetch_optional(&mut *tx)
+            .await?;
+    let Some(kek_id) = kek_id else {
+        return Ok(false);
+    };
+    let was_plaintext = kek_id.is_none();
+    sqlx::query(
+        "UPDATE records SET entry_seq = $1, body = $2, kek_id = $3, wrapped_key = $4
+         WHERE record_id = $5 AND digest = $6 AND entry_seq IS NULL",
     )
     .bind(row.entry_seq)
     .bind(row.body.as_slice())
+    .bind(row.kek_id.as_deref())
+    .bind(row.wrapped_key.as_deref())
     .bind(row.record_id)
     .bind(row.digest)
-    .execute(pool)
-    .await?
-    .rows_affected();
-    Ok(changed == 1)
+    .execute(&mut *tx)
+    .await?;
+    if was_plaintext {
+        reindex_persons(&mut tx, row.record_id, plain_ids, &row.id_numbers).await?;
+    }
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// Replaces a record's plaintext `record_persons` rows by their keyed
+/// hashes (`plain[i]` becomes `hashed[i]`), in `tx`.
+pub(super) async fn reindex_persons(
+    tx: &mut super::Connection,
+    record_id: &str,
+    plain: &[String],
+    hashed: &[String],
+) -> Result<()> {
+    for (plain, hashed) in plain.iter().zip(hashed) {
+        sqlx::query("UPDATE record_persons SET id_number = $1 WHERE record_id = $2 AND id_number = $3")
+            .bind(hashed)
+            .bind(record_id)
+            .bind(plain)
+            .execute(&mut *tx)
+            .await?;
+    }
+    Ok(())
 }
 
 pub(crate) async fn integrity_rows(pool: &Pool) -> Result<crate::integrity::IntegrityRows> {
@@ -260,7 +310,8 @@ pub(crate) async fn integrity_rows(pool: &Pool) -> Result<crate::integrity::Inte
         .fetch_all(pool)
         .await?;
     let rows = sqlx::query(&format!(
-        "SELECT {SUMMARY_COLUMNS}, r.entry_seq, r.body FROM records r ORDER BY r.created_at, r.record_id"
+        "SELECT {SUMMARY_COLUMNS}, r.entry_seq, r.body, r.kek_id, r.wrapped_key FROM records r
+         ORDER BY r.created_at, r.record_id"
     ))
     .fetch_all(pool)
     .await?;
@@ -268,8 +319,15 @@ pub(crate) async fn integrity_rows(pool: &Pool) -> Result<crate::integrity::Inte
         .iter()
         .map(|r| crate::integrity::RecordCols {
             summary: summary_row(r),
-            entry_seq: r.get("entry_seq"),
-            body: r.get("body"),
+            raw: RawRecord {
+                record_id: r.get("record_id"),
+                version: r.get("version"),
+                body: r.get("body"),
+                kek_id: r.get("kek_id"),
+                wrapped_key: r.get("wrapped_key"),
+                entry_seq: r.get("entry_seq"),
+                bound_entry: None,
+            },
         })
         .collect();
     Ok(crate::integrity::IntegrityRows {

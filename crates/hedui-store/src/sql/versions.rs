@@ -4,10 +4,11 @@ use hedui_proto::v1::Review;
 use sqlx::Row as _;
 
 use super::{
-    Connection, DIALECT, Db, Pool, Query, SUMMARY_COLUMNS, begin_write, bind_record_columns, raw_record, summary_row,
+    Connection, DIALECT, Db, Pool, Query, RAW_COLUMNS, SUMMARY_COLUMNS, begin_write, bind_record_columns, raw_record,
+    summary_row,
 };
-use crate::versions::{PutVersionOutcome, ReviewRow, missing_previous, review_from_columns};
-use crate::{RawRecord, RecordRow, Result, SummaryRow};
+use crate::versions::{PutVersionOutcome, ReviewRow, missing_previous, open_note, review_from_columns};
+use crate::{KeyProvider, RawRecord, RecordRow, Result, SummaryRow};
 
 /// The latest version of the lineage whose root is `root`.
 pub(super) async fn latest_of_root<'e>(conn: impl sqlx::Executor<'e, Database = Db>, root: &str) -> Result<String> {
@@ -20,12 +21,12 @@ pub(super) async fn latest_of_root<'e>(conn: impl sqlx::Executor<'e, Database = 
 }
 
 /// The record already stored under `key`, as a version outcome.
-async fn existing_version(pool: &Pool, key: &str) -> Result<PutVersionOutcome> {
+async fn existing_version(pool: &Pool, key: &str, keys: Option<&dyn KeyProvider>) -> Result<PutVersionOutcome> {
     let (record, request_hash) = super::get_by_idempotency_key(pool, key)
         .await?
         .ok_or_else(crate::missing_existing)?;
     Ok(PutVersionOutcome::Existing {
-        record: Box::new(crate::decode(record.record_id, record.body)?),
+        record: Box::new(crate::decode(keys, &record)?),
         request_hash,
     })
 }
@@ -35,14 +36,15 @@ pub(crate) async fn put_version(
     row: &RecordRow<'_>,
     idempotency_key: &str,
     request_hash: &str,
+    keys: Option<&dyn KeyProvider>,
 ) -> Result<PutVersionOutcome> {
     let Some(previous) = row.previous_record_id else {
-        return Ok(super::put_record(pool, row, idempotency_key, request_hash)
+        return Ok(super::put_record(pool, row, idempotency_key, request_hash, keys)
             .await?
             .into());
     };
     if super::get_by_idempotency_key(pool, idempotency_key).await?.is_some() {
-        return existing_version(pool, idempotency_key).await;
+        return existing_version(pool, idempotency_key, keys).await;
     }
     // On SQLite the transaction holds the write lock from here, so the
     // successor check and the insert see the same database; on PostgreSQL
@@ -65,7 +67,7 @@ pub(crate) async fn put_version(
         Ok(r) if r.rows_affected() == 1 => {}
         Ok(_) => {
             tx.rollback().await?;
-            return existing_version(pool, idempotency_key).await;
+            return existing_version(pool, idempotency_key, keys).await;
         }
         Err(sqlx::Error::Database(db)) if db.constraint() == Some("records_previous_record_id") => {
             tx.rollback().await?;
@@ -83,9 +85,9 @@ pub(crate) async fn put_version(
 /// Inserts a version, with the values [`bind_version`] binds.
 const INSERT_VERSION: &str =
     "INSERT INTO records (record_id, created_at, household_ref, verdict, purpose, member_count,
-                              digest, idempotency_key, request_hash, body, version, previous_record_id,
-                              root_record_id, entry_seq)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)";
+                              digest, idempotency_key, request_hash, body, kek_id, wrapped_key, version,
+                              previous_record_id, root_record_id, entry_seq)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)";
 
 /// Binds the values of [`INSERT_VERSION`] to `q`.
 fn bind_version<'q>(
@@ -148,7 +150,7 @@ pub(crate) async fn lineage(pool: &Pool, record_id: &str) -> Result<Vec<(Summary
         return Ok(Vec::new());
     }
     let rows = sqlx::query(&format!(
-        "SELECT {SUMMARY_COLUMNS}, r.body, r.entry_seq, a.entry AS bound_entry
+        "SELECT {SUMMARY_COLUMNS}, {RAW_COLUMNS}
          FROM records r LEFT JOIN audit_entries a ON a.seq = r.entry_seq
          WHERE r.root_record_id = (SELECT root_record_id FROM records WHERE record_id = $1)
          ORDER BY r.version, r.created_at"
@@ -161,8 +163,9 @@ pub(crate) async fn lineage(pool: &Pool, record_id: &str) -> Result<Vec<(Summary
 
 pub(crate) async fn add_review(pool: &Pool, r: &ReviewRow<'_>) -> Result<()> {
     sqlx::query(
-        "INSERT INTO record_reviews (review_id, record_id, created_at, outcome, note, reviewer, reviewer_role)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        "INSERT INTO record_reviews (review_id, record_id, created_at, outcome, note, reviewer, reviewer_role,
+                                     kek_id, wrapped_key, sealed_note)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
     .bind(r.review_id)
     .bind(r.record_id)
@@ -171,12 +174,20 @@ pub(crate) async fn add_review(pool: &Pool, r: &ReviewRow<'_>) -> Result<()> {
     .bind(r.note)
     .bind(r.reviewer)
     .bind(r.reviewer_role)
+    .bind(r.sealed.as_ref().map(|s| s.kek_id.as_str()))
+    .bind(r.sealed.as_ref().map(|s| s.wrapped_key.as_slice()))
+    .bind(r.sealed.as_ref().map(|s| s.payload.as_slice()))
     .execute(pool)
     .await?;
     Ok(())
 }
 
-pub(crate) async fn reviews(pool: &Pool, record_id: &str, whole_lineage: bool) -> Result<Vec<Review>> {
+pub(crate) async fn reviews(
+    pool: &Pool,
+    record_id: &str,
+    whole_lineage: bool,
+    keys: Option<&dyn KeyProvider>,
+) -> Result<Vec<Review>> {
     if DIALECT.unstorable(record_id) {
         return Ok(Vec::new());
     }
@@ -187,22 +198,31 @@ pub(crate) async fn reviews(pool: &Pool, record_id: &str, whole_lineage: bool) -
         "v.record_id = $1"
     };
     let sql = format!(
-        "SELECT v.review_id, v.record_id, v.created_at, v.outcome, v.note, v.reviewer, v.reviewer_role
+        "SELECT v.review_id, v.record_id, v.created_at, v.outcome, v.note, v.reviewer, v.reviewer_role,
+                v.kek_id, v.wrapped_key, v.sealed_note
          FROM record_reviews v WHERE {which} ORDER BY v.created_at, v.review_id"
     );
     let rows = sqlx::query(&sql).bind(record_id).fetch_all(pool).await?;
-    Ok(rows
-        .into_iter()
+    rows.into_iter()
         .map(|r| {
-            review_from_columns(
-                r.get("review_id"),
+            let review_id: String = r.get("review_id");
+            let note = open_note(
+                keys,
+                &review_id,
+                r.get("note"),
+                r.get("kek_id"),
+                r.get("wrapped_key"),
+                r.get("sealed_note"),
+            )?;
+            Ok(review_from_columns(
+                review_id,
                 r.get("record_id"),
                 r.get("created_at"),
                 r.get("outcome"),
-                r.get("note"),
+                note,
                 r.get("reviewer"),
                 r.get("reviewer_role"),
-            )
+            ))
         })
-        .collect())
+        .collect()
 }

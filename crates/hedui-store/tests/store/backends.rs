@@ -47,10 +47,37 @@ enum Place {
     },
 }
 
+/// The data keys every test store encrypts with: one set per test run, as
+/// a hub has one data key file.
+pub fn data_keys() -> Arc<dyn hedui_store::KeyProvider> {
+    static KEYS: std::sync::OnceLock<Arc<dyn hedui_store::KeyProvider>> = std::sync::OnceLock::new();
+    KEYS.get_or_init(|| hedui_store::DataKeys::generate().expect("random keys").into_provider())
+        .clone()
+}
+
+/// The SQL assignments that store `body` as record `record_id` version
+/// `version`'s body, sealed under [`data_keys`]: what a forger holding the
+/// data key file (but not the hub key) could write.
+pub fn sealed_body_assignments(kind: BackendKind, record_id: &str, version: i64, body: &[u8]) -> String {
+    let keys = data_keys();
+    let s = hedui_store::envelope::seal(keys.as_ref(), hedui_store::Aad::Record { record_id, version }, body)
+        .expect("sealing");
+    let lit = |b: &[u8]| match kind {
+        BackendKind::Sqlite => format!("X'{}'", hex::encode(b)),
+        BackendKind::Postgres => format!("decode('{}', 'hex')", hex::encode(b)),
+    };
+    format!(
+        "body = {}, kek_id = '{}', wrapped_key = {}",
+        lit(&s.payload),
+        s.kek_id,
+        lit(&s.wrapped_key)
+    )
+}
+
 impl TestDb {
     /// Opens the test's database again, as a restarted hub would.
     pub async fn reopen(&self) -> hedui_store::Result<Store> {
-        Store::open(&self.url).await
+        Ok(Store::open(&self.url).await?.with_data_keys(data_keys()))
     }
 
     /// The URL of another fresh database on the same backend, empty (not
@@ -88,7 +115,7 @@ impl TestDb {
             }
         };
         let store = match Store::open(&url).await {
-            Ok(store) => store,
+            Ok(store) => store.with_data_keys(data_keys()),
             Err(e) => {
                 drop_databases(&place).await;
                 panic!("opening a fresh {kind:?} store at {}: {e}", redact(&url));

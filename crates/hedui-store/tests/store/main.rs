@@ -7,6 +7,7 @@
 //! it cannot be reached the PostgreSQL half is skipped with a notice on
 //! stderr, unless `HEDUI_REQUIRE_POSTGRES=1`, which makes that a failure.
 
+mod at_rest;
 mod audit;
 mod backends;
 mod batches;
@@ -83,6 +84,9 @@ on_both_backends!(
     tamper::a_changed_actor_is_refused_and_named,
     tamper::an_entry_edited_after_the_last_checkpoint_is_named,
     tamper::an_entry_naming_a_record_that_is_not_stored_is_named,
+    at_rest::personal_data_is_stored_encrypted_and_read_back,
+    at_rest::bad_keys_and_bad_rows_are_named_and_nothing_is_half_written,
+    at_rest::a_database_written_before_encryption_is_encrypted_in_resumable_chunks,
 );
 
 #[tokio::test]

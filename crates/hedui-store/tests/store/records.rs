@@ -47,13 +47,9 @@ fn all() -> ListFilter {
 /// An UPDATE that sets `records.body` of `record_id` to `body`, in the
 /// backend's own syntax for a byte string.
 fn set_body_sql(kind: BackendKind, record_id: &str, body: &[u8]) -> String {
-    let hex = hex::encode(body);
-    match kind {
-        BackendKind::Sqlite => format!("UPDATE records SET body = X'{hex}' WHERE record_id = '{record_id}'"),
-        BackendKind::Postgres => {
-            format!("UPDATE records SET body = decode('{hex}', 'hex') WHERE record_id = '{record_id}'")
-        }
-    }
+    // Sealed with the data keys, as a forger holding the key file could.
+    let set = crate::backends::sealed_body_assignments(kind, record_id, 1, body);
+    format!("UPDATE records SET {set} WHERE record_id = '{record_id}'")
 }
 
 pub async fn a_record_round_trips_and_survives_reopening(db: &TestDb) {
@@ -369,7 +365,10 @@ pub async fn a_schema_newer_than_the_binary_is_refused(db: &TestDb) {
 pub async fn two_stores_opening_one_new_database_at_once_migrate_it_once(db: &TestDb) {
     let url = db.another_empty_database().await;
     let (a, b) = tokio::join!(Store::open(&url), Store::open(&url));
-    let (a, b) = (a.unwrap(), b.unwrap());
+    let (a, b) = (
+        a.unwrap().with_data_keys(crate::backends::data_keys()),
+        b.unwrap().with_data_keys(crate::backends::data_keys()),
+    );
     assert_eq!(a.schema_version().await.unwrap(), Store::known_schema_version());
     let r = record("a", "2026-11-01T10:00:00.000Z", Verdict::MeetsCriteria, &[]);
     assert_eq!(a.put_record(&r, "k", "h").await.unwrap(), PutOutcome::Inserted);

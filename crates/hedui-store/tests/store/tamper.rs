@@ -150,9 +150,10 @@ pub async fn a_record_resealed_with_a_recomputed_digest_is_refused(db: &TestDb) 
     let mut forged = records[0].clone();
     forged.household.as_mut().unwrap().members[0].name = "王伪造".into();
     hedui_domain::digest::seal(&mut forged);
+    // A forger who holds the data key file (but not the hub key).
     let sql = format!(
-        "UPDATE records SET body = {}, digest = '{}' WHERE record_id = '{}'",
-        bytes_literal(db, &forged.encode_to_vec()),
+        "UPDATE records SET {}, digest = '{}' WHERE record_id = '{}'",
+        crate::backends::sealed_body_assignments(db.kind, &forged.record_id, 1, &forged.encode_to_vec()),
         forged.digest,
         forged.record_id
     );
@@ -165,8 +166,8 @@ pub async fn a_record_resealed_with_a_recomputed_digest_is_refused(db: &TestDb) 
     let mut resigned = forged.clone();
     hedui_trust::seal::seal(&mut resigned, &hub_key());
     let sql = format!(
-        "UPDATE records SET body = {} WHERE record_id = '{}'",
-        bytes_literal(db, &resigned.encode_to_vec()),
+        "UPDATE records SET {} WHERE record_id = '{}'",
+        crate::backends::sealed_body_assignments(db.kind, &resigned.record_id, 1, &resigned.encode_to_vec()),
         resigned.record_id
     );
     store.execute_raw_for_tests(&sql).await.unwrap();
