@@ -843,3 +843,63 @@ async fn backup_and_restore_time_per_ten_thousand_records() {
         per(restore_time)
     );
 }
+
+/// The data key is in no backup: the backup file holds no name or ID number
+/// of the households verified, and a restore without the key, or with
+/// another county's key, is refused and leaves nothing behind.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backup_without_its_data_key_cannot_be_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let households = 3;
+    let db = small_database(dir.path(), households).await;
+    let backup = dir.path().join("county.hedb");
+    backup_of(&db, &backup);
+    let bytes = std::fs::read(&backup).unwrap();
+    for h in helpers::sandbox().households().iter().take(households) {
+        for m in &h.household.members {
+            for needle in [&m.name, &m.id_number] {
+                assert!(
+                    !bytes.windows(needle.len()).any(|w| w == needle.as_bytes()),
+                    "the backup holds a household's name or ID number in plaintext"
+                );
+            }
+        }
+    }
+    let key = public_key();
+
+    // No data key at all.
+    let target = dir.path().join("no-key");
+    let out = run(hedui()
+        .args(["restore", backup.to_str().unwrap()])
+        .args(["--data-dir", target.to_str().unwrap()])
+        .args(["--key", &key]));
+    let said = text(&out);
+    assert!(!out.status.success(), "{said}");
+    assert!(said.contains("data key"), "{said}");
+    assert!(!target.exists(), "a refused restore leaves nothing: {said}");
+
+    // Another county's data key (a new one from `hedui keygen`).
+    let other = dir.path().join("other-data.key");
+    let made = run(hedui().args(["keygen", "--kind", "data", "-o", other.to_str().unwrap()]));
+    assert!(made.status.success(), "{}", text(&made));
+    let target = dir.path().join("wrong-key");
+    let out = run(hedui()
+        .args(["restore", backup.to_str().unwrap()])
+        .arg("--data-key")
+        .arg(&other)
+        .args(["--data-dir", target.to_str().unwrap()])
+        .args(["--key", &key]));
+    let said = text(&out);
+    assert!(!out.status.success(), "{said}");
+    assert!(!target.exists(), "a refused restore leaves nothing: {said}");
+
+    // With its own key it restores.
+    let target = dir.path().join("restored");
+    let out = run(hedui()
+        .args(["restore", backup.to_str().unwrap()])
+        .arg("--data-key")
+        .arg(data_key_file())
+        .args(["--data-dir", target.to_str().unwrap()])
+        .args(["--key", &key]));
+    assert!(out.status.success(), "{}", text(&out));
+}
