@@ -233,17 +233,6 @@ macro_rules! dispatch {
     };
 }
 
-/// Which backend a store URL names; any other `scheme://` is refused.
-fn kind_of(url: &str) -> Result<BackendKind> {
-    match scheme(url) {
-        Some("postgres" | "postgresql") => Ok(BackendKind::Postgres),
-        Some("sqlite") | None => Ok(BackendKind::Sqlite),
-        Some(s) => Err(StoreError::Url(format!(
-            "unsupported scheme {s:?}; use postgres://, postgresql://, sqlite:// or a file path"
-        ))),
-    }
-}
-
 /// A connection pool to a store's database with exactly the settings the
 /// store uses (on SQLite: WAL, `synchronous = FULL`, the busy timeout), and
 /// none of its tables or migrations: for a tool that measures the database
@@ -664,18 +653,6 @@ impl Store {
     }
 }
 
-/// The scheme of `url` if it has one (`sqlite::memory:` counts as `sqlite`);
-/// `None` for a plain path. Schemes are matched in lower case, as sqlx does.
-fn scheme(url: &str) -> Option<&str> {
-    if url.starts_with("sqlite:") {
-        return Some("sqlite");
-    }
-    let (scheme, _) = url.split_once("://")?;
-    let is_scheme = scheme.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
-        && scheme.chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c));
-    is_scheme.then_some(scheme)
-}
-
 /// A record as the columns both backends store.
 pub(crate) struct RecordRow<'a> {
     pub record_id: &'a str,
@@ -909,63 +886,9 @@ pub use versions::PutVersionOutcome;
 pub mod batch;
 pub mod runtime_role;
 
-#[cfg(test)]
-mod tests {
-    use super::scheme;
-
-    #[test]
-    fn the_scheme_picks_the_backend() {
-        assert_eq!(scheme("postgres://u@h/db"), Some("postgres"));
-        assert_eq!(scheme("postgresql:///db?host=/run/postgresql"), Some("postgresql"));
-        assert_eq!(scheme("sqlite://hedui.db"), Some("sqlite"));
-        assert_eq!(scheme("sqlite::memory:"), Some("sqlite"));
-        assert_eq!(scheme("SQLITE://x.db"), Some("SQLITE"));
-        assert_eq!(scheme("mysql://h/db"), Some("mysql"));
-        assert_eq!(scheme("hedui.db"), None);
-        assert_eq!(scheme("/var/lib/hedui/hedui.db"), None);
-        assert_eq!(scheme("./odd://name.db"), None);
-    }
-}
-
-/// `url` with any password replaced by `***`, for logs and messages: the
-/// one in `user:password@` and a `password=` query parameter.
-pub fn redact_url(url: &str) -> String {
-    let mut out = url.to_owned();
-    if let Some(start) = out.find("://").map(|i| i + 3) {
-        let end = out[start..].find(['/', '?']).map_or(out.len(), |i| start + i);
-        if let Some(at) = out[start..end].rfind('@')
-            && let Some(colon) = out[start..start + at].find(':')
-        {
-            out.replace_range(start + colon + 1..start + at, "***");
-        }
-    }
-    if let Some(q) = out.find('?') {
-        let (head, query) = out.split_at(q + 1);
-        let query: Vec<String> = query
-            .split('&')
-            .map(|pair| match pair.split_once('=') {
-                Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
-                _ => pair.to_owned(),
-            })
-            .collect();
-        out = format!("{head}{}", query.join("&"));
-    }
-    out
-}
+mod url;
+use url::kind_of;
+pub use url::redact_url;
 
 #[cfg(test)]
-mod redact_tests {
-    use super::redact_url;
-
-    #[test]
-    fn passwords_never_survive_redaction() {
-        assert_eq!(redact_url("postgres://u:s3cret@h:5/db"), "postgres://u:***@h:5/db");
-        assert_eq!(redact_url("postgres://u@h/db"), "postgres://u@h/db");
-        assert_eq!(
-            redact_url("postgres://u@h/db?password=s3cret&application_name=x"),
-            "postgres://u@h/db?password=***&application_name=x"
-        );
-        assert_eq!(redact_url("sqlite://hedui.db"), "sqlite://hedui.db");
-        assert_eq!(redact_url("postgres://u:p@ss@h/db"), "postgres://u:***@h/db");
-    }
-}
+mod tests;
