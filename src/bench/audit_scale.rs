@@ -87,6 +87,18 @@ fn database_bytes(url: &str) -> Option<u64> {
     Some(size(path.to_owned()) + size(format!("{path}-wal")))
 }
 
+/// A query's p50 and p99, and whether the p99 is within `target`.
+fn judged(d: &Dist, target: Duration) -> String {
+    let p99 = d.pct(99.0);
+    format!(
+        "p50 {} p99 {} (target ≤ {}: {})",
+        ms(d.pct(50.0)),
+        ms(p99),
+        ms(target),
+        met(p99 <= target)
+    )
+}
+
 /// Builds the log and measures the three queries; rows go into `table`.
 pub async fn run(entries: u64, database_url: Option<&str>, table: &mut Vec<(String, String)>) -> anyhow::Result<()> {
     let scratch = tempfile::tempdir()?;
@@ -186,13 +198,7 @@ pub async fn run(entries: u64, database_url: Option<&str>, table: &mut Vec<(Stri
             "audit-scale: who (200 persons, {:.0} entries each)",
             found as f64 / 200.0
         ),
-        format!(
-            "p50 {} p99 {} (target ≤ {}: {})",
-            ms(who.pct(50.0)),
-            ms(who.pct(99.0)),
-            ms(WHO_TARGET),
-            met(who.pct(99.0) <= WHO_TARGET)
-        ),
+        judged(&who, WHO_TARGET),
     ));
 
     // One inclusion proof.
@@ -212,13 +218,7 @@ pub async fn run(entries: u64, database_url: Option<&str>, table: &mut Vec<(Stri
     let proofs = Dist::new(proofs);
     table.push((
         "audit-scale: one inclusion proof (200 entries)".into(),
-        format!(
-            "p50 {} p99 {} (target ≤ {}: {})",
-            ms(proofs.pct(50.0)),
-            ms(proofs.pct(99.0)),
-            ms(PROOF_TARGET),
-            met(proofs.pct(99.0) <= PROOF_TARGET)
-        ),
+        judged(&proofs, PROOF_TARGET),
     ));
 
     // An export of one person's entries with proofs.
@@ -253,13 +253,7 @@ pub async fn run(entries: u64, database_url: Option<&str>, table: &mut Vec<(Stri
             "audit-scale: export one person (50 persons, {} KiB each)",
             bytes / 50 / 1024
         ),
-        format!(
-            "p50 {} p99 {} (target ≤ {}: {})",
-            ms(exports.pct(50.0)),
-            ms(exports.pct(99.0)),
-            ms(EXPORT_TARGET),
-            met(exports.pct(99.0) <= EXPORT_TARGET)
-        ),
+        judged(&exports, EXPORT_TARGET),
     ));
     drop(log);
     Ok(())

@@ -396,7 +396,7 @@ fn extend_at(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::merkle::{MerkleTree, leaf_hash};
     use proptest::prelude::*;
@@ -408,7 +408,7 @@ mod tests {
     /// The index a store would hold after catching up in steps of
     /// `steps` chunks at a time, and a tree reading exactly what `needs`
     /// lists from it.
-    fn stored(chunk_level: u32, all: &[Hash], step: usize, needs: &Needs) -> StoredTree {
+    pub(crate) fn stored(chunk_level: u32, all: &[Hash], step: usize, needs: &Needs) -> StoredTree {
         let chunk = 1usize << chunk_level;
         let complete = all.len() / chunk;
         let mut index: HashMap<NodeId, Hash> = HashMap::new();

@@ -570,27 +570,10 @@ fn every_removed_row_is_caught() {
     }
 }
 
-/// The store's proof index over `leaves`, built in one step, and the
-/// [`crate::nodes::StoredTree`] that reads what `needs` lists from it.
-fn stored_tree(leaves: &[Hash], size: usize, needs: &crate::nodes::Needs) -> crate::nodes::StoredTree {
-    use crate::nodes::{CHUNK_LEVEL, extend};
-    let chunk = 1usize << CHUNK_LEVEL;
-    let roots: Vec<Hash> = leaves[..size].chunks_exact(chunk).map(merkle::root).collect();
-    let index: std::collections::HashMap<_, _> = extend(0, &[], &roots).into_iter().collect();
-    let nodes = needs
-        .nodes
-        .iter()
-        .filter_map(|id| index.get(id).map(|h| (*id, *h)))
-        .collect();
-    let chunks = needs
-        .chunks
-        .iter()
-        .map(|&c| {
-            let from = c as usize * chunk;
-            (c, leaves[from..(from + chunk).min(size)].to_vec())
-        })
-        .collect();
-    crate::nodes::StoredTree::new(size as u64, nodes, chunks)
+/// The store's proof index over all of `leaves`, built in one step, read
+/// as `needs` lists: the helper of `nodes`' own tests.
+fn stored_tree(leaves: &[Hash], needs: &crate::nodes::Needs) -> crate::nodes::StoredTree {
+    crate::nodes::tests::stored(crate::nodes::CHUNK_LEVEL, leaves, leaves.len(), needs)
 }
 
 #[test]
@@ -606,7 +589,7 @@ fn an_export_from_the_proof_index_equals_one_from_every_leaf() {
     let picked: Vec<AuditEntry> = seqs.iter().map(|&s| entries[s as usize].clone()).collect();
     let earlier = vec![cps[0].clone(), cps[1].clone()];
     let needs = crate::nodes::Needs::for_proofs(1_300, &seqs, &[300, 1_000]);
-    let tree = stored_tree(&leaves, 1_300, &needs);
+    let tree = stored_tree(&leaves, &needs);
     let from_nodes =
         ExportBundle::build_from_nodes(picked.clone(), &tree, cps[2].clone(), earlier.clone(), &trusted()).unwrap();
     let from_leaves = ExportBundle::build(picked, &leaves, cps[2].clone(), earlier, &trusted()).unwrap();
@@ -618,7 +601,7 @@ fn an_export_from_the_proof_index_equals_one_from_every_leaf() {
 
     // An entry whose chunk was not read is named, not guessed.
     let lacking = crate::nodes::Needs::for_proofs(1_300, &[0], &[]);
-    let tree = stored_tree(&leaves, 1_300, &lacking);
+    let tree = stored_tree(&leaves, &lacking);
     let e = ExportBundle::build_from_nodes(vec![entries[700].clone()], &tree, cps[2].clone(), vec![], &trusted())
         .unwrap_err();
     assert!(matches!(e, BundleError::Missing(_)), "{e}");
