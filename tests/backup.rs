@@ -357,6 +357,16 @@ async fn submit(sys: &mut TestSystem, households: usize) {
     }
 }
 
+/// `hedui restore FILE --data-dir DIR --key KEY` with the tests' data key.
+fn restore(file: &Path, data_dir: &Path, key: &str) -> Output {
+    run(hedui()
+        .args(["restore", file.to_str().unwrap()])
+        .arg("--data-key")
+        .arg(data_key_file())
+        .args(["--data-dir", data_dir.to_str().unwrap()])
+        .args(["--key", key]))
+}
+
 fn backup_of(db: &Path, out: &Path) {
     let o = run(hedui().args(["backup", "--database", &sqlite_url(db), "--out", out.to_str().unwrap()]));
     assert!(o.status.success(), "{}", text(&o));
@@ -430,12 +440,7 @@ async fn what_is_not_a_backup_is_refused_by_name_and_nothing_is_written() {
         let target = dir
             .path()
             .join(format!("restore-{}", file.file_name().unwrap().to_string_lossy()));
-        let out = run(hedui()
-            .args(["restore", file.to_str().unwrap()])
-            .arg("--data-key")
-            .arg(data_key_file())
-            .args(["--data-dir", target.to_str().unwrap()])
-            .args(["--key", &key]));
+        let out = restore(file, &target, &key);
         let said = text(&out);
         assert!(!out.status.success(), "{}: {said}", file.display());
         assert!(
@@ -455,12 +460,7 @@ async fn what_is_not_a_backup_is_refused_by_name_and_nothing_is_written() {
         );
     }
     let missing = dir.path().join("no-such.hedb");
-    let out = run(hedui()
-        .args(["restore", missing.to_str().unwrap()])
-        .arg("--data-key")
-        .arg(data_key_file())
-        .args(["--data-dir", dir.path().join("r-missing").to_str().unwrap()])
-        .args(["--key", &key]));
+    let out = restore(&missing, &dir.path().join("r-missing"), &key);
     assert!(
         !out.status.success() && text(&out).contains("no-such.hedb"),
         "{}",
@@ -474,12 +474,7 @@ async fn what_is_not_a_backup_is_refused_by_name_and_nothing_is_written() {
     std::fs::write(occupied.join("hedui.db"), b"the county's live database").unwrap();
     std::fs::write(occupied.join("notes.txt"), b"x").unwrap();
     let before = tree(&occupied);
-    let out = run(hedui()
-        .args(["restore", good.to_str().unwrap()])
-        .arg("--data-key")
-        .arg(data_key_file())
-        .args(["--data-dir", occupied.to_str().unwrap()])
-        .args(["--key", &key]));
+    let out = restore(&good, &occupied, &key);
     let said = text(&out);
     assert!(!out.status.success());
     assert!(
@@ -493,23 +488,13 @@ async fn what_is_not_a_backup_is_refused_by_name_and_nothing_is_written() {
     let hidden = dir.path().join("hidden");
     std::fs::create_dir(&hidden).unwrap();
     std::fs::write(hidden.join(".leftover"), b"").unwrap();
-    let out = run(hedui()
-        .args(["restore", good.to_str().unwrap()])
-        .arg("--data-key")
-        .arg(data_key_file())
-        .args(["--data-dir", hidden.to_str().unwrap()])
-        .args(["--key", &key]));
+    let out = restore(&good, &hidden, &key);
     assert!(
         !out.status.success() && text(&out).contains(".leftover"),
         "{}",
         text(&out)
     );
-    let out = run(hedui()
-        .args(["restore", good.to_str().unwrap()])
-        .arg("--data-key")
-        .arg(data_key_file())
-        .args(["--data-dir", words.to_str().unwrap()])
-        .args(["--key", &key]));
+    let out = restore(&good, &words, &key);
     assert!(
         !out.status.success() && text(&out).contains("not a directory"),
         "{}",
@@ -521,12 +506,7 @@ async fn what_is_not_a_backup_is_refused_by_name_and_nothing_is_written() {
     let foreign =
         hedui_audit::checkpoint::format_public_key(&hedui_trust::SigningKey::from_bytes(&[7; 32]).verifying_key());
     let target = dir.path().join("foreign");
-    let out = run(hedui()
-        .args(["restore", good.to_str().unwrap()])
-        .arg("--data-key")
-        .arg(data_key_file())
-        .args(["--data-dir", target.to_str().unwrap()])
-        .args(["--key", &foreign]));
+    let out = restore(&good, &target, &foreign);
     let said = text(&out);
     assert!(
         !out.status.success() && said.contains("does not verify") && said.contains("nothing was restored"),
@@ -538,12 +518,7 @@ async fn what_is_not_a_backup_is_refused_by_name_and_nothing_is_written() {
     sqlite_exec(&forged, "UPDATE records SET household_ref = household_ref || '-edited'").await;
     let empty_dir = dir.path().join("empty-dir");
     std::fs::create_dir(&empty_dir).unwrap();
-    let out = run(hedui()
-        .args(["restore", forged.to_str().unwrap()])
-        .arg("--data-key")
-        .arg(data_key_file())
-        .args(["--data-dir", empty_dir.to_str().unwrap()])
-        .args(["--key", &key]));
+    let out = restore(&forged, &empty_dir, &key);
     let said = text(&out);
     assert!(!out.status.success() && said.contains("household_ref"), "{said}");
     assert!(
@@ -553,12 +528,7 @@ async fn what_is_not_a_backup_is_refused_by_name_and_nothing_is_written() {
     );
 
     // The good one restores into the (still) empty directory.
-    let out = run(hedui()
-        .args(["restore", good.to_str().unwrap()])
-        .arg("--data-key")
-        .arg(data_key_file())
-        .args(["--data-dir", empty_dir.to_str().unwrap()])
-        .args(["--key", &key]));
+    let out = restore(&good, &empty_dir, &key);
     assert!(out.status.success(), "{}", text(&out));
     assert!(text(&out).contains("3 records"), "{}", text(&out));
 
@@ -622,12 +592,7 @@ async fn a_backup_before_the_first_checkpoint_restores_and_says_no_signature_cov
     let backup = dir.path().join("young.hedb");
     backup_of(&db, &backup);
     sys.stop().await;
-    let out = run(hedui()
-        .args(["restore", backup.to_str().unwrap()])
-        .arg("--data-key")
-        .arg(data_key_file())
-        .args(["--data-dir", dir.path().join("restored").to_str().unwrap()])
-        .args(["--key", &public_key()]));
+    let out = restore(&backup, &dir.path().join("restored"), &public_key());
     let said = text(&out);
     assert!(out.status.success(), "{said}");
     assert!(
@@ -657,12 +622,7 @@ async fn a_backup_before_the_first_checkpoint_restores_and_says_no_signature_cov
     let forged = dir.path().join("forged.hedb");
     std::fs::copy(&backup, &forged).unwrap();
     sqlite_exec(&forged, "UPDATE records SET household_ref = household_ref || '-edited'").await;
-    let out = run(hedui()
-        .args(["restore", forged.to_str().unwrap()])
-        .arg("--data-key")
-        .arg(data_key_file())
-        .args(["--data-dir", dir.path().join("restored-forged").to_str().unwrap()])
-        .args(["--key", &public_key()]));
+    let out = restore(&forged, &dir.path().join("restored-forged"), &public_key());
     assert!(
         !out.status.success() && text(&out).contains("household_ref"),
         "{}",
@@ -822,12 +782,7 @@ async fn backup_and_restore_time_per_ten_thousand_records() {
     let backup_time = began.elapsed();
     sys.stop().await;
     let began = Instant::now();
-    let out = run(hedui()
-        .args(["restore", backup.to_str().unwrap()])
-        .arg("--data-key")
-        .arg(data_key_file())
-        .args(["--data-dir", dir.path().join("restored").to_str().unwrap()])
-        .args(["--key", &public_key()]));
+    let out = restore(&backup, &dir.path().join("restored"), &public_key());
     let restore_time = began.elapsed();
     assert!(out.status.success(), "{}", text(&out));
     let bytes = std::fs::metadata(&backup).unwrap().len();
@@ -895,11 +850,6 @@ async fn a_backup_without_its_data_key_cannot_be_read() {
 
     // With its own key it restores.
     let target = dir.path().join("restored");
-    let out = run(hedui()
-        .args(["restore", backup.to_str().unwrap()])
-        .arg("--data-key")
-        .arg(data_key_file())
-        .args(["--data-dir", target.to_str().unwrap()])
-        .args(["--key", &key]));
+    let out = restore(&backup, &target, &key);
     assert!(out.status.success(), "{}", text(&out));
 }
