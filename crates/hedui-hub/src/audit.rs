@@ -14,13 +14,14 @@
 //! Fail closed: when an append fails, the caller gets an error and must not
 //! answer; [`AuditLog::healthy`] reports the last outcome for health checks.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use hedui_audit::checkpoint::{Checkpoint, SignedCheckpoint, sign};
 use hedui_audit::entry::{AuditEntry, PersonRef};
-use hedui_audit::merkle::{self, Frontier};
+use hedui_audit::merkle::Frontier;
 use hedui_proto::v1::VerificationRecord;
 use hedui_store::audit::{RecordStored, RecordToStore};
 use hedui_store::{Store, StoreError};
@@ -114,33 +115,10 @@ impl AuditLog {
         interval: Duration,
         metrics: crate::metrics::Metrics,
     ) -> Result<AuditLog, AuditError> {
-        // Read in this order so that another hub appending meanwhile cannot
-        // make an intact log look cut short: the checkpoint first, then the
-        // size, then exactly that many leaves and entries.
-        let latest = store.latest_checkpoint().await?;
-        let size = store.audit_size().await?;
-        let leaves = store.audit_leaves(size).await?;
-        if let Some(cp) = &latest {
-            let n = cp.checkpoint.tree_size;
-            let intact = leaves.len() as u64 >= n && merkle::root(&leaves[..n as usize]) == cp.checkpoint.root;
-            if !intact {
-                return Err(AuditError::Tampered(n));
-            }
-        }
-        if leaves.len() as u64 != size {
-            return Err(AuditError::Tampered(size));
-        }
-        // Every stored entry must still hash to its stored leaf: an entry
-        // edited in place (leaf column untouched) is caught here, one whose
-        // leaf was rewritten too is caught by the checkpoint above.
-        let entries = store.audit_all().await?;
-        for (i, e) in entries.iter().take(leaves.len()).enumerate() {
-            if e.seq != i as u64 || leaves.get(i) != Some(&e.leaf()) {
-                return Err(AuditError::Tampered(i as u64));
-            }
-        }
-        bind_legacy_records(&store, &entries, &key).await?;
-        let frontier = Frontier::from_leaves(&leaves);
+        let loaded = load_verified(&store, LOAD_PAGE).await?;
+        let latest = loaded.latest;
+        let frontier = loaded.frontier;
+        bind_legacy_records(&store, loaded.stored_by, &key).await?;
         if let Some(at) = latest.as_ref().and_then(|c| checkpoint_time(&c.checkpoint)) {
             metrics.checkpoint_signed(at);
         }
@@ -284,6 +262,89 @@ struct Appender {
     metrics: crate::metrics::Metrics,
 }
 
+/// How many entries a hub reads at a time when it checks its log at start.
+const LOAD_PAGE: u32 = 2048;
+
+/// The stored log as checked at start.
+struct Loaded {
+    /// The last signed checkpoint, which the log matched.
+    latest: Option<SignedCheckpoint>,
+    /// The frontier of every stored entry, to append after.
+    frontier: Frontier,
+    /// When records from before migration 0005 are still unbound: those
+    /// records, and the seq of the first verified entry that stored each
+    /// digest.
+    stored_by: Option<(Vec<(String, Vec<u8>)>, HashMap<String, u64>)>,
+}
+
+/// Reads the stored log `page` entries at a time and checks it: every entry
+/// hashes to its stored leaf, seqs run from 0 with no gap, and the first
+/// entries hash to the root of the last signed checkpoint. Only the
+/// frontier (a hash per level) is kept, so memory stays flat however long
+/// the log is; the time is one pass over it.
+///
+/// Read in this order so that another hub appending meanwhile cannot make
+/// an intact log look cut short: the checkpoint first, then the size, then
+/// exactly that many entries.
+async fn load_verified(store: &Store, page: u32) -> Result<Loaded, AuditError> {
+    let latest = store.latest_checkpoint().await?;
+    let size = store.audit_size().await?;
+    let signed = latest.as_ref().map(|c| (c.checkpoint.tree_size, c.checkpoint.root));
+    let check_signed = |frontier: &Frontier| match signed {
+        Some((n, root)) if n == frontier.size() && frontier.root() != root => Err(AuditError::Tampered(n)),
+        _ => Ok(()),
+    };
+    let unbound = store.unbound_records().await?;
+    let mut stored_by = (!unbound.is_empty()).then(HashMap::new);
+    let mut frontier = Frontier::new();
+    check_signed(&frontier)?;
+    while frontier.size() < size {
+        let want = u32::try_from(size - frontier.size()).unwrap_or(u32::MAX).min(page);
+        let rows = store.audit_page(frontier.size(), want).await?;
+        if rows.is_empty() {
+            break;
+        }
+        for (e, leaf) in rows {
+            // An entry edited in place (leaf column untouched) is caught by
+            // its hash; one whose leaf was rewritten too, by the checkpoint.
+            let at = frontier.size();
+            if e.seq != at || leaf != e.leaf() {
+                return Err(AuditError::Tampered(at));
+            }
+            if let Some(map) = stored_by.as_mut()
+                && stores_record(&e)
+            {
+                map.entry(e.record_digest.clone()).or_insert(e.seq);
+            }
+            frontier.append(leaf);
+            check_signed(&frontier)?;
+        }
+    }
+    if frontier.size() != size {
+        return Err(AuditError::Tampered(frontier.size()));
+    }
+    if let Some((n, _)) = signed
+        && n > size
+    {
+        return Err(AuditError::Tampered(size));
+    }
+    Ok(Loaded {
+        latest,
+        frontier,
+        stored_by: stored_by.map(|m| (unbound, m)),
+    })
+}
+
+/// Whether `e` records a stored record (the entry the record is bound to).
+fn stores_record(e: &AuditEntry) -> bool {
+    matches!(
+        e.action.as_str(),
+        "SubmitVerification" | "batch.household" | "RecheckRecord"
+    ) && e.status == "OK"
+        && e.detail.starts_with("record ")
+        && !e.record_digest.is_empty()
+}
+
 /// Binds the records stored before records were bound to the log
 /// (migration 0005) to the entry that stored each, and seals them with the
 /// hub key. The entries were verified just before, so a record is sealed
@@ -291,24 +352,12 @@ struct Appender {
 /// edited before this upgrade stays unbound, and every read refuses it.
 async fn bind_legacy_records(
     store: &Store,
-    entries: &[AuditEntry],
+    stored_by: Option<(Vec<(String, Vec<u8>)>, HashMap<String, u64>)>,
     key: &hedui_trust::SigningKey,
 ) -> Result<(), AuditError> {
-    let unbound = store.unbound_records().await?;
-    if unbound.is_empty() {
+    let Some((unbound, stored_by)) = stored_by else {
         return Ok(());
-    }
-    let mut stored_by: std::collections::HashMap<&str, u64> = std::collections::HashMap::new();
-    for e in entries {
-        let stores_record = matches!(
-            e.action.as_str(),
-            "SubmitVerification" | "batch.household" | "RecheckRecord"
-        ) && e.status == "OK"
-            && e.detail.starts_with("record ");
-        if stores_record && !e.record_digest.is_empty() {
-            stored_by.entry(e.record_digest.as_str()).or_insert(e.seq);
-        }
-    }
+    };
     let (mut bound, mut left) = (0u64, 0u64);
     for (record_id, body) in unbound {
         let record = match <VerificationRecord as prost::Message>::decode(body.as_slice()) {
@@ -553,5 +602,91 @@ impl Appender {
             self.metrics.checkpoint_signed(at);
         }
         Ok(signed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sqlx::Connection as _;
+
+    fn entry(n: usize) -> AuditEntry {
+        AuditEntry {
+            seq: 0,
+            time: "2026-12-06T00:00:00.000Z".into(),
+            actor: "zhang.san".into(),
+            role: "caseworker".into(),
+            action: "test.append".into(),
+            purpose: String::new(),
+            request_id: String::new(),
+            persons: Vec::new(),
+            departments: Vec::new(),
+            status: "OK".into(),
+            record_digest: String::new(),
+            detail: format!("append {n}"),
+        }
+    }
+
+    /// A log of 13 entries with a checkpoint signed at 10, in a fresh file.
+    async fn log_of_13() -> (tempfile::TempDir, String, SignedCheckpoint) {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("hedui.db").display());
+        let store = Store::open(&url).await.unwrap();
+        let key = hedui_trust::SigningKey::from_bytes(&[7; 32]);
+        let log = AuditLog::open(store, key, "t".into(), Duration::from_secs(3600))
+            .await
+            .unwrap();
+        for n in 0..10 {
+            log.append(vec![entry(n)]).await.unwrap();
+        }
+        let cp = log.checkpoint().await.unwrap();
+        for n in 10..13 {
+            log.append(vec![entry(n)]).await.unwrap();
+        }
+        (dir, url, cp)
+    }
+
+    #[tokio::test]
+    async fn the_log_reads_the_same_in_pages_of_any_size() {
+        let (_dir, url, cp) = log_of_13().await;
+        let store = Store::open(&url).await.unwrap();
+        let whole = load_verified(&store, 64).await.unwrap();
+        assert_eq!(whole.frontier.size(), 13);
+        assert_eq!(whole.latest.unwrap().checkpoint.root, cp.checkpoint.root);
+        for page in 1..=14 {
+            let paged = load_verified(&store, page).await.unwrap();
+            assert_eq!(paged.frontier, whole.frontier, "page {page}");
+        }
+    }
+
+    #[tokio::test]
+    async fn an_edit_or_a_gap_past_the_first_page_is_found() {
+        let cases = [
+            (
+                "edit",
+                "UPDATE audit_entries SET entry = replace(entry, 'append 7', 'append 8') WHERE seq = 7",
+                7,
+            ),
+            ("gap", "DELETE FROM audit_entries WHERE seq = 5", 5),
+            ("tail cut", "DELETE FROM audit_entries WHERE seq >= 8", 8),
+        ];
+        for (name, sql, at) in cases {
+            let (_dir, url, _) = log_of_13().await;
+            let mut c = sqlx::SqliteConnection::connect(&url).await.unwrap();
+            for t in ["audit_entries_append_only_update", "audit_entries_append_only_delete"] {
+                sqlx::raw_sql(&format!("DROP TRIGGER IF EXISTS {t}"))
+                    .execute(&mut c)
+                    .await
+                    .unwrap();
+            }
+            sqlx::raw_sql(sql).execute(&mut c).await.unwrap();
+            c.close().await.unwrap();
+            let store = Store::open(&url).await.unwrap();
+            match load_verified(&store, 3).await {
+                Err(AuditError::Tampered(n)) => assert_eq!(n, at, "{name}"),
+                Err(e) => panic!("{name}: {e}"),
+                Ok(_) => panic!("{name}: a tampered log was accepted"),
+            }
+        }
     }
 }

@@ -143,6 +143,15 @@ impl Store {
         dispatch!(self.audit_all())
     }
 
+    /// Up to `limit` entries from seq `from` on, in seq order, each with
+    /// the leaf hash stored beside it. A hub reads its log this way at
+    /// start, one page at a time, so that its memory does not grow with the
+    /// log. A missing row shows as a jump in seq, which the caller checks.
+    pub async fn audit_page(&self, from: u64, limit: u32) -> Result<Vec<(AuditEntry, Hash)>> {
+        let from = i64::try_from(from).unwrap_or(i64::MAX);
+        dispatch!(self.audit_page(from, i64::from(limit.max(1))))
+    }
+
     /// Stores a signed checkpoint.
     pub async fn put_checkpoint(&self, cp: &SignedCheckpoint) -> Result<()> {
         let row = CheckpointRow {

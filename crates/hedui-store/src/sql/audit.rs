@@ -211,6 +211,20 @@ pub(crate) async fn audit_all(pool: &Pool) -> Result<Vec<AuditEntry>> {
         .collect()
 }
 
+pub(crate) async fn audit_page(pool: &Pool, from: i64, limit: i64) -> Result<Vec<(AuditEntry, Hash)>> {
+    let rows = sqlx::query("SELECT seq, entry, leaf FROM audit_entries WHERE seq >= $1 ORDER BY seq LIMIT $2")
+        .bind(from)
+        .bind(limit)
+        .fetch_all(pool)
+        .await?;
+    rows.into_iter()
+        .map(|r| {
+            let entry = parse_entry(r.get("seq"), &r.get::<String, _>("entry"))?;
+            Ok((entry, leaf_from_bytes(&r.get::<Vec<u8>, _>("leaf"))?))
+        })
+        .collect()
+}
+
 pub(crate) async fn put_checkpoint(pool: &Pool, cp: &CheckpointRow<'_>) -> Result<()> {
     sqlx::query(
         "INSERT INTO audit_checkpoints (tree_size, time, checkpoint) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
