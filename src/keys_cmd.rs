@@ -381,6 +381,8 @@ async fn retire(a: RetireArgs) -> anyhow::Result<()> {
             keys.kek_ids().join(", ")
         );
     }
+    // The primary KEK is refused before the database is asked.
+    keys.remove_kek(&a.kek).map_err(|e| anyhow!("--kek {}: {e}", a.kek))?;
     let store = open(&url, flag).await?;
     let by_kek = store.rows_by_kek().await;
     store.close().await;
@@ -391,7 +393,6 @@ async fn retire(a: RetireArgs) -> anyhow::Result<()> {
             counts(n)
         );
     }
-    keys.remove_kek(&a.kek).map_err(|e| anyhow!("--kek {}: {e}", a.kek))?;
     hedui_store::key_file::write_atomically(&key_path, &keys)
         .with_context(|| format!("cannot write the data key file {}", key_path.display()))?;
     println!(
