@@ -263,6 +263,11 @@ async fn rotation_during_a_batch(dir: tempfile::TempDir, url: &str) {
     }
     assert!(finished, "the batch did not finish");
     drop(hub);
+    // The hub read rows under both KEKs throughout, and switched to the new
+    // one without a restart.
+    let hub_log = std::fs::read_to_string(dir.path().join("hub.log")).unwrap();
+    assert!(!hub_log.contains("does not hold"), "{hub_log}");
+    assert!(hub_log.contains("data key file changed; keys reloaded"), "{hub_log}");
 
     // Nothing is left under the old KEK: the hub wrote under the new one
     // from the moment it reloaded its key file.

@@ -521,6 +521,11 @@ impl DataKeys {
         Arc::new(self)
     }
 
+    /// Whether it holds the KEK `kek_id`.
+    pub fn holds(&self, kek_id: &str) -> bool {
+        self.keks.iter().any(|(id, _)| id == kek_id)
+    }
+
     fn kek(&self, kek_id: &str) -> Result<&Key, EnvelopeError> {
         self.keks
             .iter()

@@ -146,6 +146,24 @@ impl ReloadingKeys {
         state.keys.clone()
     }
 
+    /// The keys to open something wrapped by `kek_id`: as [`Self::current`],
+    /// but when they lack that KEK the file is looked at at once, whatever
+    /// the interval: a rotation may have just added the KEK and re-wrapped
+    /// rows under it before this process's next check.
+    fn current_holding(&self, kek_id: &str) -> Arc<DataKeys> {
+        let keys = self.current();
+        if keys.holds(kek_id) {
+            return keys;
+        }
+        let mut state = self.lock();
+        state.checked = Instant::now();
+        let now = stamp(&self.path);
+        if now != state.stamp && state.failed != Some(now) {
+            self.reload(&mut state, now);
+        }
+        state.keys.clone()
+    }
+
     fn reload(&self, state: &mut State, now: Stamp) {
         let refused = |state: &mut State, problem: &str| {
             tracing::error!(
@@ -189,7 +207,7 @@ impl KeyProvider for ReloadingKeys {
     }
 
     fn wrap(&self, kek_id: &str, data_key: &Key) -> Result<Vec<u8>, EnvelopeError> {
-        self.current().wrap(kek_id, data_key)
+        self.current_holding(kek_id).wrap(kek_id, data_key)
     }
 
     fn wrap_primary(&self, data_key: &Key) -> Result<(String, Vec<u8>), EnvelopeError> {
@@ -199,7 +217,7 @@ impl KeyProvider for ReloadingKeys {
     }
 
     fn unwrap_key(&self, kek_id: &str, wrapped: &[u8]) -> Result<Key, EnvelopeError> {
-        self.current().unwrap_key(kek_id, wrapped)
+        self.current_holding(kek_id).unwrap_key(kek_id, wrapped)
     }
 
     fn person_index(&self, id_number: &str) -> String {
@@ -252,6 +270,21 @@ mod tests {
             1,
             "no temporary file left"
         );
+    }
+
+    #[test]
+    fn a_kek_it_lacks_makes_it_look_at_the_file_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("data.key");
+        let mut keys = DataKeys::generate().unwrap();
+        write_atomically(&path, &keys).unwrap();
+        let r = ReloadingKeys::load(path.clone(), loader()).unwrap();
+        let new = keys.add_kek().unwrap();
+        write_atomically(&path, &keys).unwrap();
+        // Within the check interval, but a row names the new KEK.
+        let wrapped = keys.wrap(&new, &Key::generate().unwrap()).unwrap();
+        r.unwrap_key(&new, &wrapped).unwrap();
+        assert_eq!(r.current_kek_id(), new);
     }
 
     #[test]
