@@ -208,16 +208,18 @@ async fn rotation_during_a_batch(dir: tempfile::TempDir, url: &str) {
     let first_line = tokio::task::spawn_blocking(move || {
         let stderr = rotate.stderr.take().unwrap();
         let mut seen = String::new();
+        let mut progress = None;
         for line in std::io::BufReader::new(stderr).lines() {
             let line = line.unwrap();
             if line.starts_with("re-wrapped ") {
                 rotate.kill().unwrap(); // SIGKILL on Unix
-                rotate.wait().unwrap();
-                return line;
+                progress = Some(line);
+                break;
             }
             seen.push_str(&line);
         }
-        panic!("the rotation ended without a progress line: {seen}");
+        let status = rotate.wait().unwrap();
+        progress.unwrap_or_else(|| panic!("the rotation ended ({status}) without a progress line: {seen}"))
     })
     .await
     .unwrap();
@@ -319,7 +321,7 @@ async fn rotation_during_a_batch(dir: tempfile::TempDir, url: &str) {
         &key,
     ]);
     assert!(out.status.success(), "{}", text(&out));
-    assert_eq!(kek_ids(&key_path), [new_kek.clone()]);
+    assert_eq!(kek_ids(&key_path), std::slice::from_ref(&new_kek));
     let out = run(&[
         "audit",
         "verify",

@@ -311,7 +311,7 @@ mod tests {
         assert!(e.contains("primary"), "{e}");
         assert!(keys.remove_kek("kek-none").unwrap_err().contains("kek-none"));
         keys.remove_kek(&old).unwrap();
-        assert_eq!(keys.kek_ids(), [new.clone()]);
+        assert_eq!(keys.kek_ids(), std::slice::from_ref(&new));
         assert_eq!(keys.current_kek_id(), new);
     }
 }

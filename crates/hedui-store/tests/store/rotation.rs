@@ -126,7 +126,7 @@ pub async fn a_rotation_rewraps_every_data_key_in_chunks_and_leaves_payloads_alo
     }
     assert_eq!(done, 7);
     let after = store.rows_by_kek().await.unwrap();
-    assert_eq!(after.keys().cloned().collect::<Vec<_>>(), [new.clone()]);
+    assert_eq!(after.keys().cloned().collect::<Vec<_>>(), std::slice::from_ref(&new));
     assert_eq!(after[&new].total(), 7);
     // Only the wrapping changed: every payload is byte for byte the same.
     assert_eq!(payloads(with_keys(db, &new_keys).await).await, payloads_before);
