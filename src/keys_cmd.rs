@@ -231,6 +231,8 @@ async fn rotate_with(store: &Store, keys: &mut DataKeys, key_path: &Path, a: &Ro
     };
     let primary = store.clone().with_data_keys(keys.clone().into_provider());
     let primary_id = keys.current_kek_id();
+    // Counted once: a count per chunk would read the whole index each time.
+    let to_do = left_over(&primary.rows_by_kek().await?, &primary_id);
     let mut done = 0u64;
     // A hub reads its file again at most every KEY_RELOAD_CHECK_INTERVAL;
     // rows it sealed under the old KEK just before are found by a last pass
@@ -240,8 +242,10 @@ async fn rotate_with(store: &Store, keys: &mut DataKeys, key_path: &Path, a: &Ro
         let n = primary.rewrap_chunk(a.chunk).await.context("re-wrapping data keys")?;
         if n.total() > 0 {
             done += n.total();
-            let left = left_over(&primary.rows_by_kek().await?, &primary_id);
-            eprintln!("re-wrapped {done} data key(s) under KEK {primary_id}; {left} left");
+            eprintln!(
+                "re-wrapped {done} data key(s) under KEK {primary_id}; about {} left",
+                to_do.saturating_sub(done)
+            );
             continue;
         }
         let since = written_at.elapsed().unwrap_or_default();

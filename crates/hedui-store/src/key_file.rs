@@ -25,8 +25,10 @@ pub const KEY_RELOAD_CHECK_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Writes `keys` to `path` so that a reader sees the old file or the new
 /// one, never half of either: a temporary file beside it (mode 0600, made
-/// new), written and fsynced, renamed over `path`, and the directory
-/// fsynced so the rename survives a crash.
+/// new, with the owner and group of the file it replaces, so that a
+/// rotation run as root leaves a file the hub's user still reads), written
+/// and fsynced, renamed over `path`, and the directory fsynced so the
+/// rename survives a crash.
 pub fn write_atomically(path: &Path, keys: &DataKeys) -> std::io::Result<()> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
@@ -49,6 +51,11 @@ pub fn write_atomically(path: &Path, keys: &DataKeys) -> std::io::Result<()> {
     let _ = std::fs::remove_file(&tmp);
     let written = (|| {
         let mut f = opts.open(&tmp)?;
+        #[cfg(unix)]
+        if let Ok(old) = std::fs::metadata(path) {
+            use std::os::unix::fs::MetadataExt as _;
+            std::os::unix::fs::fchown(&f, Some(old.uid()), Some(old.gid()))?;
+        }
         f.write_all(keys.to_file_text().as_bytes())?;
         f.sync_all()?;
         std::fs::rename(&tmp, path)?;
