@@ -255,6 +255,14 @@ async fn rotate_with(store: &Store, keys: &mut DataKeys, key_path: &Path, a: &Ro
         tokio::time::sleep(settle - since).await;
     }
     let by_kek = primary.rows_by_kek().await?;
+    let straggling = left_over(&by_kek, &primary_id);
+    if straggling > 0 {
+        // Only a hub that has not switched writes under an older KEK now.
+        bail!(
+            "re-wrapped {done} data key(s), but {straggling} row(s) were written under an older KEK after the last pass: a hub is still wrapping under it (does every hub read {}?); run `hedui keys rotate --resume` again",
+            key_path.display()
+        );
+    }
     let older: Vec<String> = keys.kek_ids().into_iter().filter(|id| *id != primary_id).collect();
     println!(
         "rotation done: re-wrapped {done} data key(s); every sealed row ({}) is wrapped by KEK {primary_id}",
