@@ -396,7 +396,9 @@ async fn serve_adapter<S: hedui_adapter::Source>(
         eprintln!("WARNING: --insecure-dev: the adapter serves PLAINTEXT and cannot tell the hub from anyone else.");
         None
     } else {
-        let tls = hedui_tls::ServerTls::load(a.tls.files()?)?;
+        let files = a.tls.files()?;
+        config::refuse_exposed("--key", &files.key)?;
+        let tls = hedui_tls::ServerTls::load(files)?;
         let expected = hedui_tls::Role::Adapter(department);
         if tls.identity().role != expected {
             bail!(
@@ -407,6 +409,9 @@ async fn serve_adapter<S: hedui_adapter::Source>(
         }
         Some(tls)
     };
+    if let Some(p) = a.log_key.as_deref().or(log.signing_key.as_deref()) {
+        config::refuse_exposed("log.signing_key", p)?;
+    }
     let (options_grants, log_signing_key) =
         hedui_adapter::config::resolve_log(a.grant_store, a.log_key, &log, grants_in_db).map_err(anyhow::Error::msg)?;
     if log_signing_key.is_none() {

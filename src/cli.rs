@@ -38,6 +38,7 @@ impl Cli {
             | Command::Batch(_)
             | Command::Config(_)
             | Command::Migrate(_)
+            | Command::Keys(_)
             | Command::Report(_)
             | Command::Backup(_)
             | Command::Restore(_)
@@ -79,6 +80,10 @@ pub enum Command {
     Config(crate::ops_cmd::ConfigCommand),
     /// Apply the database's pending schema migrations, or show them (--status).
     Migrate(crate::ops_cmd::MigrateArgs),
+    /// The data key file's KEKs: rotate to a new one while the hub serves,
+    /// show what each protects, retire one nothing needs.
+    #[command(subcommand)]
+    Keys(crate::keys_cmd::KeysCommand),
     /// Reports for supervisors: the departments' quarterly service report.
     #[command(subcommand)]
     Report(crate::report_cmd::ReportCommand),
@@ -135,6 +140,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Bench(a) => crate::bench::run(a).await,
         Command::Config(c) => crate::ops_cmd::config(c),
         Command::Migrate(a) => crate::ops_cmd::migrate(a).await,
+        Command::Keys(c) => crate::keys_cmd::run(c).await,
         Command::Report(c) => crate::report_cmd::run(c).await,
         Command::Batch(c) => crate::batch_cmd::run(c).await,
         Command::Backup(a) => crate::backup_cmd::backup(a).await,

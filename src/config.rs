@@ -473,15 +473,37 @@ pub fn exposed_key(key: &str, path: &Path, meta: &std::fs::Metadata) -> Option<S
     }
 }
 
-/// Reads the data key file, refusing one that its group or others may read
-/// (the hub does not start with it), naming the file and the `chmod`.
-pub fn load_data_keys(path: &Path) -> anyhow::Result<hedui_store::DataKeys> {
+/// Refuses a private key file (`key` names it as the configuration or the
+/// command line does) that its group or others may read, naming the file
+/// and the `chmod` that fixes it: the hub and the adapters do not start
+/// with one. A file that cannot be looked at is left to the reader that
+/// follows, which says why.
+pub fn refuse_exposed(key: &str, path: &Path) -> anyhow::Result<()> {
     if let Ok(meta) = std::fs::metadata(path)
-        && let Some(problem) = exposed_key("data_key", path, &meta)
+        && let Some(problem) = exposed_key(key, path, &meta)
     {
         bail!("{problem}");
     }
+    Ok(())
+}
+
+/// Reads the data key file, refusing one that its group or others may read
+/// (the hub does not start with it), naming the file and the `chmod`.
+pub fn load_data_keys(path: &Path) -> anyhow::Result<hedui_store::DataKeys> {
+    refuse_exposed("data_key", path)?;
     hedui_store::DataKeys::load(path).map_err(|e| anyhow!("data_key: {e}"))
+}
+
+/// The hub's data keys: the file at `path`, reloaded when it changes (a
+/// rotation's new primary KEK is used without a restart), each version
+/// checked as at start (private, well-formed, the same index key).
+pub fn reloading_data_keys(path: &Path) -> anyhow::Result<std::sync::Arc<dyn hedui_store::KeyProvider>> {
+    let keys = hedui_store::ReloadingKeys::load(
+        path.to_owned(),
+        Box::new(|p| load_data_keys(p).map_err(|e| format!("{e:#}"))),
+    )
+    .map_err(anyhow::Error::msg)?;
+    Ok(keys.into_provider())
 }
 
 /// The data key file of a command that opens a database itself (`hedui
@@ -580,8 +602,12 @@ pub fn to_hub_config(file: HubFile, base: &Path) -> anyhow::Result<HubConfig> {
         ),
     };
     let policy = load_policy(&base.join(&file.policy))?;
+    refuse_exposed("hub_key", &base.join(&file.hub_key))?;
     let grant_key = load_signing_key(&base.join(&file.hub_key))?;
-    let data_keys = load_data_keys(&base.join(&file.data_key))?.into_provider();
+    let data_keys = reloading_data_keys(&base.join(&file.data_key))?;
+    if let Some(t) = &file.tls {
+        refuse_exposed("tls.key", &base.join(&t.key))?;
+    }
     let tls = file.tls.as_ref().map(|t| hedui_tls::TlsFiles {
         ca: base.join(&t.ca),
         cert: base.join(&t.cert),

@@ -16,6 +16,7 @@ mod client;
 mod config;
 mod demo;
 mod household_file;
+mod keys_cmd;
 mod ops_cmd;
 mod output;
 mod pki_cmd;

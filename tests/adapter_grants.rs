@@ -38,6 +38,9 @@ fn start(dir: &Path, log: &str, grants: &str) -> Adapter {
     let key_file = dir.join("log.key");
     if !key_file.exists() {
         std::fs::write(&key_file, format_signing_key(&SigningKey::from_bytes(&[6; 32]))).unwrap();
+        // An adapter refuses a key file its group or others may read.
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o600)).unwrap();
     }
     let mut child = Command::new(env!("CARGO_BIN_EXE_hedui"))
         .args([

@@ -353,3 +353,63 @@ fn the_probe_and_metrics_ports_come_from_the_configuration_file() {
         "{stderr}"
     );
 }
+
+/// An adapter does not start with a private key file its group or others
+/// may read (its TLS key, its log-signing key), and says which file and
+/// the `chmod` to run.
+#[cfg(unix)]
+#[test]
+fn an_adapter_refuses_key_files_others_may_read_naming_the_chmod() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    let loose = write(dir.path(), "tax-01.key", "-----BEGIN PRIVATE KEY-----\n");
+    std::fs::set_permissions(&loose, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let hub_key =
+        hedui_audit::checkpoint::format_public_key(&hedui_trust::SigningKey::from_bytes(&[5; 32]).verifying_key());
+    let base = |c: &mut Command| {
+        c.args([
+            "adapter",
+            "--department",
+            "tax",
+            "--listen",
+            "127.0.0.1:0",
+            "--hub-key",
+            &hub_key,
+        ])
+        .arg("--query-log")
+        .arg(dir.path().join("tax.jsonl"));
+    };
+    let mut tls = hedui();
+    base(&mut tls);
+    let out = tls
+        .args(["--ca", "ca.crt", "--cert", "tax-01.crt", "--key"])
+        .arg(&loose)
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        said.contains(&format!("--key: {} is a private key", loose.display())),
+        "{said}"
+    );
+    assert!(said.contains(&format!("chmod 600 {}", loose.display())), "{said}");
+
+    let log_key = write(
+        dir.path(),
+        "tax-log.key",
+        &hedui_audit::checkpoint::format_signing_key(&hedui_trust::SigningKey::from_bytes(&[6; 32])),
+    );
+    std::fs::set_permissions(&log_key, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let mut dev = hedui();
+    base(&mut dev);
+    let out = dev
+        .arg("--insecure-dev")
+        .arg("--log-key")
+        .arg(&log_key)
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(said.contains("log.signing_key: "), "{said}");
+    assert!(said.contains(&format!("chmod 600 {}", log_key.display())), "{said}");
+}

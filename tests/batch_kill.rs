@@ -111,11 +111,7 @@ async fn killed_batch(test: &str, n: usize, kills: usize, adapter_delay: Duratio
     let hub_files = adapters.pki.files(&Role::Hub, "hub-real");
     let cw = adapters.pki.files(&Role::Caseworker, "wang.wu");
     std::fs::write(dir.path().join("policy.toml"), helpers::EXAMPLE_POLICY).unwrap();
-    std::fs::write(
-        dir.path().join("hub.key"),
-        hedui_audit::checkpoint::format_signing_key(&helpers::hub_key()),
-    )
-    .unwrap();
+    helpers::write_hub_key(dir.path());
     helpers::write_data_key(dir.path());
     let listen = free_port();
     let db = dir.path().join("hedui.db");

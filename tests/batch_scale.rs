@@ -59,11 +59,7 @@ async fn measure_a_large_batch() {
     let hub_files = adapters.pki.files(&Role::Hub, "hub-scale");
     let cw = adapters.pki.files(&Role::Caseworker, "wang.wu");
     std::fs::write(dir.path().join("policy.toml"), helpers::EXAMPLE_POLICY).unwrap();
-    std::fs::write(
-        dir.path().join("hub.key"),
-        hedui_audit::checkpoint::format_signing_key(&helpers::hub_key()),
-    )
-    .unwrap();
+    helpers::write_hub_key(dir.path());
     helpers::write_data_key(dir.path());
     let listen: SocketAddr = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()

@@ -571,11 +571,7 @@ async fn sigterm_during_a_batch_loses_no_query_from_the_log_and_asks_no_househol
     let hub_files = pki.files(&Role::Hub, "hub-real");
     let cw = pki.files(&Role::Caseworker, "wang.wu");
     std::fs::write(dir.join("policy.toml"), EXAMPLE_POLICY).unwrap();
-    std::fs::write(
-        dir.join("hub.key"),
-        hedui_audit::checkpoint::format_signing_key(&hub_key()),
-    )
-    .unwrap();
+    helpers::write_hub_key(&dir);
     helpers::write_data_key(&dir);
     let listen = free_port();
     let database = dir.join("hedui.db");

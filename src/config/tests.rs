@@ -10,6 +10,11 @@ fn example_with_key(dir: &tempfile::TempDir) -> String {
     let key = hedui_trust::SigningKey::from_bytes(&[7; 32]);
     let key_path = dir.path().join("hub.key");
     std::fs::write(&key_path, hedui_audit::checkpoint::format_signing_key(&key)).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(&key_path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
     let data_path = write_data_key(dir, 0o600);
     let text = std::fs::read_to_string(base().join("hub.example.toml")).unwrap();
     text.replace("keys/hub.key", &key_path.display().to_string())
@@ -41,6 +46,29 @@ fn a_data_key_file_others_may_read_is_refused_naming_the_chmod() {
     let err = format!("{:#}", parse_hub(&text, &base()).unwrap_err());
     assert!(err.contains("data_key"), "{err}");
     assert!(err.contains(&format!("chmod 600 {}", path.display())), "{err}");
+    assert!(err.contains("mode 640"), "{err}");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_hub_key_or_tls_key_others_may_read_is_refused_naming_the_chmod() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    let text = example_with_key(&dir);
+    let hub_key = dir.path().join("hub.key");
+    std::fs::set_permissions(&hub_key, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let err = format!("{:#}", parse_hub(&text, &base()).unwrap_err());
+    assert!(err.starts_with("hub_key: "), "{err}");
+    assert!(err.contains(&format!("chmod 600 {}", hub_key.display())), "{err}");
+    std::fs::set_permissions(&hub_key, std::fs::Permissions::from_mode(0o600)).unwrap();
+
+    let tls_key = dir.path().join("tls.key");
+    std::fs::write(&tls_key, "-----BEGIN PRIVATE KEY-----\n").unwrap();
+    std::fs::set_permissions(&tls_key, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let with_tls = text.replace("\"pki/hub-01.key\"", &format!("\"{}\"", tls_key.display()));
+    let err = format!("{:#}", parse_hub(&with_tls, &base()).unwrap_err());
+    assert!(err.starts_with("tls.key: "), "{err}");
+    assert!(err.contains(&format!("chmod 600 {}", tls_key.display())), "{err}");
     assert!(err.contains("mode 640"), "{err}");
 }
 

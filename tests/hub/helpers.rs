@@ -87,6 +87,18 @@ pub fn write_data_key(dir: &std::path::Path) -> std::path::PathBuf {
     path
 }
 
+/// Writes the tests' hub key as `dir/hub.key`, readable by its owner only
+/// (a hub refuses one its group or others may read), for a `hedui hub`
+/// whose configuration says `hub_key = "hub.key"`.
+#[allow(dead_code)]
+pub fn write_hub_key(dir: &std::path::Path) -> std::path::PathBuf {
+    use std::os::unix::fs::PermissionsExt as _;
+    let path = dir.join("hub.key");
+    std::fs::write(&path, hedui_audit::checkpoint::format_signing_key(&hub_key())).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    path
+}
+
 /// How one department behaves.
 #[derive(Clone)]
 pub enum Behaviour {

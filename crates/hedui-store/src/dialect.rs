@@ -38,6 +38,7 @@ migrations!(
     "0005_record_binding",
     "0006_encryption_at_rest",
     "0007_audit_nodes",
+    "0008_key_rotation",
 );
 
 impl Dialect {

@@ -175,10 +175,20 @@ impl Aad<'_> {
 /// Where the key-encryption keys and the index key live. The store asks it
 /// to wrap and unwrap data keys and to hash ID numbers; it never sees a KEK.
 pub trait KeyProvider: Send + Sync {
-    /// The id of the KEK that wraps new data keys.
-    fn current_kek_id(&self) -> &str;
+    /// The id of the KEK that wraps new data keys (the *primary* KEK). A
+    /// provider that reloads its keys may answer differently from one call
+    /// to the next.
+    fn current_kek_id(&self) -> String;
     /// Wraps `data_key` under the KEK `kek_id` ([`WRAPPED_KEY_LEN`] bytes).
     fn wrap(&self, kek_id: &str, data_key: &Key) -> Result<Vec<u8>, EnvelopeError>;
+    /// Wraps `data_key` under the primary KEK, returning that KEK's id with
+    /// the wrapped key. A provider that reloads overrides it so that the id
+    /// and the key come from one version of its keys.
+    fn wrap_primary(&self, data_key: &Key) -> Result<(String, Vec<u8>), EnvelopeError> {
+        let kek_id = self.current_kek_id();
+        let wrapped = self.wrap(&kek_id, data_key)?;
+        Ok((kek_id, wrapped))
+    }
     /// Unwraps a data key wrapped by [`KeyProvider::wrap`].
     fn unwrap_key(&self, kek_id: &str, wrapped: &[u8]) -> Result<Key, EnvelopeError>;
     /// The keyed hash (lower-case hex) of a normalised ID number, as
@@ -241,8 +251,7 @@ fn decrypt(key: &Key, aad: &[u8], sealed: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
 /// the provider's current KEK.
 pub fn seal(keys: &dyn KeyProvider, aad: Aad<'_>, plaintext: &[u8]) -> Result<Sealed, EnvelopeError> {
     let data_key = Key::generate()?;
-    let kek_id = keys.current_kek_id().to_owned();
-    let wrapped_key = keys.wrap(&kek_id, &data_key)?;
+    let (kek_id, wrapped_key) = keys.wrap_primary(&data_key)?;
     let payload = encrypt(&data_key, &aad.bytes(), plaintext)?;
     Ok(Sealed {
         kek_id,
@@ -341,6 +350,50 @@ impl DataKeys {
             current: 0,
             index_key: Key::generate()?,
         })
+    }
+
+    /// Adds a new random KEK and makes it the primary one (new data keys
+    /// are wrapped by it); the others stay, so what they wrapped still
+    /// opens. Returns the new KEK's id.
+    pub fn add_kek(&mut self) -> Result<String, EnvelopeError> {
+        let mut id = [0u8; 8];
+        SystemRandom::new().fill(&mut id).map_err(|_| EnvelopeError::Random)?;
+        let id = format!("kek-{}", hex::encode(id));
+        self.keks.push((id.clone(), Key::generate()?));
+        self.current = self.keks.len() - 1;
+        Ok(id)
+    }
+
+    /// Removes the KEK `kek_id` from these keys. The primary KEK cannot be
+    /// removed; whether any row still needs the KEK is the caller's check
+    /// (`hedui keys retire` asks the database first).
+    pub fn remove_kek(&mut self, kek_id: &str) -> Result<(), String> {
+        let at = self
+            .keks
+            .iter()
+            .position(|(id, _)| id == kek_id)
+            .ok_or_else(|| format!("the data key file holds no KEK {kek_id}"))?;
+        if at == self.current {
+            return Err(format!(
+                "KEK {kek_id} is the primary KEK, which wraps every new data key; rotate to a new one first (`hedui keys rotate`)"
+            ));
+        }
+        let current_id = self.keks[self.current].0.clone();
+        self.keks.remove(at);
+        self.current = self
+            .keks
+            .iter()
+            .position(|(id, _)| *id == current_id)
+            .expect("the primary KEK was not removed");
+        Ok(())
+    }
+
+    /// Whether `other` holds the same index key. A key file whose index
+    /// key changed would lose every member search of the records already
+    /// stored, so a reload refuses one.
+    pub fn same_index_key(&self, other: &DataKeys) -> bool {
+        // Both keys are this process's own; no attacker times the compare.
+        self.index_key.0.as_ref() == other.index_key.0.as_ref()
     }
 
     /// The file's text, with a comment on where to keep it. The text holds
@@ -468,6 +521,11 @@ impl DataKeys {
         Arc::new(self)
     }
 
+    /// Whether it holds the KEK `kek_id`.
+    pub fn holds(&self, kek_id: &str) -> bool {
+        self.keks.iter().any(|(id, _)| id == kek_id)
+    }
+
     fn kek(&self, kek_id: &str) -> Result<&Key, EnvelopeError> {
         self.keks
             .iter()
@@ -480,8 +538,8 @@ impl DataKeys {
 }
 
 impl KeyProvider for DataKeys {
-    fn current_kek_id(&self) -> &str {
-        &self.keks[self.current].0
+    fn current_kek_id(&self) -> String {
+        self.keks[self.current].0.clone()
     }
 
     fn wrap(&self, kek_id: &str, data_key: &Key) -> Result<Vec<u8>, EnvelopeError> {
@@ -666,7 +724,7 @@ mod tests {
     fn no_key_material_in_debug() {
         let k = keys();
         let shown = format!("{k:?} {:?}", Key::generate().unwrap());
-        assert!(shown.contains(k.current_kek_id()));
+        assert!(shown.contains(&k.current_kek_id()));
         for (_, kek) in &k.keks {
             assert!(!shown.contains(&hex::encode(kek.0.as_ref())));
         }

@@ -35,6 +35,7 @@ use hedui_proto::v1::{Purpose, RecordSummary, Verdict, VerificationRecord};
 use prost::Message as _;
 
 pub use envelope::{Aad, DataKeys, EnvelopeError, KeyProvider};
+pub use key_file::{KEY_RELOAD_CHECK_INTERVAL, ReloadingKeys};
 
 mod dialect;
 mod postgres;
@@ -879,7 +880,9 @@ pub mod audit;
 pub mod backup;
 pub mod envelope;
 pub mod integrity;
+pub mod key_file;
 mod proofs;
+pub mod rotation;
 mod versions;
 
 pub use versions::PutVersionOutcome;

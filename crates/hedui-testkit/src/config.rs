@@ -129,6 +129,7 @@ impl HubSettings {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt as _;
+            std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600))?;
             std::fs::set_permissions(&data_key, std::fs::Permissions::from_mode(0o600))?;
         }
         let mut text = format!(

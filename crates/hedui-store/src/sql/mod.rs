@@ -23,6 +23,7 @@ mod audit;
 mod batch;
 mod migrations;
 mod records;
+mod rotation;
 mod versions;
 
 pub(crate) use at_rest::*;
@@ -30,6 +31,7 @@ pub(crate) use audit::*;
 pub(crate) use batch::*;
 pub(crate) use migrations::*;
 pub(crate) use records::*;
+pub(crate) use rotation::*;
 pub(crate) use versions::*;
 
 /// The backend's pool of connections.

@@ -12,6 +12,7 @@ mod audit;
 mod backends;
 mod batches;
 mod records;
+mod rotation;
 mod tamper;
 mod versions;
 
@@ -87,6 +88,8 @@ on_both_backends!(
     at_rest::personal_data_is_stored_encrypted_and_read_back,
     at_rest::bad_keys_and_bad_rows_are_named_and_nothing_is_half_written,
     at_rest::a_database_written_before_encryption_is_encrypted_in_resumable_chunks,
+    rotation::a_rotation_rewraps_every_data_key_in_chunks_and_leaves_payloads_alone,
+    rotation::a_rotation_with_a_key_file_lacking_a_kek_names_it_and_writes_nothing,
 );
 
 #[tokio::test]
