@@ -38,6 +38,9 @@ migrations!(
     "0005_record_binding",
     "0006_encryption_at_rest",
     "0007_audit_nodes",
+    // 0008 is taken by key rotation (issue #15 item 2); the name keeps
+    // its number when that lands, the position here is the version.
+    "0009_retention",
 );
 
 impl Dialect {

@@ -12,6 +12,7 @@ mod audit;
 mod backends;
 mod batches;
 mod records;
+mod retention;
 mod tamper;
 mod versions;
 
@@ -87,6 +88,7 @@ on_both_backends!(
     at_rest::personal_data_is_stored_encrypted_and_read_back,
     at_rest::bad_keys_and_bad_rows_are_named_and_nothing_is_half_written,
     at_rest::a_database_written_before_encryption_is_encrypted_in_resumable_chunks,
+    retention::expired_records_become_tombstones_and_the_log_still_verifies,
 );
 
 #[tokio::test]
