@@ -39,7 +39,8 @@ pub struct ApplyArgs {
     #[arg(long)]
     pub data_key: Option<PathBuf>,
     /// Override `keep_records`: whole years ("5y") or days ("1825d").
-    #[arg(long)]
+    /// (A negative value is read, to be refused by name.)
+    #[arg(long, allow_hyphen_values = true)]
     pub keep: Option<String>,
     /// Print what would be erased (counts, creation dates) and change
     /// nothing; the run is still entered in the audit log.
