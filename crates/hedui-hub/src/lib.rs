@@ -232,14 +232,12 @@ impl Application {
             metrics.clone(),
         )
         .await?;
-        if let Some(r) = config.retention {
-            if let Some(every) = r.apply_every {
-                let runner = retention::Runner {
-                    actor: format!("hub:{}", claims::instance_name()),
-                    role: "hub".into(),
-                };
-                tokio::spawn(retention::schedule(store.clone(), audit.clone(), r.keep, every, runner));
-            }
+        if let Some((keep, every)) = config.retention.and_then(|r| Some((r.keep, r.apply_every?))) {
+            let runner = retention::Runner {
+                actor: format!("hub:{}", claims::instance_name()),
+                role: "hub".into(),
+            };
+            tokio::spawn(retention::schedule(store.clone(), audit.clone(), keep, every, runner));
         }
         // Every record the hub reads is checked against the hub's seal and
         // the audit entry that stored it, not only against its own digest.

@@ -17,6 +17,9 @@
 
 use crate::{Result, Store, StoreError};
 
+/// The schema version that added tombstones (`erased_at`).
+pub const MIGRATION: i64 = 8;
+
 /// What a retention run would erase at a cutoff.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Expired {

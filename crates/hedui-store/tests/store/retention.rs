@@ -134,11 +134,9 @@ pub async fn expired_records_become_tombstones_and_the_log_still_verifies(db: &T
         }
     }
     // Nothing of them is left but the tombstone's plain columns.
-    let left = format!(
-        "SELECT record_id FROM records WHERE erased_at IS NOT NULL
-         AND (length(body) > 0 OR kek_id IS NOT NULL OR wrapped_key IS NOT NULL)"
-    );
-    assert_eq!(count(db, &left).await, 0);
+    let left = "SELECT record_id FROM records WHERE erased_at IS NOT NULL
+         AND (length(body) > 0 OR kek_id IS NOT NULL OR wrapped_key IS NOT NULL)";
+    assert_eq!(count(db, left).await, 0);
     let persons = format!("SELECT record_id FROM record_persons WHERE record_id IN ('{OLD_A}', '{OLD_B}')");
     assert_eq!(count(db, &persons).await, 0);
     let notes = format!(
