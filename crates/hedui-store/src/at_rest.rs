@@ -46,7 +46,7 @@ impl Store {
         // Tombstones (migration 0009) have no key and nothing to encrypt;
         // before that migration no row is one (`hedui migrate --status` on
         // an older schema).
-        let erased_known = self.schema_version().await? >= crate::retention::MIGRATION;
+        let erased_known = self.schema_version().await? >= crate::retention::migration_version();
         let (records, batch_items, reviews): (i64, i64, i64) = dispatch!(self.plaintext_counts(erased_known))?;
         Ok(PlaintextRows {
             records: records as u64,

@@ -17,8 +17,16 @@
 
 use crate::{Result, Store, StoreError};
 
-/// The schema version that added tombstones (`erased_at`).
-pub const MIGRATION: i64 = 8;
+/// The schema version that added tombstones (`erased_at`): the position
+/// of migration `0009_retention`, found by name so that it stays right
+/// whatever lands before it.
+pub fn migration_version() -> i64 {
+    crate::dialect::Dialect::Sqlite
+        .migrations()
+        .iter()
+        .position(|(name, _)| *name == "0009_retention")
+        .map_or(i64::MAX, |i| i as i64 + 1)
+}
 
 /// What a retention run would erase at a cutoff.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
