@@ -42,6 +42,7 @@ impl Cli {
             | Command::Report(_)
             | Command::Backup(_)
             | Command::Restore(_)
+            | Command::Retention(_)
             | Command::Completions { .. } => "warn",
             // The demo simulates failing departments on purpose; their
             // warnings would only clutter its table.
@@ -96,6 +97,10 @@ pub enum Command {
     /// Restore a backup into a new or empty directory and verify its audit
     /// log and every record.
     Restore(crate::backup_cmd::RestoreArgs),
+    /// Crypto-shred the records kept past the retention period (admins,
+    /// on the hub's machine).
+    #[command(subcommand)]
+    Retention(crate::retention_cmd::RetentionCommand),
     /// Print the shell completion script for bash, zsh, fish or powershell,
     /// e.g. `hedui completions bash > /etc/bash_completion.d/hedui`.
     Completions {
@@ -144,6 +149,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Report(c) => crate::report_cmd::run(c).await,
         Command::Batch(c) => crate::batch_cmd::run(c).await,
         Command::Backup(a) => crate::backup_cmd::backup(a).await,
+        Command::Retention(c) => crate::retention_cmd::run(c).await,
         Command::Restore(a) => crate::backup_cmd::restore(a).await,
         Command::Completions { shell } => {
             completions(shell);

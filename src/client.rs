@@ -223,6 +223,12 @@ pub fn explain(status: tonic::Status) -> anyhow::Error {
             ),
         };
     }
+    if let Some(erased_at) = hedui_proto::status::retention_expired(&status) {
+        return anyhow!(
+            "retention expired: {} (erased {erased_at})",
+            status.message().split(';').next().unwrap_or("")
+        );
+    }
     let preconditions = hedui_proto::status::precondition_violations(&status);
     if !preconditions.is_empty() {
         let lines: Vec<String> = preconditions.iter().map(|(s, d)| format!("  {s}: {d}")).collect();

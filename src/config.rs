@@ -101,6 +101,8 @@ pub struct HubFile {
     pub batch: BatchFile,
     /// The caseworkers' web console; absent serves none.
     pub console: Option<ConsoleFile>,
+    /// How long records are kept; absent keeps them forever.
+    pub retention: Option<RetentionFile>,
 }
 
 /// The `[console]` table: the caseworkers' web console (核对工作台), served
@@ -171,6 +173,7 @@ impl Default for HubFile {
             adapters: BTreeMap::new(),
             batch: BatchFile::default(),
             console: None,
+            retention: None,
         }
     }
 }
@@ -228,6 +231,33 @@ pub struct BatchFile {
     pub backoff_s: Option<u64>,
     /// Seconds a claimed household stays this hub's (default 300).
     pub lease_s: Option<u64>,
+}
+
+/// The `[retention]` table: how long records are kept after their creation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionFile {
+    /// Whole years (`"5y"`) or days (`"1825d"`), more than zero.
+    pub keep_records: String,
+    /// How often the hub applies it (`"1d"`, `"6h"`); absent, only `hedui
+    /// retention apply` does.
+    pub apply_every: Option<String>,
+}
+
+/// Reads the `[retention]` table, each value refused naming its key.
+pub fn retention_settings(file: &HubFile) -> anyhow::Result<Option<hedui_hub::retention::RetentionSettings>> {
+    use hedui_hub::retention::{Keep, RetentionSettings, parse_interval};
+    let Some(r) = &file.retention else {
+        return Ok(None);
+    };
+    let keep = Keep::parse(&r.keep_records).map_err(|e| anyhow::anyhow!("retention.keep_records: {e}"))?;
+    let apply_every = r
+        .apply_every
+        .as_deref()
+        .map(parse_interval)
+        .transpose()
+        .map_err(|e| anyhow::anyhow!("retention.apply_every: {e}"))?;
+    Ok(Some(RetentionSettings { keep, apply_every }))
 }
 
 /// The annotated default configuration, printed by `hedui config default`.
@@ -623,7 +653,9 @@ pub fn to_hub_config(file: HubFile, base: &Path) -> anyhow::Result<HubConfig> {
     batch.max_attempts = b.max_attempts.unwrap_or(batch.max_attempts);
     batch.backoff = b.backoff_s.map(Duration::from_secs).unwrap_or(batch.backoff);
     batch.lease = b.lease_s.map(Duration::from_secs).unwrap_or(batch.lease);
+    let retention = retention_settings(&file)?;
     Ok(HubConfig {
+        retention,
         batch,
         audit_origin: file.audit_origin.clone(),
         checkpoint_interval: Duration::from_secs(file.checkpoint_interval_s),

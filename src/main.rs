@@ -25,6 +25,7 @@ mod record_cmd;
 mod record_verify;
 mod render;
 mod report_cmd;
+mod retention_cmd;
 mod signal;
 mod telemetry;
 

@@ -331,6 +331,10 @@ pub fn summaries(records: &[RecordSummary]) -> String {
             s.member_count,
             s.household_ref
         );
+        // A tombstone says so: its content is gone for good.
+        if !s.erased_at.is_empty() {
+            let _ = writeln!(o, "{:<36}  (erased under retention on {})", "", s.erased_at);
+        }
         // A version a re-check replaced says so, so nobody acts on it.
         if !s.superseded_by.is_empty() {
             let _ = writeln!(

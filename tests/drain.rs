@@ -105,6 +105,7 @@ async fn start_hub(
             ..hedui_hub::OpsOptions::default()
         },
         batch: Default::default(),
+        retention: None,
     })
     .await
     .unwrap();

@@ -530,3 +530,25 @@ fn the_dockerfile_builds_with_the_pinned_toolchain() {
     );
     assert!(docker.contains(&format!("ENV RUSTUP_TOOLCHAIN={channel} RUSTUP_AUTO_INSTALL=0\n")));
 }
+
+#[test]
+fn retention_is_off_by_default_and_the_example_keeps_five_years_applied_daily() {
+    assert_eq!(retention_settings(&HubFile::default()).unwrap(), None);
+    let dir = tempfile::tempdir().unwrap();
+    let file: HubFile = toml::from_str(&example_with_key(&dir)).unwrap();
+    let r = retention_settings(&file).unwrap().unwrap();
+    assert_eq!(r.keep, hedui_hub::retention::Keep::Years(5));
+    assert_eq!(r.apply_every, Some(Duration::from_secs(86_400)));
+    for (table, field) in [
+        ("keep_records = \"0d\"", "retention.keep_records"),
+        ("keep_records = \"-1y\"", "retention.keep_records"),
+        ("keep_records = \"5y\"\napply_every = \"-1d\"", "retention.apply_every"),
+    ] {
+        let file: HubFile = toml::from_str(&format!("[retention]\n{table}\n")).unwrap();
+        let e = retention_settings(&file).unwrap_err().to_string();
+        assert!(e.starts_with(field), "{table}: {e}");
+    }
+    // A key the table does not have is refused by name.
+    let e = toml::from_str::<HubFile>("[retention]\nkeep_records = \"5y\"\nkeep = \"1y\"\n").unwrap_err();
+    assert!(e.to_string().contains("keep"), "{e}");
+}

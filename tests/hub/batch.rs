@@ -322,6 +322,7 @@ async fn per_department_concurrency_is_held_at_the_adapter() {
         },
         breaker: None,
         crl: false,
+        retention: None,
     };
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("hedui.db").display());

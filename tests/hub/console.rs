@@ -756,3 +756,47 @@ async fn the_console_refuses_a_revoked_certificate_after_the_list_is_reloaded() 
     task.await.unwrap();
     assert!(entries_with(&sys, "connection.refused", "UNAUTHENTICATED").await >= 1);
 }
+
+#[tokio::test]
+async fn a_record_erased_under_retention_says_so_in_chinese_and_stays_listed() {
+    let sys = TestSystem::start().await;
+    let record = sys
+        .hub
+        .clone()
+        .submit_verification(crate::helpers::request(&household("qualifies"), "console-retention"))
+        .await
+        .unwrap()
+        .into_inner()
+        .record
+        .unwrap();
+    let mut old = record.clone();
+    old.record_id = uuid::Uuid::now_v7().to_string();
+    old.created_at = "2019-03-01T10:00:00.000Z".into();
+    hedui_domain::digest::seal(&mut old);
+    crate::helpers::store_as_hub(&sys, &mut old, "console-retention-old").await;
+    let erased = sys
+        .state
+        .store
+        .erase_expired("2021-01-01T00:00:00.000Z", "2026-12-06T01:00:00.000Z", 10)
+        .await
+        .unwrap();
+    assert_eq!(erased.records, 1);
+    let c = console(&sys).await;
+    let mut cw = browser(c.addr, sys.pki.files(&Role::Caseworker, "zhang.san")).await;
+    let page = cw.get(&format!("/records/{}", old.record_id)).await;
+    assert_eq!(page.status, 410, "{}", page.body);
+    assert!(page.body.contains("记录已超过保存期限"), "{}", page.body);
+    assert!(page.body.contains("已于 2026-12-06 按保存期限删除"), "{}", page.body);
+    let list = cw.get("/records").await;
+    assert_eq!(list.status, 200);
+    assert!(
+        list.body.contains("（已超过保存期限，内容已于 2026-12-06 删除）"),
+        "{}",
+        list.body
+    );
+    // Today's record is untouched.
+    let page = cw.get(&format!("/records/{}", record.record_id)).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let _ = c.stop.send(true);
+    let _ = c.task.await;
+}

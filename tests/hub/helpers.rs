@@ -153,6 +153,8 @@ pub struct Tuning {
     /// The hub and the SDK adapters load the county's revocation list
     /// ([`Pki::crl`]), published empty at start.
     pub crl: bool,
+    /// The hub's retention period and schedule.
+    pub retention: Option<hedui_hub::retention::RetentionSettings>,
 }
 
 /// A misbehaving adapter.
@@ -311,6 +313,9 @@ impl TestSystem {
         }
         if tuning.crl {
             county = county.crl();
+        }
+        if let Some(r) = tuning.retention {
+            county = county.retention(r);
         }
         if let Some(url) = url {
             county = county.database_url(url);

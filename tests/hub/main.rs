@@ -14,6 +14,7 @@ mod reconcile;
 mod records;
 mod replicas;
 mod report;
+mod retention;
 mod revocation;
 mod snapshot;
 mod trust;

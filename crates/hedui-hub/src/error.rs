@@ -114,6 +114,16 @@ impl From<HubError> for Status {
                     "record {record_id} failed its integrity check; tell the administrator"
                 ))
             }
+            HubError::Store(StoreError::Erased { record_id, erased_at }) => hedui_proto::status::failed_precondition(
+                &format!(
+                    "record {record_id} was erased under the retention period on {erased_at}: its content and data key are deleted; its digest, dates and verdict stay in the record list"
+                ),
+                [(
+                    hedui_proto::status::RETENTION_EXPIRED,
+                    record_id.as_str(),
+                    erased_at.as_str(),
+                )],
+            ),
             HubError::Store(StoreError::Envelope { row, source }) => {
                 // Names a row and a KEK id, never personal data.
                 tracing::error!(%row, error = %source, "stored data could not be decrypted or encrypted");
@@ -142,7 +152,9 @@ impl HubError {
         use tonic::Code;
         match self {
             HubError::Invalid(_) => Code::InvalidArgument,
-            HubError::Unauthorized(_) | HubError::Precondition { .. } => Code::FailedPrecondition,
+            HubError::Unauthorized(_) | HubError::Precondition { .. } | HubError::Store(StoreError::Erased { .. }) => {
+                Code::FailedPrecondition
+            }
             HubError::Audit(_) | HubError::Draining(_) => Code::Unavailable,
             HubError::Access { code, .. } => *code,
             HubError::NotOwner { .. } => Code::PermissionDenied,
@@ -195,6 +207,9 @@ impl HubError {
             HubError::LogMismatch(_) => "the stored audit log does not match its checkpoint".into(),
             HubError::Store(StoreError::Corrupt { record_id, .. }) => {
                 format!("{record_id} failed its integrity check")
+            }
+            HubError::Store(StoreError::Erased { record_id, .. }) => {
+                format!("record {record_id} was erased under retention")
             }
             HubError::Store(_) => "database error".into(),
             HubError::Audit(_) => "audit log unavailable".into(),

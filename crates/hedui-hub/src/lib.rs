@@ -33,6 +33,7 @@ pub mod limits;
 pub mod metrics;
 pub mod records;
 pub mod refusals;
+pub mod retention;
 pub mod rpc_metrics;
 pub mod service;
 pub mod service_report;
@@ -78,6 +79,9 @@ pub struct HubConfig {
     pub ops: OpsOptions,
     /// How this hub runs batch households.
     pub batch: BatchSettings,
+    /// How long records are kept, and whether the hub applies it on a
+    /// schedule; `None` keeps records forever.
+    pub retention: Option<retention::RetentionSettings>,
 }
 
 impl std::fmt::Debug for HubConfig {
@@ -228,6 +232,13 @@ impl Application {
             metrics.clone(),
         )
         .await?;
+        if let Some((keep, every)) = config.retention.and_then(|r| Some((r.keep, r.apply_every?))) {
+            let runner = retention::Runner {
+                actor: format!("hub:{}", claims::instance_name()),
+                role: "hub".into(),
+            };
+            tokio::spawn(retention::schedule(store.clone(), audit.clone(), keep, every, runner));
+        }
         // Every record the hub reads is checked against the hub's seal and
         // the audit entry that stored it, not only against its own digest.
         let store = store.with_seal_key(config.grant_key.verifying_key());

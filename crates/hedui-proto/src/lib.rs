@@ -95,6 +95,22 @@ pub mod status {
         tonic::Status::with_error_details(tonic::Code::FailedPrecondition, text, details)
     }
 
+    /// The `PreconditionFailure` violation type of a record erased under
+    /// retention: its subject is the record id, its description the time
+    /// it was erased (RFC 3339 UTC).
+    pub const RETENTION_EXPIRED: &str = "RETENTION_EXPIRED";
+
+    /// When the record a status refuses was erased under retention, if that
+    /// is why it was refused.
+    pub fn retention_expired(status: &tonic::Status) -> Option<String> {
+        status
+            .get_details_precondition_failure()?
+            .violations
+            .into_iter()
+            .find(|v| v.r#type == RETENTION_EXPIRED)
+            .map(|v| v.description)
+    }
+
     /// The `(subject, description)` pairs of a status's
     /// `PreconditionFailure` detail, empty when it has none.
     pub fn precondition_violations(status: &tonic::Status) -> Vec<(String, String)> {

@@ -39,6 +39,7 @@ migrations!(
     "0006_encryption_at_rest",
     "0007_audit_nodes",
     "0008_key_rotation",
+    "0009_retention",
 );
 
 impl Dialect {

@@ -208,6 +208,13 @@ fn check(
     let mut record_digests: HashSet<String> = HashSet::new();
     for r in &rows.records {
         let id = r.summary.record_id.as_str();
+        if r.raw.erased_at.is_some() {
+            // A tombstone (retention): no content or key is left, no person
+            // is indexed, and its digest is still the one its entry recorded.
+            record_digests.insert(r.summary.digest.clone());
+            check_tombstone(r, members_of.remove(id).is_some(), &entries, problems);
+            continue;
+        }
         let record = match crate::decode(keys, &r.raw) {
             Ok(record) => record,
             Err(e) => {
@@ -279,6 +286,35 @@ fn check(
         }
     }
     report
+}
+
+/// The problems of a tombstone row: content or a key left behind, persons
+/// still indexed, or a digest its audit entry does not carry.
+fn check_tombstone(r: &RecordCols, indexed: bool, entries: &[AuditEntry], problems: &mut Vec<String>) {
+    let id = &r.summary.record_id;
+    if !r.raw.body.is_empty() || r.raw.kek_id.is_some() || r.raw.wrapped_key.is_some() {
+        problems.push(format!(
+            "records row {id}: erased under retention, yet its content or wrapped key is still stored"
+        ));
+    }
+    if indexed {
+        problems.push(format!(
+            "record_persons rows of record {id}: the record was erased under retention, yet persons are indexed"
+        ));
+    }
+    match r
+        .raw
+        .entry_seq
+        .and_then(|seq| entries.get(seq as usize).map(|e| (seq, e)))
+    {
+        Some((_, e)) if e.record_digest == r.summary.digest => {}
+        Some((seq, _)) => problems.push(format!(
+            "records row {id}: its digest is not the one its audit entry {seq} recorded"
+        )),
+        None => problems.push(format!(
+            "records row {id}: erased, and not bound to an audit entry of the log"
+        )),
+    }
 }
 
 /// The first 12 characters of a hash, for messages.

@@ -97,6 +97,16 @@ pub enum StoreError {
         /// What went wrong.
         source: EnvelopeError,
     },
+    /// The record was erased under retention: only its tombstone is left.
+    #[error(
+        "record {record_id} was erased under the retention period on {erased_at}; its content and data key are deleted, its digest and verdict stay in `record list`"
+    )]
+    Erased {
+        /// The record id.
+        record_id: String,
+        /// When it was erased, RFC 3339 UTC.
+        erased_at: String,
+    },
     /// A stored record does not decode or fails its integrity check.
     #[error("record {record_id} is corrupt: {problem}")]
     Corrupt {
@@ -531,6 +541,12 @@ impl Store {
         let rows = dispatch!(self.list_records(&bounds))?;
         let mut out = Vec::with_capacity(rows.len());
         for (row, raw) in rows {
+            if raw.erased_at.is_some() {
+                // A tombstone is listed with its marker; it has no content
+                // left to check, and no person index to be found by.
+                out.push(row.into());
+                continue;
+            }
             let record = self.check(raw)?;
             row.check_against(&record)?;
             if let Some(id) = filter.id_number.as_deref() {
@@ -683,7 +699,7 @@ pub(crate) struct RecordRow<'a> {
 }
 
 impl<'a> RecordRow<'a> {
-    fn new(record: &'a VerificationRecord) -> Self {
+    pub(crate) fn new(record: &'a VerificationRecord) -> Self {
         let members = record
             .household
             .as_ref()
@@ -721,6 +737,8 @@ pub(crate) struct RawRecord {
     pub entry_seq: Option<i64>,
     /// The canonical JSON of the entry at `entry_seq`.
     pub bound_entry: Option<String>,
+    /// Set when retention erased the record: `body` is empty, no key is left.
+    pub erased_at: Option<String>,
 }
 
 /// A [`ListFilter`] as the values both backends bind.
@@ -760,70 +778,6 @@ impl<'a> ListBounds<'a> {
     }
 }
 
-/// A listed row, as read by either backend.
-pub(crate) struct SummaryRow {
-    pub record_id: String,
-    pub household_ref: String,
-    pub created_at: String,
-    pub verdict: String,
-    pub purpose: String,
-    pub member_count: i64,
-    pub digest: String,
-    pub version: i64,
-    pub previous_record_id: Option<String>,
-    pub superseded_by: Option<String>,
-}
-
-impl SummaryRow {
-    /// Checks that the row's columns say what the sealed record says.
-    pub(crate) fn check_against(&self, record: &VerificationRecord) -> Result<()> {
-        let sealed = RecordRow::new(record);
-        let differs: Vec<&str> = [
-            ("household_ref", self.household_ref == sealed.household_ref),
-            ("created_at", self.created_at == sealed.created_at),
-            ("verdict", self.verdict == sealed.verdict),
-            ("purpose", self.purpose == sealed.purpose),
-            ("member_count", self.member_count == sealed.member_count),
-            ("digest", self.digest == sealed.digest),
-            ("version", self.version == sealed.version),
-            (
-                "previous_record_id",
-                self.previous_record_id.as_deref() == sealed.previous_record_id,
-            ),
-        ]
-        .into_iter()
-        .filter_map(|(column, same)| (!same).then_some(column))
-        .collect();
-        if differs.is_empty() {
-            return Ok(());
-        }
-        Err(StoreError::Corrupt {
-            record_id: self.record_id.clone(),
-            problem: format!(
-                "the column(s) {} of its row differ from the sealed record",
-                differs.join(", ")
-            ),
-        })
-    }
-}
-
-impl From<SummaryRow> for RecordSummary {
-    fn from(r: SummaryRow) -> Self {
-        RecordSummary {
-            record_id: r.record_id,
-            household_ref: r.household_ref,
-            created_at: r.created_at,
-            verdict: Verdict::from_str_name(&r.verdict).unwrap_or_default() as i32,
-            purpose: Purpose::from_str_name(&r.purpose).unwrap_or_default() as i32,
-            member_count: r.member_count as u32,
-            digest: r.digest,
-            version: r.version as u32,
-            previous_record_id: r.previous_record_id.unwrap_or_default(),
-            superseded_by: r.superseded_by.unwrap_or_default(),
-        }
-    }
-}
-
 /// The idempotency key is taken, yet no record holds it.
 pub fn missing_record_for_key() -> StoreError {
     missing_existing()
@@ -845,6 +799,9 @@ pub(crate) fn now_rfc3339() -> String {
 /// Decrypts (when sealed) and decodes a record read from the database and
 /// checks its digest.
 pub(crate) fn decode(keys: Option<&dyn KeyProvider>, raw: &RawRecord) -> Result<VerificationRecord> {
+    if let Some(erased_at) = &raw.erased_at {
+        return Err(retention::erased(&raw.record_id, erased_at));
+    }
     let record_id = raw.record_id.clone();
     let aad = Aad::Record {
         record_id: &raw.record_id,
@@ -883,7 +840,11 @@ pub mod integrity;
 pub mod key_file;
 mod proofs;
 pub mod rotation;
+pub mod retention;
+mod summary;
 mod versions;
+
+pub(crate) use summary::SummaryRow;
 
 pub use versions::PutVersionOutcome;
 pub mod batch;

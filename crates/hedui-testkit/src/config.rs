@@ -56,6 +56,7 @@ pub(crate) struct HubSettings {
     pub(crate) checkpoint_interval: Duration,
     pub(crate) ops_ports: bool,
     pub(crate) batch: BatchSettings,
+    pub(crate) retention: Option<hedui_hub::retention::RetentionSettings>,
     /// The text of the hub's data key file.
     pub(crate) data_key: String,
 }
@@ -69,6 +70,7 @@ impl Default for HubSettings {
             checkpoint_interval: Duration::from_secs(3600),
             ops_ports: false,
             batch: BatchSettings::default(),
+            retention: None,
             data_key: DATA_KEY_FILE.to_owned(),
         }
     }
@@ -103,6 +105,7 @@ impl HubSettings {
                 ..hedui_hub::OpsOptions::default()
             },
             batch: self.batch.clone(),
+            retention: self.retention,
         }
     }
 

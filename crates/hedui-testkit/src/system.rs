@@ -199,6 +199,12 @@ impl Builder {
         self
     }
 
+    /// The hub's retention period and schedule (default none).
+    pub fn retention(mut self, retention: hedui_hub::retention::RetentionSettings) -> Self {
+        self.hub.retention = Some(retention);
+        self
+    }
+
     /// The county's PKI.
     pub fn pki(&self) -> &Pki {
         &self.pki

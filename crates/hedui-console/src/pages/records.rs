@@ -121,7 +121,10 @@ pub fn summary_table(rows: &[hedui_proto::v1::RecordSummary]) -> Markup {
                             td { (words::purpose(r.purpose)) }
                             td { (r.member_count) }
                             td { span class={"badge " (words::verdict_class(r.verdict))} { (words::verdict(r.verdict)) } }
-                            td { "第 " (r.version) " 版" @if !r.superseded_by.is_empty() { "（已被新版本替代）" } }
+                            td {
+                                "第 " (r.version) " 版" @if !r.superseded_by.is_empty() { "（已被新版本替代）" }
+                                @if !r.erased_at.is_empty() { "（已超过保存期限，内容已于 " (erased_day(&r.erased_at)) " 删除）" }
+                            }
                         }
                     }
                 }
@@ -142,6 +145,17 @@ async fn fetch(app: &App, who: &Who, id: &str) -> Result<VerificationRecord, Res
             .into_inner()
             .record
             .ok_or_else(|| layout::error_page(StatusCode::NOT_FOUND, "未找到", "没有这条核对记录。")),
+        Err(s) if hedui_proto::status::retention_expired(&s).is_some() => {
+            let at = hedui_proto::status::retention_expired(&s).unwrap_or_default();
+            Err(layout::error_page(
+                StatusCode::GONE,
+                "记录已超过保存期限",
+                &format!(
+                    "这条核对记录已于 {} 按保存期限删除：记录内容和加密密钥已销毁，无法再查看。记录编号、核对日期、结论和摘要仍保留在核对记录列表中，查询日志不受影响。",
+                    erased_day(&at)
+                ),
+            ))
+        }
         Err(s) if s.code() == tonic::Code::InvalidArgument => Err(layout::error_page(
             StatusCode::NOT_FOUND,
             "未找到",
@@ -149,6 +163,11 @@ async fn fetch(app: &App, who: &Who, id: &str) -> Result<VerificationRecord, Res
         )),
         Err(s) => Err(status_page(&s)),
     }
+}
+
+/// The day (YYYY-MM-DD, UTC) of an RFC 3339 time.
+fn erased_day(at: &str) -> &str {
+    at.get(..10).unwrap_or(at)
 }
 
 async fn history(app: &App, who: &Who, id: &str) -> Result<GetRecordHistoryResponse, Response> {

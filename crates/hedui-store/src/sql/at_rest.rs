@@ -5,8 +5,9 @@ use super::{Pool, begin_write, raw_record, reindex_persons};
 use crate::at_rest::SealedRow;
 use crate::{RawRecord, Result};
 
-pub(crate) async fn plaintext_counts(pool: &Pool) -> Result<(i64, i64, i64)> {
-    let count = |table: &'static str| format!("SELECT COUNT(*) FROM {table} WHERE kek_id IS NULL");
+pub(crate) async fn plaintext_counts(pool: &Pool, erased_known: bool) -> Result<(i64, i64, i64)> {
+    let live = if erased_known { " AND erased_at IS NULL" } else { "" };
+    let count = |table: &'static str| format!("SELECT COUNT(*) FROM {table} WHERE kek_id IS NULL{live}");
     let records: i64 = sqlx::query_scalar(&count("records")).fetch_one(pool).await?;
     let items: i64 = sqlx::query_scalar(&count("batch_items")).fetch_one(pool).await?;
     let reviews: i64 = sqlx::query_scalar(&count("record_reviews")).fetch_one(pool).await?;
@@ -23,8 +24,8 @@ pub(crate) async fn records_by_kek(pool: &Pool) -> Result<Vec<(String, i64)>> {
 
 pub(crate) async fn plaintext_records(pool: &Pool, limit: i64) -> Result<Vec<RawRecord>> {
     let rows = sqlx::query(
-        "SELECT r.record_id, r.version, r.body, r.kek_id, r.wrapped_key, r.entry_seq, NULL AS bound_entry
-         FROM records r WHERE r.kek_id IS NULL ORDER BY r.record_id LIMIT $1",
+        "SELECT r.record_id, r.version, r.body, r.kek_id, r.wrapped_key, r.entry_seq, NULL AS bound_entry, r.erased_at
+         FROM records r WHERE r.kek_id IS NULL AND r.erased_at IS NULL ORDER BY r.record_id LIMIT $1",
     )
     .bind(limit)
     .fetch_all(pool)
@@ -34,7 +35,7 @@ pub(crate) async fn plaintext_records(pool: &Pool, limit: i64) -> Result<Vec<Raw
 
 pub(crate) async fn plaintext_batch_items(pool: &Pool, limit: i64) -> Result<Vec<(String, i64, Vec<u8>)>> {
     Ok(sqlx::query_as(
-        "SELECT batch_id, seq, request FROM batch_items WHERE kek_id IS NULL ORDER BY batch_id, seq LIMIT $1",
+        "SELECT batch_id, seq, request FROM batch_items WHERE kek_id IS NULL AND erased_at IS NULL ORDER BY batch_id, seq LIMIT $1",
     )
     .bind(limit)
     .fetch_all(pool)
@@ -43,7 +44,7 @@ pub(crate) async fn plaintext_batch_items(pool: &Pool, limit: i64) -> Result<Vec
 
 pub(crate) async fn plaintext_reviews(pool: &Pool, limit: i64) -> Result<Vec<(String, String)>> {
     Ok(
-        sqlx::query_as("SELECT review_id, note FROM record_reviews WHERE kek_id IS NULL ORDER BY review_id LIMIT $1")
+        sqlx::query_as("SELECT review_id, note FROM record_reviews WHERE kek_id IS NULL AND erased_at IS NULL ORDER BY review_id LIMIT $1")
             .bind(limit)
             .fetch_all(pool)
             .await?,
@@ -63,7 +64,7 @@ pub(crate) async fn store_sealed(
     for r in records {
         let changed = sqlx::query(
             "UPDATE records SET body = $1, kek_id = $2, wrapped_key = $3
-             WHERE record_id = $4 AND version = $5 AND kek_id IS NULL",
+             WHERE record_id = $4 AND version = $5 AND kek_id IS NULL AND erased_at IS NULL",
         )
         .bind(r.sealed.payload.as_slice())
         .bind(r.sealed.kek_id.as_str())
@@ -82,7 +83,7 @@ pub(crate) async fn store_sealed(
     for i in items {
         counts.1 += sqlx::query(
             "UPDATE batch_items SET request = $1, kek_id = $2, wrapped_key = $3
-             WHERE batch_id = $4 AND seq = $5 AND kek_id IS NULL",
+             WHERE batch_id = $4 AND seq = $5 AND kek_id IS NULL AND erased_at IS NULL",
         )
         .bind(i.sealed.payload.as_slice())
         .bind(i.sealed.kek_id.as_str())
@@ -96,7 +97,7 @@ pub(crate) async fn store_sealed(
     for v in reviews {
         counts.2 += sqlx::query(
             "UPDATE record_reviews SET note = '', kek_id = $1, wrapped_key = $2, sealed_note = $3
-             WHERE review_id = $4 AND kek_id IS NULL",
+             WHERE review_id = $4 AND kek_id IS NULL AND erased_at IS NULL",
         )
         .bind(v.sealed.kek_id.as_str())
         .bind(v.sealed.wrapped_key.as_slice())

@@ -379,7 +379,7 @@ pub(crate) async fn batch_results(
 ) -> Result<Vec<crate::batch::RawResultRow>> {
     let rows = sqlx::query(
         "SELECT i.seq, i.first_row, i.household_ref, i.last_error, i.verdict AS item_verdict, i.flagged,
-                r.record_id, r.version, r.body, r.kek_id, r.wrapped_key, r.entry_seq, a.entry AS bound_entry
+                r.record_id, r.version, r.body, r.kek_id, r.wrapped_key, r.entry_seq, a.entry AS bound_entry, r.erased_at
          FROM batch_items i LEFT JOIN records r ON r.record_id = i.record_id
                             LEFT JOIN audit_entries a ON a.seq = r.entry_seq
          WHERE i.batch_id = $1 AND i.seq > $2 AND i.state = 'DONE' AND (NOT $3 OR i.flagged)
@@ -410,6 +410,7 @@ pub(crate) async fn batch_results(
                     wrapped_key: r.get("wrapped_key"),
                     entry_seq: r.get("entry_seq"),
                     bound_entry: r.get("bound_entry"),
+                    erased_at: r.get("erased_at"),
                 }),
         })
         .collect())

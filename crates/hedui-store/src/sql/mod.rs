@@ -24,6 +24,7 @@ mod batch;
 mod migrations;
 mod records;
 mod rotation;
+mod retention;
 mod versions;
 
 pub(crate) use at_rest::*;
@@ -32,6 +33,7 @@ pub(crate) use batch::*;
 pub(crate) use migrations::*;
 pub(crate) use records::*;
 pub(crate) use rotation::*;
+pub(crate) use retention::*;
 pub(crate) use versions::*;
 
 /// The backend's pool of connections.
@@ -56,7 +58,8 @@ async fn begin_write(pool: &Pool) -> Result<Transaction> {
 
 /// The columns of a [`RawRecord`] (and the request hash), joined with the
 /// audit entry the record is bound to.
-const RAW_RECORD: &str = "SELECT r.record_id, r.version, r.body, r.kek_id, r.wrapped_key, r.entry_seq, r.request_hash,
+const RAW_RECORD: &str =
+    "SELECT r.record_id, r.version, r.body, r.kek_id, r.wrapped_key, r.entry_seq, r.request_hash, r.erased_at,
             a.entry AS bound_entry
      FROM records r LEFT JOIN audit_entries a ON a.seq = r.entry_seq";
 
@@ -68,7 +71,7 @@ const RAW_COLUMNS: &str = "r.body, r.kek_id, r.wrapped_key, r.entry_seq, a.entry
 /// version that replaced it; `r` is the row's alias.
 const SUMMARY_COLUMNS: &str =
     "r.record_id, r.household_ref, r.created_at, r.verdict, r.purpose, r.member_count, r.digest,
-                r.version, r.previous_record_id,
+                r.version, r.previous_record_id, r.erased_at,
                 (SELECT s.record_id FROM records s WHERE s.previous_record_id = r.record_id) AS superseded_by";
 
 fn raw_record(r: &Row) -> RawRecord {
@@ -80,6 +83,7 @@ fn raw_record(r: &Row) -> RawRecord {
         wrapped_key: r.get("wrapped_key"),
         entry_seq: r.get("entry_seq"),
         bound_entry: r.get("bound_entry"),
+        erased_at: r.get("erased_at"),
     }
 }
 
@@ -96,6 +100,7 @@ fn summary_row(r: &Row) -> SummaryRow {
         version: r.get("version"),
         previous_record_id: r.get("previous_record_id"),
         superseded_by: r.get("superseded_by"),
+        erased_at: r.get("erased_at"),
     }
 }
 

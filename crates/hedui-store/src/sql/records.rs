@@ -17,9 +17,9 @@ pub(crate) async fn records_page(
     // The empty string sorts before every stored key.
     let (after_at, after_id) = after.map_or(("", ""), |(a, i)| (a.as_str(), i.as_str()));
     let rows = sqlx::query(
-        "SELECT r.record_id, r.version, r.body, r.kek_id, r.wrapped_key, r.entry_seq, a.entry AS bound_entry
+        "SELECT r.record_id, r.version, r.body, r.kek_id, r.wrapped_key, r.entry_seq, a.entry AS bound_entry, r.erased_at
          FROM records r LEFT JOIN audit_entries a ON a.seq = r.entry_seq
-         WHERE created_at >= $1 AND created_at < $2 AND (created_at, record_id) > ($3, $4)
+         WHERE created_at >= $1 AND created_at < $2 AND (created_at, record_id) > ($3, $4) AND r.erased_at IS NULL
          ORDER BY created_at, record_id LIMIT $5",
     )
     .bind(from)
@@ -239,8 +239,8 @@ where
 
 pub(crate) async fn unbound_records(pool: &Pool) -> Result<Vec<RawRecord>> {
     let rows = sqlx::query(
-        "SELECT r.record_id, r.version, r.body, r.kek_id, r.wrapped_key, r.entry_seq, NULL AS bound_entry
-         FROM records r WHERE r.entry_seq IS NULL ORDER BY r.created_at, r.record_id",
+        "SELECT r.record_id, r.version, r.body, r.kek_id, r.wrapped_key, r.entry_seq, NULL AS bound_entry, r.erased_at
+         FROM records r WHERE r.entry_seq IS NULL AND r.erased_at IS NULL ORDER BY r.created_at, r.record_id",
     )
     .fetch_all(pool)
     .await?;
@@ -327,6 +327,7 @@ pub(crate) async fn integrity_rows(pool: &Pool) -> Result<crate::integrity::Inte
                 wrapped_key: r.get("wrapped_key"),
                 entry_seq: r.get("entry_seq"),
                 bound_entry: None,
+                erased_at: r.get("erased_at"),
             },
         })
         .collect();

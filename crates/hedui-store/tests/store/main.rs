@@ -13,6 +13,7 @@ mod backends;
 mod batches;
 mod records;
 mod rotation;
+mod retention;
 mod tamper;
 mod versions;
 
@@ -90,6 +91,7 @@ on_both_backends!(
     at_rest::a_database_written_before_encryption_is_encrypted_in_resumable_chunks,
     rotation::a_rotation_rewraps_every_data_key_in_chunks_and_leaves_payloads_alone,
     rotation::a_rotation_with_a_key_file_lacking_a_kek_names_it_and_writes_nothing,
+    retention::expired_records_become_tombstones_and_the_log_still_verifies,
 );
 
 #[tokio::test]

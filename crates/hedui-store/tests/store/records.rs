@@ -84,6 +84,7 @@ pub async fn a_record_round_trips_and_survives_reopening(db: &TestDb) {
             version: 1,
             previous_record_id: String::new(),
             superseded_by: String::new(),
+            erased_at: String::new(),
         }]
     );
     store.close().await;

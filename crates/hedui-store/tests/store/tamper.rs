@@ -16,11 +16,11 @@ use crate::backends::TestDb;
 
 const PERSON: &str = "520626194701205831";
 
-fn hub_key() -> hedui_trust::SigningKey {
+pub(crate) fn hub_key() -> hedui_trust::SigningKey {
     hedui_trust::SigningKey::from_bytes(&[7; 32])
 }
 
-fn entry(seq: u64, actor: &str, digest: &str) -> AuditEntry {
+pub(crate) fn entry(seq: u64, actor: &str, digest: &str) -> AuditEntry {
     AuditEntry {
         seq,
         time: format!("2026-11-26T10:00:{seq:02}.000Z"),
@@ -79,7 +79,7 @@ async fn sealed_log(db: &TestDb) -> (Store, Vec<hedui_proto::v1::VerificationRec
     (db.store.clone().with_seal_key(key.verifying_key()), records)
 }
 
-async fn checkpoint(db: &TestDb, frontier: &Frontier) {
+pub(crate) async fn checkpoint(db: &TestDb, frontier: &Frontier) {
     let cp = Checkpoint {
         origin: "hedui test".into(),
         tree_size: frontier.size(),
