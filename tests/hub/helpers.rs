@@ -482,6 +482,7 @@ pub async fn store_as_hub(sys: &TestSystem, record: &mut hedui_proto::v1::Verifi
                 record: record.clone(),
                 idempotency_key: idempotency_key.to_owned(),
                 request_hash: "fixture".into(),
+                batch_item: None,
             },
         )
         .await

@@ -70,6 +70,30 @@ pub struct RecordWrite {
     pub idempotency_key: String,
     /// The hash of the request that made it.
     pub request_hash: String,
+    /// The batch item it ends, marked `DONE` in the same transaction.
+    pub batch_item: Option<ItemEnd>,
+}
+
+/// A batch item as held by one batch worker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ItemLease {
+    /// Its batch.
+    pub batch_id: String,
+    /// Its position in the batch.
+    pub seq: i64,
+    /// The worker holding its lease.
+    pub owner: String,
+}
+
+/// A batch item that ends with its record: marked `DONE` in the record's
+/// transaction if `lease` still holds it.
+pub struct ItemEnd {
+    /// The item and the worker holding it.
+    pub lease: ItemLease,
+    /// How it ended.
+    pub outcome: hedui_store::batch::ItemOutcome,
+    /// When (RFC 3339).
+    pub now: String,
 }
 
 /// One caller's append waiting for the group commit.
@@ -533,6 +557,13 @@ impl Appender {
                 idempotency_key: r.idempotency_key.as_str(),
                 request_hash: r.request_hash.as_str(),
                 entry_seq,
+                batch_item: r.batch_item.as_ref().map(|i| hedui_store::batch::ItemDone {
+                    batch_id: i.lease.batch_id.as_str(),
+                    seq: i.lease.seq,
+                    owner: i.lease.owner.as_str(),
+                    outcome: &i.outcome,
+                    now: i.now.as_str(),
+                }),
             })
             .collect();
         let stored = self.store.append_audit_with_records(&rows, &records).await?;

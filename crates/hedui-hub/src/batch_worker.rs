@@ -1,9 +1,12 @@
 //! The batch worker: runs the households of running batches.
 //!
 //! One task per hub, started by `Application::run_until` and stopped by its
-//! shutdown. It claims due items in small groups with a lease and runs at
-//! most `in_flight` households at once, each through the same pipeline as
-//! SubmitVerification (`HubState::run_submission`). Memory is bounded by
+//! shutdown. It claims due items in groups with a lease and runs at most
+//! `in_flight` households at once, each through the same pipeline as
+//! SubmitVerification (`HubState::run_submission`). Claimed households wait
+//! in a queue of at most `in_flight`, topped up when it is half empty, so a
+//! claim (a write of its own) takes half a window of households at once
+//! rather than one per household that ends. Memory is bounded by
 //! `in_flight`, never by the batch.
 //!
 //! At shutdown it claims nothing more and lets the households in flight end:
@@ -14,11 +17,14 @@
 //! never drops a household in the middle of a fan-out.
 //!
 //! Exactly one final record per household: the record is stored under the
-//! item's idempotency key first, then the item is marked DONE. A hub that
-//! dies between the two leaves the item RUNNING with a lease; once the lease
-//! runs out another claim runs it again, the pipeline finds the stored
-//! record under the key and replays it (asking no department), and the item
-//! is marked DONE with that same record.
+//! item's idempotency key, and the item is marked DONE in the same
+//! transaction (the audit log's group commit, with the record's entries),
+//! if this worker's lease still holds it. A hub that dies before that
+//! commit leaves the item RUNNING with a lease and no record; once the lease
+//! runs out another claim runs it again. A household whose record was
+//! stored otherwise (its lease ran out and another worker's run stored it
+//! first) finds the record under the key, replays it asking no department,
+//! and its item is marked DONE with that same record in a write of its own.
 //!
 //! A department that timed out, was unavailable or answered in error makes
 //! the household wait: no record is stored, the item goes back to PENDING
@@ -28,18 +34,19 @@
 //! departments again (simpler and still bounded by the limits; the answers
 //! of the earlier attempt are not kept).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
 use hedui_domain::department::slug;
-use hedui_proto::v1::{SubmitVerificationRequest, Verdict};
+use hedui_proto::v1::SubmitVerificationRequest;
 use hedui_store::batch::{ClaimedItem, ItemOutcome, item_key, now_ms};
 use prost::Message as _;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use crate::access::Caller;
+use crate::audit::ItemLease;
 use crate::service::{HubError, HubState, Mode, Ran};
 
 /// How the worker runs.
@@ -94,30 +101,31 @@ pub async fn run(state: Arc<HubState>, settings: BatchSettings, mut stop: tokio:
     let slots = Arc::new(Semaphore::new(settings.in_flight.max(1)));
     let callers: Arc<tokio::sync::Mutex<HashMap<String, Caller>>> = Arc::default();
     let mut tasks = JoinSet::new();
+    let window = settings.in_flight.max(1);
+    let mut queue: VecDeque<ClaimedItem> = VecDeque::with_capacity(window);
     tracing::info!(in_flight = settings.in_flight, "batch worker started");
     loop {
         if *stop.borrow() {
             break;
         }
         while tasks.try_join_next().is_some() {}
-        let free = slots.available_permits();
-        let claimed = if free == 0 {
-            Vec::new()
-        } else {
+        if queue.len() <= window / 2 {
             let now = now_ms();
             match state
                 .store
-                .claim_batch_items(&owner, now, now.saturating_add(ms(settings.lease)), free as i64)
+                .claim_batch_items(
+                    &owner,
+                    now,
+                    now.saturating_add(ms(settings.lease)),
+                    (window - queue.len()) as i64,
+                )
                 .await
             {
-                Ok(c) => c,
-                Err(e) => {
-                    tracing::error!(error = %e, "cannot claim batch households");
-                    Vec::new()
-                }
+                Ok(c) => queue.extend(c),
+                Err(e) => tracing::error!(error = %e, "cannot claim batch households"),
             }
-        };
-        if claimed.is_empty() {
+        }
+        if queue.is_empty() {
             tokio::select! {
                 _ = stop.changed() => {}
                 _ = tokio::time::sleep(settings.poll) => {}
@@ -126,13 +134,23 @@ pub async fn run(state: Arc<HubState>, settings: BatchSettings, mut stop: tokio:
             }
             continue;
         }
-        for item in claimed {
-            let permit = slots.clone().acquire_owned().await.expect("never closed");
+        while !queue.is_empty() {
+            let Ok(permit) = slots.clone().try_acquire_owned() else {
+                break;
+            };
+            let item = queue.pop_front().expect("not empty");
             let (state, settings, owner, callers) = (state.clone(), settings.clone(), owner.clone(), callers.clone());
             tasks.spawn(async move {
                 run_item(&state, &settings, &owner, &callers, item).await;
                 drop(permit);
             });
+        }
+        if !queue.is_empty() {
+            // Every slot is taken: wait for a household to end.
+            tokio::select! {
+                _ = stop.changed() => {}
+                Some(_) = tasks.join_next() => {}
+            }
         }
     }
     tracing::info!(
@@ -180,6 +198,11 @@ async fn run_item(
         flagged: false,
         error,
     };
+    let lease = ItemLease {
+        batch_id: item.batch_id.clone(),
+        seq: item.seq,
+        owner: owner.to_owned(),
+    };
     let mut req = match SubmitVerificationRequest::decode(item.request.as_slice()) {
         Ok(r) => r,
         Err(e) => {
@@ -198,20 +221,15 @@ async fn run_item(
         Err(e) => return retry_later(state, settings, owner, &item, &format!("{e}")).await,
     };
     let defer_on_outage = item.attempts < i64::from(settings.max_attempts);
-    let outcome = match state
-        .run_submission(&caller, &req, Mode::Batch { defer_on_outage })
-        .await
-    {
-        Ok(Ran::Stored { record, .. }) => ItemOutcome {
-            record_id: Some(record.record_id.clone()),
-            verdict: Verdict::try_from(record.verdict)
-                .unwrap_or_default()
-                .as_str_name()
-                .to_owned(),
-            // The home-visit list: a flag, or a verdict that needs review.
-            flagged: !record.flags.is_empty() || record.verdict == Verdict::NeedsReview as i32,
-            error: String::new(),
-        },
+    let mode = Mode::Batch {
+        defer_on_outage,
+        lease: &lease,
+    };
+    let outcome = match state.run_submission(&caller, &req, mode).await {
+        // Marked DONE with its record, in one transaction.
+        Ok(Ran::Stored { item_done: true, .. }) => return,
+        // Replayed from an earlier run: marked here.
+        Ok(Ran::Stored { record, .. }) => ItemOutcome::of_record(&record),
         // Abandoned at shutdown: not the departments' fault, so no backoff;
         // the lease is handed back and another claim runs it again soon.
         Ok(Ran::Deferred { .. }) if state.drain.is_abandoning() => return,

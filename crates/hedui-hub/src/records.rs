@@ -313,6 +313,7 @@ impl HubState {
             record: record.clone(),
             idempotency_key: req.idempotency_key.clone(),
             request_hash: hash.clone(),
+            batch_item: None,
         };
         let (_, stored) = self.audit.append_with_record(entries.clone(), write).await?;
         if stored == RecordStored::Inserted {

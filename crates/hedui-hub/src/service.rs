@@ -28,7 +28,7 @@ pub use crate::codes::code_name;
 pub use crate::error::HubError;
 
 use crate::access::{self, Caller};
-use crate::audit::AuditLog;
+use crate::audit::{AuditLog, ItemLease};
 use crate::fanout::{DepartmentClient, query_all};
 use hedui_audit::entry::{AuditEntry, PersonRef};
 use hedui_audit::source_query;
@@ -74,13 +74,16 @@ pub struct HubState {
 
 /// Who runs a submission through the pipeline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
+pub enum Mode<'a> {
     /// A caseworker's SubmitVerification: always ends with a record.
     Interactive,
     /// A batch household.
     Batch {
         /// Whether an outage postpones the record (attempts are left).
         defer_on_outage: bool,
+        /// The item's lease: a record stored by this run marks the item
+        /// `DONE` in the record's own transaction.
+        lease: &'a ItemLease,
     },
 }
 
@@ -93,6 +96,10 @@ pub enum Ran {
         record: Box<VerificationRecord>,
         /// True when it was stored by an earlier run with the same key.
         replayed: bool,
+        /// In [`Mode::Batch`], whether the item was marked `DONE` (or found
+        /// taken over by another lease) in the transaction that stored the
+        /// record; when false the worker marks it itself.
+        item_done: bool,
     },
     /// Departments did not answer; nothing was stored (batch only).
     Deferred {
@@ -195,7 +202,7 @@ impl HubState {
         req: &SubmitVerificationRequest,
     ) -> Result<(VerificationRecord, bool), HubError> {
         match self.run_submission(caller, req, Mode::Interactive).await? {
-            Ran::Stored { record, replayed } => Ok((*record, replayed)),
+            Ran::Stored { record, replayed, .. } => Ok((*record, replayed)),
             Ran::Deferred { .. } => unreachable!("an interactive submission is never deferred"),
         }
     }
@@ -213,7 +220,7 @@ impl HubState {
         &self,
         caller: &Caller,
         req: &SubmitVerificationRequest,
-        mode: Mode,
+        mode: Mode<'_>,
     ) -> Result<Ran, HubError> {
         let encoded = req.encode_to_vec();
         size_check(encoded.len(), self.max_request_bytes)?;
@@ -226,6 +233,7 @@ impl HubState {
             return Ok(Ran::Stored {
                 record: Box::new(record),
                 replayed,
+                item_done: false,
             });
         }
         stages::lap(Stage::Claim);
@@ -254,6 +262,7 @@ impl HubState {
                 return Ok(Ran::Stored {
                     record: Box::new(record),
                     replayed,
+                    item_done: false,
                 });
             }
         };
@@ -263,6 +272,7 @@ impl HubState {
             return Ok(Ran::Stored {
                 record: Box::new(record),
                 replayed,
+                item_done: false,
             });
         }
         let (action, priority) = match mode {
@@ -313,7 +323,16 @@ impl HubState {
             })
             .map(|a| a.department)
             .collect();
-        if (abandoned || matches!(mode, Mode::Batch { defer_on_outage: true })) && !missing.is_empty() {
+        if (abandoned
+            || matches!(
+                mode,
+                Mode::Batch {
+                    defer_on_outage: true,
+                    ..
+                }
+            ))
+            && !missing.is_empty()
+        {
             let mut e = audit_entry(caller, action, if abandoned { "ABANDONED" } else { "DEFERRED" });
             e.purpose = purpose;
             e.request_id = request_id;
@@ -357,10 +376,21 @@ impl HubState {
         // neither exists without the other.
         let source_count = entries.len();
         entries.push(done);
+        // A batch household's item ends in the same transaction too: no
+        // durable commit of its own after the record's.
+        let batch_item = match mode {
+            Mode::Batch { lease, .. } => Some(crate::audit::ItemEnd {
+                lease: lease.clone(),
+                outcome: hedui_store::batch::ItemOutcome::of_record(&record),
+                now: Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true),
+            }),
+            Mode::Interactive => None,
+        };
         let write = crate::audit::RecordWrite {
             record,
             idempotency_key: sub.idempotency_key.clone(),
             request_hash: hash.clone(),
+            batch_item,
         };
         let verdict = Verdict::try_from(write.record.verdict)
             .unwrap_or_default()
@@ -377,6 +407,7 @@ impl HubState {
             return Ok(Ran::Stored {
                 record: Box::new(record),
                 replayed: false,
+                item_done: matches!(mode, Mode::Batch { .. }),
             });
         }
         // Another call with the same key finished first; its record wins.
@@ -408,6 +439,7 @@ impl HubState {
         Ok(Ran::Stored {
             record: Box::new(record),
             replayed,
+            item_done: false,
         })
     }
 

@@ -81,6 +81,7 @@ impl Store {
                     row,
                     idempotency_key: r.idempotency_key,
                     request_hash: r.request_hash,
+                    batch_item: r.batch_item,
                 })
             })
             .collect::<Result<_>>()?;
@@ -256,6 +257,10 @@ pub struct RecordToStore<'a> {
     pub request_hash: &'a str,
     /// The seq of the entry, in the same append, that carries its digest.
     pub entry_seq: u64,
+    /// The batch item this record ends, marked `DONE` in the same
+    /// transaction (if its lease is still held), so a batch household costs
+    /// no durable commit of its own after its record's.
+    pub batch_item: Option<crate::batch::ItemDone<'a>>,
 }
 
 /// What became of a record given to [`Store::append_audit_with_records`].
@@ -278,6 +283,7 @@ pub(crate) struct RecordInsert<'a> {
     pub row: RecordRow<'a>,
     pub idempotency_key: &'a str,
     pub request_hash: &'a str,
+    pub batch_item: Option<crate::batch::ItemDone<'a>>,
 }
 
 /// An audit entry as the columns both backends store.

@@ -189,6 +189,40 @@ pub struct ItemOutcome {
     pub error: String,
 }
 
+/// An item to mark `DONE`, if `owner` still holds it; given with its
+/// record to an audit append ([`crate::audit::RecordToStore::batch_item`])
+/// it is marked in the same transaction as the record and its entries.
+#[derive(Debug, Clone, Copy)]
+pub struct ItemDone<'a> {
+    /// Its batch.
+    pub batch_id: &'a str,
+    /// Its position.
+    pub seq: i64,
+    /// The lease holder that ran it.
+    pub owner: &'a str,
+    /// How it ended.
+    pub outcome: &'a ItemOutcome,
+    /// When, as RFC 3339 (the batch's `finished_at` if it was the last).
+    pub now: &'a str,
+}
+
+impl ItemOutcome {
+    /// The outcome of an item that ended with `record`: its id and verdict,
+    /// and flagged (the home-visit list) when the record carries a flag or
+    /// needs review.
+    pub fn of_record(record: &VerificationRecord) -> ItemOutcome {
+        ItemOutcome {
+            record_id: Some(record.record_id.clone()),
+            verdict: Verdict::try_from(record.verdict)
+                .unwrap_or_default()
+                .as_str_name()
+                .to_owned(),
+            flagged: !record.flags.is_empty() || record.verdict == Verdict::NeedsReview as i32,
+            error: String::new(),
+        }
+    }
+}
+
 /// One row of a batch's results.
 #[derive(Debug, Clone)]
 pub struct ResultRow {

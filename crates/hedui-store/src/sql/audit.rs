@@ -48,6 +48,14 @@ pub(crate) async fn append_audit(
         return Ok((size, stored));
     }
     insert_audit_rows(&mut tx, entries).await?;
+    // Batch items end in the transaction of their records: one durable
+    // commit for the record, its entries and the item's DONE. An item whose
+    // lease was lost meanwhile is left to the hub that holds it now, which
+    // finds this record under the key and marks it itself.
+    let items: Vec<crate::batch::ItemDone<'_>> = records.iter().filter_map(|r| r.batch_item).collect();
+    if !items.is_empty() {
+        super::batch::mark_items_done(&mut tx, &items).await?;
+    }
     tx.commit().await?;
     Ok((size, stored))
 }

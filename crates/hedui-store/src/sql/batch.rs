@@ -9,7 +9,7 @@ use sqlx::Row as _;
 use super::{Connection, DIALECT, Pool, Row, begin_write};
 use crate::Result;
 use crate::batch::{
-    BatchInfo, BatchState, ClaimedItem, InfoParts, ItemOutcome, NewBatch, NewItem, RawClaim, Transition,
+    BatchInfo, BatchState, ClaimedItem, InfoParts, ItemDone, ItemOutcome, NewBatch, NewItem, RawClaim, Transition,
 };
 
 const HEADER: &str = "SELECT batch_id, label, state, purpose, window_from, window_to, asset_date, created_by_role,
@@ -225,9 +225,11 @@ pub(crate) async fn claim_batch_items(
 ) -> Result<Vec<RawClaim>> {
     // Two statements, each walking its own index in order (expired leases
     // by `lease_until`, due items by `next_attempt_at`), so a claim reads
-    // only the rows it takes however many are waiting.
+    // only the rows it takes however many are waiting. One transaction: on
+    // SQLite one turn at the write lock for both.
+    let mut tx = begin_write(pool).await?;
     let mut items = claim_where(
-        pool,
+        &mut tx,
         "state = 'RUNNING' AND lease_until < $3",
         "lease_until",
         owner,
@@ -240,7 +242,7 @@ pub(crate) async fn claim_batch_items(
     if left > 0 {
         items.extend(
             claim_where(
-                pool,
+                &mut tx,
                 "state = 'PENDING' AND next_attempt_at <= $3",
                 "next_attempt_at",
                 owner,
@@ -251,12 +253,13 @@ pub(crate) async fn claim_batch_items(
             .await?,
         );
     }
+    tx.commit().await?;
     items.sort_by(|a, b| (&a.item.batch_id, a.item.seq).cmp(&(&b.item.batch_id, b.item.seq)));
     Ok(items)
 }
 
 async fn claim_where(
-    pool: &Pool,
+    conn: &mut Connection,
     condition: &str,
     order: &str,
     owner: &str,
@@ -280,7 +283,7 @@ async fn claim_where(
         .bind(lease_until_ms)
         .bind(now_ms)
         .bind(limit)
-        .fetch_all(pool)
+        .fetch_all(conn)
         .await?;
     Ok(rows
         .into_iter()
@@ -306,43 +309,79 @@ pub(crate) async fn complete_batch_item(
     now: &str,
 ) -> Result<bool> {
     let mut tx = begin_write(pool).await?;
-    // The batch row is locked first (on SQLite the write transaction holds
+    let done = ItemDone {
+        batch_id,
+        seq,
+        owner,
+        outcome,
+        now,
+    };
+    let held = mark_items_done(&mut tx, &[done]).await?;
+    tx.commit().await?;
+    Ok(held.first().copied().unwrap_or(false))
+}
+
+/// Marks items `DONE` in `tx` where their owner still holds them, and each
+/// of their batches `DONE` when nothing of it is left; returns, per item,
+/// whether it was still held. Used by a lone completion and inside an audit
+/// append, where the items share the transaction (and the durable commit)
+/// of their records.
+pub(crate) async fn mark_items_done(tx: &mut Connection, items: &[ItemDone<'_>]) -> Result<Vec<bool>> {
+    // Each batch row is locked first (on SQLite the write transaction holds
     // the whole database already). Without it two hubs finishing the last
     // two households at once each see the other's item still RUNNING (READ
     // COMMITTED reads before the other commits), neither marks the batch
     // DONE, and it stays RUNNING for ever: a write skew. With it, the second
     // completion waits for the first to commit and its statements then see
-    // the first item DONE.
-    state_of(&mut tx, batch_id).await?;
-    let held = sqlx::query(
-        "UPDATE batch_items SET state = 'DONE', lease_owner = NULL, lease_until = NULL,
-                record_id = $1, verdict = $2, flagged = $3, last_error = $4
-         WHERE batch_id = $5 AND seq = $6 AND state = 'RUNNING' AND lease_owner = $7",
-    )
-    .bind(outcome.record_id.as_deref())
-    .bind(&outcome.verdict)
-    .bind(outcome.flagged)
-    .bind(&outcome.error)
-    .bind(batch_id)
-    .bind(seq)
-    .bind(owner)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected()
-        == 1;
-    if held {
+    // the first item DONE. Batches are locked in one order, so two such
+    // transactions cannot deadlock on them.
+    let mut batches: Vec<&str> = items.iter().map(|i| i.batch_id).collect();
+    batches.sort_unstable();
+    batches.dedup();
+    for b in &batches {
+        state_of(&mut *tx, b).await?;
+    }
+    let mut held = Vec::with_capacity(items.len());
+    for i in items {
+        held.push(
+            sqlx::query(
+                "UPDATE batch_items SET state = 'DONE', lease_owner = NULL, lease_until = NULL,
+                        record_id = $1, verdict = $2, flagged = $3, last_error = $4
+                 WHERE batch_id = $5 AND seq = $6 AND state = 'RUNNING' AND lease_owner = $7",
+            )
+            .bind(i.outcome.record_id.as_deref())
+            .bind(&i.outcome.verdict)
+            .bind(i.outcome.flagged)
+            .bind(&i.outcome.error)
+            .bind(i.batch_id)
+            .bind(i.seq)
+            .bind(i.owner)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+                == 1,
+        );
+    }
+    for b in batches {
+        let Some(now) = items
+            .iter()
+            .zip(&held)
+            .find(|(i, held)| **held && i.batch_id == b)
+            .map(|(i, _)| i.now)
+        else {
+            continue;
+        };
         sqlx::query(
             "UPDATE batches SET state = 'DONE', finished_at = $1
              WHERE batch_id = $2 AND state = 'RUNNING'
                AND NOT EXISTS (SELECT 1 FROM batch_items WHERE batch_id = $3 AND state IN ('PENDING', 'RUNNING'))",
         )
         .bind(now)
-        .bind(batch_id)
-        .bind(batch_id)
+        .bind(b)
+        .bind(b)
         .execute(&mut *tx)
         .await?;
     }
-    tx.commit().await?;
     Ok(held)
 }
 

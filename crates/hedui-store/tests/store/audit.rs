@@ -288,6 +288,7 @@ pub async fn entries_and_records_are_written_in_one_transaction(db: &TestDb) {
         idempotency_key: key,
         request_hash: hash,
         entry_seq,
+        batch_item: None,
     };
     let first = crate::records::record(
         "01930000-0000-7000-8000-000000000001",

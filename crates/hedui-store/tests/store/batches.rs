@@ -305,3 +305,183 @@ pub async fn the_last_households_finished_at_once_end_the_batch(db: &TestDb) {
         );
     }
 }
+
+/// A batch item given with its record to an audit append is marked DONE in
+/// that transaction when its lease still holds; a lost lease leaves the item
+/// to its holder; a record refused (key taken) rolls its item back with it;
+/// the last item ends the batch.
+pub async fn an_item_ends_in_the_transaction_of_its_record(db: &TestDb) {
+    use hedui_audit::entry::{AuditEntry, PersonRef};
+    use hedui_store::audit::{RecordStored, RecordToStore};
+    use hedui_store::batch::ItemDone;
+    let store = &db.store;
+    store.create_batch(&new_batch("b")).await.unwrap();
+    store.add_batch_items("b", &items(3, 2)).await.unwrap().unwrap();
+    store.start_batch("b", "t").await.unwrap();
+    let claimed = store.claim_batch_items("hub-a", 1_000, 9_000, 10).await.unwrap();
+    assert_eq!(claimed.len(), 3);
+    let person = "522226199001010011";
+    let entry = |seq: u64, digest: &str| {
+        let e = AuditEntry {
+            seq,
+            time: "2026-11-26T10:00:00.000Z".into(),
+            actor: "zhang.san".into(),
+            role: "caseworker".into(),
+            action: "batch.household".into(),
+            purpose: "minimum-living".into(),
+            request_id: String::new(),
+            persons: vec![PersonRef::new(b"k", person)],
+            departments: vec!["tax".into()],
+            status: "OK".into(),
+            record_digest: digest.into(),
+            detail: String::new(),
+        };
+        let leaf = e.leaf();
+        (e, leaf)
+    };
+    let records: Vec<VerificationRecord> = (1..=4)
+        .map(|i| record(&format!("00000000-0000-7000-8000-00000000000{i}")))
+        .collect();
+    let outcomes: Vec<ItemOutcome> = records.iter().map(ItemOutcome::of_record).collect();
+    let keys: Vec<String> = (1..=3).map(|seq| item_key("b", seq)).collect();
+    let item = |seq: i64, owner: &'static str| ItemDone {
+        batch_id: "b",
+        seq,
+        owner,
+        outcome: &outcomes[(seq - 1) as usize],
+        now: "t2",
+    };
+    // Items 1 and 2 end with their records; item 3's lease is hub-a's, so
+    // hub-x's record is stored and its item left RUNNING for hub-a.
+    let stored = store
+        .append_audit_with_records(
+            &[
+                entry(0, &records[0].digest),
+                entry(1, &records[1].digest),
+                entry(2, &records[2].digest),
+            ],
+            &[
+                RecordToStore {
+                    record: &records[0],
+                    idempotency_key: &keys[0],
+                    request_hash: "h",
+                    entry_seq: 0,
+                    batch_item: Some(item(1, "hub-a")),
+                },
+                RecordToStore {
+                    record: &records[1],
+                    idempotency_key: &keys[1],
+                    request_hash: "h",
+                    entry_seq: 1,
+                    batch_item: Some(item(2, "hub-a")),
+                },
+                RecordToStore {
+                    record: &records[2],
+                    idempotency_key: &keys[2],
+                    request_hash: "h",
+                    entry_seq: 2,
+                    batch_item: Some(item(3, "hub-x")),
+                },
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(stored, vec![RecordStored::Inserted; 3]);
+    let info = store.get_batch("b").await.unwrap().unwrap();
+    assert_eq!((info.state, info.done, info.running), (BatchState::Running, 2, 1));
+    let done_page = store.batch_results("b", 0, 10, false).await.unwrap();
+    assert_eq!(done_page.iter().map(|r| r.seq).collect::<Vec<_>>(), vec![1, 2]);
+    assert_eq!(
+        done_page[0].record.as_ref().map(|r| r.record_id.as_str()),
+        Some(records[0].record_id.as_str())
+    );
+    // A second record under item 3's key is refused, and its item's DONE is
+    // rolled back with it: nothing of that append is written.
+    let stored = store
+        .append_audit_with_records(
+            &[entry(3, &records[3].digest)],
+            &[RecordToStore {
+                record: &records[3],
+                idempotency_key: &keys[2],
+                request_hash: "h",
+                entry_seq: 3,
+                batch_item: Some(ItemDone {
+                    outcome: &outcomes[3],
+                    ..item(3, "hub-a")
+                }),
+            }],
+        )
+        .await
+        .unwrap();
+    assert_eq!(stored, vec![RecordStored::KeyTaken]);
+    assert_eq!(store.audit_size().await.unwrap(), 3);
+    let info = store.get_batch("b").await.unwrap().unwrap();
+    assert_eq!((info.state, info.done, info.running), (BatchState::Running, 2, 1));
+    // hub-a replays the stored record and marks its item on its own; that
+    // was the last, so the batch is done.
+    assert!(
+        store
+            .complete_batch_item("b", 3, "hub-a", &outcomes[2], "t3")
+            .await
+            .unwrap()
+    );
+    let info = store.get_batch("b").await.unwrap().unwrap();
+    assert_eq!((info.state, info.done), (BatchState::Done, 3));
+    assert_eq!(info.finished_at.as_deref(), Some("t3"));
+}
+
+/// The last item ending inside an audit append ends its batch there too.
+pub async fn the_last_item_ending_with_its_record_ends_the_batch(db: &TestDb) {
+    use hedui_audit::entry::{AuditEntry, PersonRef};
+    use hedui_store::audit::{RecordStored, RecordToStore};
+    use hedui_store::batch::ItemDone;
+    let store = &db.store;
+    store.create_batch(&new_batch("b")).await.unwrap();
+    store.add_batch_items("b", &items(1, 2)).await.unwrap().unwrap();
+    store.start_batch("b", "t").await.unwrap();
+    assert_eq!(
+        store.claim_batch_items("hub-a", 1_000, 9_000, 10).await.unwrap().len(),
+        1
+    );
+    let r = record("00000000-0000-7000-8000-000000000001");
+    let outcome = ItemOutcome::of_record(&r);
+    let e = AuditEntry {
+        seq: 0,
+        time: "2026-11-26T10:00:00.000Z".into(),
+        actor: "zhang.san".into(),
+        role: "caseworker".into(),
+        action: "batch.household".into(),
+        purpose: "minimum-living".into(),
+        request_id: String::new(),
+        persons: vec![PersonRef::new(b"k", "522226199001010011")],
+        departments: vec!["tax".into()],
+        status: "OK".into(),
+        record_digest: r.digest.clone(),
+        detail: String::new(),
+    };
+    let leaf = e.leaf();
+    let stored = store
+        .append_audit_with_records(
+            &[(e, leaf)],
+            &[RecordToStore {
+                record: &r,
+                idempotency_key: &item_key("b", 1),
+                request_hash: "h",
+                entry_seq: 0,
+                batch_item: Some(ItemDone {
+                    batch_id: "b",
+                    seq: 1,
+                    owner: "hub-a",
+                    outcome: &outcome,
+                    now: "t2",
+                }),
+            }],
+        )
+        .await
+        .unwrap();
+    assert_eq!(stored, vec![RecordStored::Inserted]);
+    let info = store.get_batch("b").await.unwrap().unwrap();
+    assert_eq!((info.state, info.done), (BatchState::Done, 1));
+    assert_eq!(info.finished_at.as_deref(), Some("t2"));
+    assert_eq!(info.verdicts, vec![("VERDICT_MEETS_CRITERIA".to_owned(), 1)]);
+}

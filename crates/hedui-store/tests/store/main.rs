@@ -79,6 +79,8 @@ on_both_backends!(
     batches::concurrent_claimers_never_get_the_same_item,
     batches::an_edited_item_verdict_is_refused_in_results,
     batches::the_last_households_finished_at_once_end_the_batch,
+    batches::an_item_ends_in_the_transaction_of_its_record,
+    batches::the_last_item_ending_with_its_record_ends_the_batch,
     tamper::an_intact_database_verifies_with_nothing_left_out,
     tamper::a_record_resealed_with_a_recomputed_digest_is_refused,
     tamper::a_changed_verdict_column_is_refused_in_lists,

@@ -69,6 +69,7 @@ async fn sealed_log(db: &TestDb) -> (Store, Vec<hedui_proto::v1::VerificationRec
                     idempotency_key: &format!("key-{i}"),
                     request_hash: "h",
                     entry_seq: i as u64,
+                    batch_item: None,
                 }],
             )
             .await
