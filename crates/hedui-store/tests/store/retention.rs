@@ -64,6 +64,7 @@ pub async fn expired_records_become_tombstones_and_the_log_still_verifies(db: &T
                     idempotency_key: &format!("key-{i}"),
                     request_hash: "h",
                     entry_seq: i as u64,
+                    batch_item: None,
                 }],
             )
             .await
