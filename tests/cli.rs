@@ -1613,7 +1613,13 @@ fn the_bench_runs_in_a_tiny_configuration() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("bench.db");
     let out = hedui()
-        .args(["bench", "--only", "floor,overhead,throughput,audit", "--repeat", "2"])
+        .args([
+            "bench",
+            "--only",
+            "floor,overhead,throughput,audit,at-rest",
+            "--repeat",
+            "2",
+        ])
         .args(["--floor-samples", "5", "--requests", "8", "--rate", "40"])
         .args(["--throughput-requests", "8", "--concurrency", "4"])
         .args(["--audit-entries", "40", "--audit-writers", "4"])
@@ -1638,6 +1644,8 @@ fn the_bench_runs_in_a_tiny_configuration() {
         "raw durable inserts",
         "targets",
         "1 ms + 2 × fsync",
+        "seal p50",
+        "encryption's share of one core",
     ] {
         assert!(stdout.contains(part), "{part}: {stdout}");
     }

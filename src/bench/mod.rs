@@ -37,6 +37,7 @@
 //! Benchmarks are never assertions: this prints figures and whether each
 //! target was met; nothing fails.
 
+mod at_rest;
 mod audit_scale;
 mod console;
 mod figures;
@@ -58,7 +59,7 @@ use hedui_testkit::{Delay, Pki};
 use hedui_tls::{ClientTls, Role, TlsFiles};
 use tonic::transport::Channel;
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct BenchArgs {
     /// Where the hub stores records and its audit log. Default: a new
     /// SQLite file in a temporary directory. A PostgreSQL URL must name a
@@ -91,7 +92,8 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 64)]
     pub audit_writers: usize,
     /// Run only these parts (comma-separated: floor, overhead, throughput,
-    /// audit, console, audit-scale). The floor runs whenever overhead does.
+    /// audit, at-rest, console, audit-scale). at-rest charges its time
+    /// against the throughput part's rate when both run. The floor runs whenever overhead does.
     /// `audit-scale` runs only when named, and alone.
     #[arg(long, value_delimiter = ',')]
     pub only: Vec<String>,
@@ -237,7 +239,7 @@ impl System {
 
     /// One household through the hub: (end to end, slowest department,
     /// request id).
-    async fn through_hub(&self, n: usize) -> anyhow::Result<(Duration, Duration, String)> {
+    pub(crate) async fn through_hub(&self, n: usize) -> anyhow::Result<(Duration, Duration, String)> {
         let req = self.request(n);
         let started = Instant::now();
         let resp = self
@@ -317,6 +319,10 @@ pub async fn run(a: BenchArgs) -> anyhow::Result<()> {
         if wants("audit") {
             audit(&a, &sys.database_url, &mut figs).await?;
         }
+        if wants("at-rest") {
+            let hub_rate = figs.get(&throughput_label(a.concurrency));
+            at_rest::measure(&sys, hub_rate, &mut figs).await?;
+        }
         runs.push(figs);
     }
     let summaries = figures::summarize(&runs);
@@ -391,6 +397,16 @@ fn targets(summaries: &[figures::Summary], backend: hedui_store::BackendKind, a:
             floor: String::new(),
         });
     }
+    if let Some(cost) = get(at_rest::AT_REST_COST) {
+        out.push(figures::Target {
+            name: "encryption at rest costs ≤ 5 % of the hub's throughput (bound: share of one core)".into(),
+            measured: cost,
+            limit: 0.05,
+            unit: figures::Unit::Percent,
+            at_least: false,
+            floor: String::new(),
+        });
+    }
     if let Some(ratio) = get(AUDIT_RATIO) {
         out.push(figures::Target {
             name: format!("audit appends / raw durable inserts, {} writers", a.audit_writers),
@@ -445,11 +461,7 @@ async fn throughput(a: &BenchArgs, sys: &Arc<System>, figs: &mut figures::Figure
     let hub_rate = n as f64 / hub_elapsed.as_secs_f64();
     let direct_rate = n as f64 / direct_elapsed.as_secs_f64();
     let ratio = hub_rate / direct_rate;
-    figs.push(
-        format!("[throughput, 0 ms adapters, concurrency {}] hub", a.concurrency),
-        hub_rate,
-        figures::Unit::Rate,
-    );
+    figs.push(throughput_label(a.concurrency), hub_rate, figures::Unit::Rate);
     figs.ms("  hub latency p50", hub_lat.pct(50.0));
     figs.ms("  hub latency p99", hub_lat.pct(99.0));
     figs.push("  direct fan-out client", direct_rate, figures::Unit::Rate);
@@ -457,6 +469,11 @@ async fn throughput(a: &BenchArgs, sys: &Arc<System>, figs: &mut figures::Figure
     figs.ms("  direct latency p99", direct_lat.pct(99.0));
     figs.push(THROUGHPUT_RATIO, ratio, figures::Unit::Percent);
     Ok(())
+}
+
+/// The label of the hub's throughput figure.
+fn throughput_label(concurrency: usize) -> String {
+    format!("[throughput, 0 ms adapters, concurrency {concurrency}] hub")
 }
 
 /// The audit log's append rate against the database's raw durable insert

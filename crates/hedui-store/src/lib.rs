@@ -839,8 +839,8 @@ pub mod envelope;
 pub mod integrity;
 pub mod key_file;
 mod proofs;
-pub mod rotation;
 pub mod retention;
+pub mod rotation;
 mod summary;
 mod versions;
 

@@ -23,8 +23,8 @@ mod audit;
 mod batch;
 mod migrations;
 mod records;
-mod rotation;
 mod retention;
+mod rotation;
 mod versions;
 
 pub(crate) use at_rest::*;
@@ -32,8 +32,8 @@ pub(crate) use audit::*;
 pub(crate) use batch::*;
 pub(crate) use migrations::*;
 pub(crate) use records::*;
-pub(crate) use rotation::*;
 pub(crate) use retention::*;
+pub(crate) use rotation::*;
 pub(crate) use versions::*;
 
 /// The backend's pool of connections.

@@ -12,8 +12,8 @@ mod audit;
 mod backends;
 mod batches;
 mod records;
-mod rotation;
 mod retention;
+mod rotation;
 mod tamper;
 mod versions;
 
