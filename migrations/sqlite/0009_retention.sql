@@ -11,9 +11,11 @@ ALTER TABLE records ADD COLUMN erased_at TEXT;
 ALTER TABLE record_reviews ADD COLUMN erased_at TEXT;
 ALTER TABLE batch_items ADD COLUMN erased_at TEXT;
 
--- Reviews stay append-only, with two exceptions: a plaintext review may be
--- encrypted once (`hedui migrate`), and a review may be erased once under
--- retention, changing nothing but its note's form.
+-- Reviews stay append-only, with three exceptions: a plaintext review may
+-- be encrypted once (`hedui migrate`), a sealed review's data key may be
+-- re-wrapped under a new KEK with its sealed note unchanged (0008, `hedui
+-- keys rotate`), and a review may be erased once under retention,
+-- changing nothing but its note's form.
 DROP TRIGGER record_reviews_append_only_update;
 CREATE TRIGGER record_reviews_append_only_update BEFORE UPDATE ON record_reviews
 WHEN NOT (
@@ -24,6 +26,10 @@ WHEN NOT (
     AND ((
         OLD.kek_id IS NULL AND NEW.kek_id IS NOT NULL AND NEW.wrapped_key IS NOT NULL
         AND NEW.sealed_note IS NOT NULL AND NEW.note = '' AND NEW.erased_at IS NULL
+    ) OR (
+        OLD.kek_id IS NOT NULL AND OLD.sealed_note IS NOT NULL AND OLD.note = ''
+        AND NEW.kek_id IS NOT NULL AND NEW.wrapped_key IS NOT NULL
+        AND NEW.sealed_note = OLD.sealed_note AND NEW.note = '' AND NEW.erased_at IS NULL
     ) OR (
         NEW.erased_at IS NOT NULL AND NEW.kek_id IS NULL AND NEW.wrapped_key IS NULL
         AND NEW.sealed_note IS NULL AND NEW.note = ''
