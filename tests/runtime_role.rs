@@ -21,7 +21,7 @@ use hedui_store::batch::{NewBatch, NewItem};
 use hedui_store::runtime_role::RUNTIME_PRIVILEGES;
 use hedui_store::{PutOutcome, Store};
 use sqlx::postgres::PgConnectOptions;
-use sqlx::{Connection as _, Executor as _, PgConnection};
+use sqlx::{AssertSqlSafe, Connection as _, Executor as _, PgConnection};
 
 fn hedui() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_hedui"));
@@ -92,7 +92,8 @@ impl Rig {
             format!("CREATE ROLE {} LOGIN PASSWORD '{PASSWORD}'", rig.runtime),
             format!("CREATE DATABASE {} OWNER {}", rig.database, rig.owner),
         ] {
-            conn.execute(sql.as_str()).await.unwrap();
+            // The test's own names, made above.
+            conn.execute(AssertSqlSafe(sql)).await.unwrap();
         }
         let _ = conn.close().await;
         // PostgreSQL before 15 lets PUBLIC create in `public`; take that away
@@ -122,7 +123,7 @@ impl Rig {
             format!("DROP ROLE IF EXISTS {}", self.runtime),
             format!("DROP ROLE IF EXISTS {}", self.owner),
         ] {
-            if let Err(e) = conn.execute(sql.as_str()).await {
+            if let Err(e) = conn.execute(AssertSqlSafe(sql.as_str())).await {
                 eprintln!("cleaning up: {sql}: {e}");
             }
         }
@@ -270,14 +271,14 @@ async fn runtime_role_case(rig: &Rig) {
         .unwrap();
     let mut superuser = PgConnection::connect(&rig.admin).await.unwrap();
     superuser
-        .execute(format!("GRANT {} TO {}", rig.owner, rig.runtime).as_str())
+        .execute(AssertSqlSafe(format!("GRANT {} TO {}", rig.owner, rig.runtime)))
         .await
         .unwrap();
     let err = owner.grant_runtime(&rig.runtime).await.unwrap_err().to_string();
     assert!(err.contains("may act as the owner of audit_checkpoints"), "{err}");
     assert!(err.contains("REASSIGN OWNED BY"), "{err}");
     superuser
-        .execute(format!("REVOKE {} FROM {}", rig.owner, rig.runtime).as_str())
+        .execute(AssertSqlSafe(format!("REVOKE {} FROM {}", rig.owner, rig.runtime)))
         .await
         .unwrap();
     let _ = superuser.close().await;

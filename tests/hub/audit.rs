@@ -190,13 +190,14 @@ async fn tamper(url: &str, sql: &str) {
     // The triggers and foreign keys stop the hub's own connection; someone
     // with the file can switch them off, which is what verification catches.
     sqlx::query("PRAGMA foreign_keys = OFF").execute(&mut c).await.unwrap();
-    for t in ["audit_entries_append_only_update", "audit_entries_append_only_delete"] {
-        sqlx::query(&format!("DROP TRIGGER IF EXISTS {t}"))
-            .execute(&mut c)
-            .await
-            .unwrap();
+    for drop in [
+        "DROP TRIGGER IF EXISTS audit_entries_append_only_update",
+        "DROP TRIGGER IF EXISTS audit_entries_append_only_delete",
+    ] {
+        sqlx::query(drop).execute(&mut c).await.unwrap();
     }
-    sqlx::raw_sql(sql).execute(&mut c).await.unwrap();
+    // The test's own SQL.
+    sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&mut c).await.unwrap();
     c.close().await.unwrap();
 }
 

@@ -417,7 +417,10 @@ pub async fn fresh_postgres() -> Option<PostgresDb> {
         match sqlx::PgConnection::connect(&admin).await {
             Ok(mut conn) => {
                 let name = format!("hedui_test_{}", uuid::Uuid::new_v4().simple());
-                conn.execute(format!("CREATE DATABASE {name}").as_str()).await.unwrap();
+                // A name made here, from a UUID.
+                conn.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                    .await
+                    .unwrap();
                 let _ = conn.close().await;
                 let (server, _) = admin.rsplit_once('/').expect("the admin URL names a database");
                 let url = format!("{server}/{name}");
@@ -447,7 +450,10 @@ impl PostgresDb {
         use sqlx::{Connection as _, Executor as _};
         if let Ok(mut conn) = sqlx::PgConnection::connect(&self.admin).await {
             let _ = conn
-                .execute(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name).as_str())
+                .execute(sqlx::AssertSqlSafe(format!(
+                    "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                    self.name
+                )))
                 .await;
         }
     }

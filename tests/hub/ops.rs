@@ -305,13 +305,16 @@ async fn postgres_admin_url() -> Option<String> {
 
 #[tokio::test]
 async fn health_goes_not_serving_when_the_postgres_database_is_dropped() {
-    use sqlx::{Connection as _, Executor as _};
+    use sqlx::{AssertSqlSafe, Connection as _, Executor as _};
     let Some(admin) = postgres_admin_url().await else {
         return;
     };
     let name = format!("hedui_test_{}", uuid::Uuid::new_v4().simple());
     let mut c = sqlx::PgConnection::connect(&admin).await.unwrap();
-    c.execute(format!("CREATE DATABASE {name}").as_str()).await.unwrap();
+    // Names made here, from a UUID.
+    c.execute(AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .await
+        .unwrap();
     let (base, _) = admin.rsplit_once('/').unwrap();
     let url = format!("{base}/{name}");
     let sys = TestSystem::on_database(|_| Behaviour::Sandbox, Duration::from_secs(10), &url).await;
@@ -325,7 +328,7 @@ async fn health_goes_not_serving_when_the_postgres_database_is_dropped() {
         .await
         .unwrap();
     // The database stops: every session is cut and the database is gone.
-    c.execute(format!("DROP DATABASE {name} WITH (FORCE)").as_str())
+    c.execute(AssertSqlSafe(format!("DROP DATABASE {name} WITH (FORCE)")))
         .await
         .unwrap();
     let err = sys
@@ -341,7 +344,7 @@ async fn health_goes_not_serving_when_the_postgres_database_is_dropped() {
     );
     drop(sys);
     let _ = c
-        .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
+        .execute(AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
         .await;
 }
 

@@ -136,7 +136,7 @@ impl SnapshotSource {
             .map_err(|e| format!("{file}: snapshot.store: cannot open {}: {e}", snap.store.display()))?;
         let mut tx = pool.begin().await.map_err(|e| e.to_string())?;
         for s in SCHEMA {
-            sqlx::query(s).execute(&mut *tx).await.map_err(|e| e.to_string())?;
+            sqlx::query(*s).execute(&mut *tx).await.map_err(|e| e.to_string())?;
         }
         let slug = hedui_domain::department::slug(config.department);
         sqlx::query("INSERT OR IGNORE INTO snapshot_meta (key, value) VALUES ('department', ?)")

@@ -102,7 +102,7 @@ macro_rules! cells_of {
 
 macro_rules! fetch {
     ($pool:expr, $stmt:expr, $q:expr, $person:expr) => {{
-        let mut query = sqlx::query(&$stmt.sql);
+        let mut query = sqlx::query($stmt.sql.clone());
         for p in &$stmt.binds {
             query = match arg(*p, $q, $person) {
                 Arg::Text(s) => query.bind(s),
@@ -159,10 +159,10 @@ impl SqlSource {
         })?;
         for (category, stmt) in &sql.queries {
             let columns = match &pool {
-                Pool::Postgres(p) => columns!(p, &stmt.sql),
+                Pool::Postgres(p) => columns!(p, stmt.sql.clone()),
                 #[cfg(feature = "mysql")]
-                Pool::MySql(p) => columns!(p, &stmt.sql),
-                Pool::Sqlite(p) => columns!(p, &stmt.sql),
+                Pool::MySql(p) => columns!(p, stmt.sql.clone()),
+                Pool::Sqlite(p) => columns!(p, stmt.sql.clone()),
             }
             .map_err(|e| {
                 StartError(format!(
@@ -507,7 +507,11 @@ mod tests {
         );
         assert_eq!(pg.binds, vec![Param::IdNumber, Param::WindowStart, Param::WindowEnd]);
         let my = Statement::parse(q, Dialect::MySql).expect("parses");
-        assert!(my.sql.contains("id = ? AND d BETWEEN ? AND ?"), "{}", my.sql);
+        assert!(
+            my.sql.as_str().contains("id = ? AND d BETWEEN ? AND ?"),
+            "{}",
+            my.sql.as_str()
+        );
         assert_eq!(
             my.binds,
             vec![

@@ -26,7 +26,8 @@ use hedui_proto::v1::{
     AccountType, Department, DescribeRequest, IdentityStatus, IncomeCategory, Person, Purpose, QueryRequest,
     TaxFindings, TaxRecord,
 };
-use sqlx::{Connection as _, Executor as _, PgConnection};
+// `AssertSqlSafe`: the test databases are named here, from UUIDs.
+use sqlx::{AssertSqlSafe, Connection as _, Executor as _, PgConnection};
 
 fn today() -> NaiveDate {
     chrono::Utc::now().date_naive()
@@ -113,7 +114,7 @@ async fn admin_url() -> Option<String> {
 async fn create_database(admin: &str) -> (String, String) {
     let name = format!("hedui_test_{}", uuid::Uuid::new_v4().simple());
     let mut c = PgConnection::connect(admin).await.expect("connect");
-    c.execute(format!("CREATE DATABASE \"{name}\"").as_str())
+    c.execute(AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
         .await
         .expect("create database");
     let _ = c.close().await;
@@ -124,7 +125,9 @@ async fn create_database(admin: &str) -> (String, String) {
 async fn drop_database(admin: &str, name: &str) {
     let mut c = PgConnection::connect(admin).await.expect("connect");
     let _ = c
-        .execute(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)").as_str())
+        .execute(AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+        )))
         .await;
     let _ = c.close().await;
 }
@@ -423,14 +426,12 @@ async fn sql_backend_answers_from_a_sqlite_file() {
     )
     .await
     .expect("tables");
-    conn.execute(
-        format!(
-            "INSERT INTO khxx VALUES ('{a}', '王芳');
-             INSERT INTO zhye VALUES ('{a}', '德江农商银行', 'demand', 123456, '6228480012345678');
-             INSERT INTO zhye VALUES ('{a}', '贵州银行', 'time', 5000000, '6214830099998888');"
-        )
-        .as_str(),
-    )
+    // The fixture's own rows, with a synthetic ID number.
+    conn.execute(AssertSqlSafe(format!(
+        "INSERT INTO khxx VALUES ('{a}', '王芳');
+         INSERT INTO zhye VALUES ('{a}', '德江农商银行', 'demand', 123456, '6228480012345678');
+         INSERT INTO zhye VALUES ('{a}', '贵州银行', 'time', 5000000, '6214830099998888');"
+    )))
     .await
     .expect("rows");
     let config = format!(
@@ -843,13 +844,15 @@ async fn sql_backend_answers_from_a_real_mysql_table() {
         }
     };
     let name = format!("hedui_test_{}", uuid::Uuid::new_v4().simple());
-    conn.execute(format!("CREATE DATABASE {name} CHARACTER SET utf8mb4").as_str())
+    conn.execute(AssertSqlSafe(format!("CREATE DATABASE {name} CHARACTER SET utf8mb4")))
         .await
         .expect("create database");
     let (server, _) = admin.rsplit_once('/').expect("the URL names a database");
     let url = format!("{server}/{name}");
     let outcome = tokio::spawn(mysql_case(url)).await;
-    let _ = conn.execute(format!("DROP DATABASE IF EXISTS {name}").as_str()).await;
+    let _ = conn
+        .execute(AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name}")))
+        .await;
     if let Err(e) = outcome {
         std::panic::resume_unwind(e.into_panic());
     }

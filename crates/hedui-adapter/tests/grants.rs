@@ -26,7 +26,8 @@ use hedui_proto::v1::source_service_client::SourceServiceClient;
 use hedui_tls::{ClientTls, Role, ServerTls};
 use hedui_trust::SigningKey;
 use hedui_trust::grant::MAX_CLOCK_SKEW_MS;
-use sqlx::{Connection as _, Executor as _};
+// `AssertSqlSafe`: the test databases are named here, from UUIDs.
+use sqlx::{AssertSqlSafe, Connection as _, Executor as _};
 use tokio::sync::watch;
 
 const T0: i64 = 1_800_000_000_000;
@@ -152,7 +153,9 @@ async fn grant_store_in_the_departments_postgresql_database() {
     let Some(admin) = postgres_admin().await else { return };
     let name = format!("hedui_test_{}", uuid::Uuid::new_v4().simple());
     let mut c = sqlx::PgConnection::connect(&admin).await.unwrap();
-    c.execute(format!("CREATE DATABASE \"{name}\"").as_str()).await.unwrap();
+    c.execute(AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
+        .await
+        .unwrap();
     let (base, _) = admin.rsplit_once('/').unwrap();
     let url = format!("{base}/{name}");
     let outcome = tokio::spawn(async move {
@@ -174,7 +177,9 @@ async fn grant_store_in_the_departments_postgresql_database() {
     })
     .await;
     let _ = c
-        .execute(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)").as_str())
+        .execute(AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+        )))
         .await;
     if let Err(e) = outcome {
         std::panic::resume_unwind(e.into_panic());
@@ -198,7 +203,9 @@ async fn grant_store_in_the_departments_mysql_database() {
         }
     };
     let name = format!("hedui_test_{}", uuid::Uuid::new_v4().simple());
-    c.execute(format!("CREATE DATABASE {name}").as_str()).await.unwrap();
+    c.execute(AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .await
+        .unwrap();
     let (server, _) = admin.rsplit_once('/').unwrap();
     let url = format!("{server}/{name}");
     let outcome = tokio::spawn(async move {
@@ -211,7 +218,9 @@ async fn grant_store_in_the_departments_mysql_database() {
         store_contract(&first, &second).await;
     })
     .await;
-    let _ = c.execute(format!("DROP DATABASE IF EXISTS {name}").as_str()).await;
+    let _ = c
+        .execute(AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name}")))
+        .await;
     if let Err(e) = outcome {
         std::panic::resume_unwind(e.into_panic());
     }

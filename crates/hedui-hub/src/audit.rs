@@ -704,11 +704,11 @@ mod tests {
         for (name, sql, at) in cases {
             let (_dir, url, _) = log_of_13().await;
             let mut c = sqlx::SqliteConnection::connect(&url).await.unwrap();
-            for t in ["audit_entries_append_only_update", "audit_entries_append_only_delete"] {
-                sqlx::raw_sql(&format!("DROP TRIGGER IF EXISTS {t}"))
-                    .execute(&mut c)
-                    .await
-                    .unwrap();
+            for drop in [
+                "DROP TRIGGER IF EXISTS audit_entries_append_only_update",
+                "DROP TRIGGER IF EXISTS audit_entries_append_only_delete",
+            ] {
+                sqlx::raw_sql(drop).execute(&mut c).await.unwrap();
             }
             sqlx::raw_sql(sql).execute(&mut c).await.unwrap();
             c.close().await.unwrap();

@@ -18,7 +18,7 @@ use std::time::Duration;
 use hedui_audit::entry::AuditEntry;
 use hedui_hub::audit::AuditLog;
 use hedui_store::Store;
-use sqlx::{Connection as _, Executor as _, PgConnection};
+use sqlx::{AssertSqlSafe, Connection as _, Executor as _, PgConnection};
 
 const HUBS: usize = 2;
 const WRITERS_PER_HUB: usize = 6;
@@ -135,13 +135,16 @@ async fn two_hubs_on_one_postgres_database_share_one_log() {
     };
     let name = format!("hedui_test_{}", uuid::Uuid::new_v4().simple());
     let mut conn = PgConnection::connect(&admin).await.unwrap();
-    conn.execute(format!("CREATE DATABASE {name}").as_str()).await.unwrap();
+    // Names made here, from a UUID.
+    conn.execute(AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .await
+        .unwrap();
     let url = match admin.rsplit_once('/') {
         Some((server, _)) => format!("{server}/{name}"),
         None => unreachable!("the admin URL names a database"),
     };
     let outcome = tokio::spawn(async move { hubs_share_one_log(&url).await }).await;
-    conn.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
+    conn.execute(AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
         .await
         .unwrap();
     if let Err(e) = outcome {

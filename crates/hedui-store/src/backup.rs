@@ -278,7 +278,7 @@ impl Store {
             .await
             .map_err(StoreError::from)?;
         let mut conn = connect_file(&partial, false).await?;
-        sqlx::query(&format!("PRAGMA application_id = {BACKUP_MARK}"))
+        sqlx::query(crate::dialect::built(format!("PRAGMA application_id = {BACKUP_MARK}")))
             .execute(&mut conn)
             .await
             .map_err(StoreError::from)?;
@@ -462,7 +462,7 @@ async fn read_backup(conn: &mut SqliteConnection, path: &Path) -> BackupResult<(
     let mut counts = [0u64; 3];
     for (n, table) in counts.iter_mut().zip(["records", "audit_entries", "audit_checkpoints"]) {
         if tables.iter().any(|t| t == table) {
-            let c: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}"))
+            let c: i64 = sqlx::query_scalar(crate::dialect::built(format!("SELECT COUNT(*) FROM {table}")))
                 .fetch_one(&mut *conn)
                 .await
                 .map_err(|e| not(format!("SQLite cannot read its {table} table: {e}")))?;

@@ -9,6 +9,24 @@
 //! can hold NUL, the catalog and the bookkeeping table of the migration
 //! runner, and each backend's migration files.
 
+use sqlx::SqlSafeStr as _;
+
+/// SQL text put together at run time, as sqlx takes it.
+///
+/// sqlx 0.9 takes a `&'static str` as it is, and any other SQL text only
+/// through `AssertSqlSafe`, the caller's word that no input can reach the
+/// text. The store gives that word here, once, for every statement it
+/// builds (`sql/`, `backup`, `runtime_role`): each is made only of this
+/// crate's constant SQL, the [`Dialect`]'s fixed fragments, table and
+/// column names written in this crate, numbered placeholders, and
+/// identifiers that DDL cannot bind (a role, a schema), which pass through
+/// `runtime_role::quote_ident` first. Every value is bound, never spliced
+/// in, so no request, file or stored content changes a statement. Nothing
+/// else may be passed here.
+pub(crate) fn built(sql: String) -> sqlx::SqlStr {
+    sqlx::AssertSqlSafe(sql).into_sql_str()
+}
+
 /// The SQL spoken by one backend.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Dialect {

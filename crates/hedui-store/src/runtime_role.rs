@@ -25,6 +25,7 @@
 
 use sqlx::Row as _;
 
+use crate::dialect::built;
 use crate::{Backend, Store, StoreError};
 
 /// Privileges that a table can carry, in PostgreSQL's names.
@@ -243,7 +244,7 @@ impl Store {
             format!("ALTER DEFAULT PRIVILEGES IN SCHEMA {schema_q} REVOKE ALL ON TABLES FROM {quoted}"),
             format!("ALTER DEFAULT PRIVILEGES IN SCHEMA {schema_q} REVOKE ALL ON SEQUENCES FROM {quoted}"),
         ] {
-            sqlx::query(&sql).execute(&mut *tx).await?;
+            sqlx::query(built(sql)).execute(&mut *tx).await?;
         }
         let has_usage: bool =
             sqlx::query_scalar("SELECT pg_catalog.has_schema_privilege($1::name, current_schema()::text, 'USAGE')")
@@ -251,7 +252,7 @@ impl Store {
                 .fetch_one(&mut *tx)
                 .await?;
         if !has_usage {
-            sqlx::query(&format!("GRANT USAGE ON SCHEMA {schema_q} TO {quoted}"))
+            sqlx::query(built(format!("GRANT USAGE ON SCHEMA {schema_q} TO {quoted}")))
                 .execute(&mut *tx)
                 .await?;
         }
@@ -260,11 +261,11 @@ impl Store {
         for (name, _, _) in &tables {
             match RUNTIME_PRIVILEGES.iter().find(|(t, _)| t == name) {
                 Some((_, privileges)) => {
-                    sqlx::query(&format!(
+                    sqlx::query(built(format!(
                         "GRANT {} ON TABLE {schema_q}.{} TO {quoted}",
                         privileges.join(", "),
                         quote_ident(name)
-                    ))
+                    )))
                     .execute(&mut *tx)
                     .await?;
                     granted.push((name.clone(), privileges.to_vec()));

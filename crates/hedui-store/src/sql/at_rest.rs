@@ -1,16 +1,16 @@
 //! Finding and sealing the rows written before encryption at rest (see
 //! `crate::at_rest`).
 
-use super::{Pool, begin_write, raw_record, reindex_persons};
+use super::{Pool, begin_write, built, raw_record, reindex_persons};
 use crate::at_rest::SealedRow;
 use crate::{RawRecord, Result};
 
 pub(crate) async fn plaintext_counts(pool: &Pool, erased_known: bool) -> Result<(i64, i64, i64)> {
     let live = if erased_known { " AND erased_at IS NULL" } else { "" };
-    let count = |table: &'static str| format!("SELECT COUNT(*) FROM {table} WHERE kek_id IS NULL{live}");
-    let records: i64 = sqlx::query_scalar(&count("records")).fetch_one(pool).await?;
-    let items: i64 = sqlx::query_scalar(&count("batch_items")).fetch_one(pool).await?;
-    let reviews: i64 = sqlx::query_scalar(&count("record_reviews")).fetch_one(pool).await?;
+    let count = |table: &'static str| built(format!("SELECT COUNT(*) FROM {table} WHERE kek_id IS NULL{live}"));
+    let records: i64 = sqlx::query_scalar(count("records")).fetch_one(pool).await?;
+    let items: i64 = sqlx::query_scalar(count("batch_items")).fetch_one(pool).await?;
+    let reviews: i64 = sqlx::query_scalar(count("record_reviews")).fetch_one(pool).await?;
     Ok((records, items, reviews))
 }
 

@@ -6,7 +6,7 @@ use hedui_audit::entry::AuditEntry;
 use hedui_audit::merkle::Hash;
 use sqlx::Row as _;
 
-use super::{Connection, DIALECT, Db, Params, Pool, begin_serialised};
+use super::{Connection, DIALECT, Db, Params, Pool, begin_serialised, built};
 use crate::Result;
 use crate::audit::{
     AuditFilter, CheckpointRow, EntryRow, RecordStored, leaf_from_bytes, parse_checkpoint, parse_entry,
@@ -193,7 +193,7 @@ pub(crate) async fn audit_entries(pool: &Pool, filter: &AuditFilter) -> Result<V
         sql.push_str(&format!(" AND e.seq >= {}", p.next()));
     }
     sql.push_str(&format!(" ORDER BY e.seq LIMIT {}", p.next()));
-    let mut q = sqlx::query(&sql);
+    let mut q = sqlx::query(built(sql));
     for (bound, _) in [from, to].into_iter().flatten() {
         q = q.bind(bound);
     }
@@ -272,11 +272,11 @@ pub(crate) async fn audit_nodes(pool: &Pool, keys: &[i64]) -> Result<Vec<(i64, H
     for part in keys.chunks(500) {
         let mut p = Params::default();
         let list: Vec<String> = part.iter().map(|_| p.next()).collect();
-        let sql = format!(
+        let sql = built(format!(
             "SELECT node_id, hash FROM audit_nodes WHERE node_id IN ({})",
             list.join(", ")
-        );
-        let mut q = sqlx::query(&sql);
+        ));
+        let mut q = sqlx::query(sql);
         for k in part {
             q = q.bind(*k);
         }
@@ -297,11 +297,11 @@ pub(crate) async fn put_audit_nodes(pool: &Pool, nodes: &[(i64, Hash)]) -> Resul
     for part in nodes.chunks(AUDIT_ROWS_PER_STATEMENT) {
         let mut p = Params::default();
         let values: Vec<String> = part.iter().map(|_| format!("({}, {})", p.next(), p.next())).collect();
-        let sql = format!(
+        let sql = built(format!(
             "INSERT INTO audit_nodes (node_id, hash) VALUES {} ON CONFLICT (node_id) DO NOTHING",
             values.join(", ")
-        );
-        let mut q = sqlx::query(&sql);
+        ));
+        let mut q = sqlx::query(sql);
         for (k, h) in part {
             q = q.bind(*k).bind(h.to_vec());
         }

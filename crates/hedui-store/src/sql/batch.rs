@@ -6,7 +6,7 @@
 
 use sqlx::Row as _;
 
-use super::{Connection, DIALECT, Pool, Row, begin_write};
+use super::{Connection, DIALECT, Pool, Row, begin_write, built};
 use crate::Result;
 use crate::batch::{
     BatchInfo, BatchState, ClaimedItem, InfoParts, ItemDone, ItemOutcome, NewBatch, NewItem, RawClaim, Transition,
@@ -39,8 +39,11 @@ pub(crate) async fn create_batch(pool: &Pool, b: &NewBatch) -> Result<()> {
 /// The state of a batch, read in a write transaction: on PostgreSQL the
 /// batch row stays locked until the transaction ends.
 async fn state_of(conn: &mut Connection, batch_id: &str) -> Result<Option<BatchState>> {
-    let sql = format!("SELECT state FROM batches WHERE batch_id = $1{}", DIALECT.lock_rows());
-    let s: Option<String> = sqlx::query_scalar(&sql).bind(batch_id).fetch_optional(conn).await?;
+    let sql = built(format!(
+        "SELECT state FROM batches WHERE batch_id = $1{}",
+        DIALECT.lock_rows()
+    ));
+    let s: Option<String> = sqlx::query_scalar(sql).bind(batch_id).fetch_optional(conn).await?;
     Ok(s.map(|s| BatchState::parse(&s)))
 }
 
@@ -194,7 +197,7 @@ async fn info(pool: &Pool, r: &Row) -> Result<BatchInfo> {
 }
 
 pub(crate) async fn get_batch(pool: &Pool, batch_id: &str) -> Result<Option<BatchInfo>> {
-    let row = sqlx::query(&format!("{HEADER} WHERE batch_id = $1"))
+    let row = sqlx::query(built(format!("{HEADER} WHERE batch_id = $1")))
         .bind(batch_id)
         .fetch_optional(pool)
         .await?;
@@ -205,10 +208,12 @@ pub(crate) async fn get_batch(pool: &Pool, batch_id: &str) -> Result<Option<Batc
 }
 
 pub(crate) async fn list_batches(pool: &Pool, limit: i64) -> Result<Vec<BatchInfo>> {
-    let rows = sqlx::query(&format!("{HEADER} ORDER BY created_at DESC, batch_id DESC LIMIT $1"))
-        .bind(limit)
-        .fetch_all(pool)
-        .await?;
+    let rows = sqlx::query(built(format!(
+        "{HEADER} ORDER BY created_at DESC, batch_id DESC LIMIT $1"
+    )))
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
     let mut out = Vec::with_capacity(rows.len());
     for r in &rows {
         out.push(info(pool, r).await?);
@@ -260,14 +265,14 @@ pub(crate) async fn claim_batch_items(
 
 async fn claim_where(
     conn: &mut Connection,
-    condition: &str,
-    order: &str,
+    condition: &'static str,
+    order: &'static str,
     owner: &str,
     now_ms: i64,
     lease_until_ms: i64,
     limit: i64,
 ) -> Result<Vec<RawClaim>> {
-    let sql = format!(
+    let sql = built(format!(
         "UPDATE batch_items SET state = 'RUNNING', lease_owner = $1, lease_until = $2, attempts = attempts + 1
          WHERE (batch_id, seq) IN (
              SELECT batch_id, seq FROM batch_items
@@ -277,8 +282,8 @@ async fn claim_where(
              LIMIT $4{skip_locked})
          RETURNING batch_id, seq, attempts, request, kek_id, wrapped_key",
         skip_locked = DIALECT.skip_locked(),
-    );
-    let rows = sqlx::query(&sql)
+    ));
+    let rows = sqlx::query(sql)
         .bind(owner)
         .bind(lease_until_ms)
         .bind(now_ms)
@@ -456,7 +461,7 @@ pub(crate) async fn batch_results(
 }
 
 pub(crate) async fn get_batch_header(pool: &Pool, batch_id: &str) -> Result<Option<(NewBatch, BatchState)>> {
-    let row = sqlx::query(&format!("{HEADER} WHERE batch_id = $1"))
+    let row = sqlx::query(built(format!("{HEADER} WHERE batch_id = $1")))
         .bind(batch_id)
         .fetch_optional(pool)
         .await?;

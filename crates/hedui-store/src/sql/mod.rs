@@ -16,6 +16,7 @@
 use sqlx::Row as _;
 
 use super::{DIALECT, Db, begin_serialised};
+use crate::dialect::built;
 use crate::{RawRecord, Result, SummaryRow};
 
 mod at_rest;
@@ -44,8 +45,9 @@ type Connection = <Db as sqlx::Database>::Connection;
 type Row = <Db as sqlx::Database>::Row;
 /// A transaction on a pooled connection.
 type Transaction = sqlx::Transaction<'static, Db>;
-/// A query with its values, being bound.
-type Query<'q> = sqlx::query::Query<'q, Db, <Db as sqlx::Database>::Arguments<'q>>;
+/// A query with its values, being bound. (sqlx 0.9's arguments own their
+/// values, so only a prepared statement could be borrowed for `'q`.)
+type Query<'q> = sqlx::query::Query<'q, Db, <Db as sqlx::Database>::Arguments>;
 
 /// Begins a transaction that reads and then writes (see
 /// [`crate::dialect::Dialect::begin_write`]).

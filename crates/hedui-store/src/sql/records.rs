@@ -2,7 +2,7 @@
 
 use sqlx::Row as _;
 
-use super::{DIALECT, Params, Pool, Query, RAW_COLUMNS, RAW_RECORD, SUMMARY_COLUMNS, raw_record, summary_row};
+use super::{DIALECT, Params, Pool, Query, RAW_COLUMNS, RAW_RECORD, SUMMARY_COLUMNS, built, raw_record, summary_row};
 use crate::{KeyProvider, ListBounds, PutOutcome, RawRecord, RecordRow, Result, SummaryRow};
 
 /// One page of records created in `[from, before)`, after the key `after`
@@ -93,9 +93,9 @@ pub(super) async fn insert_record(
 /// digest, idempotency_key, request_hash, body, kek_id, wrapped_key`.
 pub(super) fn bind_record_columns<'q>(
     q: Query<'q>,
-    row: &'q RecordRow<'_>,
-    idempotency_key: &'q str,
-    request_hash: &'q str,
+    row: &RecordRow<'_>,
+    idempotency_key: &str,
+    request_hash: &str,
 ) -> Query<'q> {
     q.bind(row.record_id)
         .bind(row.created_at)
@@ -128,7 +128,7 @@ pub(crate) async fn get_record(pool: &Pool, record_id: &str) -> Result<Option<Ra
     if DIALECT.unstorable(record_id) {
         return Ok(None);
     }
-    let row = sqlx::query(&format!("{RAW_RECORD} WHERE r.record_id = $1"))
+    let row = sqlx::query(built(format!("{RAW_RECORD} WHERE r.record_id = $1")))
         .bind(record_id)
         .fetch_optional(pool)
         .await?;
@@ -139,7 +139,7 @@ pub(crate) async fn get_by_idempotency_key(pool: &Pool, key: &str) -> Result<Opt
     if DIALECT.unstorable(key) {
         return Ok(None);
     }
-    let row = sqlx::query(&format!("{RAW_RECORD} WHERE r.idempotency_key = $1"))
+    let row = sqlx::query(built(format!("{RAW_RECORD} WHERE r.idempotency_key = $1")))
         .bind(key)
         .fetch_optional(pool)
         .await?;
@@ -194,7 +194,7 @@ pub(crate) async fn list_records(pool: &Pool, f: &ListBounds<'_>) -> Result<Vec<
         " ORDER BY r.created_at DESC, r.record_id DESC LIMIT {}",
         p.next()
     ));
-    let mut q = sqlx::query(&sql);
+    let mut q = sqlx::query(built(sql));
     if let Some(v) = f.verdict {
         q = q.bind(v);
     }
@@ -226,15 +226,22 @@ pub(crate) async fn ping(pool: &Pool) -> Result<()> {
     Ok(())
 }
 
+// The next two run a test's own SQL as it is (`Store::execute_raw_for_tests`
+// and the `fetch_*_for_tests`): written by the test, never by a request,
+// and never called by hedui itself, so it is asserted safe here.
+
 pub(crate) async fn execute_raw(pool: &Pool, sql: &str) -> Result<u64> {
-    Ok(sqlx::raw_sql(sql).execute(pool).await?.rows_affected())
+    Ok(sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+        .execute(pool)
+        .await?
+        .rows_affected())
 }
 
 pub(crate) async fn fetch_scalars<T>(pool: &Pool, sql: &str) -> Result<Vec<T>>
 where
     T: for<'r> sqlx::Decode<'r, super::Db> + sqlx::Type<super::Db> + Send + Unpin,
 {
-    Ok(sqlx::query_scalar(sql).fetch_all(pool).await?)
+    Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).fetch_all(pool).await?)
 }
 
 pub(crate) async fn unbound_records(pool: &Pool) -> Result<Vec<RawRecord>> {
@@ -309,10 +316,10 @@ pub(crate) async fn integrity_rows(pool: &Pool) -> Result<crate::integrity::Inte
     let record_persons = sqlx::query_as("SELECT record_id, id_number FROM record_persons")
         .fetch_all(pool)
         .await?;
-    let rows = sqlx::query(&format!(
+    let rows = sqlx::query(built(format!(
         "SELECT {SUMMARY_COLUMNS}, r.entry_seq, r.body, r.kek_id, r.wrapped_key FROM records r
          ORDER BY r.created_at, r.record_id"
-    ))
+    )))
     .fetch_all(pool)
     .await?;
     let records = rows

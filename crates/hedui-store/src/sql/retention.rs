@@ -1,7 +1,7 @@
 //! Finding and erasing what the retention period has expired (see
 //! `crate::retention`).
 
-use super::{Pool, begin_write};
+use super::{Pool, begin_write, built};
 use crate::Result;
 use crate::retention::{Erased, Expired};
 
@@ -24,7 +24,7 @@ pub(crate) async fn expired(pool: &Pool, cutoff: &str) -> Result<Expired> {
     .bind(cutoff)
     .fetch_one(pool)
     .await?;
-    let batch_items: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM ({EXPIRED_ITEMS}) e"))
+    let batch_items: i64 = sqlx::query_scalar(built(format!("SELECT COUNT(*) FROM ({EXPIRED_ITEMS}) e")))
         .bind(cutoff)
         .fetch_one(pool)
         .await?;
@@ -85,10 +85,10 @@ pub(crate) async fn erase_records(pool: &Pool, cutoff: &str, erased_at: &str, li
 /// Erases the stored requests of up to `limit` items of batches that
 /// finished before the cutoff, in one statement.
 pub(crate) async fn erase_batch_items(pool: &Pool, cutoff: &str, erased_at: &str, limit: i64) -> Result<u64> {
-    Ok(sqlx::query(&format!(
+    Ok(sqlx::query(built(format!(
         "UPDATE batch_items SET request = $2, kek_id = NULL, wrapped_key = NULL, erased_at = $3
          WHERE (batch_id, seq) IN (SELECT batch_id, seq FROM ({EXPIRED_ITEMS} ORDER BY i.batch_id, i.seq LIMIT $4) e)"
-    ))
+    )))
     .bind(cutoff)
     .bind(Vec::<u8>::new())
     .bind(erased_at)

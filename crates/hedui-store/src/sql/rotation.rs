@@ -3,7 +3,7 @@
 
 use sqlx::Row as _;
 
-use super::{Pool, begin_write};
+use super::{Pool, begin_write, built};
 use crate::Result;
 use crate::rotation::WrappedRow;
 
@@ -33,10 +33,10 @@ pub(crate) async fn wrapped_by_other_keks(
         "batch_items" => ("batch_id", "seq"),
         _ => ("review_id", "CAST(0 AS BIGINT)"),
     };
-    let rows = sqlx::query(&format!(
+    let rows = sqlx::query(built(format!(
         "SELECT {id} AS id, {seq} AS seq, kek_id, wrapped_key FROM {table}
          WHERE kek_id IS NOT NULL AND kek_id <> $1 ORDER BY {id}, {seq} LIMIT $2"
-    ))
+    )))
     .bind(primary)
     .bind(limit)
     .fetch_all(pool)

@@ -4,8 +4,8 @@ use hedui_proto::v1::Review;
 use sqlx::Row as _;
 
 use super::{
-    Connection, DIALECT, Db, Pool, Query, RAW_COLUMNS, SUMMARY_COLUMNS, begin_write, bind_record_columns, raw_record,
-    summary_row,
+    Connection, DIALECT, Db, Pool, Query, RAW_COLUMNS, SUMMARY_COLUMNS, begin_write, bind_record_columns, built,
+    raw_record, summary_row,
 };
 use crate::versions::{PutVersionOutcome, ReviewRow, missing_previous, open_note, review_from_columns};
 use crate::{KeyProvider, RawRecord, RecordRow, Result, SummaryRow};
@@ -59,8 +59,8 @@ pub(crate) async fn put_version(
     }
     // A concurrent re-check of the same version, or a concurrent use of the
     // same key, waits here for the other transaction and then conflicts.
-    let sql = format!("{INSERT_VERSION} ON CONFLICT (idempotency_key) DO NOTHING");
-    let inserted = bind_version(sqlx::query(&sql), row, idempotency_key, request_hash, previous, &root)
+    let sql = built(format!("{INSERT_VERSION} ON CONFLICT (idempotency_key) DO NOTHING"));
+    let inserted = bind_version(sqlx::query(sql), row, idempotency_key, request_hash, previous, &root)
         .execute(&mut *tx)
         .await;
     match inserted {
@@ -92,11 +92,11 @@ const INSERT_VERSION: &str =
 /// Binds the values of [`INSERT_VERSION`] to `q`.
 fn bind_version<'q>(
     q: Query<'q>,
-    row: &'q RecordRow<'_>,
-    idempotency_key: &'q str,
-    request_hash: &'q str,
-    previous: &'q str,
-    root: &'q str,
+    row: &RecordRow<'_>,
+    idempotency_key: &str,
+    request_hash: &str,
+    previous: &str,
+    root: &str,
 ) -> Query<'q> {
     bind_record_columns(q, row, idempotency_key, request_hash)
         .bind(row.version)
@@ -149,12 +149,12 @@ pub(crate) async fn lineage(pool: &Pool, record_id: &str) -> Result<Vec<(Summary
     if DIALECT.unstorable(record_id) {
         return Ok(Vec::new());
     }
-    let rows = sqlx::query(&format!(
+    let rows = sqlx::query(built(format!(
         "SELECT {SUMMARY_COLUMNS}, {RAW_COLUMNS}
          FROM records r LEFT JOIN audit_entries a ON a.seq = r.entry_seq
          WHERE r.root_record_id = (SELECT root_record_id FROM records WHERE record_id = $1)
          ORDER BY r.version, r.created_at"
-    ))
+    )))
     .bind(record_id)
     .fetch_all(pool)
     .await?;
@@ -197,12 +197,12 @@ pub(crate) async fn reviews(
     } else {
         "v.record_id = $1"
     };
-    let sql = format!(
+    let sql = built(format!(
         "SELECT v.review_id, v.record_id, v.created_at, v.outcome, v.note, v.reviewer, v.reviewer_role,
                 v.kek_id, v.wrapped_key, v.sealed_note
          FROM record_reviews v WHERE {which} ORDER BY v.created_at, v.review_id"
-    );
-    let rows = sqlx::query(&sql).bind(record_id).fetch_all(pool).await?;
+    ));
+    let rows = sqlx::query(sql).bind(record_id).fetch_all(pool).await?;
     rows.into_iter()
         .map(|r| {
             let review_id: String = r.get("review_id");

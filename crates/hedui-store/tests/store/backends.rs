@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use hedui_store::{BackendKind, Store};
-use sqlx::{Connection as _, Executor as _, PgConnection};
+use sqlx::{AssertSqlSafe, Connection as _, Executor as _, PgConnection};
 use tokio::sync::{Mutex, OnceCell};
 use tokio::task::JoinHandle;
 
@@ -204,7 +204,8 @@ async fn admin_connection(admin_url: &str) -> PgConnection {
 async fn create_database(admin_url: &str) -> String {
     let name = format!("hedui_test_{}", uuid::Uuid::new_v4().simple());
     let mut conn = admin_connection(admin_url).await;
-    conn.execute(format!("CREATE DATABASE \"{name}\"").as_str())
+    // A name made here, from a UUID.
+    conn.execute(AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
         .await
         .unwrap_or_else(|e| panic!("creating the test database {name}: {e}"));
     let _ = conn.close().await;
@@ -219,7 +220,7 @@ async fn drop_databases(place: &Place) {
     for name in databases.lock().await.drain(..) {
         // FORCE ends any connection a case left open.
         let sql = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
-        if let Err(e) = conn.execute(sql.as_str()).await {
+        if let Err(e) = conn.execute(AssertSqlSafe(sql)).await {
             let _ = writeln!(std::io::stderr(), "could not drop the test database {name}: {e}");
         }
     }
