@@ -289,6 +289,10 @@ struct Appender {
 /// How many entries a hub reads at a time when it checks its log at start.
 const LOAD_PAGE: u32 = 2048;
 
+/// Records from before migration 0005 still to bind (id and stored body),
+/// with the seq of the first verified entry that stored each digest.
+type LegacyBinding = (Vec<(String, Vec<u8>)>, HashMap<String, u64>);
+
 /// The stored log as checked at start.
 struct Loaded {
     /// The last signed checkpoint, which the log matched.
@@ -298,7 +302,7 @@ struct Loaded {
     /// When records from before migration 0005 are still unbound: those
     /// records, and the seq of the first verified entry that stored each
     /// digest.
-    stored_by: Option<(Vec<(String, Vec<u8>)>, HashMap<String, u64>)>,
+    stored_by: Option<LegacyBinding>,
 }
 
 /// Reads the stored log `page` entries at a time and checks it: every entry
@@ -376,7 +380,7 @@ fn stores_record(e: &AuditEntry) -> bool {
 /// edited before this upgrade stays unbound, and every read refuses it.
 async fn bind_legacy_records(
     store: &Store,
-    stored_by: Option<(Vec<(String, Vec<u8>)>, HashMap<String, u64>)>,
+    stored_by: Option<LegacyBinding>,
     key: &hedui_trust::SigningKey,
 ) -> Result<(), AuditError> {
     let Some((unbound, stored_by)) = stored_by else {
