@@ -23,7 +23,7 @@ use hedui_audit::checkpoint::{Checkpoint, SignedCheckpoint, sign};
 use hedui_audit::entry::{AuditEntry, PersonRef};
 use hedui_audit::merkle::Frontier;
 use hedui_proto::v1::VerificationRecord;
-use hedui_store::audit::{RecordStored, RecordToStore};
+use hedui_store::audit::{ClaimTaken, ClaimToTake, RecordStored, RecordToStore};
 use hedui_store::{Store, StoreError};
 use sha2::Digest as _;
 use tokio::sync::{mpsc, oneshot};
@@ -53,11 +53,42 @@ pub enum AuditError {
     Store(#[from] StoreError),
 }
 
-/// Where an append's outcome goes: the seq of its last entry and, when it
-/// carried a record, what became of the record; or why it failed. When the
-/// record was not stored, none of the append's entries were written either
-/// (the seq is then 0).
-type Ack = oneshot::Sender<Result<(u64, Option<RecordStored>), String>>;
+/// What became of one append: the seq of its last entry and, when it
+/// carried a record or a claim, what became of it. When the record was not
+/// stored or the claim not taken, none of the append's entries were written
+/// either (the seq is then 0).
+#[derive(Debug, Clone, Copy, Default)]
+struct Appended {
+    seq: u64,
+    record: Option<RecordStoredKind>,
+    claim: Option<ClaimTaken>,
+}
+
+/// [`RecordStored`] without its payload, so that [`Appended`] stays `Copy`;
+/// the payload travels beside it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RecordStoredKind {
+    Inserted,
+    Refused,
+}
+
+/// Where an append's outcome goes: what became of it (and a refused
+/// record's reason), or why it failed.
+type Ack = oneshot::Sender<Result<(Appended, Option<RecordStored>), String>>;
+
+/// An idempotency claim taken in the same transaction as an append's
+/// entries (see [`AuditLog::append_claiming`]).
+#[derive(Debug, Clone)]
+pub struct ClaimRequest {
+    /// The key claimed.
+    pub idempotency_key: String,
+    /// The call claiming it.
+    pub owner: String,
+    /// Now, in milliseconds since the epoch.
+    pub now_ms: i64,
+    /// When the claim lapses unless renewed.
+    pub expires_at_ms: i64,
+}
 
 /// A record stored in the same transaction as the entries it comes with.
 /// The last entry of its append carries its digest; the record is bound to
@@ -100,6 +131,7 @@ pub struct ItemEnd {
 struct Pending {
     entries: Vec<AuditEntry>,
     record: Option<Box<RecordWrite>>,
+    claim: Option<ClaimRequest>,
     done: Ack,
 }
 
@@ -202,7 +234,27 @@ impl AuditLog {
     /// Appends entries (their `seq` is assigned here) and waits until they
     /// are durable. Returns the seq of the last one.
     pub async fn append(&self, entries: Vec<AuditEntry>) -> Result<u64, AuditError> {
-        self.send(entries, None).await.map(|(seq, _)| seq)
+        self.send(entries, None, None).await.map(|(a, _)| a.seq)
+    }
+
+    /// Appends entries and takes the idempotency `claim` in the same
+    /// transaction: one durable commit, shared with the group, for a
+    /// verification's intent and its claim, so no write of a verification
+    /// waits for the database outside the group commit. Returns the seq of
+    /// the last entry and what became of the claim; unless it is
+    /// [`ClaimTaken::Taken`], **none of `entries` was written** (the seq is
+    /// then 0): the call does not ask the departments, so no intent is
+    /// logged for it.
+    pub async fn append_claiming(
+        &self,
+        entries: Vec<AuditEntry>,
+        claim: ClaimRequest,
+    ) -> Result<(u64, ClaimTaken), AuditError> {
+        let (appended, _) = self.send(entries, None, Some(claim)).await?;
+        let taken = appended
+            .claim
+            .ok_or_else(|| AuditError::Write("the claim's outcome was lost".into()))?;
+        Ok((appended.seq, taken))
     }
 
     /// Appends entries and stores `record` in the same transaction (one
@@ -219,19 +271,28 @@ impl AuditLog {
         entries: Vec<AuditEntry>,
         record: RecordWrite,
     ) -> Result<(u64, RecordStored), AuditError> {
-        let (seq, stored) = self.send(entries, Some(Box::new(record))).await?;
-        let stored = stored.ok_or_else(|| AuditError::Write("the record's outcome was lost".into()))?;
-        Ok((seq, stored))
+        let (appended, refused) = self.send(entries, Some(Box::new(record)), None).await?;
+        match (appended.record, refused) {
+            (Some(RecordStoredKind::Inserted), _) => Ok((appended.seq, RecordStored::Inserted)),
+            (Some(RecordStoredKind::Refused), Some(why)) => Ok((appended.seq, why)),
+            _ => Err(AuditError::Write("the record's outcome was lost".into())),
+        }
     }
 
     async fn send(
         &self,
         entries: Vec<AuditEntry>,
         record: Option<Box<RecordWrite>>,
-    ) -> Result<(u64, Option<RecordStored>), AuditError> {
+        claim: Option<ClaimRequest>,
+    ) -> Result<(Appended, Option<RecordStored>), AuditError> {
         let (done, wait) = oneshot::channel();
         self.tx
-            .send(Command::Append(Pending { entries, record, done }))
+            .send(Command::Append(Pending {
+                entries,
+                record,
+                claim,
+                done,
+            }))
             .await
             .map_err(|_| AuditError::Closed)?;
         wait.await.map_err(|_| AuditError::Closed)?.map_err(AuditError::Write)
@@ -270,10 +331,13 @@ impl AuditLog {
 
 /// What one group commit did.
 enum Written {
-    /// Everything was written: per append, its last seq and its record's fate.
-    All(Vec<(u64, Option<RecordStored>)>),
-    /// Nothing was written, because these appends' records were refused.
-    Nothing(Vec<(usize, RecordStored)>),
+    /// Everything was written: per append, its last seq and what became of
+    /// its record and claim.
+    All(Vec<Appended>),
+    /// Nothing was written, because these appends' records were refused or
+    /// their claims not taken: per refused append, its position, what
+    /// became of it, and a refused record's reason.
+    Nothing(Vec<(usize, Appended, Option<RecordStored>)>),
 }
 
 struct Appender {
@@ -482,9 +546,9 @@ impl Appender {
                     let mut refused = refused.into_iter().peekable();
                     let mut kept = Vec::with_capacity(appends.len());
                     for (i, p) in appends.into_iter().enumerate() {
-                        match refused.next_if(|(at, _)| *at == i) {
-                            Some((_, stored)) => {
-                                let _ = p.done.send(Ok((0, Some(stored))));
+                        match refused.next_if(|(at, _, _)| *at == i) {
+                            Some((_, appended, why)) => {
+                                let _ = p.done.send(Ok((appended, why)));
                             }
                             None => kept.push(p),
                         }
@@ -513,7 +577,7 @@ impl Appender {
                 let written: usize = appends.iter().map(|p| p.entries.len()).sum();
                 self.metrics.audit_appended(written as u64);
                 for (p, end) in appends.into_iter().zip(ends) {
-                    let _ = p.done.send(Ok(end));
+                    let _ = p.done.send(Ok((end, None)));
                 }
             }
             Err(e) => {
@@ -570,25 +634,60 @@ impl Appender {
                 }),
             })
             .collect();
-        let stored = self.store.append_audit_with_records(&rows, &records).await?;
-        if stored.iter().any(|s| *s != RecordStored::Inserted) {
-            let refused = with_records
-                .into_iter()
-                .zip(stored)
-                .filter(|(_, s)| *s != RecordStored::Inserted)
-                .collect();
-            return Ok(Written::Nothing(refused));
+        let with_claims: Vec<usize> = (0..appends.len()).filter(|i| appends[*i].claim.is_some()).collect();
+        let claims: Vec<ClaimToTake<'_>> = appends
+            .iter()
+            .filter_map(|p| p.claim.as_ref())
+            .map(|c| ClaimToTake {
+                idempotency_key: c.idempotency_key.as_str(),
+                owner: c.owner.as_str(),
+                now_ms: c.now_ms,
+                expires_at_ms: c.expires_at_ms,
+            })
+            .collect();
+        let (stored, claimed) = self.store.append_audit_with(&rows, &records, &claims).await?;
+        let mut outcomes: Vec<(Appended, Option<RecordStored>)> = ends
+            .iter()
+            .map(|seq| {
+                (
+                    Appended {
+                        seq: *seq,
+                        ..Appended::default()
+                    },
+                    None,
+                )
+            })
+            .collect();
+        let mut refused = false;
+        for (i, s) in with_records.into_iter().zip(stored) {
+            if s == RecordStored::Inserted {
+                outcomes[i].0.record = Some(RecordStoredKind::Inserted);
+            } else {
+                outcomes[i].0.record = Some(RecordStoredKind::Refused);
+                outcomes[i].1 = Some(s);
+                refused = true;
+            }
+        }
+        for (i, c) in with_claims.into_iter().zip(claimed) {
+            outcomes[i].0.claim = Some(c);
+            refused |= c != ClaimTaken::Taken;
+        }
+        if refused {
+            // Nothing was written: the refused appends are answered with
+            // seq 0, and the rest will be numbered again without them.
+            return Ok(Written::Nothing(
+                outcomes
+                    .into_iter()
+                    .enumerate()
+                    .filter(|(_, (a, why))| why.is_some() || a.claim.is_some_and(|c| c != ClaimTaken::Taken))
+                    .map(|(i, (a, why))| (i, Appended { seq: 0, ..a }, why))
+                    .collect(),
+            ));
         }
         for (_, leaf) in &rows {
             self.frontier.append(*leaf);
         }
-        Ok(Written::All(
-            appends
-                .iter()
-                .zip(ends)
-                .map(|(p, end)| (end, p.record.as_ref().map(|_| RecordStored::Inserted)))
-                .collect(),
-        ))
+        Ok(Written::All(outcomes.into_iter().map(|(a, _)| a).collect()))
     }
 
     /// Extends the frontier with the leaves other hubs stored, up to `size`

@@ -90,6 +90,66 @@ impl Drop for Claim {
     }
 }
 
+/// A new call's owner name: this hub's instance and a call id.
+pub fn new_owner(instance: &str) -> String {
+    format!("{instance}/{}", uuid::Uuid::new_v4())
+}
+
+/// The claim of `key` by `owner` from now, to take in the intent's group
+/// commit ([`crate::audit::AuditLog::append_claiming`]).
+pub fn request(key: &str, owner: &str) -> crate::audit::ClaimRequest {
+    let now = now_ms();
+    crate::audit::ClaimRequest {
+        idempotency_key: key.to_owned(),
+        owner: owner.to_owned(),
+        now_ms: now,
+        expires_at_ms: now + CLAIM_TTL.as_millis() as i64,
+    }
+}
+
+impl Claim {
+    /// A claim `owner` has just taken on `key`: renewed in the background
+    /// from now on, released when dropped unless [`Claim::settled`].
+    pub fn hold(store: &Store, key: &str, owner: &str) -> Claim {
+        let (renew_store, renew_key, renew_owner) = (store.clone(), key.to_owned(), owner.to_owned());
+        let renew = tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(RENEW_EVERY).await;
+                let now = now_ms();
+                if let Err(e) = renew_store
+                    .claim_key(&renew_key, &renew_owner, now, now + CLAIM_TTL.as_millis() as i64)
+                    .await
+                {
+                    tracing::warn!(error = %e, "could not renew an idempotency claim");
+                }
+            }
+        });
+        Claim {
+            renew,
+            store: store.clone(),
+            key: key.to_owned(),
+            owner: owner.to_owned(),
+            release: true,
+        }
+    }
+}
+
+/// Waits while another call holds `key` (until `lapses_at`, milliseconds
+/// since the epoch) for that call's record. True as soon as a record is
+/// stored under the key (the caller replays it); false when the claim
+/// lapsed without one (its hub died, or the call failed), so the caller
+/// tries to claim the key again.
+pub async fn wait_for_record(store: &Store, key: &str, lapses_at: i64) -> Result<bool, HubError> {
+    tracing::debug!("idempotency key held by another call; waiting for its record");
+    while now_ms() <= lapses_at {
+        if store.get_by_idempotency_key(key).await?.is_some() {
+            return Ok(true);
+        }
+        tokio::time::sleep(POLL).await;
+    }
+    Ok(false)
+}
+
 /// How a try to claim a key ended.
 pub enum Claimed {
     /// This call holds the key: it may ask the departments.
@@ -98,49 +158,27 @@ pub enum Claimed {
     Stored,
 }
 
-/// Claims `key` for a new call of this hub, waiting while another live call
-/// holds it. Returns [`Claimed::Stored`] as soon as a record exists under
-/// the key (the caller replays it), or [`Claimed::Held`] once the key is
-/// this call's, after taking over a lapsed claim if need be.
+/// Claims `key` for a new call of this hub with a durable write of its own,
+/// waiting while another live call holds it. Returns [`Claimed::Stored`] as
+/// soon as a record exists under the key (the caller replays it), or
+/// [`Claimed::Held`] once the key is this call's, after taking over a
+/// lapsed claim if need be. A verification takes its claim in its intent's
+/// group commit instead ([`crate::audit::AuditLog::append_claiming`]); a
+/// re-check, which is rare, takes it here.
 pub async fn claim(store: &Store, instance: &str, key: &str) -> Result<Claimed, HubError> {
-    let owner = format!("{instance}/{}", uuid::Uuid::new_v4());
+    let owner = new_owner(instance);
     loop {
         let now = now_ms();
         let Some(lapses_at) = store
             .claim_key(key, &owner, now, now + CLAIM_TTL.as_millis() as i64)
             .await?
         else {
-            let claim_store = store.clone();
-            let (store, key_owned, owner_owned) = (store.clone(), key.to_owned(), owner.clone());
-            let (key, owner) = (key_owned.clone(), owner_owned.clone());
-            let renew = tokio::spawn(async move {
-                loop {
-                    tokio::time::sleep(RENEW_EVERY).await;
-                    let now = now_ms();
-                    if let Err(e) = store
-                        .claim_key(&key, &owner, now, now + CLAIM_TTL.as_millis() as i64)
-                        .await
-                    {
-                        tracing::warn!(error = %e, "could not renew an idempotency claim");
-                    }
-                }
-            });
-            return Ok(Claimed::Held(Box::new(Claim {
-                renew,
-                store: claim_store,
-                key: key_owned,
-                owner: owner_owned,
-                release: true,
-            })));
+            return Ok(Claimed::Held(Box::new(Claim::hold(store, key, &owner))));
         };
         // Another call holds it: wait for its record, or for its claim to
         // lapse (its hub died), then try again.
-        tracing::debug!("idempotency key held by another call; waiting for its record");
-        while now_ms() <= lapses_at {
-            if store.get_by_idempotency_key(key).await?.is_some() {
-                return Ok(Claimed::Stored);
-            }
-            tokio::time::sleep(POLL).await;
+        if wait_for_record(store, key, lapses_at).await? {
+            return Ok(Claimed::Stored);
         }
     }
 }

@@ -17,7 +17,7 @@ use hedui_proto::v1::{
     ListRecordsResponse, RecheckRecordRequest, RecheckRecordResponse, ReviewRecordRequest, ReviewRecordResponse,
     SubmitVerificationRequest, SubmitVerificationResponse, Verdict, VerificationRecord,
 };
-use hedui_store::audit::RecordStored;
+use hedui_store::audit::{ClaimTaken, RecordStored};
 use hedui_store::{ListFilter, Store, StoreError};
 use hedui_trust::authorization::check_covers;
 use hedui_trust::submission;
@@ -207,6 +207,22 @@ impl HubState {
         }
     }
 
+    /// The record stored under `key` by an earlier or concurrent call, as
+    /// this call's answer.
+    async fn replay_key(&self, key: &str, hash: &str) -> Result<Ran, HubError> {
+        let (record, earlier) = self
+            .store
+            .get_by_idempotency_key(key)
+            .await?
+            .ok_or_else(|| HubError::Store(hedui_store::missing_record_for_key()))?;
+        let (record, replayed) = replay(record, &earlier, hash)?;
+        Ok(Ran::Stored {
+            record: Box::new(record),
+            replayed,
+            item_done: false,
+        })
+    }
+
     /// The one pipeline of SubmitVerification and of every batch household:
     /// validate, replay by idempotency key, check the authorization, log the
     /// intent, ask the departments, log what came back, build, store.
@@ -241,40 +257,6 @@ impl HubState {
         // member for this purpose today.
         check_covers(&auth, &sub.household, sub.purpose, today).map_err(HubError::Unauthorized)?;
         stages::lap(Stage::Validate);
-        // One verification per key, across hubs: the key is claimed before
-        // any department is asked; a duplicate waits for the first call's
-        // record and replays it. A batch household needs no claim: its
-        // lease in the batch already gives it to one worker of one hub.
-        let claim = match mode {
-            Mode::Interactive => Some(crate::claims::claim(&self.store, &self.instance, &sub.idempotency_key).await?),
-            Mode::Batch { .. } => None,
-        };
-        let held = match claim {
-            None => None,
-            Some(crate::claims::Claimed::Held(claim)) => Some(claim),
-            Some(crate::claims::Claimed::Stored) => {
-                let (record, earlier) = self
-                    .store
-                    .get_by_idempotency_key(&sub.idempotency_key)
-                    .await?
-                    .ok_or_else(|| HubError::Store(hedui_store::missing_record_for_key()))?;
-                let (record, replayed) = replay(record, &earlier, &hash)?;
-                return Ok(Ran::Stored {
-                    record: Box::new(record),
-                    replayed,
-                    item_done: false,
-                });
-            }
-        };
-        // The key may have been stored by the call whose claim we took over.
-        if let Some((record, earlier)) = self.store.get_by_idempotency_key(&sub.idempotency_key).await? {
-            let (record, replayed) = replay(record, &earlier, &hash)?;
-            return Ok(Ran::Stored {
-                record: Box::new(record),
-                replayed,
-                item_done: false,
-            });
-        }
         let (action, priority) = match mode {
             Mode::Interactive => ("SubmitVerification", Priority::Interactive),
             Mode::Batch { .. } => ("batch.household", Priority::Batch),
@@ -295,19 +277,58 @@ impl HubState {
         let slugs: Vec<String> = self.clients.iter().map(|c| slug(c.department()).to_owned()).collect();
         // Fail closed: nothing is asked of any department unless the intent
         // to ask is on disk first.
-        let mut begin = audit_entry(caller, "verification.begin", "STARTED");
-        begin.purpose = purpose.clone();
-        begin.request_id = request_id.clone();
-        begin.persons = persons.clone();
-        begin.departments = slugs.clone();
-        begin.detail = match mode {
-            Mode::Interactive => format!("authorization {}", sub.authorization_ref),
-            Mode::Batch { .. } => format!("authorization {} ({})", sub.authorization_ref, sub.idempotency_key),
+        let begin = || {
+            let mut begin = audit_entry(caller, "verification.begin", "STARTED");
+            begin.purpose = purpose.clone();
+            begin.request_id = request_id.clone();
+            begin.persons = persons.clone();
+            begin.departments = slugs.clone();
+            begin.detail = match mode {
+                Mode::Interactive => format!("authorization {}", sub.authorization_ref),
+                Mode::Batch { .. } => format!("authorization {} ({})", sub.authorization_ref, sub.idempotency_key),
+            };
+            begin
         };
-        // No fan-out starts once the hub is draining; this one is waited for.
-        let _fan_out = self.drain.enter()?;
-        stages::lap(Stage::Validate);
-        self.audit.append(vec![begin]).await?;
+        // One verification per key, across hubs: an interactive call claims
+        // its key in the same transaction as its intent entry (one durable
+        // commit, shared with the group), before any department is asked. A
+        // duplicate finds the key claimed, writes nothing, waits for the
+        // first call's record and replays it. A batch household needs no
+        // claim: its lease in the batch already gives it to one worker of
+        // one hub.
+        let (_fan_out, held) = match mode {
+            Mode::Batch { .. } => {
+                // No fan-out starts once the hub is draining; this one is
+                // waited for.
+                let fan_out = self.drain.enter()?;
+                stages::lap(Stage::Validate);
+                self.audit.append(vec![begin()]).await?;
+                (fan_out, None)
+            }
+            Mode::Interactive => {
+                let owner = crate::claims::new_owner(&self.instance);
+                loop {
+                    let fan_out = self.drain.enter()?;
+                    stages::lap(Stage::Validate);
+                    let claim = crate::claims::request(&sub.idempotency_key, &owner);
+                    match self.audit.append_claiming(vec![begin()], claim).await?.1 {
+                        ClaimTaken::Taken => {
+                            let held = crate::claims::Claim::hold(&self.store, &sub.idempotency_key, &owner);
+                            break (fan_out, Some(held));
+                        }
+                        ClaimTaken::Stored => return self.replay_key(&sub.idempotency_key, &hash).await,
+                        ClaimTaken::HeldUntil(lapses_at) => {
+                            // Not a fan-out while it only waits: a draining
+                            // hub need not wait for it.
+                            drop(fan_out);
+                            if crate::claims::wait_for_record(&self.store, &sub.idempotency_key, lapses_at).await? {
+                                return self.replay_key(&sub.idempotency_key, &hash).await;
+                            }
+                        }
+                    }
+                }
+            }
+        };
         stages::lap(Stage::Intent);
         let answers = query_all(&self.clients, priority, &request_id, &sub, &self.grant_key, today).await;
         stages::fanout_done();

@@ -43,11 +43,12 @@ pub enum Stage {
     /// validating the household, the authorization's cover check, and
     /// preparing the intent entry.
     Validate,
-    /// The idempotency look-ups (database reads) and the claim on the key
-    /// (a durable write of its own, outside the audit group commit).
+    /// The idempotency look-up (a database read). The claim on the key is
+    /// written with the intent entry, so it is part of [`Stage::Intent`].
     Claim,
-    /// The intent entry (`verification.begin`) made durable, including the
-    /// wait for its group commit.
+    /// The intent entry (`verification.begin`) and the claim on the key
+    /// made durable in one transaction, including the wait for its group
+    /// commit.
     Intent,
     /// From the fan-out's start to the last query handed to its channel:
     /// admission, limiter, grant signing, request copies.
@@ -88,8 +89,8 @@ impl Stage {
         match self {
             Stage::Receive => "receive + decode",
             Stage::Validate => "validation + authorization",
-            Stage::Claim => "idempotency look-ups + claim",
-            Stage::Intent => "intent commit (incl. group wait)",
+            Stage::Claim => "idempotency look-up",
+            Stage::Intent => "intent + claim commit (incl. group wait)",
             Stage::Dispatch => "fan-out dispatch (incl. grant signing)",
             Stage::Departments => "last query sent to last answer",
             Stage::After => "after last answer (validate, merge, policy, digest)",

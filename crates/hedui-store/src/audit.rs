@@ -66,8 +66,29 @@ impl Store {
         entries: &[(AuditEntry, Hash)],
         records: &[RecordToStore<'_>],
     ) -> Result<Vec<RecordStored>> {
+        self.append_audit_with(entries, records, &[])
+            .await
+            .map(|(stored, _)| stored)
+    }
+
+    /// [`Store::append_audit_with_records`], also taking idempotency
+    /// `claims` in the same transaction: a verification's intent entry and
+    /// the claim on its key are one durable commit, shared with the group,
+    /// instead of two writers queueing for the database one after the other.
+    ///
+    /// The second answer says, in the order of `claims`, what became of each
+    /// claim. If any claim was not [`ClaimTaken::Taken`] (or any record not
+    /// [`RecordStored::Inserted`]), **nothing at all was written**: an intent
+    /// is never logged for a call that will not ask the departments. The
+    /// caller drops the refused appends and appends the rest again.
+    pub async fn append_audit_with(
+        &self,
+        entries: &[(AuditEntry, Hash)],
+        records: &[RecordToStore<'_>],
+        claims: &[ClaimToTake<'_>],
+    ) -> Result<(Vec<RecordStored>, Vec<ClaimTaken>)> {
         let Some((first, _)) = entries.first() else {
-            return Ok(Vec::new());
+            return Ok((Vec::new(), Vec::new()));
         };
         let expected = first.seq;
         let rows: Vec<EntryRow<'_>> = entries.iter().map(|(e, leaf)| EntryRow::new(e, leaf)).collect();
@@ -85,9 +106,10 @@ impl Store {
                 })
             })
             .collect::<Result<_>>()?;
-        let (found, inserted): (i64, Vec<RecordStored>) = dispatch!(self.append_audit(&rows, &records))?;
+        let (found, inserted, claimed): (i64, Vec<RecordStored>, Vec<ClaimTaken>) =
+            dispatch!(self.append_audit(&rows, &records, claims))?;
         match u64::try_from(found) {
-            Ok(found) if found == expected => Ok(inserted),
+            Ok(found) if found == expected => Ok((inserted, claimed)),
             Ok(found) => Err(StoreError::AuditBehind { expected, found }),
             Err(_) => Err(StoreError::AuditBehind { expected, found: 0 }),
         }
@@ -261,6 +283,34 @@ pub struct RecordToStore<'a> {
     /// transaction (if its lease is still held), so a batch household costs
     /// no durable commit of its own after its record's.
     pub batch_item: Option<crate::batch::ItemDone<'a>>,
+}
+
+/// An idempotency claim to take in an audit append's transaction (see
+/// [`Store::claim_key`] for what a claim is).
+#[derive(Debug, Clone, Copy)]
+pub struct ClaimToTake<'a> {
+    /// The key claimed.
+    pub idempotency_key: &'a str,
+    /// The call claiming it (hub instance and a call id).
+    pub owner: &'a str,
+    /// Now, in milliseconds since the epoch: a claim that lapsed before
+    /// this is taken over.
+    pub now_ms: i64,
+    /// When the claim lapses unless renewed.
+    pub expires_at_ms: i64,
+}
+
+/// What became of a claim given to [`Store::append_audit_with`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClaimTaken {
+    /// The key is the caller's now.
+    Taken,
+    /// A record is already stored under the key: the caller replays it.
+    Stored,
+    /// Another live call holds the key until this time (milliseconds since
+    /// the epoch); the caller waits for its record or for the claim to
+    /// lapse.
+    HeldUntil(i64),
 }
 
 /// What became of a record given to [`Store::append_audit_with_records`].

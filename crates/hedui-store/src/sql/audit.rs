@@ -9,7 +9,8 @@ use sqlx::Row as _;
 use super::{Connection, DIALECT, Db, Params, Pool, begin_serialised, built};
 use crate::Result;
 use crate::audit::{
-    AuditFilter, CheckpointRow, EntryRow, RecordStored, leaf_from_bytes, parse_checkpoint, parse_entry,
+    AuditFilter, CheckpointRow, ClaimTaken, ClaimToTake, EntryRow, RecordStored, leaf_from_bytes, parse_checkpoint,
+    parse_entry,
 };
 use crate::dialect::Serial;
 
@@ -25,7 +26,8 @@ pub(crate) async fn append_audit(
     pool: &Pool,
     entries: &[EntryRow<'_>],
     records: &[crate::audit::RecordInsert<'_>],
-) -> Result<(i64, Vec<RecordStored>)> {
+    claims: &[ClaimToTake<'_>],
+) -> Result<(i64, Vec<RecordStored>, Vec<ClaimTaken>)> {
     // One appender at a time across every hub on this database, from
     // before the size is read until commit or rollback: the read and the
     // inserts are one serialised step.
@@ -35,17 +37,22 @@ pub(crate) async fn append_audit(
         .await?;
     if entries.first().is_some_and(|e| e.seq != size) {
         tx.rollback().await?;
-        return Ok((size, Vec::new()));
+        return Ok((size, Vec::new(), Vec::new()));
+    }
+    let mut claimed = Vec::with_capacity(claims.len());
+    for c in claims {
+        claimed.push(take_claim(&mut tx, c).await?);
     }
     let mut stored = Vec::with_capacity(records.len());
     for r in records {
         stored.push(write_record(&mut tx, &r.row, r.idempotency_key, r.request_hash).await?);
     }
-    if stored.iter().any(|s| *s != RecordStored::Inserted) {
-        // No entry may name a record that is not stored: write nothing, and
-        // let the appender drop the refused records' entries and try again.
+    if stored.iter().any(|s| *s != RecordStored::Inserted) || claimed.iter().any(|c| *c != ClaimTaken::Taken) {
+        // No entry may name a record that is not stored, and no intent is
+        // logged for a call that will not ask: write nothing, and let the
+        // appender drop the refused appends and try again.
         tx.rollback().await?;
-        return Ok((size, stored));
+        return Ok((size, stored, claimed));
     }
     insert_audit_rows(&mut tx, entries).await?;
     // Batch items end in the transaction of their records: one durable
@@ -57,7 +64,37 @@ pub(crate) async fn append_audit(
         super::batch::mark_items_done(&mut tx, &items).await?;
     }
     tx.commit().await?;
-    Ok((size, stored))
+    Ok((size, stored, claimed))
+}
+
+/// Takes one idempotency claim in `tx`, which holds the log's lock: a key
+/// under which a record is stored is not claimed (the caller replays the
+/// record); otherwise one statement takes a free key, renews the caller's
+/// own claim, or takes over a lapsed one, and leaves a live holder's claim
+/// as it is.
+async fn take_claim(tx: &mut Connection, c: &ClaimToTake<'_>) -> Result<ClaimTaken> {
+    let stored: Option<String> = sqlx::query_scalar("SELECT record_id FROM records WHERE idempotency_key = $1")
+        .bind(c.idempotency_key)
+        .fetch_optional(&mut *tx)
+        .await?;
+    if stored.is_some() {
+        return Ok(ClaimTaken::Stored);
+    }
+    let taken: Option<String> = sqlx::query_scalar(super::records::CLAIM_KEY)
+        .bind(c.idempotency_key)
+        .bind(c.owner)
+        .bind(c.expires_at_ms)
+        .bind(c.now_ms)
+        .fetch_optional(&mut *tx)
+        .await?;
+    if taken.is_some() {
+        return Ok(ClaimTaken::Taken);
+    }
+    let held: Option<i64> = sqlx::query_scalar("SELECT expires_at FROM idempotency_claims WHERE idempotency_key = $1")
+        .bind(c.idempotency_key)
+        .fetch_optional(&mut *tx)
+        .await?;
+    Ok(ClaimTaken::HeldUntil(held.unwrap_or(c.now_ms)))
 }
 
 /// Stores one record of an audit append in `tx`, which holds the log's

@@ -346,6 +346,14 @@ pub(crate) async fn integrity_rows(pool: &Pool) -> Result<crate::integrity::Inte
     })
 }
 
+/// Takes a free key, renews the owner's own claim, or takes over a lapsed
+/// one (binds: key, owner, expires at, now); returns the owner when it did.
+pub(crate) const CLAIM_KEY: &str =
+    "INSERT INTO idempotency_claims (idempotency_key, owner, expires_at) VALUES ($1, $2, $3)
+         ON CONFLICT (idempotency_key) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
+         WHERE idempotency_claims.owner = excluded.owner OR idempotency_claims.expires_at < $4
+         RETURNING owner";
+
 pub(crate) async fn claim_key(
     pool: &Pool,
     key: &str,
@@ -355,18 +363,13 @@ pub(crate) async fn claim_key(
 ) -> Result<Option<i64>> {
     // One statement: take a free key, renew our own claim, or take over a
     // lapsed one; otherwise leave the holder's claim as it is.
-    let taken: Option<String> = sqlx::query_scalar(
-        "INSERT INTO idempotency_claims (idempotency_key, owner, expires_at) VALUES ($1, $2, $3)
-         ON CONFLICT (idempotency_key) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
-         WHERE idempotency_claims.owner = excluded.owner OR idempotency_claims.expires_at < $4
-         RETURNING owner",
-    )
-    .bind(key)
-    .bind(owner)
-    .bind(expires_at_ms)
-    .bind(now_ms)
-    .fetch_optional(pool)
-    .await?;
+    let taken: Option<String> = sqlx::query_scalar(CLAIM_KEY)
+        .bind(key)
+        .bind(owner)
+        .bind(expires_at_ms)
+        .bind(now_ms)
+        .fetch_optional(pool)
+        .await?;
     if taken.is_some() {
         return Ok(None);
     }
