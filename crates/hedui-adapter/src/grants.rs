@@ -10,6 +10,16 @@
 //! the department's data is asked. An adapter restarted in the middle of a
 //! grant's life still refuses it.
 //!
+//! [`SqlGrantStore`] commits in groups: claims that arrive while a commit
+//! is on disk wait for one writer task, which inserts all of them (up to
+//! [`MAX_CLAIM_GROUP`]) in one transaction, so one sync, and answers each
+//! caller only after that commit. Each insert skips a key already stored
+//! (`ON CONFLICT DO NOTHING`, MySQL `INSERT IGNORE`) instead of failing
+//! the transaction, and a row it did not insert is that caller's
+//! [`ClaimError::Replayed`]; a grant id twice in one group is accepted for
+//! the first caller only. A failed transaction commits nothing and every
+//! caller in the group is told [`ClaimError::Unavailable`] (fail closed).
+//!
 //! Entries are kept until their grant expires, plus
 //! [`MAX_CLOCK_SKEW_MS`] so that another adapter whose clock is behind
 //! cannot accept a grant that this one has already forgotten; after that
@@ -41,6 +51,10 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 
 /// How often [`SqlGrantStore`] deletes expired entries, at most.
 pub const PRUNE_EVERY_MS: i64 = 60 * 1000;
+
+/// The most claims [`SqlGrantStore`] commits in one transaction; more
+/// waiting go into the next one.
+pub const MAX_CLAIM_GROUP: usize = 256;
 
 /// Why a grant could not be claimed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -127,6 +141,19 @@ pub struct SqlGrantStore {
     pool: Pool,
     place: String,
     last_prune_ms: AtomicI64,
+    /// To the writer task that commits claims in groups; it stops when the
+    /// store is dropped.
+    claims: tokio::sync::mpsc::UnboundedSender<PendingClaim>,
+}
+
+/// One claim waiting for the group commit, and where to send its answer.
+#[derive(Debug)]
+struct PendingClaim {
+    request_id: String,
+    department: &'static str,
+    expires_at_ms: i64,
+    seen_at_ms: i64,
+    answer: tokio::sync::oneshot::Sender<Result<(), ClaimError>>,
 }
 
 const SQLITE_SCHEMA: [&str; 2] = [
@@ -232,10 +259,13 @@ impl SqlGrantStore {
                 )
             })?;
         }
+        let (claims, waiting) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(commit_claims(pool.clone(), waiting));
         Ok(SqlGrantStore {
             pool,
             place,
             last_prune_ms: AtomicI64::new(i64::MIN),
+            claims,
         })
     }
 
@@ -256,6 +286,108 @@ impl SqlGrantStore {
     /// True when no grant is remembered.
     pub async fn is_empty(&self) -> Result<bool, ClaimError> {
         Ok(self.len().await? == 0)
+    }
+}
+
+/// Inserts each claim marked `first` with `sql` in one transaction on
+/// `pool` and commits; gives, per claim, whether its row is new. Nothing
+/// counts as new unless the commit succeeded. A macro rather than a
+/// generic function: the three drivers share no executor bound worth the
+/// `where` clause.
+macro_rules! insert_all {
+    ($pool:expr, $group:expr, $first:expr, $sql:expr $(,)?) => {
+        async {
+            let mut tx = $pool.begin().await?;
+            let mut new = Vec::with_capacity($group.len());
+            for (c, first) in $group.iter().zip($first.iter()) {
+                if !*first {
+                    new.push(false);
+                    continue;
+                }
+                let done = sqlx::query($sql)
+                    .bind(c.request_id.as_str())
+                    .bind(c.department)
+                    .bind(c.expires_at_ms)
+                    .bind(c.seen_at_ms)
+                    .execute(&mut *tx)
+                    .await?;
+                new.push(done.rows_affected() == 1);
+            }
+            tx.commit().await?;
+            Ok::<_, sqlx::Error>(new)
+        }
+    };
+}
+
+fn writer_stopped() -> ClaimError {
+    ClaimError::Unavailable("the grant store's writer has stopped".to_owned())
+}
+
+/// The writer task of a [`SqlGrantStore`]: takes every claim waiting (up
+/// to [`MAX_CLAIM_GROUP`]), inserts them in one transaction, and answers
+/// each caller only once that transaction has committed, i.e. is durable.
+async fn commit_claims(pool: Pool, mut waiting: tokio::sync::mpsc::UnboundedReceiver<PendingClaim>) {
+    let mut group = Vec::with_capacity(MAX_CLAIM_GROUP);
+    while waiting.recv_many(&mut group, MAX_CLAIM_GROUP).await > 0 {
+        let answers = claim_group(&pool, &group).await;
+        for (claim, answer) in group.drain(..).zip(answers) {
+            // A caller that went away (its request was cancelled) needs no
+            // answer; its claim stands, like one cancelled after a commit.
+            let _ = claim.answer.send(answer);
+        }
+    }
+}
+
+/// Claims `group` in one transaction; one answer per claim, in order.
+async fn claim_group(pool: &Pool, group: &[PendingClaim]) -> Vec<Result<(), ClaimError>> {
+    // A grant id twice in the group: only its first claim is inserted, the
+    // later ones are replays whatever the database says.
+    let mut seen = std::collections::HashSet::new();
+    let first: Vec<bool> = group
+        .iter()
+        .map(|c| seen.insert((c.request_id.as_str(), c.department)))
+        .collect();
+    let inserted = match pool {
+        Pool::Postgres(p) => {
+            insert_all!(
+                p,
+                group,
+                first,
+                "INSERT INTO hedui_grant_seen (request_id, department, expires_at_ms, seen_at_ms) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+            )
+            .await
+        }
+        // INSERT IGNORE rather than ON DUPLICATE KEY UPDATE: the rows it
+        // reports do not depend on the pool's CLIENT_FOUND_ROWS setting.
+        #[cfg(feature = "mysql")]
+        Pool::MySql(p) => {
+            insert_all!(
+                p,
+                group,
+                first,
+                "INSERT IGNORE INTO hedui_grant_seen (request_id, department, expires_at_ms, seen_at_ms) VALUES (?, ?, ?, ?)",
+            )
+            .await
+        }
+        Pool::Sqlite(p) => {
+            insert_all!(
+                p,
+                group,
+                first,
+                "INSERT INTO hedui_grant_seen (request_id, department, expires_at_ms, seen_at_ms) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            )
+            .await
+        }
+    };
+    match inserted {
+        Ok(inserted) => inserted
+            .into_iter()
+            .map(|new| if new { Ok(()) } else { Err(ClaimError::Replayed) })
+            .collect(),
+        Err(e) => {
+            let e = unavailable(&e);
+            group.iter().map(|_| Err(e.clone())).collect()
+        }
     }
 }
 
@@ -286,45 +418,18 @@ impl GrantStore for SqlGrantStore {
             // refuses nothing that should be accepted.
             tracing::warn!(error = %e, "cannot prune the grant store");
         }
-        let dept = slug(department);
-        let result = match &self.pool {
-            Pool::Postgres(p) => sqlx::query(
-                "INSERT INTO hedui_grant_seen (request_id, department, expires_at_ms, seen_at_ms) VALUES ($1, $2, $3, $4)",
-            )
-            .bind(request_id)
-            .bind(dept)
-            .bind(expires_at_unix_ms)
-            .bind(now_unix_ms)
-            .execute(p)
-            .await
-            .map(|_| ()),
-            #[cfg(feature = "mysql")]
-            Pool::MySql(p) => sqlx::query(
-                "INSERT INTO hedui_grant_seen (request_id, department, expires_at_ms, seen_at_ms) VALUES (?, ?, ?, ?)",
-            )
-            .bind(request_id)
-            .bind(dept)
-            .bind(expires_at_unix_ms)
-            .bind(now_unix_ms)
-            .execute(p)
-            .await
-            .map(|_| ()),
-            Pool::Sqlite(p) => sqlx::query(
-                "INSERT INTO hedui_grant_seen (request_id, department, expires_at_ms, seen_at_ms) VALUES (?, ?, ?, ?)",
-            )
-            .bind(request_id)
-            .bind(dept)
-            .bind(expires_at_unix_ms)
-            .bind(now_unix_ms)
-            .execute(p)
-            .await
-            .map(|_| ()),
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        let pending = PendingClaim {
+            request_id: request_id.to_owned(),
+            department: slug(department),
+            expires_at_ms: expires_at_unix_ms,
+            seen_at_ms: now_unix_ms,
+            answer,
         };
-        match result {
-            Ok(()) => Ok(()),
-            Err(sqlx::Error::Database(d)) if d.is_unique_violation() => Err(ClaimError::Replayed),
-            Err(e) => Err(unavailable(&e)),
+        if self.claims.send(pending).is_err() {
+            return Err(writer_stopped());
         }
+        answered.await.unwrap_or_else(|_| Err(writer_stopped()))
     }
 
     async fn prune(&self, now_unix_ms: i64) -> Result<u64, ClaimError> {

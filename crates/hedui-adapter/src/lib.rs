@@ -154,7 +154,7 @@ impl<S: Source> SourceService for AdapterService<S> {
                 status_name(&status),
                 reason,
             );
-            self.log_refusal(entry);
+            self.log_refusal(entry).await;
             return Err(status);
         }
         Ok(Response::new(self.source.describe()))
@@ -179,7 +179,7 @@ impl<S: Source> AdapterService<S> {
             let entry = guard::LogEntry::of_request(req.get_ref(), caller, today)
                 .refused("denied", status_name(&status), reason)
                 .without_unvouched_ref();
-            self.log_refusal(entry);
+            self.log_refusal(entry).await;
             return Err(status);
         }
         let raw = req.into_inner();
@@ -198,7 +198,8 @@ impl<S: Source> AdapterService<S> {
                             format!("invalid fields: {}", fields.join(", ")),
                         )
                         .without_unvouched_ref(),
-                );
+                )
+                .await;
                 return Err(invalid_argument(&e));
             }
         };
@@ -215,17 +216,18 @@ impl<S: Source> AdapterService<S> {
                 } else {
                     entry.without_unvouched_ref()
                 };
-                self.log_refusal(entry);
+                self.log_refusal(entry).await;
                 return Err(Status::permission_denied(format!("grant refused: {e}")));
             }
             Err(guard::Refusal::Store(m)) => {
                 tracing::error!(error = %m, "cannot record the grant's use");
-                self.log_refusal(entry.refused("unavailable", "UNAVAILABLE", "the grant store cannot be written"));
+                self.log_refusal(entry.refused("unavailable", "UNAVAILABLE", "the grant store cannot be written"))
+                    .await;
                 return Err(Status::unavailable("the adapter cannot record the grant's use; retry"));
             }
         }
         // The department answers only what it has written down.
-        self.guard.record(entry).map_err(|e| {
+        self.guard.record(entry).await.map_err(|e| {
             tracing::error!(error = %e, "cannot write the query log");
             Status::unavailable("the adapter cannot write its query log")
         })?;
@@ -287,8 +289,8 @@ impl<S> AdapterService<S> {
 
     /// Writes a refusal to the query log. The caller is refused whether or
     /// not the line could be written, so a failure is only traced.
-    fn log_refusal(&self, entry: guard::LogEntry) {
-        if let Err(e) = self.guard.record(entry) {
+    async fn log_refusal(&self, entry: guard::LogEntry) {
+        if let Err(e) = self.guard.record(entry).await {
             tracing::error!(error = %e, "cannot write a refusal to the query log");
         }
     }

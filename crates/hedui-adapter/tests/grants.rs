@@ -72,12 +72,14 @@ async fn store_contract(first: &dyn GrantStore, second: &dyn GrantStore) {
         "{a:?} {b:?}"
     );
 
+    let grouped = group_commit_contract(first, second).await as u64;
+
     // Pruning keeps what is not yet expired (with the clock-skew margin)…
     let late = uuid::Uuid::new_v4().to_string();
     first.claim(&late, Department::Tax, T0 + 600_000, T0).await.unwrap();
     assert_eq!(first.prune(T0 + 60_000 + MAX_CLOCK_SKEW_MS).await.unwrap(), 0);
     // …and removes what expired, and only that.
-    assert_eq!(first.prune(T0 + 60_001 + MAX_CLOCK_SKEW_MS).await.unwrap(), 3);
+    assert_eq!(first.prune(T0 + 60_001 + MAX_CLOCK_SKEW_MS).await.unwrap(), 3 + grouped);
     assert_eq!(
         second.claim(&late, Department::Tax, T0 + 600_000, T0 + 60_002).await,
         Err(ClaimError::Replayed)
@@ -87,6 +89,66 @@ async fn store_contract(first: &dyn GrantStore, second: &dyn GrantStore) {
         .claim(&req, Department::Tax, T0 + 60_000, T0 + 60_001 + MAX_CLOCK_SKEW_MS)
         .await
         .expect("forgotten after pruning");
+}
+
+/// Claims that arrive together are committed together: each is still
+/// accepted once, ever, and a duplicate is refused for its caller only.
+/// The claims are prune-free (`now` = T0) and expire at T0 + 60 s, so
+/// [`store_contract`]'s pruning counts them too.
+async fn group_commit_contract(first: &dyn GrantStore, second: &dyn GrantStore) -> usize {
+    // One grant id claimed 32 times at once, through both handles: exactly
+    // one claim is accepted, every other one is a replay.
+    let same = uuid::Uuid::new_v4().to_string();
+    let answers = futures::future::join_all((0..32).map(|i| {
+        let store = if i % 2 == 0 { first } else { second };
+        store.claim(&same, Department::Tax, T0 + 60_000, T0)
+    }))
+    .await;
+    assert_eq!(answers.iter().filter(|a| a.is_ok()).count(), 1, "{answers:?}");
+    assert!(
+        answers.iter().all(|a| a.is_ok() || *a == Err(ClaimError::Replayed)),
+        "{answers:?}"
+    );
+
+    // 64 distinct grants at once, mixed with replays of one of them: every
+    // distinct one accepted, each replay refused, and all stored.
+    let ids: Vec<String> = (0..64).map(|_| uuid::Uuid::new_v4().to_string()).collect();
+    let answers = futures::future::join_all(ids.iter().enumerate().map(|(i, id)| {
+        let store = if i % 3 == 0 { second } else { first };
+        store.claim(id, Department::Hrss, T0 + 60_000, T0)
+    }))
+    .await;
+    assert!(answers.iter().all(Result::is_ok), "{answers:?}");
+    for (i, id) in ids.iter().enumerate() {
+        let store = if i % 2 == 0 { first } else { second };
+        assert_eq!(
+            store.claim(id, Department::Hrss, T0 + 60_000, T0 + 1).await,
+            Err(ClaimError::Replayed),
+            "grant {i} was stored"
+        );
+    }
+    1 + ids.len()
+}
+
+#[tokio::test]
+async fn concurrent_claims_share_commits_and_are_each_answered() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqlGrantStore::open_file(&dir.path().join("g.sqlite")).await.unwrap();
+    let stored = group_commit_contract(&store, &store).await;
+    assert_eq!(store.len().await.unwrap(), stored as u64);
+
+    // A group mixing new grants, one already stored and one id twice.
+    let old = uuid::Uuid::new_v4().to_string();
+    store.claim(&old, Department::Tax, T0 + 60_000, T0).await.unwrap();
+    let (new_a, new_b) = (uuid::Uuid::new_v4().to_string(), uuid::Uuid::new_v4().to_string());
+    let batch = [&new_a, &old, &new_b, &new_a];
+    let answers =
+        futures::future::join_all(batch.iter().map(|id| store.claim(id, Department::Tax, T0 + 60_000, T0))).await;
+    assert_eq!(answers[0], Ok(()));
+    assert_eq!(answers[1], Err(ClaimError::Replayed));
+    assert_eq!(answers[2], Ok(()));
+    assert_eq!(answers[3], Err(ClaimError::Replayed));
+    assert_eq!(store.len().await.unwrap(), stored as u64 + 3);
 }
 
 #[tokio::test]
