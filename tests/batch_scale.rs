@@ -1,14 +1,33 @@
 //! Scale measurement, not a test of behaviour: run by hand with
 //!
 //! ```sh
-//! HEDUI_SCALE_N=100000 cargo test --test batch_scale -- --ignored --nocapture
+//! HEDUI_SCALE_N=100000 cargo test --release --test batch_scale -- --ignored --nocapture
+//! HEDUI_SCALE_BACKEND=postgres HEDUI_SCALE_HUBS=1 HEDUI_SCALE_N=100000 cargo test --release --test batch_scale -- --ignored --nocapture
+//! HEDUI_SCALE_BACKEND=postgres HEDUI_SCALE_HUBS=2 HEDUI_SCALE_N=100000 cargo test --release --test batch_scale -- --ignored --nocapture
 //! ```
 //!
 //! A synthetic roster of N households is submitted with the real `hedui
-//! batch submit` to a real `hedui hub` process on SQLite, served by the
-//! eight sandbox adapters in this process, and run to the end. It prints the
-//! households per second and the peak resident memory (VmHWM) of the hub and
-//! of the submitting CLI; nothing is asserted about time.
+//! batch submit` to a real `hedui hub` process, served by the eight sandbox
+//! adapters in this process, and run to the end. It prints the households
+//! per second and the peak resident memory (VmHWM) of the hub and of the
+//! submitting CLI; nothing is asserted about time.
+//!
+//! `HEDUI_SCALE_BACKEND` is `sqlite` (the default: the hub migrates a new
+//! file at start, and the output is the one earlier figures were taken
+//! with) or `postgres`: a fresh database named `hedui_test_<uuid>` on the
+//! server the hub tests use (127.0.0.1:5432, or `HEDUI_TEST_POSTGRES_URL`),
+//! migrated once with `hedui migrate` before any hub starts (as a rollout's
+//! migration job does, so two hubs do not both migrate it), and dropped at
+//! the end, also when the run fails. `HEDUI_SCALE_HUBS` is `1` (default) or
+//! `2`, the latter on PostgreSQL only: two hub processes on the one
+//! database, each with its own `HEDUI_INSTANCE`, listen and metrics ports,
+//! and the same adapters. The roster goes to the first; the second's batch
+//! worker finds the batch by its poll and claims households beside it, as
+//! in `two_hubs_on_one_postgres_share_a_batch_and_an_audit_log`. On
+//! PostgreSQL it prints, per hub, the households it ran (its department
+//! queries, from its `/metrics`, over the eight departments), its CPU time
+//! and peak RSS, then the database's size — so that one hub and two can be
+//! compared run against run.
 
 #[path = "hub/helpers.rs"]
 #[allow(dead_code)]
@@ -18,6 +37,7 @@ mod helpers;
 mod proxy;
 
 use std::net::SocketAddr;
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -25,7 +45,8 @@ use hedui_domain::department::slug;
 use hedui_proto::v1::batch_service_client::BatchServiceClient;
 use hedui_proto::v1::{BatchState, GetBatchRequest};
 use hedui_tls::Role;
-use helpers::{Behaviour, TestSystem};
+use helpers::{Behaviour, PostgresDb, TestSystem};
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
 struct Hub(Child);
 
@@ -45,34 +66,117 @@ fn vm_hwm_kib(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "a measurement: run by hand with HEDUI_SCALE_N"]
-async fn measure_a_large_batch() {
-    let n: usize = std::env::var("HEDUI_SCALE_N")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(100_000);
-    let adapters = TestSystem::with(|_| Behaviour::Sandbox, Duration::from_secs(30)).await;
-    let dir = tempfile::tempdir().unwrap();
-    let roster = dir.path().join("roster.csv");
-    hedui_roster::write_example_csv(&roster, n, chrono::Utc::now().date_naive()).unwrap();
-    let hub_files = adapters.pki.files(&Role::Hub, "hub-scale");
-    let cw = adapters.pki.files(&Role::Caseworker, "wang.wu");
-    std::fs::write(dir.path().join("policy.toml"), helpers::EXAMPLE_POLICY).unwrap();
-    helpers::write_hub_key(dir.path());
-    helpers::write_data_key(dir.path());
-    let listen: SocketAddr = std::net::TcpListener::bind("127.0.0.1:0")
+/// Where the hub's database is.
+#[derive(Clone, Copy, PartialEq)]
+enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The backend and the number of hubs, from the environment; refuses what
+/// cannot be measured rather than measuring something else.
+fn backend_and_hubs() -> (Backend, usize) {
+    let backend = match std::env::var("HEDUI_SCALE_BACKEND").as_deref() {
+        Err(_) | Ok("sqlite") => Backend::Sqlite,
+        Ok("postgres") => Backend::Postgres,
+        Ok(other) => panic!("HEDUI_SCALE_BACKEND={other:?}: expected sqlite (the default) or postgres"),
+    };
+    let hubs = match std::env::var("HEDUI_SCALE_HUBS").as_deref() {
+        Err(_) | Ok("1") => 1,
+        Ok("2") => 2,
+        Ok(other) => panic!("HEDUI_SCALE_HUBS={other:?}: expected 1 (the default) or 2"),
+    };
+    assert!(
+        !(backend == Backend::Sqlite && hubs == 2),
+        "HEDUI_SCALE_HUBS=2 needs HEDUI_SCALE_BACKEND=postgres: the measurement of two hubs is of two \
+         processes sharing one PostgreSQL database; on SQLite they would only queue for the one file's write lock"
+    );
+    (backend, hubs)
+}
+
+/// A free port on loopback (bound and released; very likely still free).
+fn free_addr() -> SocketAddr {
+    std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
+        .unwrap()
+}
+
+/// The scale run's PostgreSQL database; dropped by [`ScaleDb::drop_database`]
+/// at the end, or by `Drop` when the run panics first, so a failed
+/// measurement leaves no database behind.
+struct ScaleDb(Option<PostgresDb>);
+
+impl ScaleDb {
+    async fn drop_database(mut self) {
+        if let Some(db) = self.0.take() {
+            db.drop_database().await;
+        }
+    }
+}
+
+impl Drop for ScaleDb {
+    fn drop(&mut self) {
+        if let Some(db) = self.0.take() {
+            // On another thread with a runtime of its own: this one's may be
+            // unwinding.
+            let _ = std::thread::spawn(move || {
+                tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap()
+                    .block_on(db.drop_database());
+            })
+            .join();
+        }
+    }
+}
+
+/// `GET /metrics` from a hub over plain HTTP/1.1; the body.
+async fn scrape(addr: SocketAddr) -> String {
+    let mut c = tokio::net::TcpStream::connect(addr).await.unwrap();
+    c.write_all(b"GET /metrics HTTP/1.1\r\nHost: hub\r\nConnection: close\r\n\r\n")
+        .await
         .unwrap();
-    let db = dir.path().join("hedui.db");
+    let mut raw = String::new();
+    c.read_to_string(&mut raw).await.unwrap();
+    raw.split_once("\r\n\r\n")
+        .map(|(_, body)| body.to_owned())
+        .unwrap_or_default()
+}
+
+/// The sum of every sample of the family `name` in an exposition.
+fn family_sum(text: &str, name: &str) -> f64 {
+    text.lines()
+        .filter(|l| {
+            l.strip_prefix(name)
+                .is_some_and(|rest| rest.starts_with('{') || rest.starts_with(' '))
+        })
+        .filter_map(|l| l.rsplit_once(' ').and_then(|(_, v)| v.parse::<f64>().ok()))
+        .sum()
+}
+
+/// Writes the configuration of one hub process into `dir`; returns its
+/// path.
+#[allow(clippy::too_many_arguments)]
+fn write_config(
+    dir: &Path,
+    file: &str,
+    listen: SocketAddr,
+    metrics: Option<SocketAddr>,
+    database_url: &str,
+    tls: &hedui_tls::TlsFiles,
+    adapters: &TestSystem,
+) -> std::path::PathBuf {
+    let metrics = metrics
+        .map(|m| format!("metrics_listen = \"{m}\"\n"))
+        .unwrap_or_default();
     let mut config = format!(
-        "listen = \"{listen}\"\ndatabase_url = \"sqlite://{}\"\npolicy = \"policy.toml\"\nhub_key = \"hub.key\"\ndata_key = \"data.key\"\n\
+        "listen = \"{listen}\"\ndatabase_url = \"{database_url}\"\n{metrics}policy = \"policy.toml\"\nhub_key = \"hub.key\"\ndata_key = \"data.key\"\n\
          [tls]\nca = \"{}\"\ncert = \"{}\"\nkey = \"{}\"\n[batch]\nin_flight = 32\n",
-        db.display(),
-        hub_files.ca.display(),
-        hub_files.cert.display(),
-        hub_files.key.display(),
+        tls.ca.display(),
+        tls.cert.display(),
+        tls.key.display(),
     );
     for a in &adapters.adapters {
         config.push_str(&format!(
@@ -81,19 +185,168 @@ async fn measure_a_large_batch() {
             a.url
         ));
     }
-    let config_path = dir.path().join("hub.toml");
-    std::fs::write(&config_path, config).unwrap();
-    let hub = Hub(Command::new(env!("CARGO_BIN_EXE_hedui"))
-        .env_remove("HEDUI_LOG")
-        .env("HEDUI_LOG", "warn")
-        .args(["hub", "--config", config_path.to_str().unwrap()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap());
-    while std::net::TcpStream::connect(listen).is_err() {
-        tokio::time::sleep(Duration::from_millis(50)).await;
+    let path = dir.join(file);
+    std::fs::write(&path, config).unwrap();
+    path
+}
+
+/// One hub process of the run.
+struct Running {
+    hub: Hub,
+    listen: SocketAddr,
+    metrics: Option<SocketAddr>,
+    instance: Option<String>,
+}
+
+/// The 1, 5 and 15 minute load averages, as /proc/loadavg has them: the
+/// machine is shared, and a figure means little without them.
+fn loadavg() -> String {
+    let text = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    text.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
+}
+
+/// `pg_database_size` of the database at `url`, in bytes.
+async fn pg_database_size(url: &str) -> i64 {
+    use sqlx::Connection as _;
+    let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
+    let bytes = sqlx::query_scalar("SELECT pg_database_size(current_database())")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    let _ = conn.close().await;
+    bytes
+}
+
+/// The CPU time (user + system) of a live process, in seconds.
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name, which is in parentheses and may hold
+    // spaces: utime and stime are the 12th and 13th of them.
+    let rest = stat.rsplit_once(") ").map(|(_, r)| r).unwrap_or("");
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: u64 =
+        f.get(11).and_then(|v| v.parse().ok()).unwrap_or(0) + f.get(12).and_then(|v| v.parse().ok()).unwrap_or(0);
+    // USER_HZ is 100 on every Linux this runs on.
+    ticks as f64 / 100.0
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement: run by hand with HEDUI_SCALE_N"]
+async fn measure_a_large_batch() {
+    let n: usize = std::env::var("HEDUI_SCALE_N")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
+    let (backend, hub_count) = backend_and_hubs();
+    let adapters = TestSystem::with(|_| Behaviour::Sandbox, Duration::from_secs(30)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let roster = dir.path().join("roster.csv");
+    hedui_roster::write_example_csv(&roster, n, chrono::Utc::now().date_naive()).unwrap();
+    let cw = adapters.pki.files(&Role::Caseworker, "wang.wu");
+    std::fs::write(dir.path().join("policy.toml"), helpers::EXAMPLE_POLICY).unwrap();
+    helpers::write_hub_key(dir.path());
+    helpers::write_data_key(dir.path());
+    let (db, database_url) = match backend {
+        Backend::Sqlite => (
+            ScaleDb(None),
+            format!("sqlite://{}", dir.path().join("hedui.db").display()),
+        ),
+        Backend::Postgres => {
+            let Some(db) = helpers::fresh_postgres().await else {
+                panic!("HEDUI_SCALE_BACKEND=postgres, but no PostgreSQL server answers (see the notice above)");
+            };
+            let url = db.url.clone();
+            // Once, before any hub: the hubs then start with --no-migrate.
+            let out = Command::new(env!("CARGO_BIN_EXE_hedui"))
+                .args(["migrate", "--database", &url])
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "hedui migrate: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            (ScaleDb(Some(db)), url)
+        }
+    };
+    let size_before = match backend {
+        Backend::Sqlite => 0,
+        Backend::Postgres => pg_database_size(&database_url).await,
+    };
+    let mut hubs = Vec::new();
+    for i in 1..=hub_count {
+        let listen = free_addr();
+        let running = if backend == Backend::Sqlite {
+            // Exactly as the SQLite figures of docs/PERFORMANCE.md were
+            // taken: one hub, no metrics port, its own migration at start.
+            let hub_files = adapters.pki.files(&Role::Hub, "hub-scale");
+            let config = write_config(
+                dir.path(),
+                "hub.toml",
+                listen,
+                None,
+                &database_url,
+                &hub_files,
+                &adapters,
+            );
+            let hub = Hub(Command::new(env!("CARGO_BIN_EXE_hedui"))
+                .env_remove("HEDUI_LOG")
+                .env("HEDUI_LOG", "warn")
+                .args(["hub", "--config", config.to_str().unwrap()])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap());
+            Running {
+                hub,
+                listen,
+                metrics: None,
+                instance: None,
+            }
+        } else {
+            let metrics = free_addr();
+            let instance = format!("hub-scale-{i}");
+            let hub_files = adapters.pki.files(&Role::Hub, &instance);
+            let config = write_config(
+                dir.path(),
+                &format!("hub-{i}.toml"),
+                listen,
+                Some(metrics),
+                &database_url,
+                &hub_files,
+                &adapters,
+            );
+            // Distinct instance names: hubs on one host and one database
+            // that shared one would release each other's idempotency claims
+            // at start (see the hub's claims module).
+            let hub = Hub(Command::new(env!("CARGO_BIN_EXE_hedui"))
+                .env_remove("HEDUI_LOG")
+                .env("HEDUI_LOG", "warn")
+                .env("HEDUI_INSTANCE", &instance)
+                .args(["hub", "--no-migrate", "--config", config.to_str().unwrap()])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap());
+            Running {
+                hub,
+                listen,
+                metrics: Some(metrics),
+                instance: Some(instance),
+            }
+        };
+        hubs.push(running);
     }
+    for h in &mut hubs {
+        while std::net::TcpStream::connect(h.listen).is_err() {
+            if let Some(status) = h.hub.0.try_wait().unwrap() {
+                panic!("the hub on {} exited before it listened: {status}", h.listen);
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    let listen = hubs[0].listen;
+    let load_at_start = loadavg();
     let started = Instant::now();
     let out = Command::new("/usr/bin/time")
         .arg("-v")
@@ -132,27 +385,85 @@ async fn measure_a_large_batch() {
             .batch
             .unwrap();
         if last_print.elapsed() > Duration::from_secs(30) {
+            let rss: Vec<String> = hubs.iter().map(|h| vm_hwm_kib(h.hub.0.id()).to_string()).collect();
             eprintln!(
                 "{}/{} done, {:.1}/s, hub VmHWM {} KiB",
                 b.done,
                 b.total,
                 b.rate_per_s,
-                vm_hwm_kib(hub.0.id())
+                rss.join(" + ")
             );
             last_print = Instant::now();
         }
         if b.state == BatchState::Done as i32 {
-            eprintln!(
-                "N={n}: upload {:.1}s; run {:.1}s = {:.1} households/s (hub says {:.1}/s); \
-                 hub peak RSS {} KiB; submit CLI: {submit_rss}",
-                uploaded.as_secs_f64(),
-                run_started.elapsed().as_secs_f64(),
-                n as f64 / run_started.elapsed().as_secs_f64(),
-                b.rate_per_s,
-                vm_hwm_kib(hub.0.id())
-            );
+            let run = run_started.elapsed().as_secs_f64();
+            if backend == Backend::Sqlite {
+                eprintln!(
+                    "N={n}: upload {:.1}s; run {:.1}s = {:.1} households/s (hub says {:.1}/s); \
+                     hub peak RSS {} KiB; submit CLI: {submit_rss}",
+                    uploaded.as_secs_f64(),
+                    run,
+                    n as f64 / run,
+                    b.rate_per_s,
+                    vm_hwm_kib(hubs[0].hub.0.id())
+                );
+            } else {
+                eprintln!(
+                    "N={n} on PostgreSQL, {hub_count} hub(s): upload {:.1}s; run {:.1}s = {:.1} households/s \
+                     (hub 1 says {:.1}/s); submit CLI: {submit_rss}",
+                    uploaded.as_secs_f64(),
+                    run,
+                    n as f64 / run,
+                    b.rate_per_s,
+                );
+                eprintln!(
+                    "  load average {load_at_start} at the upload, {} at the end; the test process (the eight adapters, mostly) CPU {:.1} s",
+                    loadavg(),
+                    cpu_seconds(std::process::id())
+                );
+            }
             break;
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
+    if backend == Backend::Postgres {
+        let departments = adapters.adapters.len() as f64;
+        let mut ran_total = 0.0;
+        for (i, h) in hubs.iter().enumerate() {
+            let text = scrape(h.metrics.expect("PostgreSQL hubs serve metrics")).await;
+            // Every sandbox household asks each department once, so a
+            // hub's department queries over the departments are the
+            // households it ran (a retried one counts again; with the
+            // sandbox there are none).
+            let queries = family_sum(&text, "hedui_source_outcomes_total");
+            let ran = queries / departments;
+            ran_total += ran;
+            eprintln!(
+                "  hub {} ({}, {}): ran {:.0} households ({:.1} %; {queries:.0} department queries), \
+                 CPU {:.1} s, peak RSS {} KiB",
+                i + 1,
+                h.instance.as_deref().unwrap_or(""),
+                h.listen,
+                ran,
+                100.0 * ran / n as f64,
+                cpu_seconds(h.hub.0.id()),
+                vm_hwm_kib(h.hub.0.id())
+            );
+        }
+        if (ran_total - n as f64).abs() >= 0.5 {
+            eprintln!(
+                "  note: the hubs ran {ran_total:.0} households for {n} (retries or households asking fewer departments)"
+            );
+        }
+        let bytes = pg_database_size(&database_url).await;
+        let mib = |b: i64| b as f64 / (1024.0 * 1024.0);
+        eprintln!(
+            "  database size at the end: {:.1} MiB ({:.1} MiB when migrated and empty; {:.0} bytes per household)",
+            mib(bytes),
+            mib(size_before),
+            (bytes - size_before) as f64 / n as f64
+        );
+    }
+    drop(hubs);
+    db.drop_database().await;
 }
