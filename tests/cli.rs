@@ -1637,7 +1637,7 @@ fn the_bench_runs_in_a_tiny_configuration() {
         "hub overhead p50 (breakdown off)",
         "hub overhead p50 (breakdown on)",
         "the clock's own cost per request",
-        "intent commit (incl. group wait) p50",
+        "intent + claim commit (incl. group wait) p50",
         "result commit (incl. group wait) p99",
         "hub / direct",
         "appends",
