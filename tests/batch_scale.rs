@@ -57,6 +57,25 @@ impl Drop for Hub {
     }
 }
 
+/// Starts `hedui hub` on `config`, logging warnings only. With an
+/// `instance` name (PostgreSQL, one or two hubs) it starts with
+/// `--no-migrate`, the database having been migrated once before; without,
+/// it migrates its own SQLite database at start, as the earlier SQLite
+/// figures were taken.
+fn spawn_hub(config: &std::path::Path, instance: Option<&str>) -> Hub {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_hedui"));
+    cmd.env("HEDUI_LOG", "warn").arg("hub");
+    if let Some(instance) = instance {
+        cmd.env("HEDUI_INSTANCE", instance).arg("--no-migrate");
+    }
+    Hub(cmd
+        .args(["--config", config.to_str().unwrap()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap())
+}
+
 fn vm_hwm_kib(pid: u32) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     status
@@ -289,14 +308,7 @@ async fn measure_a_large_batch() {
                 &hub_files,
                 &adapters,
             );
-            let hub = Hub(Command::new(env!("CARGO_BIN_EXE_hedui"))
-                .env_remove("HEDUI_LOG")
-                .env("HEDUI_LOG", "warn")
-                .args(["hub", "--config", config.to_str().unwrap()])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap());
+            let hub = spawn_hub(&config, None);
             Running {
                 hub,
                 listen,
@@ -319,15 +331,7 @@ async fn measure_a_large_batch() {
             // Distinct instance names: hubs on one host and one database
             // that shared one would release each other's idempotency claims
             // at start (see the hub's claims module).
-            let hub = Hub(Command::new(env!("CARGO_BIN_EXE_hedui"))
-                .env_remove("HEDUI_LOG")
-                .env("HEDUI_LOG", "warn")
-                .env("HEDUI_INSTANCE", &instance)
-                .args(["hub", "--no-migrate", "--config", config.to_str().unwrap()])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap());
+            let hub = spawn_hub(&config, Some(&instance));
             Running {
                 hub,
                 listen,

@@ -57,24 +57,24 @@ pub enum AuditError {
 /// carried a record or a claim, what became of it. When the record was not
 /// stored or the claim not taken, none of the append's entries were written
 /// either (the seq is then 0).
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 struct Appended {
     seq: u64,
-    record: Option<RecordStoredKind>,
+    record: Option<RecordStored>,
     claim: Option<ClaimTaken>,
 }
 
-/// [`RecordStored`] without its payload, so that [`Appended`] stays `Copy`;
-/// the payload travels beside it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum RecordStoredKind {
-    Inserted,
-    Refused,
+impl Appended {
+    /// Whether its record was refused or its claim not taken, so that
+    /// nothing of its group was written.
+    fn refused(&self) -> bool {
+        self.record.as_ref().is_some_and(|r| *r != RecordStored::Inserted)
+            || self.claim.is_some_and(|c| c != ClaimTaken::Taken)
+    }
 }
 
-/// Where an append's outcome goes: what became of it (and a refused
-/// record's reason), or why it failed.
-type Ack = oneshot::Sender<Result<(Appended, Option<RecordStored>), String>>;
+/// Where an append's outcome goes: what became of it, or why it failed.
+type Ack = oneshot::Sender<Result<Appended, String>>;
 
 /// An idempotency claim taken in the same transaction as an append's
 /// entries (see [`AuditLog::append_claiming`]).
@@ -234,7 +234,7 @@ impl AuditLog {
     /// Appends entries (their `seq` is assigned here) and waits until they
     /// are durable. Returns the seq of the last one.
     pub async fn append(&self, entries: Vec<AuditEntry>) -> Result<u64, AuditError> {
-        self.send(entries, None, None).await.map(|(a, _)| a.seq)
+        self.send(entries, None, None).await.map(|a| a.seq)
     }
 
     /// Appends entries and takes the idempotency `claim` in the same
@@ -250,7 +250,7 @@ impl AuditLog {
         entries: Vec<AuditEntry>,
         claim: ClaimRequest,
     ) -> Result<(u64, ClaimTaken), AuditError> {
-        let (appended, _) = self.send(entries, None, Some(claim)).await?;
+        let appended = self.send(entries, None, Some(claim)).await?;
         let taken = appended
             .claim
             .ok_or_else(|| AuditError::Write("the claim's outcome was lost".into()))?;
@@ -271,12 +271,11 @@ impl AuditLog {
         entries: Vec<AuditEntry>,
         record: RecordWrite,
     ) -> Result<(u64, RecordStored), AuditError> {
-        let (appended, refused) = self.send(entries, Some(Box::new(record)), None).await?;
-        match (appended.record, refused) {
-            (Some(RecordStoredKind::Inserted), _) => Ok((appended.seq, RecordStored::Inserted)),
-            (Some(RecordStoredKind::Refused), Some(why)) => Ok((appended.seq, why)),
-            _ => Err(AuditError::Write("the record's outcome was lost".into())),
-        }
+        let appended = self.send(entries, Some(Box::new(record)), None).await?;
+        let stored = appended
+            .record
+            .ok_or_else(|| AuditError::Write("the record's outcome was lost".into()))?;
+        Ok((appended.seq, stored))
     }
 
     async fn send(
@@ -284,7 +283,7 @@ impl AuditLog {
         entries: Vec<AuditEntry>,
         record: Option<Box<RecordWrite>>,
         claim: Option<ClaimRequest>,
-    ) -> Result<(Appended, Option<RecordStored>), AuditError> {
+    ) -> Result<Appended, AuditError> {
         let (done, wait) = oneshot::channel();
         self.tx
             .send(Command::Append(Pending {
@@ -336,8 +335,8 @@ enum Written {
     All(Vec<Appended>),
     /// Nothing was written, because these appends' records were refused or
     /// their claims not taken: per refused append, its position, what
-    /// became of it, and a refused record's reason.
-    Nothing(Vec<(usize, Appended, Option<RecordStored>)>),
+    /// became of it.
+    Nothing(Vec<(usize, Appended)>),
 }
 
 struct Appender {
@@ -546,9 +545,9 @@ impl Appender {
                     let mut refused = refused.into_iter().peekable();
                     let mut kept = Vec::with_capacity(appends.len());
                     for (i, p) in appends.into_iter().enumerate() {
-                        match refused.next_if(|(at, _, _)| *at == i) {
-                            Some((_, appended, why)) => {
-                                let _ = p.done.send(Ok((appended, why)));
+                        match refused.next_if(|(at, _)| *at == i) {
+                            Some((_, appended)) => {
+                                let _ = p.done.send(Ok(appended));
                             }
                             None => kept.push(p),
                         }
@@ -577,7 +576,7 @@ impl Appender {
                 let written: usize = appends.iter().map(|p| p.entries.len()).sum();
                 self.metrics.audit_appended(written as u64);
                 for (p, end) in appends.into_iter().zip(ends) {
-                    let _ = p.done.send(Ok((end, None)));
+                    let _ = p.done.send(Ok(end));
                 }
             }
             Err(e) => {
@@ -597,9 +596,10 @@ impl Appender {
 
     /// Numbers the entries after the log as this appender knows it and
     /// writes them, with the records that came with them, in one
-    /// transaction. Returns, per append, the seq of its last entry and what
-    /// became of its record (if any); or, when a record was refused, which
-    /// appends' records were refused (then nothing was written).
+    /// transaction, taking the claims that came with them. Returns, per
+    /// append, the seq of its last entry and what became of its record and
+    /// claim (if any); or, when a record was refused or a claim not taken,
+    /// which appends were refused (then nothing was written).
     async fn try_write(&mut self, appends: &[Pending]) -> Result<Written, StoreError> {
         let mut rows = Vec::new();
         let mut next = self.frontier.size();
@@ -646,48 +646,35 @@ impl Appender {
             })
             .collect();
         let (stored, claimed) = self.store.append_audit_with(&rows, &records, &claims).await?;
-        let mut outcomes: Vec<(Appended, Option<RecordStored>)> = ends
+        let mut outcomes: Vec<Appended> = ends
             .iter()
-            .map(|seq| {
-                (
-                    Appended {
-                        seq: *seq,
-                        ..Appended::default()
-                    },
-                    None,
-                )
+            .map(|seq| Appended {
+                seq: *seq,
+                ..Appended::default()
             })
             .collect();
-        let mut refused = false;
         for (i, s) in with_records.into_iter().zip(stored) {
-            if s == RecordStored::Inserted {
-                outcomes[i].0.record = Some(RecordStoredKind::Inserted);
-            } else {
-                outcomes[i].0.record = Some(RecordStoredKind::Refused);
-                outcomes[i].1 = Some(s);
-                refused = true;
-            }
+            outcomes[i].record = Some(s);
         }
         for (i, c) in with_claims.into_iter().zip(claimed) {
-            outcomes[i].0.claim = Some(c);
-            refused |= c != ClaimTaken::Taken;
+            outcomes[i].claim = Some(c);
         }
-        if refused {
+        if outcomes.iter().any(Appended::refused) {
             // Nothing was written: the refused appends are answered with
             // seq 0, and the rest will be numbered again without them.
             return Ok(Written::Nothing(
                 outcomes
                     .into_iter()
                     .enumerate()
-                    .filter(|(_, (a, why))| why.is_some() || a.claim.is_some_and(|c| c != ClaimTaken::Taken))
-                    .map(|(i, (a, why))| (i, Appended { seq: 0, ..a }, why))
+                    .filter(|(_, a)| a.refused())
+                    .map(|(i, a)| (i, Appended { seq: 0, ..a }))
                     .collect(),
             ));
         }
         for (_, leaf) in &rows {
             self.frontier.append(*leaf);
         }
-        Ok(Written::All(outcomes.into_iter().map(|(a, _)| a).collect()))
+        Ok(Written::All(outcomes))
     }
 
     /// Extends the frontier with the leaves other hubs stored, up to `size`

@@ -210,17 +210,12 @@ impl HubState {
     /// The record stored under `key` by an earlier or concurrent call, as
     /// this call's answer.
     async fn replay_key(&self, key: &str, hash: &str) -> Result<Ran, HubError> {
-        let (record, earlier) = self
+        let found = self
             .store
             .get_by_idempotency_key(key)
             .await?
             .ok_or_else(|| HubError::Store(hedui_store::missing_record_for_key()))?;
-        let (record, replayed) = replay(record, &earlier, hash)?;
-        Ok(Ran::Stored {
-            record: Box::new(record),
-            replayed,
-            item_done: false,
-        })
+        replay_found(found, hash)
     }
 
     /// The one pipeline of SubmitVerification and of every batch household:
@@ -244,13 +239,8 @@ impl HubState {
         let (sub, auth) = submission::parse(req, today)?;
         let hash = hedui_store::request_hash(&encoded);
         stages::lap(Stage::Validate);
-        if let Some((record, earlier)) = self.store.get_by_idempotency_key(&sub.idempotency_key).await? {
-            let (record, replayed) = replay(record, &earlier, &hash)?;
-            return Ok(Ran::Stored {
-                record: Box::new(record),
-                replayed,
-                item_done: false,
-            });
+        if let Some(found) = self.store.get_by_idempotency_key(&sub.idempotency_key).await? {
+            return replay_found(found, &hash);
         }
         stages::lap(Stage::Claim);
         // No query leaves the hub without an authorization that covers every
@@ -261,7 +251,6 @@ impl HubState {
             Mode::Interactive => ("SubmitVerification", Priority::Interactive),
             Mode::Batch { .. } => ("batch.household", Priority::Batch),
         };
-        stages::lap(Stage::Claim);
         let request_id = uuid::Uuid::new_v4().to_string();
         let record_id = uuid::Uuid::now_v7().to_string();
         stages::request_id(&request_id);
@@ -456,12 +445,7 @@ impl HubState {
         );
         entries.push(lost);
         self.audit.append(entries).await?;
-        let (record, replayed) = replay(earlier, &request_hash, &hash)?;
-        Ok(Ran::Stored {
-            record: Box::new(record),
-            replayed,
-            item_done: false,
-        })
+        replay_found((earlier, request_hash), &hash)
     }
 
     /// One stored record.
@@ -538,6 +522,17 @@ fn replay(record: VerificationRecord, earlier_hash: &str, hash: &str) -> Result<
         .into());
     }
     Ok((record, true))
+}
+
+/// The record found under a call's key (with the hash of the request that
+/// stored it) as that call's answer: replayed if the requests match.
+fn replay_found((record, earlier_hash): (VerificationRecord, String), hash: &str) -> Result<Ran, HubError> {
+    let (record, replayed) = replay(record, &earlier_hash, hash)?;
+    Ok(Ran::Stored {
+        record: Box::new(record),
+        replayed,
+        item_done: false,
+    })
 }
 
 fn list_filter(req: &ListRecordsRequest, today: NaiveDate) -> Result<ListFilter, HubError> {
