@@ -420,7 +420,9 @@ async fn two_adapters_on_one_store_accept_a_grant_once() {
         (Ok(_), Err(e)) | (Err(e), Ok(_)) => e,
         other => panic!("{other:?}"),
     };
-    assert_eq!(refused.code(), tonic::Code::PermissionDenied);
+    // The whole status on failure: once, in a CI run under load, the loser
+    // got UNKNOWN here, not reproduced in 30 runs since.
+    assert_eq!(refused.code(), tonic::Code::PermissionDenied, "{refused:?}");
     let _ = stop.send(true);
 }
 
