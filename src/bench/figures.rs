@@ -20,6 +20,8 @@ pub(crate) enum Unit {
     Change,
     /// A plain count.
     Count,
+    /// An average of counts, to two places.
+    Mean,
 }
 
 /// One repeat's figures, in the order they were measured.
@@ -91,6 +93,7 @@ pub(crate) fn format(value: f64, unit: Unit) -> String {
         Unit::Percent => format!("{:.1} %", value * 100.0),
         Unit::Change => format!("{:+.1} %", value * 100.0),
         Unit::Count => format!("{value:.0}"),
+        Unit::Mean => format!("{value:.2}"),
     }
 }
 
@@ -102,6 +105,7 @@ fn spread(s: &Summary) -> String {
         Unit::Percent => format!("{:.1}–{:.1}", s.min * 100.0, s.max * 100.0),
         Unit::Change => format!("{:+.1}–{:+.1}", s.min * 100.0, s.max * 100.0),
         Unit::Count => format!("{:.0}–{:.0}", s.min, s.max),
+        Unit::Mean => format!("{:.2}–{:.2}", s.min, s.max),
     }
 }
 

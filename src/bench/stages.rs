@@ -35,15 +35,21 @@ pub(crate) const OVERHEAD_P99: &str = "  hub overhead p99 (breakdown off)";
 /// own time, and its request id.
 type Sampled = (Duration, Duration, String);
 
-/// One run: each request's times, the rate achieved, and the hub's stage
-/// samples (none with the clocks off).
-type Run = (Vec<Sampled>, f64, Vec<hub_stages::StageSample>);
+/// One run: each request's times, the rate achieved, the hub's stage
+/// samples and its audit group commits (none with the clocks off).
+type Run = (
+    Vec<Sampled>,
+    f64,
+    Vec<hub_stages::StageSample>,
+    Vec<hub_stages::GroupSample>,
+);
 
 /// Offers `a.requests` households at `a.rate`/s; with `breakdown`, the
 /// hub's stage clocks are on for the run.
 async fn paced(a: &BenchArgs, sys: &Arc<System>, breakdown: bool) -> anyhow::Result<Run> {
     // Nothing left over from before counts.
     hub_stages::take_samples();
+    hub_stages::take_groups();
     hub_stages::enable(breakdown);
     let period = Duration::from_secs_f64(1.0 / a.rate.max(0.001));
     let mut tick = tokio::time::interval(period);
@@ -61,7 +67,7 @@ async fn paced(a: &BenchArgs, sys: &Arc<System>, breakdown: bool) -> anyhow::Res
     }
     let rate = a.requests as f64 / started.elapsed().as_secs_f64();
     hub_stages::enable(false);
-    Ok((out, rate, hub_stages::take_samples()))
+    Ok((out, rate, hub_stages::take_samples(), hub_stages::take_groups()))
 }
 
 fn pcts(figs: &mut Figures, label: &str, d: &Dist) {
@@ -92,7 +98,7 @@ pub(crate) async fn overhead(
     for on in order {
         runs[usize::from(on)] = Some(paced(a, sys, on).await?);
     }
-    let [Some((off, off_rate, _)), Some((on, _, samples))] = runs else {
+    let [Some((off, off_rate, _, _)), Some((on, on_rate, samples, groups))] = runs else {
         anyhow::bail!("an overhead run did not happen");
     };
     let over = |run: &[Sampled]| Dist::new(run.iter().map(|(e, s, _)| e.saturating_sub(*s)).collect());
@@ -133,7 +139,39 @@ pub(crate) async fn overhead(
         Unit::Percent,
     );
     breakdown(&on, samples, figs);
+    let on_seconds = a.requests as f64 / on_rate.max(1e-9);
+    group_commits(&groups, on_seconds, figs);
     Ok(())
+}
+
+/// The audit appender's group commits during the run with the clocks on:
+/// how many appends each carried and how long the store's transaction
+/// took, against which the intent and result stages (which include the
+/// wait for the group before theirs) can be read.
+fn group_commits(groups: &[hub_stages::GroupSample], run_seconds: f64, figs: &mut Figures) {
+    let n = groups.len().max(1) as f64;
+    figs.push(
+        "[audit group commits, breakdown on] groups",
+        groups.len() as f64,
+        Unit::Count,
+    );
+    let appends: usize = groups.iter().map(|g| g.appends).sum();
+    let records: usize = groups.iter().map(|g| g.records).sum();
+    figs.push("  appends per group, mean", appends as f64 / n, Unit::Mean);
+    figs.push("  records per group, mean", records as f64 / n, Unit::Mean);
+    let busy: Duration = groups.iter().map(|g| g.transaction).sum();
+    pcts(
+        figs,
+        "  store transaction (connection, lock, statements, commit)",
+        &Dist::new(groups.iter().map(|g| g.transaction).collect()),
+    );
+    // The appender writes one group at a time: this is how much of the run
+    // it was writing, so how likely an append is to find a group ahead.
+    figs.push(
+        "  the appender busy writing, share of the run",
+        busy.as_secs_f64() / run_seconds.max(1e-9),
+        Unit::Percent,
+    );
 }
 
 /// The stages of the run with the clocks on, matched to each request's

@@ -645,7 +645,11 @@ impl Appender {
                 expires_at_ms: c.expires_at_ms,
             })
             .collect();
+        let timed = crate::stages::enabled().then(std::time::Instant::now);
         let (stored, claimed) = self.store.append_audit_with(&rows, &records, &claims).await?;
+        if let Some(started) = timed {
+            crate::stages::group_committed(appends.len(), records.len(), started.elapsed());
+        }
         let mut outcomes: Vec<Appended> = ends
             .iter()
             .map(|seq| Appended {

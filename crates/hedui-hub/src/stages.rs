@@ -26,9 +26,28 @@ static ENABLED: AtomicBool = AtomicBool::new(false);
 /// Finished samples waiting for the bench.
 static SINK: Mutex<Vec<StageSample>> = Mutex::new(Vec::new());
 
-/// Most samples kept between two [`take_samples`]; more are dropped, so a
-/// forgotten switch cannot grow the hub without bound.
+/// Timed group commits of the audit appender waiting for the bench.
+static GROUPS: Mutex<Vec<GroupSample>> = Mutex::new(Vec::new());
+
+/// Most samples kept between two [`take_samples`] (and group samples
+/// between two [`take_groups`]); more are dropped, so a forgotten switch
+/// cannot grow the hub without bound.
 const MAX_SAMPLES: usize = 1_000_000;
+
+/// One group commit of the hub's audit appender, timed while clocks are
+/// on: how much it carried and how long the store took to make it durable.
+/// Counts and a duration only, nothing about any household.
+#[derive(Debug, Clone, Copy)]
+pub struct GroupSample {
+    /// Appends in the group: intents, results, other entries' callers.
+    pub appends: usize,
+    /// Records stored in the group's transaction.
+    pub records: usize,
+    /// The store's call for the group: taking a pooled connection and the
+    /// log's lock, every statement (each a hand-off to the database's
+    /// worker), and the commit with its sync.
+    pub transaction: Duration,
+}
 
 /// A stretch of a SubmitVerification, in the order they happen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -239,6 +258,26 @@ pub fn enabled() -> bool {
 /// The samples finished since the last call.
 pub fn take_samples() -> Vec<StageSample> {
     std::mem::take(&mut *SINK.lock().unwrap_or_else(PoisonError::into_inner))
+}
+
+/// Records one timed group commit, if clocks are on.
+pub(crate) fn group_committed(appends: usize, records: usize, transaction: Duration) {
+    if !enabled() {
+        return;
+    }
+    let mut groups = GROUPS.lock().unwrap_or_else(PoisonError::into_inner);
+    if groups.len() < MAX_SAMPLES {
+        groups.push(GroupSample {
+            appends,
+            records,
+            transaction,
+        });
+    }
+}
+
+/// The group commits timed since the last call.
+pub fn take_groups() -> Vec<GroupSample> {
+    std::mem::take(&mut *GROUPS.lock().unwrap_or_else(PoisonError::into_inner))
 }
 
 /// The clock a request carries, if clocks are on.
