@@ -1604,7 +1604,8 @@ fn a_bad_p12_password_file_or_path_names_the_flag_and_issues_nothing() {
 
 /// The bench still runs (a tiny configuration, repeated twice; no figure
 /// is asserted): the floor first, the overhead with the hub's stage clocks
-/// off and on and its stage breakdown, the throughput, and the audit part,
+/// off and on with its stage breakdown and the audit appender's group
+/// commits, the throughput, and the audit part,
 /// which compares the log's append rate with raw durable inserts into a
 /// scratch table of the bench's own, which the store never sees; then the
 /// medians with their spread, and the targets judged against the floor.
@@ -1646,9 +1647,21 @@ fn the_bench_runs_in_a_tiny_configuration() {
         "1 ms + 2 × fsync",
         "seal p50",
         "encryption's share of one core",
+        "appends per group, mean",
+        "store transaction (connection, lock, statements, commit) p50",
+        "the appender busy writing, share of the run",
     ] {
         assert!(stdout.contains(part), "{part}: {stdout}");
     }
+    // The run with the clocks on timed the audit appender's group commits
+    // (its households' intents and results go through them).
+    let groups: f64 = stdout
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("[audit group commits, breakdown on] groups"))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("the group commits' count: {stdout}"));
+    assert!(groups >= 1.0, "{stdout}");
 }
 
 /// The audit-scale part on a log of a few chunks: it builds the log through

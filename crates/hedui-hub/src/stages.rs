@@ -406,6 +406,22 @@ mod tests {
         assert_eq!(s.spent.iter().sum::<Duration>(), s.total);
     }
 
+    #[test]
+    fn group_commits_are_kept_while_clocks_are_on() {
+        // No test here turns the clocks off, so this one only turns them on;
+        // it finds its group by a count no appender makes in a unit test.
+        enable(true);
+        group_committed(7_777, 3, Duration::from_micros(1_530));
+        let mine: Vec<GroupSample> = take_groups().into_iter().filter(|g| g.appends == 7_777).collect();
+        assert_eq!(mine.len(), 1);
+        assert_eq!(mine[0].records, 3);
+        assert_eq!(mine[0].transaction, Duration::from_micros(1_530));
+        assert!(
+            take_groups().iter().all(|g| g.appends != 7_777),
+            "a group is handed over once"
+        );
+    }
+
     #[tokio::test]
     async fn outside_a_scope_nothing_is_recorded() {
         enable(true);
