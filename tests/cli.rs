@@ -1649,6 +1649,8 @@ fn the_bench_runs_in_a_tiny_configuration() {
         "encryption's share of one core",
         "appends per group, mean",
         "store transaction (connection, lock, statements, commit) p50",
+        "begin: a pooled connection and the log's lock p50",
+        "commit (with its sync) p99",
         "the appender busy writing, share of the run",
     ] {
         assert!(stdout.contains(part), "{part}: {stdout}");

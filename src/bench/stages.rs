@@ -165,6 +165,21 @@ fn group_commits(groups: &[hub_stages::GroupSample], run_seconds: f64, figs: &mu
         "  store transaction (connection, lock, statements, commit)",
         &Dist::new(groups.iter().map(|g| g.transaction).collect()),
     );
+    pcts(
+        figs,
+        "    begin: a pooled connection and the log's lock",
+        &Dist::new(groups.iter().map(|g| g.phases.begin).collect()),
+    );
+    pcts(
+        figs,
+        "    statements",
+        &Dist::new(groups.iter().map(|g| g.phases.statements).collect()),
+    );
+    pcts(
+        figs,
+        "    commit (with its sync)",
+        &Dist::new(groups.iter().map(|g| g.phases.commit).collect()),
+    );
     // The appender writes one group at a time: this is how much of the run
     // it was writing, so how likely an append is to find a group ahead.
     figs.push(

@@ -646,9 +646,14 @@ impl Appender {
             })
             .collect();
         let timed = crate::stages::enabled().then(std::time::Instant::now);
-        let (stored, claimed) = self.store.append_audit_with(&rows, &records, &claims).await?;
+        let (stored, claimed, phases) = self.store.append_audit_timed(&rows, &records, &claims).await?;
         if let Some(started) = timed {
-            crate::stages::group_committed(appends.len(), records.len(), started.elapsed());
+            crate::stages::group_committed(crate::stages::GroupSample {
+                appends: appends.len(),
+                records: records.len(),
+                transaction: started.elapsed(),
+                phases,
+            });
         }
         let mut outcomes: Vec<Appended> = ends
             .iter()

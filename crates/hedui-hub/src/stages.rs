@@ -43,10 +43,13 @@ pub struct GroupSample {
     pub appends: usize,
     /// Records stored in the group's transaction.
     pub records: usize,
-    /// The store's call for the group: taking a pooled connection and the
-    /// log's lock, every statement (each a hand-off to the database's
-    /// worker), and the commit with its sync.
+    /// The store's call for the group: sealing its records, taking a
+    /// pooled connection and the log's lock, every statement (each a
+    /// hand-off to the database's worker), and the commit with its sync.
     pub transaction: Duration,
+    /// The transaction's parts as the store timed them: begin (connection
+    /// and lock), statements, commit.
+    pub phases: hedui_store::audit::AppendPhases,
 }
 
 /// A stretch of a SubmitVerification, in the order they happen.
@@ -261,17 +264,13 @@ pub fn take_samples() -> Vec<StageSample> {
 }
 
 /// Records one timed group commit, if clocks are on.
-pub(crate) fn group_committed(appends: usize, records: usize, transaction: Duration) {
+pub(crate) fn group_committed(sample: GroupSample) {
     if !enabled() {
         return;
     }
     let mut groups = GROUPS.lock().unwrap_or_else(PoisonError::into_inner);
     if groups.len() < MAX_SAMPLES {
-        groups.push(GroupSample {
-            appends,
-            records,
-            transaction,
-        });
+        groups.push(sample);
     }
 }
 
@@ -411,7 +410,12 @@ mod tests {
         // No test here turns the clocks off, so this one only turns them on;
         // it finds its group by a count no appender makes in a unit test.
         enable(true);
-        group_committed(7_777, 3, Duration::from_micros(1_530));
+        group_committed(GroupSample {
+            appends: 7_777,
+            records: 3,
+            transaction: Duration::from_micros(1_530),
+            phases: hedui_store::audit::AppendPhases::default(),
+        });
         let mine: Vec<GroupSample> = take_groups().into_iter().filter(|g| g.appends == 7_777).collect();
         assert_eq!(mine.len(), 1);
         assert_eq!(mine[0].records, 3);

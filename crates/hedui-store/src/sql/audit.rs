@@ -1,6 +1,8 @@
 //! The audit log: appends (with the records they store), reads and
 //! checkpoints.
 
+use std::time::Instant;
+
 use hedui_audit::checkpoint::SignedCheckpoint;
 use hedui_audit::entry::AuditEntry;
 use hedui_audit::merkle::Hash;
@@ -9,8 +11,8 @@ use sqlx::Row as _;
 use super::{Connection, DIALECT, Db, Params, Pool, begin_serialised, built};
 use crate::Result;
 use crate::audit::{
-    AuditFilter, CheckpointRow, ClaimTaken, ClaimToTake, EntryRow, RecordStored, leaf_from_bytes, parse_checkpoint,
-    parse_entry,
+    AppendPhases, AuditFilter, CheckpointRow, ClaimTaken, ClaimToTake, EntryRow, RecordStored, leaf_from_bytes,
+    parse_checkpoint, parse_entry,
 };
 use crate::dialect::Serial;
 
@@ -27,11 +29,15 @@ pub(crate) async fn append_audit(
     entries: &[EntryRow<'_>],
     records: &[crate::audit::RecordInsert<'_>],
     claims: &[ClaimToTake<'_>],
+    phases: &mut AppendPhases,
 ) -> Result<(i64, Vec<RecordStored>, Vec<ClaimTaken>)> {
     // One appender at a time across every hub on this database, from
     // before the size is read until commit or rollback: the read and the
     // inserts are one serialised step.
+    let started = Instant::now();
     let mut tx = begin_serialised(pool, Serial::Audit).await?;
+    let begun = Instant::now();
+    phases.begin = begun - started;
     let size: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(seq) + 1, 0) FROM audit_entries")
         .fetch_one(&mut *tx)
         .await?;
@@ -63,7 +69,10 @@ pub(crate) async fn append_audit(
     if !items.is_empty() {
         super::batch::mark_items_done(&mut tx, &items).await?;
     }
+    let written = Instant::now();
+    phases.statements = written - begun;
     tx.commit().await?;
+    phases.commit = written.elapsed();
     Ok((size, stored, claimed))
 }
 
