@@ -451,17 +451,18 @@ async fn measure_a_large_batch() {
         let total: u64 = batches.iter().map(|b| u64::from(b.total)).sum();
         let all_done = batches.iter().all(|b| b.state == BatchState::Done as i32);
         // The hub's own rate of the batch running now (or the last).
-        let b = batches
+        let running = batches
             .iter()
-            .find(|b| b.state != BatchState::Done as i32)
-            .unwrap_or(&batches[batches.len() - 1]);
+            .position(|b| b.state != BatchState::Done as i32)
+            .unwrap_or(batches.len() - 1);
+        let b = &batches[running];
         if last_print.elapsed() > Duration::from_secs(30) {
             let rss: Vec<String> = hubs.iter().map(|h| vm_hwm_kib(h.hub.0.id()).to_string()).collect();
             eprintln!(
                 "{done}/{total} done, {:.1}/s overall ({:.1}/s says the hub, batch {} of {}), hub VmHWM {} KiB, VmRSS {} KiB",
                 done as f64 / run_started.elapsed().as_secs_f64(),
                 b.rate_per_s,
-                batches.iter().position(|x| std::ptr::eq(x, b)).unwrap_or(0) + 1,
+                running + 1,
                 batches.len(),
                 rss.join(" + "),
                 hubs.iter()

@@ -646,7 +646,7 @@ impl Appender {
             })
             .collect();
         let timed = crate::stages::enabled().then(std::time::Instant::now);
-        let (stored, claimed, phases) = self.store.append_audit_timed(&rows, &records, &claims).await?;
+        let (stored, claimed, phases) = self.store.append_audit_with(&rows, &records, &claims).await?;
         if let Some(started) = timed {
             crate::stages::group_committed(crate::stages::GroupSample {
                 appends: appends.len(),

@@ -68,7 +68,7 @@ impl Store {
     ) -> Result<Vec<RecordStored>> {
         self.append_audit_with(entries, records, &[])
             .await
-            .map(|(stored, _)| stored)
+            .map(|(stored, _, _)| stored)
     }
 
     /// [`Store::append_audit_with_records`], also taking idempotency
@@ -81,21 +81,11 @@ impl Store {
     /// [`RecordStored::Inserted`]), **nothing at all was written**: an intent
     /// is never logged for a call that will not ask the departments. The
     /// caller drops the refused appends and appends the rest again.
+    ///
+    /// The third answer is how long each phase of the transaction took
+    /// (for `hedui bench`'s group-commit figures; four clock reads per
+    /// transaction).
     pub async fn append_audit_with(
-        &self,
-        entries: &[(AuditEntry, Hash)],
-        records: &[RecordToStore<'_>],
-        claims: &[ClaimToTake<'_>],
-    ) -> Result<(Vec<RecordStored>, Vec<ClaimTaken>)> {
-        self.append_audit_timed(entries, records, claims)
-            .await
-            .map(|(stored, claimed, _)| (stored, claimed))
-    }
-
-    /// [`Store::append_audit_with`], also giving how long each phase of its
-    /// transaction took (for `hedui bench`'s group-commit figures; four
-    /// clock reads per transaction).
-    pub async fn append_audit_timed(
         &self,
         entries: &[(AuditEntry, Hash)],
         records: &[RecordToStore<'_>],
@@ -316,7 +306,7 @@ pub struct ClaimToTake<'a> {
 }
 
 /// How long the phases of one audit append's transaction took
-/// ([`Store::append_audit_timed`]). Zero for a phase not reached.
+/// ([`Store::append_audit_with`]). Zero for a phase not reached.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct AppendPhases {
     /// Taking a pooled connection and the log's lock (`BEGIN IMMEDIATE` on
