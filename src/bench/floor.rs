@@ -84,7 +84,7 @@ async fn commits(database_url: &str, n: usize) -> anyhow::Result<Vec<Duration>> 
         }};
     }
     match &pool {
-        RawPool::Sqlite(p) => measure!(p, "INSERT INTO bench_floor_commits (id) VALUES (?)"),
+        RawPool::Sqlite(p, _) => measure!(p, "INSERT INTO bench_floor_commits (id) VALUES (?)"),
         RawPool::Postgres(p) => measure!(p, "INSERT INTO bench_floor_commits (id) VALUES ($1)"),
     }
     pool.close().await;

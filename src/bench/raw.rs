@@ -21,7 +21,7 @@ macro_rules! columns {
 /// Creates the scratch table if needed and empties it.
 pub async fn reset(pool: &RawPool) -> anyhow::Result<()> {
     match pool {
-        RawPool::Sqlite(p) => {
+        RawPool::Sqlite(p, _) => {
             sqlx::query(concat!(
                 "CREATE TABLE IF NOT EXISTS bench_raw_inserts (",
                 columns!(),
@@ -78,7 +78,7 @@ pub async fn insert(
         }};
     }
     match pool {
-        RawPool::Sqlite(p) => insert_all!(
+        RawPool::Sqlite(p, _) => insert_all!(
             p,
             "INSERT INTO bench_raw_inserts (seq, time, actor, role, action, departments, status, entry, leaf)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"

@@ -217,6 +217,8 @@ pub struct Store {
     /// every sealed payload read is decrypted with them (see
     /// [`Store::with_data_keys`]).
     keys: Option<Arc<dyn KeyProvider>>,
+    /// An SQLite file's checkpointer, which stops with the last clone.
+    checkpointer: Option<Arc<sqlite::Checkpointer>>,
 }
 
 #[derive(Clone)]
@@ -250,8 +252,8 @@ macro_rules! dispatch {
 /// itself, such as `hedui bench`'s raw durable insert rate, whose scratch
 /// table therefore lives in the tool and not in the store.
 pub enum RawPool {
-    /// SQLite.
-    Sqlite(sqlx::SqlitePool),
+    /// SQLite, with the store's checkpointer beside the pool.
+    Sqlite(sqlx::SqlitePool, WalCheckpoints),
     /// PostgreSQL.
     Postgres(sqlx::PgPool),
 }
@@ -262,18 +264,31 @@ impl RawPool {
     pub async fn connect(url: &str) -> Result<RawPool> {
         Ok(match kind_of(url)? {
             BackendKind::Postgres => RawPool::Postgres(postgres::connect(url).await?),
-            BackendKind::Sqlite => RawPool::Sqlite(sqlite::connect(url).await?),
+            BackendKind::Sqlite => {
+                let (pool, checkpointer) = sqlite::connect(url).await?;
+                RawPool::Sqlite(pool, WalCheckpoints(checkpointer))
+            }
         })
     }
 
     /// Closes the pool's connections.
     pub async fn close(&self) {
         match self {
-            RawPool::Sqlite(p) => p.close().await,
+            RawPool::Sqlite(p, WalCheckpoints(checkpointer)) => {
+                if let Some(c) = checkpointer {
+                    c.close().await;
+                }
+                p.close().await
+            }
             RawPool::Postgres(p) => p.close().await,
         }
     }
 }
+
+/// A [`RawPool`]'s SQLite checkpointer, as a store has one: no connection
+/// of the pool checkpoints the write-ahead log inside a commit; this does,
+/// on its own connection, until the pool is closed or this is dropped.
+pub struct WalCheckpoints(Option<Arc<sqlite::Checkpointer>>);
 
 impl Store {
     /// Opens the database at `url` and applies any pending migrations.
@@ -302,14 +317,18 @@ impl Store {
         // Decided before any await, so that the future holds no borrow of
         // `url`'s parts and stays `Send` wherever it is spawned.
         let kind = kind_of(url)?;
-        let backend = match kind {
-            BackendKind::Postgres => Backend::Postgres(postgres::connect(url).await?),
-            BackendKind::Sqlite => Backend::Sqlite(sqlite::connect(url).await?),
+        let (backend, checkpointer) = match kind {
+            BackendKind::Postgres => (Backend::Postgres(postgres::connect(url).await?), None),
+            BackendKind::Sqlite => {
+                let (pool, checkpointer) = sqlite::connect(url).await?;
+                (Backend::Sqlite(pool), checkpointer)
+            }
         };
         let store = Store {
             backend,
             seal_key: None,
             keys: None,
+            checkpointer,
         };
         let found = store.schema_version().await?;
         let known = Self::known_schema_version();
@@ -629,8 +648,12 @@ impl Store {
         dispatch!(self.ping())
     }
 
-    /// Closes the pool, waiting for connections to finish.
+    /// Closes the pool, waiting for connections to finish (and stops an
+    /// SQLite file's checkpointer first, for every clone of this store).
     pub async fn close(&self) {
+        if let Some(c) = &self.checkpointer {
+            c.close().await;
+        }
         match &self.backend {
             Backend::Sqlite(pool) => pool.close().await,
             Backend::Postgres(pool) => pool.close().await,

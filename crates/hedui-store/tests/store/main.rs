@@ -135,3 +135,50 @@ async fn an_sqlite_file_that_cannot_be_created_is_an_error() {
     let err = Store::open(&path.display().to_string()).await.unwrap_err();
     assert!(matches!(err, StoreError::Database(_)), "{err}");
 }
+
+/// An SQLite commit does not copy the write-ahead log into the database
+/// file (SQLite's automatic checkpoint did, inside the commit that crossed
+/// 1,000 pages, and that commit was the audit append's p99); the store's
+/// checkpointer copies it soon after, off the commit path; and closing the
+/// store leaves the database whole in its one file, without a log beside it.
+#[tokio::test]
+async fn an_sqlite_log_is_checkpointed_beside_the_commits_and_gone_after_close() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("hedui.db");
+    let wal = dir.path().join("hedui.db-wal");
+    let store = Store::open(&path.display().to_string()).await.unwrap();
+    let file_size = || std::fs::metadata(&path).unwrap().len();
+    // About 6 MB in one commit: some 1,500 pages of log.
+    store
+        .execute_raw_for_tests(
+            "CREATE TABLE scratch (b BLOB NOT NULL);
+             WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000)
+             INSERT INTO scratch SELECT randomblob(3000) FROM n;",
+        )
+        .await
+        .unwrap();
+    let after_commit = file_size();
+    assert!(
+        after_commit < 3_000_000,
+        "the commit itself checkpointed: the database file is {after_commit} bytes"
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while file_size() < 6_000_000 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(
+        file_size() >= 6_000_000,
+        "the checkpointer did not copy the log into the database: {} bytes",
+        file_size()
+    );
+    assert!(wal.exists(), "the log exists while the store is open");
+    store.close().await;
+    assert!(!wal.exists(), "the log is removed when the store closes");
+    let reopened = Store::open(&path.display().to_string()).await.unwrap();
+    let rows = reopened
+        .fetch_text_for_tests("SELECT CAST(count(*) AS TEXT) FROM scratch")
+        .await
+        .unwrap();
+    assert_eq!(rows, ["2000"]);
+    reopened.close().await;
+}
