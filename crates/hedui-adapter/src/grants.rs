@@ -191,11 +191,16 @@ impl SqlGrantStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(Duration::from_secs(10));
-        let pool = SqlitePoolOptions::new()
-            .max_connections(2)
-            .connect_with(options)
-            .await
-            .map_err(|e| format!("grant store: cannot open {shown}: {e}"))?;
+        // Several adapters starting at once on one new file (see
+        // `hedui_ops::sqlite`): one of them used to stop with "database is
+        // locked", resetting the connections already queued on its port.
+        let pool = hedui_ops::sqlite::connect_retrying_busy(
+            &SqlitePoolOptions::new().max_connections(2),
+            &options,
+            Duration::from_secs(10),
+        )
+        .await
+        .map_err(|e| format!("grant store: cannot open {shown}: {e}"))?;
         Self::with_pool(Pool::Sqlite(pool), format!("SQLite file {shown}")).await
     }
 

@@ -343,6 +343,18 @@ pub async fn serve_with_ops<S: Source>(
     let service = AdapterService::new(source, options)
         .await
         .map_err(ServeError::QueryLog)?;
+    serve_service(service, listener, options, ops, shutdown).await
+}
+
+/// [`serve_with_ops`] once the service is set up (its query log and grant
+/// store open).
+async fn serve_service<S: Source>(
+    service: AdapterService<S>,
+    listener: TcpListener,
+    options: &AdapterOptions,
+    ops: ops::OpsListeners,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError> {
     let guard = service.guard();
     let metrics = service.metrics();
     tracing::info!(grant_store = %guard.grant_store(), "accepted grants are remembered here");
@@ -491,8 +503,11 @@ pub enum ServeError {
     Transport(tonic::transport::Error),
 }
 
-/// Binds `addr` (port 0 picks a free port) and serves `source` in a
-/// background task. Returns the bound address.
+/// Binds `addr` (port 0 picks a free port), opens the query log and the
+/// grant store, and serves `source` in a background task. Returns the
+/// bound address. A log or grant store that cannot be opened is this
+/// call's error: the listener is never handed back without a server
+/// behind it (whose connections would be reset when it stopped).
 pub async fn spawn<S: Source>(
     source: Arc<S>,
     addr: SocketAddr,
@@ -501,8 +516,12 @@ pub async fn spawn<S: Source>(
 ) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
     let listener = TcpListener::bind(addr).await?;
     let local = listener.local_addr()?;
+    let service = AdapterService::new(source, &options)
+        .await
+        .map_err(std::io::Error::other)?;
     let handle = tokio::spawn(async move {
-        if let Err(e) = serve(source, listener, &options, shutdown).await {
+        let served = serve_service(service, listener, &options, ops::OpsListeners::default(), shutdown).await;
+        if let Err(e) = served {
             tracing::error!(error = %e, "adapter server stopped with an error");
         }
     });

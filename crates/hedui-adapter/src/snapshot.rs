@@ -129,11 +129,14 @@ impl SnapshotSource {
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .busy_timeout(Duration::from_secs(10));
-        let pool = SqlitePoolOptions::new()
-            .max_connections(4)
-            .connect_with(options)
-            .await
-            .map_err(|e| format!("{file}: snapshot.store: cannot open {}: {e}", snap.store.display()))?;
+        // An import and the adapter may open a new file at once.
+        let pool = hedui_ops::sqlite::connect_retrying_busy(
+            &SqlitePoolOptions::new().max_connections(4),
+            &options,
+            Duration::from_secs(10),
+        )
+        .await
+        .map_err(|e| format!("{file}: snapshot.store: cannot open {}: {e}", snap.store.display()))?;
         let mut tx = pool.begin().await.map_err(|e| e.to_string())?;
         for s in SCHEMA {
             sqlx::query(*s).execute(&mut *tx).await.map_err(|e| e.to_string())?;

@@ -7,7 +7,9 @@
 //! - [`http`]: the plain-HTTP `/metrics` endpoint, served by hyper, with a
 //!   connection limit and a pause after a failed accept;
 //! - [`grpc`]: `grpc.health.v1` and reflection (v1 and v1alpha) listing
-//!   only the services a port serves.
+//!   only the services a port serves;
+//! - [`sqlite`]: opening an SQLite file in WAL mode that another process
+//!   may be opening at the same moment.
 //!
 //! Labels never carry personal data: callers pass fixed words (RPC names,
 //! status codes, department slugs, outcomes, categories).
@@ -15,3 +17,4 @@
 pub mod exposition;
 pub mod grpc;
 pub mod http;
+pub mod sqlite;

@@ -61,25 +61,11 @@ pub(crate) async fn connect(url: &str) -> Result<(SqlitePool, Option<Arc<Checkpo
     let pool_options = SqlitePoolOptions::new()
         // An in-memory database exists once per connection.
         .max_connections(if in_memory { 1 } else { 8 });
-    // Turning a new file to WAL needs an exclusive lock, and SQLite answers
-    // "database is locked" at once, without the busy handler, when another
-    // process is opening the same new file; so that is retried for as long
-    // as the busy timeout.
-    let started = std::time::Instant::now();
-    let mut pause = Duration::from_millis(20);
-    loop {
-        match pool_options.clone().connect_with(opts.clone()).await {
-            Ok(pool) => {
-                let checkpointer = (!in_memory).then(|| Arc::new(Checkpointer::start(opts)));
-                return Ok((pool, checkpointer));
-            }
-            Err(e) if is_busy(&e) && started.elapsed() < BUSY_TIMEOUT => {
-                tokio::time::sleep(pause).await;
-                pause = (pause * 2).min(Duration::from_millis(500));
-            }
-            Err(e) => return Err(e.into()),
-        }
-    }
+    // Another process may be turning the same new file to WAL (see
+    // `hedui_ops::sqlite`): retried for as long as the busy timeout.
+    let pool = hedui_ops::sqlite::connect_retrying_busy(&pool_options, &opts, BUSY_TIMEOUT).await?;
+    let checkpointer = (!in_memory).then(|| Arc::new(Checkpointer::start(opts)));
+    Ok((pool, checkpointer))
 }
 
 /// Checkpoints a file database's write-ahead log every
@@ -149,16 +135,6 @@ async fn checkpoint_until(opts: SqliteConnectOptions, mut stopped: oneshot::Rece
     if let Some(c) = conn {
         let _ = c.close().await;
     }
-}
-
-/// SQLITE_BUSY, or one of its extended codes.
-fn is_busy(e: &sqlx::Error) -> bool {
-    let sqlx::Error::Database(db) = e else {
-        return false;
-    };
-    db.code()
-        .and_then(|c| c.parse::<i32>().ok())
-        .is_some_and(|c| c & 0xff == 5)
 }
 
 /// Begins a transaction that takes turns with every other writer: SQLite's
