@@ -10,7 +10,10 @@
 //! batch submit` to a real `hedui hub` process, served by the eight sandbox
 //! adapters in this process, and run to the end. It prints the households
 //! per second and the peak resident memory (VmHWM) of the hub and of the
-//! submitting CLI; nothing is asserted about time.
+//! submitting CLI; nothing is asserted about time. The hub runs with
+//! `MALLOC_ARENA_MAX=2`, as the deployment files set it
+//! (`HEDUI_SCALE_ARENAS=` with an empty value for glibc's default, or
+//! another number).
 //!
 //! `HEDUI_SCALE_BACKEND` is `sqlite` (the default: the hub migrates a new
 //! file at start, and the output is the one earlier figures were taken
@@ -73,6 +76,20 @@ impl Drop for Hub {
 fn spawn_hub(config: &std::path::Path, instance: Option<&str>) -> Hub {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_hedui"));
     cmd.env("HEDUI_LOG", "warn").arg("hub");
+    // The malloc arenas of deploy/systemd/hedui-hub.service and the
+    // Dockerfile (2), unless `HEDUI_SCALE_ARENAS` says otherwise; empty
+    // means glibc's default, as the figures before 7 December were taken.
+    match std::env::var("HEDUI_SCALE_ARENAS").as_deref() {
+        Ok("") => {
+            cmd.env_remove("MALLOC_ARENA_MAX");
+        }
+        Ok(n) => {
+            cmd.env("MALLOC_ARENA_MAX", n);
+        }
+        Err(_) => {
+            cmd.env("MALLOC_ARENA_MAX", "2");
+        }
+    }
     if let Some(instance) = instance {
         cmd.env("HEDUI_INSTANCE", instance).arg("--no-migrate");
     }
