@@ -106,9 +106,16 @@ fn vm_hwm_kib(pid: u32) -> u64 {
     status_kib(pid, "VmHWM:")
 }
 
-/// The resident memory of a live process now, in KiB.
-fn vm_rss_kib(pid: u32) -> u64 {
-    status_kib(pid, "VmRSS:")
+/// The resident memory of a live process now, in KiB, and what it is:
+/// "VmRSS (anon A, file F)", anonymous memory (the heap) against mapped
+/// files (the binary's pages, SQLite's shared memory).
+fn vm_rss_shown(pid: u32) -> String {
+    format!(
+        "{} (anon {}, file {})",
+        status_kib(pid, "VmRSS:"),
+        status_kib(pid, "RssAnon:"),
+        status_kib(pid, "RssFile:") + status_kib(pid, "RssShmem:")
+    )
 }
 
 /// A `kB` field of a live process's `/proc/PID/status`.
@@ -483,7 +490,7 @@ async fn measure_a_large_batch() {
                 batches.len(),
                 rss.join(" + "),
                 hubs.iter()
-                    .map(|h| vm_rss_kib(h.hub.0.id()).to_string())
+                    .map(|h| vm_rss_shown(h.hub.0.id()))
                     .collect::<Vec<_>>()
                     .join(" + ")
             );

@@ -33,6 +33,13 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// the database file (see [`Checkpointer`]).
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
 
+/// A log longer than this (in pages of 4 KiB: 64 MiB) after a passive
+/// checkpoint is checkpointed again with `RESTART` (see [`Checkpointer`]).
+/// Each `RESTART` holds commits up for a moment, so the threshold is set
+/// high enough to make them rare: at 16 MiB, one every few seconds made
+/// the overhead's p99 worse in `hedui bench` (docs/PERFORMANCE.md).
+const RESTART_AT_FRAMES: i64 = 16_384;
+
 /// Opens (creating if needed) the SQLite database at `url`: `sqlite://PATH`,
 /// `sqlite::memory:`, or a plain file path. A file database comes with its
 /// [`Checkpointer`], which must live as long as the pool.
@@ -74,8 +81,17 @@ pub(crate) async fn connect(url: &str) -> Result<(SqlitePool, Option<Arc<Checkpo
 /// writer and copies whatever no reader still needs. Durability is the
 /// same as with SQLite's automatic checkpoint: a commit is durable once it
 /// is synced to the log, and the log is never truncated before its pages
-/// are synced to the database. The log's size is bounded as before: by how
-/// much is written between two checkpoints, and by the oldest reader.
+/// are synced to the database.
+///
+/// A passive checkpoint alone does not bound the log under steady writing:
+/// the log starts again from its beginning only when a writer finds every
+/// page of it copied, and with commits every few milliseconds the copy
+/// never catches up. A batch grew the log to 1.4 GB in 100 s that way. So
+/// when the log is longer than [`RESTART_AT_FRAMES`] after a passive
+/// checkpoint, a `RESTART` checkpoint follows: it takes the write lock
+/// (commits wait for it, as they waited for the automatic checkpoint
+/// inside a commit), copies the rest and waits for readers to leave the
+/// log, so that the next commit starts it again from the beginning.
 ///
 /// It stops when dropped (with the last clone of its store) or closed
 /// ([`Checkpointer::close`]); the last connection to close then
@@ -88,7 +104,7 @@ pub(crate) struct Checkpointer {
 impl Checkpointer {
     fn start(opts: SqliteConnectOptions) -> Checkpointer {
         let (stop, stopped) = oneshot::channel();
-        let task = tokio::spawn(checkpoint_until(opts, stopped));
+        let task = tokio::spawn(checkpoint_until(opts, CHECKPOINT_EVERY, RESTART_AT_FRAMES, stopped));
         Checkpointer {
             stop: Mutex::new(Some(stop)),
             task: Mutex::new(Some(task)),
@@ -107,8 +123,13 @@ impl Checkpointer {
 }
 
 /// The checkpointer's loop, until `stopped` (sent or dropped).
-async fn checkpoint_until(opts: SqliteConnectOptions, mut stopped: oneshot::Receiver<()>) {
-    let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
+async fn checkpoint_until(
+    opts: SqliteConnectOptions,
+    every: Duration,
+    restart_at_frames: i64,
+    mut stopped: oneshot::Receiver<()>,
+) {
+    let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut conn: Option<sqlx::SqliteConnection> = None;
     loop {
@@ -126,7 +147,7 @@ async fn checkpoint_until(opts: SqliteConnectOptions, mut stopped: oneshot::Rece
             }
         }
         if let Some(c) = conn.as_mut()
-            && let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&mut *c).await
+            && let Err(e) = checkpoint(c, restart_at_frames).await
         {
             tracing::warn!(error = %e, "an SQLite checkpoint failed; reconnecting");
             conn = None;
@@ -135,6 +156,18 @@ async fn checkpoint_until(opts: SqliteConnectOptions, mut stopped: oneshot::Rece
     if let Some(c) = conn {
         let _ = c.close().await;
     }
+}
+
+/// One passive checkpoint, and a `RESTART` one when the log is still longer
+/// than `restart_at_frames` pages.
+async fn checkpoint(c: &mut sqlx::SqliteConnection, restart_at_frames: i64) -> std::result::Result<(), sqlx::Error> {
+    let (_busy, log, _copied): (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)")
+        .fetch_one(&mut *c)
+        .await?;
+    if log > restart_at_frames {
+        sqlx::query("PRAGMA wal_checkpoint(RESTART)").execute(&mut *c).await?;
+    }
+    Ok(())
 }
 
 /// Begins a transaction that takes turns with every other writer: SQLite's
@@ -152,4 +185,69 @@ pub(crate) async fn migrate(pool: &SqlitePool, known: i64) -> Result<()> {
         return Ok(());
     }
     apply_migrations(pool, known).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The log stays bounded while one connection commits without pause
+    /// and another reads without pause: the case in which passive
+    /// checkpoints alone never let the log start again.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_log_stays_bounded_under_steady_writes_and_reads() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("steady.db");
+        let opts = SqliteConnectOptions::new()
+            .filename(&path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(BUSY_TIMEOUT)
+            .pragma("wal_autocheckpoint", "0");
+        let pool = SqlitePoolOptions::new()
+            .max_connections(2)
+            .connect_with(opts.clone())
+            .await
+            .unwrap();
+        sqlx::query("CREATE TABLE t (b BLOB NOT NULL)")
+            .execute(&pool)
+            .await
+            .unwrap();
+        let (stop, stopped) = oneshot::channel();
+        // 256 pages: 1 MiB of log, checked every 50 ms.
+        let checkpoints = tokio::spawn(checkpoint_until(opts, Duration::from_millis(50), 256, stopped));
+        let writing = Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let reader = {
+            let (pool, writing) = (pool.clone(), writing.clone());
+            tokio::spawn(async move {
+                while writing.load(std::sync::atomic::Ordering::Relaxed) {
+                    let _: i64 = sqlx::query_scalar("SELECT count(*) FROM t")
+                        .fetch_one(&pool)
+                        .await
+                        .unwrap();
+                }
+            })
+        };
+        // 48 MiB in commits of 64 KiB: without the RESTART, the log would
+        // hold all of it.
+        let mut written = 0u64;
+        while written < 48 << 20 {
+            sqlx::query("INSERT INTO t SELECT randomblob(65536)")
+                .execute(&pool)
+                .await
+                .unwrap();
+            written += 65536;
+        }
+        writing.store(false, std::sync::atomic::Ordering::Relaxed);
+        reader.await.unwrap();
+        let log = std::fs::metadata(dir.path().join("steady.db-wal")).unwrap().len();
+        drop(stop);
+        checkpoints.await.unwrap();
+        pool.close().await;
+        assert!(
+            log < 16 << 20,
+            "the log grew to {log} bytes while {written} bytes were written"
+        );
+    }
 }
