@@ -40,6 +40,16 @@ const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
 /// the overhead's p99 worse in `hedui bench` (docs/PERFORMANCE.md).
 const RESTART_AT_FRAMES: i64 = 16_384;
 
+/// How long a `RESTART` checkpoint waits for the write lock and for
+/// readers to leave the log, and so how long it may hold commits up. A
+/// long reader (a backup, an export) makes it give up; it is then not
+/// tried again for [`RESTART_PAUSE`].
+const RESTART_PATIENCE: Duration = Duration::from_millis(100);
+
+/// How long the checkpointer waits before another `RESTART` after one that
+/// could not finish.
+const RESTART_PAUSE: Duration = Duration::from_secs(10);
+
 /// Opens (creating if needed) the SQLite database at `url`: `sqlite://PATH`,
 /// `sqlite::memory:`, or a plain file path. A file database comes with its
 /// [`Checkpointer`], which must live as long as the pool.
@@ -104,6 +114,8 @@ pub(crate) struct Checkpointer {
 impl Checkpointer {
     fn start(opts: SqliteConnectOptions) -> Checkpointer {
         let (stop, stopped) = oneshot::channel();
+        // The busy timeout bounds how long a RESTART holds commits up.
+        let opts = opts.busy_timeout(RESTART_PATIENCE);
         let task = tokio::spawn(checkpoint_until(opts, CHECKPOINT_EVERY, RESTART_AT_FRAMES, stopped));
         Checkpointer {
             stop: Mutex::new(Some(stop)),
@@ -132,6 +144,7 @@ async fn checkpoint_until(
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut conn: Option<sqlx::SqliteConnection> = None;
+    let mut restart_after = tokio::time::Instant::now();
     loop {
         tokio::select! {
             _ = &mut stopped => break,
@@ -146,11 +159,25 @@ async fn checkpoint_until(
                 }
             }
         }
-        if let Some(c) = conn.as_mut()
-            && let Err(e) = checkpoint(c, restart_at_frames).await
-        {
-            tracing::warn!(error = %e, "an SQLite checkpoint failed; reconnecting");
-            conn = None;
+        let Some(c) = conn.as_mut() else { continue };
+        let restart_at = if tokio::time::Instant::now() < restart_after {
+            i64::MAX
+        } else {
+            restart_at_frames
+        };
+        match checkpoint(c, restart_at).await {
+            Ok(Checkpointed::Done) => {}
+            Ok(Checkpointed::RestartGaveUp) => {
+                tracing::info!(
+                    pause_s = RESTART_PAUSE.as_secs(),
+                    "a long reader kept the SQLite log from starting again; trying later"
+                );
+                restart_after = tokio::time::Instant::now() + RESTART_PAUSE;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "an SQLite checkpoint failed; reconnecting");
+                conn = None;
+            }
         }
     }
     if let Some(c) = conn {
@@ -158,16 +185,37 @@ async fn checkpoint_until(
     }
 }
 
+/// What a round of the checkpointer did.
+#[derive(Debug, PartialEq, Eq)]
+enum Checkpointed {
+    /// A passive checkpoint, and a `RESTART` one if the log was long.
+    Done,
+    /// The `RESTART` gave up within its patience (a long reader, or a
+    /// writer holding on).
+    RestartGaveUp,
+}
+
 /// One passive checkpoint, and a `RESTART` one when the log is still longer
 /// than `restart_at_frames` pages.
-async fn checkpoint(c: &mut sqlx::SqliteConnection, restart_at_frames: i64) -> std::result::Result<(), sqlx::Error> {
+async fn checkpoint(
+    c: &mut sqlx::SqliteConnection,
+    restart_at_frames: i64,
+) -> std::result::Result<Checkpointed, sqlx::Error> {
     let (_busy, log, _copied): (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)")
         .fetch_one(&mut *c)
         .await?;
-    if log > restart_at_frames {
-        sqlx::query("PRAGMA wal_checkpoint(RESTART)").execute(&mut *c).await?;
+    if log <= restart_at_frames {
+        return Ok(Checkpointed::Done);
     }
-    Ok(())
+    match sqlx::query_as::<_, (i64, i64, i64)>("PRAGMA wal_checkpoint(RESTART)")
+        .fetch_one(&mut *c)
+        .await
+    {
+        Ok((0, _, _)) => Ok(Checkpointed::Done),
+        Ok(_) => Ok(Checkpointed::RestartGaveUp),
+        Err(e) if hedui_ops::sqlite::is_busy(&e) => Ok(Checkpointed::RestartGaveUp),
+        Err(e) => Err(e),
+    }
 }
 
 /// Begins a transaction that takes turns with every other writer: SQLite's
@@ -249,5 +297,62 @@ mod tests {
             log < 16 << 20,
             "the log grew to {log} bytes while {written} bytes were written"
         );
+    }
+
+    /// A reader that stays in the log (a backup, an export) makes the
+    /// `RESTART` give up within its patience, and commits go on meanwhile:
+    /// the checkpointer never holds them up for the store's 10 s busy
+    /// timeout.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_long_reader_makes_the_restart_give_up_without_holding_commits() {
+        let dir = tempfile::tempdir().unwrap();
+        let opts = SqliteConnectOptions::new()
+            .filename(dir.path().join("long-reader.db"))
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .busy_timeout(BUSY_TIMEOUT)
+            .pragma("wal_autocheckpoint", "0");
+        let pool = SqlitePoolOptions::new()
+            .max_connections(3)
+            .connect_with(opts.clone())
+            .await
+            .unwrap();
+        sqlx::query("CREATE TABLE t (b BLOB NOT NULL)")
+            .execute(&pool)
+            .await
+            .unwrap();
+        sqlx::query("INSERT INTO t SELECT randomblob(65536)")
+            .execute(&pool)
+            .await
+            .unwrap();
+        // The long reader: a read transaction that stays open on the log.
+        let mut reader = pool.begin().await.unwrap();
+        let _: i64 = sqlx::query_scalar("SELECT count(*) FROM t")
+            .fetch_one(&mut *reader)
+            .await
+            .unwrap();
+        for _ in 0..8 {
+            sqlx::query("INSERT INTO t SELECT randomblob(65536)")
+                .execute(&pool)
+                .await
+                .unwrap();
+        }
+        let mut c = opts.busy_timeout(RESTART_PATIENCE).connect().await.unwrap();
+        let started = std::time::Instant::now();
+        // A threshold of one page: the log is long.
+        let outcome = checkpoint(&mut c, 1).await.unwrap();
+        let waited = started.elapsed();
+        assert_eq!(outcome, Checkpointed::RestartGaveUp);
+        assert!(waited < Duration::from_secs(5), "the RESTART waited {waited:?}");
+        // Commits go on once it has given up.
+        sqlx::query("INSERT INTO t SELECT randomblob(16)")
+            .execute(&pool)
+            .await
+            .unwrap();
+        reader.rollback().await.unwrap();
+        // Without the reader it finishes.
+        assert_eq!(checkpoint(&mut c, 1).await.unwrap(), Checkpointed::Done);
+        c.close().await.unwrap();
+        pool.close().await;
     }
 }
