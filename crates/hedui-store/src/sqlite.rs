@@ -239,22 +239,19 @@ pub(crate) async fn migrate(pool: &SqlitePool, known: i64) -> Result<()> {
 mod tests {
     use super::*;
 
-    /// The log stays bounded while one connection commits without pause
-    /// and another reads without pause: the case in which passive
-    /// checkpoints alone never let the log start again.
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn the_log_stays_bounded_under_steady_writes_and_reads() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("steady.db");
+    /// A new database at `path` in WAL mode with no automatic checkpoint,
+    /// as the store's pool has it, holding one table `t (b BLOB)`: its
+    /// options and a pool of `connections`.
+    async fn scratch_log(path: &std::path::Path, connections: u32) -> (SqliteConnectOptions, SqlitePool) {
         let opts = SqliteConnectOptions::new()
-            .filename(&path)
+            .filename(path)
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(BUSY_TIMEOUT)
             .pragma("wal_autocheckpoint", "0");
         let pool = SqlitePoolOptions::new()
-            .max_connections(2)
+            .max_connections(connections)
             .connect_with(opts.clone())
             .await
             .unwrap();
@@ -262,6 +259,16 @@ mod tests {
             .execute(&pool)
             .await
             .unwrap();
+        (opts, pool)
+    }
+
+    /// The log stays bounded while one connection commits without pause
+    /// and another reads without pause: the case in which passive
+    /// checkpoints alone never let the log start again.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_log_stays_bounded_under_steady_writes_and_reads() {
+        let dir = tempfile::tempdir().unwrap();
+        let (opts, pool) = scratch_log(&dir.path().join("steady.db"), 2).await;
         let (stop, stopped) = oneshot::channel();
         // 256 pages: 1 MiB of log, checked every 50 ms.
         let checkpoints = tokio::spawn(checkpoint_until(opts, Duration::from_millis(50), 256, stopped));
@@ -306,21 +313,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_long_reader_makes_the_restart_give_up_without_holding_commits() {
         let dir = tempfile::tempdir().unwrap();
-        let opts = SqliteConnectOptions::new()
-            .filename(dir.path().join("long-reader.db"))
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .busy_timeout(BUSY_TIMEOUT)
-            .pragma("wal_autocheckpoint", "0");
-        let pool = SqlitePoolOptions::new()
-            .max_connections(3)
-            .connect_with(opts.clone())
-            .await
-            .unwrap();
-        sqlx::query("CREATE TABLE t (b BLOB NOT NULL)")
-            .execute(&pool)
-            .await
-            .unwrap();
+        let (opts, pool) = scratch_log(&dir.path().join("long-reader.db"), 3).await;
         sqlx::query("INSERT INTO t SELECT randomblob(65536)")
             .execute(&pool)
             .await
