@@ -13,12 +13,18 @@ use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
 
 /// Opens a pool with `pool` and `opts`, retrying while the file is locked
-/// (`SQLITE_BUSY`) for up to `patience`; any other error at once.
+/// (`SQLITE_BUSY`) for up to `patience`; any other error at once. The pool
+/// does not ping a connection before handing it out.
 pub async fn connect_retrying_busy(
     pool: &SqlitePoolOptions,
     opts: &SqliteConnectOptions,
     patience: Duration,
 ) -> Result<SqlitePool, sqlx::Error> {
+    // No ping before each acquire: the connection is a file handle in this
+    // process, which no far end can drop, and the ping was a round trip to
+    // its worker thread before every statement or transaction of a pool
+    // (three on each verification's path in the hub).
+    let pool = pool.clone().test_before_acquire(false);
     let started = Instant::now();
     let mut pause = Duration::from_millis(20);
     loop {

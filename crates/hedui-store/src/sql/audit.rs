@@ -80,16 +80,10 @@ pub(crate) async fn append_audit(
 /// under which a record is stored is not claimed (the caller replays the
 /// record); otherwise one statement takes a free key, renews the caller's
 /// own claim, or takes over a lapsed one, and leaves a live holder's claim
-/// as it is.
+/// as it is. A taken claim is that one statement (a verification's intent
+/// is on the caseworker's path); a refused one reads what refused it.
 async fn take_claim(tx: &mut Connection, c: &ClaimToTake<'_>) -> Result<ClaimTaken> {
-    let stored: Option<String> = sqlx::query_scalar("SELECT record_id FROM records WHERE idempotency_key = $1")
-        .bind(c.idempotency_key)
-        .fetch_optional(&mut *tx)
-        .await?;
-    if stored.is_some() {
-        return Ok(ClaimTaken::Stored);
-    }
-    let taken: Option<String> = sqlx::query_scalar(super::records::CLAIM_KEY)
+    let taken: Option<String> = sqlx::query_scalar(super::records::CLAIM_UNLESS_STORED)
         .bind(c.idempotency_key)
         .bind(c.owner)
         .bind(c.expires_at_ms)
@@ -98,6 +92,13 @@ async fn take_claim(tx: &mut Connection, c: &ClaimToTake<'_>) -> Result<ClaimTak
         .await?;
     if taken.is_some() {
         return Ok(ClaimTaken::Taken);
+    }
+    let stored: Option<String> = sqlx::query_scalar("SELECT record_id FROM records WHERE idempotency_key = $1")
+        .bind(c.idempotency_key)
+        .fetch_optional(&mut *tx)
+        .await?;
+    if stored.is_some() {
+        return Ok(ClaimTaken::Stored);
     }
     let held: Option<i64> = sqlx::query_scalar("SELECT expires_at FROM idempotency_claims WHERE idempotency_key = $1")
         .bind(c.idempotency_key)

@@ -111,15 +111,22 @@ pub(super) fn bind_record_columns<'q>(
         .bind(row.wrapped_key.as_deref())
 }
 
+/// Members per INSERT of a record's person index: a household is one
+/// statement (a statement per member was a round trip each to SQLite's
+/// worker thread, on the audit log's commit path), well under the
+/// bind-parameter limit.
+const MEMBERS_PER_STATEMENT: usize = 500;
+
 /// Indexes the members of a record just inserted in `tx`; a person named
 /// twice in one household is indexed once.
 pub(super) async fn insert_persons(tx: &mut super::Connection, row: &RecordRow<'_>) -> Result<()> {
-    for id_number in &row.id_numbers {
-        sqlx::query("INSERT INTO record_persons (record_id, id_number) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-            .bind(row.record_id)
-            .bind(id_number)
-            .execute(&mut *tx)
-            .await?;
+    for chunk in row.id_numbers.chunks(MEMBERS_PER_STATEMENT) {
+        let mut q = sqlx::QueryBuilder::<super::Db>::new("INSERT INTO record_persons (record_id, id_number) ");
+        q.push_values(chunk, |mut b, id_number| {
+            b.push_bind(row.record_id).push_bind(id_number);
+        });
+        q.push(" ON CONFLICT DO NOTHING");
+        q.build().execute(&mut *tx).await?;
     }
     Ok(())
 }
@@ -350,6 +357,15 @@ pub(crate) async fn integrity_rows(pool: &Pool) -> Result<crate::integrity::Inte
 /// one (binds: key, owner, expires at, now); returns the owner when it did.
 pub(crate) const CLAIM_KEY: &str =
     "INSERT INTO idempotency_claims (idempotency_key, owner, expires_at) VALUES ($1, $2, $3)
+         ON CONFLICT (idempotency_key) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
+         WHERE idempotency_claims.owner = excluded.owner OR idempotency_claims.expires_at < $4
+         RETURNING owner";
+
+/// [`CLAIM_KEY`], unless a record is stored under the key: then nothing is
+/// written and nothing returned. (The `WHERE` also keeps SQLite from
+/// reading `ON CONFLICT` as a join's `ON`.)
+pub(crate) const CLAIM_UNLESS_STORED: &str = "INSERT INTO idempotency_claims (idempotency_key, owner, expires_at)
+         SELECT $1, $2, $3 WHERE NOT EXISTS (SELECT 1 FROM records WHERE idempotency_key = $1)
          ON CONFLICT (idempotency_key) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
          WHERE idempotency_claims.owner = excluded.owner OR idempotency_claims.expires_at < $4
          RETURNING owner";

@@ -341,6 +341,109 @@ pub async fn entries_and_records_are_written_in_one_transaction(db: &TestDb) {
     assert!(store.get_by_idempotency_key("key-3").await.unwrap().is_none());
 }
 
+/// Appends one entry at `seq` with the claim `claim` in its transaction;
+/// returns what became of the claim.
+async fn append_claiming(
+    db: &TestDb,
+    seq: u64,
+    claim: hedui_store::audit::ClaimToTake<'_>,
+) -> hedui_store::audit::ClaimTaken {
+    let (_, claimed, _) = db
+        .store
+        .append_audit_with(&[entry(seq, "a", "520626194701205831")], &[], &[claim])
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 1);
+    claimed[0]
+}
+
+/// An idempotency claim taken in an append's transaction: a free key is
+/// taken, the owner's own claim renewed and a lapsed one taken over; a live
+/// claim of another owner is reported with its lapse time, and a key under
+/// which a record is stored as stored. A refused claim writes nothing of
+/// its append.
+pub async fn claims_in_an_append_are_taken_renewed_held_or_stored(db: &TestDb) {
+    use hedui_proto::v1::Verdict;
+    use hedui_store::audit::{ClaimTaken, ClaimToTake, RecordToStore};
+    let claim = |key, owner, now_ms, expires_at_ms| ClaimToTake {
+        idempotency_key: key,
+        owner,
+        now_ms,
+        expires_at_ms,
+    };
+    assert_eq!(
+        append_claiming(db, 0, claim("k1", "hub-a", 1_000, 5_000)).await,
+        ClaimTaken::Taken
+    );
+    // Another owner while the claim lives: refused, and nothing written.
+    assert_eq!(
+        append_claiming(db, 1, claim("k1", "hub-b", 2_000, 6_000)).await,
+        ClaimTaken::HeldUntil(5_000)
+    );
+    assert_eq!(db.store.audit_size().await.unwrap(), 1);
+    // The owner renews it.
+    assert_eq!(
+        append_claiming(db, 1, claim("k1", "hub-a", 3_000, 7_000)).await,
+        ClaimTaken::Taken
+    );
+    assert_eq!(
+        append_claiming(db, 2, claim("k1", "hub-b", 6_500, 9_000)).await,
+        ClaimTaken::HeldUntil(7_000)
+    );
+    // Lapsed: another owner takes it over.
+    assert_eq!(
+        append_claiming(db, 2, claim("k1", "hub-b", 7_001, 9_000)).await,
+        ClaimTaken::Taken
+    );
+    assert_eq!(db.store.audit_size().await.unwrap(), 3);
+    // A record stored under a key: the key is not claimed again, by anyone.
+    let person = "520626194701205831";
+    let stored = crate::records::record(
+        "01930000-0000-7000-8000-000000000010",
+        "2026-11-26T10:00:00.000Z",
+        Verdict::MeetsCriteria,
+        &[person],
+    );
+    let to_store = RecordToStore {
+        record: &stored,
+        idempotency_key: "k2",
+        request_hash: "hash-2",
+        entry_seq: 3,
+        batch_item: None,
+    };
+    db.store
+        .append_audit_with_records(&[entry(3, "a", person)], &[to_store])
+        .await
+        .unwrap();
+    for owner in ["hub-a", "hub-b"] {
+        assert_eq!(
+            append_claiming(db, 4, claim("k2", owner, 10_000, 20_000)).await,
+            ClaimTaken::Stored
+        );
+    }
+    assert_eq!(db.store.audit_size().await.unwrap(), 4);
+    // Two claims in one append, one refused: neither entry nor claim is kept.
+    let (_, claimed, _) = db
+        .store
+        .append_audit_with(
+            &[entry(4, "a", person), entry(5, "a", person)],
+            &[],
+            &[
+                claim("k3", "hub-a", 10_000, 20_000),
+                claim("k1", "hub-a", 8_000, 20_000),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(claimed, [ClaimTaken::Taken, ClaimTaken::HeldUntil(9_000)]);
+    assert_eq!(db.store.audit_size().await.unwrap(), 4);
+    assert_eq!(
+        append_claiming(db, 4, claim("k3", "hub-b", 10_000, 20_000)).await,
+        ClaimTaken::Taken,
+        "the refused append's claim on k3 was kept"
+    );
+}
+
 /// The proof index catches up in steps, is shared (a second catch-up adds
 /// nothing), refuses changes, and gives the same proofs as the whole tree.
 pub async fn the_proof_index_gives_the_proofs_of_the_whole_tree(db: &TestDb) {

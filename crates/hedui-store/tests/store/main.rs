@@ -69,6 +69,7 @@ on_both_backends!(
     audit::checkpoints_are_kept_in_tree_order_and_never_changed,
     audit::entries_and_records_are_written_in_one_transaction,
     audit::the_proof_index_gives_the_proofs_of_the_whole_tree,
+    audit::claims_in_an_append_are_taken_renewed_held_or_stored,
     versions::versions_link_into_one_lineage_and_old_versions_stay,
     versions::a_version_has_one_successor_and_a_key_one_record,
     versions::concurrent_rechecks_of_one_version_store_exactly_one,
