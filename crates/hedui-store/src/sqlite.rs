@@ -40,6 +40,12 @@ const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
 /// the overhead's p99 worse in `hedui bench` (docs/PERFORMANCE.md).
 const RESTART_AT_FRAMES: i64 = 16_384;
 
+/// The size the log's file is cut back to when the log starts again from
+/// its beginning (`journal_size_limit`): the `RESTART` threshold, in bytes.
+/// SQLite otherwise keeps the file at its high-water size, and a roster's
+/// upload beside a running batch had left 902 MB of it for good.
+const LOG_FILE_LIMIT_BYTES: i64 = RESTART_AT_FRAMES * 4096;
+
 /// How long a `RESTART` checkpoint waits for the write lock and for
 /// readers to leave the log, and so how long it may hold commits up. A
 /// long reader (a backup, an export) makes it give up; it is then not
@@ -73,7 +79,8 @@ pub(crate) async fn connect(url: &str) -> Result<(SqlitePool, Option<Arc<Checkpo
         // log, and made that one commit (an audit append, which the
         // caseworker waits for) take milliseconds, not a fraction of one.
         // The `Checkpointer` does it on its own connection instead.
-        .pragma("wal_autocheckpoint", "0");
+        .pragma("wal_autocheckpoint", "0")
+        .pragma("journal_size_limit", LOG_FILE_LIMIT_BYTES.to_string());
     let in_memory = url.contains(":memory:");
     let pool_options = SqlitePoolOptions::new()
         // An in-memory database exists once per connection.
@@ -240,7 +247,8 @@ mod tests {
     use super::*;
 
     /// A new database at `path` in WAL mode with no automatic checkpoint,
-    /// as the store's pool has it, holding one table `t (b BLOB)`: its
+    /// as the store's pool has it, and its log's file cut back to 1 MiB
+    /// when the log starts again, holding one table `t (b BLOB)`: its
     /// options and a pool of `connections`.
     async fn scratch_log(path: &std::path::Path, connections: u32) -> (SqliteConnectOptions, SqlitePool) {
         let opts = SqliteConnectOptions::new()
@@ -249,7 +257,8 @@ mod tests {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(BUSY_TIMEOUT)
-            .pragma("wal_autocheckpoint", "0");
+            .pragma("wal_autocheckpoint", "0")
+            .pragma("journal_size_limit", (1 << 20).to_string());
         let pool = SqlitePoolOptions::new()
             .max_connections(connections)
             .connect_with(opts.clone())
@@ -304,6 +313,39 @@ mod tests {
             log < 16 << 20,
             "the log grew to {log} bytes while {written} bytes were written"
         );
+    }
+
+    /// Once a `RESTART` has let the log start again, the next commit cuts
+    /// its file back to the limit, so a burst of writes (a roster's upload)
+    /// does not leave a file of its high-water size behind.
+    #[tokio::test]
+    async fn a_restarted_log_is_cut_back_to_its_file_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        let wal = dir.path().join("burst.db-wal");
+        let (opts, pool) = scratch_log(&dir.path().join("burst.db"), 2).await;
+        let mut tx = pool.begin().await.unwrap();
+        for _ in 0..128 {
+            sqlx::query("INSERT INTO t SELECT randomblob(65536)")
+                .execute(&mut *tx)
+                .await
+                .unwrap();
+        }
+        tx.commit().await.unwrap();
+        let burst = std::fs::metadata(&wal).unwrap().len();
+        assert!(burst > 8 << 20, "the burst left {burst} bytes of log");
+        let mut c = opts.connect().await.unwrap();
+        assert_eq!(checkpoint(&mut c, 1).await.unwrap(), Checkpointed::Done);
+        sqlx::query("INSERT INTO t SELECT randomblob(16)")
+            .execute(&pool)
+            .await
+            .unwrap();
+        let after = std::fs::metadata(&wal).unwrap().len();
+        assert!(
+            after <= 1 << 20,
+            "the log's file is {after} bytes after it started again"
+        );
+        c.close().await.unwrap();
+        pool.close().await;
     }
 
     /// A reader that stays in the log (a backup, an export) makes the
