@@ -125,6 +125,104 @@ pub(crate) async fn measure(
     Ok(())
 }
 
+/// The labels of the figures of the floor measured during a run.
+pub(crate) const LOADED_FSYNC: &str = "  fsync of a 4 KiB append during the run";
+pub(crate) const LOADED_COMMIT: &str = "  commit of a trivial INSERT during the run";
+
+/// The floor again, during a run: every `every`, an fsync of a 4 KiB append
+/// and a trivial commit, each timed, while the hub carries the run's load.
+/// The commit goes to a database of the probe's own (a new SQLite file
+/// beside the store's, or a scratch table on the PostgreSQL server), so it
+/// shares the machine and the disk with the hub but no lock. Set against
+/// the floor measured alone, it shows what the run's load does to one
+/// durable write with no hub in its way: the part of the hub's tail that
+/// the machine sets.
+pub(crate) struct Probe {
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<anyhow::Result<(Vec<Duration>, Vec<Duration>)>>,
+}
+
+impl Probe {
+    pub(crate) fn start(database_url: &str, backend: BackendKind, every: Duration) -> Probe {
+        let (stop, stopped) = tokio::sync::oneshot::channel();
+        let dir = sync_dir(database_url);
+        let url = database_url.to_owned();
+        let task = tokio::spawn(probe(dir, url, backend, every, stopped));
+        Probe { stop, task }
+    }
+
+    /// Stops the probe; returns its fsyncs and its commits.
+    pub(crate) async fn stop(self) -> anyhow::Result<(Dist, Dist)> {
+        let _ = self.stop.send(());
+        let (syncs, commits) = self.task.await??;
+        Ok((Dist::new(syncs), Dist::new(commits)))
+    }
+}
+
+async fn probe(
+    dir: PathBuf,
+    database_url: String,
+    backend: BackendKind,
+    every: Duration,
+    mut stopped: tokio::sync::oneshot::Receiver<()>,
+) -> anyhow::Result<(Vec<Duration>, Vec<Duration>)> {
+    let scratch = tempfile::Builder::new().prefix(".hedui-bench-probe").tempdir_in(&dir)?;
+    let url = match backend {
+        BackendKind::Sqlite => format!("sqlite://{}", scratch.path().join("probe.db").display()),
+        BackendKind::Postgres => database_url,
+    };
+    let mut file = Some(
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(scratch.path().join("fsync"))?,
+    );
+    let pool = RawPool::connect(&url).await?;
+    let (mut syncs, mut commits) = (Vec::new(), Vec::new());
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    macro_rules! probe_on {
+        ($p:expr, $insert:expr) => {{
+            sqlx::query("CREATE TABLE IF NOT EXISTS bench_probe_commits (id BIGINT PRIMARY KEY NOT NULL)")
+                .execute($p)
+                .await?;
+            sqlx::query("DELETE FROM bench_probe_commits").execute($p).await?;
+            let mut conn = $p.acquire().await?;
+            for i in 0i64.. {
+                tokio::select! {
+                    _ = &mut stopped => break,
+                    _ = tick.tick() => {}
+                }
+                let mut f = file.take().expect("the probe's file is put back after each fsync");
+                let (f, synced) = tokio::task::spawn_blocking(move || -> std::io::Result<_> {
+                    let started = Instant::now();
+                    f.write_all(&[0x5au8; 4096])?;
+                    f.sync_all()?;
+                    Ok((f, started.elapsed()))
+                })
+                .await??;
+                file = Some(f);
+                let started = Instant::now();
+                sqlx::query($insert).bind(i).execute(&mut *conn).await?;
+                // The first of each is not counted: it warms the file and
+                // the connection.
+                if i > 0 {
+                    syncs.push(synced);
+                    commits.push(started.elapsed());
+                }
+            }
+            drop(conn);
+            sqlx::query("DROP TABLE bench_probe_commits").execute($p).await?;
+        }};
+    }
+    match &pool {
+        RawPool::Sqlite(p, _) => probe_on!(p, "INSERT INTO bench_probe_commits (id) VALUES (?)"),
+        RawPool::Postgres(p) => probe_on!(p, "INSERT INTO bench_probe_commits (id) VALUES ($1)"),
+    }
+    pool.close().await;
+    Ok((syncs, commits))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

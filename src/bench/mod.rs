@@ -13,7 +13,10 @@
 //!    20 ± 5 ms): end-to-end latency, the slowest department's own time for
 //!    the same request, and their difference per request, which is what the
 //!    hub (and the network hops it adds) costs; run with the hub's stage
-//!    clocks off and on, and split into stages ([`stages`]).
+//!    clocks off and on, and split into stages ([`stages`]); then a third
+//!    time, clocks off, with the floor's two writes timed beside it
+//!    ([`floor::Probe`]), so the tail of one durable write under the run's
+//!    load is measured in the same run as the hub's.
 //! 2. **Throughput** with zero-latency adapters at a fixed concurrency:
 //!    through the hub, and through a direct fan-out client that calls the
 //!    eight adapters itself with the same TLS and grants but no hub, store
@@ -134,6 +137,11 @@ impl Dist {
     pub(crate) fn new(mut v: Vec<Duration>) -> Dist {
         v.sort();
         Dist(v)
+    }
+
+    /// How many samples.
+    pub(crate) fn len(&self) -> usize {
+        self.0.len()
     }
 
     pub(crate) fn pct(&self, p: f64) -> Duration {

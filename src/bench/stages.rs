@@ -141,6 +141,30 @@ pub(crate) async fn overhead(
     breakdown(&on, samples, figs);
     let on_seconds = a.requests as f64 / on_rate.max(1e-9);
     group_commits(&groups, on_seconds, figs);
+    floor_under_load(a, sys, figs).await
+}
+
+/// How often the probe of [`floor_under_load`] writes: 20 durable writes a
+/// second beside the hub's 200 or so.
+const PROBE_EVERY: Duration = Duration::from_millis(50);
+
+/// A third run, clocks off, with the floor measured beside it
+/// ([`super::floor::Probe`]): what one durable write costs while the
+/// machine carries the run, with no hub in its way.
+async fn floor_under_load(a: &BenchArgs, sys: &Arc<System>, figs: &mut Figures) -> anyhow::Result<()> {
+    let probe = super::floor::Probe::start(&sys.database_url, sys.state.store.backend_kind(), PROBE_EVERY);
+    let run = paced(a, sys, false).await;
+    let (syncs, commits) = probe.stop().await?;
+    let (run, _, _, _) = run?;
+    figs.push(
+        "[the floor during a third run, breakdown off] writes timed",
+        commits.len() as f64,
+        Unit::Count,
+    );
+    pcts(figs, super::floor::LOADED_FSYNC, &syncs);
+    pcts(figs, super::floor::LOADED_COMMIT, &commits);
+    let over = Dist::new(run.iter().map(|(e, s, _)| e.saturating_sub(*s)).collect());
+    pcts(figs, "  hub overhead of that run", &over);
     Ok(())
 }
 
