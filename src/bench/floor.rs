@@ -60,33 +60,44 @@ fn fsyncs(dir: &Path, n: usize) -> anyhow::Result<Vec<Duration>> {
     Ok(out)
 }
 
+/// Runs `$body` with `$conn`, one connection of the [`RawPool`] `$pool`,
+/// and `$insert`, the statement that inserts one `id` into `$table`: a
+/// scratch table made for it and dropped afterwards. (A macro because the
+/// two backends' connections are of different types.)
+macro_rules! on_scratch_table {
+    ($pool:expr, $table:literal, |$conn:ident, $insert:ident| $body:block) => {
+        match $pool {
+            RawPool::Sqlite(p, _) => on_scratch_table!(@run p, $table, "(?)", $conn, $insert, $body),
+            RawPool::Postgres(p) => on_scratch_table!(@run p, $table, "($1)", $conn, $insert, $body),
+        }
+    };
+    (@run $p:ident, $table:literal, $value:literal, $conn:ident, $insert:ident, $body:block) => {{
+        sqlx::query(concat!("CREATE TABLE IF NOT EXISTS ", $table, " (id BIGINT PRIMARY KEY NOT NULL)"))
+            .execute($p)
+            .await?;
+        sqlx::query(concat!("DELETE FROM ", $table)).execute($p).await?;
+        let mut $conn = $p.acquire().await?;
+        let $insert: &'static str = concat!("INSERT INTO ", $table, " (id) VALUES ", $value);
+        $body
+        drop($conn);
+        sqlx::query(concat!("DROP TABLE ", $table)).execute($p).await?;
+    }};
+}
+
 /// `n` timings of one autocommitted INSERT each, on one connection.
 async fn commits(database_url: &str, n: usize) -> anyhow::Result<Vec<Duration>> {
     let pool = RawPool::connect(database_url).await?;
     let mut out = Vec::with_capacity(n);
-    macro_rules! measure {
-        ($p:expr, $insert:expr) => {{
-            sqlx::query("CREATE TABLE IF NOT EXISTS bench_floor_commits (id BIGINT PRIMARY KEY NOT NULL)")
-                .execute($p)
-                .await?;
-            sqlx::query("DELETE FROM bench_floor_commits").execute($p).await?;
-            let mut conn = $p.acquire().await?;
-            for i in 0..=n as i64 {
-                let started = Instant::now();
-                sqlx::query($insert).bind(i).execute(&mut *conn).await?;
-                // The first commit is not counted: it warms the connection.
-                if i > 0 {
-                    out.push(started.elapsed());
-                }
+    on_scratch_table!(&pool, "bench_floor_commits", |conn, insert| {
+        for i in 0..=n as i64 {
+            let started = Instant::now();
+            sqlx::query(insert).bind(i).execute(&mut *conn).await?;
+            // The first commit is not counted: it warms the connection.
+            if i > 0 {
+                out.push(started.elapsed());
             }
-            drop(conn);
-            sqlx::query("DROP TABLE bench_floor_commits").execute($p).await?;
-        }};
-    }
-    match &pool {
-        RawPool::Sqlite(p, _) => measure!(p, "INSERT INTO bench_floor_commits (id) VALUES (?)"),
-        RawPool::Postgres(p) => measure!(p, "INSERT INTO bench_floor_commits (id) VALUES ($1)"),
-    }
+        }
+    });
     pool.close().await;
     Ok(out)
 }
@@ -181,44 +192,32 @@ async fn probe(
     let (mut syncs, mut commits) = (Vec::new(), Vec::new());
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    macro_rules! probe_on {
-        ($p:expr, $insert:expr) => {{
-            sqlx::query("CREATE TABLE IF NOT EXISTS bench_probe_commits (id BIGINT PRIMARY KEY NOT NULL)")
-                .execute($p)
-                .await?;
-            sqlx::query("DELETE FROM bench_probe_commits").execute($p).await?;
-            let mut conn = $p.acquire().await?;
-            for i in 0i64.. {
-                tokio::select! {
-                    _ = &mut stopped => break,
-                    _ = tick.tick() => {}
-                }
-                let mut f = file.take().expect("the probe's file is put back after each fsync");
-                let (f, synced) = tokio::task::spawn_blocking(move || -> std::io::Result<_> {
-                    let started = Instant::now();
-                    f.write_all(&[0x5au8; 4096])?;
-                    f.sync_all()?;
-                    Ok((f, started.elapsed()))
-                })
-                .await??;
-                file = Some(f);
-                let started = Instant::now();
-                sqlx::query($insert).bind(i).execute(&mut *conn).await?;
-                // The first of each is not counted: it warms the file and
-                // the connection.
-                if i > 0 {
-                    syncs.push(synced);
-                    commits.push(started.elapsed());
-                }
+    on_scratch_table!(&pool, "bench_probe_commits", |conn, insert| {
+        for i in 0i64.. {
+            tokio::select! {
+                _ = &mut stopped => break,
+                _ = tick.tick() => {}
             }
-            drop(conn);
-            sqlx::query("DROP TABLE bench_probe_commits").execute($p).await?;
-        }};
-    }
-    match &pool {
-        RawPool::Sqlite(p, _) => probe_on!(p, "INSERT INTO bench_probe_commits (id) VALUES (?)"),
-        RawPool::Postgres(p) => probe_on!(p, "INSERT INTO bench_probe_commits (id) VALUES ($1)"),
-    }
+            let f = file.take().expect("the probe's file is put back after each fsync");
+            let (f, synced) = tokio::task::spawn_blocking(move || -> std::io::Result<_> {
+                let mut f = f;
+                let started = Instant::now();
+                f.write_all(&[0x5au8; 4096])?;
+                f.sync_all()?;
+                Ok((f, started.elapsed()))
+            })
+            .await??;
+            file = Some(f);
+            let started = Instant::now();
+            sqlx::query(insert).bind(i).execute(&mut *conn).await?;
+            // The first of each is not counted: it warms the file and the
+            // connection.
+            if i > 0 {
+                syncs.push(synced);
+                commits.push(started.elapsed());
+            }
+        }
+    });
     pool.close().await;
     Ok((syncs, commits))
 }

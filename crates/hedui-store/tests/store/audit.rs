@@ -371,30 +371,25 @@ pub async fn claims_in_an_append_are_taken_renewed_held_or_stored(db: &TestDb) {
         now_ms,
         expires_at_ms,
     };
-    assert_eq!(
-        append_claiming(db, 0, claim("k1", "hub-a", 1_000, 5_000)).await,
-        ClaimTaken::Taken
-    );
-    // Another owner while the claim lives: refused, and nothing written.
-    assert_eq!(
-        append_claiming(db, 1, claim("k1", "hub-b", 2_000, 6_000)).await,
-        ClaimTaken::HeldUntil(5_000)
-    );
-    assert_eq!(db.store.audit_size().await.unwrap(), 1);
-    // The owner renews it.
-    assert_eq!(
-        append_claiming(db, 1, claim("k1", "hub-a", 3_000, 7_000)).await,
-        ClaimTaken::Taken
-    );
-    assert_eq!(
-        append_claiming(db, 2, claim("k1", "hub-b", 6_500, 9_000)).await,
-        ClaimTaken::HeldUntil(7_000)
-    );
-    // Lapsed: another owner takes it over.
-    assert_eq!(
-        append_claiming(db, 2, claim("k1", "hub-b", 7_001, 9_000)).await,
-        ClaimTaken::Taken
-    );
+    // (seq, owner, now, expires at, outcome): each refused one writes
+    // nothing, so the next append has the same seq.
+    let steps = [
+        (0, "hub-a", 1_000, 5_000, ClaimTaken::Taken),
+        // Another owner while the claim lives.
+        (1, "hub-b", 2_000, 6_000, ClaimTaken::HeldUntil(5_000)),
+        // The owner renews it.
+        (1, "hub-a", 3_000, 7_000, ClaimTaken::Taken),
+        (2, "hub-b", 6_500, 9_000, ClaimTaken::HeldUntil(7_000)),
+        // Lapsed: another owner takes it over.
+        (2, "hub-b", 7_001, 9_000, ClaimTaken::Taken),
+    ];
+    for (seq, owner, now, expires, outcome) in steps {
+        assert_eq!(
+            append_claiming(db, seq, claim("k1", owner, now, expires)).await,
+            outcome,
+            "{owner} at {now}"
+        );
+    }
     assert_eq!(db.store.audit_size().await.unwrap(), 3);
     // A record stored under a key: the key is not claimed again, by anyone.
     let person = "520626194701205831";
