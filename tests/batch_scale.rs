@@ -15,6 +15,10 @@
 //! (`HEDUI_SCALE_ARENAS=` with an empty value for glibc's default, or
 //! another number).
 //!
+//! `HEDUI_SCALE_HUB_LOG=PATH` keeps the hub's log in that file, with the
+//! store's notes at debug level (each time the SQLite checkpointer lets the
+//! log start again, or gives up trying, with the log's size).
+//!
 //! `HEDUI_SCALE_BACKEND` is `sqlite` (the default: the hub migrates a new
 //! file at start, and the output is the one earlier figures were taken
 //! with) or `postgres`: a fresh database named `hedui_test_<uuid>` on the
@@ -68,7 +72,9 @@ impl Drop for Hub {
     }
 }
 
-/// Starts `hedui hub` on `config`, logging warnings only. With an
+/// Starts `hedui hub` on `config`, logging warnings only, to nowhere; with
+/// `HEDUI_SCALE_HUB_LOG` set to a file's path, to that file, with the
+/// store's own notes at debug level too (the SQLite checkpointer's). With an
 /// `instance` name (PostgreSQL, one or two hubs) it starts with
 /// `--no-migrate`, the database having been migrated once before; without,
 /// it migrates its own SQLite database at start, as the earlier SQLite
@@ -93,10 +99,22 @@ fn spawn_hub(config: &std::path::Path, instance: Option<&str>) -> Hub {
     if let Some(instance) = instance {
         cmd.env("HEDUI_INSTANCE", instance).arg("--no-migrate");
     }
+    let log = match std::env::var_os("HEDUI_SCALE_HUB_LOG") {
+        Some(path) => {
+            cmd.env("HEDUI_LOG", "warn,hedui_store=debug");
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&path)
+                .unwrap_or_else(|e| panic!("HEDUI_SCALE_HUB_LOG={}: {e}", path.display()));
+            Stdio::from(file)
+        }
+        None => Stdio::null(),
+    };
     Hub(cmd
         .args(["--config", config.to_str().unwrap()])
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(log)
         .spawn()
         .unwrap())
 }

@@ -174,10 +174,19 @@ async fn checkpoint_until(
         };
         match checkpoint(c, restart_at).await {
             Ok(Checkpointed::Done) => {}
-            Ok(Checkpointed::RestartGaveUp) => {
+            Ok(Checkpointed::Restarted { log_frames, took }) => {
+                tracing::debug!(
+                    log_frames,
+                    took_ms = took.as_secs_f64() * 1e3,
+                    "the SQLite log started again"
+                );
+            }
+            Ok(Checkpointed::RestartGaveUp { log_frames, waited }) => {
                 tracing::info!(
+                    log_frames,
+                    waited_ms = waited.as_secs_f64() * 1e3,
                     pause_s = RESTART_PAUSE.as_secs(),
-                    "a long reader kept the SQLite log from starting again; trying later"
+                    "a reader or a writer kept the SQLite log from starting again; trying later"
                 );
                 restart_after = tokio::time::Instant::now() + RESTART_PAUSE;
             }
@@ -195,11 +204,24 @@ async fn checkpoint_until(
 /// What a round of the checkpointer did.
 #[derive(Debug, PartialEq, Eq)]
 enum Checkpointed {
-    /// A passive checkpoint, and a `RESTART` one if the log was long.
+    /// A passive checkpoint; the log was short enough.
     Done,
+    /// A passive checkpoint, then a `RESTART` one, which let the log
+    /// start again.
+    Restarted {
+        /// Pages in the log before it.
+        log_frames: i64,
+        /// How long the `RESTART` held commits up.
+        took: Duration,
+    },
     /// The `RESTART` gave up within its patience (a long reader, or a
     /// writer holding on).
-    RestartGaveUp,
+    RestartGaveUp {
+        /// Pages in the log.
+        log_frames: i64,
+        /// How long it tried.
+        waited: Duration,
+    },
 }
 
 /// One passive checkpoint, and a `RESTART` one when the log is still longer
@@ -208,19 +230,27 @@ async fn checkpoint(
     c: &mut sqlx::SqliteConnection,
     restart_at_frames: i64,
 ) -> std::result::Result<Checkpointed, sqlx::Error> {
-    let (_busy, log, _copied): (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)")
+    let (_busy, log_frames, _copied): (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)")
         .fetch_one(&mut *c)
         .await?;
-    if log <= restart_at_frames {
+    if log_frames <= restart_at_frames {
         return Ok(Checkpointed::Done);
     }
-    match sqlx::query_as::<_, (i64, i64, i64)>("PRAGMA wal_checkpoint(RESTART)")
+    let started = std::time::Instant::now();
+    let restarted = sqlx::query_as::<_, (i64, i64, i64)>("PRAGMA wal_checkpoint(RESTART)")
         .fetch_one(&mut *c)
-        .await
-    {
-        Ok((0, _, _)) => Ok(Checkpointed::Done),
-        Ok(_) => Ok(Checkpointed::RestartGaveUp),
-        Err(e) if hedui_ops::sqlite::is_busy(&e) => Ok(Checkpointed::RestartGaveUp),
+        .await;
+    let took = started.elapsed();
+    match restarted {
+        Ok((0, _, _)) => Ok(Checkpointed::Restarted { log_frames, took }),
+        Ok(_) => Ok(Checkpointed::RestartGaveUp {
+            log_frames,
+            waited: took,
+        }),
+        Err(e) if hedui_ops::sqlite::is_busy(&e) => Ok(Checkpointed::RestartGaveUp {
+            log_frames,
+            waited: took,
+        }),
         Err(e) => Err(e),
     }
 }
@@ -334,7 +364,10 @@ mod tests {
         let burst = std::fs::metadata(&wal).unwrap().len();
         assert!(burst > 8 << 20, "the burst left {burst} bytes of log");
         let mut c = opts.connect().await.unwrap();
-        assert_eq!(checkpoint(&mut c, 1).await.unwrap(), Checkpointed::Done);
+        assert!(matches!(
+            checkpoint(&mut c, 1).await.unwrap(),
+            Checkpointed::Restarted { .. }
+        ));
         sqlx::query("INSERT INTO t SELECT randomblob(16)")
             .execute(&pool)
             .await
@@ -377,7 +410,7 @@ mod tests {
         // A threshold of one page: the log is long.
         let outcome = checkpoint(&mut c, 1).await.unwrap();
         let waited = started.elapsed();
-        assert_eq!(outcome, Checkpointed::RestartGaveUp);
+        assert!(matches!(outcome, Checkpointed::RestartGaveUp { .. }), "{outcome:?}");
         assert!(waited < Duration::from_secs(5), "the RESTART waited {waited:?}");
         // Commits go on once it has given up.
         sqlx::query("INSERT INTO t SELECT randomblob(16)")
@@ -386,7 +419,10 @@ mod tests {
             .unwrap();
         reader.rollback().await.unwrap();
         // Without the reader it finishes.
-        assert_eq!(checkpoint(&mut c, 1).await.unwrap(), Checkpointed::Done);
+        assert!(matches!(
+            checkpoint(&mut c, 1).await.unwrap(),
+            Checkpointed::Restarted { .. }
+        ));
         c.close().await.unwrap();
         pool.close().await;
     }
