@@ -41,23 +41,22 @@ fn sync_dir(database_url: &str) -> PathBuf {
         .unwrap_or_else(std::env::temp_dir)
 }
 
+/// Appends 4 KiB to `f` and fsyncs it; returns how long both took.
+fn append_and_sync(f: &mut std::fs::File) -> std::io::Result<Duration> {
+    let started = Instant::now();
+    f.write_all(&[0x5au8; 4096])?;
+    f.sync_all()?;
+    Ok(started.elapsed())
+}
+
 /// `n` timings of a 4 KiB append followed by an fsync, in a new file in
 /// `dir` that is removed afterwards.
 fn fsyncs(dir: &Path, n: usize) -> anyhow::Result<Vec<Duration>> {
     let file = tempfile::Builder::new().prefix(".hedui-bench-fsync").tempfile_in(dir)?;
     let mut f = std::fs::OpenOptions::new().append(true).open(file.path())?;
-    let block = [0x5au8; 4096];
     // One unmeasured round, so the file exists on disk before timing.
-    f.write_all(&block)?;
-    f.sync_all()?;
-    let mut out = Vec::with_capacity(n);
-    for _ in 0..n {
-        let started = Instant::now();
-        f.write_all(&block)?;
-        f.sync_all()?;
-        out.push(started.elapsed());
-    }
-    Ok(out)
+    append_and_sync(&mut f)?;
+    (0..n).map(|_| Ok(append_and_sync(&mut f)?)).collect()
 }
 
 /// Runs `$body` with `$conn`, one connection of the [`RawPool`] `$pool`,
@@ -201,10 +200,8 @@ async fn probe(
             let f = file.take().expect("the probe's file is put back after each fsync");
             let (f, synced) = tokio::task::spawn_blocking(move || -> std::io::Result<_> {
                 let mut f = f;
-                let started = Instant::now();
-                f.write_all(&[0x5au8; 4096])?;
-                f.sync_all()?;
-                Ok((f, started.elapsed()))
+                let synced = append_and_sync(&mut f)?;
+                Ok((f, synced))
             })
             .await??;
             file = Some(f);

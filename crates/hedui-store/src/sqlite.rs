@@ -252,15 +252,12 @@ async fn checkpoint(
     let took = started.elapsed();
     match restarted {
         Ok((0, _, _)) => Ok(Checkpointed::Restarted { log_frames, took }),
-        Ok(_) => Ok(Checkpointed::RestartGaveUp {
+        Err(e) if !hedui_ops::sqlite::is_busy(&e) => Err(e),
+        // SQLITE_BUSY, as an answer or as an error: it gave up waiting.
+        _ => Ok(Checkpointed::RestartGaveUp {
             log_frames,
             waited: took,
         }),
-        Err(e) if hedui_ops::sqlite::is_busy(&e) => Ok(Checkpointed::RestartGaveUp {
-            log_frames,
-            waited: took,
-        }),
-        Err(e) => Err(e),
     }
 }
 

@@ -353,22 +353,32 @@ pub(crate) async fn integrity_rows(pool: &Pool) -> Result<crate::integrity::Inte
     })
 }
 
+/// An upsert of a claim from `$rows` (the key, owner and expiry as `$1`,
+/// `$2`, `$3`) under the one rule of who may take a claim: anyone a free
+/// key, the owner its own claim, anyone a lapsed one (`$4` is now). It
+/// returns the owner when it took the claim. Written once for both
+/// statements below, so the rule cannot drift between them.
+macro_rules! claim_upsert {
+    ($rows:literal) => {
+        concat!(
+            "INSERT INTO idempotency_claims (idempotency_key, owner, expires_at) ",
+            $rows,
+            " ON CONFLICT (idempotency_key) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
+             WHERE idempotency_claims.owner = excluded.owner OR idempotency_claims.expires_at < $4
+             RETURNING owner"
+        )
+    };
+}
+
 /// Takes a free key, renews the owner's own claim, or takes over a lapsed
 /// one (binds: key, owner, expires at, now); returns the owner when it did.
-pub(crate) const CLAIM_KEY: &str =
-    "INSERT INTO idempotency_claims (idempotency_key, owner, expires_at) VALUES ($1, $2, $3)
-         ON CONFLICT (idempotency_key) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
-         WHERE idempotency_claims.owner = excluded.owner OR idempotency_claims.expires_at < $4
-         RETURNING owner";
+pub(crate) const CLAIM_KEY: &str = claim_upsert!("VALUES ($1, $2, $3)");
 
 /// [`CLAIM_KEY`], unless a record is stored under the key: then nothing is
 /// written and nothing returned. (The `WHERE` also keeps SQLite from
 /// reading `ON CONFLICT` as a join's `ON`.)
-pub(crate) const CLAIM_UNLESS_STORED: &str = "INSERT INTO idempotency_claims (idempotency_key, owner, expires_at)
-         SELECT $1, $2, $3 WHERE NOT EXISTS (SELECT 1 FROM records WHERE idempotency_key = $1)
-         ON CONFLICT (idempotency_key) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
-         WHERE idempotency_claims.owner = excluded.owner OR idempotency_claims.expires_at < $4
-         RETURNING owner";
+pub(crate) const CLAIM_UNLESS_STORED: &str =
+    claim_upsert!("SELECT $1, $2, $3 WHERE NOT EXISTS (SELECT 1 FROM records WHERE idempotency_key = $1)");
 
 pub(crate) async fn claim_key(
     pool: &Pool,
